@@ -1,0 +1,52 @@
+import type { Context } from '../../context.js';
+import { renderTable } from '../../output/table.js';
+import { resolveWorkspace } from '../../workspace.js';
+import { loadRegistry, loadTemplates } from '../../../registry/registry.js';
+import { templatePrice } from '../../../domain/pricing.js';
+import { describeDuration } from '../../../domain/dates.js';
+import { formatMoney } from '../../../domain/money.js';
+
+export async function run(ctx: Context, opts: { all?: boolean }): Promise<number> {
+  const workspace = resolveWorkspace(ctx);
+  const registry = await loadRegistry(workspace);
+  const { templates, invalid } = await loadTemplates(workspace);
+  const { currency } = registry.settings;
+  const shown = templates.filter(({ template }) => opts.all || template.status === 'active');
+  const rows = shown.map(({ template }) => ({ template, price: templatePrice(template, registry.services, currency) }));
+
+  if (ctx.options.json) {
+    ctx.json(
+      rows.map(({ template, price }) => ({
+        id: template.id,
+        name: template.name,
+        type: template.type,
+        status: template.status,
+        version: template.version,
+        duration: template.duration,
+        steps: template.schedule.length,
+        clinics: template.clinics ?? null,
+        tags: template.tags ?? [],
+        price: { ...price, currency },
+      })),
+    );
+  } else {
+    const { color } = ctx;
+    const headers = ['ID', 'NAME', 'TYPE', 'DURATION', 'PRICE', 'VERSION', ...(opts.all ? ['STATUS'] : [])];
+    const table = rows.map(({ template, price }) => [
+      color.bold(template.id),
+      template.name,
+      template.type,
+      describeDuration(template.duration),
+      price.type === 'monthly' ? `${formatMoney(price.monthly_fee_minor, currency)}/month` : `per visit (${formatMoney(price.total_minor, currency)} in all)`,
+      `v${template.version}`,
+      ...(opts.all ? [template.status === 'retired' ? color.dim('retired') : 'active'] : []),
+    ]);
+    const tty = Boolean(ctx.streams.stdout.isTTY);
+    ctx.streams.stdout.write(renderTable(headers, table, { tty, heading: (t) => color.dim(t) }));
+    if (rows.length === 0) ctx.err(opts.all ? 'No templates yet; create one with "txplan template new".' : 'No active templates; "txplan template list --all" shows retired ones too.');
+  }
+  if (invalid.length > 0) {
+    ctx.err(ctx.colorErr.yellow(`${invalid.length} template file${invalid.length === 1 ? ' is' : 's are'} invalid and not listed (${invalid.join(', ')}); run "txplan template validate" to see why.`));
+  }
+  return 0;
+}

@@ -1,0 +1,140 @@
+import { writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { parseDocument, stringify } from 'yaml';
+import type { Context } from '../../context.js';
+import { resolveWorkspace } from '../../workspace.js';
+import { getTemplate, loadRegistry, templateIds, type Registry } from '../../../registry/registry.js';
+import { parseSource } from '../../../registry/source.js';
+import { checkSchema } from '../../../registry/schema.js';
+import { checkTemplate, indexCatalog, MIN_MONTHLY_MONTHS } from '../../../registry/rules.js';
+import { FailedError, UsageError } from '../../../errors.js';
+import type { Template } from '../../../generated/schema-types.js';
+import { toMinor } from '../../../domain/money.js';
+
+const ID_PATTERN = /^[a-z0-9]+(-[a-z0-9]+)*$/;
+
+export interface NewOptions {
+  from?: string;
+  name?: string;
+  type?: string;
+  months?: string;
+  weeks?: string;
+  goal?: string;
+  fee?: string;
+}
+
+export async function run(ctx: Context, idArg: string | undefined, opts: NewOptions): Promise<number> {
+  const workspace = resolveWorkspace(ctx);
+  const registry = await loadRegistry(workspace);
+  const existing = new Set(await templateIds(workspace));
+  const checkId = (value: string): string | true =>
+    !ID_PATTERN.test(value) ? 'Use lowercase letters, digits and dashes, e.g. severe-acne-program.' : existing.has(value) ? `templates/${value}.yaml exists already; choose another id.` : true;
+
+  const prompter = ctx.interactive ? await ctx.prompter() : undefined;
+  let id = idArg;
+  if (id === undefined) {
+    if (!prompter) throw new UsageError('Missing the new template id; run "txplan template new <id>" (lowercase letters, digits and dashes)');
+    id = await prompter.input('Template id (file name):', { validate: checkId });
+  }
+  const idProblem = checkId(id);
+  if (idProblem !== true) throw existing.has(id) ? new FailedError(`Refusing to overwrite: ${idProblem}`, 'exists') : new UsageError(`"${id}" is not a valid template id. ${idProblem}`);
+  if (opts.months !== undefined && opts.weeks !== undefined) throw new UsageError('Give --months or --weeks, not both');
+
+  const text = opts.from !== undefined ? await copyOf(ctx, opts.from, id, opts) : await scaffold(registry, id, opts, prompter);
+  const file = join(workspace.templatesDir, `${id}.yaml`);
+  checkScaffold(registry, id, text);
+  try {
+    await writeFile(file, text, { flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new FailedError(`Refusing to overwrite ${file}; choose another id`, 'exists');
+    throw error;
+  }
+  const shown = relative(ctx.cwd, file);
+  if (ctx.options.json) ctx.json({ id, file: shown, version: 1 });
+  else ctx.out(`${ctx.color.green('✔')} Created ${ctx.color.bold(shown)} (version 1). Edit its schedule and home care, then run "txplan template validate ${shown}".`);
+  return 0;
+}
+
+/** A copy keeps the source's comments and layout; only identity fields change. */
+async function copyOf(ctx: Context, fromId: string, id: string, opts: NewOptions): Promise<string> {
+  const { text, template } = await getTemplate(resolveWorkspace(ctx), fromId);
+  const doc = parseDocument(text);
+  doc.set('id', id);
+  doc.set('version', 1);
+  doc.set('name', opts.name ?? `${template.name} (copy)`);
+  doc.set('status', 'active');
+  if (opts.goal !== undefined) doc.set('goal', opts.goal);
+  if (opts.type !== undefined) doc.set('type', opts.type);
+  if (opts.fee !== undefined) doc.setIn(['pricing', 'monthly_fee'], opts.fee);
+  if (opts.months !== undefined) doc.set('duration', { months: positive(opts.months, '--months') });
+  if (opts.weeks !== undefined) doc.set('duration', { weeks: positive(opts.weeks, '--weeks') });
+  return doc.toString({ lineWidth: 0 });
+}
+
+async function scaffold(registry: Registry, id: string, opts: NewOptions, prompter: Awaited<ReturnType<import('../../context.js').Context['prompter']>> | undefined): Promise<string> {
+  const name = opts.name ?? (prompter ? await prompter.input('Name:', { default: titleCase(id) }) : titleCase(id));
+  const type = (opts.type ?? (prompter ? await prompter.select('Type:', [
+    { value: 'monthly', description: 'a fixed fee on the 1st of each month' },
+    { value: 'pay-as-you-go', description: 'each visit paid at catalog prices' },
+  ]) : 'pay-as-you-go')) as Template['type'];
+  let duration: Template['duration'];
+  if (opts.months !== undefined) duration = { months: positive(opts.months, '--months') };
+  else if (opts.weeks !== undefined) duration = { weeks: positive(opts.weeks, '--weeks') };
+  else if (prompter && type === 'monthly') duration = { months: positive(await prompter.input('Duration in months:', { default: '6', validate: (v) => (/^\d+$/.test(v) && Number(v) >= MIN_MONTHLY_MONTHS ? true : `Monthly plans last at least ${MIN_MONTHLY_MONTHS} months.`) }), 'months') };
+  else if (prompter) duration = { weeks: positive(await prompter.input('Duration in weeks:', { default: '8', validate: (v) => (/^[1-9]\d*$/.test(v) ? true : 'Enter a whole number of weeks.') }), 'weeks') };
+  else duration = type === 'monthly' ? { months: 6 } : { weeks: 8 };
+  const goal = opts.goal ?? (prompter ? await prompter.input('Goal (one sentence, for the patient):', { validate: (v) => (v.trim() ? true : 'Write the goal.') }) : `Describe the goal of ${name}`);
+  let fee: string | undefined;
+  if (type === 'monthly') {
+    const currency = registry.settings.currency;
+    const check = (v: string) => (/^\d+(\.\d+)?$/.test(v) && !('error' in toMinor(v, currency)) ? true : `Enter an amount like 199.00 in ${currency}.`);
+    if (opts.fee !== undefined) {
+      const problem = check(opts.fee);
+      if (problem !== true) throw new UsageError(`--fee "${opts.fee}" is not an amount. ${problem}`);
+      fee = opts.fee;
+    } else if (prompter) {
+      fee = await prompter.input(`Monthly fee (${currency}):`, { validate: check });
+    } else {
+      throw new UsageError('A monthly template needs its fee; add --fee AMOUNT (e.g. --fee 199.00), or --type pay-as-you-go');
+    }
+  }
+
+  const first = registry.catalog.services.find((s) => s.id.includes('consultation')) ?? registry.catalog.services[0];
+  if (!first) throw new FailedError('The catalog has no services yet; add the services this plan uses to catalog.yaml first', 'empty_catalog');
+  const template: Template = {
+    id,
+    version: 1,
+    name,
+    type,
+    status: 'active',
+    goal,
+    duration,
+    ...(fee !== undefined ? { pricing: { monthly_fee: fee } } : {}),
+    schedule: [{ when: duration.months !== undefined ? { month: 1 } : { week: 1 }, services: [first.id], note: 'Consultation and baseline photos' }],
+    home_care: [],
+    milestones: [],
+    follow_up: [],
+    tags: [],
+  };
+  return `# yaml-language-server: $schema=../schemas/template.schema.json\n${stringify(template, { lineWidth: 0 })}`;
+}
+
+/** A scaffold must pass the same checks as any template before it is written. */
+function checkScaffold(registry: Registry, id: string, text: string): void {
+  const source = parseSource(`templates/${id}.yaml`, '', Buffer.from(text));
+  const findings = source.data ? checkSchema('template', source.data) : [];
+  const problems = [...source.problems.map((p) => p.message), ...findings.map((f) => f.message)];
+  if (problems.length === 0 && source.data) {
+    problems.push(...checkTemplate(source.data as unknown as Template, { fileId: id, currency: registry.settings.currency, catalog: indexCatalog(registry.catalog) }).filter((f) => f.severity !== 'warning').map((f) => f.message));
+  }
+  if (problems.length > 0) throw new FailedError(`The new template would be invalid: ${problems[0]}. Nothing was written`, 'invalid_template');
+}
+
+function positive(value: string, flag: string): number {
+  if (!/^[1-9]\d*$/.test(value)) throw new UsageError(`${flag} must be a whole number above 0, not "${value}"`);
+  return Number(value);
+}
+
+function titleCase(id: string): string {
+  return id.split('-').map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join(' ');
+}

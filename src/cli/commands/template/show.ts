@@ -1,0 +1,74 @@
+import type { Context } from '../../context.js';
+import { resolveWorkspace } from '../../workspace.js';
+import { getTemplate, loadRegistry } from '../../../registry/registry.js';
+import { minorOf, templatePrice, visitPriceMinor } from '../../../domain/pricing.js';
+import { describeDuration, describeWhen } from '../../../domain/dates.js';
+import { formatMoney } from '../../../domain/money.js';
+
+export async function run(ctx: Context, id: string, opts: { yaml?: boolean }): Promise<number> {
+  const workspace = resolveWorkspace(ctx);
+  const { template, text } = await getTemplate(workspace, id);
+  if (opts.yaml && !ctx.options.json) {
+    ctx.streams.stdout.write(text);
+    return 0;
+  }
+  const registry = await loadRegistry(workspace);
+  const { currency } = registry.settings;
+  const price = templatePrice(template, registry.services, currency);
+  if (ctx.options.json) {
+    ctx.json({ ...template, price: { ...price, currency } });
+    return 0;
+  }
+
+  const { color } = ctx;
+  const serviceName = (sid: string) => registry.services.get(sid)?.name ?? sid;
+  const productName = (sku: string) => registry.products.get(sku)?.name ?? sku;
+  const money = (minor: number) => formatMoney(minor, currency);
+  const out: string[] = [];
+  const section = (title: string) => out.push('', color.bold(title));
+  const pad = (label: string, width: number) => label + ' '.repeat(Math.max(1, width - label.length));
+
+  out.push(`${color.bold(template.name)}  ${color.dim(`${template.id} v${template.version}`)}`);
+  const priceText =
+    price.type === 'monthly'
+      ? `${money(price.monthly_fee_minor)}/month × ${price.installments} = ${money(price.total_minor)}`
+      : `pay per visit, ${money(price.total_minor)} for the whole schedule at catalog prices`;
+  out.push(`${template.type} · ${describeDuration(template.duration)} · ${priceText}${template.status === 'retired' ? ` · ${color.yellow('retired')}` : ''}`);
+  out.push('', `${color.bold('Goal')}  ${template.goal}`);
+  if (template.description) out.push('', template.description.trim());
+  if (template.cancellation) {
+    const { min_term_months: term, early_fee: fee } = template.cancellation;
+    out.push('', `${color.bold('Cancellation')}  ${term !== undefined ? `minimum term ${term} month${term === 1 ? '' : 's'}` : 'no minimum term'}${fee !== undefined ? `; early fee ${money(minorOf(fee, currency))}` : ''}`);
+  }
+
+  section('Schedule');
+  template.schedule.forEach((entry, i) => {
+    const services = entry.services.map((sid) => {
+      const service = registry.services.get(sid);
+      const cost = !service ? '' : service.complimentary ? ' (complimentary)' : template.type === 'pay-as-you-go' ? ` (${money(minorOf(service.price, currency))})` : '';
+      return `${serviceName(sid)}${cost}`;
+    });
+    out.push(`  ${pad(`${i + 1}. ${describeWhen(entry.when)}`, 13)}${services.join(' + ')}${template.type === 'pay-as-you-go' ? color.dim(`  visit ${money(visitPriceMinor(entry, registry.services, currency))}`) : ''}`);
+    if (entry.alternatives?.length) out.push(`  ${' '.repeat(13)}${color.dim('or instead:')} ${entry.alternatives.map(serviceName).join(', ')}`);
+    if (entry.note) out.push(`  ${' '.repeat(13)}${color.dim(entry.note)}`);
+  });
+
+  if (template.home_care?.length) {
+    section('Home care');
+    for (const item of template.home_care) {
+      const when = item.when.map((w) => (w === 'am' || w === 'pm' ? w.toUpperCase() : w)).join(', ');
+      out.push(`  ${pad(when, 13)}${item.product ? `${productName(item.product)}: ` : ''}${item.instructions}`);
+    }
+  }
+  if (template.milestones?.length) {
+    section('Milestones');
+    for (const m of template.milestones) out.push(`  ${pad(describeWhen(m.when), 13)}${m.expect}`);
+  }
+  if (template.follow_up?.length) {
+    section('Follow-up');
+    for (const f of template.follow_up) out.push(`  ${pad(describeWhen(f.when), 13)}${f.recommendation}`);
+  }
+  out.push('', `${color.dim('Clinics:')} ${template.clinics?.join(', ') ?? 'all'}${template.tags?.length ? `   ${color.dim('Tags:')} ${template.tags.join(', ')}` : ''}`);
+  ctx.out(out.join('\n'));
+  return 0;
+}

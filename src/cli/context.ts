@@ -1,0 +1,65 @@
+import { Chalk, type ChalkInstance } from 'chalk';
+import { readEnvironment, type Environment } from '../config.js';
+import type { Prompter } from './prompter.js';
+
+/** Global flags of SPEC §4, as every command receives them. */
+export interface GlobalOptions {
+  workspace?: string;
+  db?: string;
+  json?: boolean;
+  color?: boolean;
+  actor?: string;
+  debug?: boolean;
+  yes?: boolean;
+}
+
+export interface Streams {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+}
+
+/**
+ * What a command needs from the outside world, built once by the entry point
+ * (the cli/cli "factory"): streams, colour, environment, clock, prompter.
+ */
+export interface Context {
+  streams: Streams;
+  env: Environment;
+  cwd: string;
+  now: () => Date;
+  options: GlobalOptions;
+  /** Colours for stdout (off when piped, with --no-color, NO_COLOR or --json). */
+  color: ChalkInstance;
+  /** Colours for stderr. */
+  colorErr: ChalkInstance;
+  /** True when prompting is allowed: both ends are terminals and --yes was not given. */
+  interactive: boolean;
+  prompter: () => Promise<Prompter>;
+  out(text: string): void;
+  err(text: string): void;
+  /** Prints one JSON document to stdout. */
+  json(value: unknown): void;
+}
+
+export function createContext(options: GlobalOptions, overrides: Partial<Pick<Context, 'streams' | 'env' | 'cwd' | 'now' | 'prompter'>> = {}): Context {
+  const streams = overrides.streams ?? { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin };
+  const env = overrides.env ?? readEnvironment();
+  const colorAllowed = options.color !== false && !env.noColor && !options.json;
+  const level = (tty: boolean | undefined) => (colorAllowed && tty ? 1 : 0);
+  const interactive = Boolean(streams.stdin.isTTY && streams.stdout.isTTY) && !options.yes && !options.json;
+  return {
+    streams,
+    env,
+    cwd: overrides.cwd ?? process.cwd(),
+    now: overrides.now ?? (() => new Date()),
+    options,
+    color: new Chalk({ level: level(streams.stdout.isTTY) }),
+    colorErr: new Chalk({ level: level(streams.stderr.isTTY) }),
+    interactive,
+    prompter: overrides.prompter ?? (async () => (await import('./prompter.js')).inquirerPrompter()),
+    out: (text) => void streams.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
+    err: (text) => void streams.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
+    json: (value) => void streams.stdout.write(`${JSON.stringify(value, null, 2)}\n`),
+  };
+}

@@ -1,0 +1,72 @@
+import { readFileSync } from 'node:fs';
+import { CommanderError } from 'commander';
+import { TxplanError } from '../errors.js';
+import { buildProgram } from './program.js';
+
+/**
+ * The entry point: parses the command line, runs the verb and turns every
+ * outcome into an exit code (SPEC §6). The only place that knows about exits.
+ */
+export async function main(argv: readonly string[]): Promise<number> {
+  const json = argv.includes('--json');
+  const debug = argv.includes('--debug');
+  const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  const { program, exitCode } = buildProgram(version);
+  let usageMessage: string | undefined;
+  program.exitOverride();
+  for (const command of [program, ...allSubcommands(program)]) {
+    command.exitOverride().configureOutput({
+      // Commander's own error text becomes our one-sentence usage error below.
+      outputError: (text) => {
+        usageMessage = text.replace(/^error: /, '').trim();
+      },
+    });
+  }
+  try {
+    await program.parseAsync(argv as string[]);
+    return exitCode();
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help' && error.exitCode === 0) return 0;
+      if (error.code === 'commander.help' || error.code === 'commander.executeSubCommandAsync') return 2;
+      const message = usageMessage ?? error.message.replace(/^error: /, '');
+      report({ code: 'usage', message: `${capitalize(message.replace(/\n/g, ' '))}${/[.?)]$/.test(message) ? '' : '.'} Run "${commandPath(program, argv)} --help" for usage.`, json });
+      return 2;
+    }
+    if (error instanceof TxplanError) {
+      report({ code: error.code, message: error.message, json });
+      if (debug && error.stack) process.stderr.write(`${error.stack}\n`);
+      return error.exitCode;
+    }
+    const err = error instanceof Error ? error : new Error(String(error));
+    report({ code: 'internal', message: `Unexpected error: ${err.message}. Run again with --debug for details, and report it if it persists.`, json });
+    if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
+    return 1;
+  }
+}
+
+function report({ code, message, json }: { code: string; message: string; json: boolean }): void {
+  if (json) process.stderr.write(`${JSON.stringify({ error: { code, message } })}\n`);
+  else process.stderr.write(`txplan: ${message}\n`);
+}
+
+function allSubcommands(command: import('commander').Command): import('commander').Command[] {
+  return command.commands.flatMap((c) => [c, ...allSubcommands(c)]);
+}
+
+/** "txplan template validate": the deepest command the argv names, for the help hint. */
+function commandPath(program: import('commander').Command, argv: readonly string[]): string {
+  const names = [program.name()];
+  let command = program;
+  for (const word of argv.slice(2)) {
+    const next = command.commands.find((c) => c.name() === word || c.aliases().includes(word));
+    if (!next) continue;
+    names.push(next.name());
+    command = next;
+  }
+  return names.join(' ');
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}

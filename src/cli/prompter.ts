@@ -1,0 +1,28 @@
+import { CancelledError } from '../errors.js';
+
+/** Questions a command may ask; tests pass a fake, the terminal gets @inquirer/prompts. */
+export interface Prompter {
+  input(message: string, options?: { default?: string; validate?: (value: string) => string | true }): Promise<string>;
+  select<T extends string>(message: string, choices: ReadonlyArray<{ value: T; name?: string; description?: string }>, defaultValue?: T): Promise<T>;
+  confirm(message: string, defaultValue?: boolean): Promise<boolean>;
+}
+
+export async function inquirerPrompter(): Promise<Prompter> {
+  const prompts = await import('@inquirer/prompts');
+  // Ctrl-C at a prompt rejects with ExitPromptError: exit 130, no stack trace.
+  const guard = async <T>(ask: () => Promise<T>): Promise<T> => {
+    try {
+      return await ask();
+    } catch (error) {
+      if (error instanceof Error && error.name === 'ExitPromptError') throw new CancelledError();
+      throw error;
+    }
+  };
+  return {
+    input: (message, options = {}) =>
+      guard(() => prompts.input({ message, ...(options.default !== undefined ? { default: options.default } : {}), ...(options.validate ? { validate: options.validate } : {}) })),
+    select: (message, choices, defaultValue) =>
+      guard(() => prompts.select({ message, choices: choices.map((c) => ({ value: c.value, name: c.name ?? c.value, ...(c.description ? { description: c.description } : {}) })), ...(defaultValue !== undefined ? { default: defaultValue } : {}) })),
+    confirm: (message, defaultValue = true) => guard(() => prompts.confirm({ message, default: defaultValue })),
+  };
+}

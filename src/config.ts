@@ -1,0 +1,36 @@
+import { userInfo } from 'node:os';
+
+/**
+ * The one place that reads the process environment, so the rest of the code
+ * gets its configuration passed in.
+ */
+export interface Environment {
+  workspace: string | undefined;
+  db: string | undefined;
+  actor: string;
+  noColor: boolean;
+  editor: string | undefined;
+}
+
+export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Environment {
+  return {
+    workspace: nonEmpty(env.TXPLAN_WORKSPACE),
+    db: nonEmpty(env.TXPLAN_DB),
+    actor: nonEmpty(env.TXPLAN_ACTOR) ?? osUser(),
+    // https://no-color.org: any non-empty value disables colour.
+    noColor: nonEmpty(env.NO_COLOR) !== undefined,
+    editor: nonEmpty(env.VISUAL) ?? nonEmpty(env.EDITOR),
+  };
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function osUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}

@@ -1,0 +1,85 @@
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
+import { realpath } from 'node:fs/promises';
+import { relative, sep } from 'node:path';
+
+const run = promisify(execFile);
+
+/** The top of the git work tree holding `dir`, or undefined when there is none (or no git). */
+export async function gitTopLevel(dir: string): Promise<string | undefined> {
+  try {
+    const { stdout } = await run('git', ['-C', dir, 'rev-parse', '--show-toplevel'], { encoding: 'utf8' });
+    return await realpath(stdout.trim());
+  } catch {
+    return undefined;
+  }
+}
+
+export async function gitAvailable(): Promise<boolean> {
+  try {
+    await run('git', ['--version']);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The commit a revision names, or undefined when it names none here. */
+export async function resolveCommit(top: string, revision: string): Promise<string | undefined> {
+  try {
+    const { stdout } = await run('git', ['-C', top, 'rev-parse', '--verify', '--quiet', '--end-of-options', `${revision}^{commit}`], { encoding: 'utf8' });
+    return stdout.trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Path of `absolute` inside the work tree at `top`, with forward slashes as git writes it. */
+export async function pathInRepository(top: string, absolute: string): Promise<string | undefined> {
+  const real = await realpath(absolute).catch(() => absolute);
+  const rel = relative(top, real);
+  if (rel.startsWith('..')) return undefined;
+  return rel.split(sep).join('/');
+}
+
+/**
+ * Reads many files at one commit with a single `git cat-file --batch`.
+ * Missing paths map to undefined.
+ */
+export async function readAtCommit(top: string, commit: string, paths: readonly string[]): Promise<Map<string, Buffer | undefined>> {
+  const result = new Map<string, Buffer | undefined>();
+  if (paths.length === 0) return result;
+  const child = spawn('git', ['-C', top, 'cat-file', '--batch'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const chunks: Buffer[] = [];
+  child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const done = new Promise<void>((resolvePromise, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolvePromise() : reject(new Error(`git cat-file exited with ${code}`))));
+  });
+  child.stdin.end(paths.map((p) => `${commit}:${p}\n`).join(''));
+  await done;
+  const out = Buffer.concat(chunks);
+  let offset = 0;
+  for (const path of paths) {
+    const newline = out.indexOf(10, offset);
+    const header = out.subarray(offset, newline).toString('utf8');
+    offset = newline + 1;
+    const match = /^[0-9a-f]+ (\w+) (\d+)$/.exec(header);
+    if (!match) {
+      result.set(path, undefined); // "<object> missing"
+      continue;
+    }
+    const size = Number(match[2]);
+    result.set(path, match[1] === 'blob' ? out.subarray(offset, offset + size) : undefined);
+    offset += size + 1;
+  }
+  return result;
+}
+
+/** Makes `dir` a git repository unless it already lies inside one; says what it did. */
+export async function initRepository(dir: string): Promise<'created' | 'inside-repository' | 'no-git'> {
+  if (!(await gitAvailable())) return 'no-git';
+  if (await gitTopLevel(dir)) return 'inside-repository';
+  await run('git', ['init', '--quiet', dir]);
+  return 'created';
+}

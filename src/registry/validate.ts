@@ -1,0 +1,225 @@
+import { readdir, stat } from 'node:fs/promises';
+import { basename, extname, join, resolve } from 'node:path';
+import { parse } from 'yaml';
+import type { Catalog, Settings, Template } from '../generated/schema-types.js';
+import { UsageError } from '../errors.js';
+import type { Diagnostic, Finding } from './diagnostics.js';
+import { compareDiagnostics } from './diagnostics.js';
+import { gitTopLevel, pathInRepository, readAtCommit, resolveCommit } from './git.js';
+import { checkCatalog, checkSettings, checkTemplate, indexCatalog, type CatalogIndex } from './rules.js';
+import { checkSchema } from './schema.js';
+import { displayPath, readSource, type Source, type SourceKind } from './source.js';
+import { CATALOG_FILE, DEFAULT_SETTINGS, SETTINGS_FILE, type Workspace } from './workspace.js';
+
+export interface ValidateOptions {
+  workspace: Workspace;
+  /** Files or folders to check; empty means the whole workspace. */
+  paths: readonly string[];
+  cwd: string;
+  /** With a git revision: templates changed since it must carry a higher version. */
+  base?: string | undefined;
+  /** Called after each file, for progress. */
+  onFile?: (done: number, total: number) => void;
+}
+
+export interface ValidationReport {
+  files: string[];
+  diagnostics: Diagnostic[];
+  /** How many templates passed the schema (the semantic rules may still object). */
+  templates: number;
+}
+
+const READ_AHEAD = 32;
+
+/**
+ * The validation pipeline: find files → parse with positions → schema →
+ * semantic rules → registry rules (unique ids, version bumps). No console I/O.
+ */
+export async function validateWorkspace(options: ValidateOptions): Promise<ValidationReport> {
+  const { workspace, cwd } = options;
+  const targets = options.paths.length > 0 ? await expandPaths(options.paths, cwd) : await workspaceFiles(workspace);
+  const display = (absolute: string) => displayPath(absolute, cwd);
+  const read = (absolute: string, kind: SourceKind) => readSource(absolute, { root: workspace.root, display: display(absolute), kind });
+
+  // Settings and catalog first: templates are checked against them.
+  const settingsTarget = targets.find((t) => t.kind === 'settings' && resolve(t.path) === workspace.settingsFile);
+  const catalogTarget = targets.find((t) => t.kind === 'catalog' && resolve(t.path) === workspace.catalogFile);
+  const settingsSource = await read(workspace.settingsFile, 'settings');
+  const settings = checkDocument<Settings>(settingsSource, 'settings', (s) => checkSettings(s));
+  const currency = settings.data?.currency ?? DEFAULT_SETTINGS.currency;
+  const catalogSource = await read(workspace.catalogFile, 'catalog');
+  const catalog = checkDocument<Catalog>(catalogSource, 'catalog', (c) => checkCatalog(c, currency));
+  const catalogIndex: CatalogIndex | undefined = catalog.data ? indexCatalog(catalog.data) : undefined;
+
+  const diagnostics: Diagnostic[] = [];
+  const files: string[] = [];
+  if (settingsTarget) {
+    files.push(settingsSource.file);
+    diagnostics.push(...settings.diagnostics);
+  }
+  if (catalogTarget) {
+    files.push(catalogSource.file);
+    diagnostics.push(...catalog.diagnostics);
+  }
+
+  const templateTargets = targets.filter((t) => t !== settingsTarget && t !== catalogTarget);
+  if (!catalogIndex && templateTargets.some((t) => t.kind === 'template')) {
+    diagnostics.push({ file: catalogSource.file, line: 1, column: 1, endLine: 1, endColumn: 1, path: '', code: 'inventory-unchecked', severity: 'warning', message: `${catalogSource.file} could not be read, so service and product references were not checked; fix the catalog first` });
+  }
+
+  const valid: Array<{ source: Source; template: Template }> = [];
+  const total = templateTargets.length;
+  let done = 0;
+  // Reads run ahead of parsing so disk and CPU overlap; results stay in order.
+  const queue: Array<Promise<Source>> = [];
+  const startRead = (i: number) => {
+    const target = templateTargets[i];
+    if (target) queue.push(read(target.path, target.kind));
+  };
+  for (let i = 0; i < READ_AHEAD; i++) startRead(i);
+  for (let i = 0; i < total; i++) {
+    const target = templateTargets[i]!;
+    const source = await queue.shift()!;
+    startRead(i + READ_AHEAD);
+    files.push(source.file);
+    if (target.kind === 'template') {
+      const fileId = basename(target.path, extname(target.path));
+      const checked = checkDocument<Template>(source, 'template', (t) => checkTemplate(t, { fileId, currency, catalog: catalogIndex }));
+      diagnostics.push(...checked.diagnostics);
+      if (checked.data) valid.push({ source, template: checked.data });
+    } else {
+      // A second catalog or settings file named explicitly (e.g. from a fixture folder).
+      const checked = target.kind === 'catalog'
+        ? checkDocument<Catalog>(source, 'catalog', (c) => checkCatalog(c, currency))
+        : checkDocument<Settings>(source, 'settings', (s) => checkSettings(s));
+      diagnostics.push(...checked.diagnostics);
+    }
+    options.onFile?.(++done, total);
+  }
+
+  diagnostics.push(...duplicateIds(valid));
+  if (options.base !== undefined) diagnostics.push(...(await versionBumps(workspace, options.base, valid)));
+  diagnostics.sort(compareDiagnostics);
+  return { files, diagnostics, templates: valid.length };
+}
+
+/** Parse problems, then schema findings, then (only on a schema-valid document) semantic rules. */
+function checkDocument<T>(source: Source, kind: SourceKind, rules: (data: T) => Finding[]): { data: T | undefined; diagnostics: Diagnostic[] } {
+  if (!source.data) return { data: undefined, diagnostics: source.problems };
+  const schemaFindings = checkSchema(kind, source.data);
+  if (schemaFindings.length > 0) return { data: undefined, diagnostics: schemaFindings.map(source.locate) };
+  const data = source.data as T;
+  return { data, diagnostics: rules(data).map(source.locate) };
+}
+
+function duplicateIds(templates: ReadonlyArray<{ source: Source; template: Template }>): Diagnostic[] {
+  const byId = new Map<string, Source>();
+  const diagnostics: Diagnostic[] = [];
+  for (const { source, template } of templates) {
+    const first = byId.get(template.id);
+    if (first) diagnostics.push(source.locate({ path: ['id'], code: 'id-duplicate', message: `id "${template.id}" is already used by ${first.file}; template ids must be unique across the registry` }));
+    else byId.set(template.id, source);
+  }
+  return diagnostics;
+}
+
+async function versionBumps(workspace: Workspace, base: string, templates: ReadonlyArray<{ source: Source; template: Template }>): Promise<Diagnostic[]> {
+  const top = await gitTopLevel(workspace.root);
+  if (!top) throw new UsageError(`--base needs a git repository, but ${workspace.root} is not in one; run validation inside the clinic's repository or leave out --base`);
+  const commit = await resolveCommit(top, base);
+  if (!commit) throw new UsageError(`--base "${base}" is not a commit in this repository; check the name, or fetch it first (git fetch origin ${base})`);
+  const paths = new Map<Source, string>();
+  for (const { source } of templates) {
+    const path = await pathInRepository(top, source.absolute);
+    if (path !== undefined) paths.set(source, path);
+  }
+  const before = await readAtCommit(top, commit, [...paths.values()]);
+  const diagnostics: Diagnostic[] = [];
+  for (const { source, template } of templates) {
+    const path = paths.get(source);
+    if (path === undefined) continue;
+    const old = before.get(path);
+    if (old === undefined) {
+      if (template.version !== 1) {
+        diagnostics.push(source.locate({ path: ['version'], code: 'version-new', message: `${source.file} is new since ${base}, so its version starts at 1 (it is ${template.version}); set version: 1` }));
+      }
+      continue;
+    }
+    let previous: Partial<Template> | undefined;
+    try {
+      previous = parse(old.toString('utf8')) as Partial<Template>;
+    } catch {
+      continue; // The old file was broken; nothing sensible to compare with.
+    }
+    if (!previous || typeof previous.version !== 'number') continue;
+    if (canonical(previous) !== canonical(template) && template.version <= previous.version) {
+      diagnostics.push(source.locate({ path: ['version'], code: 'version-not-bumped', message: `the template changed since ${base} but version is still ${template.version}; set version: ${previous.version + 1}` }));
+    }
+  }
+  return diagnostics;
+}
+
+/** Content compared by value: key order, comments and formatting do not count as changes. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+  );
+}
+
+interface Target {
+  path: string;
+  kind: SourceKind;
+}
+
+function kindOf(path: string): SourceKind {
+  const name = basename(path);
+  return name === CATALOG_FILE ? 'catalog' : name === SETTINGS_FILE ? 'settings' : 'template';
+}
+
+const isYaml = (name: string) => name.endsWith('.yaml') || name.endsWith('.yml');
+
+async function workspaceFiles(workspace: Workspace): Promise<Target[]> {
+  const targets: Target[] = [
+    { path: workspace.settingsFile, kind: 'settings' },
+    { path: workspace.catalogFile, kind: 'catalog' },
+  ];
+  let names: string[] = [];
+  try {
+    names = await readdir(workspace.templatesDir);
+  } catch {
+    // No templates folder yet: nothing to check there.
+  }
+  for (const name of names.filter(isYaml).sort()) targets.push({ path: join(workspace.templatesDir, name), kind: 'template' });
+  return targets;
+}
+
+async function expandPaths(paths: readonly string[], cwd: string): Promise<Target[]> {
+  const targets: Target[] = [];
+  const seen = new Set<string>();
+  const add = (path: string) => {
+    if (seen.has(path)) return;
+    seen.add(path);
+    targets.push({ path, kind: kindOf(path) });
+  };
+  for (const given of paths) {
+    const path = resolve(cwd, given);
+    let info;
+    try {
+      info = await stat(path);
+    } catch {
+      throw new UsageError(`${given} does not exist; name template files or folders that hold them`);
+    }
+    if (!info.isDirectory()) {
+      add(path);
+      continue;
+    }
+    const entries = await readdir(path, { recursive: true, withFileTypes: true });
+    const files = entries
+      .filter((e) => (e.isFile() || e.isSymbolicLink()) && isYaml(e.name))
+      .map((e) => join(e.parentPath ?? (e as unknown as { path: string }).path, e.name))
+      .filter((p) => !/(^|[\\/])(node_modules|\.git|\.txplan)([\\/]|$)/.test(p.slice(path.length)))
+      .sort();
+    files.forEach(add);
+  }
+  return targets;
+}
