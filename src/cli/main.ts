@@ -8,6 +8,13 @@ import { buildProgram } from './program.js';
  * outcome into an exit code (SPEC §6). The only place that knows about exits.
  */
 export async function main(argv: readonly string[]): Promise<number> {
+  // `txplan … | head` closes the pipe early: stop quietly, as Unix tools do.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+      process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+    });
+  }
   const json = argv.includes('--json');
   const debug = argv.includes('--debug');
   const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;

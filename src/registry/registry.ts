@@ -28,7 +28,7 @@ export interface LoadedTemplate {
 
 export async function loadRegistry(workspace: Workspace): Promise<Registry> {
   const settings = readSettings(workspace);
-  const source = await readSource(workspace.catalogFile, { root: workspace.root, display: 'catalog.yaml', kind: 'catalog' });
+  const source = readSource(workspace.catalogFile, { root: workspace.root, display: 'catalog.yaml', kind: 'catalog' });
   if (!source.data || checkSchema('catalog', source.data).length > 0) {
     throw new FailedError(`The catalog (${workspace.catalogFile}) is invalid; run "txplan template validate" to see why`, 'invalid_catalog');
   }
@@ -58,16 +58,16 @@ export async function loadTemplates(workspace: Workspace): Promise<{ templates: 
   const templates: LoadedTemplate[] = [];
   const invalid: string[] = [];
   for (const id of await templateIds(workspace)) {
-    const loaded = await readTemplate(workspace, id);
+    const loaded = readTemplate(workspace, id);
     if (loaded) templates.push(loaded);
     else invalid.push(`templates/${id}.yaml`);
   }
   return { templates, invalid };
 }
 
-async function readTemplate(workspace: Workspace, id: string): Promise<LoadedTemplate | undefined> {
+function readTemplate(workspace: Workspace, id: string): LoadedTemplate | undefined {
   const file = join(workspace.templatesDir, `${id}.yaml`);
-  const source = await readSource(file, { root: workspace.root, display: `templates/${id}.yaml`, kind: 'template' });
+  const source = readSource(file, { root: workspace.root, display: `templates/${id}.yaml`, kind: 'template' });
   if (!source.data || checkSchema('template', source.data).length > 0) return undefined;
   return { template: source.data as unknown as Template, file, text: source.text };
 }
@@ -79,7 +79,7 @@ export async function getTemplate(workspace: Workspace, id: string): Promise<Loa
     const near = suggestions(id, ids);
     throw new NotFoundError(`No template "${id}" in ${workspace.templatesDir}${near.length ? `; did you mean ${near.map((n) => `"${n}"`).join(' or ')}?` : '; run "txplan template list --all" to see the ids'}`);
   }
-  const loaded = await readTemplate(workspace, id);
+  const loaded = readTemplate(workspace, id);
   if (!loaded) throw new FailedError(`Template "${id}" is invalid; run "txplan template validate templates/${id}.yaml" to see why`, 'invalid_template');
   return loaded;
 }

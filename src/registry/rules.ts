@@ -46,10 +46,10 @@ export function checkTemplate(template: Template, context: TemplateContext): Fin
       add(['duration', 'months'], 'monthly-min-duration', `duration.months is ${duration.months}, but monthly plans last at least ${MIN_MONTHLY_MONTHS} months; lengthen it or make the plan pay-as-you-go`);
     }
     if (!template.pricing) {
-      add([], 'monthly-fee-missing', 'a monthly plan needs a monthly fee; add pricing: {monthly_fee: "199.00"}');
+      add(['type'], 'monthly-fee-missing', 'a monthly plan needs a monthly fee; add pricing: {monthly_fee: "199.00"}');
     }
   } else if (template.pricing) {
-    add(['pricing'], 'payg-has-fee', 'a pay-as-you-go plan has no monthly fee (each service is charged at its catalog price); remove pricing or set type: monthly');
+    findings.push({ path: ['pricing'], atKey: true, code: 'payg-has-fee', message: 'a pay-as-you-go plan has no monthly fee (each service is charged at its catalog price); remove pricing or set type: monthly' });
   }
 
   checkMoney(template.pricing?.monthly_fee, ['pricing', 'monthly_fee'], context.currency, findings);

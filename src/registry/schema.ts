@@ -20,7 +20,7 @@ const validators = new Map<SourceKind, ValidateFunction>();
 export function validatorFor(kind: SourceKind): ValidateFunction {
   let validate = validators.get(kind);
   if (!validate) {
-    ajv ??= new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
+    ajv ??= new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true });
     const schema = JSON.parse(readFileSync(new URL(SCHEMA_FILES[kind], schemaDirectory), 'utf8'));
     validate = ajv.compile(schema);
     validators.set(kind, validate);
@@ -36,21 +36,23 @@ export function schemaFileName(kind: SourceKind): string {
 export function checkSchema(kind: SourceKind, data: unknown): Finding[] {
   const validate = validatorFor(kind);
   if (validate(data)) return [];
-  return describeErrors(validate.errors ?? [], data);
+  return describeErrors(validate.errors ?? [], data, ROOT_NAMES[kind]);
 }
+
+const ROOT_NAMES: Record<SourceKind, string> = { template: 'the template', catalog: 'the catalog', settings: 'the settings' };
 
 /**
  * ajv reports every failed keyword; people want one sentence per problem. An
  * `anyOf` (money) swallows the errors of its branches, and errors under the
  * same path are reported once.
  */
-export function describeErrors(errors: readonly ErrorObject[], data: unknown): Finding[] {
+export function describeErrors(errors: readonly ErrorObject[], data: unknown, rootName = 'the document'): Finding[] {
   const anyOfPaths = new Set(errors.filter((e) => e.keyword === 'anyOf').map((e) => e.instancePath));
   const findings: Finding[] = [];
   const seen = new Set<string>();
   for (const error of errors) {
     if (error.keyword !== 'anyOf' && anyOfPaths.has(error.instancePath)) continue;
-    const finding = describe(error, data);
+    const finding = describe(error, data, rootName);
     const key = `${finding.code} ${formatPath(finding.path)}`;
     if (seen.has(key)) continue;
     seen.add(key);
@@ -59,9 +61,9 @@ export function describeErrors(errors: readonly ErrorObject[], data: unknown): F
   return findings;
 }
 
-function describe(error: ErrorObject, data: unknown): Finding {
+function describe(error: ErrorObject, data: unknown, rootName: string): Finding {
   const path = pointerToPath(error.instancePath);
-  const where = formatPath(path) || 'the document';
+  const where = formatPath(path) || rootName;
   const value = valueAt(data, path);
   const params = error.params as Record<string, unknown>;
   const description = (error.parentSchema as { description?: string } | undefined)?.description;
@@ -75,7 +77,7 @@ function describe(error: ErrorObject, data: unknown): Finding {
       const known = Object.keys((error.parentSchema as { properties?: object })?.properties ?? {});
       const guess = closest(field, known);
       const fix = guess ? `did you mean "${guess}"?` : `remove it (known fields: ${known.join(', ')})`;
-      return { path: [...path, field], atKey: true, code: 'schema-unknown-field', message: `${where === 'the document' ? '' : `${where} has `}an unknown field "${field}"; ${fix}`.replace(/^an/, 'An') };
+      return { path: [...path, field], atKey: true, code: 'schema-unknown-field', message: `${where} has an unknown field "${field}"; ${fix}` };
     }
     case 'type':
       return { path, code: 'schema-type', message: `${where} must be ${article(String(params.type))}, not ${describeValue(value)}` };
@@ -85,7 +87,7 @@ function describe(error: ErrorObject, data: unknown): Finding {
       return { path, code: 'schema-enum', message: `${where} is ${describeValue(value)}, expected one of ${allowed.join(', ')}${guess ? ` (did you mean "${guess}"?)` : ''}` };
     }
     case 'pattern':
-      return { path, code: 'schema-pattern', message: `${where} is ${describeValue(value)}; ${lowerFirst(description ?? `it must match ${String(params.pattern)}`)}` };
+      return { path, code: 'schema-pattern', message: `${where} is ${describeValue(value)}; ${patternHint(String(params.pattern), value, description)}` };
     case 'minimum':
     case 'exclusiveMinimum':
       return { path, code: 'schema-range', message: `${where} is ${describeValue(value)}, but must be at least ${String(params.limit)}` };
@@ -100,8 +102,11 @@ function describe(error: ErrorObject, data: unknown): Finding {
       return { path, code: 'schema-items', message: `${where} needs at least ${String(params.limit)} entr${params.limit === 1 ? 'y' : 'ies'}` };
     case 'maxItems':
       return { path, code: 'schema-items', message: `${where} has more than ${String(params.limit)} entries` };
-    case 'uniqueItems':
-      return { path: [...path, Number(params.j)], code: 'schema-unique', message: `${where} lists ${describeValue(valueAt(data, [...path, Number(params.j)]))} twice; remove the repeat` };
+    case 'uniqueItems': {
+      // ajv names the two equal items i and j, in no promised order: the repeat is the later one.
+      const repeat = Math.max(Number(params.i), Number(params.j));
+      return { path: [...path, repeat], code: 'schema-unique', message: `${where} lists ${describeValue(valueAt(data, [...path, repeat]))} twice; remove the repeat` };
+    }
     case 'minProperties':
     case 'maxProperties': {
       const fields = Object.keys((error.parentSchema as { properties?: object })?.properties ?? {});
@@ -112,6 +117,17 @@ function describe(error: ErrorObject, data: unknown): Finding {
     default:
       return { path, code: `schema-${error.keyword.toLowerCase()}`, message: `${where} ${error.message ?? 'is invalid'}` };
   }
+}
+
+const SLUG_PATTERN = '^[a-z0-9]+(-[a-z0-9]+)*$';
+
+function patternHint(pattern: string, value: unknown, description: string | undefined): string {
+  if (pattern === SLUG_PATTERN) {
+    const slug = typeof value === 'string' ? value.toLowerCase().normalize('NFKD').replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') : '';
+    return `use lowercase letters, digits and dashes${slug ? `, e.g. "${slug}"` : ''}`;
+  }
+  if (pattern === '^[A-Z]{3}$') return 'use a three-letter ISO 4217 code such as USD';
+  return description ? `expected ${lowerFirst(description.replace(/\.$/, ''))}` : `it must match ${pattern}`;
 }
 
 function hint(error: ErrorObject, field: string): string {

@@ -1,4 +1,4 @@
-import { lstat, readFile, realpath, stat } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, realpathSync } from 'node:fs';
 import { relative, resolve, sep } from 'node:path';
 import { Document, isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import type { Diagnostic, Finding } from './diagnostics.js';
@@ -47,37 +47,71 @@ const EXAMPLE_FIELDS: Record<SourceKind, string> = {
   settings: 'currency: …, timezone: …',
 };
 
-export async function readSource(absolute: string, options: ReadOptions): Promise<Source> {
+/**
+ * Reads a file the way a validator facing untrusted input must: symlinks only
+ * within the workspace, regular files only, nothing over 1 MiB read at all.
+ * Synchronous on purpose: for many small local files it is the fastest path.
+ */
+export function readSource(absolute: string, options: ReadOptions): Source {
   const file = options.display ?? absolute;
-  const fail = (code: string, message: string, line = 1, column = 1): Source =>
-    brokenSource(file, absolute, { file, line, column, endLine: line, endColumn: column, path: '', code, severity: 'error', message });
+  const fail = (code: string, message: string): Source =>
+    brokenSource(file, absolute, { file, line: 1, column: 1, endLine: 1, endColumn: 1, path: '', code, severity: 'error', message });
 
-  let info;
+  let fd: number;
   try {
-    info = await lstat(absolute);
-    if (info.isSymbolicLink()) {
-      const target = await realpath(absolute);
-      const root = await realpath(options.root).catch(() => resolve(options.root));
+    fd = openNoFollow(absolute);
+  } catch (error) {
+    if (!isLinkError(error)) return fail('file-unreadable', `${file} cannot be read (${describeFsError(error)}); check the path and its permissions`);
+    try {
+      const target = realpathSync(absolute);
+      const root = realpathOr(options.root);
       if (target !== root && !target.startsWith(root + sep)) {
         return fail('file-outside-workspace', `${file} is a link to ${target}, outside the workspace; copy the file into the workspace instead of linking to it`);
       }
-      info = await stat(absolute);
+      fd = openSync(target, 'r');
+    } catch (linkError) {
+      return fail('file-unreadable', `${file} cannot be read (${describeFsError(linkError)}); check the link and its target`);
     }
-  } catch (error) {
-    return fail('file-unreadable', `${file} cannot be read (${describeFsError(error)}); check the path and its permissions`);
   }
-  if (!info.isFile()) return fail('file-unreadable', `${file} is not a regular file; name a .yaml file or a folder of them`);
-  if (info.size > MAX_FILE_BYTES) {
-    return fail('file-too-large', `${file} is ${formatBytes(info.size)}, over the 1 MiB limit for a template; split it or remove what does not belong`);
-  }
-
-  let bytes: Buffer;
   try {
-    bytes = await readFile(absolute);
+    const info = fstatSync(fd);
+    if (!info.isFile()) return fail('file-unreadable', `${file} is not a regular file; name a .yaml file or a folder of them`);
+    if (info.size > MAX_FILE_BYTES) {
+      return fail('file-too-large', `${file} is ${formatBytes(info.size)}, over the 1 MiB limit for a template; split it or remove what does not belong`);
+    }
+    // Read one byte past the size seen, so a file that grew meanwhile is still caught.
+    const buffer = Buffer.allocUnsafe(info.size + 1);
+    let length = 0;
+    for (let n; length < buffer.length && (n = readSync(fd, buffer, length, buffer.length - length, null)) > 0; ) length += n;
+    if (length > MAX_FILE_BYTES) return fail('file-too-large', `${file} is over the 1 MiB limit for a template; split it or remove what does not belong`);
+    return parseSource(file, absolute, buffer.subarray(0, length), options.kind);
   } catch (error) {
     return fail('file-unreadable', `${file} cannot be read (${describeFsError(error)}); check its permissions`);
+  } finally {
+    closeSync(fd);
   }
-  return parseSource(file, absolute, bytes, options.kind);
+}
+
+const NO_FOLLOW = constants.O_NOFOLLOW as number | undefined;
+
+/** Opens without following a final symlink; where O_NOFOLLOW is missing, lstat decides. */
+function openNoFollow(path: string): number {
+  if (NO_FOLLOW !== undefined) return openSync(path, constants.O_RDONLY | NO_FOLLOW);
+  if (lstatSync(path).isSymbolicLink()) throw Object.assign(new Error('symbolic link'), { code: 'ELOOP' });
+  return openSync(path, 'r');
+}
+
+function isLinkError(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ELOOP' || code === 'EMLINK';
+}
+
+function realpathOr(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return resolve(path);
+  }
 }
 
 /** Parses bytes already read; exported for tests and for content from git. */
@@ -115,8 +149,11 @@ export function parseSource(file: string, absolute: string, bytes: Buffer, kind:
 
   const problems: Diagnostic[] = [];
   for (const error of doc.errors) {
-    const [code, message] = describeYamlError(error.code, error.message, file);
-    problems.push(diagnostic(code, message, error.pos));
+    const [code, message, range] = describeYamlError(error.code, error.message, error.pos, text, file);
+    // One broken construct can cascade into hundreds of errors; the first of a kind per line says it.
+    const at = diagnostic(code, message, range);
+    if (problems.some((p) => p.code === code && (p.line === at.line || code === 'yaml-too-deep'))) continue;
+    problems.push(at);
   }
   const locate = (finding: Finding): Diagnostic => {
     const range = rangeOf(doc, finding.path, finding.atKey ?? false);
@@ -157,34 +194,46 @@ function brokenSource(file: string, absolute: string, problem: Diagnostic): Sour
 
 /** Depth and key checks, iteratively, before any data is built. */
 function checkShape(root: YamlNode): Finding | undefined {
-  const stack: Array<{ node: unknown; path: (string | number)[] }> = [{ node: root, path: [] }];
+  // Paths are rebuilt from parent links only when something is wrong.
+  interface Entry { node: unknown; depth: number; parent: Entry | undefined; key: string | number }
+  const pathOf = (entry: Entry | undefined): (string | number)[] => {
+    const path: (string | number)[] = [];
+    for (let e = entry; e?.parent; e = e.parent) path.unshift(e.key);
+    return path;
+  };
+  const stack: Entry[] = [{ node: root, depth: 0, parent: undefined, key: '' }];
   while (stack.length > 0) {
-    const { node, path } = stack.pop()!;
-    if (path.length > MAX_DEPTH) {
+    const entry = stack.pop()!;
+    const { node, depth } = entry;
+    if (depth > MAX_DEPTH) {
+      const path = pathOf(entry);
       return { path, code: 'yaml-too-deep', message: `${formatPath(path.slice(0, 3))}… is nested more than ${MAX_DEPTH} levels deep; templates are only a few levels deep` };
     }
     if (isMap(node)) {
       for (const pair of node.items) {
         const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
         if (FORBIDDEN_KEYS.has(key)) {
-          return { path: [...path, key], atKey: true, code: 'yaml-forbidden-key', message: `"${key}" is not allowed as a key; remove it` };
+          return { path: [...pathOf(entry), key], atKey: true, code: 'yaml-forbidden-key', message: `"${key}" is not allowed as a key; remove it` };
         }
-        stack.push({ node: pair.value, path: [...path, key] });
+        if (isMap(pair.value) || isSeq(pair.value)) stack.push({ node: pair.value, depth: depth + 1, parent: entry, key });
       }
     } else if (isSeq(node)) {
-      node.items.forEach((item, index) => stack.push({ node: item, path: [...path, index] }));
+      node.items.forEach((item, index) => {
+        if (isMap(item) || isSeq(item)) stack.push({ node: item, depth: depth + 1, parent: entry, key: index });
+      });
     }
   }
   return undefined;
 }
 
+/** The first alias in document order. */
 function firstAlias(root: YamlNode): YamlNode | undefined {
-  const stack: unknown[] = [root];
-  while (stack.length > 0) {
-    const node = stack.pop();
+  const queue: unknown[] = [root];
+  for (let i = 0; i < queue.length; i++) {
+    const node = queue[i];
     if (isAlias(node)) return node;
-    if (isMap(node)) for (const pair of node.items) stack.push(pair.value);
-    else if (isSeq(node)) stack.push(...node.items);
+    if (isMap(node)) for (const pair of node.items) queue.push(pair.value);
+    else if (isSeq(node)) queue.push(...node.items);
   }
   return undefined;
 }
@@ -212,18 +261,31 @@ function rangeOf(doc: Document.Parsed, path: readonly (string | number)[], atKey
   return range;
 }
 
-function describeYamlError(code: string, message: string, file: string): [string, string] {
-  const first = message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+/** The yaml library's errors, in words a clinic admin can act on, at the place to fix. */
+function describeYamlError(code: string, message: string, pos: [number, number], text: string, file: string): [string, string, readonly number[]] {
+  const first = message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '').replace(/\.$/, '');
   switch (code) {
     case 'DUPLICATE_KEY':
-      return ['yaml-duplicate-key', `${first.replace(/\.$/, '')}; each key may appear once per mapping, so remove or merge the repeat`];
+      return ['yaml-duplicate-key', `the key "${text.slice(pos[0], pos[1])}" appears twice in this mapping; remove or merge the repeat`, pos];
     case 'MULTIPLE_DOCS':
-      return ['yaml-multiple-documents', `${file} holds more than one YAML document (---); keep one template per file`];
+      return ['yaml-multiple-documents', `${file} holds more than one YAML document (---); keep one template per file`, pos];
     case 'RESOURCE_EXHAUSTION':
-      return ['yaml-too-deep', `${file} is nested too deeply to be a template; flatten it`];
-    default:
-      return ['yaml-syntax', `YAML syntax error: ${first.replace(/\.$/, '')}; fix the indentation or quoting here`];
+      return ['yaml-too-deep', `${file} is nested too deeply to be a template; flatten it`, pos];
   }
+  const quote = /^Missing closing (["'])quote/.exec(first)?.[1];
+  if (quote) {
+    // The parser notices at the end of the file; the quote that was never closed is the last one before.
+    const opening = text.lastIndexOf(quote, pos[0]);
+    return ['yaml-syntax', `YAML syntax error: this ${quote === '"' ? 'double' : 'single'}-quoted value is never closed; add the closing ${quote}`, opening === -1 ? pos : [opening, opening + 1]];
+  }
+  if (first.startsWith('Sequence item without - indicator') || first.startsWith('All mapping items must start at the same column') || first.startsWith('Bad indentation')) {
+    return ['yaml-syntax', `YAML syntax error: the indentation here does not line up (${lowerFirst(first)}); indent keys of the same item equally, with spaces`, pos];
+  }
+  return ['yaml-syntax', `YAML syntax error: ${lowerFirst(first)}; fix the indentation or quoting here`, pos];
+}
+
+function lowerFirst(text: string): string {
+  return text.charAt(0).toLowerCase() + text.slice(1);
 }
 
 function positionIn(text: string, offset: number): { line: number; column: number } {

@@ -29,7 +29,24 @@ export interface ValidationReport {
   templates: number;
 }
 
-const READ_AHEAD = 32;
+/**
+ * What registry-wide rules need of a schema-valid template. The parsed YAML
+ * document is not kept: with thousands of files it would only feed the GC.
+ */
+interface CheckedTemplate {
+  file: string;
+  absolute: string;
+  template: Template;
+  at(field: 'id' | 'version', code: string, message: string): Diagnostic;
+}
+
+function checkedTemplate(source: Source, template: Template): CheckedTemplate {
+  const anchors = {
+    id: source.locate({ path: ['id'], code: '', message: '' }),
+    version: source.locate({ path: ['version'], code: '', message: '' }),
+  };
+  return { file: source.file, absolute: source.absolute, template, at: (field, code, message) => ({ ...anchors[field], code, message }) };
+}
 
 /**
  * The validation pipeline: find files → parse with positions → schema →
@@ -44,10 +61,10 @@ export async function validateWorkspace(options: ValidateOptions): Promise<Valid
   // Settings and catalog first: templates are checked against them.
   const settingsTarget = targets.find((t) => t.kind === 'settings' && resolve(t.path) === workspace.settingsFile);
   const catalogTarget = targets.find((t) => t.kind === 'catalog' && resolve(t.path) === workspace.catalogFile);
-  const settingsSource = await read(workspace.settingsFile, 'settings');
+  const settingsSource = read(workspace.settingsFile, 'settings');
   const settings = checkDocument<Settings>(settingsSource, 'settings', (s) => checkSettings(s));
   const currency = settings.data?.currency ?? DEFAULT_SETTINGS.currency;
-  const catalogSource = await read(workspace.catalogFile, 'catalog');
+  const catalogSource = read(workspace.catalogFile, 'catalog');
   const catalog = checkDocument<Catalog>(catalogSource, 'catalog', (c) => checkCatalog(c, currency));
   const catalogIndex: CatalogIndex | undefined = catalog.data ? indexCatalog(catalog.data) : undefined;
 
@@ -67,26 +84,17 @@ export async function validateWorkspace(options: ValidateOptions): Promise<Valid
     diagnostics.push({ file: catalogSource.file, line: 1, column: 1, endLine: 1, endColumn: 1, path: '', code: 'inventory-unchecked', severity: 'warning', message: `${catalogSource.file} could not be read, so service and product references were not checked; fix the catalog first` });
   }
 
-  const valid: Array<{ source: Source; template: Template }> = [];
+  const valid: CheckedTemplate[] = [];
   const total = templateTargets.length;
-  let done = 0;
-  // Reads run ahead of parsing so disk and CPU overlap; results stay in order.
-  const queue: Array<Promise<Source>> = [];
-  const startRead = (i: number) => {
-    const target = templateTargets[i];
-    if (target) queue.push(read(target.path, target.kind));
-  };
-  for (let i = 0; i < READ_AHEAD; i++) startRead(i);
   for (let i = 0; i < total; i++) {
     const target = templateTargets[i]!;
-    const source = await queue.shift()!;
-    startRead(i + READ_AHEAD);
+    const source = read(target.path, target.kind);
     files.push(source.file);
     if (target.kind === 'template') {
       const fileId = basename(target.path, extname(target.path));
       const checked = checkDocument<Template>(source, 'template', (t) => checkTemplate(t, { fileId, currency, catalog: catalogIndex }));
       diagnostics.push(...checked.diagnostics);
-      if (checked.data) valid.push({ source, template: checked.data });
+      if (checked.data) valid.push(checkedTemplate(source, checked.data));
     } else {
       // A second catalog or settings file named explicitly (e.g. from a fixture folder).
       const checked = target.kind === 'catalog'
@@ -94,7 +102,7 @@ export async function validateWorkspace(options: ValidateOptions): Promise<Valid
         : checkDocument<Settings>(source, 'settings', (s) => checkSettings(s));
       diagnostics.push(...checked.diagnostics);
     }
-    options.onFile?.(++done, total);
+    options.onFile?.(i + 1, total);
   }
 
   diagnostics.push(...duplicateIds(valid));
@@ -112,36 +120,38 @@ function checkDocument<T>(source: Source, kind: SourceKind, rules: (data: T) => 
   return { data, diagnostics: rules(data).map(source.locate) };
 }
 
-function duplicateIds(templates: ReadonlyArray<{ source: Source; template: Template }>): Diagnostic[] {
-  const byId = new Map<string, Source>();
+function duplicateIds(templates: readonly CheckedTemplate[]): Diagnostic[] {
+  const byId = new Map<string, CheckedTemplate>();
   const diagnostics: Diagnostic[] = [];
-  for (const { source, template } of templates) {
-    const first = byId.get(template.id);
-    if (first) diagnostics.push(source.locate({ path: ['id'], code: 'id-duplicate', message: `id "${template.id}" is already used by ${first.file}; template ids must be unique across the registry` }));
-    else byId.set(template.id, source);
+  for (const checked of templates) {
+    const { id } = checked.template;
+    const first = byId.get(id);
+    if (first) diagnostics.push(checked.at('id', 'id-duplicate', `id "${id}" is already used by ${first.file}; template ids must be unique across the registry`));
+    else byId.set(id, checked);
   }
   return diagnostics;
 }
 
-async function versionBumps(workspace: Workspace, base: string, templates: ReadonlyArray<{ source: Source; template: Template }>): Promise<Diagnostic[]> {
+async function versionBumps(workspace: Workspace, base: string, templates: readonly CheckedTemplate[]): Promise<Diagnostic[]> {
   const top = await gitTopLevel(workspace.root);
   if (!top) throw new UsageError(`--base needs a git repository, but ${workspace.root} is not in one; run validation inside the clinic's repository or leave out --base`);
   const commit = await resolveCommit(top, base);
   if (!commit) throw new UsageError(`--base "${base}" is not a commit in this repository; check the name, or fetch it first (git fetch origin ${base})`);
-  const paths = new Map<Source, string>();
-  for (const { source } of templates) {
-    const path = await pathInRepository(top, source.absolute);
-    if (path !== undefined) paths.set(source, path);
+  const paths = new Map<CheckedTemplate, string>();
+  for (const checked of templates) {
+    const path = await pathInRepository(top, checked.absolute);
+    if (path !== undefined) paths.set(checked, path);
   }
   const before = await readAtCommit(top, commit, [...paths.values()]);
   const diagnostics: Diagnostic[] = [];
-  for (const { source, template } of templates) {
-    const path = paths.get(source);
+  for (const checked of templates) {
+    const { template } = checked;
+    const path = paths.get(checked);
     if (path === undefined) continue;
     const old = before.get(path);
     if (old === undefined) {
       if (template.version !== 1) {
-        diagnostics.push(source.locate({ path: ['version'], code: 'version-new', message: `${source.file} is new since ${base}, so its version starts at 1 (it is ${template.version}); set version: 1` }));
+        diagnostics.push(checked.at('version', 'version-new', `${checked.file} is new since ${base}, so its version starts at 1 (it is ${template.version}); set version: 1`));
       }
       continue;
     }
@@ -153,7 +163,7 @@ async function versionBumps(workspace: Workspace, base: string, templates: Reado
     }
     if (!previous || typeof previous.version !== 'number') continue;
     if (canonical(previous) !== canonical(template) && template.version <= previous.version) {
-      diagnostics.push(source.locate({ path: ['version'], code: 'version-not-bumped', message: `the template changed since ${base} but version is still ${template.version}; set version: ${previous.version + 1}` }));
+      diagnostics.push(checked.at('version', 'version-not-bumped', `the template changed since ${base} but version is still ${template.version}; set version: ${previous.version + 1}`));
     }
   }
   return diagnostics;

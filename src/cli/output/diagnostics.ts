@@ -23,13 +23,11 @@ function stylish(report: ReportInput, color: ChalkInstance): string {
   const lines: string[] = [];
   let file: string | undefined;
   for (const d of report.diagnostics) {
-    if (d.file !== file) {
-      if (file !== undefined) lines.push('');
-      file = d.file;
-      lines.push(color.underline(d.file));
-    }
-    const severity = d.severity === 'error' ? color.red('error  ') : color.yellow('warning');
-    lines.push(`  ${color.dim(`${d.file}:${d.line}:${d.column}`)}  ${severity}  ${d.message}  ${color.dim(d.code)}`);
+    // Every line carries file:line:column, so terminals and editors can jump to it.
+    if (file !== undefined && d.file !== file) lines.push('');
+    file = d.file;
+    const severity = d.severity === 'error' ? color.red('error') : color.yellow('warning');
+    lines.push(`${color.bold(`${d.file}:${d.line}:${d.column}`)}  ${severity}  ${d.message}  ${color.dim(d.code)}`);
   }
   if (lines.length > 0) lines.push('');
   const fileCount = `${report.files.length} file${report.files.length === 1 ? '' : 's'}`;

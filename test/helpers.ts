@@ -1,0 +1,61 @@
+import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { onTestFinished } from 'vitest';
+
+export const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
+export const binary = join(repoRoot, 'bin', 'txplan');
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+/**
+ * Runs the built txplan binary as a user would: a fresh process, no terminal,
+ * a clean environment (no inherited TXPLAN_* or colour settings).
+ */
+export function txplan(args: readonly string[], options: { cwd?: string; env?: Record<string, string>; input?: string } = {}): RunResult {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value !== undefined && !key.startsWith('TXPLAN_') && key !== 'NO_COLOR' && key !== 'FORCE_COLOR') env[key] = value;
+  }
+  const spawnOptions: SpawnSyncOptions = {
+    cwd: options.cwd ?? repoRoot,
+    env: { ...env, TXPLAN_ACTOR: 'test', ...options.env },
+    input: options.input ?? '',
+    encoding: 'utf8',
+    timeout: 60_000,
+  };
+  const result = spawnSync(process.execPath, [binary, ...args], spawnOptions);
+  if (result.error) throw result.error;
+  return { stdout: String(result.stdout), stderr: String(result.stderr), code: result.status ?? -1 };
+}
+
+/** A temporary folder, removed when the test that made it finishes. */
+export function tempDir(prefix = 'txplan-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A fresh workspace made by `txplan init`. */
+export function workspace(): string {
+  const dir = join(tempDir(), 'clinic');
+  const result = txplan(['init', dir]);
+  if (result.code !== 0) throw new Error(`txplan init failed: ${result.stderr}`);
+  return dir;
+}
+
+export function git(cwd: string, ...args: string[]): string {
+  const result = spawnSync('git', args, {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, GIT_AUTHOR_NAME: 'Test', GIT_AUTHOR_EMAIL: 'test@example.invalid', GIT_COMMITTER_NAME: 'Test', GIT_COMMITTER_EMAIL: 'test@example.invalid' },
+  });
+  if (result.status !== 0) throw new Error(`git ${args.join(' ')} failed: ${result.stderr}`);
+  return result.stdout;
+}
