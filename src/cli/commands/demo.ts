@@ -19,7 +19,8 @@ export async function run(ctx: Context, opts: { dir?: string }): Promise<number>
   const workspace = workspaceAt(root);
   const created = await createWorkspace(root);
   const git = await initRepository(root);
-  const demo: Context = { ...ctx, cwd: root, options: { ...ctx.options, workspace: root } };
+  // The demo is read by people even when its output is captured: always aligned tables.
+  const demo: Context = { ...ctx, cwd: root, tty: true, options: { ...ctx.options, workspace: root } };
 
   if (ctx.options.json) {
     const report = await validateWorkspace({ workspace, paths: [], cwd: root });

@@ -30,11 +30,11 @@ function stylish(report: ReportInput, color: ChalkInstance): string {
     lines.push(`${color.bold(`${d.file}:${d.line}:${d.column}`)}  ${severity}  ${d.message}  ${color.dim(d.code)}`);
   }
   if (lines.length > 0) lines.push('');
-  const fileCount = `${report.files.length} file${report.files.length === 1 ? '' : 's'}`;
+  const fileCount = plural(report.files.length, 'file');
   if (errors + warnings === 0) {
     lines.push(color.green(`✔ ${fileCount} checked, no problems`));
   } else {
-    const summary = `${errors + warnings} problem${errors + warnings === 1 ? '' : 's'} (${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}) in ${fileCount}`;
+    const summary = `${plural(errors + warnings, 'problem')} (${plural(errors, 'error')}, ${plural(warnings, 'warning')}) in ${fileCount}`;
     lines.push(errors > 0 ? color.red.bold(`✖ ${summary}`) : color.yellow.bold(`⚠ ${summary}`));
   }
   return lines.join('\n') + '\n';
@@ -53,7 +53,7 @@ function github(report: ReportInput): string {
       `::${d.severity === 'error' ? 'error' : 'warning'} file=${property(d.file)},line=${d.line},col=${d.column},endLine=${d.endLine},endColumn=${d.endColumn},title=${property(d.code)}::${escapeData(d.path ? `${d.message} (at ${d.path})` : d.message)}`,
   );
   const { errors, warnings } = countBySeverity(report.diagnostics);
-  lines.push(`${report.files.length} files checked: ${errors} errors, ${warnings} warnings`);
+  lines.push(`${plural(report.files.length, 'file')} checked: ${plural(errors, 'error')}, ${plural(warnings, 'warning')}`);
   return lines.join('\n') + '\n';
 }
 
@@ -93,4 +93,8 @@ function xml(text: string): string {
     .replace(/>/g, '&gt;')
     .replace(/"/g, '&quot;')
     .replace(/'/g, '&apos;');
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }

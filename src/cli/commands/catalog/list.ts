@@ -18,7 +18,7 @@ export async function run(ctx: Context): Promise<number> {
     return 0;
   }
   const { color } = ctx;
-  const tty = Boolean(ctx.streams.stdout.isTTY);
+  const { tty } = ctx;
   const heading = (t: string) => color.dim(t);
   const money = (value: string | number) => formatMoney(minorOf(value, currency), currency);
   if (tty) ctx.out(color.bold(`Services (${services.length})`));

@@ -41,7 +41,7 @@ export async function run(ctx: Context, opts: { all?: boolean }): Promise<number
       `v${template.version}`,
       ...(opts.all ? [template.status === 'retired' ? color.dim('retired') : 'active'] : []),
     ]);
-    const tty = Boolean(ctx.streams.stdout.isTTY);
+    const { tty } = ctx;
     ctx.streams.stdout.write(renderTable(headers, table, { tty, heading: (t) => color.dim(t) }));
     if (rows.length === 0) ctx.err(opts.all ? 'No templates yet; create one with "txplan template new".' : 'No active templates; "txplan template list --all" shows retired ones too.');
   }

@@ -27,6 +27,14 @@ export async function run(ctx: Context, id: string, opts: { yaml?: boolean }): P
   const out: string[] = [];
   const section = (title: string) => out.push('', color.bold(title));
   const pad = (label: string, width: number) => label + ' '.repeat(Math.max(1, width - label.length));
+  const timeOfDay = (when: readonly string[]) => when.map((w) => (w === 'am' || w === 'pm' ? w.toUpperCase() : w)).join(', ');
+  // One label column for every section, wide enough for the longest label.
+  const labels = [
+    ...template.schedule.map((e, i) => `${i + 1}. ${describeWhen(e.when)}`),
+    ...(template.home_care ?? []).map((h) => timeOfDay(h.when)),
+    ...[...(template.milestones ?? []), ...(template.follow_up ?? [])].map((m) => describeWhen(m.when)),
+  ];
+  const column = Math.max(...labels.map((l) => l.length)) + 2;
 
   out.push(`${color.bold(template.name)}  ${color.dim(`${template.id} v${template.version}`)}`);
   const priceText =
@@ -48,25 +56,24 @@ export async function run(ctx: Context, id: string, opts: { yaml?: boolean }): P
       const cost = !service ? '' : service.complimentary ? ' (complimentary)' : template.type === 'pay-as-you-go' ? ` (${money(minorOf(service.price, currency))})` : '';
       return `${serviceName(sid)}${cost}`;
     });
-    out.push(`  ${pad(`${i + 1}. ${describeWhen(entry.when)}`, 13)}${services.join(' + ')}${template.type === 'pay-as-you-go' ? color.dim(`  visit ${money(visitPriceMinor(entry, registry.services, currency))}`) : ''}`);
-    if (entry.alternatives?.length) out.push(`  ${' '.repeat(13)}${color.dim('or instead:')} ${entry.alternatives.map(serviceName).join(', ')}`);
-    if (entry.note) out.push(`  ${' '.repeat(13)}${color.dim(entry.note)}`);
+    out.push(`  ${pad(`${i + 1}. ${describeWhen(entry.when)}`, column)}${services.join(' + ')}${template.type === 'pay-as-you-go' ? color.dim(`  visit ${money(visitPriceMinor(entry, registry.services, currency))}`) : ''}`);
+    if (entry.alternatives?.length) out.push(`  ${' '.repeat(column)}${color.dim('or instead:')} ${entry.alternatives.map(serviceName).join(', ')}`);
+    if (entry.note) out.push(`  ${' '.repeat(column)}${color.dim(entry.note)}`);
   });
 
   if (template.home_care?.length) {
     section('Home care');
     for (const item of template.home_care) {
-      const when = item.when.map((w) => (w === 'am' || w === 'pm' ? w.toUpperCase() : w)).join(', ');
-      out.push(`  ${pad(when, 13)}${item.product ? `${productName(item.product)}: ` : ''}${item.instructions}`);
+      out.push(`  ${pad(timeOfDay(item.when), column)}${item.product ? `${productName(item.product)}: ` : ''}${item.instructions}`);
     }
   }
   if (template.milestones?.length) {
     section('Milestones');
-    for (const m of template.milestones) out.push(`  ${pad(describeWhen(m.when), 13)}${m.expect}`);
+    for (const m of template.milestones) out.push(`  ${pad(describeWhen(m.when), column)}${m.expect}`);
   }
   if (template.follow_up?.length) {
     section('Follow-up');
-    for (const f of template.follow_up) out.push(`  ${pad(describeWhen(f.when), 13)}${f.recommendation}`);
+    for (const f of template.follow_up) out.push(`  ${pad(describeWhen(f.when), column)}${f.recommendation}`);
   }
   out.push('', `${color.dim('Clinics:')} ${template.clinics?.join(', ') ?? 'all'}${template.tags?.length ? `   ${color.dim('Tags:')} ${template.tags.join(', ')}` : ''}`);
   ctx.out(out.join('\n'));

@@ -1,0 +1,66 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { binary, workspace } from '../helpers.js';
+
+/**
+ * Drives txplan on a real pseudo-terminal (util-linux `script`), answering
+ * each prompt when it appears, as a person at the keyboard would.
+ */
+function session(args: string[], cwd: string) {
+  const command = [process.execPath, binary, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const child = spawn('script', ['-qec', command, '/dev/null'], { cwd, env: { ...process.env, TERM: 'xterm', TXPLAN_ACTOR: 'test' } });
+  let screen = '';
+  child.stdout.on('data', (chunk: Buffer) => (screen += chunk.toString()));
+  const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
+  return {
+    async answer(prompt: string, keys: string): Promise<void> {
+      const deadline = Date.now() + 20_000;
+      while (!stripVTControlCharacters(screen).includes(prompt)) {
+        if (Date.now() > deadline) throw new Error(`no prompt "${prompt}" on screen:\n${stripVTControlCharacters(screen)}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      screen = '';
+      child.stdin.write(keys);
+    },
+    exited,
+    screen: () => stripVTControlCharacters(screen),
+  };
+}
+
+const ENTER = '\r';
+const DOWN = '\u001b[B';
+
+describe('txplan template new on a terminal', () => {
+  it('asks for each value with @inquirer/prompts and writes the template', async () => {
+    const ws = workspace();
+    const term = session(['template', 'new'], ws);
+    await term.answer('Template id (file name):', `brow-lamination${ENTER}`);
+    await term.answer('Name:', ENTER); // accept the default, "Brow Lamination"
+    await term.answer('Type:', `${DOWN}${ENTER}`); // pay-as-you-go
+    await term.answer('Duration in weeks:', `6${ENTER}`);
+    await term.answer('Goal', `Fuller, tidier brows${ENTER}`);
+    expect(await term.exited).toBe(0);
+    expect(term.screen()).toContain('Created templates/brow-lamination.yaml');
+    expect(parse(readFileSync(join(ws, 'templates', 'brow-lamination.yaml'), 'utf8'))).toMatchObject({
+      id: 'brow-lamination',
+      name: 'Brow Lamination',
+      type: 'pay-as-you-go',
+      duration: { weeks: 6 },
+      goal: 'Fuller, tidier brows',
+    });
+  });
+
+  it('exits 130 and writes nothing when the user presses Ctrl-C', async () => {
+    const ws = workspace();
+    const term = session(['template', 'new'], ws);
+    await term.answer('Template id (file name):', `half-done${ENTER}`);
+    await term.answer('Name:', '\u0003');
+    expect(await term.exited).toBe(130);
+    expect(term.screen()).toContain('txplan: Cancelled.');
+    expect(() => readFileSync(join(ws, 'templates', 'half-done.yaml'))).toThrow();
+  });
+});
