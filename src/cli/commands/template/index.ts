@@ -1,0 +1,41 @@
+import { Option, type Command } from 'commander';
+import type { Action } from '../../action.js';
+import { formatNames } from '../../output/diagnostics.js';
+
+export function register(program: Command, action: Action): void {
+  const template = program.command('template').description('list, show, validate and scaffold treatment plan templates');
+  template
+    .command('list')
+    .description('list the templates of the workspace')
+    .option('--all', 'include retired templates')
+    .addHelpText('after', '\nExamples:\n  $ txplan template list\n  $ txplan template list --all --json')
+    .action(action(async (ctx, opts: { all?: boolean }) => (await import('./list.js')).run(ctx, opts)));
+  template
+    .command('show')
+    .description('show one template with prices from the catalog')
+    .argument('<id>', 'template id')
+    .option('--yaml', 'print the template file as written')
+    .addHelpText('after', '\nExamples:\n  $ txplan template show comprehensive-acne-resolution\n  $ txplan template show comprehensive-acne-resolution --yaml')
+    .action(action(async (ctx, id: string, opts: { yaml?: boolean }) => (await import('./show.js')).run(ctx, id, opts)));
+  template
+    .command('validate')
+    .description('check templates, catalog and settings; exit 1 on any error')
+    .argument('[paths...]', 'files or folders to check (default: the whole workspace)')
+    .addOption(new Option('--format <format>', 'output format').choices(formatNames).default('stylish'))
+    .option('--base <rev>', 'git revision to compare with: changed templates must have a higher version')
+    .addHelpText('after', '\nExamples:\n  $ txplan template validate\n  $ txplan template validate templates/acne.yaml\n  $ txplan template validate --format github --base origin/main')
+    .action(action(async (ctx, paths: string[], opts: { format: string; base?: string }) => (await import('./validate.js')).run(ctx, paths, opts)));
+  template
+    .command('new')
+    .description('scaffold a new template file (asks on a terminal)')
+    .argument('[id]', 'id of the new template: lowercase letters, digits and dashes')
+    .option('--from <template-id>', 'start from a copy of this template')
+    .option('--name <name>', 'template name')
+    .addOption(new Option('--type <type>', 'payment type').choices(['monthly', 'pay-as-you-go']))
+    .option('--months <n>', 'duration in months')
+    .option('--weeks <n>', 'duration in weeks')
+    .option('--goal <text>', 'the goal, in one sentence')
+    .option('--fee <amount>', 'monthly fee of a monthly template, e.g. 199.00')
+    .addHelpText('after', '\nExamples:\n  $ txplan template new\n  $ txplan template new severe-acne-program --from comprehensive-acne-resolution\n  $ txplan template new brow-lamination --type pay-as-you-go --weeks 6 --name "Brow Lamination"\n  $ txplan template new glow-club --type monthly --months 12 --fee 149.00')
+    .action(action(async (ctx, id: string | undefined, opts: Record<string, string | undefined>) => (await import('./new.js')).run(ctx, id, opts)));
+}
