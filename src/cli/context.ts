@@ -33,6 +33,8 @@ export interface Context {
   color: ChalkInstance;
   /** Colours for stderr. */
   colorErr: ChalkInstance;
+  /** Who the audit log names: --actor, else TXPLAN_ACTOR, else the OS user. */
+  actor: string;
   /** Whether stdout is a terminal: aligned tables for people, tab-separated lines for pipes. */
   tty: boolean;
   /** True when prompting is allowed: both ends are terminals and --yes was not given. */
@@ -58,6 +60,7 @@ export function createContext(options: GlobalOptions, overrides: Partial<Pick<Co
     options,
     color: new Chalk({ level: level(streams.stdout.isTTY) }),
     colorErr: new Chalk({ level: level(streams.stderr.isTTY) }),
+    actor: options.actor ?? env.actor,
     tty: Boolean(streams.stdout.isTTY),
     interactive,
     prompter: overrides.prompter ?? (async () => (await import('./prompter.js')).inquirerPrompter()),

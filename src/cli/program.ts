@@ -5,6 +5,11 @@ import type { Action } from './action.js';
 import { register as registerInit } from './commands/init-demo.js';
 import { register as registerTemplate } from './commands/template/index.js';
 import { register as registerCatalog } from './commands/catalog/index.js';
+import { register as registerClinic } from './commands/clinic/index.js';
+import { register as registerPatient } from './commands/patient/index.js';
+import { register as registerPlan } from './commands/plan/index.js';
+import { register as registerAudit } from './commands/audit/index.js';
+import { register as registerDb } from './commands/db/index.js';
 
 /**
  * The root command and its global flags. Each noun registers its verbs from
@@ -39,6 +44,11 @@ export function buildProgram(version: string, makeContext: (options: GlobalOptio
   registerInit(program, action);
   registerTemplate(program, action);
   registerCatalog(program, action);
+  registerClinic(program, action);
+  registerPatient(program, action);
+  registerPlan(program, action);
+  registerAudit(program, action);
+  registerDb(program, action);
 
   return { program, exitCode: () => exitCode };
 }

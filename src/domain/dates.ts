@@ -121,3 +121,10 @@ export function monthsWithin(months: number, duration: Duration): boolean {
 export function approximateOffsetDays(when: When): number {
   return when.week !== undefined ? 7 * (when.week - 1) : Math.round(30.44 * ((when.month ?? 1) - 1));
 }
+
+/** The calendar date at `now` in an IANA time zone: a clinic's "today". */
+export function todayIn(timeZone: string, now: Date): PlainDate {
+  const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).formatToParts(now);
+  const get = (type: string) => Number(parts.find((p) => p.type === type)!.value);
+  return { year: get('year'), month: get('month'), day: get('day') };
+}

@@ -5,7 +5,8 @@ import { NotFoundError, FailedError } from '../errors.js';
 import { suggestions } from '../domain/text.js';
 import { checkSchema } from './schema.js';
 import { readSource } from './source.js';
-import { readSettings, type ResolvedSettings, type Workspace } from './workspace.js';
+import type { Workspace } from './workspace.js';
+import { readSettings, type ResolvedSettings } from './settings.js';
 
 /**
  * The registry as everyday commands read it: settings, catalog and the

@@ -1,7 +1,5 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { parse } from 'yaml';
-import { readFileSync } from 'node:fs';
 import type { Settings } from '../generated/schema-types.js';
 import { FailedError } from '../errors.js';
 
@@ -61,29 +59,3 @@ export function findWorkspace(options: { flag?: string | undefined; env?: string
   throw new FailedError(`No txplan workspace here: no ${SETTINGS_FILE} in ${resolve(options.cwd)} or above it; run "txplan init" or pass --workspace DIR`, 'no_workspace');
 }
 
-export type ResolvedSettings = typeof DEFAULT_SETTINGS & Settings;
-
-/**
- * Settings with defaults filled in. Commands other than validate read them
- * leniently: a broken txplan.yaml falls back to defaults here and is reported
- * by `txplan template validate`.
- */
-export function readSettings(workspace: Workspace): ResolvedSettings {
-  let raw: Settings = {};
-  try {
-    const parsed = parse(readFileSync(workspace.settingsFile, 'utf8'));
-    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) raw = parsed as Settings;
-  } catch {
-    // Reported by validation; defaults keep read-only commands usable.
-  }
-  return mergeSettings(raw);
-}
-
-export function mergeSettings(raw: Settings): ResolvedSettings {
-  return {
-    ...DEFAULT_SETTINGS,
-    ...raw,
-    payments: { ...DEFAULT_SETTINGS.payments, ...raw.payments },
-    billing: { ...DEFAULT_SETTINGS.billing, ...raw.billing },
-  };
-}

@@ -1,0 +1,79 @@
+import { join, resolve } from 'node:path';
+import type { Context } from './context.js';
+import { resolveWorkspace } from './workspace.js';
+import { openDatabase } from '../store/database.js';
+import { Store } from '../store/store.js';
+import { DATA_DIR, type Workspace } from '../registry/workspace.js';
+import { getPatient, getPatientByMrn, type Patient } from '../store/patients.js';
+import { getPlan, type PlanRow } from '../store/plans.js';
+import { NotFoundError, UsageError } from '../errors.js';
+import { closest } from '../domain/text.js';
+
+/** SPEC §2: --db, else TXPLAN_DB, else .txplan/txplan.db in the workspace. */
+export function databasePath(ctx: Context, workspace: () => Workspace): string {
+  const explicit = ctx.options.db ?? ctx.env.db;
+  if (explicit !== undefined) return resolve(ctx.cwd, explicit);
+  return join(workspace().root, DATA_DIR, 'txplan.db');
+}
+
+/** Opens the patient database for a command; the caller closes it. */
+export function openStore(ctx: Context): Store {
+  return new Store(openDatabase(databasePath(ctx, () => resolveWorkspace(ctx))));
+}
+
+/** Runs `work` with an open store and always closes it. */
+export async function withStore<T>(ctx: Context, work: (store: Store) => Promise<T> | T): Promise<T> {
+  const store = openStore(ctx);
+  try {
+    return await work(store);
+  } finally {
+    store.close();
+  }
+}
+
+/**
+ * `<patient>` is the numeric id or the MRN (SPEC §4); `mrn:X` forces the MRN.
+ * A miss names close MRNs, found through the MRN index, not a scan.
+ */
+export function findPatient(store: Store, ref: string): Patient {
+  const text = ref.trim();
+  if (text.startsWith('mrn:')) return byMrn(store, text.slice(4));
+  if (/^\d+$/.test(text)) {
+    const byId = getPatient(store, Number(text));
+    const sameMrn = getPatientByMrn(store, text);
+    if (byId && sameMrn && sameMrn.id !== byId.id) {
+      throw new UsageError(`"${text}" is both patient ${byId.id} and the MRN of patient ${sameMrn.id}; write "mrn:${text}" for the MRN`);
+    }
+    const found = byId ?? sameMrn;
+    if (found) return found;
+    throw new NotFoundError(`No patient with id or MRN "${text}"${hint(store, text)}`);
+  }
+  return byMrn(store, text);
+}
+
+function byMrn(store: Store, mrn: string): Patient {
+  const found = getPatientByMrn(store, mrn);
+  if (found) return found;
+  throw new NotFoundError(`No patient with MRN "${mrn}"${hint(store, mrn)}`);
+}
+
+function hint(store: Store, text: string): string {
+  const near = store
+    .statement<[string, string], { mrn: string }>(
+      `SELECT mrn FROM (SELECT mrn FROM patients WHERE mrn >= ?1 ORDER BY mrn LIMIT 5)
+       UNION SELECT mrn FROM (SELECT mrn FROM patients WHERE mrn < ?2 ORDER BY mrn DESC LIMIT 5)`,
+    )
+    .all(text, text)
+    .map((r) => r.mrn);
+  const guess = closest(text, near);
+  return guess ? `; did you mean MRN "${guess}"? ("txplan patient list --search TEXT" finds patients by name)` : '; "txplan patient list --search TEXT" finds patients by name or MRN';
+}
+
+/** `<plan>` is the numeric plan id. */
+export function findPlan(store: Store, ref: string): PlanRow {
+  if (!/^\d+$/.test(ref.trim())) throw new UsageError(`"${ref}" is not a plan id; plans are numbered (see "txplan plan list")`);
+  const plan = getPlan(store, Number(ref));
+  if (!plan) throw new NotFoundError(`No plan ${ref}; "txplan plan list --patient P" lists a patient's plans`);
+  return plan;
+}
+

@@ -1,0 +1,24 @@
+import type { Store } from './store.js';
+
+export interface Clinic {
+  id: string;
+  name: string;
+  timezone: string;
+  address: string | null;
+  phone: string | null;
+  created_at: string;
+}
+
+export function insertClinic(store: Store, clinic: Clinic): void {
+  store
+    .statement('INSERT INTO clinics (id, name, timezone, address, phone, created_at) VALUES (@id, @name, @timezone, @address, @phone, @created_at)')
+    .run(clinic);
+}
+
+export function getClinic(store: Store, id: string): Clinic | undefined {
+  return store.statement<[string], Clinic>('SELECT * FROM clinics WHERE id = ?').get(id);
+}
+
+export function listClinics(store: Store): Clinic[] {
+  return store.statement<[], Clinic>('SELECT * FROM clinics ORDER BY id').all();
+}

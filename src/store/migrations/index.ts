@@ -1,0 +1,14 @@
+import type { Database } from 'better-sqlite3';
+import { migration as m001 } from './001-clinics-patients-audit.js';
+import { migration as m002 } from './002-plans-steps.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  up(db: Database): void;
+}
+
+/** Forward-only, numbered; `PRAGMA user_version` records the last one applied. */
+export const migrations: readonly Migration[] = [m001, m002];
+
+export const LATEST_VERSION = migrations[migrations.length - 1]!.version;

@@ -1,0 +1,29 @@
+import type { Store } from './store.js';
+
+/** A processor token with what may be shown of the card: never a card number. */
+export interface PaymentMethodRow {
+  id: number;
+  patient_id: number;
+  token: string;
+  brand: string;
+  last4: string;
+  exp_month: number;
+  exp_year: number;
+  created_at: string;
+}
+
+/** Stores the token for the patient (once) and returns its row id. */
+export function savePaymentMethod(store: Store, method: Omit<PaymentMethodRow, 'id'>): number {
+  store
+    .statement(
+      `INSERT INTO payment_methods (patient_id, token, brand, last4, exp_month, exp_year, created_at)
+       VALUES (@patient_id, @token, @brand, @last4, @exp_month, @exp_year, @created_at)
+       ON CONFLICT (patient_id, token) DO NOTHING`,
+    )
+    .run(method);
+  return store.statement<[number, string], { id: number }>('SELECT id FROM payment_methods WHERE patient_id = ? AND token = ?').get(method.patient_id, method.token)!.id;
+}
+
+export function getPaymentMethod(store: Store, id: number): PaymentMethodRow | undefined {
+  return store.statement<[number], PaymentMethodRow>('SELECT * FROM payment_methods WHERE id = ?').get(id);
+}

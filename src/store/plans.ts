@@ -1,0 +1,167 @@
+import type { Store } from './store.js';
+
+export type PlanStatus = 'prescribed' | 'active' | 'paused' | 'past_due' | 'completed' | 'cancelled';
+export const PLAN_STATUSES: readonly PlanStatus[] = ['prescribed', 'active', 'paused', 'past_due', 'completed', 'cancelled'];
+
+export interface PlanRow {
+  id: number;
+  patient_id: number;
+  clinic_id: string | null;
+  template_id: string;
+  template_version: number;
+  template_hash: string;
+  template_commit: string | null;
+  template_dirty: number | null;
+  name: string;
+  type: 'monthly' | 'pay-as-you-go';
+  status: PlanStatus;
+  snapshot: string;
+  currency: string;
+  start_date: string | null;
+  end_date: string | null;
+  paused_on: string | null;
+  pause_until: string | null;
+  cancelled_on: string | null;
+  cancel_reason: string | null;
+  payment_method_id: number | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export type NewPlan = Omit<PlanRow, 'id'>;
+
+export interface StepRow {
+  id: number;
+  plan_id: number;
+  n: number;
+  when_unit: 'week' | 'month';
+  when_value: number;
+  services: string;
+  alternatives: string | null;
+  note: string | null;
+  recommended_date: string | null;
+  booked_at: string | null;
+  status: 'pending' | 'done' | 'skipped';
+  completed_on: string | null;
+  completion_note: string | null;
+  outcome: string | null;
+}
+
+export type NewStep = Omit<StepRow, 'id' | 'plan_id'>;
+
+const PLAN_COLUMNS = 'patient_id, clinic_id, template_id, template_version, template_hash, template_commit, template_dirty, name, type, status, snapshot, currency, start_date, end_date, paused_on, pause_until, cancelled_on, cancel_reason, payment_method_id, created_at, updated_at';
+
+export function insertPlan(store: Store, plan: NewPlan): number {
+  const values = PLAN_COLUMNS.split(', ').map((c) => `@${c}`).join(', ');
+  return Number(store.statement(`INSERT INTO plans (${PLAN_COLUMNS}) VALUES (${values})`).run(plan).lastInsertRowid);
+}
+
+export function getPlan(store: Store, id: number): PlanRow | undefined {
+  return store.statement<[number], PlanRow>('SELECT * FROM plans WHERE id = ?').get(id);
+}
+
+/** Writes every mutable column of a plan back. */
+export function updatePlan(store: Store, plan: PlanRow): void {
+  store
+    .statement(
+      `UPDATE plans SET clinic_id = @clinic_id, template_version = @template_version, template_hash = @template_hash, template_commit = @template_commit,
+         template_dirty = @template_dirty, name = @name, status = @status, snapshot = @snapshot, start_date = @start_date, end_date = @end_date,
+         paused_on = @paused_on, pause_until = @pause_until, cancelled_on = @cancelled_on, cancel_reason = @cancel_reason,
+         payment_method_id = @payment_method_id, updated_at = @updated_at
+       WHERE id = @id`,
+    )
+    .run(plan);
+}
+
+export interface PlanFilter {
+  patientId?: number | undefined;
+  status?: PlanStatus | undefined;
+  templateId?: string | undefined;
+  clinicId?: string | undefined;
+  limit?: number | undefined;
+}
+
+export type PlanSummary = Pick<PlanRow, 'id' | 'patient_id' | 'clinic_id' | 'template_id' | 'template_version' | 'name' | 'type' | 'status' | 'start_date' | 'end_date' | 'created_at'> & {
+  patient_name: string;
+  patient_mrn: string | null;
+};
+
+/** Plan lines for lists; each filter is served by an index (plans_patient, plans_status, plans_template, plans_clinic). */
+export function listPlans(store: Store, filter: PlanFilter): PlanSummary[] {
+  const clauses: string[] = [];
+  const params: Record<string, unknown> = { limit: filter.limit ?? -1 };
+  if (filter.patientId !== undefined) (clauses.push('p.patient_id = @patientId'), (params.patientId = filter.patientId));
+  if (filter.status !== undefined) (clauses.push('p.status = @status'), (params.status = filter.status));
+  if (filter.templateId !== undefined) (clauses.push('p.template_id = @templateId'), (params.templateId = filter.templateId));
+  if (filter.clinicId !== undefined) (clauses.push('p.clinic_id = @clinicId'), (params.clinicId = filter.clinicId));
+  const sql = `SELECT p.id, p.patient_id, p.clinic_id, p.template_id, p.template_version, p.name, p.type, p.status, p.start_date, p.end_date, p.created_at,
+      pt.first_name || ' ' || pt.last_name AS patient_name, pt.mrn AS patient_mrn
+    FROM plans p JOIN patients pt ON pt.id = p.patient_id
+    ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''}
+    ORDER BY p.id LIMIT @limit`;
+  return store.statement<[Record<string, unknown>], PlanSummary>(sql).all(params);
+}
+
+export function insertSteps(store: Store, planId: number, steps: readonly NewStep[]): void {
+  const insert = store.statement(
+    `INSERT INTO steps (plan_id, n, when_unit, when_value, services, alternatives, note, recommended_date, booked_at, status, completed_on, completion_note, outcome)
+     VALUES (@plan_id, @n, @when_unit, @when_value, @services, @alternatives, @note, @recommended_date, @booked_at, @status, @completed_on, @completion_note, @outcome)`,
+  );
+  for (const step of steps) insert.run({ ...step, plan_id: planId });
+}
+
+export function getSteps(store: Store, planId: number): StepRow[] {
+  return store.statement<[number], StepRow>('SELECT * FROM steps WHERE plan_id = ? ORDER BY n').all(planId);
+}
+
+export function updateStep(store: Store, step: StepRow): void {
+  store
+    .statement(
+      `UPDATE steps SET when_unit = @when_unit, when_value = @when_value, services = @services, alternatives = @alternatives, note = @note,
+         recommended_date = @recommended_date, booked_at = @booked_at, status = @status, completed_on = @completed_on,
+         completion_note = @completion_note, outcome = @outcome
+       WHERE id = @id`,
+    )
+    .run(step);
+}
+
+export function deleteStep(store: Store, stepId: number): void {
+  store.statement('DELETE FROM steps WHERE id = ?').run(stepId);
+}
+
+export interface PriceRow {
+  from_installment: number;
+  monthly_fee_minor: number;
+}
+
+export function setPrice(store: Store, planId: number, fromInstallment: number, feeMinor: number): void {
+  store
+    .statement('INSERT INTO plan_prices (plan_id, from_installment, monthly_fee_minor) VALUES (?, ?, ?) ON CONFLICT (plan_id, from_installment) DO UPDATE SET monthly_fee_minor = excluded.monthly_fee_minor')
+    .run(planId, fromInstallment, feeMinor);
+}
+
+export function getPrices(store: Store, planId: number): PriceRow[] {
+  return store.statement<[number], PriceRow>('SELECT from_installment, monthly_fee_minor FROM plan_prices WHERE plan_id = ? ORDER BY from_installment').all(planId);
+}
+
+export interface AttachmentRow {
+  id: number;
+  step_id: number;
+  sha256: string;
+  path: string;
+  original_name: string;
+  bytes: number;
+  created_at: string;
+}
+
+export function insertAttachment(store: Store, attachment: Omit<AttachmentRow, 'id'>): number {
+  return Number(
+    store.statement('INSERT INTO attachments (step_id, sha256, path, original_name, bytes, created_at) VALUES (@step_id, @sha256, @path, @original_name, @bytes, @created_at)').run(attachment).lastInsertRowid,
+  );
+}
+
+export function getAttachments(store: Store, planId: number): AttachmentRow[] {
+  return store
+    .statement<[number], AttachmentRow>('SELECT a.* FROM attachments a JOIN steps s ON s.id = a.step_id WHERE s.plan_id = ? ORDER BY a.id')
+    .all(planId);
+}
