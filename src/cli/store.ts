@@ -60,8 +60,8 @@ function byMrn(store: Store, mrn: string): Patient {
 function hint(store: Store, text: string): string {
   const near = store
     .statement<[string, string], { mrn: string }>(
-      `SELECT mrn FROM (SELECT mrn FROM patients WHERE mrn >= ?1 ORDER BY mrn LIMIT 5)
-       UNION SELECT mrn FROM (SELECT mrn FROM patients WHERE mrn < ?2 ORDER BY mrn DESC LIMIT 5)`,
+      `SELECT mrn FROM (SELECT mrn FROM patients WHERE mrn >= ? ORDER BY mrn LIMIT 5)
+       UNION SELECT mrn FROM (SELECT mrn FROM patients WHERE mrn < ? ORDER BY mrn DESC LIMIT 5)`,
     )
     .all(text, text)
     .map((r) => r.mrn);

@@ -83,3 +83,44 @@ export async function initRepository(dir: string): Promise<'created' | 'inside-r
   await run('git', ['init', '--quiet', dir]);
   return 'created';
 }
+
+export interface FileProvenance {
+  commit: string | null;
+  /** True when the working copy differs from that commit (or the file is untracked); null outside git. */
+  dirty: boolean | null;
+}
+
+/** The last commit that touched a file, and whether it has uncommitted changes. */
+export async function fileProvenance(absolute: string): Promise<FileProvenance> {
+  const dir = absolute.slice(0, absolute.lastIndexOf('/')) || '/';
+  const top = await gitTopLevel(dir);
+  if (!top) return { commit: null, dirty: null };
+  const path = await pathInRepository(top, absolute);
+  if (path === undefined) return { commit: null, dirty: null };
+  try {
+    const [log, status] = await Promise.all([
+      run('git', ['-C', top, 'log', '-1', '--format=%H', '--', path], { encoding: 'utf8' }),
+      run('git', ['-C', top, 'status', '--porcelain', '--', path], { encoding: 'utf8' }),
+    ]);
+    return { commit: log.stdout.trim() || null, dirty: status.stdout.trim() !== '' };
+  } catch {
+    return { commit: null, dirty: null };
+  }
+}
+
+/** Each commit that touched a file, newest first, with the file's content there. */
+export async function fileHistory(absolute: string): Promise<Array<{ commit: string; content: Buffer }>> {
+  const dir = absolute.slice(0, absolute.lastIndexOf('/')) || '/';
+  const top = await gitTopLevel(dir);
+  if (!top) return [];
+  const path = await pathInRepository(top, absolute);
+  if (path === undefined) return [];
+  const { stdout } = await run('git', ['-C', top, 'log', '--format=%H', '--', path], { encoding: 'utf8' });
+  const commits = stdout.split('\n').filter(Boolean);
+  const history: Array<{ commit: string; content: Buffer }> = [];
+  for (const commit of commits) {
+    const content = (await readAtCommit(top, commit, [path])).get(path);
+    if (content) history.push({ commit, content });
+  }
+  return history;
+}

@@ -52,11 +52,11 @@ interface AuditRow {
 
 export function listAudit(store: Store, filter: AuditFilter): AuditEntry[] {
   const rows = store
-    .statement<[string | null, string | null, string | null, number], AuditRow>(
+    .statement<[Record<string, unknown>], AuditRow>(
       `SELECT id, at, actor, action, entity, entity_id, before, after FROM audit
-       WHERE (?1 IS NULL OR entity = ?1) AND (?2 IS NULL OR entity_id = ?2) AND (?3 IS NULL OR at >= ?3)
-       ORDER BY id LIMIT ?4`,
+       WHERE (@entity IS NULL OR entity = @entity) AND (@id IS NULL OR entity_id = @id) AND (@since IS NULL OR at >= @since)
+       ORDER BY id LIMIT @limit`,
     )
-    .all(filter.entity ?? null, filter.id ?? null, filter.since ?? null, filter.limit ?? -1);
+    .all({ entity: filter.entity ?? null, id: filter.id ?? null, since: filter.since ?? null, limit: filter.limit ?? -1 });
   return rows.map((row) => ({ ...row, before: row.before === null ? null : JSON.parse(row.before), after: row.after === null ? null : JSON.parse(row.after) }));
 }

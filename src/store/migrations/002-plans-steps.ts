@@ -42,7 +42,7 @@ export const migration: Migration = {
         created_at TEXT NOT NULL,
         updated_at TEXT NOT NULL
       ) STRICT;
-      CREATE INDEX plans_patient ON plans (patient_id);
+      CREATE INDEX plans_patient ON plans (patient_id, status);
       CREATE INDEX plans_status ON plans (status);
       CREATE INDEX plans_template ON plans (template_id, status);
       CREATE INDEX plans_clinic ON plans (clinic_id, status);

@@ -2,6 +2,13 @@ import type { Command } from 'commander';
 import type { Action } from '../../action.js';
 
 export function register(program: Command, action: Action): void {
-  void program;
-  void action;
+  program
+    .command('audit')
+    .description('the append-only record of every change to patients and plans')
+    .option('--entity <entity>', 'plan, patient, clinic, …')
+    .option('--id <id>', 'one entity (needs --entity)')
+    .option('--since <date>', 'entries from this date (YYYY-MM-DD) or time (ISO 8601) on')
+    .option('--limit <n>', 'at most this many entries')
+    .addHelpText('after', '\nExamples:\n  $ txplan audit --entity plan --id 12\n  $ txplan audit --since 2026-11-01 --json')
+    .action(action(async (ctx, opts) => (await import('./list.js')).run(ctx, opts)));
 }

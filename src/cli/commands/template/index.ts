@@ -38,4 +38,12 @@ export function register(program: Command, action: Action): void {
     .option('--fee <amount>', 'monthly fee of a monthly template, e.g. 199.00')
     .addHelpText('after', '\nExamples:\n  $ txplan template new\n  $ txplan template new severe-acne-program --from comprehensive-acne-resolution\n  $ txplan template new brow-lamination --type pay-as-you-go --weeks 6 --name "Brow Lamination"\n  $ txplan template new glow-club --type monthly --months 12 --fee 149.00')
     .action(action(async (ctx, id: string | undefined, opts: Record<string, string | undefined>) => (await import('./new.js')).run(ctx, id, opts)));
+  template
+    .command('rollout')
+    .description('move running plans of a template to its current version: future steps only, a diff per plan')
+    .argument('<id>', 'template id')
+    .option('--to-version <n>', 'roll out this version (from git history) instead of the current file')
+    .option('--dry-run', 'print what would change per plan; write nothing')
+    .addHelpText('after', '\nExamples:\n  $ txplan template rollout comprehensive-acne-resolution --dry-run\n  $ txplan template rollout comprehensive-acne-resolution --to-version 4')
+    .action(action(async (ctx, id: string, opts: { toVersion?: string; dryRun?: boolean }) => (await import('./rollout.js')).run(ctx, id, opts)));
 }

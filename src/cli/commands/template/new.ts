@@ -1,17 +1,13 @@
-import { writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
-import { parseDocument, stringify } from 'yaml';
+import { relative } from 'node:path';
+import { parseDocument } from 'yaml';
 import type { Context } from '../../context.js';
 import { resolveWorkspace } from '../../workspace.js';
 import { getTemplate, loadRegistry, templateIds, type Registry } from '../../../registry/registry.js';
-import { parseSource } from '../../../registry/source.js';
-import { checkSchema } from '../../../registry/schema.js';
-import { checkTemplate, indexCatalog, MIN_MONTHLY_MONTHS } from '../../../registry/rules.js';
+import { MIN_MONTHLY_MONTHS } from '../../../registry/rules.js';
+import { templateText, TEMPLATE_ID, writeNewTemplate } from '../../../registry/write.js';
 import { FailedError, UsageError } from '../../../errors.js';
 import type { Template } from '../../../generated/schema-types.js';
 import { toMinor } from '../../../domain/money.js';
-
-const ID_PATTERN = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 
 export interface NewOptions {
   from?: string;
@@ -28,7 +24,7 @@ export async function run(ctx: Context, idArg: string | undefined, opts: NewOpti
   const registry = await loadRegistry(workspace);
   const existing = new Set(await templateIds(workspace));
   const checkId = (value: string): string | true =>
-    !ID_PATTERN.test(value) ? 'Use lowercase letters, digits and dashes, e.g. severe-acne-program.' : existing.has(value) ? `templates/${value}.yaml exists already; choose another id.` : true;
+    !TEMPLATE_ID.test(value) ? 'Use lowercase letters, digits and dashes, e.g. severe-acne-program.' : existing.has(value) ? `templates/${value}.yaml exists already; choose another id.` : true;
 
   const prompter = ctx.interactive ? await ctx.prompter() : undefined;
   let id = idArg;
@@ -41,14 +37,7 @@ export async function run(ctx: Context, idArg: string | undefined, opts: NewOpti
   if (opts.months !== undefined && opts.weeks !== undefined) throw new UsageError('Give --months or --weeks, not both');
 
   const text = opts.from !== undefined ? await copyOf(ctx, opts.from, id, opts) : await scaffold(registry, id, opts, prompter);
-  const file = join(workspace.templatesDir, `${id}.yaml`);
-  checkScaffold(registry, id, text);
-  try {
-    await writeFile(file, text, { flag: 'wx' });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new FailedError(`Refusing to overwrite ${file}; choose another id`, 'exists');
-    throw error;
-  }
+  const file = await writeNewTemplate(registry, id, text);
   const shown = relative(ctx.cwd, file);
   if (ctx.options.json) ctx.json({ id, file: shown, version: 1 });
   else ctx.out(`${ctx.color.green('✔')} Created ${ctx.color.bold(shown)} (version 1). Edit its schedule and home care, then run "txplan template validate ${shown}".`);
@@ -116,18 +105,7 @@ async function scaffold(registry: Registry, id: string, opts: NewOptions, prompt
     follow_up: [],
     tags: [],
   };
-  return `# yaml-language-server: $schema=../schemas/template.schema.json\n${stringify(template, { lineWidth: 0 })}`;
-}
-
-/** A scaffold must pass the same checks as any template before it is written. */
-function checkScaffold(registry: Registry, id: string, text: string): void {
-  const source = parseSource(`templates/${id}.yaml`, '', Buffer.from(text));
-  const findings = source.data ? checkSchema('template', source.data) : [];
-  const problems = [...source.problems.map((p) => p.message), ...findings.map((f) => f.message)];
-  if (problems.length === 0 && source.data) {
-    problems.push(...checkTemplate(source.data as unknown as Template, { fileId: id, currency: registry.settings.currency, catalog: indexCatalog(registry.catalog) }).filter((f) => f.severity !== 'warning').map((f) => f.message));
-  }
-  if (problems.length > 0) throw new FailedError(`The new template would be invalid: ${problems[0]}. Nothing was written`, 'invalid_template');
+  return templateText(template);
 }
 
 function positive(value: string, flag: string): number {

@@ -1,0 +1,14 @@
+import type { ResolvedSettings } from '../../registry/settings.js';
+import type { Gateway } from '../gateway.js';
+import { SandboxGateway } from './sandbox.js';
+import { FailedError } from '../../errors.js';
+
+/** The processor named by txplan.yaml `payments.gateway`. */
+export function gatewayFor(settings: ResolvedSettings): Gateway {
+  switch (settings.payments.gateway) {
+    case 'sandbox':
+      return new SandboxGateway();
+    default:
+      throw new FailedError(`The "${settings.payments.gateway}" gateway is not available in this version of txplan; set payments.gateway: sandbox in txplan.yaml`, 'gateway_unavailable');
+  }
+}

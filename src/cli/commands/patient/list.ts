@@ -1,0 +1,31 @@
+import type { Context } from '../../context.js';
+import { renderTable } from '../../output/table.js';
+import { withStore } from '../../store.js';
+import { listPatientsWithPlanCounts } from '../../../store/patients.js';
+
+export async function run(ctx: Context, opts: { search?: string | undefined }): Promise<number> {
+  const patients = await withStore(ctx, (store) => listPatientsWithPlanCounts(store, opts.search));
+  if (ctx.options.json) {
+    ctx.json(patients);
+    return 0;
+  }
+  if (patients.length === 0) {
+    // The search text is not repeated: it may be a patient's name, and stderr ends up in logs.
+    ctx.err(opts.search?.trim() ? 'No patient matches that search; try part of a name, an MRN or an email address.' : 'No patients yet; add one with "txplan patient add --first NAME --last NAME" or "txplan patient import FILE.csv".');
+    return 0;
+  }
+  const { color, tty } = ctx;
+  const blank = tty ? color.dim('-') : '';
+  const plans = (total: number, active: number) => (tty && total > 0 ? `${total} ${color.dim(`(${active} active)`)}` : String(total));
+  const rows = patients.map((p) => [
+    color.bold(String(p.id)),
+    p.mrn ?? blank,
+    `${p.last_name}, ${p.first_name}`,
+    p.dob ?? blank,
+    p.email ?? blank,
+    p.phone ?? blank,
+    plans(p.plans, p.active_plans),
+  ]);
+  ctx.streams.stdout.write(renderTable(['ID', 'MRN', 'NAME', 'DOB', 'EMAIL', 'PHONE', 'PLANS'], rows, { tty, heading: (t) => color.dim(t) }));
+  return 0;
+}

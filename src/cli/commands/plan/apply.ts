@@ -1,0 +1,221 @@
+import { readFileSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
+import type { Context } from '../../context.js';
+import type { Prompter } from '../../prompter.js';
+import { resolveWorkspace } from '../../workspace.js';
+import { findPatient, withStore } from '../../store.js';
+import { progressBar } from '../../progress.js';
+import { editText } from '../../editor.js';
+import { CancelledError, FailedError, UsageError } from '../../../errors.js';
+import { formatDate, parseDate, todayIn, describeDuration, type PlainDate } from '../../../domain/dates.js';
+import { formatMoney } from '../../../domain/money.js';
+import { minorOf } from '../../../domain/pricing.js';
+import { getTemplate, loadRegistry, loadTemplates, type LoadedTemplate, type Registry } from '../../../registry/registry.js';
+import { asNewTemplate, templateText, writeNewTemplate } from '../../../registry/write.js';
+import { parseSource } from '../../../registry/source.js';
+import { applyAssignments, checkSnapshot, parseAssignment } from '../../../plans/snapshot.js';
+import { applyTemplate, checkApplicable, isPaid, type ApplyMode } from '../../../plans/apply.js';
+import { noBilling } from '../../../plans/billing-seam.js';
+import { checkToken } from '../../../billing/gateway.js';
+import { gatewayFor } from '../../../billing/gateways/index.js';
+import { getClinic, listClinics, type Clinic } from '../../../store/clinics.js';
+import { searchPatients, type Patient } from '../../../store/patients.js';
+import type { Store } from '../../../store/store.js';
+import type { Template } from '../../../generated/schema-types.js';
+
+export interface ApplyOptions {
+  mode?: string;
+  clinic?: string;
+  start?: string;
+  paymentMethod?: string;
+  set?: string[];
+  edit?: boolean;
+  saveAsTemplate?: string;
+  patientsFile?: string;
+}
+
+export async function run(ctx: Context, first: string | undefined, second: string | undefined, opts: ApplyOptions): Promise<number> {
+  const workspace = resolveWorkspace(ctx);
+  const registry = await loadRegistry(workspace);
+  // With --patients-file the one positional argument is the template.
+  const [patientRef, templateRef] = opts.patientsFile !== undefined ? [undefined, second ?? first] : [first, second];
+  if (opts.patientsFile !== undefined && second !== undefined) throw new UsageError('With --patients-file, give only the template: txplan plan apply <template> --patients-file FILE --mode …');
+  const mode = parseMode(opts.mode, opts.saveAsTemplate !== undefined);
+  const assignments = (opts.set ?? []).map(parseAssignment);
+  const prompter = ctx.interactive ? await ctx.prompter() : undefined;
+
+  return withStore(ctx, async (store) => {
+    const patients = opts.patientsFile !== undefined ? readPatientsFile(store, resolve(ctx.cwd, opts.patientsFile)) : [await choosePatient(store, patientRef, prompter)];
+    const source = await chooseTemplate(registry, templateRef, prompter);
+    const chosenMode = mode ?? (prompter ? await askMode(prompter) : missing('--mode start or --mode prescribe (or --save-as-template NEW_ID)'));
+
+    let snapshot = applyAssignments(source.template, assignments);
+    if (assignments.length > 0) snapshot = checkSnapshot(snapshot, registry, `--set ${assignments.map((a) => `${a.field}=${a.value}`).join(' --set ')}`);
+    const wantsEdit = opts.edit ?? (prompter ? await prompter.confirm('Adjust the plan for this patient in your editor first?', false) : false);
+    if (wantsEdit) snapshot = editSnapshot(ctx, registry, snapshot);
+
+    let saved: string | undefined;
+    if (opts.saveAsTemplate !== undefined) {
+      const file = await writeNewTemplate(registry, opts.saveAsTemplate, templateText(asNewTemplate(snapshot, opts.saveAsTemplate)));
+      saved = relative(ctx.cwd, file) || file;
+      if (chosenMode === 'save') {
+        report(ctx, { saved, plans: [] });
+        return 0;
+      }
+    }
+    const applyMode = chosenMode as ApplyMode;
+
+    const clinic = await chooseClinic(store, opts.clinic, applyMode, source.template, prompter);
+    const start = applyMode === 'start' ? await chooseStart(opts.start, clinic!, ctx, prompter) : undefined;
+    if (applyMode === 'prescribe' && opts.start !== undefined) throw new UsageError('--start only applies to --mode start; a prescribed plan gets its dates when it starts');
+    let token = opts.paymentMethod;
+    if (token === undefined && applyMode === 'start' && isPaid(snapshot, registry) && prompter && patients.length === 1) {
+      token = await prompter.input('Payment method token (pm_…):', { validate: (v) => (/^pm_\w+$/.test(v) ? true : 'Enter the processor token, e.g. pm_card_visa; never a card number.') });
+    }
+    const payment = token !== undefined ? await gatewayFor(registry.settings).describePaymentMethod(checkToken(token)) : undefined;
+    checkApplicable({ registry, source, snapshot, mode: applyMode, clinic, payment, patients });
+
+    if (prompter) {
+      const summary = describeApplication(registry, snapshot, patients, applyMode, clinic, start);
+      if (!(await prompter.confirm(`${summary}. Go ahead?`, true))) throw new CancelledError();
+    }
+
+    const progress = await progressBar(ctx, applyMode === 'start' ? 'Starting plans' : 'Prescribing plans', patients.length);
+    let ids: number[];
+    try {
+      ids = await applyTemplate(store, { registry, source, snapshot, patients, mode: applyMode, clinic, start, payment, actor: ctx.actor, now: ctx.now(), onProgress: (done, total) => progress.update(done, total) });
+    } finally {
+      progress.stop();
+    }
+    if (applyMode === 'start') for (const id of ids) await noBilling.programStarted(store, id);
+    report(ctx, { saved, plans: ids, summary: describeApplication(registry, snapshot, patients, applyMode, clinic, start), mode: applyMode, patients });
+    return 0;
+  });
+}
+
+function parseMode(mode: string | undefined, saving: boolean): ApplyMode | 'save' | undefined {
+  if (mode === undefined) return saving ? 'save' : undefined;
+  if (mode !== 'start' && mode !== 'prescribe') throw new UsageError(`--mode is "${mode}"; use --mode start (begin the program) or --mode prescribe (recommend only)`);
+  return mode;
+}
+
+function missing(what: string): never {
+  throw new UsageError(`Missing ${what}; txplan plan apply <patient> <template> --mode start|prescribe`);
+}
+
+async function choosePatient(store: Store, ref: string | undefined, prompter: Prompter | undefined): Promise<Patient> {
+  if (ref !== undefined) return findPatient(store, ref);
+  if (!prompter) missing('the patient (id or MRN)');
+  const text = await prompter.input('Find the patient (name, MRN or email):', { validate: (v) => (v.trim() ? true : 'Type part of a name or an MRN.') });
+  const matches = searchPatients(store, text, 20);
+  if (matches.length === 0) throw new FailedError(`No patient matches "${text}"; add one with "txplan patient add"`, 'not_found');
+  const id = await prompter.select(
+    'Patient:',
+    matches.map((p) => ({ value: String(p.id), name: `${p.first_name} ${p.last_name}${p.mrn ? ` (MRN ${p.mrn})` : ''}`, ...(p.dob ? { description: `born ${p.dob}` } : {}) })),
+  );
+  return matches.find((p) => String(p.id) === id)!;
+}
+
+async function chooseTemplate(registry: Registry, ref: string | undefined, prompter: Prompter | undefined): Promise<LoadedTemplate> {
+  if (ref !== undefined) return getTemplate(registry.workspace, ref);
+  if (!prompter) missing('the template id');
+  const { templates } = await loadTemplates(registry.workspace);
+  const active = templates.filter((t) => t.template.status === 'active');
+  const id = await prompter.select(
+    'Template:',
+    active.map((t) => ({ value: t.template.id, name: t.template.name, description: `${t.template.type}, ${describeDuration(t.template.duration)}` })),
+  );
+  return active.find((t) => t.template.id === id)!;
+}
+
+async function askMode(prompter: Prompter): Promise<ApplyMode | 'save'> {
+  return prompter.select<ApplyMode | 'save'>('What should happen?', [
+    { value: 'start', name: 'Start Program', description: 'active now: recommended dates and billing begin' },
+    { value: 'prescribe', name: 'Prescribe Only', description: 'documented recommendations, no billing or scheduling' },
+  ]);
+}
+
+async function chooseClinic(store: Store, id: string | undefined, mode: ApplyMode, template: Template, prompter: Prompter | undefined): Promise<Clinic | undefined> {
+  if (id !== undefined) {
+    const clinic = getClinic(store, id);
+    if (!clinic) throw new FailedError(`No clinic "${id}"; "txplan clinic list" shows them, "txplan clinic add" adds one`, 'not_found');
+    return clinic;
+  }
+  if (mode !== 'start') return undefined;
+  const offered = listClinics(store).filter((c) => !template.clinics || template.clinics.includes(c.id));
+  if (offered.length === 1) return offered[0];
+  if (offered.length === 0) throw new FailedError(`No clinic offers "${template.id}" yet; add one with "txplan clinic add"`, 'clinic_required');
+  if (!prompter) return undefined; // checkApplicable names the missing flag
+  const chosen = await prompter.select('Clinic:', offered.map((c) => ({ value: c.id, name: c.name, description: c.timezone })));
+  return offered.find((c) => c.id === chosen);
+}
+
+async function chooseStart(text: string | undefined, clinic: Clinic, ctx: Context, prompter: Prompter | undefined): Promise<PlainDate> {
+  const today = formatDate(todayIn(clinic.timezone, ctx.now()));
+  const value = text ?? (prompter ? await prompter.input('Start date (YYYY-MM-DD):', { default: today, validate: (v) => (parseDate(v) ? true : 'Enter a date as YYYY-MM-DD.') }) : today);
+  const date = parseDate(value);
+  if (!date) throw new UsageError(`--start "${value}" is not a date; write it as YYYY-MM-DD, e.g. ${today}`);
+  return date;
+}
+
+/** One template for many patients: one reference per line, # comments and blank lines ignored; all or none. */
+function readPatientsFile(store: Store, file: string): Patient[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new UsageError(`Cannot read --patients-file ${file}; check the path`);
+  }
+  const patients: Patient[] = [];
+  const seen = new Map<number, number>();
+  const problems: string[] = [];
+  text.split(/\r?\n/).forEach((raw, index) => {
+    const ref = raw.replace(/#.*$/, '').trim();
+    if (ref === '') return;
+    try {
+      const patient = findPatient(store, ref);
+      const earlier = seen.get(patient.id);
+      if (earlier !== undefined) problems.push(`line ${index + 1}: patient ${patient.id} is already on line ${earlier}`);
+      else (seen.set(patient.id, index + 1), patients.push(patient));
+    } catch (error) {
+      problems.push(`line ${index + 1}: ${(error as Error).message}`);
+    }
+  });
+  if (problems.length > 0) throw new FailedError(`${file} has ${problems.length} problem${problems.length === 1 ? '' : 's'}, so no plan was applied: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? `; and ${problems.length - 5} more` : ''}`, 'patients_file');
+  if (patients.length === 0) throw new FailedError(`${file} names no patients; write one id or MRN per line`, 'patients_file');
+  return patients;
+}
+
+function editSnapshot(ctx: Context, registry: Registry, snapshot: Template): Template {
+  const text = editText(ctx, templateText(snapshot), registry.workspace.dataDir, `${snapshot.id}.yaml`);
+  const source = parseSource('the edited plan', '', Buffer.from(text));
+  if (!source.data) throw new FailedError(`The edited plan is not valid YAML (${source.problems[0]?.message ?? 'unreadable'}); nothing was saved`, 'invalid_plan');
+  const edited = source.data as unknown as Template;
+  if (edited.id !== snapshot.id) throw new FailedError(`The edited plan changed id to "${String(edited.id)}"; a plan keeps its template's id (use --save-as-template for a new template). Nothing was saved`, 'invalid_plan');
+  return checkSnapshot(edited, registry, 'The edit');
+}
+
+function describeApplication(registry: Registry, snapshot: Template, patients: readonly Patient[], mode: ApplyMode, clinic: Clinic | undefined, start: PlainDate | undefined): string {
+  const who = patients.length === 1 ? `${patients[0]!.first_name} ${patients[0]!.last_name}` : `${patients.length} patients`;
+  const price = snapshot.type === 'monthly' && snapshot.pricing
+    ? `${formatMoney(minorOf(snapshot.pricing.monthly_fee, registry.settings.currency), registry.settings.currency)}/month × ${snapshot.duration.months}`
+    : 'pay per visit';
+  const where = clinic ? ` at ${clinic.name}` : '';
+  const when = start ? ` from ${formatDate(start)}` : '';
+  return `${mode === 'start' ? 'Start' : 'Prescribe'} ${snapshot.name} for ${who}${where}${when}, ${describeDuration(snapshot.duration)}, ${price}`;
+}
+
+function report(ctx: Context, result: { saved: string | undefined; plans: number[]; summary?: string; mode?: ApplyMode; patients?: readonly Patient[] }): void {
+  if (ctx.options.json) {
+    const single = result.plans.length === 1 && result.patients?.length === 1;
+    ctx.json({ ...(single ? { id: result.plans[0] } : {}), plans: result.plans, status: result.mode === 'start' ? 'active' : result.mode === 'prescribe' ? 'prescribed' : null, saved_template: result.saved ?? null });
+    return;
+  }
+  const { color } = ctx;
+  if (result.saved) ctx.out(`${color.green('✔')} Saved the customised plan as ${color.bold(result.saved)} (version 1).`);
+  if (result.plans.length === 0) return;
+  const ids = result.plans.length === 1 ? `plan ${result.plans[0]}` : `${result.plans.length} plans (${result.plans[0]}–${result.plans[result.plans.length - 1]})`;
+  ctx.out(`${color.green('✔')} ${result.mode === 'start' ? 'Started' : 'Prescribed'} ${color.bold(ids)}: ${result.summary!.replace(/^(Start|Prescribe) /, '')}.`);
+  if (result.plans.length === 1) ctx.out(`  Next: txplan plan show ${result.plans[0]}`);
+}
+

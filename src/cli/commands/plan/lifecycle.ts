@@ -1,0 +1,160 @@
+import { relative } from 'node:path';
+import type { Context } from '../../context.js';
+import { findPlan, withStore } from '../../store.js';
+import { resolveWorkspace } from '../../workspace.js';
+import { editText } from '../../editor.js';
+import { FailedError, UsageError } from '../../../errors.js';
+import { parseDate, todayIn, type PlainDate } from '../../../domain/dates.js';
+import { refuseCardNumbers } from '../../../domain/cards.js';
+import { loadRegistry, type Registry } from '../../../registry/registry.js';
+import { parseSource } from '../../../registry/source.js';
+import { asNewTemplate, templateText, writeNewTemplate } from '../../../registry/write.js';
+import { applyAssignments, checkSnapshot, parseAssignment } from '../../../plans/snapshot.js';
+import { assertAllowed, cancelPlan, pausePlan, resumePlan, revisePlan, setPaymentMethod, startPlan } from '../../../plans/lifecycle.js';
+import { isPaid } from '../../../plans/apply.js';
+import { noBilling } from '../../../plans/billing-seam.js';
+import { loadPlanView, planJson } from '../../../plans/view.js';
+import { checkToken } from '../../../billing/gateway.js';
+import { gatewayFor } from '../../../billing/gateways/index.js';
+import { getClinic, listClinics } from '../../../store/clinics.js';
+import { savePaymentMethod } from '../../../store/payment-methods.js';
+import type { PlanRow } from '../../../store/plans.js';
+import type { Store } from '../../../store/store.js';
+import type { Template } from '../../../generated/schema-types.js';
+
+/** The plan's clinic's today (or the workspace zone's, before it has a clinic). */
+function today(ctx: Context, store: Store, plan: PlanRow, registry?: Registry): PlainDate {
+  const zone = (plan.clinic_id ? getClinic(store, plan.clinic_id)?.timezone : undefined) ?? registry?.settings.timezone ?? 'UTC';
+  return todayIn(zone, ctx.now());
+}
+
+function date(text: string, flag: string): PlainDate {
+  const value = parseDate(text);
+  if (!value) throw new UsageError(`${flag} "${text}" is not a date; write it as YYYY-MM-DD`);
+  return value;
+}
+
+function done(ctx: Context, store: Store, plan: PlanRow, message: string): number {
+  if (ctx.options.json) ctx.json(planJson(loadPlanView(store, plan)));
+  else ctx.out(`${ctx.color.green('✔')} ${message}`);
+  return 0;
+}
+
+export async function start(ctx: Context, ref: string, opts: { clinic?: string; start?: string; paymentMethod?: string }): Promise<number> {
+  const registry = await loadRegistry(resolveWorkspace(ctx));
+  return withStore(ctx, async (store) => {
+    const plan = findPlan(store, ref);
+    assertAllowed(plan, 'start');
+    const snapshot = JSON.parse(plan.snapshot) as Template;
+    const clinicId = opts.clinic ?? plan.clinic_id ?? (listClinics(store).length === 1 ? listClinics(store)[0]!.id : undefined);
+    if (!clinicId) throw new FailedError('Starting a program needs a clinic; add --clinic ID ("txplan clinic list" shows them)', 'clinic_required');
+    const clinic = getClinic(store, clinicId);
+    if (!clinic) throw new FailedError(`No clinic "${clinicId}"; "txplan clinic list" shows them`, 'not_found');
+    if (snapshot.clinics && !snapshot.clinics.includes(clinic.id)) throw new FailedError(`Plan ${plan.id} is offered only at ${snapshot.clinics.join(', ')}, not at ${clinic.id}`, 'clinic_not_offered');
+    const startDate = opts.start !== undefined ? date(opts.start, '--start') : todayIn(clinic.timezone, ctx.now());
+    let paymentMethodId = plan.payment_method_id;
+    if (opts.paymentMethod !== undefined) {
+      const details = await gatewayFor(registry.settings).describePaymentMethod(checkToken(opts.paymentMethod));
+      paymentMethodId = store.transaction(() => savePaymentMethod(store, { patient_id: plan.patient_id, ...details, created_at: ctx.now().toISOString() }));
+    }
+    if (paymentMethodId === null && isPaid(snapshot, registry)) {
+      throw new FailedError(`Plan ${plan.id} is a paid plan: it cannot start without a payment method; add --payment-method pm_… (a processor token)`, 'payment_required');
+    }
+    const started = startPlan(store, plan, { clinic, start: startDate, paymentMethodId }, { actor: ctx.actor, now: ctx.now() });
+    await noBilling.programStarted(store, plan.id);
+    return done(ctx, store, started, `Started plan ${plan.id} at ${clinic.name}: ${started.start_date} → ${started.end_date}.`);
+  });
+}
+
+export async function pause(ctx: Context, ref: string, opts: { until?: string }): Promise<number> {
+  return withStore(ctx, (store) => {
+    const plan = findPlan(store, ref);
+    const paused = pausePlan(store, plan, { today: today(ctx, store, plan), until: opts.until !== undefined ? date(opts.until, '--until') : undefined }, { actor: ctx.actor, now: ctx.now() });
+    return done(ctx, store, paused, `Paused plan ${plan.id}${paused.pause_until ? ` until ${paused.pause_until}` : ''}: no billing while paused; "txplan plan resume ${plan.id}" continues it.`);
+  });
+}
+
+export async function resume(ctx: Context, ref: string): Promise<number> {
+  return withStore(ctx, (store) => {
+    const plan = findPlan(store, ref);
+    const resumed = resumePlan(store, plan, { today: today(ctx, store, plan) }, { actor: ctx.actor, now: ctx.now() });
+    return done(ctx, store, resumed, `Resumed plan ${plan.id}; it now ends ${resumed.end_date}.`);
+  });
+}
+
+export async function cancel(ctx: Context, ref: string, opts: { reason?: string; waiveFee?: boolean }): Promise<number> {
+  const reason = opts.reason?.trim();
+  if (!reason) throw new UsageError('Cancelling needs a reason for the record; add --reason "…"');
+  refuseCardNumbers({ '--reason': reason });
+  return withStore(ctx, (store) => {
+    const plan = findPlan(store, ref);
+    const cancelled = cancelPlan(store, plan, { today: today(ctx, store, plan), reason, waiveFee: opts.waiveFee ?? false }, { actor: ctx.actor, now: ctx.now() });
+    return done(ctx, store, cancelled, `Cancelled plan ${plan.id}; no further charges.`);
+  });
+}
+
+export async function payment(ctx: Context, ref: string, opts: { paymentMethod?: string }): Promise<number> {
+  if (opts.paymentMethod === undefined) throw new UsageError('Missing --payment-method TOKEN (a processor token such as pm_card_visa)');
+  const token = checkToken(opts.paymentMethod);
+  const registry = await loadRegistry(resolveWorkspace(ctx));
+  return withStore(ctx, async (store) => {
+    const plan = findPlan(store, ref);
+    assertAllowed(plan, 'payment', 'change the payment method of');
+    const details = await gatewayFor(registry.settings).describePaymentMethod(token);
+    const updated = setPaymentMethod(store, plan, details, { actor: ctx.actor, now: ctx.now() });
+    return done(ctx, store, updated, `Plan ${plan.id} now pays with ${details.brand} •••• ${details.last4}.`);
+  });
+}
+
+export async function edit(ctx: Context, ref: string, opts: { set?: string[]; edit?: boolean }): Promise<number> {
+  const assignments = (opts.set ?? []).map(parseAssignment);
+  if (assignments.length === 0 && !opts.edit) throw new UsageError('Nothing to change; give --set FIELD=VALUE or --edit');
+  const registry = await loadRegistry(resolveWorkspace(ctx));
+  return withStore(ctx, (store) => {
+    const plan = findPlan(store, ref);
+    assertAllowed(plan, 'edit');
+    let next = applyAssignments(JSON.parse(plan.snapshot) as Template, assignments);
+    if (assignments.length > 0) next = checkSnapshot(next, registry, `--set ${assignments.map((a) => `${a.field}=${a.value}`).join(' --set ')}`);
+    if (opts.edit) {
+      const text = editText(ctx, templateText(next), registry.workspace.dataDir, `plan-${plan.id}.yaml`);
+      const source = parseSource('the edited plan', '', Buffer.from(text));
+      if (!source.data) throw new FailedError(`The edited plan is not valid YAML (${source.problems[0]?.message ?? 'unreadable'}); nothing was saved`, 'invalid_plan');
+      if ((source.data as { id?: unknown }).id !== next.id) throw new FailedError(`The edit changed the id; a plan keeps its template's id. Nothing was saved`, 'invalid_plan');
+      next = checkSnapshot(source.data, registry, 'The edit');
+    }
+    if (next.type !== plan.type) throw new FailedError(`A plan cannot change from ${plan.type} to ${next.type}; cancel it and apply another template`, 'invalid_plan');
+    const revision = revisePlan(store, plan, next, { today: today(ctx, store, plan, registry), currency: plan.currency, action: 'plan.edit', write: true }, { actor: ctx.actor, now: ctx.now() });
+    if (ctx.options.json) {
+      const price = revision.price ? { from_installment: revision.price.fromInstallment, before_minor: revision.price.beforeMinor ?? null, after_minor: revision.price.afterMinor } : null;
+      ctx.json({ ...planJson(loadPlanView(store, revision.plan)), revision: { changes: revision.changes, steps: revision.steps, price } });
+      return 0;
+    }
+    if (revision.changes.length === 0) ctx.out(`Plan ${plan.id} is unchanged.`);
+    else ctx.out(`${ctx.color.green('✔')} Updated plan ${plan.id}: ${revision.changes.map((c) => c.path).join(', ')}${revision.price ? `; the new fee applies from installment ${revision.price.fromInstallment}` : ''}.`);
+    return 0;
+  });
+}
+
+export async function saveTemplate(ctx: Context, ref: string, newId: string): Promise<number> {
+  const registry = await loadRegistry(resolveWorkspace(ctx));
+  return withStore(ctx, async (store) => {
+    const plan = findPlan(store, ref);
+    const file = await writeNewTemplate(registry, newId, templateText(asNewTemplate(JSON.parse(plan.snapshot) as Template, newId)));
+    const shown = relative(ctx.cwd, file) || file;
+    if (ctx.options.json) ctx.json({ id: newId, file: shown, version: 1, from_plan: plan.id });
+    else ctx.out(`${ctx.color.green('✔')} Saved plan ${plan.id}'s content as ${ctx.color.bold(shown)} (version 1).`);
+    return 0;
+  });
+}
+
+export async function exportPlan(ctx: Context, ref: string, opts: { format?: string }): Promise<number> {
+  const format = opts.format ?? 'json';
+  if (format !== 'json' && format !== 'fhir') throw new UsageError(`--format "${format}" is not an export format; use json or fhir`);
+  return withStore(ctx, async (store) => {
+    const view = loadPlanView(store, findPlan(store, ref));
+    const { fhirCarePlan } = await import('../../../plans/fhir.js');
+    ctx.json(format === 'json' ? planJson(view) : fhirCarePlan(view));
+    return 0;
+  });
+}
+

@@ -1,0 +1,37 @@
+import type { Context } from '../../context.js';
+import { renderTable } from '../../output/table.js';
+import { findPatient, withStore } from '../../store.js';
+import { listPlans, PLAN_STATUSES, type PlanStatus } from '../../../store/plans.js';
+import { UsageError } from '../../../errors.js';
+
+export interface ListOptions {
+  patient?: string;
+  status?: string;
+  template?: string;
+  clinic?: string;
+}
+
+export async function run(ctx: Context, opts: ListOptions): Promise<number> {
+  if (opts.status !== undefined && !(PLAN_STATUSES as readonly string[]).includes(opts.status)) {
+    throw new UsageError(`--status "${opts.status}" is not a plan status; use one of ${PLAN_STATUSES.join(', ')}`);
+  }
+  return withStore(ctx, (store) => {
+    const patientId = opts.patient !== undefined ? findPatient(store, opts.patient).id : undefined;
+    const plans = listPlans(store, { patientId, status: opts.status as PlanStatus | undefined, templateId: opts.template, clinicId: opts.clinic });
+    if (ctx.options.json) {
+      ctx.json(plans);
+      return 0;
+    }
+    const { color } = ctx;
+    const status = (s: string) => (s === 'active' ? color.green(s) : s === 'past_due' ? color.red(s) : s === 'cancelled' || s === 'completed' ? color.dim(s) : s);
+    ctx.streams.stdout.write(
+      renderTable(
+        ['ID', 'PATIENT', 'PLAN', 'TEMPLATE', 'STATUS', 'CLINIC', 'START', 'END'],
+        plans.map((p) => [String(p.id), `${p.patient_name}${p.patient_mrn ? ` (${p.patient_mrn})` : ''}`, p.name, `${p.template_id}@${p.template_version}`, status(p.status), p.clinic_id ?? '', p.start_date ?? '', p.end_date ?? '']),
+        { tty: ctx.tty, heading: (t) => color.dim(t) },
+      ),
+    );
+    if (plans.length === 0 && ctx.tty) ctx.err('No plans match; "txplan plan apply" creates one.');
+    return 0;
+  });
+}

@@ -1,0 +1,99 @@
+import type { Context } from '../../context.js';
+import { findPlan, withStore } from '../../store.js';
+import { resolveWorkspace } from '../../workspace.js';
+import { loadPlanView, planJson, type PlanView } from '../../../plans/view.js';
+import { isCustomised } from '../../../plans/lifecycle.js';
+import { diff, type Change } from '../../../domain/plan.js';
+import { describeDuration } from '../../../domain/dates.js';
+import { formatMoney } from '../../../domain/money.js';
+import { getTemplate, loadRegistry, type Registry } from '../../../registry/registry.js';
+import type { Template } from '../../../generated/schema-types.js';
+
+/** How a plan relates to its template now: customisations, and whether the template moved on. */
+export interface Origin {
+  customised: boolean;
+  current: { version: number } | undefined;
+  changes: Change[];
+}
+
+export async function origin(registry: Registry, view: PlanView): Promise<Origin> {
+  let current: Template | undefined;
+  try {
+    current = (await getTemplate(registry.workspace, view.plan.template_id)).template;
+  } catch {
+    current = undefined; // deleted or invalid: the plan keeps its snapshot
+  }
+  return { customised: isCustomised(view.plan), current: current ? { version: current.version } : undefined, changes: current ? diff(current, view.snapshot) : [] };
+}
+
+export async function run(ctx: Context, ref: string): Promise<number> {
+  const registry = await loadRegistry(resolveWorkspace(ctx));
+  return withStore(ctx, async (store) => {
+    const view = loadPlanView(store, findPlan(store, ref));
+    const from = await origin(registry, view);
+    if (ctx.options.json) {
+      ctx.json({ ...planJson(view), origin: { customised: from.customised, template_current_version: from.current?.version ?? null, differences: from.changes } });
+      return 0;
+    }
+    ctx.out(render(ctx, registry, view, from));
+    return 0;
+  });
+}
+
+function render(ctx: Context, registry: Registry, view: PlanView, from: Origin): string {
+  const { color } = ctx;
+  const { plan, snapshot, patient, clinic } = view;
+  const money = (minor: number) => formatMoney(minor, plan.currency);
+  const service = (id: string) => registry.services.get(id)?.name ?? id;
+  const statusColour = plan.status === 'active' ? color.green : plan.status === 'past_due' ? color.red : (t: string) => t;
+  const lines: string[] = [];
+  const row = (label: string, value: string) => lines.push(`${color.dim(label.padEnd(10))}${value}`);
+
+  lines.push(`${color.bold(`Plan ${plan.id}`)} · ${snapshot.name} · ${statusColour(plan.status.replace('_', ' '))}`);
+  row('Patient', `${patient.first_name} ${patient.last_name} (id ${patient.id}${patient.mrn ? `, MRN ${patient.mrn}` : ''})`);
+  if (clinic) row('Clinic', `${clinic.name} (${clinic.id}, ${clinic.timezone})`);
+  row('Duration', `${describeDuration(snapshot.duration)}${plan.start_date ? `, ${plan.start_date} → ${plan.end_date}` : ', starts when the program starts'}`);
+  if (plan.type === 'monthly') {
+    const prices = view.prices.map((p, i) => (i === 0 ? `${money(p.monthly_fee_minor)}/month × ${snapshot.duration.months}` : `from installment ${p.from_installment}: ${money(p.monthly_fee_minor)}`));
+    row('Price', prices.join('; '));
+  } else row('Price', 'pay per visit, at the plan’s service prices');
+  if (view.paymentMethod) row('Payment', `${view.paymentMethod.brand} •••• ${view.paymentMethod.last4}, expires ${String(view.paymentMethod.exp_month).padStart(2, '0')}/${view.paymentMethod.exp_year}`);
+  if (plan.status === 'paused') row('Paused', `since ${plan.paused_on}${plan.pause_until ? `, until ${plan.pause_until}` : ''}`);
+  if (plan.status === 'cancelled') row('Cancelled', `${plan.cancelled_on}: ${plan.cancel_reason}`);
+
+  const provenance = [`template ${plan.template_id} v${plan.template_version}`, `sha256 ${plan.template_hash.slice(0, 12)}`];
+  if (plan.template_commit) provenance.push(`commit ${plan.template_commit.slice(0, 12)}${plan.template_dirty ? color.yellow(' with uncommitted changes') : ''}`);
+  else if (plan.template_dirty !== null) provenance.push(color.yellow('a file not yet committed to git'));
+  else provenance.push('outside a git repository');
+  row('Source', provenance.join(', '));
+  const notes: string[] = [];
+  if (!from.current) notes.push(color.yellow(`the template ${plan.template_id} no longer exists (or is invalid); the plan keeps its own copy`));
+  else if (from.current.version !== plan.template_version) notes.push(color.yellow(`the template is now v${from.current.version}; this plan keeps v${plan.template_version} until "txplan template rollout ${plan.template_id}"`));
+  if (from.customised) notes.push('customised for this patient');
+  if (!from.customised && from.current?.version === plan.template_version) notes.push('identical to its template');
+  row('Origin', notes.join('; '));
+  for (const change of from.changes.slice(0, 12)) lines.push(`${' '.repeat(10)}${color.dim(change.path)}: ${show(change.before)} → ${show(change.after)}`);
+  if (from.changes.length > 12) lines.push(`${' '.repeat(10)}… and ${from.changes.length - 12} more differences (txplan plan show ${plan.id} --json)`);
+
+  lines.push('', color.bold('Steps'));
+  for (const step of view.steps) {
+    const mark = step.status === 'done' ? color.green('✔ done') : step.status === 'skipped' ? color.yellow('– skipped') : color.dim('· pending');
+    const services = (JSON.parse(step.services) as string[]).map(service).join(' + ');
+    lines.push(`  ${String(step.n).padStart(2)}. ${`${step.when_unit === 'week' ? 'Week' : 'Month'} ${step.when_value}`.padEnd(9)} ${(step.recommended_date ?? '').padEnd(10)}  ${mark.padEnd(10)} ${services}`);
+    const details = [
+      step.booked_at ? `booked ${step.booked_at}` : '',
+      step.completed_on ? `${step.status} on ${step.completed_on}` : '',
+      step.completion_note ? `note: ${step.completion_note}` : '',
+      step.outcome ? `outcome: ${step.outcome}` : '',
+      view.attachments.some((a) => a.step_id === step.id) ? `${view.attachments.filter((a) => a.step_id === step.id).length} photo(s)` : '',
+    ].filter(Boolean);
+    if (details.length) lines.push(`${' '.repeat(27)}${color.dim(details.join(' · '))}`);
+  }
+  return lines.join('\n');
+}
+
+function show(value: unknown): string {
+  if (value === undefined) return '(none)';
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  return text.length > 60 ? `${text.slice(0, 57)}…` : text;
+}

@@ -1,0 +1,26 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Context } from './context.js';
+import { UsageError, FailedError } from '../errors.js';
+
+/**
+ * Opens $VISUAL/$EDITOR on `text` and returns what was saved. The file lives
+ * in the workspace's private data folder, not /tmp: plans are health data.
+ */
+export function editText(ctx: Context, text: string, privateDir: string, name: string): string {
+  const editor = ctx.env.editor;
+  if (!editor) throw new UsageError('--edit needs an editor; set VISUAL or EDITOR (e.g. export EDITOR=nano)');
+  mkdirSync(privateDir, { recursive: true, mode: 0o700 });
+  const dir = mkdtempSync(join(privateDir, 'edit-'));
+  const file = join(dir, name);
+  try {
+    writeFileSync(file, text, { mode: 0o600 });
+    // Through the shell, as git does, so EDITOR may carry arguments ("code --wait").
+    const result = spawnSync('/bin/sh', ['-c', `${editor} "$1"`, editor, file], { stdio: 'inherit' });
+    if (result.error || result.status !== 0) throw new FailedError(`The editor (${editor}) exited with ${result.status ?? result.error?.message}; nothing was saved`, 'editor_failed');
+    return readFileSync(file, 'utf8');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

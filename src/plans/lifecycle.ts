@@ -1,0 +1,198 @@
+import type { Template } from '../generated/schema-types.js';
+import { FailedError } from '../errors.js';
+import { addDays, daysBetween, endDate, formatDate, parseDate, recommendedDate, type PlainDate } from '../domain/dates.js';
+import { contentHash, diff, nextInstallment, planEndDate, refusal, stepsFor, type Change, type PlanAction } from '../domain/plan.js';
+import { minorOf } from '../domain/pricing.js';
+import { recordAudit } from '../store/audit.js';
+import type { Clinic } from '../store/clinics.js';
+import { savePaymentMethod } from '../store/payment-methods.js';
+import { deleteStep, getPrices, getSteps, insertSteps, setPrice, updatePlan, updateStep, type NewStep, type PlanRow, type StepRow } from '../store/plans.js';
+import type { Store } from '../store/store.js';
+import type { PaymentMethodDetails } from '../billing/gateway.js';
+
+export interface Actor {
+  actor: string;
+  now: Date;
+}
+
+/** Refuses an action the plan's status does not allow, changing nothing. */
+export function assertAllowed(plan: PlanRow, action: PlanAction, verb: string = action): void {
+  const reason = refusal(action, plan.status);
+  if (reason) throw new FailedError(`Cannot ${verb} plan ${plan.id}: ${reason}`, 'illegal_transition');
+}
+
+/** Writes the plan and its audit entry in one transaction. */
+function save(store: Store, before: PlanRow, after: PlanRow, action: string, who: Actor, extra?: Record<string, unknown>): PlanRow {
+  const changed = { ...after, updated_at: who.now.toISOString() };
+  store.transaction(() => {
+    updatePlan(store, changed);
+    recordAudit(store, { at: changed.updated_at, actor: who.actor, action, entity: 'plan', entityId: after.id, before: summary(before), after: { ...summary(changed), ...extra } });
+  });
+  return changed;
+}
+
+/** What the audit log keeps of a plan: its state, not its whole snapshot. */
+function summary(plan: PlanRow) {
+  return {
+    status: plan.status,
+    template: `${plan.template_id}@${plan.template_version}`,
+    clinic_id: plan.clinic_id,
+    start_date: plan.start_date,
+    end_date: plan.end_date,
+    paused_on: plan.paused_on,
+    pause_until: plan.pause_until,
+    cancelled_on: plan.cancelled_on,
+    cancel_reason: plan.cancel_reason,
+    payment_method_id: plan.payment_method_id,
+  };
+}
+
+/** Prescribed → active: dates from the start, a clinic, and for paid plans a payment method. */
+export function startPlan(store: Store, plan: PlanRow, input: { clinic: Clinic; start: PlainDate; paymentMethodId: number | null }, who: Actor): PlanRow {
+  assertAllowed(plan, 'start');
+  const snapshot = JSON.parse(plan.snapshot) as Template;
+  const start = formatDate(input.start);
+  const after: PlanRow = { ...plan, status: 'active', clinic_id: input.clinic.id, start_date: start, end_date: planEndDate(snapshot, start), payment_method_id: input.paymentMethodId ?? plan.payment_method_id };
+  const dated = new Map(stepsFor(snapshot, input.start).map((s) => [s.n, s.recommended_date]));
+  store.transaction(() => {
+    for (const step of getSteps(store, plan.id)) updateStep(store, { ...step, recommended_date: dated.get(step.n) ?? step.recommended_date });
+    save(store, plan, after, 'plan.start', who);
+  });
+  return { ...after, updated_at: who.now.toISOString() };
+}
+
+export function pausePlan(store: Store, plan: PlanRow, input: { today: PlainDate; until: PlainDate | undefined }, who: Actor): PlanRow {
+  assertAllowed(plan, 'pause');
+  if (input.until && formatDate(input.until) <= formatDate(input.today)) throw new FailedError(`--until ${formatDate(input.until)} is not after today (${formatDate(input.today)}); give a later date or leave it out`, 'invalid_date');
+  return save(store, plan, { ...plan, status: 'paused', paused_on: formatDate(input.today), pause_until: input.until ? formatDate(input.until) : null }, 'plan.pause', who);
+}
+
+/**
+ * Paused → active. The pause moves what is still ahead: pending steps'
+ * recommended dates and the end date shift by the days paused.
+ */
+export function resumePlan(store: Store, plan: PlanRow, input: { today: PlainDate }, who: Actor): PlanRow {
+  assertAllowed(plan, 'resume');
+  const pausedOn = parseDate(plan.paused_on!)!;
+  const days = Math.max(0, daysBetween(pausedOn, input.today));
+  const shift = (date: string | null) => (date ? formatDate(addDays(parseDate(date)!, days)) : date);
+  const after: PlanRow = { ...plan, status: 'active', paused_on: null, pause_until: null, end_date: shift(plan.end_date) };
+  store.transaction(() => {
+    for (const step of getSteps(store, plan.id)) {
+      if (step.status === 'pending' && step.recommended_date && step.recommended_date >= plan.paused_on!) updateStep(store, { ...step, recommended_date: shift(step.recommended_date) });
+    }
+    save(store, plan, after, 'plan.resume', who, { paused_days: days });
+  });
+  return { ...after, updated_at: who.now.toISOString() };
+}
+
+export function cancelPlan(store: Store, plan: PlanRow, input: { today: PlainDate; reason: string; waiveFee: boolean }, who: Actor): PlanRow {
+  assertAllowed(plan, 'cancel');
+  return save(store, plan, { ...plan, status: 'cancelled', cancelled_on: formatDate(input.today), cancel_reason: input.reason }, 'plan.cancel', who, { waive_fee: input.waiveFee });
+}
+
+export function setPaymentMethod(store: Store, plan: PlanRow, payment: PaymentMethodDetails, who: Actor): PlanRow {
+  assertAllowed(plan, 'payment', 'change the payment method of');
+  let after = plan;
+  store.transaction(() => {
+    const id = savePaymentMethod(store, { patient_id: plan.patient_id, ...payment, created_at: who.now.toISOString() });
+    after = save(store, plan, { ...plan, payment_method_id: id }, 'plan.payment', who, { brand: payment.brand, last4: payment.last4 });
+  });
+  return after;
+}
+
+export interface Revision {
+  plan: PlanRow;
+  changes: Change[];
+  steps: Array<{ n: number; change: 'added' | 'removed' | 'changed'; before?: string; after?: string }>;
+  price?: { fromInstallment: number; beforeMinor: number | undefined; afterMinor: number };
+}
+
+/**
+ * Gives a plan new content (an edit, or a rollout to a newer template
+ * version). Steps already done or skipped stay as they were; pending ones
+ * follow the new schedule; a new monthly fee applies from the next installment.
+ * Returns what would change; writes only when `write` is true.
+ */
+export function revisePlan(
+  store: Store,
+  plan: PlanRow,
+  next: Template,
+  input: { today: PlainDate; currency: string; action: 'plan.edit' | 'plan.rollout'; source?: { version: number; hash: string; commit: string | null; dirty: boolean | null }; write: boolean },
+  who: Actor,
+): Revision {
+  assertAllowed(plan, input.action === 'plan.edit' ? 'edit' : 'rollout', input.action === 'plan.edit' ? 'edit' : 'roll out');
+  const current = JSON.parse(plan.snapshot) as Template;
+  const start = plan.start_date ? parseDate(plan.start_date)! : undefined;
+  // Days a pause added to the plan, kept when its dates are recomputed.
+  const shiftDays = start && plan.end_date ? daysBetween(endDate(start, current.duration), parseDate(plan.end_date)!) : 0;
+  const dateOf = (when: Template['schedule'][number]['when']) => (start ? formatDate(addDays(recommendedDate(start, when), shiftDays)) : null);
+
+  const existing = getSteps(store, plan.id);
+  const fresh = stepsFor(next, undefined);
+  const stepChanges: Revision['steps'] = [];
+  const updates: StepRow[] = [];
+  const removals: StepRow[] = [];
+  const additions: NewStep[] = [];
+  const label = (services: string, when: string) => `${when}: ${(JSON.parse(services) as string[]).join(' + ')}`;
+  for (let n = 1; n <= Math.max(existing.length, fresh.length); n++) {
+    const old = existing.find((s) => s.n === n);
+    const entry = fresh[n - 1];
+    if (old && old.status !== 'pending') continue; // history is not rewritten
+    const when = entry ? next.schedule[n - 1]!.when : undefined;
+    if (old && !entry) {
+      removals.push(old);
+      stepChanges.push({ n, change: 'removed', before: label(old.services, `${old.when_unit} ${old.when_value}`) });
+    } else if (!old && entry) {
+      additions.push({ ...entry, recommended_date: dateOf(when!) });
+      stepChanges.push({ n, change: 'added', after: label(entry.services, `${entry.when_unit} ${entry.when_value}`) });
+    } else if (old && entry) {
+      const updated: StepRow = { ...old, when_unit: entry.when_unit, when_value: entry.when_value, services: entry.services, alternatives: entry.alternatives, note: entry.note, recommended_date: dateOf(when!) };
+      if (JSON.stringify(updated) !== JSON.stringify(old)) {
+        updates.push(updated);
+        const before = label(old.services, `${old.when_unit} ${old.when_value}`);
+        const after = label(entry.services, `${entry.when_unit} ${entry.when_value}`);
+        stepChanges.push({ n, change: 'changed', before, after: before === after ? `${after} (note or date)` : after });
+      }
+    }
+  }
+
+  let price: Revision['price'];
+  if (next.type === 'monthly' && next.pricing) {
+    const fee = minorOf(next.pricing.monthly_fee, input.currency);
+    const prices = getPrices(store, plan.id);
+    const months = next.duration.months ?? 0;
+    const from = start && plan.status !== 'prescribed' ? nextInstallment(start, input.today, months) : 1;
+    const currentFee = prices.filter((p) => p.from_installment <= from).at(-1)?.monthly_fee_minor;
+    if (currentFee !== fee && from <= months) price = { fromInstallment: from, beforeMinor: currentFee, afterMinor: fee };
+  }
+
+  const endDateNext = start ? formatDate(addDays(endDate(start, next.duration), shiftDays)) : null;
+  const after: PlanRow = {
+    ...plan,
+    name: next.name,
+    snapshot: JSON.stringify(next),
+    end_date: endDateNext,
+    ...(input.source ? { template_version: input.source.version, template_hash: input.source.hash, template_commit: input.source.commit, template_dirty: input.source.dirty === null ? null : input.source.dirty ? 1 : 0 } : {}),
+  };
+  const revision: Revision = { plan: after, changes: diff(current, next), steps: stepChanges, ...(price ? { price } : {}) };
+  if (!input.write) return revision;
+
+  store.transaction(() => {
+    for (const step of removals) deleteStep(store, step.id);
+    for (const step of updates) updateStep(store, step);
+    if (additions.length) insertSteps(store, plan.id, additions);
+    if (price) setPrice(store, plan.id, price.fromInstallment, price.afterMinor);
+    revision.plan = save(store, plan, after, input.action, who, {
+      changes: revision.changes.map((c) => c.path),
+      steps: stepChanges.map((s) => `${s.n} ${s.change}`),
+      ...(price ? { price_from_installment: price.fromInstallment, price_minor: price.afterMinor } : {}),
+    });
+  });
+  return revision;
+}
+
+/** Whether the plan's content is still exactly the template version it came from. */
+export function isCustomised(plan: PlanRow): boolean {
+  return contentHash(JSON.parse(plan.snapshot)) !== plan.template_hash;
+}

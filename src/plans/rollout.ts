@@ -1,0 +1,83 @@
+import { parse } from 'yaml';
+import type { Template } from '../generated/schema-types.js';
+import { FailedError } from '../errors.js';
+import { todayIn } from '../domain/dates.js';
+import { contentHash } from '../domain/plan.js';
+import { fileHistory, fileProvenance } from '../registry/git.js';
+import { getTemplate, type Registry } from '../registry/registry.js';
+import { getClinic } from '../store/clinics.js';
+import { listPlans, getPlan } from '../store/plans.js';
+import type { Store } from '../store/store.js';
+import { isCustomised, revisePlan, type Actor, type Revision } from './lifecycle.js';
+
+export interface RolloutTarget {
+  template: Template;
+  commit: string | null;
+  dirty: boolean | null;
+}
+
+export interface RolloutResult {
+  target: { id: string; version: number; commit: string | null };
+  plans: Array<{ id: number; patient_id: number; from_version: number; revision?: Revision; skipped?: string }>;
+}
+
+/**
+ * The template version to roll out: the file as it is, or — with a version
+ * number — that version as git last recorded it.
+ */
+export async function rolloutTarget(registry: Registry, id: string, version: number | undefined): Promise<RolloutTarget> {
+  const current = await getTemplate(registry.workspace, id);
+  if (version === undefined || version === current.template.version) {
+    const provenance = await fileProvenance(current.file);
+    return { template: current.template, commit: provenance.commit, dirty: provenance.dirty };
+  }
+  if (version > current.template.version) throw new FailedError(`Template "${id}" is at version ${current.template.version}; there is no version ${version} yet`, 'no_such_version');
+  const seen: number[] = [];
+  for (const { commit, content } of await fileHistory(current.file)) {
+    let template: Template;
+    try {
+      template = parse(content.toString('utf8')) as Template;
+    } catch {
+      continue;
+    }
+    if (typeof template?.version !== 'number') continue;
+    seen.push(template.version);
+    if (template.version === version) return { template, commit, dirty: false };
+  }
+  const known = [...new Set(seen)].sort((a, b) => a - b);
+  throw new FailedError(`Template "${id}" has no version ${version} in its git history${known.length ? ` (committed versions: ${known.join(', ')})` : ' (it has no committed history)'}; roll out a committed version`, 'no_such_version');
+}
+
+/**
+ * Moves the running plans of a template (active, paused, past due) to the
+ * target version on purpose. Plans customised for their patient are left
+ * alone and reported, so nobody's adjustments are overwritten silently.
+ */
+export function rollout(store: Store, registry: Registry, target: RolloutTarget, options: { dryRun: boolean }, who: Actor): RolloutResult {
+  const { template } = target;
+  const source = { version: template.version, hash: contentHash(template), commit: target.commit, dirty: target.dirty };
+  const candidates = (['active', 'paused', 'past_due'] as const).flatMap((status) => listPlans(store, { templateId: template.id, status }));
+  candidates.sort((a, b) => a.id - b.id);
+  const result: RolloutResult = { target: { id: template.id, version: template.version, commit: target.commit }, plans: [] };
+  const work = () => {
+    for (const summary of candidates) {
+      const plan = getPlan(store, summary.id)!;
+      const entry = { id: plan.id, patient_id: plan.patient_id, from_version: plan.template_version };
+      if (plan.template_version >= template.version) continue;
+      if (isCustomised(plan)) {
+        result.plans.push({ ...entry, skipped: `customised for its patient; review it with "txplan plan show ${plan.id}" and change it with "txplan plan edit ${plan.id}"` });
+        continue;
+      }
+      if (plan.type !== template.type) {
+        result.plans.push({ ...entry, skipped: `the template changed from ${plan.type} to ${template.type}; a plan cannot change type` });
+        continue;
+      }
+      const zone = (plan.clinic_id ? getClinic(store, plan.clinic_id)?.timezone : undefined) ?? registry.settings.timezone;
+      const revision = revisePlan(store, plan, template, { today: todayIn(zone, who.now), currency: plan.currency, action: 'plan.rollout', source, write: !options.dryRun }, who);
+      result.plans.push({ ...entry, revision });
+    }
+  };
+  if (options.dryRun) work();
+  else store.transaction(work);
+  return result;
+}

@@ -1,0 +1,466 @@
+import { createHash } from 'node:crypto';
+import { chmodSync, closeSync, existsSync, fstatSync, linkSync, mkdirSync, openSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, relative, sep } from 'node:path';
+import ical from 'ical-generator';
+import { FailedError } from '../errors.js';
+import { refuseCardNumbers } from '../domain/cards.js';
+import { addDays, formatDate, parseDate, type PlainDate } from '../domain/dates.js';
+import { recordAudit } from '../store/audit.js';
+import { getAttachments, getSteps, insertAttachment, updateStep, type AttachmentRow, type PlanRow, type StepRow } from '../store/plans.js';
+import type { Store } from '../store/store.js';
+import type { Actor } from './lifecycle.js';
+import { assertAllowed } from './lifecycle.js';
+
+/**
+ * Progress on a plan's steps: marking a visit done or skipped (with notes and
+ * photos), recording a booked appointment, and the schedule as a list or an
+ * iCalendar file. Pure parts first (date-times, zones, image sniffing), then
+ * the operations that write.
+ */
+
+// ---------------------------------------------------------------------------
+// Clinic-local date-times
+
+/** A wall-clock time at a clinic, as "YYYY-MM-DD HH:MM" (24-hour). */
+export interface LocalDateTime {
+  date: PlainDate;
+  hour: number;
+  minute: number;
+}
+
+export function parseDateTime(text: string): LocalDateTime | undefined {
+  const match = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}):(\d{2})$/.exec(text.trim());
+  if (!match) return undefined;
+  const date = parseDate(match[1]!);
+  const hour = Number(match[2]);
+  const minute = Number(match[3]);
+  if (!date || hour > 23 || minute > 59) return undefined;
+  return { date, hour, minute };
+}
+
+export function formatDateTime(value: LocalDateTime): string {
+  return `${formatDate(value.date)} ${String(value.hour).padStart(2, '0')}:${String(value.minute).padStart(2, '0')}`;
+}
+
+/** Minutes the zone is ahead of UTC at an instant (New York in winter: −300). */
+export function zoneOffsetMinutes(timeZone: string, instant: Date): number {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  }).formatToParts(instant);
+  const get = (type: string) => Number(parts.find((p) => p.type === type)!.value);
+  const wall = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
+  return Math.round((wall - Math.floor(instant.getTime() / 1000) * 1000) / 60_000);
+}
+
+/**
+ * The UTC instant of a clinic-local time. Around a DST change a wall-clock
+ * time can be ambiguous (clocks go back: it happens twice; the earlier one is
+ * taken) or missing (clocks go forward: it never happens; the time is moved
+ * forward by the gap, as calendars do). `kind` says which, so a booking can
+ * refuse a time that does not exist.
+ */
+export function localToUtc(local: LocalDateTime, timeZone: string): { instant: Date; kind: 'exact' | 'ambiguous' | 'gap' } {
+  const wall = Date.UTC(local.date.year, local.date.month - 1, local.date.day, local.hour, local.minute);
+  const day = 86_400_000;
+  // The offsets in force a day either side cover any one transition near this time.
+  const before = zoneOffsetMinutes(timeZone, new Date(wall - day));
+  const after = zoneOffsetMinutes(timeZone, new Date(wall + day));
+  const matches = [...new Set([before, after])]
+    .map((offset) => wall - offset * 60_000)
+    .filter((t) => zoneOffsetMinutes(timeZone, new Date(t)) * 60_000 + t === wall)
+    .sort((a, b) => a - b);
+  if (matches.length > 0) return { instant: new Date(matches[0]!), kind: matches.length > 1 ? 'ambiguous' : 'exact' };
+  return { instant: new Date(wall - before * 60_000), kind: 'gap' };
+}
+
+/** Whether an IANA zone name is one this runtime knows. */
+export function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Photos
+
+export type ImageKind = 'jpg' | 'png' | 'heic' | 'webp';
+
+export const MAX_PHOTO_BYTES = 25 * 1024 * 1024;
+
+const HEIF_BRANDS = new Set(['heic', 'heix', 'hevc', 'hevx', 'heim', 'heis', 'hevm', 'hevs']);
+
+/** The image format of a file's first bytes (its magic number), or undefined when it is not one txplan keeps. */
+export function sniffImage(bytes: Uint8Array): ImageKind | undefined {
+  const ascii = (from: number, to: number) => Buffer.from(bytes.subarray(from, to)).toString('latin1');
+  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'jpg';
+  if (bytes.length >= 8 && ascii(0, 8) === '\x89PNG\r\n\x1a\n') return 'png';
+  if (bytes.length >= 12 && ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'webp';
+  if (bytes.length >= 12 && ascii(4, 8) === 'ftyp') {
+    // An ISO-BMFF "ftyp" box: the major brand, then compatible brands. HEIF
+    // photos say heic/heix…; generic mif1/msf1 files must list a HEIC brand
+    // among the compatible ones (AVIF uses the same container).
+    const size = Math.min(bytes.length, new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0));
+    const brands = [ascii(8, 12)];
+    for (let at = 16; at + 4 <= size; at += 4) brands.push(ascii(at, at + 4));
+    if (HEIF_BRANDS.has(brands[0]!)) return 'heic';
+    if ((brands[0] === 'mif1' || brands[0] === 'msf1') && brands.some((b) => HEIF_BRANDS.has(b))) return 'heic';
+  }
+  return undefined;
+}
+
+/** A photo read and checked, not yet copied anywhere. */
+export interface Photo {
+  source: string;
+  name: string;
+  bytes: number;
+  sha256: string;
+  kind: ImageKind;
+  data: Buffer;
+}
+
+/** Reads a photo given on the command line, refusing what is not a reasonably sized JPEG, PNG, HEIC or WebP file. */
+export function readPhoto(path: string, shown: string = path): Photo {
+  let stat;
+  try {
+    stat = statSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') throw new FailedError(`The photo ${shown} does not exist; check the path given to --photo`, 'photo_missing');
+    throw unreadable(shown, error);
+  }
+  if (!stat.isFile()) throw new FailedError(`The photo ${shown} is not a regular file; give --photo an image file`, 'photo_invalid');
+  if (stat.size > MAX_PHOTO_BYTES) throw new FailedError(`The photo ${shown} is ${(stat.size / 1048576).toFixed(1)} MiB, more than the 25 MiB allowed; export a smaller copy`, 'photo_too_large');
+  if (stat.size === 0) throw new FailedError(`The photo ${shown} is empty; give --photo a JPEG, PNG, HEIC or WebP image`, 'photo_invalid');
+  let data: Buffer;
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (error) {
+    throw unreadable(shown, error);
+  }
+  try {
+    // Read what was measured, from the same open file: a file growing meanwhile cannot slip past the limit.
+    const size = Math.min(fstatSync(fd).size, MAX_PHOTO_BYTES + 1);
+    data = Buffer.alloc(size);
+    let read = 0;
+    while (read < size) {
+      const n = readSync(fd, data, read, size - read, read);
+      if (n === 0) break;
+      read += n;
+    }
+    data = data.subarray(0, read);
+  } finally {
+    closeSync(fd);
+  }
+  if (data.length > MAX_PHOTO_BYTES) throw new FailedError(`The photo ${shown} is more than the 25 MiB allowed; export a smaller copy`, 'photo_too_large');
+  const kind = sniffImage(data);
+  if (!kind) throw new FailedError(`The photo ${shown} is not a JPEG, PNG, HEIC or WebP image; convert it to one of those`, 'photo_invalid');
+  return { source: path, name: basename(path), bytes: data.length, sha256: createHash('sha256').update(data).digest('hex'), kind, data };
+}
+
+function unreadable(shown: string, error: unknown): FailedError {
+  return new FailedError(`Cannot read the photo ${shown} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); check its permissions`, 'photo_unreadable');
+}
+
+/**
+ * Copies photos into the attachments folder as <sha256>.<ext>, private to the
+ * user. Identical content is stored once. Returns the files this call created,
+ * so a failed transaction can remove them again (and only them).
+ */
+function storePhotos(dir: string, photos: readonly Photo[]): string[] {
+  if (!existsSync(dir)) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    chmodSync(dir, 0o700);
+  }
+  const created: string[] = [];
+  try {
+    for (const photo of photos) {
+      const file = join(dir, `${photo.sha256}.${photo.kind}`);
+      if (existsSync(file)) continue;
+      const temp = join(dir, `.${photo.sha256}.${process.pid}.tmp`);
+      writeFileSync(temp, photo.data, { mode: 0o600, flag: 'wx' });
+      chmodSync(temp, 0o600);
+      try {
+        // Another writer of the same content may win; its file is as good as ours.
+        if (placeNoClobber(temp, file)) created.push(file);
+      } finally {
+        if (existsSync(temp)) unlinkSync(temp);
+      }
+    }
+  } catch (error) {
+    removeFiles(created);
+    throw new FailedError(`Could not copy the photos into ${dir}: ${(error as Error).message}; check that folder's permissions`, 'photo_copy');
+  }
+  return created;
+}
+
+/**
+ * Moves a finished temporary file to its name unless that name exists: a hard
+ * link never overwrites. Where links are not supported, an existence check and
+ * a rename do nearly as well. Returns false when the name was taken.
+ */
+function placeNoClobber(temp: string, file: string): boolean {
+  try {
+    linkSync(temp, file);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS' && code !== 'EXDEV') throw error;
+    if (existsSync(file)) return false;
+    renameSync(temp, file);
+    return true;
+  }
+}
+
+function removeFiles(files: readonly string[]): void {
+  for (const file of files) {
+    try {
+      unlinkSync(file);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Steps
+
+export type StepMark = 'done' | 'skipped';
+
+/** A step number as typed: a positive whole number, or undefined. */
+export function parseStepNumber(text: string): number | undefined {
+  return /^\d+$/.test(text.trim()) && Number(text) >= 1 ? Number(text) : undefined;
+}
+
+export function findStep(steps: readonly StepRow[], plan: PlanRow, n: number): StepRow {
+  const step = steps.find((s) => s.n === n);
+  if (step) return step;
+  const range = steps.length === 0 ? 'no steps' : steps.length === 1 ? 'only step 1' : `steps 1–${steps.length}`;
+  throw new FailedError(`Plan ${plan.id} has ${range}, so there is no step ${n}; "txplan plan schedule ${plan.id}" lists them`, 'step_not_found');
+}
+
+export interface StepRecord {
+  n: number;
+  mark: StepMark;
+  /** When the visit happened (or was skipped); the clinic's today by default. */
+  date: PlainDate;
+  /** The clinic's today: a later date is refused. */
+  today: PlainDate;
+  note: string | null;
+  outcome: string | null;
+  photos: readonly Photo[];
+  /** Where photos go: the workspace root (paths are stored relative to it) and the attachments folder. Needed only with photos. */
+  attachments?: { root: string; dir: string };
+}
+
+/** What the audit log keeps of a step. */
+function stepSummary(step: StepRow, attachments: readonly AttachmentRow[]) {
+  return {
+    step: step.n,
+    status: step.status,
+    completed_on: step.completed_on,
+    note: step.completion_note,
+    outcome: step.outcome,
+    booked_at: step.booked_at,
+    photos: attachments.filter((a) => a.step_id === step.id).map((a) => a.sha256),
+  };
+}
+
+/**
+ * Marks a step done or skipped. Everything is checked before anything is
+ * written; the photos are copied first, then the step, its attachment rows and
+ * the audit entry are written in one transaction, and the copies are removed
+ * again if that fails. Charging for a pay-as-you-go visit is the caller's
+ * business, after this returns (see Billing.stepDone).
+ */
+export function recordStep(store: Store, plan: PlanRow, input: StepRecord, who: Actor): { step: StepRow; attachments: AttachmentRow[] } {
+  assertAllowed(plan, 'step', 'record a step of');
+  const step = findStep(getSteps(store, plan.id), plan, input.n);
+  if (step.status !== 'pending') {
+    throw new FailedError(`Plan ${plan.id}: step ${step.n} is already ${step.status} on ${step.completed_on ?? 'an earlier date'}; a recorded step is kept as it is, so nothing was changed`, 'step_recorded');
+  }
+  const date = formatDate(input.date);
+  if (plan.start_date && date < plan.start_date) throw new FailedError(`--date ${date} is before plan ${plan.id} started (${plan.start_date}); give the date of the visit`, 'invalid_date');
+  if (date > formatDate(input.today)) throw new FailedError(`--date ${date} is in the future (today at the clinic is ${formatDate(input.today)}); record a step once it has happened`, 'invalid_date');
+  // File names are stored and shown too: they are free text like the note.
+  refuseCardNumbers({ '--note': input.note, '--outcome': input.outcome, ...Object.fromEntries(input.photos.map((p) => [`The photo name "${p.name.replace(/\d/g, '#')}"`, p.name])) });
+  const photos = [...new Map(input.photos.map((p) => [p.sha256, p])).values()]; // the same picture twice is one attachment
+  if (photos.length > 0 && !input.attachments) throw new Error('recordStep: photos need an attachments folder');
+
+  const before = stepSummary(step, getAttachments(store, plan.id));
+  const after: StepRow = { ...step, status: input.mark, completed_on: date, completion_note: input.note, outcome: input.outcome };
+  const at = who.now.toISOString();
+  const created = photos.length > 0 ? storePhotos(input.attachments!.dir, photos) : [];
+  try {
+    store.transaction(() => {
+      updateStep(store, after);
+      for (const photo of photos) {
+        const path = relative(input.attachments!.root, join(input.attachments!.dir, `${photo.sha256}.${photo.kind}`)).split(sep).join('/');
+        insertAttachment(store, { step_id: step.id, sha256: photo.sha256, path, original_name: photo.name, bytes: photo.bytes, created_at: at });
+      }
+      const attachments = getAttachments(store, plan.id);
+      recordAudit(store, { at, actor: who.actor, action: 'plan.step', entity: 'plan', entityId: plan.id, before, after: stepSummary(after, attachments) });
+    });
+  } catch (error) {
+    removeFiles(created);
+    throw error;
+  }
+  return { step: after, attachments: getAttachments(store, plan.id).filter((a) => a.step_id === step.id) };
+}
+
+/**
+ * Records a booked appointment on a step, as the clinic's local time. Plans
+ * never book by themselves; this only notes what the front desk booked.
+ */
+export function bookStep(store: Store, plan: PlanRow, input: { n: number; at: LocalDateTime; timeZone: string | undefined }, who: Actor): { step: StepRow; changed: boolean } {
+  assertAllowed(plan, 'book');
+  // A booked time is a wall-clock time at a clinic. Without a clinic there is
+  // no time zone to read it in (nor a place), and a calendar export later
+  // would guess; so a prescribed plan needs its clinic before it takes bookings.
+  if (!input.timeZone) throw new FailedError(`Plan ${plan.id} has no clinic, so a booked time would have no place or time zone; start it with "txplan plan start ${plan.id} --clinic ID" first`, 'clinic_required');
+  const step = findStep(getSteps(store, plan.id), plan, input.n);
+  if (step.status !== 'pending') throw new FailedError(`Plan ${plan.id}: step ${step.n} is already ${step.status} on ${step.completed_on ?? 'an earlier date'}, so it cannot be booked; book a pending step instead`, 'step_recorded');
+  const at = formatDateTime(input.at);
+  if (localToUtc(input.at, input.timeZone).kind === 'gap') {
+    throw new FailedError(`${at} does not exist in ${input.timeZone}: the clocks move forward then; book an hour later`, 'invalid_time');
+  }
+  if (step.booked_at === at) return { step, changed: false };
+  const after: StepRow = { ...step, booked_at: at };
+  store.transaction(() => {
+    updateStep(store, after);
+    recordAudit(store, { at: who.now.toISOString(), actor: who.actor, action: 'plan.book', entity: 'plan', entityId: plan.id, before: { step: step.n, booked_at: step.booked_at }, after: { step: step.n, booked_at: at } });
+  });
+  return { step: after, changed: true };
+}
+
+// ---------------------------------------------------------------------------
+// Schedule
+
+export interface ServiceInfo {
+  name: string;
+  minutes?: number | undefined;
+}
+
+export interface ScheduleEntry {
+  id: number;
+  n: number;
+  when: string;
+  recommended_date: string | null;
+  booked_at: string | null;
+  status: StepRow['status'];
+  completed_on: string | null;
+  services: Array<{ id: string; name: string }>;
+  note: string | null;
+  completion_note: string | null;
+  outcome: string | null;
+  photos: number;
+}
+
+/** The steps as the schedule shows them, with catalog names (a service no longer in the catalog keeps its id). */
+export function scheduleOf(steps: readonly StepRow[], attachments: readonly AttachmentRow[], services: ReadonlyMap<string, ServiceInfo>): ScheduleEntry[] {
+  return steps.map((s) => ({
+    id: s.id,
+    n: s.n,
+    when: `${s.when_unit === 'week' ? 'Week' : 'Month'} ${s.when_value}`,
+    recommended_date: s.recommended_date,
+    booked_at: s.booked_at,
+    status: s.status,
+    completed_on: s.completed_on,
+    services: (JSON.parse(s.services) as string[]).map((id) => ({ id, name: services.get(id)?.name ?? id })),
+    note: s.note,
+    completion_note: s.completion_note,
+    outcome: s.outcome,
+    photos: attachments.filter((a) => a.step_id === s.id).length,
+  }));
+}
+
+/** Why a plan has no calendar to export, or undefined when it has one. */
+export function noCalendarReason(plan: PlanRow, steps: readonly StepRow[]): string | undefined {
+  if (plan.status === 'prescribed' || !plan.start_date) return `plan ${plan.id} is prescribed only and has no dates yet; start it with "txplan plan start ${plan.id}" to get a schedule`;
+  if (plan.status === 'cancelled' || plan.status === 'completed') return `plan ${plan.id} is ${plan.status}, so no visits are ahead`;
+  if (!steps.some((s) => s.status === 'pending')) return `every step of plan ${plan.id} is done or skipped, so no visits are ahead`;
+  return undefined;
+}
+
+export interface CalendarInput {
+  plan: PlanRow;
+  steps: readonly StepRow[];
+  services: ReadonlyMap<string, ServiceInfo>;
+  timeZone: string;
+  /** A stable name for where the plan runs (the clinic id), for event UIDs. */
+  site: string;
+  now: Date;
+}
+
+/** Minutes a visit takes: the sum of its services' catalog minutes, an hour when the catalog does not say. */
+export function visitMinutes(serviceIds: readonly string[], services: ReadonlyMap<string, ServiceInfo>): number {
+  const total = serviceIds.reduce((sum, id) => sum + (services.get(id)?.minutes ?? 0), 0);
+  return total > 0 ? total : 60;
+}
+
+/**
+ * The pending steps as an iCalendar document: a booked step is a timed event
+ * at its booked time (converted from the clinic's zone to UTC), an unbooked
+ * one an all-day event on its recommended date. Calendars get shared, synced
+ * and forwarded, so events carry only the plan's name, the services and the
+ * template's note: never the patient's name or any other personal data.
+ * UIDs depend only on the plan, the step and the clinic, so exporting again
+ * updates the same events instead of duplicating them.
+ */
+export function planCalendar(input: CalendarInput): { text: string; events: number } {
+  const { plan } = input;
+  const calendar = ical({ name: plan.name, prodId: { company: 'txplan', product: 'txplan', language: 'EN' } });
+  let events = 0;
+  for (const step of input.steps) {
+    if (step.status !== 'pending') continue;
+    const ids = JSON.parse(step.services) as string[];
+    const common = {
+      id: `txplan-plan-${plan.id}-step-${step.n}@${input.site}.txplan.invalid`,
+      stamp: input.now,
+      summary: `${plan.name}: ${ids.map((id) => input.services.get(id)?.name ?? id).join(' + ')}`,
+      ...(step.note ? { description: step.note } : {}),
+    };
+    const booked = step.booked_at ? parseDateTime(step.booked_at) : undefined;
+    if (booked) {
+      const start = localToUtc(booked, input.timeZone).instant;
+      calendar.createEvent({ ...common, start, end: new Date(start.getTime() + visitMinutes(ids, input.services) * 60_000) });
+    } else if (step.recommended_date) {
+      // All-day dates are written from the UTC calendar date of these instants.
+      const day = parseDate(step.recommended_date)!;
+      const next = addDays(day, 1);
+      calendar.createEvent({ ...common, allDay: true, start: new Date(Date.UTC(day.year, day.month - 1, day.day)), end: new Date(Date.UTC(next.year, next.month - 1, next.day)) });
+    } else continue;
+    events++;
+  }
+  return { text: calendar.toString(), events };
+}
+
+/**
+ * Writes a file whole or not at all: a temporary file beside it, then a
+ * rename. Without `force` an existing file is never replaced, even one that
+ * appears meanwhile (a hard link does not overwrite).
+ */
+export function writeFileAtomically(file: string, text: string, force: boolean): void {
+  if (!force && existsSync(file)) throw new FailedError(`${file} already exists; choose another file or add --force to replace it`, 'file_exists');
+  const temp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
+  try {
+    writeFileSync(temp, text, { flag: 'w' });
+    if (force) renameSync(temp, file);
+    else if (!placeNoClobber(temp, file)) throw new FailedError(`${file} already exists; choose another file or add --force to replace it`, 'file_exists');
+  } catch (error) {
+    if (error instanceof FailedError) throw error;
+    throw new FailedError(`Could not write ${file}: ${(error as Error).message}; check the folder exists and is writable`, 'write_failed');
+  } finally {
+    if (existsSync(temp)) unlinkSync(temp);
+  }
+}
