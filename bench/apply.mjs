@@ -87,12 +87,22 @@ for (let done = have; done < totalPlans; ) {
     for (let i = 0; i < 50_000 && done < totalPlans; i++, done++) insert.run(patientIds[done % patientIds.length], `template-${done % 40}`, statuses[done % statuses.length]);
   })();
 }
-const explain = (sql, ...params) => big.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params).map((r) => r.detail);
+// The query plans of the statements the commands really run, captured from the store.
+const { Store } = await import(join(root, 'dist', 'store', 'store.js'));
+const { listPlans } = await import(join(root, 'dist', 'store', 'plans.js'));
+const { getPatientByMrn } = await import(join(root, 'dist', 'store', 'patients.js'));
+const store = new Store(big);
+const captured = [];
+const prepare = store.statement.bind(store);
+store.statement = (sql) => (captured.push(sql), prepare(sql));
 const someone = 'B-0004242';
-const planSql = `SELECT p.id FROM plans p JOIN patients pt ON pt.id = p.patient_id WHERE p.patient_id = ? ORDER BY p.id`;
+const patient = getPatientByMrn(store, someone);
+listPlans(store, { patientId: patient.id });
 console.log(`database: ${big.prepare('SELECT count(*) AS n FROM plans').get().n} plans, ${patientIds.length} patients`);
-console.log(`query plan, patient by MRN: ${explain('SELECT * FROM patients WHERE mrn = ?', someone).join('; ')}`);
-console.log(`query plan, plans of a patient: ${explain(planSql, 1).join('; ')}`);
+for (const sql of captured) {
+  const plan = big.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(sql.includes('@') ? { patientId: patient.id, limit: -1 } : [someone]).map((r) => r.detail);
+  console.log(`query plan: ${sql.replace(/\s+/g, ' ').slice(0, 90)}…\n  ${plan.join('\n  ')}`);
+}
 big.pragma('wal_checkpoint(TRUNCATE)');
 big.close();
 

@@ -97,15 +97,13 @@ export async function fileProvenance(absolute: string): Promise<FileProvenance> 
   if (!top) return { commit: null, dirty: null };
   const path = await pathInRepository(top, absolute);
   if (path === undefined) return { commit: null, dirty: null };
-  try {
-    const [log, status] = await Promise.all([
-      run('git', ['-C', top, 'log', '-1', '--format=%H', '--', path], { encoding: 'utf8' }),
-      run('git', ['-C', top, 'status', '--porcelain', '--', path], { encoding: 'utf8' }),
-    ]);
-    return { commit: log.stdout.trim() || null, dirty: status.stdout.trim() !== '' };
-  } catch {
-    return { commit: null, dirty: null };
-  }
+  // A repository without commits makes `git log` fail; the file is then simply uncommitted.
+  const [log, status] = await Promise.all([
+    run('git', ['-C', top, 'log', '-1', '--format=%H', '--', path], { encoding: 'utf8' }).catch(() => ({ stdout: '' })),
+    run('git', ['-C', top, 'status', '--porcelain', '--', path], { encoding: 'utf8' }).catch(() => undefined),
+  ]);
+  if (!status) return { commit: null, dirty: null };
+  return { commit: log.stdout.trim() || null, dirty: status.stdout.trim() !== '' };
 }
 
 /** Each commit that touched a file, newest first, with the file's content there. */
@@ -123,4 +121,11 @@ export async function fileHistory(absolute: string): Promise<Array<{ commit: str
     if (content) history.push({ commit, content });
   }
   return history;
+}
+
+/** Commits everything in a fresh repository under a fixed identity (the demo's starting point). */
+export async function commitAll(dir: string, message: string): Promise<void> {
+  const identity = { GIT_AUTHOR_NAME: 'txplan', GIT_AUTHOR_EMAIL: 'txplan@localhost', GIT_COMMITTER_NAME: 'txplan', GIT_COMMITTER_EMAIL: 'txplan@localhost' };
+  await run('git', ['-C', dir, 'add', '-A']);
+  await run('git', ['-C', dir, 'commit', '--quiet', '--no-verify', '-m', message], { env: { ...process.env, ...identity } });
 }

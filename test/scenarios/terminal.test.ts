@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
@@ -62,5 +62,41 @@ describe('txplan template new on a terminal', () => {
     expect(await term.exited).toBe(130);
     expect(term.screen()).toContain('txplan: Cancelled.');
     expect(() => readFileSync(join(ws, 'templates', 'half-done.yaml'))).toThrow();
+  });
+});
+
+describe('txplan plan apply on a terminal', () => {
+  it('asks for patient, template, mode, clinic, start date, adjustments, payment and a confirmation', async () => {
+    const ws = workspace();
+    const { txplan } = await import('../helpers.js');
+    for (const args of [
+      ['clinic', 'add', 'downtown', '--name', 'Downtown', '--timezone', 'America/New_York'],
+      ['clinic', 'add', 'westside', '--name', 'Westside', '--timezone', 'America/Los_Angeles'],
+      ['patient', 'add', '--first', 'Zoë', '--last', 'Ødegård', '--mrn', 'A-1001'],
+    ]) expect(txplan(args, { cwd: ws }).code).toBe(0);
+
+    const term = session(['plan', 'apply'], ws);
+    await term.answer('Find the patient', `Zoë${ENTER}`);
+    await term.answer('Patient:', ENTER);
+    // Templates are listed by id: anti-aging-maintenance, body-contouring, comprehensive-acne-resolution, …
+    await term.answer('Template:', `${DOWN}${DOWN}${ENTER}`);
+    await term.answer('What should happen?', ENTER); // Start Program
+    await term.answer('Adjust the plan', `n${ENTER}`);
+    await term.answer('Clinic:', ENTER); // Downtown
+    await term.answer('Start date', `${'\u007f'.repeat(10)}2027-01-04${ENTER}`);
+    await term.answer('Payment method token', `pm_card_visa${ENTER}`);
+    await term.answer('Go ahead?', ENTER);
+    expect(await term.exited).toBe(0);
+    expect(term.screen()).toContain('Started plan 1: Comprehensive Acne Resolution for Zoë Ødegård at Downtown from 2027-01-04');
+
+    const shown = JSON.parse(txplan(['plan', 'show', '1', '--json'], { cwd: ws }).stdout) as { status: string; start_date: string; clinic: { id: string }; payment_method: { last4: string } };
+    expect(shown).toMatchObject({ status: 'active', start_date: '2027-01-04', clinic: { id: 'downtown' }, payment_method: { last4: '4242' } });
+  });
+
+  it('never prompts with --yes: a missing value is a usage error', () => {
+    const ws = workspace();
+    const script = spawnSync('script', ['-qec', `'${process.execPath}' '${binary}' plan apply --yes`, '/dev/null'], { cwd: ws, encoding: 'utf8', input: '' });
+    expect(script.status).toBe(2);
+    expect(stripVTControlCharacters(script.stdout)).toContain('Missing the patient (id or MRN)');
   });
 });

@@ -1,14 +1,63 @@
 import { mkdtemp, mkdir, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { Writable } from 'node:stream';
 import type { Context } from '../context.js';
 import { FailedError } from '../../errors.js';
 import { createWorkspace } from '../../registry/starter.js';
-import { initRepository } from '../../registry/git.js';
+import { commitAll, initRepository } from '../../registry/git.js';
 import { validateWorkspace } from '../../registry/validate.js';
 import { countBySeverity } from '../../registry/diagnostics.js';
 import { loadTemplates } from '../../registry/registry.js';
 import { workspaceAt } from '../../registry/workspace.js';
+import { packageRoot } from '../../paths.js';
+import { withStore } from '../store.js';
+import { listPlans } from '../../store/plans.js';
+
+/** One step of the tour: what a user would type, and the command's own code run for it. */
+interface DemoStep {
+  title: string;
+  command: string;
+  run(ctx: Context): Promise<number | void>;
+}
+
+function tour(patientsCsv: string): DemoStep[] {
+  return [
+    {
+      title: 'Validate every template against the schema, the catalog and the business rules',
+      command: 'txplan template validate',
+      run: async (ctx) => {
+        if ((await (await import('./template/validate.js')).run(ctx, [], { format: 'stylish' })) !== 0) {
+          throw new FailedError('The starter library did not validate; this is a bug in the installed txplan', 'demo_failed');
+        }
+      },
+    },
+    { title: 'List the active templates', command: 'txplan template list', run: async (ctx) => (await import('./template/list.js')).run(ctx, {}) },
+    { title: 'Look at one of them in detail', command: 'txplan template show comprehensive-acne-resolution', run: async (ctx) => (await import('./template/show.js')).run(ctx, 'comprehensive-acne-resolution', {}) },
+    {
+      title: 'Open a clinic',
+      command: 'txplan clinic add downtown --name "Lumen Downtown" --timezone America/New_York',
+      run: async (ctx) => (await import('./clinic/add.js')).run(ctx, 'downtown', { name: 'Lumen Downtown', timezone: 'America/New_York', address: '120 Main Street, Suite 4', phone: '+1 555 010 0100' }),
+    },
+    { title: 'Import patients from a spreadsheet (all rows or none)', command: 'txplan patient import patients.csv', run: async (ctx) => (await import('./patient/import.js')).run(ctx, patientsCsv, {}) },
+    {
+      title: 'Start a monthly program, paid with a processor token (never a card number)',
+      command: 'txplan plan apply LUM-1001 comprehensive-acne-resolution --mode start --clinic downtown --payment-method pm_card_visa',
+      run: async (ctx) => (await import('./plan/apply.js')).run(ctx, 'LUM-1001', 'comprehensive-acne-resolution', { mode: 'start', clinic: 'downtown', paymentMethod: 'pm_card_visa' }),
+    },
+    {
+      title: 'Prescribe a plan, adjusted for the patient',
+      command: 'txplan plan apply LUM-1002 post-procedure-recovery --mode prescribe --set duration.months=5',
+      run: async (ctx) => (await import('./plan/apply.js')).run(ctx, 'LUM-1002', 'post-procedure-recovery', { mode: 'prescribe', set: ['duration.months=5'] }),
+    },
+    {
+      title: 'Record the first visit',
+      command: 'txplan plan step 1 1 --done --note "Baseline photos taken" --outcome "Moderate inflammatory acne, no cysts"',
+      run: async (ctx) => (await import('./plan/step.js')).run(ctx, '1', '1', { done: true, note: 'Baseline photos taken', outcome: 'Moderate inflammatory acne, no cysts' }),
+    },
+    { title: 'The plan: where it came from, its dates and its progress', command: 'txplan plan show 1', run: async (ctx) => (await import('./plan/show.js')).run(ctx, '1') },
+  ];
+}
 
 /**
  * A guided run on sample data in a fresh folder: each step runs the real
@@ -19,35 +68,48 @@ export async function run(ctx: Context, opts: { dir?: string }): Promise<number>
   const workspace = workspaceAt(root);
   const created = await createWorkspace(root);
   const git = await initRepository(root);
-  // The demo is read by people even when its output is captured: always aligned tables.
-  const demo: Context = { ...ctx, cwd: root, tty: true, options: { ...ctx.options, workspace: root } };
+  // Committed, so plans record which commit their template came from.
+  if (git === 'created') await commitAll(root, 'Starter library from txplan init');
+  // The demo keeps its own database in its workspace, whatever --db or TXPLAN_DB say,
+  // and is read by people even when captured: always aligned tables.
+  const { db: _db, ...options } = ctx.options;
+  const demo: Context = { ...ctx, cwd: root, tty: true, options: { ...options, workspace: root }, env: { ...ctx.env, db: undefined, workspace: root } };
+  const steps = tour(join(packageRoot, 'examples', 'patients.csv'));
 
   if (ctx.options.json) {
+    // The same steps with their output swallowed; one JSON document describes the result.
+    const quiet: Context = { ...demo, options: { ...demo.options, json: true }, json: () => {}, out: () => {}, streams: { ...demo.streams, stdout: sink() } };
+    for (const step of steps) await step.run(quiet);
     const report = await validateWorkspace({ workspace, paths: [], cwd: root });
     const { templates } = await loadTemplates(workspace);
-    ctx.json({ id: root, workspace: root, git, validation: { files: report.files.length, ...countBySeverity(report.diagnostics) }, templates: templates.map((t) => ({ id: t.template.id, name: t.template.name, type: t.template.type, status: t.template.status })) });
+    const plans = await withStore(demo, (store) => listPlans(store, {}));
+    ctx.json({
+      id: root,
+      workspace: root,
+      git,
+      validation: { files: report.files.length, ...countBySeverity(report.diagnostics) },
+      templates: templates.map((t) => ({ id: t.template.id, name: t.template.name, type: t.template.type, status: t.template.status })),
+      plans: plans.map((p) => ({ id: p.id, patient_id: p.patient_id, template_id: p.template_id, status: p.status })),
+    });
     return 0;
   }
 
   const { color } = ctx;
-  const step = (n: number, title: string, command: string) => ctx.out(`\n${color.bold.cyan(`${n}.`)} ${color.bold(title)}\n   ${color.dim(`$ ${command}`)}\n`);
+  const heading = (n: number, title: string, command: string) => ctx.out(`\n${color.bold.cyan(`${n}.`)} ${color.bold(title)}\n   ${color.dim(`$ ${command}`)}\n`);
   ctx.out(color.bold('txplan demo: a clinic workspace from scratch, on sample data.'));
-
-  step(1, 'Create a workspace with the starter library', `txplan init ${root}`);
-  ctx.out(`   ${created.templates} templates, catalog.yaml, txplan.yaml and the JSON Schemas copied; .txplan/ git-ignored${git === 'created' ? '; git repository initialised' : ''}.`);
-
-  step(2, 'Validate every template against the schema, the catalog and the business rules', 'txplan template validate');
-  const validation = await (await import('./template/validate.js')).run(demo, [], { format: 'stylish' });
-  if (validation !== 0) throw new FailedError('The starter library did not validate; this is a bug in the installed txplan', 'demo_failed');
-
-  step(3, 'List the active templates', 'txplan template list');
-  await (await import('./template/list.js')).run(demo, {});
-
-  step(4, 'Look at one of them in detail', 'txplan template show comprehensive-acne-resolution');
-  await (await import('./template/show.js')).run(demo, 'comprehensive-acne-resolution', {});
-
-  ctx.out(`\n${color.green('✔')} Demo workspace: ${color.bold(root)}\n   Try: txplan --workspace ${root} template list --all`);
+  heading(1, 'Create a workspace with the starter library', `txplan init ${root}`);
+  ctx.out(`   ${created.templates} templates, catalog.yaml, txplan.yaml and the JSON Schemas copied; .txplan/ git-ignored${git === 'created' ? '; committed to a new git repository' : ''}.`);
+  for (const [index, step] of steps.entries()) {
+    heading(index + 2, step.title, step.command);
+    await step.run(demo);
+  }
+  ctx.out(`\n${color.green('✔')} Demo workspace: ${color.bold(root)}\n   Try: txplan --workspace ${root} plan list\n        txplan --workspace ${root} audit`);
   return 0;
+}
+
+/** Where the quiet run's tables go. */
+function sink(): NodeJS.WritableStream {
+  return new Writable({ write: (_chunk, _encoding, done) => done() });
 }
 
 async function emptyFolder(dir: string): Promise<string> {
