@@ -49,7 +49,10 @@ export async function run(ctx: Context, id: string, opts: { toVersion?: string; 
     }
     const moved = result.plans.filter((p) => !p.skipped).length;
     const skipped = result.plans.length - moved;
-    if (result.plans.length === 0) lines.push(`No running plan of ${id} is behind version ${result.target.version}.`);
+    if (result.plans.length === 0) {
+      ctx.out(`No running plan of ${id} is behind version ${result.target.version}.`);
+      return 0;
+    }
     lines.push(
       opts.dryRun
         ? `Dry run: ${moved} plan${moved === 1 ? '' : 's'} would move to ${id} v${result.target.version}${skipped ? `, ${skipped} skipped` : ''}; nothing was written.`
