@@ -240,6 +240,8 @@ describe('plan lifecycle', () => {
     ]);
     expect(edited.revision.price!.from_installment).toBeGreaterThan(1);
     expect(c.run('plan', 'edit', id).code).toBe(2);
+    const human = c.run('plan', 'edit', id, '--set', 'goal=Calmer skin');
+    expect(human.stdout).toBe(`✔ Updated plan ${id}: goal.\n`);
   });
 
   it('edits in $EDITOR, validating the result before saving', () => {
@@ -258,6 +260,19 @@ describe('plan lifecycle', () => {
     expect(c.json<PlanJson>('plan', 'show', id).snapshot.goal).toBe('Clear skin by summer');
     const noEditor = txplan(['plan', 'edit', id, '--edit'], { cwd: c.ws, env: { EDITOR: '', VISUAL: '' } });
     expect(noEditor.code).toBe(2);
+  });
+
+  it('saves a plan as a new template with save-template', () => {
+    const c = clinic();
+    const id = String(c.json<{ id: number }>('plan', 'apply', 'A-1001', ACNE, '--mode', 'prescribe', '--set', 'goal=Clear skin before the wedding').id);
+    const human = c.run('plan', 'save-template', id, 'wedding-acne');
+    expect(human.code).toBe(0);
+    expect(human.stdout).toBe(`✔ Saved plan ${id}'s content as templates/wedding-acne.yaml (version 1).\n`);
+    expect(parse(readFileSync(join(c.ws, 'templates', 'wedding-acne.yaml'), 'utf8'))).toMatchObject({ id: 'wedding-acne', version: 1, goal: 'Clear skin before the wedding' });
+    expect(c.json('plan', 'save-template', id, 'wedding-acne-2')).toEqual({ id: 'wedding-acne-2', file: 'templates/wedding-acne-2.yaml', version: 1, from_plan: Number(id) });
+    expect(c.run('plan', 'save-template', id, 'wedding-acne').code).toBe(1);
+    expect(c.run('plan', 'save-template', id, 'Wedding Acne').code).toBe(2);
+    expect(c.run('template', 'validate').code).toBe(0);
   });
 
   it('exports JSON and a FHIR CarePlan with the status mapping of the spec', () => {
