@@ -57,16 +57,20 @@ export function planEndDate(snapshot: Template, start: string): string {
   return formatDate(endDate(parseDate(start)!, snapshot.duration));
 }
 
-/** SPEC §5: installment 1 at the start, installment k ≥ 2 on the 1st of the (k−1)-th month after the start month. */
-export function installmentDueDate(start: PlainDate, k: number): PlainDate {
+/**
+ * SPEC §5: installment 1 at the start, installment k ≥ 2 on the 1st of the
+ * (k−1)-th month after the start month — later by the months a pause pushed
+ * the plan back (`offsetMonths`).
+ */
+export function installmentDueDate(start: PlainDate, k: number, offsetMonths = 0): PlainDate {
   if (k === 1) return start;
-  return addMonths({ year: start.year, month: start.month, day: 1 }, k - 1);
+  return addMonths({ year: start.year, month: start.month, day: 1 }, k - 1 + offsetMonths);
 }
 
 /** The first installment not yet due on `today` (the one a price change applies from). */
-export function nextInstallment(start: PlainDate, today: PlainDate, installments: number): number {
+export function nextInstallment(start: PlainDate, today: PlainDate, installments: number, offsetMonths = 0): number {
   for (let k = 1; k <= installments; k++) {
-    const due = installmentDueDate(start, k);
+    const due = installmentDueDate(start, k, offsetMonths);
     if (formatDate(due) > formatDate(today)) return k;
   }
   return installments + 1;

@@ -30,3 +30,19 @@ export function templatePrice(template: Template, services: ReadonlyMap<string, 
   }
   return { type: 'pay-as-you-go', total_minor: template.schedule.reduce((sum, entry) => sum + visitPriceMinor(entry, services, currency), 0) };
 }
+
+/**
+ * Prices of every service a plan may deliver (its visits and their
+ * alternatives), frozen when the plan is applied: a pay-as-you-go visit is
+ * charged at these, whatever the catalog says later. Complimentary services are 0.
+ */
+export function servicePrices(template: Template, services: ReadonlyMap<string, Service>, currency: string): Record<string, number> {
+  const prices: Record<string, number> = {};
+  for (const entry of template.schedule) {
+    for (const id of [...entry.services, ...(entry.alternatives ?? [])]) {
+      const service = services.get(id);
+      if (service) prices[id] = service.complimentary ? 0 : minorOf(service.price, currency);
+    }
+  }
+  return prices;
+}

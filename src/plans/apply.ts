@@ -2,7 +2,7 @@ import type { Template } from '../generated/schema-types.js';
 import { FailedError } from '../errors.js';
 import { formatDate, type PlainDate } from '../domain/dates.js';
 import { contentHash, planEndDate, stepsFor } from '../domain/plan.js';
-import { minorOf, visitPriceMinor } from '../domain/pricing.js';
+import { minorOf, servicePrices, visitPriceMinor } from '../domain/pricing.js';
 import type { Registry, LoadedTemplate } from '../registry/registry.js';
 import { fileProvenance } from '../registry/git.js';
 import type { Clinic } from '../store/clinics.js';
@@ -89,6 +89,7 @@ export async function applyTemplate(store: Store, request: ApplyRequest): Promis
     pause_until: null,
     cancelled_on: null,
     cancel_reason: null,
+    service_prices: JSON.stringify(servicePrices(snapshot, registry.services, registry.settings.currency)),
     created_at: at,
     updated_at: at,
   };

@@ -118,7 +118,15 @@ export function revisePlan(
   store: Store,
   plan: PlanRow,
   next: Template,
-  input: { today: PlainDate; currency: string; action: 'plan.edit' | 'plan.rollout'; source?: { version: number; hash: string; commit: string | null; dirty: boolean | null }; write: boolean },
+  input: {
+    today: PlainDate;
+    currency: string;
+    action: 'plan.edit' | 'plan.rollout';
+    source?: { version: number; hash: string; commit: string | null; dirty: boolean | null };
+    /** Catalog prices of the new content's services; those the plan already has keep their frozen price. */
+    servicePrices: Record<string, number>;
+    write: boolean;
+  },
   who: Actor,
 ): Revision {
   assertAllowed(plan, input.action === 'plan.edit' ? 'edit' : 'rollout', input.action === 'plan.edit' ? 'edit' : 'roll out');
@@ -162,7 +170,7 @@ export function revisePlan(
     const fee = minorOf(next.pricing.monthly_fee, input.currency);
     const prices = getPrices(store, plan.id);
     const months = next.duration.months ?? 0;
-    const from = start && plan.status !== 'prescribed' ? nextInstallment(start, input.today, months) : 1;
+    const from = start && plan.status !== 'prescribed' ? nextInstallment(start, input.today, months, plan.billing_offset_months) : 1;
     const currentFee = prices.filter((p) => p.from_installment <= from).at(-1)?.monthly_fee_minor;
     if (currentFee !== fee && from <= months) price = { fromInstallment: from, beforeMinor: currentFee, afterMinor: fee };
   }
@@ -173,6 +181,7 @@ export function revisePlan(
     name: next.name,
     snapshot: JSON.stringify(next),
     end_date: endDateNext,
+    service_prices: JSON.stringify({ ...input.servicePrices, ...(JSON.parse(plan.service_prices) as Record<string, number>) }),
     ...(input.source ? { template_version: input.source.version, template_hash: input.source.hash, template_commit: input.source.commit, template_dirty: input.source.dirty === null ? null : input.source.dirty ? 1 : 0 } : {}),
   };
   const revision: Revision = { plan: after, changes: diff(current, next), steps: stepChanges, ...(price ? { price } : {}) };

@@ -3,6 +3,7 @@ import type { Template } from '../generated/schema-types.js';
 import { FailedError } from '../errors.js';
 import { todayIn } from '../domain/dates.js';
 import { contentHash } from '../domain/plan.js';
+import { servicePrices } from '../domain/pricing.js';
 import { fileHistory, fileProvenance } from '../registry/git.js';
 import { getTemplate, type Registry } from '../registry/registry.js';
 import { getClinic } from '../store/clinics.js';
@@ -73,7 +74,8 @@ export function rollout(store: Store, registry: Registry, target: RolloutTarget,
         continue;
       }
       const zone = (plan.clinic_id ? getClinic(store, plan.clinic_id)?.timezone : undefined) ?? registry.settings.timezone;
-      const revision = revisePlan(store, plan, template, { today: todayIn(zone, who.now), currency: plan.currency, action: 'plan.rollout', source, write: !options.dryRun }, who);
+      const prices = servicePrices(template, registry.services, plan.currency);
+      const revision = revisePlan(store, plan, template, { today: todayIn(zone, who.now), currency: plan.currency, action: 'plan.rollout', source, servicePrices: prices, write: !options.dryRun }, who);
       result.plans.push({ ...entry, revision });
     }
   };

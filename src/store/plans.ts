@@ -24,11 +24,14 @@ export interface PlanRow {
   cancelled_on: string | null;
   cancel_reason: string | null;
   payment_method_id: number | null;
+  /** JSON map of service id → price in minor units, frozen at apply time. */
+  service_prices: string;
+  billing_offset_months: number;
   created_at: string;
   updated_at: string;
 }
 
-export type NewPlan = Omit<PlanRow, 'id'>;
+export type NewPlan = Omit<PlanRow, 'id' | 'billing_offset_months'>;
 
 export interface StepRow {
   id: number;
@@ -49,7 +52,7 @@ export interface StepRow {
 
 export type NewStep = Omit<StepRow, 'id' | 'plan_id'>;
 
-const PLAN_COLUMNS = 'patient_id, clinic_id, template_id, template_version, template_hash, template_commit, template_dirty, name, type, status, snapshot, currency, start_date, end_date, paused_on, pause_until, cancelled_on, cancel_reason, payment_method_id, created_at, updated_at';
+const PLAN_COLUMNS = 'patient_id, clinic_id, template_id, template_version, template_hash, template_commit, template_dirty, name, type, status, snapshot, currency, start_date, end_date, paused_on, pause_until, cancelled_on, cancel_reason, payment_method_id, service_prices, created_at, updated_at';
 
 export function insertPlan(store: Store, plan: NewPlan): number {
   const values = PLAN_COLUMNS.split(', ').map((c) => `@${c}`).join(', ');
@@ -67,7 +70,7 @@ export function updatePlan(store: Store, plan: PlanRow): void {
       `UPDATE plans SET clinic_id = @clinic_id, template_version = @template_version, template_hash = @template_hash, template_commit = @template_commit,
          template_dirty = @template_dirty, name = @name, status = @status, snapshot = @snapshot, start_date = @start_date, end_date = @end_date,
          paused_on = @paused_on, pause_until = @pause_until, cancelled_on = @cancelled_on, cancel_reason = @cancel_reason,
-         payment_method_id = @payment_method_id, updated_at = @updated_at
+         payment_method_id = @payment_method_id, service_prices = @service_prices, billing_offset_months = @billing_offset_months, updated_at = @updated_at
        WHERE id = @id`,
     )
     .run(plan);

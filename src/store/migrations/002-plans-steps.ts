@@ -18,8 +18,9 @@ export const migration: Migration = {
         UNIQUE (patient_id, token)
       ) STRICT;
 
+      -- AUTOINCREMENT: a plan id is never reused, so idempotency keys derived from it stay unique.
       CREATE TABLE plans (
-        id INTEGER PRIMARY KEY,
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
         patient_id INTEGER NOT NULL REFERENCES patients (id),
         clinic_id TEXT REFERENCES clinics (id),
         template_id TEXT NOT NULL,
@@ -39,6 +40,8 @@ export const migration: Migration = {
         cancelled_on TEXT,
         cancel_reason TEXT,
         payment_method_id INTEGER REFERENCES payment_methods (id),
+        -- Service prices frozen when the plan was applied: pay-as-you-go visits are charged at these.
+        service_prices TEXT NOT NULL DEFAULT '{}',
         created_at TEXT NOT NULL,
         updated_at TEXT NOT NULL
       ) STRICT;

@@ -6,6 +6,7 @@ import { editText } from '../../editor.js';
 import { FailedError, UsageError } from '../../../errors.js';
 import { parseDate, todayIn, type PlainDate } from '../../../domain/dates.js';
 import { refuseCardNumbers } from '../../../domain/cards.js';
+import { servicePrices } from '../../../domain/pricing.js';
 import { loadRegistry, type Registry } from '../../../registry/registry.js';
 import { parseSource } from '../../../registry/source.js';
 import { asNewTemplate, templateText, writeNewTemplate } from '../../../registry/write.js';
@@ -123,7 +124,8 @@ export async function edit(ctx: Context, ref: string, opts: { set?: string[]; ed
       next = checkSnapshot(source.data, registry, 'The edit');
     }
     if (next.type !== plan.type) throw new FailedError(`A plan cannot change from ${plan.type} to ${next.type}; cancel it and apply another template`, 'invalid_plan');
-    const revision = revisePlan(store, plan, next, { today: today(ctx, store, plan, registry), currency: plan.currency, action: 'plan.edit', write: true }, { actor: ctx.actor, now: ctx.now() });
+    const prices = servicePrices(next, registry.services, plan.currency);
+    const revision = revisePlan(store, plan, next, { today: today(ctx, store, plan, registry), currency: plan.currency, action: 'plan.edit', servicePrices: prices, write: true }, { actor: ctx.actor, now: ctx.now() });
     if (ctx.options.json) {
       const price = revision.price ? { from_installment: revision.price.fromInstallment, before_minor: revision.price.beforeMinor ?? null, after_minor: revision.price.afterMinor } : null;
       ctx.json({ ...planJson(loadPlanView(store, revision.plan)), revision: { changes: revision.changes, steps: revision.steps, price } });

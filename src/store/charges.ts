@@ -1,0 +1,179 @@
+import type { Store } from './store.js';
+
+export type ChargeKind = 'installment' | 'step' | 'cancel_fee';
+export type ChargeStatus = 'pending' | 'succeeded' | 'failed';
+
+export interface ChargeRow {
+  id: number;
+  plan_id: number;
+  kind: ChargeKind;
+  installment: number | null;
+  step_n: number | null;
+  idempotency_key: string;
+  due_date: string;
+  amount_minor: number;
+  currency: string;
+  status: ChargeStatus;
+  attempts: number;
+  retries_allowed: number;
+  next_attempt_on: string | null;
+  hard_decline: number;
+  decline_code: string | null;
+  decline_message: string | null;
+  gateway: string;
+  gateway_charge_id: string | null;
+  payment_token: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export type NewCharge = Omit<ChargeRow, 'id' | 'status' | 'attempts' | 'next_attempt_on' | 'hard_decline' | 'decline_code' | 'decline_message' | 'gateway_charge_id'>;
+
+/** Inserts the charge pending with its first attempt; the caller's transaction makes both durable before the processor is called. */
+export function insertPendingCharge(store: Store, charge: NewCharge, attemptedOn: string): ChargeRow {
+  const id = Number(
+    store
+      .statement(
+        `INSERT INTO charges (plan_id, kind, installment, step_n, idempotency_key, due_date, amount_minor, currency, status, attempts, retries_allowed, gateway, payment_token, created_at, updated_at)
+         VALUES (@plan_id, @kind, @installment, @step_n, @idempotency_key, @due_date, @amount_minor, @currency, 'pending', 1, @retries_allowed, @gateway, @payment_token, @created_at, @updated_at)`,
+      )
+      .run(charge).lastInsertRowid,
+  );
+  insertAttempt(store, id, 1, attemptKey(charge.idempotency_key, 1), attemptedOn);
+  return getCharge(store, id)!;
+}
+
+/**
+ * The key sent to the processor for one attempt. The first attempt uses the
+ * charge's own key (plan-42-installment-3); a retry after a recorded decline
+ * needs a new key, since the processor replays the first result of a key.
+ */
+export function attemptKey(chargeKey: string, attempt: number): string {
+  return attempt === 1 ? chargeKey : `${chargeKey}-attempt-${attempt}`;
+}
+
+function insertAttempt(store: Store, chargeId: number, attempt: number, key: string, attemptedOn: string): void {
+  store.statement("INSERT INTO charge_attempts (charge_id, attempt, idempotency_key, attempted_on, outcome) VALUES (?, ?, ?, ?, 'pending')").run(chargeId, attempt, key, attemptedOn);
+}
+
+/** A failed charge goes pending again for its next attempt, under that attempt's key. */
+export function beginRetry(store: Store, charge: ChargeRow, attemptedOn: string, at: string): ChargeRow {
+  const attempt = charge.attempts + 1;
+  store.statement("UPDATE charges SET status = 'pending', attempts = ?, next_attempt_on = NULL, updated_at = ? WHERE id = ? AND status = 'failed'").run(attempt, at, charge.id);
+  insertAttempt(store, charge.id, attempt, attemptKey(charge.idempotency_key, attempt), attemptedOn);
+  return getCharge(store, charge.id)!;
+}
+
+export interface Settlement {
+  status: 'succeeded' | 'failed';
+  gatewayChargeId: string | null;
+  declineCode: string | null;
+  declineMessage: string | null;
+  hardDecline: boolean;
+  nextAttemptOn: string | null;
+  outcome: 'succeeded' | 'declined' | 'error';
+}
+
+/** Records the processor's answer for the charge's current attempt; only a pending charge is settled, once. */
+export function settleCharge(store: Store, charge: ChargeRow, settlement: Settlement, at: string): boolean {
+  const changed = store
+    .statement(
+      `UPDATE charges SET status = @status, gateway_charge_id = @gatewayChargeId, decline_code = @declineCode, decline_message = @declineMessage,
+         hard_decline = @hardDecline, next_attempt_on = @nextAttemptOn, updated_at = @at
+       WHERE id = @id AND status = 'pending'`,
+    )
+    .run({ ...settlement, hardDecline: settlement.hardDecline ? 1 : 0, at, id: charge.id }).changes;
+  if (changed === 0) return false;
+  store
+    .statement('UPDATE charge_attempts SET outcome = ?, decline_code = ?, gateway_charge_id = ? WHERE charge_id = ? AND attempt = ?')
+    .run(settlement.outcome, settlement.declineCode, settlement.gatewayChargeId, charge.id, charge.attempts);
+  return true;
+}
+
+export function getCharge(store: Store, id: number): ChargeRow | undefined {
+  return store.statement<[number], ChargeRow>('SELECT * FROM charges WHERE id = ?').get(id);
+}
+
+export function getChargeByKey(store: Store, key: string): ChargeRow | undefined {
+  return store.statement<[string], ChargeRow>('SELECT * FROM charges WHERE idempotency_key = ?').get(key);
+}
+
+export function chargesOfPlan(store: Store, planId: number): ChargeRow[] {
+  return store.statement<[number], ChargeRow>('SELECT * FROM charges WHERE plan_id = ? ORDER BY id').all(planId);
+}
+
+/** Charges of many plans at once (a chunk of the billing run), grouped by plan. */
+export function chargesOfPlans(store: Store, planIds: readonly number[]): Map<number, ChargeRow[]> {
+  const byPlan = new Map<number, ChargeRow[]>(planIds.map((id) => [id, []]));
+  if (planIds.length === 0) return byPlan;
+  const rows = store.statement<[string], ChargeRow>('SELECT c.* FROM charges c WHERE c.plan_id IN (SELECT value FROM json_each(?)) ORDER BY c.id').all(JSON.stringify(planIds));
+  for (const row of rows) byPlan.get(row.plan_id)?.push(row);
+  return byPlan;
+}
+
+/** Charges not yet succeeded (pending, or failed and maybe due a retry), by id, a page at a time. */
+export function openCharges(store: Store, afterId: number, limit: number): ChargeRow[] {
+  return store.statement<[number, number], ChargeRow>("SELECT * FROM charges WHERE status != 'succeeded' AND id > ? ORDER BY id LIMIT ?").all(afterId, limit);
+}
+
+/** A new payment method on a past-due plan: its failed charges are retried at the next run, with a fresh set of retries. */
+export function rescheduleFailedCharges(store: Store, planId: number, on: string, retriesAllowed: number, at: string): number {
+  return store
+    .statement("UPDATE charges SET next_attempt_on = ?, retries_allowed = attempts + ?, hard_decline = 0, updated_at = ? WHERE plan_id = ? AND status = 'failed'")
+    .run(on, retriesAllowed, at, planId).changes;
+}
+
+export interface ChargeFilter {
+  planId?: number | undefined;
+  status?: ChargeStatus | undefined;
+  since?: string | undefined;
+  limit?: number | undefined;
+}
+
+export function listCharges(store: Store, filter: ChargeFilter): ChargeRow[] {
+  return store
+    .statement<[Record<string, unknown>], ChargeRow>(
+      `SELECT * FROM charges WHERE (@plan IS NULL OR plan_id = @plan) AND (@status IS NULL OR status = @status) AND (@since IS NULL OR due_date >= @since)
+       ORDER BY due_date, id LIMIT @limit`,
+    )
+    .all({ plan: filter.planId ?? null, status: filter.status ?? null, since: filter.since ?? null, limit: filter.limit ?? -1 });
+}
+
+export interface AttemptRow {
+  charge_id: number;
+  attempt: number;
+  idempotency_key: string;
+  attempted_on: string;
+  outcome: 'pending' | 'succeeded' | 'declined' | 'error';
+  decline_code: string | null;
+  gateway_charge_id: string | null;
+}
+
+export function allAttempts(store: Store): Iterable<AttemptRow & { amount_minor: number; currency: string; plan_id: number }> {
+  return store
+    .statement<[], AttemptRow & { amount_minor: number; currency: string; plan_id: number }>(
+      'SELECT a.*, c.amount_minor, c.currency, c.plan_id FROM charge_attempts a JOIN charges c ON c.id = a.charge_id ORDER BY a.idempotency_key',
+    )
+    .iterate();
+}
+
+/** Removes a program whose first installment was declined: its steps and prices go; the charge stays as the record. */
+export function removeUnstartedPlan(store: Store, planId: number): void {
+  store.statement('DELETE FROM steps WHERE plan_id = ?').run(planId);
+  store.statement('DELETE FROM plan_prices WHERE plan_id = ?').run(planId);
+  store.statement('DELETE FROM plans WHERE id = ?').run(planId);
+}
+
+/** Takes the billing lock for `pid` unless a live process holds it; returns the holder when refused. */
+export function takeBillingLock(store: Store, pid: number, at: string, alive: (pid: number) => boolean): { pid: number; started_at: string } | undefined {
+  return store.transaction(() => {
+    const holder = store.statement<[], { pid: number; started_at: string }>('SELECT pid, started_at FROM billing_lock WHERE id = 1').get();
+    if (holder && holder.pid !== pid && alive(holder.pid)) return holder;
+    store.statement('INSERT INTO billing_lock (id, pid, started_at) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET pid = excluded.pid, started_at = excluded.started_at').run(pid, at);
+    return undefined;
+  });
+}
+
+export function releaseBillingLock(store: Store, pid: number): void {
+  store.statement('DELETE FROM billing_lock WHERE id = 1 AND pid = ?').run(pid);
+}
