@@ -171,6 +171,7 @@ function planFixture() {
     cancelled_on: null,
     cancel_reason: null,
     payment_method_id: null,
+    service_prices: "{}",
     created_at: now,
     updated_at: now,
   });
