@@ -39,3 +39,10 @@ export class CancelledError extends TxplanError {
     super('Cancelled.', 'cancelled', 130);
   }
 }
+
+/** Exit 4: another billing run holds the lock. */
+export class BusyError extends TxplanError {
+  constructor(message: string) {
+    super(message, 'busy', 4);
+  }
+}

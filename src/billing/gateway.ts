@@ -10,11 +10,46 @@ export interface PaymentMethodDetails {
   exp_year: number;
 }
 
-/** A payment processor. Charging joins this interface with the billing work. */
+export interface ChargeRequest {
+  /** Derived from what is paid for (plan-42-installment-3); a repeat replays the first result. */
+  idempotencyKey: string;
+  amountMinor: number;
+  currency: string;
+  token: string;
+  description: string;
+}
+
+export type ChargeResult =
+  | { status: 'succeeded'; id: string }
+  | { status: 'declined'; id: string; code: string; message: string; /** No retry can succeed (stolen card, …). */ hard: boolean };
+
+/** One charge as the processor recorded it, for reconciliation. */
+export interface LedgerEntry {
+  id: string;
+  idempotencyKey: string;
+  amountMinor: number;
+  currency: string;
+  status: 'succeeded' | 'declined';
+  createdAt: string;
+}
+
+/** A payment processor, seen from txplan. */
 export interface Gateway {
   readonly name: string;
   /** Looks a token up at the processor; refuses tokens it does not know. */
   describePaymentMethod(token: string): Promise<PaymentMethodDetails>;
+  /** Charges once per idempotency key; the same key with another amount is refused. */
+  charge(request: ChargeRequest): Promise<ChargeResult>;
+  /** Every charge the processor holds, for `billing reconcile`. */
+  ledger(): AsyncIterable<LedgerEntry>;
+  close(): void;
+}
+
+/** The processor refused a key it has seen with different parameters: a bug or tampering, never retried. */
+export class IdempotencyConflictError extends FailedError {
+  constructor(key: string) {
+    super(`The payment processor refused idempotency key ${key}: it was used before with a different amount; nothing was charged. Run "txplan billing reconcile"`, 'idempotency_conflict');
+  }
 }
 
 const TOKEN = /^pm_[A-Za-z0-9_]{1,200}$/;

@@ -10,6 +10,8 @@ import { register as registerPatient } from './commands/patient/index.js';
 import { register as registerPlan } from './commands/plan/index.js';
 import { register as registerAudit } from './commands/audit/index.js';
 import { register as registerDb } from './commands/db/index.js';
+import { register as registerHandout } from './commands/handout/index.js';
+import { register as registerBilling } from './commands/billing/index.js';
 
 /**
  * The root command and its global flags. Each noun registers its verbs from
@@ -48,7 +50,9 @@ export function buildProgram(version: string, makeContext: (options: GlobalOptio
   registerPatient(program, action);
   registerPlan(program, action);
   registerAudit(program, action);
+  registerBilling(program, action);
   registerDb(program, action);
+  registerHandout(program, action);
 
   return { program, exitCode: () => exitCode };
 }

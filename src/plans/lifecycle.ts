@@ -1,6 +1,8 @@
 import type { Template } from '../generated/schema-types.js';
 import { FailedError } from '../errors.js';
-import { addDays, daysBetween, endDate, formatDate, parseDate, recommendedDate, type PlainDate } from '../domain/dates.js';
+import { addDays, addMonths, daysBetween, endDate, formatDate, parseDate, recommendedDate, type PlainDate } from '../domain/dates.js';
+import { chargesOfPlan, rescheduleFailedCharges } from '../store/charges.js';
+import { resumeOffset } from '../billing/plan.js';
 import { contentHash, diff, nextInstallment, planEndDate, refusal, stepsFor, type Change, type PlanAction } from '../domain/plan.js';
 import { minorOf } from '../domain/pricing.js';
 import { recordAudit } from '../store/audit.js';
@@ -68,20 +70,35 @@ export function pausePlan(store: Store, plan: PlanRow, input: { today: PlainDate
 }
 
 /**
- * Paused → active. The pause moves what is still ahead: pending steps'
- * recommended dates and the end date shift by the days paused.
+ * Paused → active. What is still ahead moves back by the pause: for a monthly
+ * plan the unpaid installments continue from the next 1st (SPEC §5), so its
+ * pending steps and end date move by the same whole months; a pay-as-you-go
+ * plan moves by the days paused.
  */
 export function resumePlan(store: Store, plan: PlanRow, input: { today: PlainDate }, who: Actor): PlanRow {
   assertAllowed(plan, 'resume');
   const pausedOn = parseDate(plan.paused_on!)!;
-  const days = Math.max(0, daysBetween(pausedOn, input.today));
-  const shift = (date: string | null) => (date ? formatDate(addDays(parseDate(date)!, days)) : date);
-  const after: PlanRow = { ...plan, status: 'active', paused_on: null, pause_until: null, end_date: shift(plan.end_date) };
+  let after: PlanRow;
+  let shift: (date: string | null) => string | null;
+  let moved: Record<string, number>;
+  if (plan.type === 'monthly') {
+    const installments = (JSON.parse(plan.snapshot) as Template).duration.months ?? 0;
+    const months = resumeOffset({ start_date: plan.start_date, billing_offset_months: plan.billing_offset_months, fees: new Array<number>(installments).fill(0) }, chargesOfPlan(store, plan.id), input.today);
+    shift = (date) => (date ? formatDate(addMonths(parseDate(date)!, months)) : date);
+    after = { ...plan, billing_offset_months: plan.billing_offset_months + months };
+    moved = { paused_months: months };
+  } else {
+    const days = Math.max(0, daysBetween(pausedOn, input.today));
+    shift = (date) => (date ? formatDate(addDays(parseDate(date)!, days)) : date);
+    after = { ...plan };
+    moved = { paused_days: days };
+  }
+  after = { ...after, status: 'active', paused_on: null, pause_until: null, end_date: shift(plan.end_date) };
   store.transaction(() => {
     for (const step of getSteps(store, plan.id)) {
       if (step.status === 'pending' && step.recommended_date && step.recommended_date >= plan.paused_on!) updateStep(store, { ...step, recommended_date: shift(step.recommended_date) });
     }
-    save(store, plan, after, 'plan.resume', who, { paused_days: days });
+    save(store, plan, after, 'plan.resume', who, moved);
   });
   return { ...after, updated_at: who.now.toISOString() };
 }
@@ -91,12 +108,19 @@ export function cancelPlan(store: Store, plan: PlanRow, input: { today: PlainDat
   return save(store, plan, { ...plan, status: 'cancelled', cancelled_on: formatDate(input.today), cancel_reason: input.reason }, 'plan.cancel', who, { waive_fee: input.waiveFee });
 }
 
-export function setPaymentMethod(store: Store, plan: PlanRow, payment: PaymentMethodDetails, who: Actor): PlanRow {
+/**
+ * A new payment method. On a past-due plan it also brings the plan back:
+ * active again, its declined charges retried at the next run with a fresh
+ * set of retries (SPEC §5).
+ */
+export function setPaymentMethod(store: Store, plan: PlanRow, payment: PaymentMethodDetails, input: { today: PlainDate; retries: number }, who: Actor): PlanRow {
   assertAllowed(plan, 'payment', 'change the payment method of');
   let after = plan;
   store.transaction(() => {
     const id = savePaymentMethod(store, { patient_id: plan.patient_id, ...payment, created_at: who.now.toISOString() });
-    after = save(store, plan, { ...plan, payment_method_id: id }, 'plan.payment', who, { brand: payment.brand, last4: payment.last4 });
+    const reactivate = plan.status === 'past_due';
+    if (reactivate) rescheduleFailedCharges(store, plan.id, formatDate(input.today), input.retries, who.now.toISOString());
+    after = save(store, plan, { ...plan, payment_method_id: id, ...(reactivate ? { status: 'active' as const } : {}) }, 'plan.payment', who, { brand: payment.brand, last4: payment.last4, ...(reactivate ? { retry_on: formatDate(input.today) } : {}) });
   });
   return after;
 }

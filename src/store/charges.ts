@@ -56,10 +56,11 @@ function insertAttempt(store: Store, chargeId: number, attempt: number, key: str
   store.statement("INSERT INTO charge_attempts (charge_id, attempt, idempotency_key, attempted_on, outcome) VALUES (?, ?, ?, ?, 'pending')").run(chargeId, attempt, key, attemptedOn);
 }
 
-/** A failed charge goes pending again for its next attempt, under that attempt's key. */
+/** A failed charge goes pending again for its next attempt, under that attempt's key, paid with `charge.payment_token`. */
 export function beginRetry(store: Store, charge: ChargeRow, attemptedOn: string, at: string): ChargeRow {
   const attempt = charge.attempts + 1;
-  store.statement("UPDATE charges SET status = 'pending', attempts = ?, next_attempt_on = NULL, updated_at = ? WHERE id = ? AND status = 'failed'").run(attempt, at, charge.id);
+  // The retry goes to the plan's current payment method, which may be new since the decline.
+  store.statement("UPDATE charges SET status = 'pending', attempts = ?, next_attempt_on = NULL, payment_token = ?, updated_at = ? WHERE id = ? AND status = 'failed'").run(attempt, charge.payment_token, at, charge.id);
   insertAttempt(store, charge.id, attempt, attemptKey(charge.idempotency_key, attempt), attemptedOn);
   return getCharge(store, charge.id)!;
 }
@@ -116,10 +117,15 @@ export function openCharges(store: Store, afterId: number, limit: number): Charg
   return store.statement<[number, number], ChargeRow>("SELECT * FROM charges WHERE status != 'succeeded' AND id > ? ORDER BY id LIMIT ?").all(afterId, limit);
 }
 
+/** No more retries for a declined charge (its program was never started). */
+export function closeCharge(store: Store, id: number, at: string): void {
+  store.statement("UPDATE charges SET next_attempt_on = NULL, retries_allowed = attempts - 1, updated_at = ? WHERE id = ? AND status = 'failed'").run(at, id);
+}
+
 /** A new payment method on a past-due plan: its failed charges are retried at the next run, with a fresh set of retries. */
 export function rescheduleFailedCharges(store: Store, planId: number, on: string, retriesAllowed: number, at: string): number {
   return store
-    .statement("UPDATE charges SET next_attempt_on = ?, retries_allowed = attempts + ?, hard_decline = 0, updated_at = ? WHERE plan_id = ? AND status = 'failed'")
+    .statement("UPDATE charges SET next_attempt_on = ?, retries_allowed = attempts - 1 + ?, hard_decline = 0, updated_at = ? WHERE plan_id = ? AND status = 'failed'")
     .run(on, retriesAllowed, at, planId).changes;
 }
 

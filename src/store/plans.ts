@@ -168,3 +168,36 @@ export function getAttachments(store: Store, planId: number): AttachmentRow[] {
     .statement<[number], AttachmentRow>('SELECT a.* FROM attachments a JOIN steps s ON s.id = a.step_id WHERE s.plan_id = ? ORDER BY a.id')
     .all(planId);
 }
+
+/** Plans in one status after `afterId`, in id order: the status index serves this directly. */
+export function plansInStatus(store: Store, status: PlanStatus, afterId: number, limit: number, clinicId: string | null): PlanRow[] {
+  return store
+    .statement<[Record<string, unknown>], PlanRow>('SELECT * FROM plans WHERE status = @status AND id > @afterId AND (@clinicId IS NULL OR clinic_id = @clinicId) ORDER BY id LIMIT @limit')
+    .all({ status, afterId, clinicId, limit });
+}
+
+export function countPlansInStatus(store: Store, statuses: readonly PlanStatus[], clinicId: string | null): number {
+  return store
+    .statement<[Record<string, unknown>], { n: number }>('SELECT count(*) AS n FROM plans WHERE status IN (SELECT value FROM json_each(@statuses)) AND (@clinicId IS NULL OR clinic_id = @clinicId)')
+    .get({ statuses: JSON.stringify(statuses), clinicId })!.n;
+}
+
+export function plansByIds(store: Store, ids: readonly number[]): PlanRow[] {
+  return store.statement<[string], PlanRow>('SELECT * FROM plans WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id').all(JSON.stringify(ids));
+}
+
+/** For a chunk of plans: the latest recommended step date, the installment prices and the payment token. */
+export function billingFacts(store: Store, ids: readonly number[]): Map<number, { lastStepDate: string | null; prices: PriceRow[]; token: string | null }> {
+  const json = JSON.stringify(ids);
+  const facts = new Map<number, { lastStepDate: string | null; prices: PriceRow[]; token: string | null }>(ids.map((id) => [id, { lastStepDate: null, prices: [], token: null }]));
+  for (const row of store.statement<[string], { plan_id: number; last: string | null }>('SELECT plan_id, max(recommended_date) AS last FROM steps WHERE plan_id IN (SELECT value FROM json_each(?)) GROUP BY plan_id').all(json)) {
+    facts.get(row.plan_id)!.lastStepDate = row.last;
+  }
+  for (const row of store.statement<[string], PriceRow & { plan_id: number }>('SELECT plan_id, from_installment, monthly_fee_minor FROM plan_prices WHERE plan_id IN (SELECT value FROM json_each(?)) ORDER BY plan_id, from_installment').all(json)) {
+    facts.get(row.plan_id)!.prices.push({ from_installment: row.from_installment, monthly_fee_minor: row.monthly_fee_minor });
+  }
+  for (const row of store.statement<[string], { plan_id: number; token: string }>('SELECT p.id AS plan_id, m.token FROM plans p JOIN payment_methods m ON m.id = p.payment_method_id WHERE p.id IN (SELECT value FROM json_each(?))').all(json)) {
+    facts.get(row.plan_id)!.token = row.token;
+  }
+  return facts;
+}

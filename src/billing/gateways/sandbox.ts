@@ -1,28 +1,126 @@
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
 import { FailedError } from '../../errors.js';
-import type { Gateway, PaymentMethodDetails } from '../gateway.js';
+import { IdempotencyConflictError, type ChargeRequest, type ChargeResult, type Gateway, type LedgerEntry, type PaymentMethodDetails } from '../gateway.js';
 
-/**
- * The offline test processor. Its tokens follow Stripe's test payment methods
- * (SPEC §5); how each behaves when charged is the billing module's concern.
- */
-export const SANDBOX_METHODS: Readonly<Record<string, Omit<PaymentMethodDetails, 'token'>>> = {
-  pm_card_visa: { brand: 'visa', last4: '4242', exp_month: 12, exp_year: 2034 },
-  pm_card_mastercard: { brand: 'mastercard', last4: '4444', exp_month: 12, exp_year: 2034 },
-  pm_card_amex: { brand: 'amex', last4: '8431', exp_month: 12, exp_year: 2034 },
-  pm_card_chargeDeclined: { brand: 'visa', last4: '0002', exp_month: 12, exp_year: 2034 },
-  pm_card_chargeDeclinedInsufficientFunds: { brand: 'visa', last4: '9995', exp_month: 12, exp_year: 2034 },
-  pm_card_chargeDeclinedStolenCard: { brand: 'visa', last4: '9979', exp_month: 12, exp_year: 2034 },
-  pm_card_chargeCustomerFail: { brand: 'visa', last4: '0341', exp_month: 12, exp_year: 2034 },
+interface SandboxMethod extends Omit<PaymentMethodDetails, 'token'> {
+  /** How charges to it end (SPEC §5, after Stripe's test payment methods). */
+  outcome: 'succeed' | 'decline' | 'hard_decline';
+  code?: string;
+  message?: string;
+}
+
+export const SANDBOX_METHODS: Readonly<Record<string, SandboxMethod>> = {
+  pm_card_visa: { brand: 'visa', last4: '4242', exp_month: 12, exp_year: 2034, outcome: 'succeed' },
+  pm_card_mastercard: { brand: 'mastercard', last4: '4444', exp_month: 12, exp_year: 2034, outcome: 'succeed' },
+  pm_card_amex: { brand: 'amex', last4: '8431', exp_month: 12, exp_year: 2034, outcome: 'succeed' },
+  pm_card_chargeDeclined: { brand: 'visa', last4: '0002', exp_month: 12, exp_year: 2034, outcome: 'decline', code: 'generic_decline', message: 'Your card was declined.' },
+  pm_card_chargeDeclinedInsufficientFunds: { brand: 'visa', last4: '9995', exp_month: 12, exp_year: 2034, outcome: 'decline', code: 'insufficient_funds', message: 'Your card has insufficient funds.' },
+  pm_card_chargeDeclinedStolenCard: { brand: 'visa', last4: '9979', exp_month: 12, exp_year: 2034, outcome: 'hard_decline', code: 'stolen_card', message: 'Your card was declined.' },
+  // Accepted when saved; every charge to it then declines.
+  pm_card_chargeCustomerFail: { brand: 'visa', last4: '0341', exp_month: 12, exp_year: 2034, outcome: 'decline', code: 'generic_decline', message: 'Your card was declined.' },
 };
 
+interface Row {
+  id: string;
+  idempotency_key: string;
+  amount_minor: number;
+  currency: string;
+  token: string;
+  status: 'succeeded' | 'declined';
+  decline_code: string | null;
+  decline_message: string | null;
+  hard: number;
+  created_at: string;
+}
+
+/**
+ * The offline test processor. It keeps its own ledger in its own database
+ * (as a real processor would, apart from txplan's), replays the stored result
+ * for a repeated idempotency key and refuses a repeated key with another amount.
+ */
 export class SandboxGateway implements Gateway {
   readonly name = 'sandbox';
+  private db: Database.Database | undefined;
+
+  constructor(
+    private readonly ledgerPath: string,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
 
   async describePaymentMethod(token: string): Promise<PaymentMethodDetails> {
-    const details = SANDBOX_METHODS[token];
-    if (!details) {
-      throw new FailedError(`The sandbox processor has no payment method "${token}"; use one of ${Object.keys(SANDBOX_METHODS).join(', ')}`, 'unknown_payment_method');
+    const method = SANDBOX_METHODS[token];
+    if (!method) throw new FailedError(`The sandbox processor has no payment method "${token}"; use one of ${Object.keys(SANDBOX_METHODS).join(', ')}`, 'unknown_payment_method');
+    return { token, brand: method.brand, last4: method.last4, exp_month: method.exp_month, exp_year: method.exp_year };
+  }
+
+  async charge(request: ChargeRequest): Promise<ChargeResult> {
+    const db = this.open();
+    const method = SANDBOX_METHODS[request.token];
+    const outcome = method?.outcome ?? 'hard_decline';
+    const row: Row = {
+      id: `ch_${createHash('sha256').update(request.idempotencyKey).digest('hex').slice(0, 24)}`,
+      idempotency_key: request.idempotencyKey,
+      amount_minor: request.amountMinor,
+      currency: request.currency,
+      token: request.token,
+      status: outcome === 'succeed' ? 'succeeded' : 'declined',
+      decline_code: outcome === 'succeed' ? null : (method?.code ?? 'invalid_payment_method'),
+      decline_message: outcome === 'succeed' ? null : (method?.message ?? 'No such payment method.'),
+      hard: outcome === 'hard_decline' ? 1 : 0,
+      created_at: this.now().toISOString(),
+    };
+    // The key is unique: of two concurrent requests one inserts, the other reads what it stored.
+    const stored = db.transaction(() => {
+      db.prepare(
+        `INSERT INTO charges (id, idempotency_key, amount_minor, currency, token, status, decline_code, decline_message, hard, created_at)
+         VALUES (@id, @idempotency_key, @amount_minor, @currency, @token, @status, @decline_code, @decline_message, @hard, @created_at)
+         ON CONFLICT (idempotency_key) DO NOTHING`,
+      ).run(row);
+      return db.prepare('SELECT * FROM charges WHERE idempotency_key = ?').get(request.idempotencyKey) as Row;
+    }).immediate();
+    if (stored.amount_minor !== request.amountMinor || stored.currency !== request.currency) throw new IdempotencyConflictError(request.idempotencyKey);
+    return stored.status === 'succeeded'
+      ? { status: 'succeeded', id: stored.id }
+      : { status: 'declined', id: stored.id, code: stored.decline_code ?? 'card_declined', message: stored.decline_message ?? 'Declined.', hard: stored.hard === 1 };
+  }
+
+  async *ledger(): AsyncIterable<LedgerEntry> {
+    const db = this.open();
+    for (const row of db.prepare('SELECT * FROM charges ORDER BY idempotency_key').iterate() as Iterable<Row>) {
+      yield { id: row.id, idempotencyKey: row.idempotency_key, amountMinor: row.amount_minor, currency: row.currency, status: row.status, createdAt: row.created_at };
     }
-    return { token, ...details };
+  }
+
+  close(): void {
+    this.db?.close();
+    this.db = undefined;
+  }
+
+  private open(): Database.Database {
+    if (this.db) return this.db;
+    if (!existsSync(dirname(this.ledgerPath))) mkdirSync(dirname(this.ledgerPath), { recursive: true, mode: 0o700 });
+    if (!existsSync(this.ledgerPath)) closeSync(openSync(this.ledgerPath, 'wx', 0o600));
+    const db = new Database(this.ledgerPath);
+    db.pragma('busy_timeout = 10000');
+    db.pragma('journal_mode = WAL');
+    // A commit survives the process being killed at any moment (WAL); a test processor need not survive power loss.
+    db.pragma('synchronous = NORMAL');
+    db.exec(`CREATE TABLE IF NOT EXISTS charges (
+      id TEXT PRIMARY KEY,
+      idempotency_key TEXT NOT NULL UNIQUE,
+      amount_minor INTEGER NOT NULL,
+      currency TEXT NOT NULL,
+      token TEXT NOT NULL,
+      status TEXT NOT NULL,
+      decline_code TEXT,
+      decline_message TEXT,
+      hard INTEGER NOT NULL,
+      created_at TEXT NOT NULL
+    ) STRICT`);
+    this.db = db;
+    return db;
   }
 }

@@ -15,9 +15,11 @@ import { asNewTemplate, templateText, writeNewTemplate } from '../../../registry
 import { parseSource } from '../../../registry/source.js';
 import { applyAssignments, checkSnapshot, parseAssignment } from '../../../plans/snapshot.js';
 import { applyTemplate, checkApplicable, isPaid, type ApplyMode } from '../../../plans/apply.js';
-import { noBilling } from '../../../plans/billing-seam.js';
 import { checkToken } from '../../../billing/gateway.js';
-import { gatewayFor } from '../../../billing/gateways/index.js';
+import { startProgram } from '../../../billing/points.js';
+import { chargingContext } from '../../billing.js';
+import { removeUnstartedPlan } from '../../../store/charges.js';
+import { getPlan } from '../../../store/plans.js';
 import { getClinic, listClinics, type Clinic } from '../../../store/clinics.js';
 import { searchPatients, type Patient } from '../../../store/patients.js';
 import type { Store } from '../../../store/store.js';
@@ -72,24 +74,32 @@ export async function run(ctx: Context, first: string | undefined, second: strin
     if (token === undefined && applyMode === 'start' && isPaid(snapshot, registry) && prompter && patients.length === 1) {
       token = await prompter.input('Payment method token (pm_…):', { validate: (v) => (/^pm_\w+$/.test(v) ? true : 'Enter the processor token, e.g. pm_card_visa; never a card number.') });
     }
-    const payment = token !== undefined ? await gatewayFor(registry.settings).describePaymentMethod(checkToken(token)) : undefined;
-    checkApplicable({ registry, source, snapshot, mode: applyMode, clinic, payment, patients });
-
-    if (prompter) {
-      const summary = describeApplication(registry, snapshot, patients, applyMode, clinic, start);
-      if (!(await prompter.confirm(`${summary}. Go ahead?`, true))) throw new CancelledError();
-    }
-
-    const progress = await progressBar(ctx, applyMode === 'start' ? 'Starting plans' : 'Prescribing plans', patients.length);
-    let ids: number[];
+    const charging = chargingContext(ctx, store, registry.settings);
     try {
-      ids = await applyTemplate(store, { registry, source, snapshot, patients, mode: applyMode, clinic, start, payment, actor: ctx.actor, now: ctx.now(), onProgress: (done, total) => progress.update(done, total) });
+      const payment = token !== undefined ? await charging.gateway.describePaymentMethod(checkToken(token)) : undefined;
+      checkApplicable({ registry, source, snapshot, mode: applyMode, clinic, payment, patients });
+
+      if (prompter) {
+        const summary = describeApplication(registry, snapshot, patients, applyMode, clinic, start);
+        if (!(await prompter.confirm(`${summary}. Go ahead?`, true))) throw new CancelledError();
+      }
+
+      const progress = await progressBar(ctx, applyMode === 'start' ? 'Starting plans' : 'Prescribing plans', patients.length);
+      let ids: number[];
+      try {
+        ids = await applyTemplate(store, { registry, source, snapshot, patients, mode: applyMode, clinic, start, payment, actor: ctx.actor, now: ctx.now(), onProgress: (done, total) => progress.update(done, total) });
+      } finally {
+        progress.stop();
+      }
+      // Installment 1 of a paid monthly program; a decline leaves no plan behind.
+      if (applyMode === 'start') {
+        for (const id of ids) await startProgram(charging, getPlan(store, id)!, start!, () => removeUnstartedPlan(store, id));
+      }
+      report(ctx, { saved, plans: ids, summary: describeApplication(registry, snapshot, patients, applyMode, clinic, start), mode: applyMode, patients });
+      return 0;
     } finally {
-      progress.stop();
+      charging.gateway.close();
     }
-    if (applyMode === 'start') for (const id of ids) await noBilling.programStarted(store, id);
-    report(ctx, { saved, plans: ids, summary: describeApplication(registry, snapshot, patients, applyMode, clinic, start), mode: applyMode, patients });
-    return 0;
   });
 }
 

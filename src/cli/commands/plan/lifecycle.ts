@@ -13,10 +13,13 @@ import { asNewTemplate, templateText, writeNewTemplate } from '../../../registry
 import { applyAssignments, checkSnapshot, parseAssignment } from '../../../plans/snapshot.js';
 import { assertAllowed, cancelPlan, pausePlan, resumePlan, revisePlan, setPaymentMethod, startPlan } from '../../../plans/lifecycle.js';
 import { isPaid } from '../../../plans/apply.js';
-import { noBilling } from '../../../plans/billing-seam.js';
 import { loadPlanView, planJson } from '../../../plans/view.js';
 import { checkToken } from '../../../billing/gateway.js';
-import { gatewayFor } from '../../../billing/gateways/index.js';
+import { chargeEarlyFee, insideMinimumTerm, earlyFeeMinor, startProgram } from '../../../billing/points.js';
+import { describeOutcome } from '../../../billing/charging.js';
+import { chargingContext } from '../../billing.js';
+import { formatMoney } from '../../../domain/money.js';
+import { getSteps, updatePlan, updateStep } from '../../../store/plans.js';
 import { getClinic, listClinics } from '../../../store/clinics.js';
 import { savePaymentMethod } from '../../../store/payment-methods.js';
 import type { PlanRow } from '../../../store/plans.js';
@@ -53,17 +56,26 @@ export async function start(ctx: Context, ref: string, opts: { clinic?: string; 
     if (!clinic) throw new FailedError(`No clinic "${clinicId}"; "txplan clinic list" shows them`, 'not_found');
     if (snapshot.clinics && !snapshot.clinics.includes(clinic.id)) throw new FailedError(`Plan ${plan.id} is offered only at ${snapshot.clinics.join(', ')}, not at ${clinic.id}`, 'clinic_not_offered');
     const startDate = opts.start !== undefined ? date(opts.start, '--start') : todayIn(clinic.timezone, ctx.now());
-    let paymentMethodId = plan.payment_method_id;
-    if (opts.paymentMethod !== undefined) {
-      const details = await gatewayFor(registry.settings).describePaymentMethod(checkToken(opts.paymentMethod));
-      paymentMethodId = store.transaction(() => savePaymentMethod(store, { patient_id: plan.patient_id, ...details, created_at: ctx.now().toISOString() }));
+    const charging = chargingContext(ctx, store, registry.settings);
+    try {
+      let paymentMethodId = plan.payment_method_id;
+      if (opts.paymentMethod !== undefined) {
+        const details = await charging.gateway.describePaymentMethod(checkToken(opts.paymentMethod));
+        paymentMethodId = store.transaction(() => savePaymentMethod(store, { patient_id: plan.patient_id, ...details, created_at: ctx.now().toISOString() }));
+      }
+      if (paymentMethodId === null && isPaid(snapshot, registry)) {
+        throw new FailedError(`Plan ${plan.id} is a paid plan: it cannot start without a payment method; add --payment-method pm_… (a processor token)`, 'payment_required');
+      }
+      const started = startPlan(store, plan, { clinic, start: startDate, paymentMethodId }, { actor: ctx.actor, now: ctx.now() });
+      // A declined first installment puts the plan back as it was: prescribed, without dates.
+      await startProgram(charging, started, startDate, () => {
+        updatePlan(store, { ...plan, updated_at: ctx.now().toISOString() });
+        for (const step of getSteps(store, plan.id)) updateStep(store, { ...step, recommended_date: null });
+      });
+      return done(ctx, store, started, `Started plan ${plan.id} at ${clinic.name}: ${started.start_date} → ${started.end_date}.`);
+    } finally {
+      charging.gateway.close();
     }
-    if (paymentMethodId === null && isPaid(snapshot, registry)) {
-      throw new FailedError(`Plan ${plan.id} is a paid plan: it cannot start without a payment method; add --payment-method pm_… (a processor token)`, 'payment_required');
-    }
-    const started = startPlan(store, plan, { clinic, start: startDate, paymentMethodId }, { actor: ctx.actor, now: ctx.now() });
-    await noBilling.programStarted(store, plan.id);
-    return done(ctx, store, started, `Started plan ${plan.id} at ${clinic.name}: ${started.start_date} → ${started.end_date}.`);
   });
 }
 
@@ -87,10 +99,27 @@ export async function cancel(ctx: Context, ref: string, opts: { reason?: string;
   const reason = opts.reason?.trim();
   if (!reason) throw new UsageError('Cancelling needs a reason for the record; add --reason "…"');
   refuseCardNumbers({ '--reason': reason });
-  return withStore(ctx, (store) => {
+  const registry = await loadRegistry(resolveWorkspace(ctx));
+  return withStore(ctx, async (store) => {
     const plan = findPlan(store, ref);
-    const cancelled = cancelPlan(store, plan, { today: today(ctx, store, plan), reason, waiveFee: opts.waiveFee ?? false }, { actor: ctx.actor, now: ctx.now() });
-    return done(ctx, store, cancelled, `Cancelled plan ${plan.id}; no further charges.`);
+    const day = today(ctx, store, plan, registry);
+    const feeDue = insideMinimumTerm(plan, day) && earlyFeeMinor(plan) > 0;
+    const cancelled = cancelPlan(store, plan, { today: day, reason, waiveFee: opts.waiveFee ?? false }, { actor: ctx.actor, now: ctx.now() });
+    // Cancelling is recorded first; the early fee is then a charge of its own (retried by billing runs if declined).
+    let fee = '';
+    if (feeDue && !opts.waiveFee) {
+      const charging = chargingContext(ctx, store, registry.settings);
+      try {
+        const outcome = await chargeEarlyFee(charging, cancelled, day);
+        if (outcome && outcome.charge.status !== 'succeeded') {
+          throw new FailedError(`Plan ${plan.id} is cancelled, but its early cancellation fee of ${formatMoney(outcome.charge.amount_minor, outcome.charge.currency)} was ${describeOutcome(outcome)}`, 'declined');
+        }
+        if (outcome) fee = ` The early cancellation fee of ${formatMoney(outcome.charge.amount_minor, outcome.charge.currency)} was charged.`;
+      } finally {
+        charging.gateway.close();
+      }
+    } else if (feeDue) fee = ` The early cancellation fee of ${formatMoney(earlyFeeMinor(plan), plan.currency)} was waived.`;
+    return done(ctx, store, cancelled, `Cancelled plan ${plan.id}; no further charges.${fee}`);
   });
 }
 
@@ -101,9 +130,16 @@ export async function payment(ctx: Context, ref: string, opts: { paymentMethod?:
   return withStore(ctx, async (store) => {
     const plan = findPlan(store, ref);
     assertAllowed(plan, 'payment', 'change the payment method of');
-    const details = await gatewayFor(registry.settings).describePaymentMethod(token);
-    const updated = setPaymentMethod(store, plan, details, { actor: ctx.actor, now: ctx.now() });
-    return done(ctx, store, updated, `Plan ${plan.id} now pays with ${details.brand} •••• ${details.last4}.`);
+    const charging = chargingContext(ctx, store, registry.settings);
+    let details;
+    try {
+      details = await charging.gateway.describePaymentMethod(token);
+    } finally {
+      charging.gateway.close();
+    }
+    const updated = setPaymentMethod(store, plan, details, { today: today(ctx, store, plan, registry), retries: registry.settings.billing.retry_days.length }, { actor: ctx.actor, now: ctx.now() });
+    const back = plan.status === 'past_due' ? ' It is active again; the next billing run retries what was declined.' : '';
+    return done(ctx, store, updated, `Plan ${plan.id} now pays with ${details.brand} •••• ${details.last4}.${back}`);
   });
 }
 

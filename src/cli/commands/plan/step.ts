@@ -5,7 +5,13 @@ import { resolveWorkspace } from '../../workspace.js';
 import { UsageError } from '../../../errors.js';
 import { formatDate, parseDate, todayIn } from '../../../domain/dates.js';
 import { assertAllowed } from '../../../plans/lifecycle.js';
-import { noBilling } from '../../../plans/billing-seam.js';
+import { chargeVisit } from '../../../billing/points.js';
+import { describeOutcome } from '../../../billing/charging.js';
+import { chargingContext } from '../../billing.js';
+import { loadRegistry } from '../../../registry/registry.js';
+import { formatMoney } from '../../../domain/money.js';
+import { FailedError } from '../../../errors.js';
+import { getPlan } from '../../../store/plans.js';
 import { parseStepNumber, readPhoto, recordStep, type StepMark } from '../../../plans/steps.js';
 import { getClinic } from '../../../store/clinics.js';
 import type { AttachmentRow, StepRow } from '../../../store/plans.js';
@@ -63,13 +69,26 @@ export async function run(ctx: Context, ref: string, nText: string, opts: StepOp
       { n, mark, date: date ?? today, today, note: text(opts.note), outcome: text(opts.outcome), photos, ...(attachments ? { attachments } : {}) },
       { actor: ctx.actor, now: ctx.now() },
     );
-    // Charging happens after the step is safely recorded, never inside its transaction.
-    if (mark === 'done') await noBilling.stepDone(store, plan.id, n);
+    // A pay-as-you-go visit is charged after it is safely recorded, never inside its transaction.
+    let charged = '';
+    if (mark === 'done' && plan.type === 'pay-as-you-go') {
+      const registry = await loadRegistry(resolveWorkspace(ctx));
+      const charging = chargingContext(ctx, store, registry.settings);
+      try {
+        const outcome = await chargeVisit(charging, getPlan(store, plan.id)!, n, today);
+        if (outcome && outcome.charge.status !== 'succeeded') {
+          throw new FailedError(`Step ${n} of plan ${plan.id} is recorded as done, but its charge of ${formatMoney(outcome.charge.amount_minor, outcome.charge.currency)} was ${describeOutcome(outcome)}`, 'declined');
+        }
+        if (outcome) charged = `; charged ${formatMoney(outcome.charge.amount_minor, outcome.charge.currency)}`;
+      } finally {
+        charging.gateway.close();
+      }
+    }
 
     if (ctx.options.json) ctx.json(stepJson(plan.id, result.step, result.attachments));
     else {
       const added = result.attachments.length;
-      ctx.out(`${ctx.color.green('✔')} Step ${n} of plan ${plan.id} ${mark} on ${formatDate(date ?? today)}${added ? `, with ${added} photo${added === 1 ? '' : 's'}` : ''}.`);
+      ctx.out(`${ctx.color.green('✔')} Step ${n} of plan ${plan.id} ${mark} on ${formatDate(date ?? today)}${added ? `, with ${added} photo${added === 1 ? '' : 's'}` : ''}${charged}.`);
     }
     return 0;
   });

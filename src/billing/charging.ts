@@ -1,0 +1,112 @@
+import type { PlainDate } from '../domain/dates.js';
+import { recordAudit } from '../store/audit.js';
+import { attemptKey, getCharge, settleCharge, type ChargeRow, type Settlement } from '../store/charges.js';
+import { getPlan, updatePlan } from '../store/plans.js';
+import type { Store } from '../store/store.js';
+import type { ChargeResult, Gateway } from './gateway.js';
+import { nextAttempt } from './plan.js';
+
+/** What the charging code needs from outside: passed in, never reached for. */
+export interface ChargingContext {
+  store: Store;
+  gateway: Gateway;
+  retryDays: readonly number[];
+  actor: string;
+  now: () => Date;
+}
+
+export interface Outcome {
+  charge: ChargeRow;
+  result: ChargeResult | { status: 'error'; message: string };
+  /** The plan went past due because of this charge. */
+  pastDue: boolean;
+}
+
+const CONCURRENCY = 8;
+
+/**
+ * Sends pending charges to the processor — outside any transaction, a few at
+ * a time — then records every answer in one short transaction. A charge whose
+ * answer never arrives stays pending, and the next run asks again under the
+ * same idempotency key: the processor then replays what it did.
+ */
+export async function sendPending(ctx: ChargingContext, pending: readonly ChargeRow[], today: (charge: ChargeRow) => PlainDate): Promise<Outcome[]> {
+  const answers: Array<ChargeResult | { status: 'error'; message: string }> = new Array(pending.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < pending.length; i = next++) {
+      const charge = pending[i]!;
+      try {
+        answers[i] = await ctx.gateway.charge({
+          idempotencyKey: attemptKey(charge.idempotency_key, charge.attempts),
+          amountMinor: charge.amount_minor,
+          currency: charge.currency,
+          token: charge.payment_token,
+          description: describe(charge),
+        });
+      } catch (error) {
+        answers[i] = { status: 'error', message: (error as Error).message };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, pending.length) }, worker));
+  return settleAll(ctx, pending, answers, today);
+}
+
+function settleAll(ctx: ChargingContext, pending: readonly ChargeRow[], answers: ReadonlyArray<ChargeResult | { status: 'error'; message: string }>, today: (charge: ChargeRow) => PlainDate): Outcome[] {
+  const at = ctx.now().toISOString();
+  const outcomes: Outcome[] = [];
+  ctx.store.transaction(() => {
+    pending.forEach((charge, i) => {
+      const result = answers[i]!;
+      if (result.status === 'error') {
+        outcomes.push({ charge, result, pastDue: false });
+        return; // unknown outcome: stays pending for the next run
+      }
+      const hard = result.status === 'declined' && result.hard;
+      const next = result.status === 'declined' ? nextAttempt(charge, hard, today(charge), ctx.retryDays) : null;
+      const settlement: Settlement = {
+        status: result.status === 'succeeded' ? 'succeeded' : 'failed',
+        gatewayChargeId: result.id,
+        declineCode: result.status === 'declined' ? result.code : null,
+        declineMessage: result.status === 'declined' ? result.message : null,
+        hardDecline: hard,
+        nextAttemptOn: next,
+        outcome: result.status === 'succeeded' ? 'succeeded' : 'declined',
+      };
+      if (!settleCharge(ctx.store, charge, settlement, at)) {
+        outcomes.push({ charge: getCharge(ctx.store, charge.id)!, result, pastDue: false }); // settled meanwhile
+        return;
+      }
+      let pastDue = false;
+      if (result.status === 'declined' && next === null) pastDue = markPastDue(ctx, charge, result.code, at);
+      outcomes.push({ charge: getCharge(ctx.store, charge.id)!, result, pastDue });
+    });
+  });
+  return outcomes;
+}
+
+/** A hard decline or the last retry failing stops billing until a new payment method arrives. */
+function markPastDue(ctx: ChargingContext, charge: ChargeRow, code: string, at: string): boolean {
+  const plan = getPlan(ctx.store, charge.plan_id);
+  if (!plan || plan.status !== 'active') return false;
+  updatePlan(ctx.store, { ...plan, status: 'past_due', updated_at: at });
+  recordAudit(ctx.store, { at, actor: ctx.actor, action: 'plan.past_due', entity: 'plan', entityId: plan.id, before: { status: plan.status }, after: { status: 'past_due', charge: charge.idempotency_key, decline_code: code } });
+  return true;
+}
+
+function describe(charge: ChargeRow): string {
+  if (charge.kind === 'installment') return `Plan ${charge.plan_id}, installment ${charge.installment}`;
+  if (charge.kind === 'step') return `Plan ${charge.plan_id}, visit ${charge.step_n}`;
+  return `Plan ${charge.plan_id}, early cancellation fee`;
+}
+
+/** "declined (insufficient_funds): Your card has insufficient funds." */
+export function describeOutcome(outcome: Outcome): string {
+  const { result } = outcome;
+  if (result.status === 'succeeded') return 'paid';
+  if (result.status === 'error') return `not answered (${result.message}); the next billing run asks again`;
+  const retry = outcome.charge.next_attempt_on ? `; retried on ${outcome.charge.next_attempt_on}` : outcome.pastDue ? '; the plan is now past due until its payment method is updated' : '';
+  return `declined (${result.code}): ${result.message}${retry}`;
+}
+

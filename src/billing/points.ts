@@ -1,0 +1,115 @@
+import type { Template } from '../generated/schema-types.js';
+import { FailedError } from '../errors.js';
+import { addMonths, formatDate, parseDate, type PlainDate } from '../domain/dates.js';
+import { minorOf } from '../domain/pricing.js';
+import { beginRetry, chargesOfPlan, closeCharge, insertPendingCharge, type ChargeKind, type ChargeRow } from '../store/charges.js';
+import { recordAudit } from '../store/audit.js';
+import { formatMoney } from '../domain/money.js';
+import { getPaymentMethod } from '../store/payment-methods.js';
+import { getPrices, getSteps, type PlanRow } from '../store/plans.js';
+import { feeForInstallment } from '../plans/view.js';
+import { sendPending, type ChargingContext, type Outcome } from './charging.js';
+
+/**
+ * The moments outside the monthly run when SPEC §5 takes money: a monthly
+ * program's start (installment 1), a pay-as-you-go visit, an early
+ * cancellation. Each writes its charge pending, then asks the processor.
+ */
+
+export async function chargeProgramStart(ctx: ChargingContext, plan: PlanRow, today: PlainDate): Promise<Outcome | undefined> {
+  if (plan.type !== 'monthly' || !plan.start_date) return undefined;
+  const fee = feeForInstallment(getPrices(ctx.store, plan.id), 1) ?? 0;
+  if (fee === 0) return undefined;
+  return charge(ctx, plan, { kind: 'installment', installment: 1, step_n: null, key: `plan-${plan.id}-installment-1`, due: plan.start_date, amount: fee }, today);
+}
+
+export async function chargeVisit(ctx: ChargingContext, plan: PlanRow, n: number, today: PlainDate): Promise<Outcome | undefined> {
+  if (plan.type !== 'pay-as-you-go') return undefined;
+  const step = getSteps(ctx.store, plan.id).find((s) => s.n === n);
+  if (!step) return undefined;
+  const prices = JSON.parse(plan.service_prices) as Record<string, number>;
+  const amount = (JSON.parse(step.services) as string[]).reduce((sum, id) => sum + (prices[id] ?? 0), 0);
+  if (amount === 0) return undefined; // complimentary visit
+  return charge(ctx, plan, { kind: 'step', installment: null, step_n: n, key: `plan-${plan.id}-step-${n}`, due: step.completed_on ?? formatDate(today), amount }, today);
+}
+
+/** Whether cancelling on `on` falls inside the plan's minimum term. */
+export function insideMinimumTerm(plan: PlanRow, on: PlainDate): boolean {
+  const terms = (JSON.parse(plan.snapshot) as Template).cancellation;
+  if (!terms?.min_term_months || !plan.start_date) return false;
+  return formatDate(on) < formatDate(addMonths(parseDate(plan.start_date)!, terms.min_term_months));
+}
+
+export function earlyFeeMinor(plan: PlanRow): number {
+  const fee = (JSON.parse(plan.snapshot) as Template).cancellation?.early_fee;
+  return fee === undefined ? 0 : minorOf(fee, plan.currency);
+}
+
+export async function chargeEarlyFee(ctx: ChargingContext, plan: PlanRow, today: PlainDate): Promise<Outcome | undefined> {
+  const amount = earlyFeeMinor(plan);
+  if (amount === 0) return undefined;
+  return charge(ctx, plan, { kind: 'cancel_fee', installment: null, step_n: null, key: `plan-${plan.id}-cancel-fee`, due: formatDate(today), amount }, today);
+}
+
+interface What {
+  kind: ChargeKind;
+  installment: number | null;
+  step_n: number | null;
+  key: string;
+  due: string;
+  amount: number;
+}
+
+async function charge(ctx: ChargingContext, plan: PlanRow, what: What, today: PlainDate): Promise<Outcome | undefined> {
+  const method = plan.payment_method_id ? getPaymentMethod(ctx.store, plan.payment_method_id) : undefined;
+  if (!method) throw new FailedError(`Plan ${plan.id} has no payment method to charge; add one with "txplan plan payment ${plan.id} --payment-method pm_…"`, 'payment_required');
+  const at = ctx.now().toISOString();
+  const pending = ctx.store.transaction((): ChargeRow | undefined => {
+    const existing = chargesOfPlan(ctx.store, plan.id).find((c) => c.idempotency_key === what.key);
+    if (existing?.status === 'succeeded') return undefined; // already paid: never twice
+    if (existing?.status === 'pending') return existing; // in flight: ask again under its key
+    if (existing) return beginRetry(ctx.store, { ...existing, payment_token: method.token }, formatDate(today), at);
+    return insertPendingCharge(
+      ctx.store,
+      {
+        plan_id: plan.id,
+        kind: what.kind,
+        installment: what.installment,
+        step_n: what.step_n,
+        idempotency_key: what.key,
+        due_date: what.due,
+        amount_minor: what.amount,
+        currency: plan.currency,
+        retries_allowed: ctx.retryDays.length,
+        gateway: ctx.gateway.name,
+        payment_token: method.token,
+        created_at: at,
+        updated_at: at,
+      },
+      formatDate(today),
+    );
+  });
+  if (!pending) return undefined;
+  const [outcome] = await sendPending(ctx, [pending], () => today);
+  return outcome;
+}
+
+/**
+ * Installment 1 when a monthly program starts (SPEC §5). A decline undoes the
+ * start — `undo` runs in the transaction that records it — and becomes one
+ * clear error; an unanswered call leaves the charge for the next run to settle.
+ */
+export async function startProgram(ctx: ChargingContext, plan: PlanRow, today: PlainDate, undo: () => void): Promise<Outcome | undefined> {
+  const outcome = await chargeProgramStart(ctx, plan, today);
+  if (!outcome || outcome.result.status === 'succeeded') return outcome;
+  if (outcome.result.status === 'error') {
+    throw new FailedError(`Plan ${plan.id} started, but the processor did not answer for its first installment (${outcome.result.message}); "txplan billing run" settles it`, 'charge_unconfirmed');
+  }
+  const { code, message } = outcome.result;
+  ctx.store.transaction(() => {
+    closeCharge(ctx.store, outcome.charge.id, ctx.now().toISOString());
+    undo();
+    recordAudit(ctx.store, { at: ctx.now().toISOString(), actor: ctx.actor, action: 'plan.start_declined', entity: 'plan', entityId: plan.id, before: { status: 'active' }, after: { charge: outcome.charge.idempotency_key, decline_code: code } });
+  });
+  throw new FailedError(`The first installment of ${formatMoney(outcome.charge.amount_minor, outcome.charge.currency)} was declined (${code}: ${message}); the program was not started. Try another payment method`, 'declined');
+}

@@ -1,0 +1,239 @@
+import type { Template } from '../generated/schema-types.js';
+import { BusyError } from '../errors.js';
+import { formatDate, todayIn, type PlainDate } from '../domain/dates.js';
+import { recordAudit } from '../store/audit.js';
+import { beginRetry, chargesOfPlans, insertPendingCharge, openCharges, releaseBillingLock, takeBillingLock, type ChargeRow } from '../store/charges.js';
+import { listClinics } from '../store/clinics.js';
+import { billingFacts, countPlansInStatus, plansByIds, plansInStatus, updatePlan, type PlanRow, type PlanStatus } from '../store/plans.js';
+import { feeForInstallment } from '../plans/view.js';
+import { sendPending, type ChargingContext, type Outcome } from './charging.js';
+import { planBilling, type BillablePlan, type BillingAction } from './plan.js';
+
+export interface RunOptions {
+  /** The date to bill as of, for every clinic; default: each clinic's own today. */
+  date: PlainDate | undefined;
+  clinicId: string | undefined;
+  dryRun: boolean;
+  /** Wait this long for another run to finish; 0 refuses at once (exit 4). */
+  waitMs: number;
+  fallbackZone: string;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface RunCharge {
+  id: number | null;
+  plan_id: number;
+  kind: ChargeRow['kind'];
+  installment: number | null;
+  step_n: number | null;
+  status: 'succeeded' | 'failed' | 'pending' | 'planned';
+  amount_minor: number;
+  currency: string;
+  idempotency_key: string;
+  decline_code: string | null;
+  next_attempt_on: string | null;
+}
+
+export interface RunReport {
+  date: string;
+  charged: number;
+  failed: number;
+  skipped: number;
+  completed_plans: number;
+  past_due_plans: number;
+  amount_minor: number;
+  charges: RunCharge[];
+}
+
+const CHUNK = 1000;
+// Past-due and paused first: a plan an active pass makes past due is then not visited twice.
+const RUNNING: readonly PlanStatus[] = ['past_due', 'paused', 'active'];
+
+/**
+ * A billing run: plans are read a chunk at a time (the run streams; memory
+ * does not grow with the number of plans), each chunk is planned by the pure
+ * `planBilling`, its charges written pending in one transaction, sent to the
+ * processor outside any transaction, and settled in another.
+ */
+export async function runBilling(ctx: ChargingContext, options: RunOptions): Promise<RunReport> {
+  const { store } = ctx;
+  // With per-clinic dates, the run is labelled with the workspace's own today.
+  const report: RunReport = { date: formatDate(options.date ?? todayIn(options.fallbackZone, ctx.now())), charged: 0, failed: 0, skipped: 0, completed_plans: 0, past_due_plans: 0, amount_minor: 0, charges: [] };
+  const zones = new Map(listClinics(store).map((c) => [c.id, c.timezone]));
+  const todayCache = new Map<string, PlainDate>();
+  const today = (clinicId: string | null): PlainDate => {
+    if (options.date) return options.date;
+    const zone = (clinicId ? zones.get(clinicId) : undefined) ?? options.fallbackZone;
+    let day = todayCache.get(zone);
+    if (!day) todayCache.set(zone, (day = todayIn(zone, ctx.now())));
+    return day;
+  };
+
+  if (!options.dryRun) await lock(ctx, options.waitMs);
+  try {
+    const total = countPlansInStatus(store, RUNNING, options.clinicId ?? null);
+    let done = 0;
+    for (const status of RUNNING) {
+      for (let after = 0; ; ) {
+        const plans = plansInStatus(store, status, after, CHUNK, options.clinicId ?? null);
+        if (plans.length === 0) break;
+        after = plans[plans.length - 1]!.id;
+        await billChunk(ctx, plans, today, options, report);
+        options.onProgress?.((done += plans.length), total);
+      }
+    }
+    // Charges still open on plans that are no longer running: an early-cancellation
+    // fee to retry, or anything left pending by a run that was stopped.
+    for (let after = 0; ; ) {
+      const open = openCharges(store, after, CHUNK);
+      if (open.length === 0) break;
+      after = open[open.length - 1]!.id;
+      const ids = [...new Set(open.map((c) => c.plan_id))];
+      const plans = plansByIds(store, ids).filter((p) => !RUNNING.includes(p.status) && (!options.clinicId || p.clinic_id === options.clinicId));
+      if (plans.length) await billChunk(ctx, plans, today, options, report);
+    }
+    return report;
+  } finally {
+    if (!options.dryRun) releaseBillingLock(store, process.pid);
+  }
+}
+
+async function lock(ctx: ChargingContext, waitMs: number): Promise<void> {
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (error) {
+      return (error as NodeJS.ErrnoException).code === 'EPERM';
+    }
+  };
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const holder = takeBillingLock(ctx.store, process.pid, ctx.now().toISOString(), alive);
+    if (!holder) return;
+    if (Date.now() >= deadline) {
+      throw new BusyError(`Another billing run (process ${holder.pid}, started ${holder.started_at}) is working; let it finish, or rerun with --wait SECONDS`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+async function billChunk(ctx: ChargingContext, plans: readonly PlanRow[], today: (clinicId: string | null) => PlainDate, options: RunOptions, report: RunReport): Promise<void> {
+  const { store } = ctx;
+  const ids = plans.map((p) => p.id);
+  const charges = chargesOfPlans(store, ids);
+  const facts = billingFacts(store, ids);
+  const byId = new Map(plans.map((p) => [p.id, p]));
+  const actions: BillingAction[] = [];
+  for (const plan of plans) {
+    const fact = facts.get(plan.id)!;
+    const installments = plan.type === 'monthly' ? ((JSON.parse(plan.snapshot) as Template).duration.months ?? 0) : 0;
+    const billable: BillablePlan = {
+      id: plan.id,
+      status: plan.status,
+      type: plan.type,
+      start_date: plan.start_date,
+      end_date: plan.end_date,
+      billing_offset_months: plan.billing_offset_months,
+      fees: Array.from({ length: installments }, (_, i) => feeForInstallment(fact.prices, i + 1) ?? 0),
+      last_step_date: fact.lastStepDate,
+      has_payment_method: fact.token !== null,
+    };
+    actions.push(...planBilling(billable, charges.get(plan.id) ?? [], today(plan.clinic_id)));
+  }
+  const chargeById = new Map([...charges.values()].flat().map((c) => [c.id, c]));
+
+  if (options.dryRun) {
+    for (const action of actions) {
+      if (action.kind === 'skip') report.skipped++;
+      else if (action.kind === 'complete') report.completed_plans++;
+      else if (action.kind === 'charge') report.charges.push(planned(byId.get(action.planId)!, action));
+      else report.charges.push({ ...runCharge(chargeById.get(action.chargeId)!), status: 'planned' });
+    }
+    return;
+  }
+
+  const at = ctx.now().toISOString();
+  const pending: ChargeRow[] = [];
+  store.transaction(() => {
+    for (const action of actions) {
+      const plan = byId.get(action.planId)!;
+      const day = formatDate(today(plan.clinic_id));
+      switch (action.kind) {
+        case 'skip':
+          report.skipped++;
+          break;
+        case 'settle':
+          pending.push(chargeById.get(action.chargeId)!);
+          break;
+        case 'charge':
+          pending.push(
+            insertPendingCharge(
+              store,
+              {
+                plan_id: plan.id,
+                kind: 'installment',
+                installment: action.installment,
+                step_n: null,
+                idempotency_key: `plan-${plan.id}-installment-${action.installment}`,
+                due_date: action.dueDate,
+                amount_minor: action.amountMinor,
+                currency: plan.currency,
+                retries_allowed: ctx.retryDays.length,
+                gateway: ctx.gateway.name,
+                payment_token: facts.get(plan.id)!.token!,
+                created_at: at,
+                updated_at: at,
+              },
+              day,
+            ),
+          );
+          break;
+        case 'retry': {
+          const token = facts.get(plan.id)!.token ?? chargeById.get(action.chargeId)!.payment_token;
+          pending.push(beginRetry(store, { ...chargeById.get(action.chargeId)!, payment_token: token }, day, at));
+          break;
+        }
+        case 'complete':
+          updatePlan(store, { ...plan, status: 'completed', updated_at: at });
+          recordAudit(store, { at, actor: ctx.actor, action: 'plan.complete', entity: 'plan', entityId: plan.id, before: { status: plan.status }, after: { status: 'completed' } });
+          report.completed_plans++;
+          break;
+      }
+    }
+  });
+  if (pending.length === 0) return;
+  const outcomes = await sendPending(ctx, pending, (charge) => today(byId.get(charge.plan_id)?.clinic_id ?? null));
+  for (const outcome of outcomes) record(report, outcome);
+}
+
+function record(report: RunReport, outcome: Outcome): void {
+  const charge = outcome.charge;
+  report.charges.push(runCharge(charge));
+  if (charge.status === 'succeeded') {
+    report.charged++;
+    report.amount_minor += charge.amount_minor;
+  } else report.failed++;
+  if (outcome.pastDue) report.past_due_plans++;
+}
+
+function runCharge(charge: ChargeRow): RunCharge {
+  return {
+    id: charge.id,
+    plan_id: charge.plan_id,
+    kind: charge.kind,
+    installment: charge.installment,
+    step_n: charge.step_n,
+    status: charge.status,
+    amount_minor: charge.amount_minor,
+    currency: charge.currency,
+    idempotency_key: charge.idempotency_key,
+    decline_code: charge.decline_code,
+    next_attempt_on: charge.next_attempt_on,
+  };
+}
+
+function planned(plan: PlanRow, action: Extract<BillingAction, { kind: 'charge' }>): RunCharge {
+  return { id: null, plan_id: plan.id, kind: 'installment', installment: action.installment, step_n: null, status: 'planned', amount_minor: action.amountMinor, currency: plan.currency, idempotency_key: `plan-${plan.id}-installment-${action.installment}`, decline_code: null, next_attempt_on: null };
+}
+

@@ -1,0 +1,33 @@
+import type { Context } from '../../context.js';
+import { renderTable } from '../../output/table.js';
+import { withStore } from '../../store.js';
+import { resolveWorkspace } from '../../workspace.js';
+import { UsageError } from '../../../errors.js';
+import { todayIn } from '../../../domain/dates.js';
+import { formatMoney } from '../../../domain/money.js';
+import { readSettings } from '../../../registry/settings.js';
+import { forecast } from '../../../billing/forecast.js';
+
+export async function run(ctx: Context, opts: { months?: string }): Promise<number> {
+  const months = opts.months ?? '6';
+  if (!/^[1-9]\d*$/.test(months) || Number(months) > 120) throw new UsageError(`--months "${months}" must be a whole number from 1 to 120`);
+  const settings = readSettings(resolveWorkspace(ctx));
+  return withStore(ctx, (store) => {
+    const result = forecast(store, todayIn(settings.timezone, ctx.now()), Number(months));
+    const { currency } = settings;
+    if (ctx.options.json) {
+      ctx.json({ currency, ...result });
+      return 0;
+    }
+    const money = (minor: number) => formatMoney(minor, currency);
+    ctx.streams.stdout.write(
+      renderTable(
+        ['MONTH', 'INSTALLMENTS', 'VISITS', 'RETRIES', 'EXPECTED'],
+        result.months.map((m) => [m.month, `${m.installments} · ${money(m.installments_minor)}`, `${m.visits} · ${money(m.visits_minor)}`, money(m.retries_minor), ctx.color.bold(money(m.total_minor))]),
+        { tty: ctx.tty, heading: (t) => ctx.color.dim(t) },
+      ),
+    );
+    if (ctx.tty) ctx.out(`\n${money(result.total_minor)} expected over ${months} months; ${result.installments_remaining} installments (${money(result.installments_remaining_minor)}) remain on active plans in all.`);
+    return 0;
+  });
+}

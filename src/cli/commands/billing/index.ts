@@ -1,0 +1,46 @@
+import type { Command } from 'commander';
+import type { Action } from '../../action.js';
+
+export function register(program: Command, action: Action): void {
+  const billing = program.command('billing').description('the monthly billing batch and the money it moved');
+
+  billing
+    .command('run')
+    .description('charge every installment due, retry declines, settle what a stopped run left pending')
+    .option('--date <date>', 'bill as of this date, YYYY-MM-DD (default: each clinic’s own today)')
+    .option('--dry-run', 'show what would be charged; charge and write nothing')
+    .option('--clinic <id>', 'only plans at this clinic')
+    .option('--wait <seconds>', 'wait this long for another run to finish instead of exiting 4')
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 all charges went through, 3 at least one failed (alert on it), 4 another run holds the lock.
+
+Examples:
+  $ txplan billing run
+  $ txplan billing run --dry-run --date 2027-01-01
+  $ txplan billing run --json > run.json`,
+    )
+    .action(action(async (ctx, opts) => (await import('./run.js')).run(ctx, opts)));
+
+  billing
+    .command('charges')
+    .description('list charges')
+    .option('--plan <plan>', 'charges of one plan')
+    .option('--status <status>', 'pending, succeeded or failed')
+    .option('--since <date>', 'due on or after this date')
+    .addHelpText('after', '\nExamples:\n  $ txplan billing charges --status failed\n  $ txplan billing charges --plan 12 --json')
+    .action(action(async (ctx, opts) => (await import('./charges.js')).run(ctx, opts)));
+
+  billing
+    .command('reconcile')
+    .description("compare txplan's charges with the payment processor's records; exit 1 on any difference")
+    .action(action(async (ctx) => (await import('./reconcile.js')).run(ctx)));
+
+  billing
+    .command('forecast')
+    .description('expected revenue month by month from running plans')
+    .option('--months <n>', 'how many months ahead', '6')
+    .addHelpText('after', '\nExamples:\n  $ txplan billing forecast --months 12')
+    .action(action(async (ctx, opts) => (await import('./forecast.js')).run(ctx, opts)));
+}

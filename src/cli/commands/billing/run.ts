@@ -1,0 +1,55 @@
+import type { Context } from '../../context.js';
+import { withStore } from '../../store.js';
+import { resolveWorkspace } from '../../workspace.js';
+import { chargingContext } from '../../billing.js';
+import { progressBar } from '../../progress.js';
+import { UsageError } from '../../../errors.js';
+import { parseDate } from '../../../domain/dates.js';
+import { formatMoney } from '../../../domain/money.js';
+import { readSettings } from '../../../registry/settings.js';
+import { getClinic } from '../../../store/clinics.js';
+import { runBilling } from '../../../billing/run.js';
+
+export async function run(ctx: Context, opts: { date?: string; dryRun?: boolean; clinic?: string; wait?: string }): Promise<number> {
+  const date = opts.date !== undefined ? parseDate(opts.date) : undefined;
+  if (opts.date !== undefined && !date) throw new UsageError(`--date "${opts.date}" is not a date; write it as YYYY-MM-DD`);
+  if (opts.wait !== undefined && !/^\d+$/.test(opts.wait)) throw new UsageError(`--wait "${opts.wait}" is not a number of seconds`);
+  const settings = readSettings(resolveWorkspace(ctx));
+  return withStore(ctx, async (store) => {
+    if (opts.clinic !== undefined && !getClinic(store, opts.clinic)) throw new UsageError(`No clinic "${opts.clinic}"; "txplan clinic list" shows them`);
+    const charging = chargingContext(ctx, store, settings);
+    const progress = await progressBar(ctx, opts.dryRun ? 'Planning' : 'Billing', 0);
+    let report;
+    try {
+      report = await runBilling(charging, {
+        date,
+        clinicId: opts.clinic,
+        dryRun: opts.dryRun ?? false,
+        waitMs: Number(opts.wait ?? 0) * 1000,
+        fallbackZone: settings.timezone,
+        onProgress: (done, total) => progress.update(done, total),
+      });
+    } finally {
+      progress.stop();
+      charging.gateway.close();
+    }
+    const currency = settings.currency;
+    if (ctx.options.json) {
+      ctx.json({ ...report, dry_run: opts.dryRun ?? false, currency });
+    } else {
+      const { color } = ctx;
+      if (opts.dryRun) {
+        const total = report.charges.reduce((sum, c) => sum + c.amount_minor, 0);
+        for (const c of report.charges) ctx.out(`would charge ${c.idempotency_key}  ${formatMoney(c.amount_minor, c.currency)}`);
+        ctx.out(`billing run (dry run)${report.date ? ` ${report.date}` : ''}: would charge ${report.charges.length} (${formatMoney(total, currency)}), ${report.skipped} skipped, ${report.completed_plans} to complete; nothing was charged or written`);
+      } else {
+        for (const c of report.charges.filter((x) => x.status !== 'succeeded')) {
+          ctx.err(color.yellow(`declined ${c.idempotency_key} ${formatMoney(c.amount_minor, c.currency)}: ${c.decline_code ?? 'no answer'}${c.next_attempt_on ? `, retry on ${c.next_attempt_on}` : c.status === 'pending' ? ', settled by the next run' : ', plan past due'}`));
+        }
+        // One summary line per run, for cron logs.
+        ctx.out(`billing run${report.date ? ` ${report.date}` : ''}: charged ${report.charged} (${formatMoney(report.amount_minor, currency)}), failed ${report.failed}, skipped ${report.skipped}, completed ${report.completed_plans}, past due ${report.past_due_plans}`);
+      }
+    }
+    return report.failed > 0 && !opts.dryRun ? 3 : 0;
+  });
+}

@@ -1,0 +1,166 @@
+import { mkdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Context } from '../../context.js';
+import { progressBar } from '../../progress.js';
+import { findPlan, withStore } from '../../store.js';
+import { resolveWorkspace } from '../../workspace.js';
+import { FailedError, TxplanError, UsageError } from '../../../errors.js';
+import { loadRegistry, templateIds, type Registry } from '../../../registry/registry.js';
+import { getPlan, listPlans, PLAN_STATUSES, type PlanRow, type PlanStatus } from '../../../store/plans.js';
+import type { Store } from '../../../store/store.js';
+import { loadHandout } from '../../../handout/load.js';
+import { renderHandout, type Paper } from '../../../handout/render.js';
+import { checkTarget, writeFileAtomically } from '../../../handout/file.js';
+
+export interface HandoutOptions {
+  output?: string;
+  paper?: Paper;
+  force?: boolean;
+  status?: string;
+  outDir?: string;
+}
+
+interface Written {
+  id: number;
+  file: string;
+  pages: number;
+}
+
+/** The commander wiring's one verb: a single plan, or every plan in a status. */
+export async function run(ctx: Context, ref: string | undefined, opts: HandoutOptions): Promise<number> {
+  if (ref !== undefined && opts.status !== undefined) throw new UsageError('Give a plan id or --status, not both');
+  if (ref === undefined && opts.status === undefined) throw new UsageError('Name a plan ("txplan handout 12") or a status ("txplan handout --status active --out-dir DIR")');
+  if (opts.output !== undefined && opts.outDir !== undefined) throw new UsageError('Give -o FILE or --out-dir DIR, not both');
+  if (opts.status !== undefined) {
+    if (!(PLAN_STATUSES as readonly string[]).includes(opts.status)) throw new UsageError(`"${opts.status}" is not a plan status; use one of ${PLAN_STATUSES.join(', ')}`);
+    if (opts.output !== undefined) throw new UsageError('-o names one file; with --status, use --out-dir DIR for one PDF per plan');
+    if (opts.outDir === undefined) throw new UsageError('--status writes one PDF per plan; add --out-dir DIR to say where');
+    return batch(ctx, opts.status as PlanStatus, opts.outDir, opts);
+  }
+  return single(ctx, ref!, opts);
+}
+
+async function single(ctx: Context, ref: string, opts: HandoutOptions): Promise<number> {
+  const registry = await loadRegistry(resolveWorkspace(ctx));
+  const paper = opts.paper ?? registry.settings.paper;
+  const force = opts.force ?? false;
+  const gone = await missingTemplates(registry);
+  return withStore(ctx, async (store) => {
+    const plan = findPlan(store, ref);
+    const file = resolve(ctx.cwd, opts.output ?? join(opts.outDir ?? '.', fileName(plan.id)));
+    if (opts.outDir !== undefined) makeFolder(resolve(ctx.cwd, opts.outDir));
+    // Refuse an existing file before spending the time to render.
+    checkTarget(file, force);
+    const written = await print(store, registry, plan, file, paper, force, ctx.now());
+    const notes = gone.has(plan.template_id) ? [deletedTemplateNote([plan])] : [];
+    if (ctx.options.json) {
+      ctx.json({ ...written, paper, notes });
+      return 0;
+    }
+    for (const note of notes) ctx.err(`${ctx.colorErr.yellow('note:')} ${note}`);
+    ctx.out(`${ctx.color.green('✔')} Wrote the handout of plan ${plan.id} (${pages(written.pages)}, ${paperName(paper)}) to ${file}`);
+    return 0;
+  });
+}
+
+async function batch(ctx: Context, status: PlanStatus, outDir: string, opts: HandoutOptions): Promise<number> {
+  const registry = await loadRegistry(resolveWorkspace(ctx));
+  const paper = opts.paper ?? registry.settings.paper;
+  const force = opts.force ?? false;
+  const dir = resolve(ctx.cwd, outDir);
+  const gone = await missingTemplates(registry);
+  return withStore(ctx, async (store) => {
+    const ids = listPlans(store, { status }).map((p) => p.id);
+    if (ids.length > 0) makeFolder(dir);
+    const written: Written[] = [];
+    const failed: Array<{ id: number; error: { code: string; message: string } }> = [];
+    const fromDeleted: PlanRow[] = [];
+    const progress = await progressBar(ctx, 'Handouts', ids.length);
+    const now = ctx.now();
+    try {
+      for (const [index, id] of ids.entries()) {
+        try {
+          const plan = getPlan(store, id);
+          if (!plan) throw new FailedError(`Plan ${id} was deleted while the handouts were printing`, 'not_found');
+          written.push(await print(store, registry, plan, join(dir, fileName(id)), paper, force, now));
+          if (gone.has(plan.template_id)) fromDeleted.push(plan);
+        } catch (error) {
+          // One plan's problem is reported; the others still print.
+          failed.push({ id, error: describe(error) });
+        }
+        progress.update(index + 1, ids.length);
+      }
+    } finally {
+      progress.stop();
+    }
+    const notes = fromDeleted.length ? [deletedTemplateNote(fromDeleted)] : [];
+    if (ctx.options.json) {
+      ctx.json({ status, out_dir: dir, paper, handouts: written, failed, notes });
+      return failed.length ? 1 : 0;
+    }
+    for (const note of notes) ctx.err(`${ctx.colorErr.yellow('note:')} ${note}`);
+    for (const f of failed) ctx.err(`${ctx.colorErr.red('✖')} plan ${f.id}: ${f.error.message}`);
+    if (ids.length === 0) {
+      ctx.out(`No ${status.replace('_', ' ')} plans: no handouts written.`);
+      return 0;
+    }
+    const total = written.reduce((sum, w) => sum + w.pages, 0);
+    if (written.length) ctx.out(`${ctx.color.green('✔')} Wrote ${written.length} handout${written.length === 1 ? '' : 's'} (${pages(total)}, ${paperName(paper)}) to ${dir}`);
+    if (failed.length) ctx.out(`${ctx.color.red('✖')} ${failed.length} of ${ids.length} handout${ids.length === 1 ? '' : 's'} failed; see the messages above`);
+    return failed.length ? 1 : 0;
+  });
+}
+
+async function print(store: Store, registry: Registry, plan: PlanRow, file: string, paper: Paper, force: boolean, now: Date): Promise<Written> {
+  const rendered = await renderHandout(loadHandout(store, registry, plan, now), paper);
+  writeFileAtomically(file, rendered.bytes, force);
+  return { id: plan.id, file, pages: rendered.pages };
+}
+
+/**
+ * A plan whose template file was deleted still prints: its snapshot is the
+ * plan the patient agreed to, and nothing on the handout comes from the
+ * template file. The clinic is told, since the template is usually gone on
+ * purpose but sometimes by mistake.
+ */
+async function missingTemplates(registry: Registry): Promise<{ has(id: string): boolean }> {
+  const present = new Set(await templateIds(registry.workspace));
+  return { has: (id) => !present.has(id) };
+}
+
+function deletedTemplateNote(plans: readonly PlanRow[]): string {
+  if (plans.length === 1) {
+    const [plan] = plans as [PlanRow];
+    return `the template ${plan.template_id} of plan ${plan.id} is no longer in templates/; the handout was printed from the plan's own copy (v${plan.template_version})`;
+  }
+  const ids = plans.map((p) => p.id);
+  return `${plans.length} plans (${ids.slice(0, 10).join(', ')}${ids.length > 10 ? ', …' : ''}) come from templates no longer in templates/; their handouts were printed from each plan's own copy`;
+}
+
+function makeFolder(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ENOTDIR') throw new FailedError(`${dir} is a file, not a folder; give --out-dir a folder`, 'not_a_folder');
+    throw new FailedError(`Could not create the folder ${dir}: ${(error as Error).message}; choose a folder you can write to`, 'write_failed');
+  }
+  if (!statSync(dir).isDirectory()) throw new FailedError(`${dir} is a file, not a folder; give --out-dir a folder`, 'not_a_folder');
+}
+
+function describe(error: unknown): { code: string; message: string } {
+  if (error instanceof TxplanError) return { code: error.code, message: error.message };
+  return { code: 'internal', message: `Unexpected error: ${error instanceof Error ? error.message : String(error)}; run again with --debug, and report it if it persists` };
+}
+
+function fileName(id: number): string {
+  return `plan-${id}.pdf`;
+}
+
+function pages(n: number): string {
+  return `${n} page${n === 1 ? '' : 's'}`;
+}
+
+function paperName(paper: Paper): string {
+  return paper === 'a4' ? 'A4' : 'US Letter';
+}

@@ -1,0 +1,731 @@
+import PDFDocument from 'pdfkit';
+import { handoutFonts, type FontName } from './fonts.js';
+import type { Handout, StepMark } from './view.js';
+
+/**
+ * Lays a handout out on paper with pdfkit. Everything the patient reads comes
+ * from the view model; this file only decides fonts, colours and positions.
+ *
+ * Text is wrapped here rather than by pdfkit, so that every block is measured
+ * before it is drawn: rows move whole to the next page, a table repeats its
+ * header there, a heading never ends a page, and a cell taller than a page
+ * continues on the next one instead of being clipped.
+ */
+
+export type Paper = 'letter' | 'a4';
+export const PAPERS: readonly Paper[] = ['letter', 'a4'];
+const SIZES: Record<Paper, [number, number]> = { letter: [612, 792], a4: [595.28, 841.89] };
+
+export interface RenderedHandout {
+  bytes: Buffer;
+  pages: number;
+}
+
+const INK = '#1d2733';
+const MUTED = '#566372';
+const FAINT = '#8a96a3';
+const ACCENT = '#2b6f6b';
+const ACCENT_TINT = '#e9f2f1';
+const RULE = '#dce2e8';
+const HEADER_FILL = '#f2f5f7';
+const DONE = '#2f7d55';
+const AMBER = '#8a5a12';
+const AMBER_TINT = '#fbf3e4';
+const RED = '#a23a3a';
+const RED_TINT = '#fbeceb';
+
+/** Noto Sans: ascent 1069, descent 293 per 1000 units; used to centre a line in its leading. */
+const LINE_BOX = 1.362;
+
+interface Style {
+  font: FontName;
+  size: number;
+  leading: number;
+  color: string;
+  tracking?: number;
+}
+
+const S = {
+  clinic: { font: 'semibold', size: 13, leading: 17, color: ACCENT },
+  clinicDetail: { font: 'regular', size: 8.5, leading: 12, color: MUTED },
+  eyebrow: { font: 'semibold', size: 7.5, leading: 10, color: FAINT, tracking: 0.9 },
+  patient: { font: 'semibold', size: 14, leading: 19, color: INK },
+  title: { font: 'bold', size: 24, leading: 29, color: INK },
+  pill: { font: 'semibold', size: 7.5, leading: 10, color: ACCENT, tracking: 0.6 },
+  lede: { font: 'regular', size: 12.5, leading: 18, color: INK },
+  body: { font: 'regular', size: 9.8, leading: 14.5, color: INK },
+  bodyMuted: { font: 'regular', size: 9.8, leading: 14.5, color: MUTED },
+  factValue: { font: 'semibold', size: 10.5, leading: 14, color: INK },
+  h2: { font: 'semibold', size: 13, leading: 18, color: ACCENT },
+  h3: { font: 'semibold', size: 10, leading: 14, color: INK },
+  continued: { font: 'italic', size: 8, leading: 12, color: FAINT },
+  th: { font: 'semibold', size: 7, leading: 9, color: MUTED, tracking: 0.7 },
+  cell: { font: 'regular', size: 8.8, leading: 12.2, color: INK },
+  cellStrong: { font: 'semibold', size: 8.8, leading: 12.2, color: INK },
+  cellMuted: { font: 'regular', size: 8.2, leading: 11.4, color: MUTED },
+  cellFaint: { font: 'regular', size: 8.8, leading: 12.2, color: FAINT },
+  cellAside: { font: 'italic', size: 8.2, leading: 11.4, color: MUTED },
+  number: { font: 'semibold', size: 9, leading: 13.5, color: ACCENT },
+  itemName: { font: 'semibold', size: 9.6, leading: 13.5, color: INK },
+  itemText: { font: 'regular', size: 9.4, leading: 13.5, color: INK },
+  defLabel: { font: 'regular', size: 9.4, leading: 13.5, color: MUTED },
+  defValue: { font: 'semibold', size: 9.6, leading: 13.5, color: INK },
+  defDetail: { font: 'regular', size: 8.4, leading: 12, color: MUTED },
+  sign: { font: 'regular', size: 8, leading: 11, color: MUTED },
+  running: { font: 'semibold', size: 8, leading: 11, color: ACCENT },
+  runningDetail: { font: 'regular', size: 8, leading: 11, color: FAINT },
+  footer: { font: 'regular', size: 7.5, leading: 10, color: FAINT },
+} satisfies Record<string, Style>;
+
+interface Run {
+  text: string;
+  style: Style;
+  /** Space above this run, when it is not the first in its cell. */
+  gap?: number;
+  align?: 'left' | 'right';
+}
+
+interface Line {
+  text: string;
+  style: Style;
+  dx: number;
+  gap: number;
+}
+
+interface Column {
+  title: string;
+  /** Share of the content width. */
+  share: number;
+  align?: 'left' | 'right';
+}
+
+interface Cell {
+  runs: Run[];
+  mark?: StepMark;
+}
+
+interface TableSpec {
+  columns: Column[];
+  rows: Cell[][];
+  header: boolean;
+  /** Printed above the repeated header on a following page. */
+  continued?: string;
+  rules: boolean;
+  padY: number;
+  padX: number;
+}
+
+interface LaidRow {
+  cells: Line[][];
+  marks: Array<StepMark | undefined>;
+  height: number;
+}
+
+interface LaidTable {
+  spec: TableSpec;
+  widths: number[];
+  headerHeight: number;
+  rows: LaidRow[];
+}
+
+const MARK_WIDTH = 13;
+
+// Word widths at 1 pt, per font, shared by every document of the process (the fonts are too).
+const widthCache = new Map<string, number>();
+
+export async function renderHandout(handout: Handout, paper: Paper): Promise<RenderedHandout> {
+  const [width, height] = SIZES[paper];
+  const { creationDate, title, author, subject, id } = handout.metadata;
+  const doc = new PDFDocument({
+    autoFirstPage: false,
+    bufferPages: true,
+    // No default Helvetica: every glyph comes from the embedded Noto Sans.
+    font: null as unknown as string,
+    info: { Title: title, Author: author, Subject: subject, Creator: 'txplan', Producer: 'txplan with PDFKit', CreationDate: creationDate, ModDate: creationDate },
+    displayTitle: true,
+    lang: 'en-US',
+  });
+  // pdfkit derives the file identifier from the metadata; one derived from the content tells two plans' handouts apart.
+  const internals = doc as unknown as { _id?: unknown };
+  if (internals._id instanceof Uint8Array && internals._id.length === 16) internals._id = Uint8Array.from(Buffer.from(id, 'hex'));
+  const fonts = handoutFonts();
+  for (const [name, font] of Object.entries(fonts)) doc.registerFont(name, font as unknown as Uint8Array);
+
+  const chunks: Buffer[] = [];
+  doc.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const ended = new Promise<void>((resolve, reject) => {
+    doc.on('end', resolve);
+    doc.on('error', reject);
+  });
+
+  const writer = new Writer(doc, handout, width, height);
+  writer.render();
+  const pages = writer.finish();
+  doc.end();
+  await ended;
+  return { bytes: Buffer.concat(chunks), pages };
+}
+
+class Writer {
+  private readonly left = 56;
+  private readonly contentWidth: number;
+  private readonly firstTop = 46;
+  private readonly top = 70;
+  private readonly bottom: number;
+  private y = 0;
+  private pages = 0;
+
+  constructor(
+    private readonly doc: PDFKit.PDFDocument,
+    private readonly h: Handout,
+    private readonly width: number,
+    private readonly height: number,
+  ) {
+    this.contentWidth = width - 2 * this.left;
+    this.bottom = height - 64;
+  }
+
+  render(): void {
+    this.newPage();
+    this.header();
+    this.intro();
+    this.schedule();
+    this.homeCare();
+    this.timed('Expected milestones', this.h.milestones);
+    this.timed('Follow-up recommendations', this.h.followUp);
+    this.payment();
+    this.agreement();
+  }
+
+  /** Writes the footer on every page now that the page count is known. */
+  finish(): number {
+    const { doc } = this;
+    const range = doc.bufferedPageRange();
+    const { plan, provenance, generated } = this.h.footer;
+    for (let i = 0; i < range.count; i++) {
+      doc.switchToPage(range.start + i);
+      const y = this.height - 44;
+      this.rule(this.left, y, this.contentWidth, RULE, 0.5);
+      this.line({ text: `${plan}  ·  ${provenance}  ·  ${generated}`, style: S.footer, dx: 0, gap: 0 }, this.left, y + 7);
+      const pageText = `Page ${i + 1} of ${range.count}`;
+      this.line({ text: pageText, style: S.footer, dx: this.contentWidth - this.measure(S.footer, pageText), gap: 0 }, this.left, y + 7);
+    }
+    return range.count;
+  }
+
+  // ---------------------------------------------------------------------------
+  // Sections, in the order the patient reads them
+
+  private header(): void {
+    const { h, left, contentWidth: cw } = this;
+    const rightWidth = 150;
+    const clinic = this.lines([{ text: h.clinic.name, style: S.clinic }, ...(h.clinic.details.length ? [{ text: h.clinic.details.join('  ·  '), style: S.clinicDetail, gap: 2 }] : [])], cw - rightWidth - 20);
+    const right = this.lines([
+      { text: 'TREATMENT PLAN', style: S.eyebrow, align: 'right' },
+      { text: `Plan ${h.planId}`, style: S.clinicDetail, gap: 3, align: 'right' },
+    ], rightWidth);
+    const top = this.y;
+    this.drawLines(clinic, left, top);
+    this.drawLines(right, left + cw - rightWidth, top + 3);
+    this.y = top + Math.max(height(clinic), height(right) + 3) + 10;
+    this.rule(left, this.y, cw, ACCENT, 1.2);
+    this.y += 26;
+
+    this.drawLines(this.lines([{ text: 'PREPARED FOR', style: S.eyebrow }], cw), left, this.y);
+    this.y += S.eyebrow.leading + 2;
+    this.paragraph([{ text: h.patient, style: S.patient }], left, cw);
+    this.y += 2;
+    this.paragraph([{ text: h.title, style: S.title }], left, cw);
+    this.y += 8;
+    this.pill(h.status.code, h.status.label);
+    this.y += 18;
+  }
+
+  private pill(code: Handout['status']['code'], label: string): void {
+    const [fill, color] = code === 'past_due' || code === 'cancelled' ? [RED_TINT, RED] : code === 'prescribed' || code === 'paused' ? [AMBER_TINT, AMBER] : [ACCENT_TINT, ACCENT];
+    const style = { ...S.pill, color };
+    const text = label.toUpperCase();
+    const w = this.measure(style, text) + 16;
+    this.doc.roundedRect(this.left, this.y, w, 16, 8).fill(fill);
+    this.line({ text, style, dx: 8, gap: 0 }, this.left, this.y + 3);
+    this.y += 16;
+  }
+
+  private intro(): void {
+    const { h, left, contentWidth: cw } = this;
+    this.paragraph([{ text: h.goal, style: S.lede }], left, cw * 0.92);
+    if (h.description) {
+      this.y += 8;
+      this.paragraph([{ text: h.description, style: S.bodyMuted }], left, cw * 0.92);
+    }
+    this.y += 18;
+    this.facts();
+    if (h.notice) this.notice(h.notice);
+  }
+
+  /** Duration, start, end and price at a glance, in a tinted band. */
+  private facts(): void {
+    const { h, left, contentWidth: cw } = this;
+    const price = h.payment.type === 'monthly' ? (h.payment.rows[0]?.value.split(',')[0] ?? '') : 'Per visit';
+    const facts: Array<[string, string]> = [
+      ['DURATION', capitalize(h.duration.length)],
+      ['STARTS', h.duration.starts ?? 'When you start'],
+      ['ENDS', h.duration.ends ?? `${capitalize(h.duration.length)} later`],
+      ['PRICE', price],
+    ];
+    const pad = 12;
+    const cellWidth = (cw - 2 * pad) / facts.length;
+    const cells = facts.map(([label, value]) => this.lines([{ text: label, style: S.eyebrow }, { text: value, style: S.factValue, gap: 3 }], cellWidth - 12));
+    const boxHeight = Math.max(...cells.map(height)) + 2 * pad;
+    const summary = this.lines([{ text: h.duration.summary, style: S.bodyMuted }], cw);
+    this.ensure(boxHeight + 6 + height(summary));
+    this.doc.roundedRect(left, this.y, cw, boxHeight, 6).fill(HEADER_FILL);
+    cells.forEach((lines, i) => {
+      const x = left + pad + i * cellWidth;
+      if (i > 0) this.rule(x - 6, this.y + pad, 0, RULE, 0.6, boxHeight - 2 * pad);
+      this.drawLines(lines, x, this.y + pad);
+    });
+    this.y += boxHeight + 6;
+    this.drawLines(summary, left, this.y);
+    this.y += height(summary);
+  }
+
+  private notice(text: string): void {
+    const { left, contentWidth: cw } = this;
+    const code = this.h.status.code;
+    const [fill, bar] = code === 'past_due' || code === 'cancelled' ? [RED_TINT, RED] : code === 'completed' ? [ACCENT_TINT, ACCENT] : [AMBER_TINT, AMBER];
+    const lines = this.lines([{ text, style: S.body }], cw - 32);
+    const boxHeight = height(lines) + 20;
+    this.y += 12;
+    this.ensure(boxHeight);
+    this.doc.rect(left, this.y, cw, boxHeight).fill(fill);
+    this.doc.rect(left, this.y, 3, boxHeight).fill(bar);
+    this.drawLines(lines, left + 18, this.y + 10);
+    this.y += boxHeight;
+  }
+
+  private schedule(): void {
+    const { h } = this;
+    const rows: Cell[][] = h.schedule.map((step) => [
+      { runs: [{ text: String(step.n), style: S.cellStrong }] },
+      { runs: [{ text: step.when, style: S.cellStrong }, ...(step.date ? [{ text: step.date, style: S.cellMuted, gap: 1 }] : [])] },
+      { runs: step.booked ? [{ text: step.booked.date, style: S.cell }, { text: step.booked.time, style: S.cellMuted, gap: 1 }] : [{ text: '—', style: S.cellFaint }] },
+      {
+        runs: [
+          ...step.services.map((name, i) => ({ text: name, style: S.cell, gap: i ? 2 : 0 })),
+          ...(step.alternatives.length ? [{ text: `or ${step.alternatives.join(', ')}`, style: S.cellAside, gap: 3 }] : []),
+        ],
+      },
+      {
+        runs: [
+          ...(step.note ? [{ text: step.note, style: S.cell }] : []),
+          ...(step.visitNote ? [{ text: `Visit note: ${step.visitNote}`, style: S.cell, gap: 4 }] : []),
+          ...(step.outcome ? [{ text: `Outcome: ${step.outcome}`, style: S.cellAside, gap: 3 }] : []),
+          ...(!step.note && !step.visitNote && !step.outcome ? [{ text: '—', style: S.cellFaint }] : []),
+        ],
+      },
+      {
+        mark: step.mark,
+        runs: [
+          { text: step.markLabel, style: { ...S.cellStrong, color: step.mark === 'done' ? DONE : step.mark === 'pending' ? INK : MUTED } },
+          ...(step.markDate ? [{ text: step.markDate, style: S.cellMuted, gap: 1 }] : []),
+        ],
+      },
+    ]);
+    const table = this.layoutTable({
+      columns: [
+        { title: '#', share: 0.05 },
+        { title: 'Recommended', share: 0.15 },
+        { title: 'Booked', share: 0.13 },
+        { title: 'Services', share: 0.25 },
+        { title: 'Notes', share: 0.28 },
+        { title: 'Status', share: 0.14 },
+      ],
+      rows,
+      header: true,
+      continued: 'Treatment schedule, continued',
+      rules: true,
+      padY: 7,
+      padX: 5,
+    });
+    const intro = this.h.duration.starts
+      ? 'Recommended dates for each visit. Book them with the front desk; a booked time shows here once it is set.'
+      : 'Each visit is counted from the day you start; the dates are set then.';
+    const introLines = this.lines([{ text: intro, style: S.bodyMuted }], this.contentWidth);
+    this.heading('Treatment schedule', height(introLines) + 8 + table.headerHeight + firstRow(table));
+    this.drawLines(introLines, this.left, this.y);
+    this.y += height(introLines) + 8;
+    this.drawTable(table);
+  }
+
+  private homeCare(): void {
+    const groups = this.h.homeCare;
+    if (groups.length === 0) return;
+    const laid = groups.map((group) => ({
+      title: this.lines([{ text: group.title, style: S.h3 }], this.contentWidth),
+      table: this.layoutTable({
+        columns: [
+          { title: '', share: 0.05 },
+          { title: '', share: 0.95 },
+        ],
+        rows: group.items.map((item, i) => [
+          { runs: [{ text: `${i + 1}`, style: S.number }] },
+          { runs: [...(item.product ? [{ text: item.product, style: S.itemName }] : []), { text: item.instructions, style: S.itemText, gap: 1 }] },
+        ]),
+        header: false,
+        rules: false,
+        padY: 4,
+        padX: 0,
+      }),
+    }));
+    const first = laid[0]!;
+    this.heading('Home care', height(first.title) + 4 + firstRow(first.table));
+    laid.forEach((group, i) => {
+      if (i > 0) this.y += 10;
+      this.ensure(height(group.title) + 4 + firstRow(group.table));
+      this.doc.circle(this.left + 3, this.y + S.h3.leading / 2, 3).fill(ACCENT);
+      this.drawLines(group.title, this.left + 12, this.y);
+      this.y += height(group.title) + 4;
+      this.drawTable(group.table);
+    });
+  }
+
+  private timed(title: string, notes: Handout['milestones']): void {
+    if (notes.length === 0) return;
+    const table = this.layoutTable({
+      columns: [
+        { title: '', share: 0.24 },
+        { title: '', share: 0.76 },
+      ],
+      rows: notes.map((note) => [
+        { runs: [{ text: note.when, style: S.itemName }, ...(note.date ? [{ text: `around ${note.date}`, style: S.defDetail, gap: 1 }] : [])] },
+        { runs: [{ text: note.text, style: S.itemText }] },
+      ]),
+      header: false,
+      rules: true,
+      padY: 7,
+      padX: 0,
+    });
+    this.heading(title, firstRow(table));
+    this.drawTable(table);
+  }
+
+  private payment(): void {
+    const { payment } = this.h;
+    const table = this.layoutTable({
+      columns: [
+        { title: '', share: 0.24 },
+        { title: '', share: 0.76 },
+      ],
+      rows: payment.rows.map((row) => [
+        { runs: [{ text: row.label, style: S.defLabel }] },
+        { runs: [{ text: row.value, style: S.defValue }, ...(row.detail ? [{ text: row.detail, style: S.defDetail, gap: 1 }] : [])] },
+      ]),
+      header: false,
+      rules: true,
+      padY: 7,
+      padX: 0,
+    });
+    this.heading('Payment summary', firstRow(table));
+    this.drawTable(table);
+    if (!payment.visits || payment.visits.length === 0) return;
+    const visits = this.layoutTable({
+      columns: [
+        { title: 'Visit', share: 0.08 },
+        { title: 'When', share: 0.25 },
+        { title: 'Services', share: 0.47 },
+        { title: 'Price', share: 0.2, align: 'right' },
+      ],
+      rows: payment.visits.map((v) => [
+        { runs: [{ text: String(v.n), style: S.cellStrong }] },
+        { runs: [{ text: v.when, style: S.cell }] },
+        { runs: [{ text: v.services, style: S.cell }] },
+        { runs: [{ text: v.price, style: v.price === 'Complimentary' ? S.cellMuted : S.cellStrong, align: 'right' }] },
+      ]),
+      header: true,
+      continued: 'Price per visit, continued',
+      rules: true,
+      padY: 6,
+      padX: 5,
+    });
+    const title = this.lines([{ text: 'Price per visit', style: S.h3 }], this.contentWidth);
+    this.y += 14;
+    this.ensure(height(title) + 6 + visits.headerHeight + firstRow(visits));
+    this.drawLines(title, this.left, this.y);
+    this.y += height(title) + 6;
+    this.drawTable(visits);
+  }
+
+  /** Cancellation terms and the signature block, kept on one page together. */
+  private agreement(): void {
+    const { h, left, contentWidth: cw } = this;
+    if (h.cancellation) {
+      const terms = this.lines(h.cancellation.terms.map((text, i) => ({ text, style: S.body, gap: i ? 5 : 0 })), cw * 0.92);
+      this.heading('Cancellation terms', Math.min(height(terms), 3 * S.body.leading));
+      this.paragraphLines(terms, left);
+    }
+    if (!h.agreement) return;
+    const statement = this.lines([{ text: h.agreement.statement, style: S.body }], cw * 0.92);
+    const signatureRow = 40 + S.sign.leading;
+    const block = height(statement) + 10 + 2 * signatureRow + 8;
+    this.heading('Patient agreement', block);
+    this.drawLines(statement, left, this.y);
+    this.y += height(statement) + 10;
+    const dateWidth = cw * 0.3;
+    const nameWidth = cw - dateWidth - 28;
+    for (const signer of [`Patient signature  ·  ${h.agreement.signer}`, 'Clinic representative']) {
+      this.y += 34;
+      this.rule(left, this.y, nameWidth, INK, 0.6);
+      this.rule(left + nameWidth + 28, this.y, dateWidth, INK, 0.6);
+      this.drawLines(this.lines([{ text: signer, style: S.sign }], nameWidth), left, this.y + 4);
+      this.drawLines(this.lines([{ text: 'Date', style: S.sign }], dateWidth), left + nameWidth + 28, this.y + 4);
+      this.y += 6 + S.sign.leading;
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+  // Pages, headings and paragraphs
+
+  private newPage(): void {
+    this.doc.addPage({ size: [this.width, this.height], margins: { top: 0, bottom: 0, left: 0, right: 0 } });
+    this.pages++;
+    if (this.pages === 1) {
+      this.y = this.firstTop;
+      return;
+    }
+    // A running head, so a loose page still says whose plan it is.
+    const { left, contentWidth: cw, h } = this;
+    const y = 34;
+    const name = this.lines([{ text: h.clinic.name, style: S.running }], cw * 0.45);
+    const who = this.lines([{ text: `${h.patient}  ·  ${h.title}`, style: S.runningDetail, align: 'right' }], cw * 0.53);
+    this.drawLines(name.slice(0, 1), left, y);
+    this.drawLines(who.slice(0, 1), left + cw * 0.47, y);
+    this.rule(left, y + 16, cw, RULE, 0.5);
+    this.y = this.top;
+  }
+
+  private ensure(space: number): void {
+    if (this.y + space > this.bottom) this.newPage();
+  }
+
+  /** A section heading, moved to the next page with `follow` points of what comes after it, so it never ends a page. */
+  private heading(title: string, follow: number): void {
+    const lines = this.lines([{ text: title, style: S.h2 }], this.contentWidth);
+    const space = 26;
+    const own = height(lines) + 10;
+    const usable = this.bottom - this.top;
+    if (this.y + space + own + Math.min(follow, usable - own) > this.bottom) this.newPage();
+    else this.y += space;
+    this.drawLines(lines, this.left, this.y);
+    this.y += height(lines) + 3;
+    this.rule(this.left, this.y, this.contentWidth, RULE, 0.6);
+    this.y += 9;
+  }
+
+  private paragraph(runs: Run[], x: number, width: number): void {
+    this.paragraphLines(this.lines(runs, width), x);
+  }
+
+  /** Lines that may break across pages, never leaving a single line behind. */
+  private paragraphLines(lines: Line[], x: number): void {
+    lines.forEach((line, i) => {
+      const need = line.gap + line.style.leading + (i === 0 && lines.length > 1 ? lines[1]!.gap + lines[1]!.style.leading : 0);
+      this.ensure(need);
+      this.y += line.gap;
+      this.line(line, x, this.y);
+      this.y += line.style.leading;
+    });
+  }
+
+  // ---------------------------------------------------------------------------
+  // Tables
+
+  private layoutTable(spec: TableSpec): LaidTable {
+    const widths = spec.columns.map((c) => c.share * this.contentWidth);
+    const rows = spec.rows.map((cells) => {
+      const laid = cells.map((cell, i) => this.lines(cell.runs.map((r) => ({ ...r, align: r.align ?? spec.columns[i]!.align })), widths[i]! - 2 * spec.padX - (cell.mark ? MARK_WIDTH : 0)));
+      return { cells: laid, marks: cells.map((c) => c.mark), height: Math.max(...laid.map(height)) + 2 * spec.padY };
+    });
+    return { spec, widths, headerHeight: spec.header ? 22 : 0, rows };
+  }
+
+  private drawTable(table: LaidTable): void {
+    const { spec } = table;
+    const usable = this.bottom - this.top - table.headerHeight - 14;
+    if (spec.header) {
+      this.ensure(table.headerHeight + firstRow(table));
+      this.tableHeader(table);
+    }
+    for (const row of table.rows) {
+      if (this.y + row.height > this.bottom && row.height <= usable) this.continueTable(table);
+      this.drawRow(table, row);
+    }
+  }
+
+  private continueTable(table: LaidTable): void {
+    this.newPage();
+    if (table.spec.continued) {
+      this.drawLines(this.lines([{ text: table.spec.continued, style: S.continued }], this.contentWidth), this.left, this.y);
+      this.y += S.continued.leading + 2;
+    }
+    if (table.spec.header) this.tableHeader(table);
+  }
+
+  private tableHeader(table: LaidTable): void {
+    const { spec, widths } = table;
+    this.doc.rect(this.left, this.y, this.contentWidth, table.headerHeight).fill(HEADER_FILL);
+    let x = this.left;
+    spec.columns.forEach((column, i) => {
+      const text = column.title.toUpperCase();
+      const dx = column.align === 'right' ? widths[i]! - 2 * spec.padX - this.measure(S.th, text) : 0;
+      this.line({ text, style: S.th, dx, gap: 0 }, x + spec.padX, this.y + (table.headerHeight - S.th.leading) / 2);
+      x += widths[i]!;
+    });
+    this.y += table.headerHeight;
+  }
+
+  /** One row; a row taller than a whole page continues on the next, its lines never clipped. */
+  private drawRow(table: LaidTable, row: LaidRow): void {
+    const { spec, widths } = table;
+    const next = row.cells.map(() => 0);
+    let first = true;
+    for (;;) {
+      const room = this.bottom - this.y - 2 * spec.padY;
+      const slices = row.cells.map((lines, i) => {
+        let used = 0;
+        let end = next[i]!;
+        while (end < lines.length) {
+          const line = lines[end]!;
+          const h = (end === next[i] ? 0 : line.gap) + line.style.leading;
+          if (used + h > room) break;
+          used += h;
+          end++;
+        }
+        return { from: next[i]!, end, used };
+      });
+      if (slices.every((s, i) => s.end === s.from && s.end < row.cells[i]!.length) || slices.some((s, i) => s.end === s.from && s.end < row.cells[i]!.length && room < 40)) {
+        this.continueTable(table);
+        continue;
+      }
+      let x = this.left;
+      slices.forEach((slice, i) => {
+        const mark = row.marks[i];
+        if (mark && first) this.mark(mark, x + spec.padX + 4.5, this.y + spec.padY + S.cell.leading / 2);
+        let y = this.y + spec.padY;
+        for (let k = slice.from; k < slice.end; k++) {
+          const line = row.cells[i]![k]!;
+          if (k > slice.from) y += line.gap;
+          this.line(line, x + spec.padX + (mark ? MARK_WIDTH : 0), y);
+          y += line.style.leading;
+        }
+        next[i] = slice.end;
+        x += widths[i]!;
+      });
+      this.y += Math.max(...slices.map((s) => s.used)) + 2 * spec.padY;
+      if (spec.rules) this.rule(this.left, this.y, this.contentWidth, RULE, 0.5);
+      first = false;
+      if (next.every((n, i) => n >= row.cells[i]!.length)) return;
+      this.continueTable(table);
+    }
+  }
+
+  /** The done / skipped / upcoming mark: drawn, since the font has no check mark glyph. */
+  private mark(mark: StepMark, cx: number, cy: number): void {
+    const { doc } = this;
+    const r = 4.5;
+    if (mark === 'done') {
+      doc.circle(cx, cy, r).fill(DONE);
+      doc.save().moveTo(cx - 2.1, cy + 0.1).lineTo(cx - 0.5, cy + 1.8).lineTo(cx + 2.3, cy - 1.6).lineWidth(1.1).lineCap('round').lineJoin('round').stroke('#ffffff').restore();
+    } else if (mark === 'skipped' || mark === 'cancelled') {
+      doc.circle(cx, cy, r).fill('#b4bcc6');
+      doc.save().moveTo(cx - 2, cy).lineTo(cx + 2, cy).lineWidth(1.1).lineCap('round').stroke('#ffffff').restore();
+    } else {
+      doc.save().circle(cx, cy, r - 0.4).lineWidth(0.9).stroke(ACCENT).restore();
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+  // Text
+
+  private rule(x: number, y: number, w: number, color: string, weight: number, h = 0): void {
+    this.doc.save().moveTo(x, y).lineTo(x + w, y + h).lineWidth(weight).stroke(color).restore();
+  }
+
+  private measure(style: Style, text: string): number {
+    const key = `${style.font}\u0000${text}`;
+    let unit = widthCache.get(key);
+    if (unit === undefined) {
+      unit = this.doc.font(style.font).fontSize(1000).widthOfString(text) / 1000;
+      widthCache.set(key, unit);
+    }
+    return unit * style.size + (style.tracking ?? 0) * Math.max(0, text.length - 1);
+  }
+
+  /** Wraps runs of text to a width: greedy, by words; a word longer than the width breaks between letters. */
+  private lines(runs: Run[], width: number): Line[] {
+    const out: Line[] = [];
+    for (const run of runs) {
+      const { style } = run;
+      const space = this.measure(style, ' ');
+      const push = (text: string, w: number) => void out.push({ text, style, dx: run.align === 'right' ? Math.max(0, width - w) : 0, gap: 0 });
+      const start = out.length;
+      for (const paragraph of run.text.split(/\r?\n/)) {
+        let line = '';
+        let lineWidth = 0;
+        for (const word of paragraph.split(' ')) {
+          if (word === '') continue;
+          let w = this.measure(style, word);
+          if (line && lineWidth + space + w <= width) {
+            line += ` ${word}`;
+            lineWidth += space + w;
+            continue;
+          }
+          if (line) push(line, lineWidth);
+          let rest = word;
+          while (w > width && rest.length > 1) {
+            let cut = rest.length - 1;
+            while (cut > 1 && this.measure(style, rest.slice(0, cut)) > width) cut--;
+            push(rest.slice(0, cut), this.measure(style, rest.slice(0, cut)));
+            rest = rest.slice(cut);
+            w = this.measure(style, rest);
+          }
+          line = rest;
+          lineWidth = w;
+        }
+        push(line, lineWidth);
+      }
+      if (out[start] && start > 0) out[start]!.gap = run.gap ?? 0;
+    }
+    return out;
+  }
+
+  private drawLines(lines: readonly Line[], x: number, y: number): void {
+    lines.forEach((line, i) => {
+      if (i > 0) y += line.gap;
+      this.line(line, x, y);
+      y += line.style.leading;
+    });
+  }
+
+  private line(line: Line, x: number, y: number): void {
+    if (line.text === '') return;
+    const { style } = line;
+    this.doc
+      .font(style.font)
+      .fontSize(style.size)
+      .fillColor(style.color)
+      .text(line.text, x + line.dx, y + (style.leading - style.size * LINE_BOX) / 2, { lineBreak: false, characterSpacing: style.tracking ?? 0 });
+  }
+}
+
+function height(lines: readonly Line[]): number {
+  return lines.reduce((sum, line, i) => sum + (i ? line.gap : 0) + line.style.leading, 0);
+}
+
+function firstRow(table: LaidTable): number {
+  return table.rows[0]?.height ?? 0;
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
