@@ -22,8 +22,6 @@ export interface Outcome {
   pastDue: boolean;
 }
 
-const CONCURRENCY = 8;
-
 /**
  * Sends pending charges to the processor — outside any transaction, a few at
  * a time — then records every answer in one short transaction. A charge whose
@@ -49,7 +47,7 @@ export async function sendPending(ctx: ChargingContext, pending: readonly Charge
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, pending.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(ctx.gateway.concurrency, pending.length) }, worker));
   return settleAll(ctx, pending, answers, today);
 }
 
@@ -72,7 +70,6 @@ function settleAll(ctx: ChargingContext, pending: readonly ChargeRow[], answers:
         declineMessage: result.status === 'declined' ? result.message : null,
         hardDecline: hard,
         nextAttemptOn: next,
-        outcome: result.status === 'succeeded' ? 'succeeded' : 'declined',
       };
       if (!settleCharge(ctx.store, charge, settlement, at)) {
         outcomes.push({ charge: getCharge(ctx.store, charge.id)!, result, pastDue: false }); // settled meanwhile
@@ -80,7 +77,17 @@ function settleAll(ctx: ChargingContext, pending: readonly ChargeRow[], answers:
       }
       let pastDue = false;
       if (result.status === 'declined' && next === null) pastDue = markPastDue(ctx, charge, result.code, at);
-      outcomes.push({ charge: getCharge(ctx.store, charge.id)!, result, pastDue });
+      const settled: ChargeRow = {
+        ...charge,
+        status: settlement.status,
+        gateway_charge_id: settlement.gatewayChargeId,
+        decline_code: settlement.declineCode,
+        decline_message: settlement.declineMessage,
+        hard_decline: hard ? 1 : 0,
+        next_attempt_on: next,
+        updated_at: at,
+      };
+      outcomes.push({ charge: settled, result, pastDue });
     });
   });
   return outcomes;

@@ -1,8 +1,7 @@
-import type { Template } from '../generated/schema-types.js';
 import { addMonths, formatDate, parseDate, type PlainDate } from '../domain/dates.js';
 import { installmentDueDate } from '../domain/plan.js';
 import { chargesOfPlans } from '../store/charges.js';
-import { billingFacts, getSteps, plansInStatus, type PlanRow } from '../store/plans.js';
+import { billingFacts, getPlan, getSteps, plansInStatus, type BillingPlanRow } from '../store/plans.js';
 import type { Store } from '../store/store.js';
 import { feeForInstallment } from '../plans/view.js';
 
@@ -39,7 +38,7 @@ export function forecast(store: Store, today: PlainDate, months: number): Foreca
   const bucket = (date: string) => byMonth.get(date.slice(0, 7));
 
   for (let after = 0; ; ) {
-    const plans: PlanRow[] = plansInStatus(store, 'active', after, 1000, null);
+    const plans: BillingPlanRow[] = plansInStatus(store, 'active', after, 1000, null);
     if (plans.length === 0) break;
     after = plans[plans.length - 1]!.id;
     const ids = plans.map((p) => p.id);
@@ -54,7 +53,7 @@ export function forecast(store: Store, today: PlainDate, months: number): Foreca
       }
       if (plan.type === 'monthly' && plan.start_date) {
         const start = parseDate(plan.start_date)!;
-        const installments = (JSON.parse(plan.snapshot) as Template).duration.months ?? 0;
+        const installments = plan.months ?? 0;
         const charged = new Set(planCharges.filter((c) => c.kind === 'installment').map((c) => c.installment));
         for (let k = 1; k <= installments; k++) {
           if (charged.has(k)) continue;
@@ -69,7 +68,7 @@ export function forecast(store: Store, today: PlainDate, months: number): Foreca
           }
         }
       } else if (plan.type === 'pay-as-you-go') {
-        const prices = JSON.parse(plan.service_prices) as Record<string, number>;
+        const prices = JSON.parse(getPlan(store, plan.id)!.service_prices) as Record<string, number>;
         for (const step of getSteps(store, plan.id)) {
           if (step.status !== 'pending' || !step.recommended_date) continue;
           const amount = (JSON.parse(step.services) as string[]).reduce((sum, id) => sum + (prices[id] ?? 0), 0);

@@ -36,6 +36,8 @@ export interface LedgerEntry {
 /** A payment processor, seen from txplan. */
 export interface Gateway {
   readonly name: string;
+  /** How many charges may be in flight at once (a processor's rate limits). */
+  readonly concurrency: number;
   /** Looks a token up at the processor; refuses tokens it does not know. */
   describePaymentMethod(token: string): Promise<PaymentMethodDetails>;
   /** Charges once per idempotency key; the same key with another amount is refused. */

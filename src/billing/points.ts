@@ -68,7 +68,7 @@ async function charge(ctx: ChargingContext, plan: PlanRow, what: What, today: Pl
     const existing = chargesOfPlan(ctx.store, plan.id).find((c) => c.idempotency_key === what.key);
     if (existing?.status === 'succeeded') return undefined; // already paid: never twice
     if (existing?.status === 'pending') return existing; // in flight: ask again under its key
-    if (existing) return beginRetry(ctx.store, { ...existing, payment_token: method.token }, formatDate(today), at);
+    if (existing) return beginRetry(ctx.store, { ...existing, payment_token: method.token }, at);
     return insertPendingCharge(
       ctx.store,
       {
@@ -86,7 +86,6 @@ async function charge(ctx: ChargingContext, plan: PlanRow, what: What, today: Pl
         created_at: at,
         updated_at: at,
       },
-      formatDate(today),
     );
   });
   if (!pending) return undefined;

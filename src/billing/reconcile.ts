@@ -1,5 +1,5 @@
 import type { Store } from '../store/store.js';
-import { allAttempts } from '../store/charges.js';
+import { attemptsInKeyOrder } from '../store/charges.js';
 import type { Gateway, LedgerEntry } from './gateway.js';
 
 export interface Difference {
@@ -18,7 +18,7 @@ export interface Difference {
  */
 export async function reconcile(store: Store, gateway: Gateway): Promise<Difference[]> {
   const differences: Difference[] = [];
-  const ours = allAttempts(store)[Symbol.iterator]();
+  const ours = attemptsInKeyOrder(store);
   const theirs = gateway.ledger()[Symbol.asyncIterator]();
   let a = ours.next();
   let b = await theirs.next();

@@ -1,10 +1,9 @@
-import type { Template } from '../generated/schema-types.js';
 import { BusyError } from '../errors.js';
 import { formatDate, todayIn, type PlainDate } from '../domain/dates.js';
 import { recordAudit } from '../store/audit.js';
 import { beginRetry, chargesOfPlans, insertPendingCharge, openCharges, releaseBillingLock, takeBillingLock, type ChargeRow } from '../store/charges.js';
 import { listClinics } from '../store/clinics.js';
-import { billingFacts, countPlansInStatus, plansByIds, plansInStatus, updatePlan, type PlanRow, type PlanStatus } from '../store/plans.js';
+import { billingFacts, billingPlansByIds, countPlansInStatus, plansInStatus, setPlanStatus, type BillingPlanRow, type PlanStatus } from '../store/plans.js';
 import { feeForInstallment } from '../plans/view.js';
 import { sendPending, type ChargingContext, type Outcome } from './charging.js';
 import { planBilling, type BillablePlan, type BillingAction } from './plan.js';
@@ -17,6 +16,8 @@ export interface RunOptions {
   /** Wait this long for another run to finish; 0 refuses at once (exit 4). */
   waitMs: number;
   fallbackZone: string;
+  /** Keep every charge in the report (for --json), or only those that did not go through. */
+  keep: 'all' | 'unpaid';
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -89,7 +90,7 @@ export async function runBilling(ctx: ChargingContext, options: RunOptions): Pro
       if (open.length === 0) break;
       after = open[open.length - 1]!.id;
       const ids = [...new Set(open.map((c) => c.plan_id))];
-      const plans = plansByIds(store, ids).filter((p) => !RUNNING.includes(p.status) && (!options.clinicId || p.clinic_id === options.clinicId));
+      const plans = billingPlansByIds(store, ids).filter((p) => !RUNNING.includes(p.status) && (!options.clinicId || p.clinic_id === options.clinicId));
       if (plans.length) await billChunk(ctx, plans, today, options, report);
     }
     return report;
@@ -118,7 +119,7 @@ async function lock(ctx: ChargingContext, waitMs: number): Promise<void> {
   }
 }
 
-async function billChunk(ctx: ChargingContext, plans: readonly PlanRow[], today: (clinicId: string | null) => PlainDate, options: RunOptions, report: RunReport): Promise<void> {
+async function billChunk(ctx: ChargingContext, plans: readonly BillingPlanRow[], today: (clinicId: string | null) => PlainDate, options: RunOptions, report: RunReport): Promise<void> {
   const { store } = ctx;
   const ids = plans.map((p) => p.id);
   const charges = chargesOfPlans(store, ids);
@@ -127,7 +128,7 @@ async function billChunk(ctx: ChargingContext, plans: readonly PlanRow[], today:
   const actions: BillingAction[] = [];
   for (const plan of plans) {
     const fact = facts.get(plan.id)!;
-    const installments = plan.type === 'monthly' ? ((JSON.parse(plan.snapshot) as Template).duration.months ?? 0) : 0;
+    const installments = plan.type === 'monthly' ? (plan.months ?? 0) : 0;
     const billable: BillablePlan = {
       id: plan.id,
       status: plan.status,
@@ -158,7 +159,6 @@ async function billChunk(ctx: ChargingContext, plans: readonly PlanRow[], today:
   store.transaction(() => {
     for (const action of actions) {
       const plan = byId.get(action.planId)!;
-      const day = formatDate(today(plan.clinic_id));
       switch (action.kind) {
         case 'skip':
           report.skipped++;
@@ -168,9 +168,7 @@ async function billChunk(ctx: ChargingContext, plans: readonly PlanRow[], today:
           break;
         case 'charge':
           pending.push(
-            insertPendingCharge(
-              store,
-              {
+            insertPendingCharge(store, {
                 plan_id: plan.id,
                 kind: 'installment',
                 installment: action.installment,
@@ -184,18 +182,16 @@ async function billChunk(ctx: ChargingContext, plans: readonly PlanRow[], today:
                 payment_token: facts.get(plan.id)!.token!,
                 created_at: at,
                 updated_at: at,
-              },
-              day,
-            ),
+              }),
           );
           break;
         case 'retry': {
           const token = facts.get(plan.id)!.token ?? chargeById.get(action.chargeId)!.payment_token;
-          pending.push(beginRetry(store, { ...chargeById.get(action.chargeId)!, payment_token: token }, day, at));
+          pending.push(beginRetry(store, { ...chargeById.get(action.chargeId)!, payment_token: token }, at));
           break;
         }
         case 'complete':
-          updatePlan(store, { ...plan, status: 'completed', updated_at: at });
+          setPlanStatus(store, plan.id, 'completed', at);
           recordAudit(store, { at, actor: ctx.actor, action: 'plan.complete', entity: 'plan', entityId: plan.id, before: { status: plan.status }, after: { status: 'completed' } });
           report.completed_plans++;
           break;
@@ -204,12 +200,13 @@ async function billChunk(ctx: ChargingContext, plans: readonly PlanRow[], today:
   });
   if (pending.length === 0) return;
   const outcomes = await sendPending(ctx, pending, (charge) => today(byId.get(charge.plan_id)?.clinic_id ?? null));
-  for (const outcome of outcomes) record(report, outcome);
+  for (const outcome of outcomes) record(report, outcome, options.keep);
 }
 
-function record(report: RunReport, outcome: Outcome): void {
+function record(report: RunReport, outcome: Outcome, keep: RunOptions['keep']): void {
   const charge = outcome.charge;
-  report.charges.push(runCharge(charge));
+  // With a hundred thousand charges in a run, the report keeps only what will be printed.
+  if (keep === 'all' || charge.status !== 'succeeded') report.charges.push(runCharge(charge));
   if (charge.status === 'succeeded') {
     report.charged++;
     report.amount_minor += charge.amount_minor;
@@ -233,7 +230,7 @@ function runCharge(charge: ChargeRow): RunCharge {
   };
 }
 
-function planned(plan: PlanRow, action: Extract<BillingAction, { kind: 'charge' }>): RunCharge {
+function planned(plan: BillingPlanRow, action: Extract<BillingAction, { kind: 'charge' }>): RunCharge {
   return { id: null, plan_id: plan.id, kind: 'installment', installment: action.installment, step_n: null, status: 'planned', amount_minor: action.amountMinor, currency: plan.currency, idempotency_key: `plan-${plan.id}-installment-${action.installment}`, decline_code: null, next_attempt_on: null };
 }
 

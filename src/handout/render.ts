@@ -48,10 +48,10 @@ interface Style {
 const S = {
   clinic: { font: 'semibold', size: 13, leading: 17, color: ACCENT },
   clinicDetail: { font: 'regular', size: 8.5, leading: 12, color: MUTED },
-  eyebrow: { font: 'semibold', size: 7.5, leading: 10, color: FAINT, tracking: 0.9 },
+  eyebrow: { font: 'semibold', size: 7.5, leading: 10, color: FAINT, tracking: 0.6 },
   patient: { font: 'semibold', size: 14, leading: 19, color: INK },
   title: { font: 'bold', size: 24, leading: 29, color: INK },
-  pill: { font: 'semibold', size: 7.5, leading: 10, color: ACCENT, tracking: 0.6 },
+  pill: { font: 'semibold', size: 7.5, leading: 10, color: ACCENT, tracking: 0.5 },
   lede: { font: 'regular', size: 12.5, leading: 18, color: INK },
   body: { font: 'regular', size: 9.8, leading: 14.5, color: INK },
   bodyMuted: { font: 'regular', size: 9.8, leading: 14.5, color: MUTED },
@@ -266,28 +266,24 @@ class Writer {
   /** Duration, start, end and price at a glance, in a tinted band. */
   private facts(): void {
     const { h, left, contentWidth: cw } = this;
-    const price = h.payment.type === 'monthly' ? (h.payment.rows[0]?.value.split(',')[0] ?? '') : 'Per visit';
     const facts: Array<[string, string]> = [
       ['DURATION', capitalize(h.duration.length)],
       ['STARTS', h.duration.starts ?? 'When you start'],
       ['ENDS', h.duration.ends ?? `${capitalize(h.duration.length)} later`],
-      ['PRICE', price],
+      ['PRICE', h.payment.headline],
     ];
     const pad = 12;
     const cellWidth = (cw - 2 * pad) / facts.length;
     const cells = facts.map(([label, value]) => this.lines([{ text: label, style: S.eyebrow }, { text: value, style: S.factValue, gap: 3 }], cellWidth - 12));
     const boxHeight = Math.max(...cells.map(height)) + 2 * pad;
-    const summary = this.lines([{ text: h.duration.summary, style: S.bodyMuted }], cw);
-    this.ensure(boxHeight + 6 + height(summary));
+    this.ensure(boxHeight);
     this.doc.roundedRect(left, this.y, cw, boxHeight, 6).fill(HEADER_FILL);
     cells.forEach((lines, i) => {
       const x = left + pad + i * cellWidth;
       if (i > 0) this.rule(x - 6, this.y + pad, 0, RULE, 0.6, boxHeight - 2 * pad);
       this.drawLines(lines, x, this.y + pad);
     });
-    this.y += boxHeight + 6;
-    this.drawLines(summary, left, this.y);
-    this.y += height(summary);
+    this.y += boxHeight;
   }
 
   private notice(text: string): void {
@@ -334,18 +330,18 @@ class Writer {
     ]);
     const table = this.layoutTable({
       columns: [
-        { title: '#', share: 0.05 },
-        { title: 'Recommended', share: 0.15 },
-        { title: 'Booked', share: 0.13 },
-        { title: 'Services', share: 0.25 },
+        { title: '#', share: 0.045 },
+        { title: 'Recommended', share: 0.145 },
+        { title: 'Booked', share: 0.125 },
+        { title: 'Services', share: 0.245 },
         { title: 'Notes', share: 0.28 },
-        { title: 'Status', share: 0.14 },
+        { title: 'Status', share: 0.16 },
       ],
       rows,
       header: true,
       continued: 'Treatment schedule, continued',
       rules: true,
-      padY: 7,
+      padY: 6,
       padX: 5,
     });
     const intro = this.h.duration.starts
@@ -374,14 +370,14 @@ class Writer {
         ]),
         header: false,
         rules: false,
-        padY: 4,
+        padY: 3,
         padX: 0,
       }),
     }));
     const first = laid[0]!;
     this.heading('Home care', height(first.title) + 4 + firstRow(first.table));
     laid.forEach((group, i) => {
-      if (i > 0) this.y += 10;
+      if (i > 0) this.y += 8;
       this.ensure(height(group.title) + 4 + firstRow(group.table));
       this.doc.circle(this.left + 3, this.y + S.h3.leading / 2, 3).fill(ACCENT);
       this.drawLines(group.title, this.left + 12, this.y);
@@ -419,7 +415,7 @@ class Writer {
       ],
       rows: payment.rows.map((row) => [
         { runs: [{ text: row.label, style: S.defLabel }] },
-        { runs: [{ text: row.value, style: S.defValue }, ...(row.detail ? [{ text: row.detail, style: S.defDetail, gap: 1 }] : [])] },
+        { runs: [{ text: row.value, style: row.amount ? S.defValue : S.itemText }, ...(row.detail ? [{ text: row.detail, style: S.defDetail, gap: 1 }] : [])] },
       ]),
       header: false,
       rules: true,
@@ -456,25 +452,28 @@ class Writer {
     this.drawTable(visits);
   }
 
-  /** Cancellation terms and the signature block, kept on one page together. */
+  /**
+   * Cancellation terms and the signature block, kept on one page together:
+   * the signature agrees to the terms printed above it.
+   */
   private agreement(): void {
     const { h, left, contentWidth: cw } = this;
-    if (h.cancellation) {
-      const terms = this.lines(h.cancellation.terms.map((text, i) => ({ text, style: S.body, gap: i ? 5 : 0 })), cw * 0.92);
-      this.heading('Cancellation terms', Math.min(height(terms), 3 * S.body.leading));
-      this.paragraphLines(terms, left);
-    }
+    if (!h.cancellation) return;
+    const terms = this.lines(h.cancellation.terms.map((text, i) => ({ text, style: S.body, gap: i ? 5 : 0 })), cw);
+    const statement = h.agreement ? this.lines([{ text: h.agreement.statement, style: S.body }], cw) : [];
+    const signatureRow = 28 + 6 + S.sign.leading;
+    const block = this.headingHeight() + height(terms) + (h.agreement ? this.headingHeight() + height(statement) + 10 + 2 * signatureRow : 0);
+    this.heading('Cancellation terms', block - this.headingHeight());
+    this.drawLines(terms, left, this.y);
+    this.y += height(terms);
     if (!h.agreement) return;
-    const statement = this.lines([{ text: h.agreement.statement, style: S.body }], cw * 0.92);
-    const signatureRow = 40 + S.sign.leading;
-    const block = height(statement) + 10 + 2 * signatureRow + 8;
-    this.heading('Patient agreement', block);
+    this.heading('Patient agreement', height(statement) + 10 + 2 * signatureRow);
     this.drawLines(statement, left, this.y);
     this.y += height(statement) + 10;
     const dateWidth = cw * 0.3;
     const nameWidth = cw - dateWidth - 28;
     for (const signer of [`Patient signature  ·  ${h.agreement.signer}`, 'Clinic representative']) {
-      this.y += 34;
+      this.y += 28;
       this.rule(left, this.y, nameWidth, INK, 0.6);
       this.rule(left + nameWidth + 28, this.y, dateWidth, INK, 0.6);
       this.drawLines(this.lines([{ text: signer, style: S.sign }], nameWidth), left, this.y + 4);
@@ -508,14 +507,18 @@ class Writer {
     if (this.y + space > this.bottom) this.newPage();
   }
 
+  private headingHeight(): number {
+    return 22 + S.h2.leading + 3 + 9;
+  }
+
   /** A section heading, moved to the next page with `follow` points of what comes after it, so it never ends a page. */
   private heading(title: string, follow: number): void {
     const lines = this.lines([{ text: title, style: S.h2 }], this.contentWidth);
-    const space = 26;
-    const own = height(lines) + 10;
+    const space = 22;
+    const own = height(lines) + 12;
     const usable = this.bottom - this.top;
     if (this.y + space + own + Math.min(follow, usable - own) > this.bottom) this.newPage();
-    else this.y += space;
+    else if (this.y > this.top) this.y += space;
     this.drawLines(lines, this.left, this.y);
     this.y += height(lines) + 3;
     this.rule(this.left, this.y, this.contentWidth, RULE, 0.6);

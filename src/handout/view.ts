@@ -24,7 +24,7 @@ export interface Handout {
   notice: string | null;
   goal: string;
   description: string | null;
-  duration: { length: string; starts: string | null; ends: string | null; summary: string };
+  duration: { length: string; starts: string | null; ends: string | null };
   schedule: ScheduleRow[];
   homeCare: HomeCareGroup[];
   milestones: TimedNote[];
@@ -70,7 +70,10 @@ export interface TimedNote {
 
 export interface PaymentSection {
   type: 'monthly' | 'pay-as-you-go';
-  rows: Array<{ label: string; value: string; detail: string | null }>;
+  /** The price in a few words, for the summary at the top: "$249.00 × 6 months", "Per visit". */
+  headline: string;
+  /** `amount` marks a value that is a sum of money or a date to pay, which the page sets in bold. */
+  rows: Array<{ label: string; value: string; detail: string | null; amount: boolean }>;
   /** Pay-as-you-go: the price of each visit. */
   visits: Array<{ n: number; when: string; services: string; price: string }> | null;
 }
@@ -131,12 +134,9 @@ export function buildHandout(sources: HandoutSources): Handout {
 
   const length = describeDuration(snapshot.duration);
   const duration = {
-    length,
+    length: describeDuration(snapshot.duration),
     starts: plan.start_date ? longDate(plan.start_date) : null,
     ends: plan.end_date ? longDate(plan.end_date) : null,
-    summary: plan.start_date && plan.end_date
-      ? `${capitalize(length)}, from ${longDate(plan.start_date)} to ${longDate(plan.end_date)}.`
-      : `${capitalize(length)}, counted from the day you start the program.`,
   };
 
   const schedule: ScheduleRow[] = view.steps.map((step) => {
@@ -184,7 +184,7 @@ export function buildHandout(sources: HandoutSources): Handout {
     homeCare,
     milestones: (snapshot.milestones ?? []).map((m) => timed(m.when, m.expect)),
     followUp: (snapshot.follow_up ?? []).map((f) => timed(f.when, f.recommendation)),
-    payment: paymentSection(view, payment, money, schedule),
+    payment: paymentSection(view, payment, money, schedule, generatedOn),
     cancellation,
     agreement: cancellation
       ? {
@@ -228,33 +228,37 @@ function notice(view: PlanView, type: 'monthly' | 'pay-as-you-go'): string | nul
   }
 }
 
-function paymentSection(view: PlanView, summary: PaymentSummary, money: (minor: number) => string, schedule: readonly ScheduleRow[]): PaymentSection {
+function paymentSection(view: PlanView, summary: PaymentSummary, money: (minor: number) => string, schedule: readonly ScheduleRow[], today: string): PaymentSection {
   const { plan, paymentMethod } = view;
   const rows: PaymentSection['rows'] = [];
   const method = paymentMethod ? `${capitalize(paymentMethod.brand)} ending in ${paymentMethod.last4}` : null;
   if (summary.type === 'monthly' && summary.monthly) {
     const { installments, fees_minor: fees, paid_installments: paid, next_charge: next } = summary.monthly;
     const total = fees.reduce((sum, fee) => sum + fee, 0);
-    rows.push({ label: 'Monthly fee', value: feeRuns(fees, money), detail: `${money(total)} in total` });
-    rows.push({ label: 'When you pay', value: 'The first month when the program starts, then on the 1st of each month', detail: null });
-    rows.push({ label: 'Paid so far', value: money(summary.paid_minor), detail: `${paid} of ${installments} installment${installments === 1 ? '' : 's'}` });
-    rows.push({ label: 'Next charge', value: next ? `${money(next.amount_minor)} on ${longDate(next.date)}` : noNextCharge(plan.status), detail: next ? `Installment ${next.installment} of ${installments}` : null });
+    rows.push({ label: 'Monthly fee', value: feeRuns(fees, money), detail: `${money(total)} in total`, amount: true });
+    rows.push({ label: 'When you pay', value: 'The first month when the program starts, then on the 1st of each month', detail: null, amount: false });
+    rows.push({ label: 'Paid so far', value: money(summary.paid_minor), detail: `${paid} of ${installments} installment${installments === 1 ? '' : 's'}`, amount: true });
+    // A charge whose date has passed is due (the billing run has not reached it yet, or is retrying it).
+    const nextValue = next ? `${money(next.amount_minor)} ${next.date <= today ? 'due since' : 'on'} ${longDate(next.date)}` : noNextCharge(plan.status);
+    rows.push({ label: 'Next charge', value: nextValue, detail: next ? `Installment ${next.installment} of ${installments}` : null, amount: next !== null });
   } else {
     const visits = summary.visits ?? [];
     const total = visits.reduce((sum, v) => sum + v.amount_minor, 0);
-    rows.push({ label: 'How you pay', value: 'Each visit when it is delivered, at the price listed below', detail: 'Complimentary services are free of charge' });
-    rows.push({ label: 'Paid so far', value: money(summary.paid_minor), detail: null });
-    rows.push({ label: 'All visits', value: money(total), detail: `${visits.length} visit${visits.length === 1 ? '' : 's'}, if every visit takes place as planned` });
+    rows.push({ label: 'How you pay', value: 'Each visit when it is delivered, at the price listed below', detail: 'Complimentary services are free of charge', amount: false });
+    rows.push({ label: 'Paid so far', value: money(summary.paid_minor), detail: null, amount: true });
+    rows.push({ label: 'All visits', value: money(total), detail: `${visits.length} visit${visits.length === 1 ? '' : 's'}, if every visit takes place as planned`, amount: true });
   }
-  if (summary.outstanding_minor > 0) rows.push({ label: 'Outstanding', value: money(summary.outstanding_minor), detail: 'A declined payment; please update your payment method' });
-  if (method) rows.push({ label: 'Payment method', value: method, detail: null });
+  if (summary.outstanding_minor > 0) rows.push({ label: 'Outstanding', value: money(summary.outstanding_minor), detail: 'A declined payment; please update your payment method', amount: true });
+  if (method) rows.push({ label: 'Payment method', value: method, detail: null, amount: false });
   const visits = summary.type === 'pay-as-you-go'
     ? (summary.visits ?? []).map((v) => {
         const row = schedule.find((s) => s.n === v.n);
         return { n: v.n, when: row ? (row.date ? `${row.when}, ${row.date}` : row.when) : '', services: row ? row.services.join(', ') : '', price: v.amount_minor === 0 ? 'Complimentary' : money(v.amount_minor) };
       })
     : null;
-  return { type: summary.type, rows, visits };
+  const fees = summary.monthly?.fees_minor ?? [];
+  const headline = summary.type === 'pay-as-you-go' ? 'Per visit' : new Set(fees).size <= 1 ? `${money(fees[0] ?? 0)} × ${fees.length} month${fees.length === 1 ? '' : 's'}` : `From ${money(Math.min(...fees))} a month`;
+  return { type: summary.type, headline, rows, visits };
 }
 
 /** "$249.00 × 6 months", or the runs of a fee changed by an edit: "$249.00 × 3 months, then $199.00 × 3 months". */

@@ -29,8 +29,8 @@ export interface ChargeRow {
 
 export type NewCharge = Omit<ChargeRow, 'id' | 'status' | 'attempts' | 'next_attempt_on' | 'hard_decline' | 'decline_code' | 'decline_message' | 'gateway_charge_id'>;
 
-/** Inserts the charge pending with its first attempt; the caller's transaction makes both durable before the processor is called. */
-export function insertPendingCharge(store: Store, charge: NewCharge, attemptedOn: string): ChargeRow {
+/** Inserts the charge pending; the caller's transaction makes it durable before the processor is called. */
+export function insertPendingCharge(store: Store, charge: NewCharge): ChargeRow {
   const id = Number(
     store
       .statement(
@@ -39,8 +39,7 @@ export function insertPendingCharge(store: Store, charge: NewCharge, attemptedOn
       )
       .run(charge).lastInsertRowid,
   );
-  insertAttempt(store, id, 1, attemptKey(charge.idempotency_key, 1), attemptedOn);
-  return getCharge(store, id)!;
+  return { ...charge, id, status: 'pending', attempts: 1, next_attempt_on: null, hard_decline: 0, decline_code: null, decline_message: null, gateway_charge_id: null };
 }
 
 /**
@@ -52,17 +51,12 @@ export function attemptKey(chargeKey: string, attempt: number): string {
   return attempt === 1 ? chargeKey : `${chargeKey}-attempt-${attempt}`;
 }
 
-function insertAttempt(store: Store, chargeId: number, attempt: number, key: string, attemptedOn: string): void {
-  store.statement("INSERT INTO charge_attempts (charge_id, attempt, idempotency_key, attempted_on, outcome) VALUES (?, ?, ?, ?, 'pending')").run(chargeId, attempt, key, attemptedOn);
-}
-
 /** A failed charge goes pending again for its next attempt, under that attempt's key, paid with `charge.payment_token`. */
-export function beginRetry(store: Store, charge: ChargeRow, attemptedOn: string, at: string): ChargeRow {
+export function beginRetry(store: Store, charge: ChargeRow, at: string): ChargeRow {
   const attempt = charge.attempts + 1;
   // The retry goes to the plan's current payment method, which may be new since the decline.
   store.statement("UPDATE charges SET status = 'pending', attempts = ?, next_attempt_on = NULL, payment_token = ?, updated_at = ? WHERE id = ? AND status = 'failed'").run(attempt, charge.payment_token, at, charge.id);
-  insertAttempt(store, charge.id, attempt, attemptKey(charge.idempotency_key, attempt), attemptedOn);
-  return getCharge(store, charge.id)!;
+  return { ...charge, status: 'pending', attempts: attempt, next_attempt_on: null, updated_at: at };
 }
 
 export interface Settlement {
@@ -72,7 +66,6 @@ export interface Settlement {
   declineMessage: string | null;
   hardDecline: boolean;
   nextAttemptOn: string | null;
-  outcome: 'succeeded' | 'declined' | 'error';
 }
 
 /** Records the processor's answer for the charge's current attempt; only a pending charge is settled, once. */
@@ -84,11 +77,7 @@ export function settleCharge(store: Store, charge: ChargeRow, settlement: Settle
        WHERE id = @id AND status = 'pending'`,
     )
     .run({ ...settlement, hardDecline: settlement.hardDecline ? 1 : 0, at, id: charge.id }).changes;
-  if (changed === 0) return false;
-  store
-    .statement('UPDATE charge_attempts SET outcome = ?, decline_code = ?, gateway_charge_id = ? WHERE charge_id = ? AND attempt = ?')
-    .run(settlement.outcome, settlement.declineCode, settlement.gatewayChargeId, charge.id, charge.attempts);
-  return true;
+  return changed > 0;
 }
 
 export function getCharge(store: Store, id: number): ChargeRow | undefined {
@@ -103,11 +92,11 @@ export function chargesOfPlan(store: Store, planId: number): ChargeRow[] {
   return store.statement<[number], ChargeRow>('SELECT * FROM charges WHERE plan_id = ? ORDER BY id').all(planId);
 }
 
-/** Charges of many plans at once (a chunk of the billing run), grouped by plan. */
+/** Charges of a chunk of plans (ids ascending), grouped by plan; read by id range along charges_plan. */
 export function chargesOfPlans(store: Store, planIds: readonly number[]): Map<number, ChargeRow[]> {
   const byPlan = new Map<number, ChargeRow[]>(planIds.map((id) => [id, []]));
   if (planIds.length === 0) return byPlan;
-  const rows = store.statement<[string], ChargeRow>('SELECT c.* FROM charges c WHERE c.plan_id IN (SELECT value FROM json_each(?)) ORDER BY c.id').all(JSON.stringify(planIds));
+  const rows = store.statement<[number, number], ChargeRow>('SELECT * FROM charges WHERE plan_id BETWEEN ? AND ? ORDER BY plan_id, id').iterate(planIds[0]!, planIds[planIds.length - 1]!);
   for (const row of rows) byPlan.get(row.plan_id)?.push(row);
   return byPlan;
 }
@@ -145,22 +134,33 @@ export function listCharges(store: Store, filter: ChargeFilter): ChargeRow[] {
     .all({ plan: filter.planId ?? null, status: filter.status ?? null, since: filter.since ?? null, limit: filter.limit ?? -1 });
 }
 
-export interface AttemptRow {
-  charge_id: number;
-  attempt: number;
+/** One attempt at the processor, as txplan knows it. */
+export interface Attempt {
   idempotency_key: string;
-  attempted_on: string;
-  outcome: 'pending' | 'succeeded' | 'declined' | 'error';
-  decline_code: string | null;
-  gateway_charge_id: string | null;
+  plan_id: number;
+  amount_minor: number;
+  currency: string;
+  outcome: 'pending' | 'succeeded' | 'declined';
 }
 
-export function allAttempts(store: Store): Iterable<AttemptRow & { amount_minor: number; currency: string; plan_id: number }> {
-  return store
-    .statement<[], AttemptRow & { amount_minor: number; currency: string; plan_id: number }>(
-      'SELECT a.*, c.amount_minor, c.currency, c.plan_id FROM charge_attempts a JOIN charges c ON c.id = a.charge_id ORDER BY a.idempotency_key',
-    )
+/**
+ * Every attempt in idempotency-key order, as the processor's ledger is sorted:
+ * a charge's attempt keys (key, key-attempt-2, …) sort right after its own key
+ * and before any other charge's, since keys continue only with [a-z0-9] after
+ * a digit and "-" sorts before those.
+ */
+export function* attemptsInKeyOrder(store: Store): Generator<Attempt> {
+  const rows = store
+    .statement<[], Pick<ChargeRow, 'idempotency_key' | 'plan_id' | 'amount_minor' | 'currency' | 'status' | 'attempts'>>('SELECT idempotency_key, plan_id, amount_minor, currency, status, attempts FROM charges ORDER BY idempotency_key')
     .iterate();
+  for (const row of rows) {
+    const attempts = Array.from({ length: row.attempts }, (_, i) => i + 1).map((n) => ({ n, key: attemptKey(row.idempotency_key, n) }));
+    attempts.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    for (const { n, key } of attempts) {
+      const outcome = n < row.attempts ? 'declined' : row.status === 'failed' ? 'declined' : row.status;
+      yield { idempotency_key: key, plan_id: row.plan_id, amount_minor: row.amount_minor, currency: row.currency, outcome };
+    }
+  }
 }
 
 /** Removes a program whose first installment was declined: its steps and prices go; the charge stays as the record. */

@@ -169,11 +169,20 @@ export function getAttachments(store: Store, planId: number): AttachmentRow[] {
     .all(planId);
 }
 
-/** Plans in one status after `afterId`, in id order: the status index serves this directly. */
-export function plansInStatus(store: Store, status: PlanStatus, afterId: number, limit: number, clinicId: string | null): PlanRow[] {
+/** What a billing run needs of a plan: no snapshot, only the number of installments it holds. */
+export type BillingPlanRow = Pick<PlanRow, 'id' | 'status' | 'type' | 'clinic_id' | 'start_date' | 'end_date' | 'billing_offset_months' | 'currency'> & { months: number | null };
+
+const BILLING_COLUMNS = "id, status, type, clinic_id, start_date, end_date, billing_offset_months, currency, json_extract(snapshot, '$.duration.months') AS months";
+
+/** Plans in one status after `afterId`, in id order: the status index (status, rowid) serves this directly. */
+export function plansInStatus(store: Store, status: PlanStatus, afterId: number, limit: number, clinicId: string | null): BillingPlanRow[] {
   return store
-    .statement<[Record<string, unknown>], PlanRow>('SELECT * FROM plans WHERE status = @status AND id > @afterId AND (@clinicId IS NULL OR clinic_id = @clinicId) ORDER BY id LIMIT @limit')
+    .statement<[Record<string, unknown>], BillingPlanRow>(`SELECT ${BILLING_COLUMNS} FROM plans WHERE status = @status AND id > @afterId AND (@clinicId IS NULL OR clinic_id = @clinicId) ORDER BY id LIMIT @limit`)
     .all({ status, afterId, clinicId, limit });
+}
+
+export function billingPlansByIds(store: Store, ids: readonly number[]): BillingPlanRow[] {
+  return store.statement<[string], BillingPlanRow>(`SELECT ${BILLING_COLUMNS} FROM plans WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id`).all(JSON.stringify(ids));
 }
 
 export function countPlansInStatus(store: Store, statuses: readonly PlanStatus[], clinicId: string | null): number {
@@ -182,22 +191,35 @@ export function countPlansInStatus(store: Store, statuses: readonly PlanStatus[]
     .get({ statuses: JSON.stringify(statuses), clinicId })!.n;
 }
 
-export function plansByIds(store: Store, ids: readonly number[]): PlanRow[] {
-  return store.statement<[string], PlanRow>('SELECT * FROM plans WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id').all(JSON.stringify(ids));
+export function setPlanStatus(store: Store, id: number, status: PlanStatus, at: string): void {
+  store.statement('UPDATE plans SET status = ?, updated_at = ? WHERE id = ?').run(status, at, id);
 }
 
-/** For a chunk of plans: the latest recommended step date, the installment prices and the payment token. */
-export function billingFacts(store: Store, ids: readonly number[]): Map<number, { lastStepDate: string | null; prices: PriceRow[]; token: string | null }> {
-  const json = JSON.stringify(ids);
-  const facts = new Map<number, { lastStepDate: string | null; prices: PriceRow[]; token: string | null }>(ids.map((id) => [id, { lastStepDate: null, prices: [], token: null }]));
-  for (const row of store.statement<[string], { plan_id: number; last: string | null }>('SELECT plan_id, max(recommended_date) AS last FROM steps WHERE plan_id IN (SELECT value FROM json_each(?)) GROUP BY plan_id').all(json)) {
-    facts.get(row.plan_id)!.lastStepDate = row.last;
+export interface BillingFacts {
+  lastStepDate: string | null;
+  prices: PriceRow[];
+  token: string | null;
+}
+
+/**
+ * For a chunk of plans (ids ascending): the latest recommended step date, the
+ * installment prices and the payment token. Read by id range, so each query
+ * walks one stretch of an index.
+ */
+export function billingFacts(store: Store, ids: readonly number[]): Map<number, BillingFacts> {
+  const facts = new Map<number, BillingFacts>(ids.map((id) => [id, { lastStepDate: null, prices: [], token: null }]));
+  if (ids.length === 0) return facts;
+  const range = { first: ids[0]!, last: ids[ids.length - 1]! };
+  for (const row of store.statement<[Record<string, number>], { plan_id: number; last: string | null }>('SELECT plan_id, max(recommended_date) AS last FROM steps WHERE plan_id BETWEEN @first AND @last GROUP BY plan_id').iterate(range)) {
+    const fact = facts.get(row.plan_id);
+    if (fact) fact.lastStepDate = row.last;
   }
-  for (const row of store.statement<[string], PriceRow & { plan_id: number }>('SELECT plan_id, from_installment, monthly_fee_minor FROM plan_prices WHERE plan_id IN (SELECT value FROM json_each(?)) ORDER BY plan_id, from_installment').all(json)) {
-    facts.get(row.plan_id)!.prices.push({ from_installment: row.from_installment, monthly_fee_minor: row.monthly_fee_minor });
+  for (const row of store.statement<[Record<string, number>], PriceRow & { plan_id: number }>('SELECT plan_id, from_installment, monthly_fee_minor FROM plan_prices WHERE plan_id BETWEEN @first AND @last ORDER BY plan_id, from_installment').iterate(range)) {
+    facts.get(row.plan_id)?.prices.push({ from_installment: row.from_installment, monthly_fee_minor: row.monthly_fee_minor });
   }
-  for (const row of store.statement<[string], { plan_id: number; token: string }>('SELECT p.id AS plan_id, m.token FROM plans p JOIN payment_methods m ON m.id = p.payment_method_id WHERE p.id IN (SELECT value FROM json_each(?))').all(json)) {
-    facts.get(row.plan_id)!.token = row.token;
+  for (const row of store.statement<[Record<string, number>], { plan_id: number; token: string }>('SELECT p.id AS plan_id, m.token FROM plans p JOIN payment_methods m ON m.id = p.payment_method_id WHERE p.id BETWEEN @first AND @last').iterate(range)) {
+    const fact = facts.get(row.plan_id);
+    if (fact) fact.token = row.token;
   }
   return facts;
 }

@@ -43,7 +43,10 @@ interface Row {
  */
 export class SandboxGateway implements Gateway {
   readonly name = 'sandbox';
-  private db: Database.Database | undefined;
+  readonly concurrency = 256;
+  private opened: { db: Database.Database; insert: Database.Statement; read: Database.Statement } | undefined;
+  /** Requests that arrived in the same tick, committed together (a processor's group commit). */
+  private queue: Array<{ row: Row; resolve: (stored: Row) => void; reject: (error: unknown) => void }> = [];
 
   constructor(
     private readonly ledgerPath: string,
@@ -57,7 +60,6 @@ export class SandboxGateway implements Gateway {
   }
 
   async charge(request: ChargeRequest): Promise<ChargeResult> {
-    const db = this.open();
     const method = SANDBOX_METHODS[request.token];
     const outcome = method?.outcome ?? 'hard_decline';
     const row: Row = {
@@ -72,35 +74,46 @@ export class SandboxGateway implements Gateway {
       hard: outcome === 'hard_decline' ? 1 : 0,
       created_at: this.now().toISOString(),
     };
-    // The key is unique: of two concurrent requests one inserts, the other reads what it stored.
-    const stored = db.transaction(() => {
-      db.prepare(
-        `INSERT INTO charges (id, idempotency_key, amount_minor, currency, token, status, decline_code, decline_message, hard, created_at)
-         VALUES (@id, @idempotency_key, @amount_minor, @currency, @token, @status, @decline_code, @decline_message, @hard, @created_at)
-         ON CONFLICT (idempotency_key) DO NOTHING`,
-      ).run(row);
-      return db.prepare('SELECT * FROM charges WHERE idempotency_key = ?').get(request.idempotencyKey) as Row;
-    }).immediate();
+    const stored = await new Promise<Row>((resolve, reject) => {
+      this.queue.push({ row, resolve, reject });
+      if (this.queue.length === 1) queueMicrotask(() => this.flush());
+    });
     if (stored.amount_minor !== request.amountMinor || stored.currency !== request.currency) throw new IdempotencyConflictError(request.idempotencyKey);
     return stored.status === 'succeeded'
       ? { status: 'succeeded', id: stored.id }
       : { status: 'declined', id: stored.id, code: stored.decline_code ?? 'card_declined', message: stored.decline_message ?? 'Declined.', hard: stored.hard === 1 };
   }
 
+  /**
+   * Records a batch in one transaction. The key is unique: of two requests with
+   * the same key (here or in another process) one inserts, the other reads what
+   * the first stored. Every answer is given only after its commit.
+   */
+  private flush(): void {
+    const batch = this.queue.splice(0);
+    try {
+      const { db, insert, read } = this.open();
+      const stored = db.transaction(() => batch.map(({ row }) => (insert.run(row), read.get(row.idempotency_key) as Row))).immediate();
+      batch.forEach(({ resolve }, i) => resolve(stored[i]!));
+    } catch (error) {
+      for (const { reject } of batch) reject(error);
+    }
+  }
+
   async *ledger(): AsyncIterable<LedgerEntry> {
-    const db = this.open();
+    const { db } = this.open();
     for (const row of db.prepare('SELECT * FROM charges ORDER BY idempotency_key').iterate() as Iterable<Row>) {
       yield { id: row.id, idempotencyKey: row.idempotency_key, amountMinor: row.amount_minor, currency: row.currency, status: row.status, createdAt: row.created_at };
     }
   }
 
   close(): void {
-    this.db?.close();
-    this.db = undefined;
+    this.opened?.db.close();
+    this.opened = undefined;
   }
 
-  private open(): Database.Database {
-    if (this.db) return this.db;
+  private open(): { db: Database.Database; insert: Database.Statement; read: Database.Statement } {
+    if (this.opened) return this.opened;
     if (!existsSync(dirname(this.ledgerPath))) mkdirSync(dirname(this.ledgerPath), { recursive: true, mode: 0o700 });
     if (!existsSync(this.ledgerPath)) closeSync(openSync(this.ledgerPath, 'wx', 0o600));
     const db = new Database(this.ledgerPath);
@@ -120,7 +133,12 @@ export class SandboxGateway implements Gateway {
       hard INTEGER NOT NULL,
       created_at TEXT NOT NULL
     ) STRICT`);
-    this.db = db;
-    return db;
+    const insert = db.prepare(
+      `INSERT INTO charges (id, idempotency_key, amount_minor, currency, token, status, decline_code, decline_message, hard, created_at)
+       VALUES (@id, @idempotency_key, @amount_minor, @currency, @token, @status, @decline_code, @decline_message, @hard, @created_at)
+       ON CONFLICT (idempotency_key) DO NOTHING`,
+    );
+    this.opened = { db, insert, read: db.prepare('SELECT * FROM charges WHERE idempotency_key = ?') };
+    return this.opened;
   }
 }

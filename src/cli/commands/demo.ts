@@ -13,6 +13,7 @@ import { workspaceAt } from '../../registry/workspace.js';
 import { packageRoot } from '../../paths.js';
 import { withStore } from '../store.js';
 import { listPlans } from '../../store/plans.js';
+import { addDays, addMonths, formatDate, todayIn, type PlainDate } from '../../domain/dates.js';
 
 /** One step of the tour: what a user would type, and the command's own code run for it. */
 interface DemoStep {
@@ -21,7 +22,7 @@ interface DemoStep {
   run(ctx: Context): Promise<number | void>;
 }
 
-function tour(patientsCsv: string): DemoStep[] {
+function tour(patientsCsv: string, today: PlainDate): DemoStep[] {
   return [
     {
       title: 'Validate every template against the schema, the catalog and the business rules',
@@ -56,6 +57,50 @@ function tour(patientsCsv: string): DemoStep[] {
       run: async (ctx) => (await import('./plan/step.js')).run(ctx, '1', '1', { done: true, note: 'Baseline photos taken', outcome: 'Moderate inflammatory acne, no cysts' }),
     },
     { title: 'The plan: where it came from, its dates and its progress', command: 'txplan plan show 1', run: async (ctx) => (await import('./plan/show.js')).run(ctx, '1') },
+    ...billingTour(today),
+    {
+      // Into .txplan/, which git ignores: a handout carries the patient's name.
+      title: "Print the patient's handout, a PDF to hand across the desk",
+      command: 'txplan handout 1 -o .txplan/plan-1.pdf',
+      run: async (ctx) => (await import('./handout/print.js')).run(ctx, '1', { output: join('.txplan', 'plan-1.pdf') }),
+    },
+  ];
+}
+
+/**
+ * Billing across simulated months: a second program whose card starts
+ * failing, the batch on the next 1st, the retry three days later, a new card,
+ * and the retry after that going through.
+ */
+function billingTour(today: PlainDate): DemoStep[] {
+  const first = addMonths({ year: today.year, month: today.month, day: 1 }, 1);
+  const on = (days: number) => formatDate(addDays(first, days));
+  const billing = (date: string): DemoStep => ({
+    title: `Run the billing batch as cron would on ${date}`,
+    command: `txplan billing run --date ${date}`,
+    run: async (ctx) => (await import('./billing/run.js')).run(ctx, { date }),
+  });
+  return [
+    {
+      title: 'Start a second program; its first installment is charged at once',
+      command: 'txplan plan apply LUM-1003 moderate-acne-program --mode start --clinic downtown --payment-method pm_card_visa',
+      run: async (ctx) => (await import('./plan/apply.js')).run(ctx, 'LUM-1003', 'moderate-acne-program', { mode: 'start', clinic: 'downtown', paymentMethod: 'pm_card_visa' }),
+    },
+    {
+      title: 'Later the patient’s card on file starts to fail (a sandbox test card)',
+      command: 'txplan plan payment 3 --payment-method pm_card_chargeDeclinedInsufficientFunds',
+      run: async (ctx) => (await import('./plan/lifecycle.js')).payment(ctx, '3', { paymentMethod: 'pm_card_chargeDeclinedInsufficientFunds' }),
+    },
+    billing(on(0)),
+    billing(on(3)),
+    {
+      title: 'The patient gives a new card',
+      command: 'txplan plan payment 3 --payment-method pm_card_mastercard',
+      run: async (ctx) => (await import('./plan/lifecycle.js')).payment(ctx, '3', { paymentMethod: 'pm_card_mastercard' }),
+    },
+    billing(on(8)),
+    { title: 'Every charge, with its attempts', command: 'txplan billing charges', run: async (ctx) => (await import('./billing/charges.js')).run(ctx, {}) },
+    { title: "Check txplan's charges against the processor's own ledger", command: 'txplan billing reconcile', run: async (ctx) => (await import('./billing/reconcile.js')).run(ctx) },
   ];
 }
 
@@ -74,7 +119,7 @@ export async function run(ctx: Context, opts: { dir?: string }): Promise<number>
   // and is read by people even when captured: always aligned tables.
   const { db: _db, ...options } = ctx.options;
   const demo: Context = { ...ctx, cwd: root, tty: true, options: { ...options, workspace: root }, env: { ...ctx.env, db: undefined, workspace: root } };
-  const steps = tour(join(packageRoot, 'examples', 'patients.csv'));
+  const steps = tour(join(packageRoot, 'examples', 'patients.csv'), todayIn('America/New_York', ctx.now()));
 
   if (ctx.options.json) {
     // The same steps with their output swallowed; one JSON document describes the result.

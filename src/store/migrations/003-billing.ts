@@ -3,7 +3,9 @@ import type { Migration } from './index.js';
 /**
  * Charges: one row per thing paid for (an installment, a pay-as-you-go visit,
  * an early cancellation fee), written pending before the processor is called
- * and settled after. Each attempt at the processor is kept too.
+ * and settled after. Attempts need no table of their own: a retry only follows
+ * a recorded decline, so attempts 1…n−1 of a charge were declined and attempt
+ * n has the charge's status.
  */
 export const migration: Migration = {
   version: 3,
@@ -47,17 +49,6 @@ export const migration: Migration = {
       CREATE INDEX charges_plan ON charges (plan_id, kind);
       CREATE INDEX charges_open ON charges (status, next_attempt_on) WHERE status != 'succeeded';
       CREATE INDEX charges_due ON charges (due_date);
-
-      CREATE TABLE charge_attempts (
-        charge_id INTEGER NOT NULL REFERENCES charges (id),
-        attempt INTEGER NOT NULL,
-        idempotency_key TEXT NOT NULL UNIQUE,
-        attempted_on TEXT NOT NULL,
-        outcome TEXT NOT NULL CHECK (outcome IN ('pending', 'succeeded', 'declined', 'error')),
-        decline_code TEXT,
-        gateway_charge_id TEXT,
-        PRIMARY KEY (charge_id, attempt)
-      ) STRICT, WITHOUT ROWID;
 
       -- One billing run at a time: the holder's pid, checked for liveness by the next run.
       CREATE TABLE billing_lock (

@@ -27,6 +27,7 @@ export async function run(ctx: Context, opts: { date?: string; dryRun?: boolean;
         dryRun: opts.dryRun ?? false,
         waitMs: Number(opts.wait ?? 0) * 1000,
         fallbackZone: settings.timezone,
+        keep: ctx.options.json || opts.dryRun ? 'all' : 'unpaid',
         onProgress: (done, total) => progress.update(done, total),
       });
     } finally {

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs txplan's billing batch for one workspace, logs one line per run, and
+# alerts when a charge failed (exit 3) or the run could not work (other codes).
+#
+#   txplan-billing.sh WORKSPACE [ALERT_EMAIL]
+#
+# Exit codes of `txplan billing run` (SPEC §6): 0 all charged, 3 at least one
+# charge failed, 4 another run holds the lock (this one waits up to 10 minutes).
+set -uo pipefail
+
+workspace=${1:?usage: txplan-billing.sh WORKSPACE [ALERT_EMAIL]}
+alert_to=${2:-${TXPLAN_ALERT_EMAIL:-}}
+log_dir=${TXPLAN_LOG_DIR:-$workspace/.txplan/logs}
+mkdir -p "$log_dir" && chmod 700 "$log_dir"
+log="$log_dir/billing-$(date +%Y-%m).log"
+
+export TXPLAN_ACTOR=cron
+output=$(txplan --workspace "$workspace" --no-color billing run --wait 600 2>&1)
+status=$?
+# The summary line carries counts and amounts only: no patient data reaches the log.
+printf '%s exit=%s %s\n' "$(date -Is)" "$status" "$(printf '%s' "$output" | grep '^billing run' | tail -n 1)" >> "$log"
+
+alert() {
+  local subject=$1
+  if [ -n "$alert_to" ] && command -v mail >/dev/null 2>&1; then
+    printf '%s\n\nSee "txplan billing charges --status failed" in %s.\n' "$subject" "$workspace" | mail -s "$subject" "$alert_to"
+  fi
+  logger -t txplan-billing -- "$subject" 2>/dev/null || true
+  echo "$subject" >&2
+}
+
+case $status in
+  0) ;;
+  3) alert "txplan billing: some charges were declined ($(date +%F))" ;;
+  4) alert "txplan billing: another run held the lock for 10 minutes ($(date +%F))" ;;
+  *) alert "txplan billing: the run failed with exit $status ($(date +%F))" ;;
+esac
+exit "$status"

@@ -1,0 +1,799 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { binary, txplan, workspace, type RunResult } from '../helpers.js';
+
+/**
+ * SPEC §5 and §6, issue 4: every billing command and exit code, through the
+ * built binary, in temporary workspaces. `billing run --date` moves the
+ * clock; commands without a date flag (cancel, pause, resume, payment,
+ * forecast) use the real clock, so those tests compute their dates from it.
+ */
+
+const ACNE = 'comprehensive-acne-resolution'; // monthly, 6 × $249.00, min term 3 months, early fee $150.00
+const GLOW = 'glow-membership'; // monthly, 12 × $169.00
+const MODERATE = 'moderate-acne-program'; // monthly, 4 × $199.00, no cancellation terms
+const MILD = 'mild-acne-clearing'; // pay-as-you-go, 4 visits (week 1, 5, 9, 12)
+
+interface Charge {
+  id: number;
+  plan_id: number;
+  kind: 'installment' | 'step' | 'cancel_fee';
+  installment: number | null;
+  step_n: number | null;
+  idempotency_key: string;
+  due_date: string;
+  amount_minor: number;
+  currency: string;
+  status: 'pending' | 'succeeded' | 'failed';
+  attempts: number;
+  next_attempt_on: string | null;
+  hard_decline: boolean;
+  decline_code: string | null;
+  payment_token: string;
+}
+
+interface RunReport {
+  date: string;
+  charged: number;
+  failed: number;
+  skipped: number;
+  completed_plans: number;
+  past_due_plans: number;
+  amount_minor: number;
+  currency: string;
+  dry_run: boolean;
+  charges: Array<{ plan_id: number; installment: number | null; status: string; amount_minor: number; idempotency_key: string; decline_code: string | null; next_attempt_on: string | null }>;
+}
+
+interface LedgerRow {
+  id: string;
+  idempotency_key: string;
+  amount_minor: number;
+  currency: string;
+  token: string;
+  status: 'succeeded' | 'declined';
+  decline_code: string | null;
+  hard: number;
+}
+
+interface PlanJson {
+  id: number;
+  status: string;
+  start_date: string | null;
+  end_date: string | null;
+  steps: Array<{ n: number; recommended_date: string | null; status: string; services: string[] }>;
+}
+
+// ---- dates (kept independent of src/domain/dates.ts) ----
+
+function ymd(date: Date): string {
+  return date.toISOString().slice(0, 10);
+}
+function parts(text: string): [number, number, number] {
+  const [y, m, d] = text.split('-').map(Number) as [number, number, number];
+  return [y, m, d];
+}
+/** The 1st of the month `months` after the month of `text`. */
+function firstOfMonth(text: string, months = 0): string {
+  const [y, m] = parts(text);
+  return ymd(new Date(Date.UTC(y, m - 1 + months, 1)));
+}
+function plusDays(text: string, days: number): string {
+  const [y, m, d] = parts(text);
+  return ymd(new Date(Date.UTC(y, m - 1, d + days)));
+}
+/** Adds months, clamping to the month's last day. */
+function plusMonths(text: string, months: number): string {
+  const [y, m, d] = parts(text);
+  const last = new Date(Date.UTC(y, m - 1 + months + 1, 0)).getUTCDate();
+  return ymd(new Date(Date.UTC(y, m - 1 + months, Math.min(d, last))));
+}
+/** Today's date in an IANA zone. */
+function todayIn(zone: string): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
+}
+
+// ---- the workspace ----
+
+interface Clinic {
+  ws: string;
+  run: (...args: string[]) => RunResult;
+  json: <T = unknown>(...args: string[]) => T;
+  /** `billing run --date D --json`, with its exit code. */
+  bill: (date: string, ...more: string[]) => { code: number; report: RunReport; stderr: string };
+  charges: (...filters: string[]) => Charge[];
+  ledger: () => LedgerRow[];
+  db: (readonly?: boolean) => Database.Database;
+  sandbox: (readonly?: boolean) => Database.Database;
+  apply: (template: string, start: string, token?: string, clinic?: string, patient?: string) => number;
+}
+
+/** A workspace with two clinics (one on UTC, one on Los Angeles time) and three patients. */
+function clinic(): Clinic {
+  const ws = workspace();
+  const run = (...args: string[]) => txplan(args, { cwd: ws });
+  const json = <T,>(...args: string[]): T => {
+    const result = run(...args, '--json');
+    if (result.code !== 0) throw new Error(`txplan ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
+    return JSON.parse(result.stdout) as T;
+  };
+  for (const args of [
+    ['clinic', 'add', 'main', '--name', 'Main Street', '--timezone', 'UTC'],
+    ['clinic', 'add', 'west', '--name', 'Westside', '--timezone', 'America/Los_Angeles'],
+    ['patient', 'add', '--first', 'Ada', '--last', 'Lovelace', '--mrn', 'P-1'],
+    ['patient', 'add', '--first', 'Grace', '--last', 'Hopper', '--mrn', 'P-2'],
+    ['patient', 'add', '--first', 'Alan', '--last', 'Turing', '--mrn', 'P-3'],
+  ]) {
+    const result = run(...args);
+    if (result.code !== 0) throw new Error(`setup ${args.join(' ')}: ${result.stderr}`);
+  }
+  const db = (readonly = true) => new Database(join(ws, '.txplan', 'txplan.db'), { readonly });
+  const sandbox = (readonly = true) => new Database(join(ws, '.txplan', 'sandbox-gateway.db'), { readonly });
+  return {
+    ws,
+    run,
+    json,
+    bill: (date, ...more) => {
+      const result = run('billing', 'run', '--date', date, '--json', ...more);
+      if (result.code !== 0 && result.code !== 3) throw new Error(`billing run --date ${date} exited ${result.code}: ${result.stderr}`);
+      return { code: result.code, report: JSON.parse(result.stdout) as RunReport, stderr: result.stderr };
+    },
+    charges: (...filters) => json<Charge[]>('billing', 'charges', ...filters),
+    ledger: () => {
+      const handle = sandbox();
+      try {
+        return handle.prepare('SELECT * FROM charges ORDER BY idempotency_key').all() as LedgerRow[];
+      } finally {
+        handle.close();
+      }
+    },
+    db,
+    sandbox,
+    apply: (template, start, token = 'pm_card_visa', where = 'main', patient = 'P-1') =>
+      json<{ id: number }>('plan', 'apply', patient, template, '--mode', 'start', '--clinic', where, '--start', start, '--payment-method', token).id,
+  };
+}
+
+function query<T = Record<string, unknown>>(handle: Database.Database, sql: string, ...params: unknown[]): T[] {
+  try {
+    return handle.prepare(sql).all(...params) as T[];
+  } finally {
+    handle.close();
+  }
+}
+
+function keysOf(rows: Array<{ idempotency_key: string }>): string[] {
+  return rows.map((r) => r.idempotency_key).sort();
+}
+
+// ---- tests ----
+
+describe('charging at program start', () => {
+  it('plan apply --mode start charges installment 1, recorded by txplan and by the processor', () => {
+    const c = clinic();
+    const id = c.apply(ACNE, '2031-01-15');
+    const charges = c.charges();
+    expect(charges).toHaveLength(1);
+    expect(charges[0]).toMatchObject({
+      plan_id: id,
+      kind: 'installment',
+      installment: 1,
+      idempotency_key: `plan-${id}-installment-1`,
+      due_date: '2031-01-15',
+      amount_minor: 24900,
+      currency: 'USD',
+      status: 'succeeded',
+      attempts: 1,
+      payment_token: 'pm_card_visa',
+    });
+    const ledger = c.ledger();
+    expect(ledger).toHaveLength(1);
+    expect(ledger[0]).toMatchObject({ idempotency_key: `plan-${id}-installment-1`, amount_minor: 24900, currency: 'USD', token: 'pm_card_visa', status: 'succeeded' });
+    expect(ledger[0]!.id).toMatch(/^ch_[0-9a-f]{24}$/);
+    expect(c.json<PlanJson>('plan', 'show', String(id)).status).toBe('active');
+    expect(c.run('billing', 'reconcile').code).toBe(0);
+  });
+
+  it('a declined first installment exits 1 with the reason and leaves no plan behind', () => {
+    const c = clinic();
+    const result = c.run('plan', 'apply', 'P-1', ACNE, '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_chargeDeclined');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe('txplan: The first installment of $249.00 was declined (generic_decline: Your card was declined.); the program was not started. Try another payment method\n');
+    expect(result.stdout).toBe('');
+    expect(c.json<unknown[]>('plan', 'list')).toEqual([]);
+    expect(query<{ n: number }>(c.db(), 'SELECT count(*) AS n FROM plans')[0]!.n).toBe(0);
+    expect(query<{ n: number }>(c.db(), 'SELECT count(*) AS n FROM steps')[0]!.n).toBe(0);
+    expect(query<{ n: number }>(c.db(), 'SELECT count(*) AS n FROM plan_prices')[0]!.n).toBe(0);
+    const audit = c.json<Array<{ action: string; entity: string; entity_id: string; after: { decline_code?: string } }>>('audit', '--entity', 'plan');
+    expect(audit.map((a) => a.action)).toEqual(['plan.start', 'plan.start_declined']);
+    expect(audit[1]!.after.decline_code).toBe('generic_decline');
+    // The processor saw one declined charge, and txplan's record agrees with it.
+    expect(c.ledger().map((r) => [r.idempotency_key, r.status, r.decline_code])).toEqual([['plan-1-installment-1', 'declined', 'generic_decline']]);
+    expect(c.run('billing', 'charges', '--plan', '1').code).toBe(1); // the plan is gone; its charge stays as the record
+    expect(c.charges('--status', 'failed').map((ch) => ch.idempotency_key)).toEqual(['plan-1-installment-1']);
+    expect(c.run('billing', 'reconcile').code).toBe(0);
+    // A billing run does not resurrect or retry it.
+    expect(c.bill('2031-06-01').report).toMatchObject({ charged: 0, failed: 0 });
+    expect(c.ledger()).toHaveLength(1);
+
+    // --json: the error as JSON on stderr, nothing on stdout.
+    const asJson = c.run('plan', 'apply', 'P-1', ACNE, '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_chargeCustomerFail', '--json');
+    expect(asJson.code).toBe(1);
+    expect(asJson.stdout).toBe('');
+    expect(JSON.parse(asJson.stderr)).toEqual({ error: { code: 'declined', message: expect.stringContaining('was declined (generic_decline') } });
+    expect(c.json<unknown[]>('plan', 'list')).toEqual([]);
+    // Plan ids are never reused, so neither are idempotency keys: a good card now makes plan 3.
+    const id = c.apply(ACNE, '2031-01-15');
+    expect(id).toBe(3);
+    expect(c.ledger().map((r) => [r.idempotency_key, r.status])).toEqual([
+      ['plan-1-installment-1', 'declined'],
+      ['plan-2-installment-1', 'declined'],
+      ['plan-3-installment-1', 'succeeded'],
+    ]);
+  });
+
+  it('plan start of a prescribed plan, declined, puts it back as prescribed; a good card then starts it', () => {
+    const c = clinic();
+    const { id } = c.json<{ id: number }>('plan', 'apply', 'P-2', ACNE, '--mode', 'prescribe');
+    const declined = c.run('plan', 'start', String(id), '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_chargeDeclinedInsufficientFunds');
+    expect(declined.code).toBe(1);
+    expect(declined.stderr).toContain('was declined (insufficient_funds: Your card has insufficient funds.); the program was not started');
+    const back = c.json<PlanJson>('plan', 'show', String(id));
+    expect(back).toMatchObject({ status: 'prescribed', start_date: null, end_date: null });
+    expect(back.steps.map((s) => s.recommended_date)).toEqual([null, null, null, null, null, null]);
+    expect(c.json<Array<{ action: string }>>('audit', '--entity', 'plan', '--id', String(id)).map((a) => a.action)).toEqual(['plan.prescribe', 'plan.start', 'plan.start_declined']);
+    // The declined charge is closed: no billing run retries it while the plan is prescribed.
+    expect(c.bill('2031-02-10').report).toMatchObject({ charged: 0, failed: 0, skipped: 0 });
+
+    const started = c.json<PlanJson>('plan', 'start', String(id), '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_visa');
+    expect(started).toMatchObject({ status: 'active', start_date: '2031-01-15', end_date: '2031-07-15' });
+    const [charge] = c.charges('--plan', String(id));
+    expect(charge).toMatchObject({ installment: 1, status: 'succeeded', attempts: 2, amount_minor: 24900, payment_token: 'pm_card_visa' });
+    expect(c.ledger().map((r) => [r.idempotency_key, r.status])).toEqual([
+      [`plan-${id}-installment-1`, 'declined'],
+      [`plan-${id}-installment-1-attempt-2`, 'succeeded'],
+    ]);
+    expect(c.run('billing', 'reconcile').code).toBe(0);
+  });
+});
+
+describe('pay-as-you-go visits', () => {
+  it('plan step --done charges the visit at the prices frozen when the plan was applied; complimentary visits are free', () => {
+    const c = clinic();
+    const today = todayIn('UTC');
+    const start = plusDays(today, -100); // all four visits (weeks 1, 5, 9, 12) are in the past
+    const id = c.apply(MILD, start);
+    expect(c.charges()).toEqual([]); // nothing is charged at the start of a pay-as-you-go plan
+
+    // The catalog's deep cleansing facial goes from $150.00 to $175.00 after the plan was applied.
+    const catalog = join(c.ws, 'catalog.yaml');
+    const before = readFileSync(catalog, 'utf8');
+    const after = before.replace(/(- id: deep-cleansing-facial\n(?:.*\n)*?\s+price: )"150\.00"/, '$1"175.00"');
+    expect(after).not.toBe(before);
+    writeFileSync(catalog, after);
+
+    // Visit 1: skin consultation (complimentary) + deep cleansing facial $150.00 + extractions $35.00.
+    const visit1 = c.run('plan', 'step', String(id), '1', '--done', '--date', start);
+    expect(visit1.code).toBe(0);
+    expect(visit1.stdout).toContain('; charged $185.00.');
+    // Visit 4: progress assessment only, complimentary: no charge at all.
+    const visit4 = c.run('plan', 'step', String(id), '4', '--done', '--date', plusDays(start, 77));
+    expect(visit4.code).toBe(0);
+    expect(visit4.stdout).not.toContain('charged');
+    // Visit 2 skipped: not charged.
+    expect(c.run('plan', 'step', String(id), '2', '--skip').code).toBe(0);
+
+    const charges = c.charges('--plan', String(id));
+    expect(charges.map((ch) => [ch.kind, ch.step_n, ch.idempotency_key, ch.amount_minor, ch.status, ch.due_date])).toEqual([['step', 1, `plan-${id}-step-1`, 18500, 'succeeded', start]]);
+    expect(c.ledger().map((r) => [r.idempotency_key, r.amount_minor, r.status])).toEqual([[`plan-${id}-step-1`, 18500, 'succeeded']]);
+
+    // A new plan applied now gets the new price.
+    const later = c.apply(MILD, start, 'pm_card_mastercard', 'main', 'P-2');
+    expect(c.run('plan', 'step', String(later), '1', '--done', '--date', start).stdout).toContain('; charged $210.00.');
+
+    // A declined visit is recorded as done, and the command says the charge was declined (exit 1).
+    const declining = c.apply(MILD, start, 'pm_card_chargeCustomerFail', 'main', 'P-3');
+    const declined = c.run('plan', 'step', String(declining), '1', '--done', '--date', start);
+    expect(declined.code).toBe(1);
+    expect(declined.stderr).toContain(`Step 1 of plan ${declining} is recorded as done, but its charge of $210.00 was declined (generic_decline`);
+    expect(c.json<PlanJson>('plan', 'show', String(declining)).steps[0]!.status).toBe('done');
+    expect(c.run('billing', 'reconcile').code).toBe(0);
+  });
+});
+
+describe('cancellation fees', () => {
+  it('inside the minimum term the early fee is charged; --waive-fee does not charge it; after the term there is none', () => {
+    const c = clinic();
+    const today = todayIn('UTC');
+    const inside = c.apply(ACNE, today);
+    const cancelled = c.run('plan', 'cancel', String(inside), '--reason', 'Moving away');
+    expect(cancelled.code).toBe(0);
+    expect(cancelled.stdout).toContain('The early cancellation fee of $150.00 was charged.');
+    const fee = c.charges('--plan', String(inside)).filter((ch) => ch.kind === 'cancel_fee');
+    expect(fee.map((ch) => [ch.idempotency_key, ch.amount_minor, ch.status])).toEqual([[`plan-${inside}-cancel-fee`, 15000, 'succeeded']]);
+    expect(c.ledger().filter((r) => r.idempotency_key === `plan-${inside}-cancel-fee`).map((r) => [r.amount_minor, r.status])).toEqual([[15000, 'succeeded']]);
+
+    const waived = c.apply(ACNE, today, 'pm_card_visa', 'main', 'P-2');
+    const result = c.run('plan', 'cancel', String(waived), '--reason', 'Goodwill', '--waive-fee');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('The early cancellation fee of $150.00 was waived.');
+    expect(c.charges('--plan', String(waived)).map((ch) => ch.kind)).toEqual(['installment']);
+
+    // Started 4 months ago: the 3-month minimum term is over.
+    const after = c.apply(ACNE, plusMonths(today, -4), 'pm_card_visa', 'main', 'P-3');
+    const late = c.run('plan', 'cancel', String(after), '--reason', 'Done with it');
+    expect(late.code).toBe(0);
+    expect(late.stdout).not.toContain('fee');
+    expect(c.charges('--plan', String(after)).map((ch) => ch.kind)).toEqual(['installment']);
+    // A template without cancellation terms never has a fee.
+    const noTerms = c.apply(MODERATE, today, 'pm_card_visa', 'main', 'P-3');
+    expect(c.run('plan', 'cancel', String(noTerms), '--reason', 'x').stdout).not.toContain('fee');
+    expect(c.charges('--plan', String(noTerms)).map((ch) => ch.kind)).toEqual(['installment']);
+
+    // Cancelled plans are never billed again.
+    expect(c.bill(plusMonths(today, 12)).report).toMatchObject({ charged: 0, failed: 0 });
+    expect(c.ledger().filter((r) => !r.idempotency_key.endsWith('-installment-1') && !r.idempotency_key.endsWith('-cancel-fee'))).toEqual([]);
+    expect(c.run('billing', 'reconcile').code).toBe(0);
+  });
+});
+
+describe('billing run', () => {
+  it('charges each installment on its 1st: exit 0, one summary line, the JSON of SPEC §6; completes the plan at the end', () => {
+    const c = clinic();
+    const id = c.apply(ACNE, '2031-01-15');
+    expect(c.bill('2031-01-31').report).toMatchObject({ charged: 0, failed: 0, amount_minor: 0, charges: [] });
+
+    const feb = c.bill('2031-02-01');
+    expect(feb.code).toBe(0);
+    expect(feb.report).toMatchObject({ date: '2031-02-01', charged: 1, failed: 0, skipped: 0, completed_plans: 0, amount_minor: 24900, currency: 'USD' });
+    expect(feb.report.charges).toEqual([expect.objectContaining({ plan_id: id, installment: 2, status: 'succeeded', amount_minor: 24900, idempotency_key: `plan-${id}-installment-2` })]);
+
+    // Without --json: exactly one line on stdout, nothing on stderr.
+    const mar = c.run('billing', 'run', '--date', '2031-03-01');
+    expect(mar.code).toBe(0);
+    expect(mar.stdout).toBe('billing run 2031-03-01: charged 1 ($249.00), failed 0, skipped 0, completed 0, past due 0\n');
+    expect(mar.stderr).toBe('');
+
+    const jun = c.bill('2031-06-01');
+    expect(jun.report.charges.map((ch) => ch.installment)).toEqual([4, 5, 6]);
+    expect(jun.report.amount_minor).toBe(3 * 24900);
+    // The last visit is on June 15: not completed on it, completed the day after.
+    expect(c.bill('2031-06-15').report.completed_plans).toBe(0);
+    expect(c.json<PlanJson>('plan', 'show', String(id)).status).toBe('active');
+    const done = c.bill('2031-06-16');
+    expect(done.report).toMatchObject({ charged: 0, completed_plans: 1 });
+    expect(c.json<PlanJson>('plan', 'show', String(id)).status).toBe('completed');
+    expect(c.json<Array<{ action: string }>>('audit', '--entity', 'plan', '--id', String(id)).map((a) => a.action)).toEqual(['plan.start', 'plan.complete']);
+    expect(c.bill('2031-12-01').report).toMatchObject({ charged: 0, completed_plans: 0 });
+
+    expect(keysOf(c.ledger())).toEqual([1, 2, 3, 4, 5, 6].map((k) => `plan-${id}-installment-${k}`).sort());
+    expect(c.charges().map((ch) => [ch.installment, ch.due_date, ch.status])).toEqual([
+      [1, '2031-01-15', 'succeeded'],
+      [2, '2031-02-01', 'succeeded'],
+      [3, '2031-03-01', 'succeeded'],
+      [4, '2031-04-01', 'succeeded'],
+      [5, '2031-05-01', 'succeeded'],
+      [6, '2031-06-01', 'succeeded'],
+    ]);
+  });
+
+  it('catches up missed months: one run months later charges every missed installment, once', () => {
+    const c = clinic();
+    const id = c.apply(GLOW, '2031-01-15');
+    const late = c.bill('2031-06-10');
+    expect(late.code).toBe(0);
+    expect(late.report.charged).toBe(5);
+    expect(late.report.amount_minor).toBe(5 * 16900);
+    expect(late.report.charges.map((ch) => ch.idempotency_key)).toEqual([2, 3, 4, 5, 6].map((k) => `plan-${id}-installment-${k}`));
+    expect(c.charges('--since', '2031-02-01').map((ch) => ch.due_date)).toEqual(['2031-02-01', '2031-03-01', '2031-04-01', '2031-05-01', '2031-06-01']);
+    // The same date again, and an earlier one: nothing.
+    expect(c.bill('2031-06-10').report).toMatchObject({ charged: 0, failed: 0, charges: [] });
+    expect(c.bill('2031-03-01').report).toMatchObject({ charged: 0, failed: 0, charges: [] });
+    const ledger = c.ledger();
+    expect(ledger).toHaveLength(6);
+    expect(new Set(ledger.map((r) => r.idempotency_key)).size).toBe(6);
+    expect(ledger.every((r) => r.status === 'succeeded' && r.amount_minor === 16900)).toBe(true);
+  });
+
+  it('retries a declined installment 3, 5 and 7 days later, then makes the plan past due; plan payment brings it back and the next run retries at once', () => {
+    const c = clinic();
+    const id = c.apply(ACNE, '2031-01-15');
+    expect(c.run('plan', 'payment', String(id), '--payment-method', 'pm_card_chargeDeclinedInsufficientFunds').code).toBe(0);
+
+    const first = c.bill('2031-02-01');
+    expect(first.code).toBe(3);
+    expect(first.report).toMatchObject({ charged: 0, failed: 1, past_due_plans: 0, amount_minor: 0 });
+    expect(first.report.charges).toEqual([expect.objectContaining({ plan_id: id, installment: 2, status: 'failed', decline_code: 'insufficient_funds', next_attempt_on: '2031-02-04', idempotency_key: `plan-${id}-installment-2` })]);
+    const human = c.run('billing', 'run', '--date', '2031-02-03');
+    expect(human.code).toBe(0); // nothing due a retry yet
+    expect(human.stdout).toBe('billing run 2031-02-03: charged 0 ($0.00), failed 0, skipped 0, completed 0, past due 0\n');
+
+    const second = c.run('billing', 'run', '--date', '2031-02-04');
+    expect(second.code).toBe(3);
+    expect(second.stderr).toBe(`declined plan-${id}-installment-2 $249.00: insufficient_funds, retry on 2031-02-09\n`);
+    expect(second.stdout).toBe('billing run 2031-02-04: charged 0 ($0.00), failed 1, skipped 0, completed 0, past due 0\n');
+    expect(c.bill('2031-02-08').report.failed).toBe(0);
+    expect(c.bill('2031-02-09').report.charges.map((ch) => ch.next_attempt_on)).toEqual(['2031-02-16']);
+    const last = c.bill('2031-02-16');
+    expect(last.code).toBe(3);
+    expect(last.report).toMatchObject({ failed: 1, past_due_plans: 1 });
+    expect(last.report.charges[0]!.next_attempt_on).toBeNull();
+    expect(c.json<PlanJson>('plan', 'show', String(id)).status).toBe('past_due');
+    expect(c.charges('--plan', String(id), '--status', 'failed')).toEqual([expect.objectContaining({ installment: 2, attempts: 4, next_attempt_on: null, hard_decline: false })]);
+
+    // Past due: no more retries, installment 3 is not charged; the plan is counted as skipped.
+    const skipped = c.bill('2031-03-01');
+    expect(skipped.code).toBe(0);
+    expect(skipped.report).toMatchObject({ charged: 0, failed: 0, skipped: 1, charges: [] });
+    expect(keysOf(c.ledger())).toEqual([`plan-${id}-installment-1`, `plan-${id}-installment-2`, `plan-${id}-installment-2-attempt-2`, `plan-${id}-installment-2-attempt-3`, `plan-${id}-installment-2-attempt-4`]);
+    expect(c.ledger().filter((r) => r.idempotency_key.startsWith(`plan-${id}-installment-2`)).every((r) => r.status === 'declined' && r.decline_code === 'insufficient_funds')).toBe(true);
+
+    const payment = c.run('plan', 'payment', String(id), '--payment-method', 'pm_card_visa');
+    expect(payment.code).toBe(0);
+    expect(payment.stdout).toContain('It is active again; the next billing run retries what was declined.');
+    expect(c.json<PlanJson>('plan', 'show', String(id)).status).toBe('active');
+    const recovered = c.bill('2031-03-01');
+    expect(recovered.code).toBe(0);
+    expect(recovered.report).toMatchObject({ charged: 2, failed: 0, amount_minor: 2 * 24900 });
+    expect(recovered.report.charges.map((ch) => [ch.installment, ch.status]).sort()).toEqual([[2, 'succeeded'], [3, 'succeeded']]);
+    const paid = c.ledger().filter((r) => r.status === 'succeeded').map((r) => r.idempotency_key).sort();
+    expect(paid).toEqual([`plan-${id}-installment-1`, `plan-${id}-installment-2-attempt-5`, `plan-${id}-installment-3`]);
+    expect(c.ledger().find((r) => r.idempotency_key === `plan-${id}-installment-2-attempt-5`)!.token).toBe('pm_card_visa');
+    expect(c.run('billing', 'reconcile').code).toBe(0);
+  });
+
+  it('a hard decline makes the plan past due at once, without any retry', () => {
+    const c = clinic();
+    const id = c.apply(ACNE, '2031-01-15');
+    expect(c.run('plan', 'payment', String(id), '--payment-method', 'pm_card_chargeDeclinedStolenCard').code).toBe(0);
+    const run = c.run('billing', 'run', '--date', '2031-02-01');
+    expect(run.code).toBe(3);
+    expect(run.stderr).toBe(`declined plan-${id}-installment-2 $249.00: stolen_card, plan past due\n`);
+    expect(run.stdout).toBe('billing run 2031-02-01: charged 0 ($0.00), failed 1, skipped 0, completed 0, past due 1\n');
+    expect(c.json<PlanJson>('plan', 'show', String(id)).status).toBe('past_due');
+    expect(c.charges('--status', 'failed')).toEqual([expect.objectContaining({ installment: 2, attempts: 1, hard_decline: true, next_attempt_on: null, decline_code: 'stolen_card' })]);
+    for (const date of ['2031-02-04', '2031-02-20', '2031-04-01']) {
+      const later = c.bill(date);
+      expect(later.code).toBe(0);
+      // Skipped only once something is due again (installments 3 and 4 by April 1).
+      expect(later.report).toMatchObject({ charged: 0, failed: 0, skipped: date === '2031-04-01' ? 1 : 0 });
+    }
+    expect(c.ledger().filter((r) => r.idempotency_key.includes('installment-2')).map((r) => [r.idempotency_key, r.hard])).toEqual([[`plan-${id}-installment-2`, 1]]);
+    // A new payment method: the hard-declined installment is retried with it, and the missed ones charged.
+    expect(c.run('plan', 'payment', String(id), '--payment-method', 'pm_card_amex').code).toBe(0);
+    expect(c.bill('2031-04-01').report).toMatchObject({ charged: 3, failed: 0 }); // installment 2 retried, 3 and 4 charged
+  });
+
+  it('skips paused plans; on resume the unpaid installments continue from the next 1st and the end date moves', () => {
+    const c = clinic();
+    const today = todayIn('UTC');
+    const start = firstOfMonth(today, -3);
+    const id = c.apply(ACNE, start);
+    expect(c.bill(firstOfMonth(today, -2)).report.charged).toBe(1); // installment 2
+    const plan = c.json<PlanJson>('plan', 'show', String(id));
+    expect(plan.end_date).toBe(firstOfMonth(today, 3));
+
+    expect(c.json<PlanJson>('plan', 'pause', String(id)).status).toBe('paused');
+    // Installments 3 (a month ago) and 4 (this month's 1st) are due, but the plan is paused.
+    const paused = c.bill(today);
+    expect(paused.code).toBe(0);
+    expect(paused.report).toMatchObject({ charged: 0, failed: 0, skipped: 1, charges: [] });
+
+    const resumed = c.json<PlanJson>('plan', 'resume', String(id));
+    expect(resumed.status).toBe('active');
+    // Resumed today: installment 3 now falls due on the next 1st (today itself when today is a 1st).
+    const next = today.endsWith('-01') ? today : firstOfMonth(today, 1);
+    const moved = next === today ? 1 : 2;
+    expect(resumed.end_date).toBe(firstOfMonth(today, 3 + moved));
+    const audit = c.json<Array<{ action: string; after: { paused_months?: number } }>>('audit', '--entity', 'plan', '--id', String(id));
+    expect(audit.at(-1)).toMatchObject({ action: 'plan.resume', after: { paused_months: moved } });
+
+    // The missed months are not caught up after a pause: nothing on the day before the next 1st.
+    expect(c.bill(plusDays(next, -1)).report).toMatchObject({ charged: 0, charges: [] });
+    const third = c.bill(next);
+    expect(third.report.charges.map((ch) => [ch.installment, ch.status])).toEqual([[3, 'succeeded']]);
+    expect(c.charges('--plan', String(id)).find((ch) => ch.installment === 3)!.due_date).toBe(next);
+    expect(c.bill(firstOfMonth(next, 1)).report.charges.map((ch) => ch.installment)).toEqual([4]);
+  });
+
+  it('--dry-run charges nothing and writes nothing', () => {
+    const c = clinic();
+    const id = c.apply(ACNE, '2031-01-15');
+    const declining = c.apply(ACNE, '2031-01-15', 'pm_card_visa', 'main', 'P-2');
+    c.run('plan', 'payment', String(declining), '--payment-method', 'pm_card_chargeDeclined');
+    const snapshot = () => ({
+      charges: query(c.db(), 'SELECT * FROM charges ORDER BY id'),
+      plans: query(c.db(), 'SELECT id, status, updated_at FROM plans ORDER BY id'),
+      audit: query(c.db(), 'SELECT count(*) AS n FROM audit'),
+      lock: query(c.db(), 'SELECT * FROM billing_lock'),
+      ledger: c.ledger(),
+    });
+    const before = snapshot();
+    const dry = c.run('billing', 'run', '--date', '2031-03-01', '--dry-run', '--json');
+    expect(dry.code).toBe(0); // a dry run never exits 3: nothing was declined
+    const report = JSON.parse(dry.stdout) as RunReport;
+    expect(report).toMatchObject({ dry_run: true, charged: 0, failed: 0, amount_minor: 0 });
+    expect(report.charges.map((ch) => [ch.idempotency_key, ch.status, ch.amount_minor])).toEqual([
+      [`plan-${id}-installment-2`, 'planned', 24900],
+      [`plan-${id}-installment-3`, 'planned', 24900],
+      [`plan-${declining}-installment-2`, 'planned', 24900],
+      [`plan-${declining}-installment-3`, 'planned', 24900],
+    ]);
+    const human = c.run('billing', 'run', '--date', '2031-03-01', '--dry-run');
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain('would charge 4 ($996.00)');
+    expect(human.stdout).toContain('nothing was charged or written');
+    expect(snapshot()).toEqual(before);
+
+    // The real run then does exactly what the dry run announced.
+    const real = c.bill('2031-03-01');
+    expect(real.code).toBe(3);
+    expect(real.report.charges.map((ch) => ch.idempotency_key).sort()).toEqual(report.charges.map((ch) => ch.idempotency_key).sort());
+
+    // A plan due to complete is only announced.
+    c.bill('2031-06-01');
+    const completing = JSON.parse(c.run('billing', 'run', '--date', '2031-07-01', '--dry-run', '--json').stdout) as RunReport;
+    expect(completing.completed_plans).toBe(1);
+    expect(c.json<PlanJson>('plan', 'show', String(id)).status).toBe('active');
+  });
+
+  it('--clinic limits the run to one clinic; bad arguments exit 2', () => {
+    const c = clinic();
+    const main = c.apply(ACNE, '2031-01-15', 'pm_card_visa', 'main', 'P-1');
+    const west = c.apply(ACNE, '2031-01-15', 'pm_card_visa', 'west', 'P-2');
+    const westRun = c.bill('2031-02-01', '--clinic', 'west');
+    expect(westRun.report.charges.map((ch) => ch.idempotency_key)).toEqual([`plan-${west}-installment-2`]);
+    const all = c.bill('2031-02-01');
+    expect(all.report.charges.map((ch) => ch.idempotency_key)).toEqual([`plan-${main}-installment-2`]);
+    expect(c.bill('2031-02-01', '--clinic', 'main').report.charges).toEqual([]);
+
+    const unknown = c.run('billing', 'run', '--clinic', 'nowhere', '--date', '2031-03-01');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('No clinic "nowhere"');
+    expect(c.run('billing', 'run', '--date', '2031-02-30').code).toBe(2);
+    expect(c.run('billing', 'run', '--date', 'tomorrow').code).toBe(2);
+    expect(c.run('billing', 'run', '--wait', 'forever').code).toBe(2);
+    expect(c.run('billing', 'run', '--bogus').code).toBe(2);
+    expect(c.ledger()).toHaveLength(4); // nothing charged by the refused runs
+  });
+});
+
+describe('billing charges', () => {
+  it('filters by plan, status and due date; refuses a bad status or date', () => {
+    const c = clinic();
+    const a = c.apply(ACNE, '2031-01-15');
+    const b = c.apply(MODERATE, '2031-01-20', 'pm_card_visa', 'main', 'P-2');
+    c.run('plan', 'payment', String(b), '--payment-method', 'pm_card_chargeDeclined');
+    c.bill('2031-03-01');
+
+    const all = c.charges();
+    expect(all.map((ch) => ch.idempotency_key).sort()).toEqual([`plan-${a}-installment-1`, `plan-${a}-installment-2`, `plan-${a}-installment-3`, `plan-${b}-installment-1`, `plan-${b}-installment-2`, `plan-${b}-installment-3`].sort());
+    expect(all.every((ch) => typeof ch.id === 'number')).toBe(true);
+    expect(c.charges('--plan', String(b)).map((ch) => ch.installment)).toEqual([1, 2, 3]);
+    expect(c.charges('--status', 'failed').map((ch) => ch.idempotency_key)).toEqual([`plan-${b}-installment-2`, `plan-${b}-installment-3`]);
+    expect(c.charges('--status', 'succeeded')).toHaveLength(4);
+    expect(c.charges('--status', 'pending')).toEqual([]);
+    expect(c.charges('--since', '2031-02-01').map((ch) => ch.due_date)).toEqual(['2031-02-01', '2031-02-01', '2031-03-01', '2031-03-01']);
+    expect(c.charges('--since', '2031-01-16').map((ch) => ch.idempotency_key)).toContain(`plan-${b}-installment-1`);
+    expect(c.charges('--plan', String(a), '--status', 'failed', '--since', '2031-01-01')).toEqual([]);
+
+    const table = c.run('billing', 'charges', '--plan', String(b));
+    expect(table.code).toBe(0);
+    expect(table.stdout).toContain('generic_decline, retry 2031-03-04');
+
+    const badStatus = c.run('billing', 'charges', '--status', 'paid');
+    expect(badStatus.code).toBe(2);
+    expect(badStatus.stderr).toBe('txplan: --status "paid" is not a charge status; use pending, succeeded or failed\n');
+    expect(c.run('billing', 'charges', '--since', '2031-13-01').code).toBe(2);
+    const missing = c.run('billing', 'charges', '--plan', '999');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('999');
+  });
+});
+
+describe('billing reconcile', () => {
+  it('exits 0 when txplan and the processor agree, 1 listing each difference', () => {
+    const c = clinic();
+    const id = c.apply(ACNE, '2031-01-15');
+    c.bill('2031-03-01');
+    const ok = c.run('billing', 'reconcile');
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain("Every charge matches the sandbox processor's records.");
+    expect(c.json<{ ok: boolean; differences: unknown[] }>('billing', 'reconcile')).toEqual({ gateway: 'sandbox', ok: true, differences: [] });
+
+    // The processor loses installment 2, changes the amount of installment 3 and has a charge txplan never made.
+    const ledger = c.sandbox(false);
+    ledger.prepare('DELETE FROM charges WHERE idempotency_key = ?').run(`plan-${id}-installment-2`);
+    ledger.prepare('UPDATE charges SET amount_minor = 1 WHERE idempotency_key = ?').run(`plan-${id}-installment-3`);
+    ledger.prepare("INSERT INTO charges (id, idempotency_key, amount_minor, currency, token, status, decline_code, decline_message, hard, created_at) VALUES ('ch_stray', 'plan-99-installment-1', 500, 'USD', 'pm_card_visa', 'succeeded', NULL, NULL, 0, '2031-01-01T00:00:00Z')").run();
+    ledger.close();
+
+    const bad = c.run('billing', 'reconcile');
+    expect(bad.code).toBe(1);
+    const lines = bad.stdout.trim().split('\n');
+    expect(lines).toEqual([
+      `plan-${id}-installment-2 (plan ${id}): txplan recorded succeeded, but the processor has no such charge`,
+      `plan-${id}-installment-3 (plan ${id}): txplan has 24900 USD, the processor 1 USD`,
+      'plan-99-installment-1: the processor charged a charge txplan has no record of',
+      '✖ 3 differences with the sandbox processor',
+    ]);
+    const asJson = c.run('billing', 'reconcile', '--json');
+    expect(asJson.code).toBe(1);
+    const report = JSON.parse(asJson.stdout) as { ok: boolean; differences: Array<{ idempotency_key: string; problem: string; plan_id: number | null }> };
+    expect(report.ok).toBe(false);
+    expect(report.differences.map((d) => [d.idempotency_key, d.problem, d.plan_id])).toEqual([
+      [`plan-${id}-installment-2`, 'missing_at_processor', id],
+      [`plan-${id}-installment-3`, 'amount', id],
+      ['plan-99-installment-1', 'unknown_to_txplan', null],
+    ]);
+  });
+
+  it('reports a charge left pending, and the next billing run settles it through the same key', () => {
+    const c = clinic();
+    const id = c.apply(ACNE, '2031-01-15');
+    // A run stopped after writing installment 2 pending, before calling the processor;
+    // and one stopped after the processor charged installment 3, before recording the answer.
+    const db = c.db(false);
+    const insert = db.prepare(
+      `INSERT INTO charges (plan_id, kind, installment, step_n, idempotency_key, due_date, amount_minor, currency, status, attempts, retries_allowed, gateway, payment_token, created_at, updated_at)
+       VALUES (?, 'installment', ?, NULL, ?, ?, 24900, 'USD', 'pending', 1, 3, 'sandbox', 'pm_card_visa', '2031-03-01T05:00:00Z', '2031-03-01T05:00:00Z')`,
+    );
+    for (const [k, due] of [[2, '2031-02-01'], [3, '2031-03-01']] as const) insert.run(id, k, `plan-${id}-installment-${k}`, due);
+    db.close();
+    const ledger = c.sandbox(false);
+    ledger.prepare("INSERT INTO charges (id, idempotency_key, amount_minor, currency, token, status, decline_code, decline_message, hard, created_at) VALUES ('ch_done_before_crash', ?, 24900, 'USD', 'pm_card_visa', 'succeeded', NULL, NULL, 0, '2031-03-01T05:00:01Z')").run(`plan-${id}-installment-3`);
+    ledger.close();
+
+    const pending = c.run('billing', 'reconcile');
+    expect(pending.code).toBe(1);
+    expect(pending.stdout).toContain(`plan-${id}-installment-2 (plan ${id}): pending in txplan and never reached the processor; the next billing run sends it`);
+    expect(pending.stdout).toContain(`plan-${id}-installment-3 (plan ${id}): the processor succeeded it, but txplan has not recorded the answer yet; the next billing run does`);
+    expect(c.charges('--status', 'pending')).toHaveLength(2);
+
+    // Even a run for a date before they fell due settles what is in flight.
+    const settled = c.bill('2031-01-20');
+    expect(settled.code).toBe(0);
+    expect(settled.report.charges.map((ch) => [ch.installment, ch.status]).sort()).toEqual([[2, 'succeeded'], [3, 'succeeded']]);
+    expect(c.charges('--status', 'pending')).toEqual([]);
+    // Installment 3 was replayed, not charged a second time.
+    const rows = c.ledger();
+    expect(rows.filter((r) => r.idempotency_key === `plan-${id}-installment-3`).map((r) => r.id)).toEqual(['ch_done_before_crash']);
+    expect(keysOf(rows)).toEqual([1, 2, 3].map((k) => `plan-${id}-installment-${k}`));
+    expect(c.run('billing', 'reconcile').code).toBe(0);
+    expect(c.bill('2031-03-01').report.charges).toEqual([]);
+  });
+});
+
+describe('billing forecast', () => {
+  it('projects the active plans month by month, and the sums match the plans', () => {
+    const c = clinic();
+    const today = todayIn('America/New_York'); // the workspace's zone
+    const next = firstOfMonth(today, 1);
+    c.apply(ACNE, next); // installments 2..6 on the 1sts of months +2..+6
+    c.apply(MODERATE, plusDays(next, 14), 'pm_card_visa', 'main', 'P-2'); // installments 2..4 on months +2..+4
+    const paused = c.apply(GLOW, next, 'pm_card_visa', 'main', 'P-3');
+    c.run('plan', 'pause', String(paused));
+    const cancelled = c.apply(GLOW, next, 'pm_card_visa', 'main', 'P-3');
+    c.run('plan', 'cancel', String(cancelled), '--reason', 'x', '--waive-fee');
+    const payg = c.apply(MILD, next, 'pm_card_visa', 'main', 'P-1');
+
+    // What each pay-as-you-go visit costs, from the catalog (complimentary services are free).
+    const catalog = parse(readFileSync(join(c.ws, 'catalog.yaml'), 'utf8')) as { services: Array<{ id: string; price: string; complimentary?: boolean }> };
+    const price = new Map(catalog.services.map((s) => [s.id, s.complimentary ? 0 : Math.round(Number(s.price) * 100)]));
+    const steps = c.json<PlanJson>('plan', 'show', String(payg)).steps;
+
+    const months = 4;
+    const forecast = c.json<{
+      currency: string;
+      from: string;
+      months: Array<{ month: string; installments: number; installments_minor: number; visits: number; visits_minor: number; retries_minor: number; total_minor: number }>;
+      installments_remaining: number;
+      installments_remaining_minor: number;
+      total_minor: number;
+    }>('billing', 'forecast', '--months', String(months));
+    const keys = Array.from({ length: months }, (_, i) => firstOfMonth(today, i).slice(0, 7));
+    expect(forecast.currency).toBe('USD');
+    expect(forecast.from).toBe(keys[0]);
+    expect(forecast.months.map((m) => m.month)).toEqual(keys);
+
+    const expected = keys.map((month, i) => {
+      const installments = i >= 2 ? 2 : 0;
+      const installmentsMinor = i >= 2 ? 24900 + 19900 : 0;
+      const visits = steps.filter((s) => s.recommended_date!.startsWith(month)).map((s) => s.services.reduce((sum, id) => sum + price.get(id)!, 0)).filter((v) => v > 0);
+      const visitsMinor = visits.reduce((a, b) => a + b, 0);
+      return { month, installments, installments_minor: installmentsMinor, visits: visits.length, visits_minor: visitsMinor, retries_minor: 0, total_minor: installmentsMinor + visitsMinor };
+    });
+    expect(forecast.months).toEqual(expected);
+    expect(expected.reduce((n, m) => n + m.visits, 0)).toBeGreaterThanOrEqual(2); // the visits really are in the window
+    expect(forecast.installments_remaining).toBe(5 + 3);
+    expect(forecast.installments_remaining_minor).toBe(5 * 24900 + 3 * 19900);
+    expect(forecast.total_minor).toBe(expected.reduce((sum, m) => sum + m.total_minor, 0));
+
+    const year = c.json<{ months: unknown[]; total_minor: number }>('billing', 'forecast', '--months', '12');
+    expect(year.months).toHaveLength(12);
+    const paygTotal = steps.map((s) => s.services.reduce((sum, id) => sum + price.get(id)!, 0)).reduce((a, b) => a + b, 0);
+    expect(year.total_minor).toBe(5 * 24900 + 3 * 19900 + paygTotal);
+
+    for (const bad of ['0', '-1', 'abc', '121']) expect(c.run('billing', 'forecast', '--months', bad).code, bad).toBe(2);
+  });
+});
+
+describe('the billing lock', () => {
+  function sleeper(): Promise<ChildProcess> {
+    return new Promise((resolve, reject) => {
+      const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+      child.once('spawn', () => resolve(child));
+      child.once('error', reject);
+    });
+  }
+  function exited(child: ChildProcess): Promise<void> {
+    return new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
+  }
+  function runAsync(cwd: string, args: string[]): Promise<RunResult & { ms: number }> {
+    const started = Date.now();
+    return new Promise((resolve, reject) => {
+      const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TXPLAN_') && k !== 'NO_COLOR' && k !== 'FORCE_COLOR'));
+      const child = spawn(process.execPath, [binary, ...args], { cwd, env: { ...env, TXPLAN_ACTOR: 'test' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.once('error', reject);
+      child.once('close', (code) => resolve({ stdout, stderr, code: code ?? -1, ms: Date.now() - started }));
+    });
+  }
+  function holdLock(c: Clinic, pid: number): void {
+    const db = c.db(false);
+    db.prepare("INSERT INTO billing_lock (id, pid, started_at) VALUES (1, ?, '2031-02-01T00:00:00.000Z') ON CONFLICT (id) DO UPDATE SET pid = excluded.pid").run(pid);
+    db.close();
+  }
+
+  it('a live holder makes a second run exit 4; --wait waits for it; a dead holder is taken over', async () => {
+    const c = clinic();
+    const id = c.apply(ACNE, '2031-01-15');
+    const holder = await sleeper();
+    try {
+      holdLock(c, holder.pid!);
+      const busy = c.run('billing', 'run', '--date', '2031-02-01');
+      expect(busy.code).toBe(4);
+      expect(busy.stdout).toBe('');
+      expect(busy.stderr).toBe(`txplan: Another billing run (process ${holder.pid}, started 2031-02-01T00:00:00.000Z) is working; let it finish, or rerun with --wait SECONDS\n`);
+      const busyJson = c.run('billing', 'run', '--date', '2031-02-01', '--json');
+      expect(busyJson.code).toBe(4);
+      expect(JSON.parse(busyJson.stderr)).toEqual({ error: { code: 'busy', message: expect.stringContaining(`process ${holder.pid}`) } });
+      expect(c.ledger()).toHaveLength(1);
+      // A dry run takes no lock.
+      expect(c.run('billing', 'run', '--date', '2031-02-01', '--dry-run').code).toBe(0);
+      // Waiting a second is not long enough.
+      const short = await runAsync(c.ws, ['billing', 'run', '--date', '2031-02-01', '--wait', '1']);
+      expect(short.code).toBe(4);
+      expect(short.ms).toBeGreaterThanOrEqual(1000);
+
+      // Waiting long enough: the holder ends after ~1.5 s, the waiting run then does the work.
+      const waiting = runAsync(c.ws, ['billing', 'run', '--date', '2031-02-01', '--wait', '20', '--json']);
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(c.ledger()).toHaveLength(1); // still waiting
+      holder.kill('SIGKILL');
+      await exited(holder);
+      const waited = await waiting;
+      expect(waited.code).toBe(0);
+      expect(waited.ms).toBeGreaterThanOrEqual(1400);
+      expect((JSON.parse(waited.stdout) as RunReport).charges.map((ch) => ch.idempotency_key)).toEqual([`plan-${id}-installment-2`]);
+    } finally {
+      holder.kill('SIGKILL');
+    }
+    // The run released the lock.
+    expect(query(c.db(), 'SELECT * FROM billing_lock')).toEqual([]);
+
+    // A lock left by a process that died (kill -9 mid-run) is taken over at once.
+    holdLock(c, holder.pid!);
+    const takeover = c.bill('2031-03-01');
+    expect(takeover.code).toBe(0);
+    expect(takeover.report.charges.map((ch) => ch.idempotency_key)).toEqual([`plan-${id}-installment-3`]);
+    expect(query(c.db(), 'SELECT * FROM billing_lock')).toEqual([]);
+  });
+});
