@@ -1,9 +1,10 @@
 import { BusyError } from '../errors.js';
-import { formatDate, todayIn, type PlainDate } from '../domain/dates.js';
+import { formatDate, parseDate, todayIn, type PlainDate } from '../domain/dates.js';
+import { resumePlan } from '../plans/lifecycle.js';
 import { recordAudit } from '../store/audit.js';
 import { beginRetry, chargesOfPlans, insertPendingCharge, openCharges, releaseBillingLock, takeBillingLock, type ChargeRow } from '../store/charges.js';
 import { listClinics } from '../store/clinics.js';
-import { billingFacts, billingPlansByIds, countPlansInStatus, plansInStatus, setPlanStatus, type BillingPlanRow, type PlanStatus } from '../store/plans.js';
+import { billingFacts, billingPlansByIds, countPlansInStatus, getPlan, plansInStatus, setPlanStatus, type BillingPlanRow, type PlanStatus } from '../store/plans.js';
 import { feeForInstallment } from '../plans/view.js';
 import { sendPending, type ChargingContext, type Outcome } from './charging.js';
 import { planBilling, type BillablePlan, type BillingAction } from './plan.js';
@@ -27,6 +28,7 @@ export interface RunCharge {
   kind: ChargeRow['kind'];
   installment: number | null;
   step_n: number | null;
+  due_date: string;
   status: 'succeeded' | 'failed' | 'pending' | 'planned';
   amount_minor: number;
   currency: string;
@@ -124,6 +126,8 @@ async function billChunk(ctx: ChargingContext, plans: readonly BillingPlanRow[],
   const ids = plans.map((p) => p.id);
   const charges = chargesOfPlans(store, ids);
   const facts = billingFacts(store, ids);
+  // A pause planned to end (plan pause --until) ends at the first run on or after that date.
+  if (!options.dryRun) plans = plans.map((plan) => resumeIfDue(ctx, plan, today(plan.clinic_id)));
   const byId = new Map(plans.map((p) => [p.id, p]));
   const actions: BillingAction[] = [];
   for (const plan of plans) {
@@ -203,6 +207,12 @@ async function billChunk(ctx: ChargingContext, plans: readonly BillingPlanRow[],
   for (const outcome of outcomes) record(report, outcome, options.keep);
 }
 
+function resumeIfDue(ctx: ChargingContext, plan: BillingPlanRow, today: PlainDate): BillingPlanRow {
+  if (plan.status !== 'paused' || !plan.pause_until || plan.pause_until > formatDate(today)) return plan;
+  const resumed = resumePlan(ctx.store, getPlan(ctx.store, plan.id)!, { today: parseDate(plan.pause_until)! }, { actor: ctx.actor, now: ctx.now() });
+  return { ...plan, status: resumed.status, end_date: resumed.end_date, billing_offset_months: resumed.billing_offset_months, pause_until: null };
+}
+
 function record(report: RunReport, outcome: Outcome, keep: RunOptions['keep']): void {
   const charge = outcome.charge;
   // With a hundred thousand charges in a run, the report keeps only what will be printed.
@@ -221,6 +231,7 @@ function runCharge(charge: ChargeRow): RunCharge {
     kind: charge.kind,
     installment: charge.installment,
     step_n: charge.step_n,
+    due_date: charge.due_date,
     status: charge.status,
     amount_minor: charge.amount_minor,
     currency: charge.currency,
@@ -231,6 +242,6 @@ function runCharge(charge: ChargeRow): RunCharge {
 }
 
 function planned(plan: BillingPlanRow, action: Extract<BillingAction, { kind: 'charge' }>): RunCharge {
-  return { id: null, plan_id: plan.id, kind: 'installment', installment: action.installment, step_n: null, status: 'planned', amount_minor: action.amountMinor, currency: plan.currency, idempotency_key: `plan-${plan.id}-installment-${action.installment}`, decline_code: null, next_attempt_on: null };
+  return { id: null, plan_id: plan.id, kind: 'installment', installment: action.installment, step_n: null, due_date: action.dueDate, status: 'planned', amount_minor: action.amountMinor, currency: plan.currency, idempotency_key: `plan-${plan.id}-installment-${action.installment}`, decline_code: null, next_attempt_on: null };
 }
 

@@ -13,7 +13,6 @@ import type { Handout, StepMark } from './view.js';
  */
 
 export type Paper = 'letter' | 'a4';
-export const PAPERS: readonly Paper[] = ['letter', 'a4'];
 const SIZES: Record<Paper, [number, number]> = { letter: [612, 792], a4: [595.28, 841.89] };
 
 export interface RenderedHandout {
@@ -113,6 +112,8 @@ interface TableSpec {
   rules: boolean;
   padY: number;
   padX: number;
+  /** Leading columns whose first line is repeated, faint, where a tall row continues on a new page ("3 Week 3"). */
+  repeat?: number;
 }
 
 interface LaidRow {
@@ -206,8 +207,12 @@ class Writer {
       doc.switchToPage(range.start + i);
       const y = this.height - 44;
       this.rule(this.left, y, this.contentWidth, RULE, 0.5);
-      this.line({ text: `${plan}  ·  ${provenance}  ·  ${generated}`, style: S.footer, dx: 0, gap: 0 }, this.left, y + 7);
       const pageText = `Page ${i + 1} of ${range.count}`;
+      const room = this.contentWidth - this.measure(S.footer, pageText) - 16;
+      const oneLine = `${plan}  ·  ${provenance}  ·  ${generated}`;
+      // A long template id takes the date to a second line rather than running into the page number.
+      const lines = this.measure(S.footer, oneLine) <= room ? [oneLine] : [`${plan}  ·  ${provenance}`, generated];
+      lines.forEach((text, k) => this.line({ text, style: S.footer, dx: 0, gap: 0 }, this.left, y + 7 + k * S.footer.leading));
       this.line({ text: pageText, style: S.footer, dx: this.contentWidth - this.measure(S.footer, pageText), gap: 0 }, this.left, y + 7);
     }
     return range.count;
@@ -332,8 +337,8 @@ class Writer {
       columns: [
         { title: '#', share: 0.045 },
         { title: 'Recommended', share: 0.145 },
-        { title: 'Booked', share: 0.125 },
-        { title: 'Services', share: 0.245 },
+        { title: 'Booked', share: 0.135 },
+        { title: 'Services', share: 0.235 },
         { title: 'Notes', share: 0.28 },
         { title: 'Status', share: 0.16 },
       ],
@@ -343,9 +348,10 @@ class Writer {
       rules: true,
       padY: 6,
       padX: 5,
+      repeat: 2,
     });
     const intro = this.h.duration.starts
-      ? 'Recommended dates for each visit. Book them with the front desk; a booked time shows here once it is set.'
+      ? 'Recommended dates for each visit; book them with the front desk.'
       : 'Each visit is counted from the day you start; the dates are set then.';
     const introLines = this.lines([{ text: intro, style: S.bodyMuted }], this.contentWidth);
     this.heading('Treatment schedule', height(introLines) + 8 + table.headerHeight + firstRow(table));
@@ -495,10 +501,10 @@ class Writer {
     // A running head, so a loose page still says whose plan it is.
     const { left, contentWidth: cw, h } = this;
     const y = 34;
-    const name = this.lines([{ text: h.clinic.name, style: S.running }], cw * 0.45);
-    const who = this.lines([{ text: `${h.patient}  ·  ${h.title}`, style: S.runningDetail, align: 'right' }], cw * 0.53);
-    this.drawLines(name.slice(0, 1), left, y);
-    this.drawLines(who.slice(0, 1), left + cw * 0.47, y);
+    const name = this.fit(h.clinic.name, S.running, cw * 0.45);
+    const who = this.fit(`${h.patient}  ·  ${h.title}`, S.runningDetail, cw * 0.53);
+    this.line({ text: name, style: S.running, dx: 0, gap: 0 }, left, y);
+    this.line({ text: who, style: S.runningDetail, dx: cw * 0.53 - this.measure(S.runningDetail, who), gap: 0 }, left + cw * 0.47, y);
     this.rule(left, y + 16, cw, RULE, 0.5);
     this.y = this.top;
   }
@@ -560,7 +566,8 @@ class Writer {
       this.tableHeader(table);
     }
     for (const row of table.rows) {
-      if (this.y + row.height > this.bottom && row.height <= usable) this.continueTable(table);
+      // A row that fits a page moves whole; one taller than a page starts here unless only a sliver is left.
+      if (this.y + row.height > this.bottom && (row.height <= usable || this.bottom - this.y < 80)) this.continueTable(table);
       this.drawRow(table, row);
     }
   }
@@ -606,7 +613,8 @@ class Writer {
         }
         return { from: next[i]!, end, used };
       });
-      if (slices.every((s, i) => s.end === s.from && s.end < row.cells[i]!.length) || slices.some((s, i) => s.end === s.from && s.end < row.cells[i]!.length && room < 40)) {
+      // A cell with lines left that cannot place one here continues the whole row on the next page.
+      if (slices.some((s, i) => s.end === s.from && s.from < row.cells[i]!.length)) {
         this.continueTable(table);
         continue;
       }
@@ -615,6 +623,10 @@ class Writer {
         const mark = row.marks[i];
         if (mark && first) this.mark(mark, x + spec.padX + 4.5, this.y + spec.padY + S.cell.leading / 2);
         let y = this.y + spec.padY;
+        const label = row.cells[i]![0];
+        if (!first && i < (spec.repeat ?? 0) && label && slice.from >= row.cells[i]!.length) {
+          this.line({ ...label, style: { ...label.style, color: FAINT } }, x + spec.padX, y);
+        }
         for (let k = slice.from; k < slice.end; k++) {
           const line = row.cells[i]![k]!;
           if (k > slice.from) y += line.gap;
@@ -662,6 +674,14 @@ class Writer {
       widthCache.set(key, unit);
     }
     return unit * style.size + (style.tracking ?? 0) * Math.max(0, text.length - 1);
+  }
+
+  /** One line of at most `width`, shortened with an ellipsis: only for the running head, which repeats what page 1 says in full. */
+  private fit(text: string, style: Style, width: number): string {
+    if (this.measure(style, text) <= width) return text;
+    let cut = text.length;
+    while (cut > 1 && this.measure(style, `${text.slice(0, cut).trimEnd()}…`) > width) cut--;
+    return `${text.slice(0, cut).trimEnd()}…`;
   }
 
   /** Wraps runs of text to a width: greedy, by words; a word longer than the width breaks between letters. */

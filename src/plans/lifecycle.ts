@@ -194,7 +194,9 @@ export function revisePlan(
     const fee = minorOf(next.pricing.monthly_fee, input.currency);
     const prices = getPrices(store, plan.id);
     const months = next.duration.months ?? 0;
-    const from = start && plan.status !== 'prescribed' ? nextInstallment(start, input.today, months, plan.billing_offset_months) : 1;
+    // From the first installment neither due yet nor already charged (installment 1 is charged at the start).
+    const charged = chargesOfPlan(store, plan.id).filter((c) => c.kind === 'installment').map((c) => c.installment ?? 0);
+    const from = start && plan.status !== 'prescribed' ? Math.max(nextInstallment(start, input.today, months, plan.billing_offset_months), Math.max(0, ...charged) + 1) : 1;
     const currentFee = prices.filter((p) => p.from_installment <= from).at(-1)?.monthly_fee_minor;
     if (currentFee !== fee && from <= months) price = { fromInstallment: from, beforeMinor: currentFee, afterMinor: fee };
   }

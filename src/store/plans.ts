@@ -170,9 +170,9 @@ export function getAttachments(store: Store, planId: number): AttachmentRow[] {
 }
 
 /** What a billing run needs of a plan: no snapshot, only the number of installments it holds. */
-export type BillingPlanRow = Pick<PlanRow, 'id' | 'status' | 'type' | 'clinic_id' | 'start_date' | 'end_date' | 'billing_offset_months' | 'currency'> & { months: number | null };
+export type BillingPlanRow = Pick<PlanRow, 'id' | 'status' | 'type' | 'clinic_id' | 'start_date' | 'end_date' | 'billing_offset_months' | 'currency' | 'pause_until'> & { months: number | null };
 
-const BILLING_COLUMNS = "id, status, type, clinic_id, start_date, end_date, billing_offset_months, currency, json_extract(snapshot, '$.duration.months') AS months";
+const BILLING_COLUMNS = "id, status, type, clinic_id, start_date, end_date, billing_offset_months, currency, pause_until, json_extract(snapshot, '$.duration.months') AS months";
 
 /** Plans in one status after `afterId`, in id order: the status index (status, rowid) serves this directly. */
 export function plansInStatus(store: Store, status: PlanStatus, afterId: number, limit: number, clinicId: string | null): BillingPlanRow[] {

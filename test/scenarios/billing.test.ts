@@ -261,6 +261,43 @@ describe('charging at program start', () => {
   });
 });
 
+describe('payment methods', () => {
+  it('refuses card numbers in payment flags and free text without writing them anywhere; refuses unknown tokens', () => {
+    const c = clinic();
+    const id = c.apply(ACNE, '2031-01-15');
+    const card = '4242 4242 4242 4242';
+    for (const args of [
+      ['plan', 'payment', String(id), '--payment-method', card],
+      ['plan', 'payment', String(id), '--payment-method', '4242-4242-4242-4242'],
+      ['plan', 'apply', 'P-2', ACNE, '--mode', 'start', '--clinic', 'main', '--payment-method', '4242424242424242'],
+      ['plan', 'cancel', String(id), '--reason', `card ${card}`],
+    ]) {
+      const result = c.run(...args);
+      expect(result.code, args.join(' ')).toBe(1);
+      expect(result.stderr).toContain('card number');
+      expect(result.stderr.replace(/[ -]/g, '')).not.toContain('4242424242424242');
+    }
+    const unknown = c.run('plan', 'payment', String(id), '--payment-method', 'pm_card_nosuch');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('The sandbox processor has no payment method "pm_card_nosuch"');
+    const notToken = c.run('plan', 'payment', String(id), '--payment-method', 'visa');
+    expect(notToken.code).toBe(1);
+    expect(c.run('plan', 'payment', String(id)).code).toBe(2);
+    expect(c.json<PlanJson & { payment_method: { token: string } }>('plan', 'show', String(id)).payment_method.token).toBe('pm_card_visa');
+    expect(c.json<PlanJson>('plan', 'show', String(id)).status).toBe('active');
+    // Nothing of the card reached a file.
+    for (const file of ['txplan.db', 'txplan.db-wal', 'sandbox-gateway.db', 'sandbox-gateway.db-wal']) {
+      let bytes = '';
+      try {
+        bytes = readFileSync(join(c.ws, '.txplan', file)).toString('latin1');
+      } catch {
+        continue;
+      }
+      expect(bytes.includes('4242424242424242') || bytes.includes('4242 4242 4242 4242') || bytes.includes('4242-4242-4242-4242'), file).toBe(false);
+    }
+  });
+});
+
 describe('pay-as-you-go visits', () => {
   it('plan step --done charges the visit at the prices frozen when the plan was applied; complimentary visits are free', () => {
     const c = clinic();
@@ -301,6 +338,11 @@ describe('pay-as-you-go visits', () => {
     expect(declined.code).toBe(1);
     expect(declined.stderr).toContain(`Step 1 of plan ${declining} is recorded as done, but its charge of $210.00 was declined (generic_decline`);
     expect(c.json<PlanJson>('plan', 'show', String(declining)).steps[0]!.status).toBe('done');
+    // The billing run retries the declined visit 3 days later, under a new attempt key.
+    const retry = c.bill(plusDays(todayIn('UTC'), 3));
+    expect(retry.code).toBe(3);
+    expect(retry.report.charges.map((ch) => [ch.idempotency_key, ch.status, ch.amount_minor])).toEqual([[`plan-${declining}-step-1`, 'failed', 21000]]);
+    expect(c.ledger().filter((r) => r.idempotency_key.startsWith(`plan-${declining}-`)).map((r) => r.idempotency_key)).toEqual([`plan-${declining}-step-1`, `plan-${declining}-step-1-attempt-2`]);
     expect(c.run('billing', 'reconcile').code).toBe(0);
   });
 });
@@ -337,6 +379,28 @@ describe('cancellation fees', () => {
     // Cancelled plans are never billed again.
     expect(c.bill(plusMonths(today, 12)).report).toMatchObject({ charged: 0, failed: 0 });
     expect(c.ledger().filter((r) => !r.idempotency_key.endsWith('-installment-1') && !r.idempotency_key.endsWith('-cancel-fee'))).toEqual([]);
+    expect(c.run('billing', 'reconcile').code).toBe(0);
+  });
+});
+
+describe('a declined early cancellation fee', () => {
+  it('is reported (exit 1, the plan stays cancelled) and retried by the billing run 3 days later', () => {
+    const c = clinic();
+    const today = todayIn('UTC');
+    const id = c.apply(ACNE, today);
+    expect(c.run('plan', 'payment', String(id), '--payment-method', 'pm_card_chargeDeclined').code).toBe(0);
+    const cancel = c.run('plan', 'cancel', String(id), '--reason', 'Moving away');
+    expect(cancel.code).toBe(1);
+    expect(cancel.stderr).toBe(`txplan: Plan ${id} is cancelled, but its early cancellation fee of $150.00 was declined (generic_decline): Your card was declined.; retried on ${plusDays(today, 3)}\n`);
+    expect(c.json<PlanJson>('plan', 'show', String(id)).status).toBe('cancelled');
+    expect(c.charges('--plan', String(id), '--status', 'failed')).toEqual([expect.objectContaining({ kind: 'cancel_fee', idempotency_key: `plan-${id}-cancel-fee`, next_attempt_on: plusDays(today, 3) })]);
+
+    expect(c.bill(plusDays(today, 2)).report).toMatchObject({ charged: 0, failed: 0, charges: [] });
+    const retry = c.bill(plusDays(today, 3));
+    expect(retry.code).toBe(3);
+    expect(retry.report.charges.map((ch) => [ch.idempotency_key, ch.status, ch.amount_minor, ch.next_attempt_on])).toEqual([[`plan-${id}-cancel-fee`, 'failed', 15000, plusDays(today, 8)]]);
+    // Only the fee: the cancelled plan's installments are never charged again.
+    expect(keysOf(c.ledger())).toEqual([`plan-${id}-cancel-fee`, `plan-${id}-cancel-fee-attempt-2`, `plan-${id}-installment-1`]);
     expect(c.run('billing', 'reconcile').code).toBe(0);
   });
 });
@@ -424,6 +488,9 @@ describe('billing run', () => {
     expect(last.report.charges[0]!.next_attempt_on).toBeNull();
     expect(c.json<PlanJson>('plan', 'show', String(id)).status).toBe('past_due');
     expect(c.charges('--plan', String(id), '--status', 'failed')).toEqual([expect.objectContaining({ installment: 2, attempts: 4, next_attempt_on: null, hard_decline: false })]);
+    const audit = c.json<Array<{ action: string; after: { status?: string; decline_code?: string } }>>('audit', '--entity', 'plan', '--id', String(id));
+    expect(audit.map((a) => a.action)).toEqual(['plan.start', 'plan.payment', 'plan.past_due']);
+    expect(audit[2]!.after).toMatchObject({ status: 'past_due', decline_code: 'insufficient_funds' });
 
     // Past due: no more retries, installment 3 is not charged; the plan is counted as skipped.
     const skipped = c.bill('2031-03-01');
@@ -498,6 +565,36 @@ describe('billing run', () => {
     expect(third.report.charges.map((ch) => [ch.installment, ch.status])).toEqual([[3, 'succeeded']]);
     expect(c.charges('--plan', String(id)).find((ch) => ch.installment === 3)!.due_date).toBe(next);
     expect(c.bill(firstOfMonth(next, 1)).report.charges.map((ch) => ch.installment)).toEqual([4]);
+  });
+
+  it('charges each installment at its own fee after a price change, and bills as of the clinic’s today without --date', () => {
+    const c = clinic();
+    const today = todayIn('UTC');
+    const start = firstOfMonth(today, -1);
+    const id = c.apply(ACNE, start);
+    // The new fee applies from the first installment not yet due today: installment 3 (next month's 1st).
+    const edited = c.run('plan', 'edit', String(id), '--set', 'pricing.monthly_fee=300.00');
+    expect(edited.code).toBe(0);
+    expect(edited.stdout).toContain('the new fee applies from installment 3');
+
+    // No --date: the clinic's today. Installment 2 (this month's 1st) is due, at the old fee.
+    const now = c.run('billing', 'run', '--json');
+    expect(now.code).toBe(0);
+    expect((JSON.parse(now.stdout) as RunReport).charges.map((ch) => [ch.idempotency_key, ch.amount_minor])).toEqual([[`plan-${id}-installment-2`, 24900]]);
+    const later = c.bill(firstOfMonth(today, 2));
+    expect(later.report.charges.map((ch) => [ch.installment, ch.amount_minor])).toEqual([[3, 30000], [4, 30000]]);
+    expect(c.ledger().map((r) => [r.idempotency_key, r.amount_minor])).toEqual([1, 2, 3, 4].map((k) => [`plan-${id}-installment-${k}`, k <= 2 ? 24900 : 30000]));
+  });
+
+  it('a fee edit on a plan starting in the future applies from installment 2, since installment 1 was charged at the start', () => {
+    const c = clinic();
+    const id = c.apply(ACNE, '2031-01-15'); // installment 1 charged now, $249.00
+    const edited = c.run('plan', 'edit', String(id), '--set', 'pricing.monthly_fee=300.00');
+    expect(edited.code).toBe(0);
+    expect(c.charges('--plan', String(id)).map((ch) => [ch.installment, ch.amount_minor])).toEqual([[1, 24900]]);
+    // Observed: "the new fee applies from installment 1" and prices [{ from_installment: 1, amount_minor: 30000 }].
+    expect(edited.stdout).toContain('the new fee applies from installment 2');
+    expect(c.json<{ prices: Array<{ from_installment: number; amount_minor: number }> }>('plan', 'show', String(id)).prices.map((p) => [p.from_installment, p.amount_minor])).toEqual([[1, 24900], [2, 30000]]);
   });
 
   it('--dry-run charges nothing and writes nothing', () => {
@@ -668,6 +765,52 @@ describe('billing reconcile', () => {
   });
 });
 
+describe('the processor', () => {
+  it('refuses a repeated key with another amount: the charge stays pending, the run exits 3, nothing is charged twice', () => {
+    const c = clinic();
+    const id = c.apply(ACNE, '2031-01-15');
+    c.bill('2031-02-01');
+    // Installment 2's row is damaged back to pending with another amount (as a bug or tampering would).
+    const db = c.db(false);
+    db.prepare("UPDATE charges SET status = 'pending', amount_minor = 30000 WHERE idempotency_key = ?").run(`plan-${id}-installment-2`);
+    db.close();
+    const run = c.run('billing', 'run', '--date', '2031-02-01');
+    expect(run.code).toBe(3);
+    expect(run.stdout).toContain('failed 1');
+    expect(c.charges('--status', 'pending').map((ch) => ch.idempotency_key)).toEqual([`plan-${id}-installment-2`]);
+    expect(c.ledger().filter((r) => r.idempotency_key.startsWith(`plan-${id}-installment-2`)).map((r) => [r.idempotency_key, r.amount_minor, r.status])).toEqual([[`plan-${id}-installment-2`, 24900, 'succeeded']]);
+    const reconcile = c.run('billing', 'reconcile');
+    expect(reconcile.code).toBe(1);
+    expect(reconcile.stdout).toContain(`plan-${id}-installment-2 (plan ${id}): txplan has 30000 USD, the processor 24900 USD`);
+  });
+
+  it('reconcile matches a charge with ten and more attempts (keys ...-attempt-10 sort before ...-attempt-2)', () => {
+    const c = clinic();
+    const id = c.apply(ACNE, '2031-01-15');
+    const attempts = 11;
+    const db = c.db(false);
+    db.prepare(
+      `INSERT INTO charges (plan_id, kind, installment, step_n, idempotency_key, due_date, amount_minor, currency, status, attempts, retries_allowed, hard_decline, decline_code, gateway, gateway_charge_id, payment_token, created_at, updated_at)
+       VALUES (?, 'installment', 2, NULL, ?, '2031-02-01', 24900, 'USD', 'failed', ?, 12, 0, 'generic_decline', 'sandbox', 'ch_x', 'pm_card_chargeDeclined', '2031-02-01T00:00:00Z', '2031-02-01T00:00:00Z')`,
+    ).run(id, `plan-${id}-installment-2`, attempts);
+    db.close();
+    const ledger = c.sandbox(false);
+    const insert = ledger.prepare("INSERT INTO charges (id, idempotency_key, amount_minor, currency, token, status, decline_code, decline_message, hard, created_at) VALUES (?, ?, 24900, 'USD', 'pm_card_chargeDeclined', 'declined', 'generic_decline', 'Your card was declined.', 0, '2031-02-01T00:00:00Z')");
+    for (let n = 1; n <= attempts; n++) insert.run(`ch_attempt_${n}`, n === 1 ? `plan-${id}-installment-2` : `plan-${id}-installment-2-attempt-${n}`);
+    ledger.close();
+    const ok = c.run('billing', 'reconcile');
+    expect(ok.stdout).toContain('Every charge matches');
+    expect(ok.code).toBe(0);
+    // One attempt missing at the processor is named.
+    const again = c.sandbox(false);
+    again.prepare('DELETE FROM charges WHERE idempotency_key = ?').run(`plan-${id}-installment-2-attempt-7`);
+    again.close();
+    const bad = c.run('billing', 'reconcile');
+    expect(bad.code).toBe(1);
+    expect(bad.stdout.trim().split('\n')).toEqual([`plan-${id}-installment-2-attempt-7 (plan ${id}): txplan recorded declined, but the processor has no such charge`, '✖ 1 difference with the sandbox processor']);
+  });
+});
+
 describe('billing forecast', () => {
   it('projects the active plans month by month, and the sums match the plans', () => {
     const c = clinic();
@@ -719,6 +862,28 @@ describe('billing forecast', () => {
     expect(year.total_minor).toBe(5 * 24900 + 3 * 19900 + paygTotal);
 
     for (const bad of ['0', '-1', 'abc', '121']) expect(c.run('billing', 'forecast', '--months', bad).code, bad).toBe(2);
+  });
+
+  it('counts a declined installment awaiting its retry, and nothing of past-due plans', () => {
+    const c = clinic();
+    const today = todayIn('America/New_York');
+    const start = firstOfMonth(today, -1);
+    const retrying = c.apply(ACNE, start, 'pm_card_visa', 'main', 'P-1');
+    c.run('plan', 'payment', String(retrying), '--payment-method', 'pm_card_chargeDeclined');
+    const pastDue = c.apply(ACNE, start, 'pm_card_visa', 'main', 'P-2');
+    c.run('plan', 'payment', String(pastDue), '--payment-method', 'pm_card_chargeDeclinedStolenCard');
+    expect(c.bill(firstOfMonth(today)).code).toBe(3); // installment 2 of both declined
+    expect(c.json<PlanJson>('plan', 'show', String(pastDue)).status).toBe('past_due');
+
+    const forecast = c.json<{ months: Array<{ month: string; installments: number; installments_minor: number; retries_minor: number; total_minor: number }>; installments_remaining: number; total_minor: number }>('billing', 'forecast', '--months', '3');
+    // The retry (3 days after this month's 1st, or today if that has passed) falls in this month.
+    expect(forecast.months.map((m) => [m.installments, m.installments_minor, m.retries_minor, m.total_minor])).toEqual([
+      [0, 0, 24900, 24900],
+      [1, 24900, 0, 24900],
+      [1, 24900, 0, 24900],
+    ]);
+    expect(forecast.installments_remaining).toBe(4); // installments 3–6 of the active plan only
+    expect(forecast.total_minor).toBe(3 * 24900);
   });
 });
 
@@ -795,5 +960,28 @@ describe('the billing lock', () => {
     expect(takeover.code).toBe(0);
     expect(takeover.report.charges.map((ch) => ch.idempotency_key)).toEqual([`plan-${id}-installment-3`]);
     expect(query(c.db(), 'SELECT * FROM billing_lock')).toEqual([]);
+  });
+});
+
+describe('a planned pause', () => {
+  it('ends at the first billing run on or after --until, and billing continues from the next 1st', () => {
+    const c = clinic();
+    // Started in the past, paused today (the real clock) until a date the run then passes.
+    const id = c.apply(ACNE, '2026-10-05');
+    expect(c.run('plan', 'pause', String(id), '--until', '2027-02-10').code).toBe(0);
+    const before = c.bill('2027-02-01');
+    expect(before.report.charges).toEqual([]);
+    expect(c.json<{ status: string }>('plan', 'show', String(id)).status).toBe('paused');
+
+    const after = c.bill('2027-02-10');
+    const plan = c.json<{ status: string; end_date: string }>('plan', 'show', String(id));
+    expect(plan.status).toBe('active');
+    const actions = c.json<Array<{ action: string; actor: string }>>('audit', '--entity', 'plan', '--id', String(id)).map((a) => a.action);
+    expect(actions).toContain('plan.resume');
+    // Installment 2 was never charged before the pause: it continues from the next 1st after it ends.
+    expect(after.code).toBe(0);
+    expect(after.report.charges).toEqual([]);
+    expect(c.bill('2027-03-01').report.charges.map((ch) => [ch.installment, ch.due_date, ch.status])).toEqual([[2, '2027-03-01', 'succeeded']]);
+    expect(plan.end_date).toBe('2027-08-05');
   });
 });

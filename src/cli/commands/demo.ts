@@ -118,7 +118,8 @@ export async function run(ctx: Context, opts: { dir?: string }): Promise<number>
   // The demo keeps its own database in its workspace, whatever --db or TXPLAN_DB say,
   // and is read by people even when captured: always aligned tables.
   const { db: _db, ...options } = ctx.options;
-  const demo: Context = { ...ctx, cwd: root, tty: true, options: { ...options, workspace: root }, env: { ...ctx.env, db: undefined, workspace: root } };
+  // The tour is one narrative: what commands say on stderr (a declined charge) is part of it.
+  const demo: Context = { ...ctx, cwd: root, tty: true, err: ctx.out, options: { ...options, workspace: root }, env: { ...ctx.env, db: undefined, workspace: root } };
   const steps = tour(join(packageRoot, 'examples', 'patients.csv'), todayIn('America/New_York', ctx.now()));
 
   if (ctx.options.json) {

@@ -45,7 +45,8 @@ export async function run(ctx: Context, opts: { date?: string; dryRun?: boolean;
         ctx.out(`billing run (dry run)${report.date ? ` ${report.date}` : ''}: would charge ${report.charges.length} (${formatMoney(total, currency)}), ${report.skipped} skipped, ${report.completed_plans} to complete; nothing was charged or written`);
       } else {
         for (const c of report.charges.filter((x) => x.status !== 'succeeded')) {
-          ctx.err(color.yellow(`declined ${c.idempotency_key} ${formatMoney(c.amount_minor, c.currency)}: ${c.decline_code ?? 'no answer'}${c.next_attempt_on ? `, retry on ${c.next_attempt_on}` : c.status === 'pending' ? ', settled by the next run' : ', plan past due'}`));
+          if (c.status === 'pending') ctx.err(color.yellow(`unanswered ${c.idempotency_key} ${formatMoney(c.amount_minor, c.currency)}: the processor did not answer; the next run asks again under the same key`));
+          else ctx.err(color.yellow(`declined ${c.idempotency_key} ${formatMoney(c.amount_minor, c.currency)}: ${c.decline_code}${c.next_attempt_on ? `, retry on ${c.next_attempt_on}` : ', plan past due'}`));
         }
         // One summary line per run, for cron logs.
         ctx.out(`billing run${report.date ? ` ${report.date}` : ''}: charged ${report.charged} (${formatMoney(report.amount_minor, currency)}), failed ${report.failed}, skipped ${report.skipped}, completed ${report.completed_plans}, past due ${report.past_due_plans}`);

@@ -16,7 +16,7 @@ export function register(program: Command, action: Action): void {
       `
 Examples:
   $ txplan handout 12
-  $ txplan handout 12 -o handouts/zoe.pdf --paper a4 --force
+  $ txplan handout 12 -o handouts/plan-12-a4.pdf --paper a4 --force
   $ txplan handout --status active --out-dir handouts/
   $ txplan handout --status active --out-dir handouts/ --json`,
     )
