@@ -80,16 +80,6 @@ export function localToUtc(local: LocalDateTime, timeZone: string): { instant: D
   return { instant: new Date(wall - before * 60_000), kind: 'gap' };
 }
 
-/** Whether an IANA zone name is one this runtime knows. */
-export function isTimeZone(name: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: name });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 // ---------------------------------------------------------------------------
 // Photos
 

@@ -1,5 +1,5 @@
 import type { Catalog, Duration, Money, Settings, Template, When } from '../generated/schema-types.js';
-import { approximateOffsetDays, describeDuration, describeWhen, monthsWithin, whenFitsDuration } from '../domain/dates.js';
+import { approximateOffsetDays, describeDuration, describeWhen, isTimeZone, monthsWithin, whenFitsDuration } from '../domain/dates.js';
 import { isCurrency, toMinor } from '../domain/money.js';
 import { closest } from '../domain/text.js';
 import type { Finding, PathSegment } from './diagnostics.js';
@@ -142,12 +142,4 @@ export function checkSettings(settings: Settings): Finding[] {
   return findings;
 }
 
-export function isTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-}
 

@@ -2,7 +2,7 @@ import type { Context } from '../../context.js';
 import { withStore } from '../../store.js';
 import { resolveWorkspace } from '../../workspace.js';
 import { readSettings } from '../../../registry/settings.js';
-import { isTimeZone } from '../../../registry/rules.js';
+import { isTimeZone } from '../../../domain/dates.js';
 import { checkClinic, type ClinicFields } from '../../../domain/clinic.js';
 import { getClinic, insertClinic, type Clinic } from '../../../store/clinics.js';
 import { recordAudit } from '../../../store/audit.js';
