@@ -122,9 +122,14 @@ export function approximateOffsetDays(when: When): number {
   return when.week !== undefined ? 7 * (when.week - 1) : Math.round(30.44 * ((when.month ?? 1) - 1));
 }
 
+/** Formatters are costly to build and a batch asks for the same zones over and over. */
+const dayFormats = new Map<string, Intl.DateTimeFormat>();
+
 /** The calendar date at `now` in an IANA time zone: a clinic's "today". */
 export function todayIn(timeZone: string, now: Date): PlainDate {
-  const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).formatToParts(now);
+  let format = dayFormats.get(timeZone);
+  if (!format) dayFormats.set(timeZone, (format = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' })));
+  const parts = format.formatToParts(now);
   const get = (type: string) => Number(parts.find((p) => p.type === type)!.value);
   return { year: get('year'), month: get('month'), day: get('day') };
 }

@@ -57,9 +57,13 @@ function numberText(value: number): string {
 /** Formats minor units for people: "$1,249.00", "¥5,000". */
 export function formatMoney(minor: number, currency: string, locale = 'en-US'): string {
   const digits = minorDigits(currency);
-  return new Intl.NumberFormat(locale, { style: 'currency', currency, minimumFractionDigits: digits, maximumFractionDigits: digits })
-    .format(minor / 10 ** digits);
+  const key = `${locale} ${currency}`;
+  let format = moneyFormats.get(key);
+  if (!format) moneyFormats.set(key, (format = new Intl.NumberFormat(locale, { style: 'currency', currency, minimumFractionDigits: digits, maximumFractionDigits: digits })));
+  return format.format(minor / 10 ** digits);
 }
+
+const moneyFormats = new Map<string, Intl.NumberFormat>();
 
 /** Formats minor units as a plain decimal string, as templates write them: "249.00". */
 export function decimalString(minor: number, currency: string): string {

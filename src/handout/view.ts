@@ -132,7 +132,6 @@ export function buildHandout(sources: HandoutSources): Handout {
   const clinicName = clinic?.name ?? settings.name ?? 'Your clinic';
   const started = Boolean(start) && (plan.status === 'active' || plan.status === 'paused' || plan.status === 'past_due');
 
-  const length = describeDuration(snapshot.duration);
   const duration = {
     length: describeDuration(snapshot.duration),
     starts: plan.start_date ? longDate(plan.start_date) : null,

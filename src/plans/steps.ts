@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, fstatSync, linkSync, mkdirSync, openSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, relative, sep } from 'node:path';
+import { chmodSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { basename, join, relative, sep } from 'node:path';
 import ical from 'ical-generator';
 import { FailedError } from '../errors.js';
 import { refuseCardNumbers } from '../domain/cards.js';
@@ -10,6 +10,7 @@ import { getAttachments, getSteps, insertAttachment, updateStep, type Attachment
 import type { Store } from '../store/store.js';
 import type { Actor } from './lifecycle.js';
 import { assertAllowed } from './lifecycle.js';
+import { placeNoClobber } from '../files.js';
 
 /**
  * Progress on a plan's steps: marking a visit done or skipped (with notes and
@@ -198,19 +199,6 @@ function storePhotos(dir: string, photos: readonly Photo[]): string[] {
  * link never overwrites. Where links are not supported, an existence check and
  * a rename do nearly as well. Returns false when the name was taken.
  */
-function placeNoClobber(temp: string, file: string): boolean {
-  try {
-    linkSync(temp, file);
-    return true;
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') return false;
-    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS' && code !== 'EXDEV') throw error;
-    if (existsSync(file)) return false;
-    renameSync(temp, file);
-    return true;
-  }
-}
 
 function removeFiles(files: readonly string[]): void {
   for (const file of files) {
@@ -435,22 +423,3 @@ export function planCalendar(input: CalendarInput): { text: string; events: numb
   return { text: calendar.toString(), events };
 }
 
-/**
- * Writes a file whole or not at all: a temporary file beside it, then a
- * rename. Without `force` an existing file is never replaced, even one that
- * appears meanwhile (a hard link does not overwrite).
- */
-export function writeFileAtomically(file: string, text: string, force: boolean): void {
-  if (!force && existsSync(file)) throw new FailedError(`${file} already exists; choose another file or add --force to replace it`, 'file_exists');
-  const temp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
-  try {
-    writeFileSync(temp, text, { flag: 'w' });
-    if (force) renameSync(temp, file);
-    else if (!placeNoClobber(temp, file)) throw new FailedError(`${file} already exists; choose another file or add --force to replace it`, 'file_exists');
-  } catch (error) {
-    if (error instanceof FailedError) throw error;
-    throw new FailedError(`Could not write ${file}: ${(error as Error).message}; check the folder exists and is writable`, 'write_failed');
-  } finally {
-    if (existsSync(temp)) unlinkSync(temp);
-  }
-}

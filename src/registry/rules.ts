@@ -1,4 +1,4 @@
-import type { Catalog, Duration, Money, Settings, Template, When } from '../generated/schema-types.js';
+import type { Catalog, Money, Settings, Template, When } from '../generated/schema-types.js';
 import { approximateOffsetDays, describeDuration, describeWhen, isTimeZone, monthsWithin, whenFitsDuration } from '../domain/dates.js';
 import { isCurrency, toMinor } from '../domain/money.js';
 import { closest } from '../domain/text.js';

@@ -10,7 +10,7 @@ import { getPlan, listPlans, PLAN_STATUSES, type PlanRow, type PlanStatus } from
 import type { Store } from '../../../store/store.js';
 import { loadHandout } from '../../../handout/load.js';
 import { renderHandout, type Paper } from '../../../handout/render.js';
-import { checkTarget, writeFileAtomically } from '../../../handout/file.js';
+import { checkTarget, writeFileAtomically } from '../../../files.js';
 
 export interface HandoutOptions {
   output?: string;

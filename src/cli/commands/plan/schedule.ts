@@ -5,7 +5,8 @@ import { findPlan, withStore } from '../../store.js';
 import { resolveWorkspace } from '../../workspace.js';
 import { FailedError } from '../../../errors.js';
 import { loadRegistry } from '../../../registry/registry.js';
-import { noCalendarReason, planCalendar, scheduleOf, writeFileAtomically, type ScheduleEntry } from '../../../plans/steps.js';
+import { noCalendarReason, planCalendar, scheduleOf, type ScheduleEntry } from '../../../plans/steps.js';
+import { writeFileAtomically } from '../../../files.js';
 import { getAttachments, getSteps } from '../../../store/plans.js';
 import { getClinic } from '../../../store/clinics.js';
 

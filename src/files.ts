@@ -1,10 +1,10 @@
 import { existsSync, linkSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { FailedError } from '../errors.js';
+import { FailedError } from './errors.js';
 
 /**
- * Checks, before any rendering, that a handout can go to `file`: an existing
- * file needs `force`, and a folder is never a file name.
+ * Checks, before any work, that an output can go to `file`: an existing file
+ * needs `force`, and a folder is never a file name.
  */
 export function checkTarget(file: string, force: boolean): void {
   let isDirectory = false;
@@ -18,12 +18,12 @@ export function checkTarget(file: string, force: boolean): void {
 }
 
 /**
- * Writes a handout whole or not at all: a temporary file beside it, then a
- * rename (or, without `force`, a hard link, which never overwrites a file
- * that appeared meanwhile). Handouts hold health data, so the file is private
- * to its owner (0600), like the database.
+ * Writes an output file whole or not at all: a temporary file beside it, then
+ * a rename (or, without `force`, a hard link, which never overwrites a file
+ * that appeared meanwhile). What txplan writes (handouts, calendars) is about
+ * patients, so the file is private to its owner (0600), like the database.
  */
-export function writeFileAtomically(file: string, bytes: Uint8Array, force: boolean): void {
+export function writeFileAtomically(file: string, bytes: Uint8Array | string, force: boolean): void {
   checkTarget(file, force);
   const temp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
   try {
@@ -38,7 +38,8 @@ export function writeFileAtomically(file: string, bytes: Uint8Array, force: bool
   }
 }
 
-function placeNoClobber(temp: string, file: string): boolean {
+/** Moves `temp` to `file` unless `file` exists: a hard link where the file system allows it, else a checked rename. */
+export function placeNoClobber(temp: string, file: string): boolean {
   try {
     linkSync(temp, file);
     return true;
