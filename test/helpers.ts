@@ -59,3 +59,22 @@ export function git(cwd: string, ...args: string[]): string {
   if (result.status !== 0) throw new Error(`git ${args.join(' ')} failed: ${result.stderr}`);
   return result.stdout;
 }
+
+/** Commands against one workspace: `run` returns the result, `json` parses --json output and fails loudly on an error. */
+export function runner(ws: string): { run: (...args: string[]) => RunResult; json: <T = unknown>(...args: string[]) => T } {
+  const run = (...args: string[]) => txplan(args, { cwd: ws });
+  const json = <T,>(...args: string[]): T => {
+    const result = run(...args, '--json');
+    if (result.code !== 0) throw new Error(`txplan ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
+    return JSON.parse(result.stdout) as T;
+  };
+  return { run, json };
+}
+
+/** Runs set-up commands, each of which must succeed. */
+export function setUp(ws: string, commands: ReadonlyArray<readonly string[]>): void {
+  for (const args of commands) {
+    const result = txplan(args, { cwd: ws });
+    if (result.code !== 0) throw new Error(`setup ${args.join(' ')}: ${result.stderr}`);
+  }
+}

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { binary, txplan, workspace, type RunResult } from '../helpers.js';
+import { binary, runner, setUp, workspace, type RunResult } from '../helpers.js';
 
 /**
  * SPEC §5 and §6, issue 4: every billing command and exit code, through the
@@ -46,7 +46,7 @@ interface RunReport {
   amount_minor: number;
   currency: string;
   dry_run: boolean;
-  charges: Array<{ plan_id: number; installment: number | null; status: string; amount_minor: number; idempotency_key: string; decline_code: string | null; next_attempt_on: string | null }>;
+  charges: Array<{ plan_id: number; installment: number | null; due_date: string; status: string; amount_minor: number; idempotency_key: string; decline_code: string | null; next_attempt_on: string | null }>;
 }
 
 interface LedgerRow {
@@ -115,22 +115,14 @@ interface Clinic {
 /** A workspace with two clinics (one on UTC, one on Los Angeles time) and three patients. */
 function clinic(): Clinic {
   const ws = workspace();
-  const run = (...args: string[]) => txplan(args, { cwd: ws });
-  const json = <T,>(...args: string[]): T => {
-    const result = run(...args, '--json');
-    if (result.code !== 0) throw new Error(`txplan ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
-    return JSON.parse(result.stdout) as T;
-  };
-  for (const args of [
+  const { run, json } = runner(ws);
+  setUp(ws, [
     ['clinic', 'add', 'main', '--name', 'Main Street', '--timezone', 'UTC'],
     ['clinic', 'add', 'west', '--name', 'Westside', '--timezone', 'America/Los_Angeles'],
     ['patient', 'add', '--first', 'Ada', '--last', 'Lovelace', '--mrn', 'P-1'],
     ['patient', 'add', '--first', 'Grace', '--last', 'Hopper', '--mrn', 'P-2'],
     ['patient', 'add', '--first', 'Alan', '--last', 'Turing', '--mrn', 'P-3'],
-  ]) {
-    const result = run(...args);
-    if (result.code !== 0) throw new Error(`setup ${args.join(' ')}: ${result.stderr}`);
-  }
+  ]);
   const db = (readonly = true) => new Database(join(ws, '.txplan', 'txplan.db'), { readonly });
   const sandbox = (readonly = true) => new Database(join(ws, '.txplan', 'sandbox-gateway.db'), { readonly });
   return {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { git, tempDir, txplan, workspace } from '../helpers.js';
+import { git, runner, setUp, tempDir, txplan, workspace } from '../helpers.js';
 
 const ACNE = 'comprehensive-acne-resolution';
 const CARD = '4242 4242 4242 4242';
@@ -13,22 +13,14 @@ function clinic(): { ws: string; run: (...args: string[]) => ReturnType<typeof t
   const ws = workspace();
   git(ws, 'add', '-A');
   git(ws, 'commit', '-qm', 'starter library');
-  const run = (...args: string[]) => txplan(args, { cwd: ws });
-  const json = <T,>(...args: string[]): T => {
-    const result = run(...args, '--json');
-    if (result.code !== 0) throw new Error(`txplan ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
-    return JSON.parse(result.stdout) as T;
-  };
-  for (const args of [
+  const { run, json } = runner(ws);
+  setUp(ws, [
     ['clinic', 'add', 'downtown', '--name', 'Downtown', '--timezone', 'America/New_York'],
     ['clinic', 'add', 'westside', '--name', 'Westside', '--timezone', 'America/Los_Angeles'],
     ['patient', 'add', '--first', 'Zoë', '--last', 'Ødegård', '--mrn', 'A-1001'],
     ['patient', 'add', '--first', 'José', '--last', 'Núñez', '--mrn', 'A-1002'],
     ['patient', 'add', '--first', 'Ярослава', '--last', 'Коваленко', '--mrn', 'A-1003'],
-  ]) {
-    const result = run(...args);
-    if (result.code !== 0) throw new Error(`setup ${args.join(' ')}: ${result.stderr}`);
-  }
+  ]);
   const db = () => new Database(join(ws, '.txplan', 'txplan.db'), { readonly: true });
   return { ws, run, json, db };
 }

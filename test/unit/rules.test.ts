@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Template } from '../../src/generated/schema-types.js';
-import { checkCatalog, checkSettings, checkTemplate } from '../../src/registry/rules.js';
+import { checkCatalog, checkSettings, checkTemplate, type TemplateContext } from '../../src/registry/rules.js';
 
 const catalog = { services: new Set(['consult', 'peel', 'led']), products: new Set(['spf-50']) };
-const context = { fileId: 'acne', currency: 'USD', catalog };
+const context: TemplateContext = { fileId: 'acne', currency: 'USD', catalog };
 
 function template(overrides: Partial<Template> = {}): Template {
   return {
