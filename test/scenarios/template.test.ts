@@ -196,3 +196,19 @@ describe('txplan demo', () => {
     expect(again.stderr).toContain('is not empty');
   });
 });
+
+describe('txplan template export', () => {
+  it('gives a FHIR R4 PlanDefinition with one action per visit, timed from the start', () => {
+    const result = txplan(['template', 'export', 'comprehensive-skin-tightening', '--format', 'fhir']);
+    expect(result.code).toBe(0);
+    const plan = JSON.parse(result.stdout) as { resourceType: string; id: string; version: string; status: string; title: string; action: Array<{ title: string; timingDuration?: { value: number; code: string }; selectionBehavior?: string }> };
+    expect(plan).toMatchObject({ resourceType: 'PlanDefinition', id: 'comprehensive-skin-tightening', status: 'active', title: 'Comprehensive Skin Tightening' });
+    const visits = plan.action.filter((a) => a.timingDuration?.code === 'mo');
+    expect(visits.map((a) => a.timingDuration!.value)).toEqual(expect.arrayContaining([0, 1, 2, 3, 4, 5]));
+    expect(plan.action.some((a) => a.selectionBehavior === 'exactly-one')).toBe(true);
+    const weekly = JSON.parse(txplan(['template', 'export', 'post-procedure-recovery', '--format', 'fhir']).stdout) as { action: Array<{ timingDuration?: { value: number; code: string } }> };
+    expect(weekly.action.slice(0, 4).map((a) => a.timingDuration)).toEqual([0, 7, 14, 21].map((value) => expect.objectContaining({ value, code: 'd' })));
+    expect(txplan(['template', 'export', 'comprehensive-skin-tightening', '--format', 'csv']).code).toBe(2);
+    expect(txplan(['template', 'export', 'nope', '--format', 'fhir']).code).toBe(1);
+  });
+});

@@ -46,4 +46,11 @@ export function register(program: Command, action: Action): void {
     .option('--dry-run', 'print what would change per plan; write nothing')
     .addHelpText('after', '\nExamples:\n  $ txplan template rollout comprehensive-acne-resolution --dry-run\n  $ txplan template rollout comprehensive-acne-resolution --to-version 4')
     .action(action(async (ctx, id: string, opts: { toVersion?: string; dryRun?: boolean }) => (await import('./rollout.js')).run(ctx, id, opts)));
+  template
+    .command('export')
+    .description('a template as a FHIR R4 PlanDefinition (JSON)')
+    .argument('<id>', 'template id')
+    .option('--format <format>', 'fhir', 'fhir')
+    .addHelpText('after', '\nExamples:\n  $ txplan template export comprehensive-acne-resolution --format fhir > acne.json')
+    .action(action(async (ctx, id: string, opts: { format?: string }) => (await import('./export.js')).run(ctx, id, opts)));
 }
