@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -14,6 +15,12 @@ export const TEMPLATE_HEADER = '# yaml-language-server: $schema=../schemas/templ
 /** YAML text of a template as the registry keeps it: schema line first, fields in schema order. */
 export function templateText(template: Template): string {
   return `${TEMPLATE_HEADER}${stringify(template, { lineWidth: 0 })}`;
+}
+
+/** Refuses, before any other work, an id that is malformed or already taken. */
+export function checkNewTemplateId(registry: Registry, id: string): void {
+  if (!TEMPLATE_ID.test(id)) throw new UsageError(`"${id}" is not a valid template id; use lowercase letters, digits and dashes, e.g. severe-acne-program`);
+  if (existsSync(join(registry.workspace.templatesDir, `${id}.yaml`))) throw new FailedError(`Refusing to overwrite templates/${id}.yaml; choose another id`, 'exists');
 }
 
 /**

@@ -140,6 +140,10 @@ describe('txplan plan apply', () => {
     const again = c.run('plan', 'apply', 'A-1002', ACNE, '--mode', 'prescribe', '--save-as-template', 'teen-acne-program');
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('Refusing to overwrite templates/teen-acne-program.yaml');
+    // A plan that is refused leaves no new template behind.
+    const refused = c.run('plan', 'apply', 'A-1002', ACNE, '--mode', 'start', '--clinic', 'downtown', '--save-as-template', 'never-written');
+    expect(refused.code).toBe(1);
+    expect(existsSync(join(c.ws, 'templates', 'never-written.yaml'))).toBe(false);
     // Saving alone, without a mode, applies nothing.
     const only = c.json<{ plans: number[] }>('plan', 'apply', 'A-1002', ACNE, '--save-as-template', 'acne-copy');
     expect(only.plans).toEqual([]);

@@ -11,7 +11,7 @@ import { formatDate, parseDate, todayIn, describeDuration, type PlainDate } from
 import { formatMoney } from '../../../domain/money.js';
 import { minorOf } from '../../../domain/pricing.js';
 import { getTemplate, loadRegistry, loadTemplates, type LoadedTemplate, type Registry } from '../../../registry/registry.js';
-import { asNewTemplate, templateText, writeNewTemplate } from '../../../registry/write.js';
+import { asNewTemplate, checkNewTemplateId, templateText, writeNewTemplate } from '../../../registry/write.js';
 import { parseSource } from '../../../registry/source.js';
 import { applyAssignments, checkSnapshot, parseAssignment } from '../../../plans/snapshot.js';
 import { applyTemplate, checkApplicable, isPaid, type ApplyMode } from '../../../plans/apply.js';
@@ -56,16 +56,17 @@ export async function run(ctx: Context, first: string | undefined, second: strin
     const wantsEdit = opts.edit ?? (prompter ? await prompter.confirm('Adjust the plan for this patient in your editor first?', false) : false);
     if (wantsEdit) snapshot = editSnapshot(ctx, registry, snapshot);
 
-    let saved: string | undefined;
-    if (opts.saveAsTemplate !== undefined) {
-      const file = await writeNewTemplate(registry, opts.saveAsTemplate, templateText(asNewTemplate(snapshot, opts.saveAsTemplate)));
-      saved = relative(ctx.cwd, file) || file;
-      if (chosenMode === 'save') {
-        report(ctx, { saved, plans: [] });
-        return 0;
-      }
+    // The new template is written only once the plan is: a refused plan leaves no file behind.
+    const saveTemplate = async (id: string) => {
+      const file = await writeNewTemplate(registry, id, templateText(asNewTemplate(snapshot, id)));
+      return relative(ctx.cwd, file) || file;
+    };
+    if (chosenMode === 'save') {
+      report(ctx, { saved: await saveTemplate(opts.saveAsTemplate!), plans: [] });
+      return 0;
     }
-    const applyMode = chosenMode as ApplyMode;
+    if (opts.saveAsTemplate !== undefined) checkNewTemplateId(registry, opts.saveAsTemplate);
+    const applyMode = chosenMode;
 
     const clinic = await chooseClinic(store, opts.clinic, applyMode, source.template, prompter);
     const start = applyMode === 'start' ? await chooseStart(opts.start, clinic!, ctx, prompter) : undefined;
@@ -95,6 +96,7 @@ export async function run(ctx: Context, first: string | undefined, second: strin
       if (applyMode === 'start') {
         for (const id of ids) await startProgram(charging, getPlan(store, id)!, start!, () => removeUnstartedPlan(store, id));
       }
+      const saved = opts.saveAsTemplate !== undefined ? await saveTemplate(opts.saveAsTemplate) : undefined;
       report(ctx, { saved, plans: ids, summary: describeApplication(registry, snapshot, patients, applyMode, clinic, start), mode: applyMode, patients });
       return 0;
     } finally {
