@@ -70,13 +70,13 @@ Examples:
     .command('pause')
     .description('pause an active plan: billing stops until it resumes')
     .argument('<plan>', 'plan id')
-    .option('--until <date>', 'planned end of the pause, YYYY-MM-DD')
+    .option('--until <date>', 'planned end of the pause, YYYY-MM-DD: the first billing run on or after it resumes the plan')
     .addHelpText('after', '\nExamples:\n  $ txplan plan pause 12 --until 2027-02-01')
     .action(action(async (ctx, ref: string, opts) => (await import('./lifecycle.js')).pause(ctx, ref, opts)));
 
   plan
     .command('resume')
-    .description('resume a paused plan; what is ahead moves by the days paused')
+    .description('resume a paused plan; what is ahead moves back by the pause (monthly plans: unpaid installments from the next 1st)')
     .argument('<plan>', 'plan id')
     .action(action(async (ctx, ref: string) => (await import('./lifecycle.js')).resume(ctx, ref)));
 
