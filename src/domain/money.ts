@@ -1,11 +1,5 @@
 import type { Money } from '../generated/schema-types.js';
 
-/** An amount in integer minor units of one currency: never a float. */
-export interface Amount {
-  amount_minor: number;
-  currency: string;
-}
-
 const digitCache = new Map<string, number>();
 
 /** Minor digits of an ISO 4217 currency (USD 2, JPY 0, KWD 3), from the runtime's own tables. */

@@ -28,10 +28,6 @@ export function validatorFor(kind: SourceKind): ValidateFunction {
   return validate;
 }
 
-export function schemaFileName(kind: SourceKind): string {
-  return SCHEMA_FILES[kind];
-}
-
 /** Schema errors of `data`, as findings a clinic admin can act on. */
 export function checkSchema(kind: SourceKind, data: unknown): Finding[] {
   const validate = validatorFor(kind);

@@ -84,10 +84,6 @@ export function getCharge(store: Store, id: number): ChargeRow | undefined {
   return store.statement<[number], ChargeRow>('SELECT * FROM charges WHERE id = ?').get(id);
 }
 
-export function getChargeByKey(store: Store, key: string): ChargeRow | undefined {
-  return store.statement<[string], ChargeRow>('SELECT * FROM charges WHERE idempotency_key = ?').get(key);
-}
-
 export function chargesOfPlan(store: Store, planId: number): ChargeRow[] {
   return store.statement<[number], ChargeRow>('SELECT * FROM charges WHERE plan_id = ? ORDER BY id').all(planId);
 }

@@ -66,7 +66,3 @@ export function countPatients(store: Store): number {
   return store.statement<[], { n: number }>('SELECT count(*) AS n FROM patients').get()!.n;
 }
 
-/** MRNs and full names, for "did you mean" suggestions after a miss. */
-export function patientKeys(store: Store): Array<{ id: number; mrn: string | null; name: string }> {
-  return store.statement<[], { id: number; mrn: string | null; name: string }>("SELECT id, mrn, first_name || ' ' || last_name AS name FROM patients").all();
-}
