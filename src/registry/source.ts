@@ -68,7 +68,7 @@ export function readSource(absolute: string, options: ReadOptions): Source {
       if (target !== root && !target.startsWith(root + sep)) {
         return fail('file-outside-workspace', `${file} is a link to ${target}, outside the workspace; copy the file into the workspace instead of linking to it`);
       }
-      fd = openSync(target, 'r');
+      fd = openSync(target, READ_FLAGS);
     } catch (linkError) {
       return fail('file-unreadable', `${file} cannot be read (${describeFsError(linkError)}); check the link and its target`);
     }
@@ -93,12 +93,14 @@ export function readSource(absolute: string, options: ReadOptions): Source {
 }
 
 const NO_FOLLOW = constants.O_NOFOLLOW as number | undefined;
+/** Non-blocking, so a FIFO or device named like a template cannot hang the open; fstat then refuses it. */
+const READ_FLAGS = constants.O_RDONLY | ((constants.O_NONBLOCK as number | undefined) ?? 0);
 
 /** Opens without following a final symlink; where O_NOFOLLOW is missing, lstat decides. */
 function openNoFollow(path: string): number {
-  if (NO_FOLLOW !== undefined) return openSync(path, constants.O_RDONLY | NO_FOLLOW);
+  if (NO_FOLLOW !== undefined) return openSync(path, READ_FLAGS | NO_FOLLOW);
   if (lstatSync(path).isSymbolicLink()) throw Object.assign(new Error('symbolic link'), { code: 'ELOOP' });
-  return openSync(path, 'r');
+  return openSync(path, READ_FLAGS);
 }
 
 function isLinkError(error: unknown): boolean {

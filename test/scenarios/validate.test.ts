@@ -1,4 +1,5 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { git, tempDir, txplan, workspace } from '../helpers.js';
@@ -87,6 +88,20 @@ describe('txplan template validate', () => {
     const missing = txplan(['template', 'validate', 'templates/nope.yaml'], { cwd: ws });
     expect(missing.code).toBe(2);
     expect(missing.stderr).toBe('txplan: templates/nope.yaml does not exist; name template files or folders that hold them\n');
+  });
+
+  it('never hangs on a FIFO or a loop of links named like a template', () => {
+    const ws = workspace();
+    spawnSync('mkfifo', [join(ws, 'templates', 'pipe.yaml')]);
+    symlinkSync('loop.yaml', join(ws, 'templates', 'loop.yaml'));
+    const result = txplan(['template', 'validate', '--json'], { cwd: ws });
+    expect(result.code).toBe(1);
+    const report = JSON.parse(result.stdout) as JsonReport;
+    expect(report.diagnostics.map((d) => [d.file, d.code])).toEqual([
+      ['templates/loop.yaml', 'file-unreadable'],
+      ['templates/pipe.yaml', 'file-unreadable'],
+    ]);
+    expect(report.diagnostics[1]!.message).toContain('is not a regular file');
   });
 
   it('reports a broken catalog, and templates are then not checked against it', () => {
