@@ -12,19 +12,12 @@
 //   node bench/apply.mjs [--patients N] [--plans N] [--rounds N] [--json]
 import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { compare, report, time } from './lib.mjs';
+import { arg, bin, compare, report, root, time } from './lib.mjs';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(name);
-  return i === -1 ? fallback : Number(process.argv[i + 1]);
-};
 const patients = arg('--patients', 10_000);
 const totalPlans = arg('--plans', 1_000_000);
 const rounds = arg('--rounds', 3);
-const bin = join(root, 'bin', 'txplan');
 const work = join(root, 'bench', '.work', 'apply');
 const TEMPLATE = 'post-procedure-recovery';
 const txplan = (...args) => time(process.execPath, [bin, '--workspace', work, ...args]);
@@ -95,7 +88,8 @@ const store = new Store(big);
 const captured = [];
 const prepare = store.statement.bind(store);
 store.statement = (sql) => (captured.push(sql), prepare(sql));
-const someone = 'B-0004242';
+// A patient from the middle of the imported list, whatever its size.
+const someone = `B-${String(Math.floor(patients / 2)).padStart(7, '0')}`;
 const patient = getPatientByMrn(store, someone);
 listPlans(store, { patientId: patient.id });
 console.log(`database: ${big.prepare('SELECT count(*) AS n FROM plans').get().n} plans, ${patientIds.length} patients`);

@@ -8,18 +8,11 @@
 //   node bench/billing.mjs [--plans N] [--rounds N] [--json]
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { compare, report, time } from './lib.mjs';
+import { arg, bin, compare, report, root, time } from './lib.mjs';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(name);
-  return i === -1 ? fallback : Number(process.argv[i + 1]);
-};
 const plans = arg('--plans', 100_000);
 const rounds = arg('--rounds', 3);
-const bin = join(root, 'bin', 'txplan');
 const work = join(root, 'bench', '.work', 'billing');
 const RUN_DATE = '2026-12-01';
 

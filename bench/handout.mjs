@@ -9,17 +9,10 @@
 //   node bench/handout.mjs [--plans N] [--rounds N] [--json]
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { compare, report, time } from './lib.mjs';
+import { arg, bin, compare, report, root, time } from './lib.mjs';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(name);
-  return i === -1 ? fallback : Number(process.argv[i + 1]);
-};
 const plans = arg('--plans', 1_000);
 const rounds = arg('--rounds', 3);
-const bin = join(root, 'bin', 'txplan');
 const work = join(root, 'bench', '.work', 'handout');
 const TEMPLATES = ['comprehensive-acne-resolution', 'comprehensive-skin-tightening', 'post-procedure-recovery'];
 const txplan = (...args) => time(process.execPath, [bin, '--workspace', work, ...args]);

@@ -1,6 +1,18 @@
 // Shared helpers for benchmarks: run a command several times, interleaved with
 // its floor, and compare medians (shared machines are noisy: ratios, not seconds).
 import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The project root, and the built binary every benchmark runs. */
+export const root = fileURLToPath(new URL('..', import.meta.url));
+export const bin = join(root, 'bin', 'txplan');
+
+/** A numeric command-line option: `--files 500`. */
+export function arg(name, fallback) {
+  const i = process.argv.indexOf(name);
+  return i === -1 ? fallback : Number(process.argv[i + 1]);
+}
 
 export function time(command, args, options = {}) {
   const start = process.hrtime.bigint();

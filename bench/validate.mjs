@@ -7,17 +7,10 @@
 //   node bench/validate.mjs [--files N] [--rounds N] [--json]
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { compare, report, time } from './lib.mjs';
+import { arg, bin, compare, report, root, time } from './lib.mjs';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(name);
-  return i === -1 ? fallback : Number(process.argv[i + 1]);
-};
 const files = arg('--files', 10_000);
 const rounds = arg('--rounds', 5);
-const bin = join(root, 'bin', 'txplan');
 const work = join(root, 'bench', '.work', 'validate');
 
 rmSync(work, { recursive: true, force: true });

@@ -1,5 +1,6 @@
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -77,4 +78,26 @@ export function setUp(ws: string, commands: ReadonlyArray<readonly string[]>): v
     const result = txplan(args, { cwd: ws });
     if (result.code !== 0) throw new Error(`setup ${args.join(' ')}: ${result.stderr}`);
   }
+}
+
+/** The workspace's database file. */
+export const databaseFile = (ws: string) => join(ws, '.txplan', 'txplan.db');
+
+/** Reads the workspace database directly, read-only, and closes it. */
+export function query<T = Record<string, unknown>>(ws: string, sql: string, ...params: unknown[]): T[] {
+  const db = new Database(databaseFile(ws), { readonly: true });
+  try {
+    return db.prepare(sql).all(...params) as T[];
+  } finally {
+    db.close();
+  }
+}
+
+/** Every byte SQLite keeps for the database: the file, its WAL and shared memory (to prove a value never reached it). */
+export function databaseBytes(ws: string): string {
+  return ['', '-wal', '-shm']
+    .map((suffix) => databaseFile(ws) + suffix)
+    .filter((file) => existsSync(file))
+    .map((file) => readFileSync(file).toString('latin1'))
+    .join('');
 }

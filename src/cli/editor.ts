@@ -3,6 +3,11 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import type { Context } from './context.js';
 import { UsageError, FailedError } from '../errors.js';
+import type { Template } from '../generated/schema-types.js';
+import type { Registry } from '../registry/registry.js';
+import { parseSource } from '../registry/source.js';
+import { templateText } from '../registry/write.js';
+import { checkSnapshot } from '../plans/snapshot.js';
 
 /**
  * Opens $VISUAL/$EDITOR on `text` and returns what was saved. The file lives
@@ -23,4 +28,17 @@ export function editText(ctx: Context, text: string, privateDir: string, name: s
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A plan's content edited in $EDITOR: read back as YAML and checked as a
+ * template would be. The id stays its template's; nothing is saved otherwise.
+ */
+export function editSnapshot(ctx: Context, registry: Registry, snapshot: Template, fileName: string): Template {
+  const text = editText(ctx, templateText(snapshot), registry.workspace.dataDir, fileName);
+  const source = parseSource('the edited plan', '', Buffer.from(text));
+  if (!source.data) throw new FailedError(`The edited plan is not valid YAML (${source.problems[0]?.message ?? 'unreadable'}); nothing was saved`, 'invalid_plan');
+  const id = (source.data as { id?: unknown }).id;
+  if (id !== snapshot.id) throw new FailedError(`The edit changed the plan's id to "${String(id)}"; a plan keeps its template's id (save a new template with --save-as-template or plan save-template). Nothing was saved`, 'invalid_plan');
+  return checkSnapshot(source.data, registry, 'The edit');
 }

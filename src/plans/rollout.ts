@@ -6,7 +6,7 @@ import { contentHash } from '../domain/plan.js';
 import { servicePrices } from '../domain/pricing.js';
 import { fileHistory, fileProvenance } from '../registry/git.js';
 import { getTemplate, type Registry } from '../registry/registry.js';
-import { getClinic } from '../store/clinics.js';
+import { clinicZone } from '../store/clinics.js';
 import { listPlans, getPlan } from '../store/plans.js';
 import type { Store } from '../store/store.js';
 import { isCustomised, revisePlan, type Actor, type Revision } from './lifecycle.js';
@@ -73,7 +73,7 @@ export function rollout(store: Store, registry: Registry, target: RolloutTarget,
         result.plans.push({ ...entry, skipped: `the template changed from ${plan.type} to ${template.type}; a plan cannot change type` });
         continue;
       }
-      const zone = (plan.clinic_id ? getClinic(store, plan.clinic_id)?.timezone : undefined) ?? registry.settings.timezone;
+      const zone = clinicZone(store, plan.clinic_id, registry.settings.timezone);
       const prices = servicePrices(template, registry.services, plan.currency);
       const revision = revisePlan(store, plan, template, { today: todayIn(zone, who.now), currency: plan.currency, action: 'plan.rollout', source, servicePrices: prices, write: !options.dryRun }, who);
       result.plans.push({ ...entry, revision });

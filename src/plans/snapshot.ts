@@ -1,10 +1,7 @@
 import type { Template } from '../generated/schema-types.js';
 import { FailedError, UsageError } from '../errors.js';
 import { refuseCardNumbers } from '../domain/cards.js';
-import { checkSchema } from '../registry/schema.js';
-import { checkTemplate, indexCatalog } from '../registry/rules.js';
-import type { Registry } from '../registry/registry.js';
-import { formatPath } from '../registry/diagnostics.js';
+import { templateErrors, type Registry } from '../registry/registry.js';
 
 /** The scalar fields `--set` may change (SPEC §4). */
 export const SETTABLE = ['name', 'goal', 'description', 'duration.months', 'duration.weeks', 'pricing.monthly_fee'] as const;
@@ -53,15 +50,9 @@ export function applyAssignments(snapshot: Template, assignments: readonly Assig
  * and the business rules against the catalog. Nothing is stored otherwise.
  */
 export function checkSnapshot(snapshot: unknown, registry: Registry, origin: string): Template {
-  const problems = checkSchema('template', snapshot).map((f) => `${formatPath(f.path) || 'the plan'}: ${f.message}`);
-  if (problems.length === 0) {
-    const template = snapshot as Template;
-    problems.push(
-      ...checkTemplate(template, { fileId: template.id, currency: registry.settings.currency, catalog: indexCatalog(registry.catalog) })
-        .filter((f) => f.severity !== 'warning')
-        .map((f) => f.message),
-    );
-  }
+  // A plan keeps its template's id, so the id rule compares it with itself.
+  const id = (snapshot as { id?: unknown } | null)?.id;
+  const problems = templateErrors(snapshot, registry, typeof id === 'string' ? id : '');
   if (problems.length > 0) {
     throw new FailedError(`${origin} would make the plan invalid: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? ` (and ${problems.length - 3} more)` : ''}. Nothing was saved`, 'invalid_plan');
   }

@@ -4,6 +4,7 @@ import type { Catalog, Service, Product, Template } from '../generated/schema-ty
 import { NotFoundError, FailedError } from '../errors.js';
 import { suggestions } from '../domain/text.js';
 import { checkSchema } from './schema.js';
+import { checkTemplate, indexCatalog } from './rules.js';
 import { readSource } from './source.js';
 import type { Workspace } from './workspace.js';
 import { readSettings, type ResolvedSettings } from './settings.js';
@@ -85,3 +86,16 @@ export async function getTemplate(workspace: Workspace, id: string): Promise<Loa
   return loaded;
 }
 
+
+/**
+ * The errors (not warnings) that keep content from being used as a template
+ * named `fileId`: the schema first, then — once it holds — the business rules
+ * against the catalog. Shared by new templates and customised plans.
+ */
+export function templateErrors(data: unknown, registry: Registry, fileId: string): string[] {
+  const schema = checkSchema('template', data).map((f) => f.message);
+  if (schema.length > 0) return schema;
+  return checkTemplate(data as Template, { fileId, currency: registry.settings.currency, catalog: indexCatalog(registry.catalog) })
+    .filter((f) => f.severity !== 'warning')
+    .map((f) => f.message);
+}

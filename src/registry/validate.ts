@@ -3,6 +3,7 @@ import { basename, extname, join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import type { Catalog, Settings, Template } from '../generated/schema-types.js';
 import { UsageError } from '../errors.js';
+import { canonicalJson } from '../domain/plan.js';
 import type { Diagnostic, Finding } from './diagnostics.js';
 import { compareDiagnostics } from './diagnostics.js';
 import { gitTopLevel, pathInRepository, readAtCommit, resolveCommit } from './git.js';
@@ -162,19 +163,14 @@ async function versionBumps(workspace: Workspace, base: string, templates: reado
       continue; // The old file was broken; nothing sensible to compare with.
     }
     if (!previous || typeof previous.version !== 'number') continue;
-    if (canonical(previous) !== canonical(template) && template.version <= previous.version) {
+    // Content compared by value: key order, comments and formatting do not count as changes.
+    if (canonicalJson(previous) !== canonicalJson(template) && template.version <= previous.version) {
       diagnostics.push(checked.at('version', 'version-not-bumped', `the template changed since ${base} but version is still ${template.version}; set version: ${previous.version + 1}`));
     }
   }
   return diagnostics;
 }
 
-/** Content compared by value: key order, comments and formatting do not count as changes. */
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
-  );
-}
 
 interface Target {
   path: string;

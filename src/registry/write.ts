@@ -5,9 +5,7 @@ import { stringify } from 'yaml';
 import type { Template } from '../generated/schema-types.js';
 import { FailedError, UsageError } from '../errors.js';
 import { parseSource } from './source.js';
-import { checkSchema } from './schema.js';
-import { checkTemplate, indexCatalog } from './rules.js';
-import type { Registry } from './registry.js';
+import { templateErrors, type Registry } from './registry.js';
 
 export const TEMPLATE_ID = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 export const TEMPLATE_HEADER = '# yaml-language-server: $schema=../schemas/template.schema.json\n';
@@ -28,14 +26,9 @@ export function checkNewTemplateId(registry: Registry, id: string): void {
  * never overwrites. Returns the file's path.
  */
 export async function writeNewTemplate(registry: Registry, id: string, text: string): Promise<string> {
-  if (!TEMPLATE_ID.test(id)) throw new UsageError(`"${id}" is not a valid template id; use lowercase letters, digits and dashes, e.g. severe-acne-program`);
+  checkNewTemplateId(registry, id);
   const source = parseSource(`templates/${id}.yaml`, '', Buffer.from(text));
-  const problems = [...source.problems.map((p) => p.message), ...(source.data ? checkSchema('template', source.data).map((f) => f.message) : [])];
-  if (problems.length === 0 && source.data) {
-    const template = source.data as unknown as Template;
-    const findings = checkTemplate(template, { fileId: id, currency: registry.settings.currency, catalog: indexCatalog(registry.catalog) });
-    problems.push(...findings.filter((f) => f.severity !== 'warning').map((f) => f.message));
-  }
+  const problems = source.data ? templateErrors(source.data, registry, id) : source.problems.map((p) => p.message);
   if (problems.length > 0) throw new FailedError(`The new template would be invalid: ${problems[0]}. Nothing was written`, 'invalid_template');
   const file = join(registry.workspace.templatesDir, `${id}.yaml`);
   try {

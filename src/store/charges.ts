@@ -1,4 +1,4 @@
-import type { Store } from './store.js';
+import { planIdsCondition, type Store } from './store.js';
 
 export type ChargeKind = 'installment' | 'step' | 'cancel_fee';
 export type ChargeStatus = 'pending' | 'succeeded' | 'failed';
@@ -88,11 +88,12 @@ export function chargesOfPlan(store: Store, planId: number): ChargeRow[] {
   return store.statement<[number], ChargeRow>('SELECT * FROM charges WHERE plan_id = ? ORDER BY id').all(planId);
 }
 
-/** Charges of a chunk of plans (ids ascending), grouped by plan; read by id range along charges_plan. */
+/** Charges of a chunk of plans (ids ascending), grouped by plan, along charges_plan. */
 export function chargesOfPlans(store: Store, planIds: readonly number[]): Map<number, ChargeRow[]> {
   const byPlan = new Map<number, ChargeRow[]>(planIds.map((id) => [id, []]));
   if (planIds.length === 0) return byPlan;
-  const rows = store.statement<[number, number], ChargeRow>('SELECT * FROM charges WHERE plan_id BETWEEN ? AND ? ORDER BY plan_id, id').iterate(planIds[0]!, planIds[planIds.length - 1]!);
+  const { where, params } = planIdsCondition('plan_id', planIds);
+  const rows = store.statement<[Record<string, unknown>], ChargeRow>(`SELECT * FROM charges WHERE ${where} ORDER BY plan_id, id`).iterate(params);
   for (const row of rows) byPlan.get(row.plan_id)?.push(row);
   return byPlan;
 }

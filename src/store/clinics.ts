@@ -22,3 +22,8 @@ export function getClinic(store: Store, id: string): Clinic | undefined {
 export function listClinics(store: Store): Clinic[] {
   return store.statement<[], Clinic>('SELECT * FROM clinics ORDER BY id').all();
 }
+
+/** The time zone of a plan's clinic, or `fallback` when it has none (a prescribed plan). */
+export function clinicZone(store: Store, clinicId: string | null, fallback: string): string {
+  return (clinicId ? getClinic(store, clinicId)?.timezone : undefined) ?? fallback;
+}

@@ -1,4 +1,4 @@
-import type { Store } from './store.js';
+import { planIdsCondition, type Store } from './store.js';
 
 export type PlanStatus = 'prescribed' | 'active' | 'paused' | 'past_due' | 'completed' | 'cancelled';
 export const PLAN_STATUSES: readonly PlanStatus[] = ['prescribed', 'active', 'paused', 'past_due', 'completed', 'cancelled'];
@@ -203,21 +203,21 @@ export interface BillingFacts {
 
 /**
  * For a chunk of plans (ids ascending): the latest recommended step date, the
- * installment prices and the payment token. Read by id range, so each query
- * walks one stretch of an index.
+ * installment prices and the payment token, each read along an index.
  */
 export function billingFacts(store: Store, ids: readonly number[]): Map<number, BillingFacts> {
   const facts = new Map<number, BillingFacts>(ids.map((id) => [id, { lastStepDate: null, prices: [], token: null }]));
   if (ids.length === 0) return facts;
-  const range = { first: ids[0]!, last: ids[ids.length - 1]! };
-  for (const row of store.statement<[Record<string, number>], { plan_id: number; last: string | null }>('SELECT plan_id, max(recommended_date) AS last FROM steps WHERE plan_id BETWEEN @first AND @last GROUP BY plan_id').iterate(range)) {
+  const byPlanId = planIdsCondition('plan_id', ids);
+  for (const row of store.statement<[Record<string, unknown>], { plan_id: number; last: string | null }>(`SELECT plan_id, max(recommended_date) AS last FROM steps WHERE ${byPlanId.where} GROUP BY plan_id`).iterate(byPlanId.params)) {
     const fact = facts.get(row.plan_id);
     if (fact) fact.lastStepDate = row.last;
   }
-  for (const row of store.statement<[Record<string, number>], PriceRow & { plan_id: number }>('SELECT plan_id, from_installment, monthly_fee_minor FROM plan_prices WHERE plan_id BETWEEN @first AND @last ORDER BY plan_id, from_installment').iterate(range)) {
+  for (const row of store.statement<[Record<string, unknown>], PriceRow & { plan_id: number }>(`SELECT plan_id, from_installment, monthly_fee_minor FROM plan_prices WHERE ${byPlanId.where} ORDER BY plan_id, from_installment`).iterate(byPlanId.params)) {
     facts.get(row.plan_id)?.prices.push({ from_installment: row.from_installment, monthly_fee_minor: row.monthly_fee_minor });
   }
-  for (const row of store.statement<[Record<string, number>], { plan_id: number; token: string }>('SELECT p.id AS plan_id, m.token FROM plans p JOIN payment_methods m ON m.id = p.payment_method_id WHERE p.id BETWEEN @first AND @last').iterate(range)) {
+  const plans = planIdsCondition('p.id', ids);
+  for (const row of store.statement<[Record<string, unknown>], { plan_id: number; token: string }>(`SELECT p.id AS plan_id, m.token FROM plans p JOIN payment_methods m ON m.id = p.payment_method_id WHERE ${plans.where}`).iterate(plans.params)) {
     const fact = facts.get(row.plan_id);
     if (fact) fact.token = row.token;
   }

@@ -28,3 +28,16 @@ export class Store {
     this.db.close();
   }
 }
+
+/**
+ * A condition selecting the rows of a chunk of plans (ids ascending). A dense
+ * chunk is read as one index range; a sparse one (a few plans scattered over
+ * the table) id by id, so a chunk never walks the rows of plans outside it.
+ * Callers still ignore rows of ids not in the chunk.
+ */
+export function planIdsCondition(column: string, ids: readonly number[]): { where: string; params: Record<string, unknown> } {
+  const first = ids[0]!;
+  const last = ids[ids.length - 1]!;
+  if (last - first < ids.length * 4) return { where: `${column} BETWEEN @first AND @last`, params: { first, last } };
+  return { where: `${column} IN (SELECT value FROM json_each(@ids))`, params: { ids: JSON.stringify(ids) } };
+}

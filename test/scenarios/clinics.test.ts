@@ -1,29 +1,9 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { txplan, workspace } from '../helpers.js';
+import { databaseBytes, databaseFile, query, txplan, workspace } from '../helpers.js';
 
-const dbFile = (ws: string) => join(ws, '.txplan', 'txplan.db');
 
-/** Reads the workspace database directly, read-only, and closes it. */
-function query<T>(ws: string, sql: string, ...params: unknown[]): T[] {
-  const db = new Database(dbFile(ws), { readonly: true });
-  try {
-    return db.prepare(sql).all(...params) as T[];
-  } finally {
-    db.close();
-  }
-}
-
-/** Every byte SQLite keeps for the database: the file and its WAL. */
-function databaseBytes(ws: string): string {
-  return ['', '-wal', '-shm']
-    .map((suffix) => dbFile(ws) + suffix)
-    .filter((file) => existsSync(file))
-    .map((file) => readFileSync(file).toString('latin1'))
-    .join('');
-}
 
 describe('txplan clinic add', () => {
   it('adds a clinic in the workspace time zone and audits it', () => {
@@ -52,7 +32,7 @@ describe('txplan clinic add', () => {
     const ws = workspace();
     expect(txplan(['clinic', 'add', 'downtown', '--name', 'Lumen Downtown'], { cwd: ws }).code).toBe(0);
     expect(statSync(join(ws, '.txplan')).mode & 0o777).toBe(0o700);
-    expect(statSync(dbFile(ws)).mode & 0o777).toBe(0o600);
+    expect(statSync(databaseFile(ws)).mode & 0o777).toBe(0o600);
   });
 
   it('refuses a duplicate id with exit 1 and writes nothing more', () => {
@@ -76,7 +56,7 @@ describe('txplan clinic add', () => {
     expect(JSON.parse(settings.stderr)).toEqual({
       error: { code: 'invalid_timezone', message: expect.stringMatching(/^The default timezone "Mars\/Olympus_Mons" in .*txplan\.yaml is not an IANA time zone; fix it there or pass --timezone/) },
     });
-    expect(existsSync(dbFile(ws)) ? query(ws, 'SELECT * FROM clinics') : []).toEqual([]);
+    expect(existsSync(databaseFile(ws)) ? query(ws, 'SELECT * FROM clinics') : []).toEqual([]);
   });
 
   it('refuses a bad id and a missing name as usage errors', () => {

@@ -1,34 +1,15 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { binary, repoRoot, txplan, workspace } from '../helpers.js';
+import { binary, databaseBytes, databaseFile, query, repoRoot, txplan, workspace } from '../helpers.js';
 
-const dbFile = (ws: string) => join(ws, '.txplan', 'txplan.db');
 
-/** Reads the workspace database directly, read-only, and closes it. */
-function query<T = Record<string, unknown>>(ws: string, sql: string, ...params: unknown[]): T[] {
-  const db = new Database(dbFile(ws), { readonly: true });
-  try {
-    return db.prepare(sql).all(...params) as T[];
-  } finally {
-    db.close();
-  }
-}
+const countPatients = (ws: string) => (existsSync(databaseFile(ws)) ? query<{ n: number }>(ws, 'SELECT count(*) AS n FROM patients')[0]!.n : 0);
+const countAudit = (ws: string) => (existsSync(databaseFile(ws)) ? query<{ n: number }>(ws, 'SELECT count(*) AS n FROM audit')[0]!.n : 0);
 
-const countPatients = (ws: string) => (existsSync(dbFile(ws)) ? query<{ n: number }>(ws, 'SELECT count(*) AS n FROM patients')[0]!.n : 0);
-const countAudit = (ws: string) => (existsSync(dbFile(ws)) ? query<{ n: number }>(ws, 'SELECT count(*) AS n FROM audit')[0]!.n : 0);
-
-/** Every byte SQLite keeps for the database: the file, its WAL and shared memory. */
-function databaseBytes(ws: string): string {
-  return ['', '-wal', '-shm']
-    .map((suffix) => dbFile(ws) + suffix)
-    .filter((file) => existsSync(file))
-    .map((file) => readFileSync(file).toString('latin1'))
-    .join('');
-}
 
 const VISA = '4111 1111 1111 1111';
 const CARD_FORMS = ['4111111111111111', '4111 1111 1111 1111', '4111-1111-1111-1111'];
@@ -97,8 +78,8 @@ describe('txplan patient add', () => {
     const ws = workspace();
     expect(add(ws, '--first', 'Mei', '--last', 'Nakamura').code).toBe(0);
     expect(statSync(join(ws, '.txplan')).mode & 0o777).toBe(0o700);
-    expect(statSync(dbFile(ws)).mode & 0o777).toBe(0o600);
-    for (const suffix of ['-wal', '-shm']) if (existsSync(dbFile(ws) + suffix)) expect(statSync(dbFile(ws) + suffix).mode & 0o077).toBe(0);
+    expect(statSync(databaseFile(ws)).mode & 0o777).toBe(0o600);
+    for (const suffix of ['-wal', '-shm']) if (existsSync(databaseFile(ws) + suffix)) expect(statSync(databaseFile(ws) + suffix).mode & 0o077).toBe(0);
   });
 
   it('refuses an MRN that belongs to another patient with exit 1, writing nothing', () => {
@@ -170,7 +151,7 @@ describe('txplan patient add', () => {
 
 /** A plan row as `plan apply` would leave it, written straight into the database. */
 function insertPlan(ws: string, patientId: number, status: string, name = 'Comprehensive Acne Resolution'): number {
-  const db = new Database(dbFile(ws));
+  const db = new Database(databaseFile(ws));
   try {
     const result = db
       .prepare(
@@ -417,7 +398,7 @@ describe('txplan patient import', () => {
     for (const [text, stderr] of cases) {
       expect(txplan(['patient', 'import', csv(ws, 'bad.csv', text)], { cwd: ws })).toEqual({ code: 1, stdout: '', stderr });
     }
-    expect(existsSync(dbFile(ws))).toBe(false);
+    expect(existsSync(databaseFile(ws))).toBe(false);
   });
 
   it('says clearly when the file is empty, has only a header, is missing or is not UTF-8', () => {
@@ -432,7 +413,7 @@ describe('txplan patient import', () => {
     const quote = run(csv(ws, 'quote.csv', 'first_name,last_name\nZoë,Ødegård\n"José,Núñez\nMei,Nakamura\n'));
     expect(quote.code).toBe(1);
     expect(quote.stderr).toMatch(/^txplan: quote\.csv line 3: a quoted field is never closed/);
-    expect(existsSync(dbFile(ws))).toBe(false);
+    expect(existsSync(databaseFile(ws))).toBe(false);
   });
 
   it('--dry-run checks everything and writes nothing', () => {
@@ -441,7 +422,7 @@ describe('txplan patient import', () => {
     // Without a database, a dry run does not even create one.
     const first = txplan(['patient', 'import', file, '--dry-run', '--json'], { cwd: ws });
     expect(first.code).toBe(0);
-    expect(existsSync(dbFile(ws))).toBe(false);
+    expect(existsSync(databaseFile(ws))).toBe(false);
     const report = JSON.parse(first.stdout) as { dry_run: boolean; count: number; patients: Array<Record<string, unknown>> };
     expect(report).toMatchObject({ dry_run: true, count: 12 });
     expect(report.patients[0]).toEqual({ line: 2, mrn: 'LUM-1001', first_name: 'Zoë', last_name: 'Ødegård', dob: '1988-02-14', email: 'zoe.odegard@example.org', phone: '+47 400 00 101' });

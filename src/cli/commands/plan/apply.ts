@@ -5,14 +5,13 @@ import type { Prompter } from '../../prompter.js';
 import { resolveWorkspace } from '../../workspace.js';
 import { findPatient, withStore } from '../../store.js';
 import { progressBar } from '../../progress.js';
-import { editText } from '../../editor.js';
+import { editSnapshot } from '../../editor.js';
 import { CancelledError, FailedError, UsageError } from '../../../errors.js';
 import { formatDate, parseDate, todayIn, describeDuration, type PlainDate } from '../../../domain/dates.js';
 import { formatMoney } from '../../../domain/money.js';
 import { minorOf } from '../../../domain/pricing.js';
 import { getTemplate, loadRegistry, loadTemplates, type LoadedTemplate, type Registry } from '../../../registry/registry.js';
 import { asNewTemplate, checkNewTemplateId, templateText, writeNewTemplate } from '../../../registry/write.js';
-import { parseSource } from '../../../registry/source.js';
 import { applyAssignments, checkSnapshot, parseAssignment } from '../../../plans/snapshot.js';
 import { applyTemplate, checkApplicable, isPaid, type ApplyMode } from '../../../plans/apply.js';
 import { checkToken } from '../../../billing/gateway.js';
@@ -54,7 +53,7 @@ export async function run(ctx: Context, first: string | undefined, second: strin
     let snapshot = applyAssignments(source.template, assignments);
     if (assignments.length > 0) snapshot = checkSnapshot(snapshot, registry, `--set ${assignments.map((a) => `${a.field}=${a.value}`).join(' --set ')}`);
     const wantsEdit = opts.edit ?? (prompter ? await prompter.confirm('Adjust the plan for this patient in your editor first?', false) : false);
-    if (wantsEdit) snapshot = editSnapshot(ctx, registry, snapshot);
+    if (wantsEdit) snapshot = editSnapshot(ctx, registry, snapshot, `${snapshot.id}.yaml`);
 
     // The new template is written only once the plan is: a refused plan leaves no file behind.
     const saveTemplate = async (id: string) => {
@@ -198,14 +197,6 @@ function readPatientsFile(store: Store, file: string): Patient[] {
   return patients;
 }
 
-function editSnapshot(ctx: Context, registry: Registry, snapshot: Template): Template {
-  const text = editText(ctx, templateText(snapshot), registry.workspace.dataDir, `${snapshot.id}.yaml`);
-  const source = parseSource('the edited plan', '', Buffer.from(text));
-  if (!source.data) throw new FailedError(`The edited plan is not valid YAML (${source.problems[0]?.message ?? 'unreadable'}); nothing was saved`, 'invalid_plan');
-  const edited = source.data as unknown as Template;
-  if (edited.id !== snapshot.id) throw new FailedError(`The edited plan changed id to "${String(edited.id)}"; a plan keeps its template's id (use --save-as-template for a new template). Nothing was saved`, 'invalid_plan');
-  return checkSnapshot(edited, registry, 'The edit');
-}
 
 function describeApplication(registry: Registry, snapshot: Template, patients: readonly Patient[], mode: ApplyMode, clinic: Clinic | undefined, start: PlainDate | undefined): string {
   const who = patients.length === 1 ? `${patients[0]!.first_name} ${patients[0]!.last_name}` : `${patients.length} patients`;

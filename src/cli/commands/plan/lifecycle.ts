@@ -2,13 +2,12 @@ import { relative } from 'node:path';
 import type { Context } from '../../context.js';
 import { findPlan, withStore } from '../../store.js';
 import { resolveWorkspace } from '../../workspace.js';
-import { editText } from '../../editor.js';
+import { editSnapshot } from '../../editor.js';
 import { FailedError, UsageError } from '../../../errors.js';
 import { parseDate, todayIn, type PlainDate } from '../../../domain/dates.js';
 import { refuseCardNumbers } from '../../../domain/cards.js';
 import { servicePrices } from '../../../domain/pricing.js';
 import { loadRegistry, type Registry } from '../../../registry/registry.js';
-import { parseSource } from '../../../registry/source.js';
 import { asNewTemplate, templateText, writeNewTemplate } from '../../../registry/write.js';
 import { applyAssignments, checkSnapshot, parseAssignment } from '../../../plans/snapshot.js';
 import { assertAllowed, cancelPlan, pausePlan, resumePlan, revisePlan, setPaymentMethod, startPlan } from '../../../plans/lifecycle.js';
@@ -20,7 +19,7 @@ import { describeOutcome } from '../../../billing/charging.js';
 import { chargingContext } from '../../billing.js';
 import { formatMoney } from '../../../domain/money.js';
 import { getSteps, updatePlan, updateStep } from '../../../store/plans.js';
-import { getClinic, listClinics } from '../../../store/clinics.js';
+import { clinicZone, getClinic, listClinics } from '../../../store/clinics.js';
 import { savePaymentMethod } from '../../../store/payment-methods.js';
 import type { PlanRow } from '../../../store/plans.js';
 import type { Store } from '../../../store/store.js';
@@ -28,8 +27,7 @@ import type { Template } from '../../../generated/schema-types.js';
 
 /** The plan's clinic's today (or the workspace zone's, before it has a clinic). */
 function today(ctx: Context, store: Store, plan: PlanRow, registry?: Registry): PlainDate {
-  const zone = (plan.clinic_id ? getClinic(store, plan.clinic_id)?.timezone : undefined) ?? registry?.settings.timezone ?? 'UTC';
-  return todayIn(zone, ctx.now());
+  return todayIn(clinicZone(store, plan.clinic_id, registry?.settings.timezone ?? 'UTC'), ctx.now());
 }
 
 function date(text: string, flag: string): PlainDate {
@@ -50,7 +48,8 @@ export async function start(ctx: Context, ref: string, opts: { clinic?: string; 
     const plan = findPlan(store, ref);
     assertAllowed(plan, 'start');
     const snapshot = JSON.parse(plan.snapshot) as Template;
-    const clinicId = opts.clinic ?? plan.clinic_id ?? (listClinics(store).length === 1 ? listClinics(store)[0]!.id : undefined);
+    const clinics = (opts.clinic ?? plan.clinic_id) ? [] : listClinics(store);
+    const clinicId = opts.clinic ?? plan.clinic_id ?? (clinics.length === 1 ? clinics[0]!.id : undefined);
     if (!clinicId) throw new FailedError('Starting a program needs a clinic; add --clinic ID ("txplan clinic list" shows them)', 'clinic_required');
     const clinic = getClinic(store, clinicId);
     if (!clinic) throw new FailedError(`No clinic "${clinicId}"; "txplan clinic list" shows them`, 'not_found');
@@ -152,13 +151,7 @@ export async function edit(ctx: Context, ref: string, opts: { set?: string[]; ed
     assertAllowed(plan, 'edit');
     let next = applyAssignments(JSON.parse(plan.snapshot) as Template, assignments);
     if (assignments.length > 0) next = checkSnapshot(next, registry, `--set ${assignments.map((a) => `${a.field}=${a.value}`).join(' --set ')}`);
-    if (opts.edit) {
-      const text = editText(ctx, templateText(next), registry.workspace.dataDir, `plan-${plan.id}.yaml`);
-      const source = parseSource('the edited plan', '', Buffer.from(text));
-      if (!source.data) throw new FailedError(`The edited plan is not valid YAML (${source.problems[0]?.message ?? 'unreadable'}); nothing was saved`, 'invalid_plan');
-      if ((source.data as { id?: unknown }).id !== next.id) throw new FailedError(`The edit changed the id; a plan keeps its template's id. Nothing was saved`, 'invalid_plan');
-      next = checkSnapshot(source.data, registry, 'The edit');
-    }
+    if (opts.edit) next = editSnapshot(ctx, registry, next, `plan-${plan.id}.yaml`);
     if (next.type !== plan.type) throw new FailedError(`A plan cannot change from ${plan.type} to ${next.type}; cancel it and apply another template`, 'invalid_plan');
     const prices = servicePrices(next, registry.services, plan.currency);
     const revision = revisePlan(store, plan, next, { today: today(ctx, store, plan, registry), currency: plan.currency, action: 'plan.edit', servicePrices: prices, write: true }, { actor: ctx.actor, now: ctx.now() });

@@ -13,7 +13,7 @@ import { formatMoney } from '../../../domain/money.js';
 import { FailedError } from '../../../errors.js';
 import { getPlan } from '../../../store/plans.js';
 import { parseStepNumber, readPhoto, recordStep, type StepMark } from '../../../plans/steps.js';
-import { getClinic } from '../../../store/clinics.js';
+import { clinicZone } from '../../../store/clinics.js';
 import type { AttachmentRow, StepRow } from '../../../store/plans.js';
 
 export interface StepOptions {
@@ -56,8 +56,7 @@ export async function run(ctx: Context, ref: string, nText: string, opts: StepOp
     const plan = findPlan(store, ref);
     assertAllowed(plan, 'step', 'record a step of');
     // Active and past-due plans always have a clinic; UTC only guards a damaged row.
-    const zone = (plan.clinic_id ? getClinic(store, plan.clinic_id)?.timezone : undefined) ?? 'UTC';
-    const today = todayIn(zone, ctx.now());
+    const today = todayIn(clinicZone(store, plan.clinic_id, 'UTC'), ctx.now());
     const photos = (opts.photo ?? []).map((file) => readPhoto(resolve(ctx.cwd, file), file));
     const attachments = photos.length > 0 ? (() => {
       const workspace = resolveWorkspace(ctx);
