@@ -1,7 +1,7 @@
 import type { PlainDate } from '../domain/dates.js';
 import { recordAudit } from '../store/audit.js';
 import { attemptKey, getCharge, settleCharge, type ChargeRow, type Settlement } from '../store/charges.js';
-import { getPlan, updatePlan } from '../store/plans.js';
+import { getPlan, setPlanStatusIf } from '../store/plans.js';
 import type { Store } from '../store/store.js';
 import type { ChargeResult, Gateway } from './gateway.js';
 import { nextAttempt } from './plan.js';
@@ -96,8 +96,9 @@ function settleAll(ctx: ChargingContext, pending: readonly ChargeRow[], answers:
 /** A hard decline or the last retry failing stops billing until a new payment method arrives. */
 function markPastDue(ctx: ChargingContext, charge: ChargeRow, code: string, at: string): boolean {
   const plan = getPlan(ctx.store, charge.plan_id);
+  // Read inside the settling transaction: a plan cancelled or paused while the processor answered stays so.
   if (!plan || plan.status !== 'active') return false;
-  updatePlan(ctx.store, { ...plan, status: 'past_due', updated_at: at });
+  if (!setPlanStatusIf(ctx.store, plan, 'past_due', at)) return false;
   recordAudit(ctx.store, { at, actor: ctx.actor, action: 'plan.past_due', entity: 'plan', entityId: plan.id, before: { status: plan.status }, after: { status: 'past_due', charge: charge.idempotency_key, decline_code: code } });
   return true;
 }

@@ -1,10 +1,10 @@
-import { BusyError } from '../errors.js';
+import { BusyError, type FailedError } from '../errors.js';
 import { formatDate, parseDate, todayIn, type PlainDate } from '../domain/dates.js';
 import { resumePlan } from '../plans/lifecycle.js';
 import { recordAudit } from '../store/audit.js';
 import { beginRetry, chargesOfPlans, insertPendingCharge, openCharges, releaseBillingLock, takeBillingLock, type ChargeRow } from '../store/charges.js';
 import { listClinics } from '../store/clinics.js';
-import { billingFacts, billingPlansByIds, countPlansInStatus, getPlan, plansInStatus, setPlanStatus, type BillingPlanRow, type PlanStatus } from '../store/plans.js';
+import { billingFacts, billingPlansByIds, countPlansInStatus, getPlan, plansInStatus, planVersions, setPlanStatusIf, type BillingPlanRow, type PlanStatus } from '../store/plans.js';
 import { feeForInstallment } from '../plans/view.js';
 import { sendPending, type ChargingContext, type Outcome } from './charging.js';
 import { planBilling, type BillablePlan, type BillingAction } from './plan.js';
@@ -161,8 +161,12 @@ async function billChunk(ctx: ChargingContext, plans: readonly BillingPlanRow[],
   const at = ctx.now().toISOString();
   const pending: ChargeRow[] = [];
   store.transaction(() => {
+    // The plans were read before this transaction: one changed since (cancelled, paused, edited) is left for the next run.
+    const versions = planVersions(store, ids);
     for (const action of actions) {
       const plan = byId.get(action.planId)!;
+      // A charge already sent is still asked about: the same key only replays what the processor did.
+      if (action.kind !== 'settle' && versions.get(plan.id) !== plan.version) continue;
       switch (action.kind) {
         case 'skip':
           report.skipped++;
@@ -195,7 +199,7 @@ async function billChunk(ctx: ChargingContext, plans: readonly BillingPlanRow[],
           break;
         }
         case 'complete':
-          setPlanStatus(store, plan.id, 'completed', at);
+          if (!setPlanStatusIf(store, plan, 'completed', at)) break;
           recordAudit(store, { at, actor: ctx.actor, action: 'plan.complete', entity: 'plan', entityId: plan.id, before: { status: plan.status }, after: { status: 'completed' } });
           report.completed_plans++;
           break;
@@ -209,8 +213,16 @@ async function billChunk(ctx: ChargingContext, plans: readonly BillingPlanRow[],
 
 function resumeIfDue(ctx: ChargingContext, plan: BillingPlanRow, today: PlainDate): BillingPlanRow {
   if (plan.status !== 'paused' || !plan.pause_until || plan.pause_until > formatDate(today)) return plan;
-  const resumed = resumePlan(ctx.store, getPlan(ctx.store, plan.id)!, { today: parseDate(plan.pause_until)! }, { actor: ctx.actor, now: ctx.now() });
-  return { ...plan, status: resumed.status, end_date: resumed.end_date, billing_offset_months: resumed.billing_offset_months, pause_until: null };
+  const current = getPlan(ctx.store, plan.id);
+  if (!current || current.version !== plan.version) return plan; // changed since read: the version check below skips it
+  let resumed;
+  try {
+    resumed = resumePlan(ctx.store, current, { today: parseDate(plan.pause_until)! }, { actor: ctx.actor, now: ctx.now() });
+  } catch (error) {
+    if ((error as FailedError).code === 'conflict') return plan;
+    throw error;
+  }
+  return { ...plan, version: resumed.version, status: resumed.status, end_date: resumed.end_date, billing_offset_months: resumed.billing_offset_months, pause_until: null };
 }
 
 function record(report: RunReport, outcome: Outcome, keep: RunOptions['keep']): void {

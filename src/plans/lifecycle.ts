@@ -5,10 +5,10 @@ import { chargesOfPlan, rescheduleFailedCharges } from '../store/charges.js';
 import { resumeOffset } from '../billing/plan.js';
 import { contentHash, diff, nextInstallment, planEndDate, refusal, stepsFor, type Change, type PlanAction } from '../domain/plan.js';
 import { minorOf } from '../domain/pricing.js';
-import { recordAudit } from '../store/audit.js';
+import { latestAudit, recordAudit } from '../store/audit.js';
 import type { Clinic } from '../store/clinics.js';
 import { savePaymentMethod } from '../store/payment-methods.js';
-import { deleteStep, getPrices, getSteps, insertSteps, setPrice, updatePlan, updateStep, type NewStep, type PlanRow, type StepRow } from '../store/plans.js';
+import { deleteStep, getPrices, getSteps, insertSteps, setPrice, setStepDate, updatePlanIf, updateStep, type NewStep, type PlanChanges, type PlanRow, type StepRow } from '../store/plans.js';
 import type { Store } from '../store/store.js';
 import type { PaymentMethodDetails } from '../billing/gateway.js';
 
@@ -23,14 +23,60 @@ export function assertAllowed(plan: PlanRow, action: PlanAction, verb: string = 
   if (reason) throw new FailedError(`Cannot ${verb} plan ${plan.id}: ${reason}`, 'illegal_transition');
 }
 
-/** Writes the plan and its audit entry in one transaction. */
-function save(store: Store, before: PlanRow, after: PlanRow, action: string, who: Actor, extra?: Record<string, unknown>): PlanRow {
-  const changed = { ...after, updated_at: who.now.toISOString() };
+/** How a command that read a plan describes the moment it was changed under it. */
+export type While = 'editing' | 'working';
+
+/**
+ * The refusal when a plan changed between the read and the write: what
+ * happened to it, who did it and when, from the audit. Thrown inside the
+ * write's transaction, so nothing of the write is kept.
+ */
+export function changedMeanwhile(store: Store, planId: number, during: While = 'working'): FailedError {
+  const last = latestAudit(store, 'plan', planId);
+  const meanwhile = during === 'editing' ? 'while you were editing' : 'after this command read it';
+  if (!last) return new FailedError(`Plan ${planId} was changed by someone else ${meanwhile}; nothing was saved. Look at it again ("txplan plan show ${planId}") and retry`, 'conflict');
+  const at = `${last.at.slice(0, 10)} ${last.at.slice(11, 16)} UTC`;
+  return new FailedError(`Plan ${planId} was ${whatHappened(last.action, last.after)} by ${last.actor} at ${at} ${meanwhile}; nothing was saved`, 'conflict');
+}
+
+function whatHappened(action: string, after: unknown): string {
+  const detail = (after ?? {}) as { template?: string; step?: number; status?: string };
+  switch (action) {
+    case 'plan.cancel': return 'cancelled';
+    case 'plan.pause': return 'paused';
+    case 'plan.resume': return 'resumed';
+    case 'plan.start': return 'started';
+    case 'plan.start_declined': return 'put back to prescribed (its first installment was declined)';
+    case 'plan.payment': return 'given a new payment method';
+    case 'plan.edit': return 'edited';
+    case 'plan.rollout': return `rolled out to ${detail.template ? detail.template.replace(/@(\d+)$/, ' v$1') : 'a newer template version'}`;
+    case 'plan.past_due': return 'made past due';
+    case 'plan.complete': return 'completed';
+    case 'plan.step': return `changed (step ${detail.step ?? '?'} marked ${detail.status ?? 'recorded'})`;
+    case 'plan.book': return `changed (step ${detail.step ?? '?'} booked)`;
+    default: return 'changed';
+  }
+}
+
+/**
+ * Writes the columns an action owns and its audit entry in one transaction,
+ * only if the plan is still the version that was read; otherwise refuses.
+ */
+function save(store: Store, before: PlanRow, changes: PlanChanges, action: string, who: Actor, extra?: Record<string, unknown>, during: While = 'working'): PlanRow {
+  const at = who.now.toISOString();
+  const changed: PlanRow = { ...before, ...changes, version: before.version + 1, updated_at: at };
   store.transaction(() => {
-    updatePlan(store, changed);
-    recordAudit(store, { at: changed.updated_at, actor: who.actor, action, entity: 'plan', entityId: after.id, before: summary(before), after: { ...summary(changed), ...extra } });
+    if (!updatePlanIf(store, before.id, before.version, changes, at)) throw changedMeanwhile(store, before.id, during);
+    recordAudit(store, { at, actor: who.actor, action, entity: 'plan', entityId: before.id, before: summary(before), after: { ...summary(changed), ...extra } });
   });
   return changed;
+}
+
+/** Moves steps' recommended dates, each only if unchanged since it was read. */
+function redate(store: Store, planId: number, steps: ReadonlyArray<{ step: StepRow; date: string | null }>, during: While = 'working'): void {
+  for (const { step, date } of steps) {
+    if (date !== step.recommended_date && !setStepDate(store, step, date)) throw changedMeanwhile(store, planId, during);
+  }
 }
 
 /** What the audit log keeps of a plan: its state, not its whole snapshot. */
@@ -54,19 +100,28 @@ export function startPlan(store: Store, plan: PlanRow, input: { clinic: Clinic; 
   assertAllowed(plan, 'start');
   const snapshot = JSON.parse(plan.snapshot) as Template;
   const start = formatDate(input.start);
-  const after: PlanRow = { ...plan, status: 'active', clinic_id: input.clinic.id, start_date: start, end_date: planEndDate(snapshot, start), payment_method_id: input.paymentMethodId ?? plan.payment_method_id };
+  const changes: PlanChanges = { status: 'active', clinic_id: input.clinic.id, start_date: start, end_date: planEndDate(snapshot, start), payment_method_id: input.paymentMethodId ?? plan.payment_method_id };
   const dated = new Map(stepsFor(snapshot, input.start).map((s) => [s.n, s.recommended_date]));
-  store.transaction(() => {
-    for (const step of getSteps(store, plan.id)) updateStep(store, { ...step, recommended_date: dated.get(step.n) ?? step.recommended_date });
-    save(store, plan, after, 'plan.start', who);
+  return store.transaction(() => {
+    redate(store, plan.id, getSteps(store, plan.id).map((step) => ({ step, date: dated.get(step.n) ?? step.recommended_date })));
+    return save(store, plan, changes, 'plan.start', who);
   });
-  return { ...after, updated_at: who.now.toISOString() };
+}
+
+/**
+ * Undoes a start whose first installment was declined: the plan is prescribed
+ * again, without dates. Only over the start itself (the version it made).
+ */
+export function unstartPlan(store: Store, before: PlanRow, started: PlanRow, who: Actor): void {
+  const restored: PlanChanges = { status: before.status, clinic_id: before.clinic_id, start_date: before.start_date, end_date: before.end_date, payment_method_id: before.payment_method_id };
+  if (!updatePlanIf(store, started.id, started.version, restored, who.now.toISOString())) throw changedMeanwhile(store, started.id);
+  redate(store, started.id, getSteps(store, started.id).map((step) => ({ step, date: null })));
 }
 
 export function pausePlan(store: Store, plan: PlanRow, input: { today: PlainDate; until: PlainDate | undefined }, who: Actor): PlanRow {
   assertAllowed(plan, 'pause');
   if (input.until && formatDate(input.until) <= formatDate(input.today)) throw new FailedError(`--until ${formatDate(input.until)} is not after today (${formatDate(input.today)}); give a later date or leave it out`, 'invalid_date');
-  return save(store, plan, { ...plan, status: 'paused', paused_on: formatDate(input.today), pause_until: input.until ? formatDate(input.until) : null }, 'plan.pause', who);
+  return save(store, plan, { status: 'paused', paused_on: formatDate(input.today), pause_until: input.until ? formatDate(input.until) : null }, 'plan.pause', who);
 }
 
 /**
@@ -78,34 +133,32 @@ export function pausePlan(store: Store, plan: PlanRow, input: { today: PlainDate
 export function resumePlan(store: Store, plan: PlanRow, input: { today: PlainDate }, who: Actor): PlanRow {
   assertAllowed(plan, 'resume');
   const pausedOn = parseDate(plan.paused_on!)!;
-  let after: PlanRow;
+  let changes: PlanChanges;
   let shift: (date: string | null) => string | null;
   let moved: Record<string, number>;
   if (plan.type === 'monthly') {
     const installments = (JSON.parse(plan.snapshot) as Template).duration.months ?? 0;
     const months = resumeOffset({ start_date: plan.start_date, billing_offset_months: plan.billing_offset_months, fees: new Array<number>(installments).fill(0) }, chargesOfPlan(store, plan.id), input.today);
     shift = (date) => (date ? formatDate(addMonths(parseDate(date)!, months)) : date);
-    after = { ...plan, billing_offset_months: plan.billing_offset_months + months };
+    changes = { billing_offset_months: plan.billing_offset_months + months };
     moved = { paused_months: months };
   } else {
     const days = Math.max(0, daysBetween(pausedOn, input.today));
     shift = (date) => (date ? formatDate(addDays(parseDate(date)!, days)) : date);
-    after = { ...plan };
+    changes = {};
     moved = { paused_days: days };
   }
-  after = { ...after, status: 'active', paused_on: null, pause_until: null, end_date: shift(plan.end_date) };
-  store.transaction(() => {
-    for (const step of getSteps(store, plan.id)) {
-      if (step.status === 'pending' && step.recommended_date && step.recommended_date >= plan.paused_on!) updateStep(store, { ...step, recommended_date: shift(step.recommended_date) });
-    }
-    save(store, plan, after, 'plan.resume', who, moved);
+  changes = { ...changes, status: 'active', paused_on: null, pause_until: null, end_date: shift(plan.end_date) };
+  return store.transaction(() => {
+    const moving = getSteps(store, plan.id).filter((step) => step.status === 'pending' && step.recommended_date && step.recommended_date >= plan.paused_on!);
+    redate(store, plan.id, moving.map((step) => ({ step, date: shift(step.recommended_date) })));
+    return save(store, plan, changes, 'plan.resume', who, moved);
   });
-  return { ...after, updated_at: who.now.toISOString() };
 }
 
 export function cancelPlan(store: Store, plan: PlanRow, input: { today: PlainDate; reason: string; waiveFee: boolean }, who: Actor): PlanRow {
   assertAllowed(plan, 'cancel');
-  return save(store, plan, { ...plan, status: 'cancelled', cancelled_on: formatDate(input.today), cancel_reason: input.reason }, 'plan.cancel', who, { waive_fee: input.waiveFee });
+  return save(store, plan, { status: 'cancelled', cancelled_on: formatDate(input.today), cancel_reason: input.reason }, 'plan.cancel', who, { waive_fee: input.waiveFee });
 }
 
 /**
@@ -120,7 +173,7 @@ export function setPaymentMethod(store: Store, plan: PlanRow, payment: PaymentMe
     const id = savePaymentMethod(store, { patient_id: plan.patient_id, ...payment, created_at: who.now.toISOString() });
     const reactivate = plan.status === 'past_due';
     if (reactivate) rescheduleFailedCharges(store, plan.id, formatDate(input.today), input.retries, who.now.toISOString());
-    after = save(store, plan, { ...plan, payment_method_id: id, ...(reactivate ? { status: 'active' as const } : {}) }, 'plan.payment', who, { brand: payment.brand, last4: payment.last4, ...(reactivate ? { retry_on: formatDate(input.today) } : {}) });
+    after = save(store, plan, { payment_method_id: id, ...(reactivate ? { status: 'active' as const } : {}) }, 'plan.payment', who, { brand: payment.brand, last4: payment.last4, ...(reactivate ? { retry_on: formatDate(input.today) } : {}) });
   });
   return after;
 }
@@ -202,27 +255,28 @@ export function revisePlan(
   }
 
   const endDateNext = start ? formatDate(addDays(endDate(start, next.duration), shiftDays)) : null;
-  const after: PlanRow = {
-    ...plan,
+  const changes: PlanChanges = {
     name: next.name,
     snapshot: JSON.stringify(next),
     end_date: endDateNext,
     service_prices: JSON.stringify({ ...input.servicePrices, ...(JSON.parse(plan.service_prices) as Record<string, number>) }),
     ...(input.source ? { template_version: input.source.version, template_hash: input.source.hash, template_commit: input.source.commit, template_dirty: input.source.dirty === null ? null : input.source.dirty ? 1 : 0 } : {}),
   };
-  const revision: Revision = { plan: after, changes: diff(current, next), steps: stepChanges, ...(price ? { price } : {}) };
+  const revision: Revision = { plan: { ...plan, ...changes }, changes: diff(current, next), steps: stepChanges, ...(price ? { price } : {}) };
   if (!input.write) return revision;
 
+  const during: While = input.action === 'plan.edit' ? 'editing' : 'working';
   store.transaction(() => {
-    for (const step of removals) deleteStep(store, step.id);
-    for (const step of updates) updateStep(store, step);
+    // Every step write names the version read above: a step recorded or booked meanwhile refuses the whole revision.
+    for (const step of removals) if (!deleteStep(store, step)) throw changedMeanwhile(store, plan.id, during);
+    for (const step of updates) if (!updateStep(store, step)) throw changedMeanwhile(store, plan.id, during);
     if (additions.length) insertSteps(store, plan.id, additions);
     if (price) setPrice(store, plan.id, price.fromInstallment, price.afterMinor);
-    revision.plan = save(store, plan, after, input.action, who, {
+    revision.plan = save(store, plan, changes, input.action, who, {
       changes: revision.changes.map((c) => c.path),
       steps: stepChanges.map((s) => `${s.n} ${s.change}`),
       ...(price ? { price_from_installment: price.fromInstallment, price_minor: price.afterMinor } : {}),
-    });
+    }, during);
   });
   return revision;
 }

@@ -60,9 +60,10 @@ export function rollout(store: Store, registry: Registry, target: RolloutTarget,
   const candidates = (['active', 'paused', 'past_due'] as const).flatMap((status) => listPlans(store, { templateId: template.id, status }));
   candidates.sort((a, b) => a.id - b.id);
   const result: RolloutResult = { target: { id: template.id, version: template.version, commit: target.commit }, plans: [] };
+  // What the rollout read: each plan is moved only if it is still this version when written.
+  const read = candidates.map((summary) => getPlan(store, summary.id)).filter((plan) => plan !== undefined);
   const work = () => {
-    for (const summary of candidates) {
-      const plan = getPlan(store, summary.id)!;
+    for (const plan of read) {
       const entry = { id: plan.id, patient_id: plan.patient_id, from_version: plan.template_version };
       if (plan.template_version >= template.version) continue;
       if (isCustomised(plan)) {
@@ -75,8 +76,14 @@ export function rollout(store: Store, registry: Registry, target: RolloutTarget,
       }
       const zone = clinicZone(store, plan.clinic_id, registry.settings.timezone);
       const prices = servicePrices(template, registry.services, plan.currency);
-      const revision = revisePlan(store, plan, template, { today: todayIn(zone, who.now), currency: plan.currency, action: 'plan.rollout', source, servicePrices: prices, write: !options.dryRun }, who);
-      result.plans.push({ ...entry, revision });
+      try {
+        const revision = revisePlan(store, plan, template, { today: todayIn(zone, who.now), currency: plan.currency, action: 'plan.rollout', source, servicePrices: prices, write: !options.dryRun }, who);
+        result.plans.push({ ...entry, revision });
+      } catch (error) {
+        // Changed by someone else since it was read (its own write is rolled back): reported, never overwritten.
+        if ((error as FailedError).code !== 'conflict') throw error;
+        result.plans.push({ ...entry, skipped: `${(error as FailedError).message.replace(/; nothing was saved$/, '')}, so it was left as it is; roll out again to move it` });
+      }
     }
   };
   if (options.dryRun) work();

@@ -6,10 +6,10 @@ import { FailedError } from '../errors.js';
 import { refuseCardNumbers } from '../domain/cards.js';
 import { addDays, formatDate, parseDate, type PlainDate } from '../domain/dates.js';
 import { recordAudit } from '../store/audit.js';
-import { getAttachments, getSteps, insertAttachment, updateStep, type AttachmentRow, type PlanRow, type StepRow } from '../store/plans.js';
+import { getAttachments, getSteps, insertAttachment, updatePlanIf, updateStep, type AttachmentRow, type PlanRow, type StepRow } from '../store/plans.js';
 import type { Store } from '../store/store.js';
 import type { Actor } from './lifecycle.js';
-import { assertAllowed } from './lifecycle.js';
+import { assertAllowed, changedMeanwhile } from './lifecycle.js';
 import { placeNoClobber } from '../files.js';
 
 /**
@@ -281,7 +281,8 @@ export function recordStep(store: Store, plan: PlanRow, input: StepRecord, who: 
   const created = photos.length > 0 ? storePhotos(input.attachments!.dir, photos) : [];
   try {
     store.transaction(() => {
-      updateStep(store, after);
+      // Conditional on the step and the plan as read above: a cancellation or an edit meanwhile refuses this.
+      if (!updateStep(store, after) || !updatePlanIf(store, plan.id, plan.version, {}, at)) throw changedMeanwhile(store, plan.id);
       for (const photo of photos) {
         const path = relative(input.attachments!.root, join(input.attachments!.dir, `${photo.sha256}.${photo.kind}`)).split(sep).join('/');
         insertAttachment(store, { step_id: step.id, sha256: photo.sha256, path, original_name: photo.name, bytes: photo.bytes, created_at: at });
@@ -293,7 +294,7 @@ export function recordStep(store: Store, plan: PlanRow, input: StepRecord, who: 
     removeFiles(created);
     throw error;
   }
-  return { step: after, attachments: getAttachments(store, plan.id).filter((a) => a.step_id === step.id) };
+  return { step: { ...after, version: step.version + 1 }, attachments: getAttachments(store, plan.id).filter((a) => a.step_id === step.id) };
 }
 
 /**
@@ -315,10 +316,10 @@ export function bookStep(store: Store, plan: PlanRow, input: { n: number; at: Lo
   if (step.booked_at === at) return { step, changed: false };
   const after: StepRow = { ...step, booked_at: at };
   store.transaction(() => {
-    updateStep(store, after);
+    if (!updateStep(store, after) || !updatePlanIf(store, plan.id, plan.version, {}, who.now.toISOString())) throw changedMeanwhile(store, plan.id);
     recordAudit(store, { at: who.now.toISOString(), actor: who.actor, action: 'plan.book', entity: 'plan', entityId: plan.id, before: { step: step.n, booked_at: step.booked_at }, after: { step: step.n, booked_at: at } });
   });
-  return { step: after, changed: true };
+  return { step: { ...after, version: step.version + 1 }, changed: true };
 }
 
 // ---------------------------------------------------------------------------

@@ -60,3 +60,11 @@ export function listAudit(store: Store, filter: AuditFilter): AuditEntry[] {
     .all({ entity: filter.entity ?? null, id: filter.id ?? null, since: filter.since ?? null, limit: filter.limit ?? -1 });
   return rows.map((row) => ({ ...row, before: row.before === null ? null : JSON.parse(row.before), after: row.after === null ? null : JSON.parse(row.after) }));
 }
+
+/** The latest entry about one entity: who last changed it, how and when. */
+export function latestAudit(store: Store, entity: string, id: string | number): AuditEntry | undefined {
+  const row = store
+    .statement<[string, string], AuditRow>('SELECT id, at, actor, action, entity, entity_id, before, after FROM audit WHERE entity = ? AND entity_id = ? ORDER BY id DESC LIMIT 1')
+    .get(entity, String(id));
+  return row && { ...row, before: row.before === null ? null : JSON.parse(row.before), after: row.after === null ? null : JSON.parse(row.after) };
+}

@@ -29,9 +29,11 @@ export interface PlanRow {
   billing_offset_months: number;
   created_at: string;
   updated_at: string;
+  /** Bumped by every write; a write names the version it read (migration 004). */
+  version: number;
 }
 
-export type NewPlan = Omit<PlanRow, 'id' | 'billing_offset_months'>;
+export type NewPlan = Omit<PlanRow, 'id' | 'billing_offset_months' | 'version'>;
 
 export interface StepRow {
   id: number;
@@ -48,9 +50,10 @@ export interface StepRow {
   completed_on: string | null;
   completion_note: string | null;
   outcome: string | null;
+  version: number;
 }
 
-export type NewStep = Omit<StepRow, 'id' | 'plan_id'>;
+export type NewStep = Omit<StepRow, 'id' | 'plan_id' | 'version'>;
 
 const PLAN_COLUMNS = 'patient_id, clinic_id, template_id, template_version, template_hash, template_commit, template_dirty, name, type, status, snapshot, currency, start_date, end_date, paused_on, pause_until, cancelled_on, cancel_reason, payment_method_id, service_prices, created_at, updated_at';
 
@@ -63,17 +66,25 @@ export function getPlan(store: Store, id: number): PlanRow | undefined {
   return store.statement<[number], PlanRow>('SELECT * FROM plans WHERE id = ?').get(id);
 }
 
-/** Writes every mutable column of a plan back. */
-export function updatePlan(store: Store, plan: PlanRow): void {
-  store
-    .statement(
-      `UPDATE plans SET clinic_id = @clinic_id, template_version = @template_version, template_hash = @template_hash, template_commit = @template_commit,
-         template_dirty = @template_dirty, name = @name, status = @status, snapshot = @snapshot, start_date = @start_date, end_date = @end_date,
-         paused_on = @paused_on, pause_until = @pause_until, cancelled_on = @cancelled_on, cancel_reason = @cancel_reason,
-         payment_method_id = @payment_method_id, service_prices = @service_prices, billing_offset_months = @billing_offset_months, updated_at = @updated_at
-       WHERE id = @id`,
-    )
-    .run(plan);
+/** The columns a write may change; each lifecycle command passes only those it owns. */
+const MUTABLE_COLUMNS = [
+  'clinic_id', 'template_version', 'template_hash', 'template_commit', 'template_dirty', 'name', 'status', 'snapshot', 'start_date', 'end_date',
+  'paused_on', 'pause_until', 'cancelled_on', 'cancel_reason', 'payment_method_id', 'service_prices', 'billing_offset_months',
+] as const;
+
+export type PlanChanges = Partial<Pick<PlanRow, (typeof MUTABLE_COLUMNS)[number]>>;
+
+/**
+ * Writes the given columns of a plan if it is still at `version` (the one the
+ * caller read), bumping the version. Returns false, changing nothing, when
+ * someone else wrote the plan in between.
+ */
+export function updatePlanIf(store: Store, id: number, version: number, changes: PlanChanges, at: string): boolean {
+  const columns = MUTABLE_COLUMNS.filter((c) => c in changes);
+  const params: Record<string, unknown> = { id, version, updated_at: at };
+  for (const c of columns) params[c] = changes[c];
+  const set = [...columns.map((c) => `${c} = @${c}`), 'version = version + 1', 'updated_at = @updated_at'].join(', ');
+  return store.statement(`UPDATE plans SET ${set} WHERE id = @id AND version = @version`).run(params).changes === 1;
 }
 
 export interface PlanFilter {
@@ -117,19 +128,27 @@ export function getSteps(store: Store, planId: number): StepRow[] {
   return store.statement<[number], StepRow>('SELECT * FROM steps WHERE plan_id = ? ORDER BY n').all(planId);
 }
 
-export function updateStep(store: Store, step: StepRow): void {
-  store
-    .statement(
-      `UPDATE steps SET when_unit = @when_unit, when_value = @when_value, services = @services, alternatives = @alternatives, note = @note,
-         recommended_date = @recommended_date, booked_at = @booked_at, status = @status, completed_on = @completed_on,
-         completion_note = @completion_note, outcome = @outcome
-       WHERE id = @id`,
-    )
-    .run(step);
+/** Writes a step back if it is still at the version read, bumping it; false when it changed meanwhile. */
+export function updateStep(store: Store, step: StepRow): boolean {
+  return (
+    store
+      .statement(
+        `UPDATE steps SET when_unit = @when_unit, when_value = @when_value, services = @services, alternatives = @alternatives, note = @note,
+           recommended_date = @recommended_date, booked_at = @booked_at, status = @status, completed_on = @completed_on,
+           completion_note = @completion_note, outcome = @outcome, version = version + 1
+         WHERE id = @id AND version = @version`,
+      )
+      .run(step).changes === 1
+  );
 }
 
-export function deleteStep(store: Store, stepId: number): void {
-  store.statement('DELETE FROM steps WHERE id = ?').run(stepId);
+/** Sets the recommended date of a step still at the version read; false when it changed meanwhile. */
+export function setStepDate(store: Store, step: Pick<StepRow, 'id' | 'version'>, date: string | null): boolean {
+  return store.statement('UPDATE steps SET recommended_date = ?, version = version + 1 WHERE id = ? AND version = ?').run(date, step.id, step.version).changes === 1;
+}
+
+export function deleteStep(store: Store, step: Pick<StepRow, 'id' | 'version'>): boolean {
+  return store.statement('DELETE FROM steps WHERE id = ? AND version = ?').run(step.id, step.version).changes === 1;
 }
 
 export interface PriceRow {
@@ -170,9 +189,9 @@ export function getAttachments(store: Store, planId: number): AttachmentRow[] {
 }
 
 /** What a billing run needs of a plan: no snapshot, only the number of installments it holds. */
-export type BillingPlanRow = Pick<PlanRow, 'id' | 'status' | 'type' | 'clinic_id' | 'start_date' | 'end_date' | 'billing_offset_months' | 'currency' | 'pause_until'> & { months: number | null };
+export type BillingPlanRow = Pick<PlanRow, 'id' | 'version' | 'status' | 'type' | 'clinic_id' | 'start_date' | 'end_date' | 'billing_offset_months' | 'currency' | 'pause_until'> & { months: number | null };
 
-const BILLING_COLUMNS = "id, status, type, clinic_id, start_date, end_date, billing_offset_months, currency, pause_until, json_extract(snapshot, '$.duration.months') AS months";
+const BILLING_COLUMNS = "id, version, status, type, clinic_id, start_date, end_date, billing_offset_months, currency, pause_until, json_extract(snapshot, '$.duration.months') AS months";
 
 /** Plans in one status after `afterId`, in id order: the status index (status, rowid) serves this directly. */
 export function plansInStatus(store: Store, status: PlanStatus, afterId: number, limit: number, clinicId: string | null): BillingPlanRow[] {
@@ -191,8 +210,17 @@ export function countPlansInStatus(store: Store, statuses: readonly PlanStatus[]
     .get({ statuses: JSON.stringify(statuses), clinicId })!.n;
 }
 
-export function setPlanStatus(store: Store, id: number, status: PlanStatus, at: string): void {
-  store.statement('UPDATE plans SET status = ?, updated_at = ? WHERE id = ?').run(status, at, id);
+/** A billing status change, only over the status and version the run read; false when the plan changed meanwhile. */
+export function setPlanStatusIf(store: Store, plan: Pick<PlanRow, 'id' | 'version' | 'status'>, status: PlanStatus, at: string): boolean {
+  return store
+    .statement('UPDATE plans SET status = ?, version = version + 1, updated_at = ? WHERE id = ? AND version = ? AND status = ?')
+    .run(status, at, plan.id, plan.version, plan.status).changes === 1;
+}
+
+/** The current version of each plan, read inside the transaction that is about to act on what was read before. */
+export function planVersions(store: Store, ids: readonly number[]): Map<number, number> {
+  const rows = store.statement<[string], { id: number; version: number }>('SELECT id, version FROM plans WHERE id IN (SELECT value FROM json_each(?))').all(JSON.stringify(ids));
+  return new Map(rows.map((r) => [r.id, r.version]));
 }
 
 export interface BillingFacts {

@@ -256,7 +256,7 @@ describe('cancellation', () => {
     return {
       id: 7, patient_id: 1, clinic_id: 'main', template_id: 't', template_version: 1, template_hash: 'x', template_commit: null, template_dirty: null,
       name: 'T', type: 'monthly', status: 'active', snapshot: JSON.stringify(snapshot), currency: 'USD', start_date: start, end_date: null, paused_on: null,
-      pause_until: null, cancelled_on: null, cancel_reason: null, payment_method_id: 1, service_prices: '{}', billing_offset_months: 0, created_at: '', updated_at: '',
+      pause_until: null, cancelled_on: null, cancel_reason: null, payment_method_id: 1, service_prices: '{}', billing_offset_months: 0, created_at: '', updated_at: '', version: 1,
     };
   }
   const terms = { duration: { months: 6 }, cancellation: { min_term_months: 3, early_fee: '150.00' } };

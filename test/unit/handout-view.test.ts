@@ -50,9 +50,10 @@ function planView(id: string, overrides: Partial<PlanRow> = {}, edit: (steps: St
     billing_offset_months: 0,
     created_at: '2027-01-31T10:00:00Z',
     updated_at: '2027-01-31T10:00:00Z',
+    version: 1,
     ...overrides,
   };
-  const steps = stepsFor(snapshot, start ? parseDate(start) : undefined).map((s, i) => ({ ...s, id: 100 + i, plan_id: plan.id }));
+  const steps = stepsFor(snapshot, start ? parseDate(start) : undefined).map((s, i) => ({ ...s, id: 100 + i, plan_id: plan.id, version: 1 }));
   edit(steps);
   return {
     plan,

@@ -10,7 +10,7 @@ import { servicePrices } from '../../../domain/pricing.js';
 import { loadRegistry, type Registry } from '../../../registry/registry.js';
 import { asNewTemplate, templateText, writeNewTemplate } from '../../../registry/write.js';
 import { applyAssignments, checkSnapshot, parseAssignment } from '../../../plans/snapshot.js';
-import { assertAllowed, cancelPlan, pausePlan, resumePlan, revisePlan, setPaymentMethod, startPlan } from '../../../plans/lifecycle.js';
+import { assertAllowed, cancelPlan, pausePlan, resumePlan, revisePlan, setPaymentMethod, startPlan, unstartPlan } from '../../../plans/lifecycle.js';
 import { isPaid } from '../../../plans/apply.js';
 import { loadPlanView, planJson } from '../../../plans/view.js';
 import { checkToken } from '../../../billing/gateway.js';
@@ -18,7 +18,6 @@ import { chargeEarlyFee, insideMinimumTerm, earlyFeeMinor, startProgram } from '
 import { describeOutcome } from '../../../billing/charging.js';
 import { chargingContext } from '../../billing.js';
 import { formatMoney } from '../../../domain/money.js';
-import { getSteps, updatePlan, updateStep } from '../../../store/plans.js';
 import { clinicZone, getClinic, listClinics } from '../../../store/clinics.js';
 import { savePaymentMethod } from '../../../store/payment-methods.js';
 import type { PlanRow } from '../../../store/plans.js';
@@ -67,10 +66,7 @@ export async function start(ctx: Context, ref: string, opts: { clinic?: string; 
       }
       const started = startPlan(store, plan, { clinic, start: startDate, paymentMethodId }, { actor: ctx.actor, now: ctx.now() });
       // A declined first installment puts the plan back as it was: prescribed, without dates.
-      await startProgram(charging, started, startDate, () => {
-        updatePlan(store, { ...plan, updated_at: ctx.now().toISOString() });
-        for (const step of getSteps(store, plan.id)) updateStep(store, { ...step, recommended_date: null });
-      });
+      await startProgram(charging, started, startDate, () => unstartPlan(store, plan, started, { actor: ctx.actor, now: ctx.now() }));
       return done(ctx, store, started, `Started plan ${plan.id} at ${clinic.name}: ${started.start_date} → ${started.end_date}.`);
     } finally {
       charging.gateway.close();
@@ -147,6 +143,7 @@ export async function edit(ctx: Context, ref: string, opts: { set?: string[]; ed
   if (assignments.length === 0 && !opts.edit) throw new UsageError('Nothing to change; give --set FIELD=VALUE or --edit');
   const registry = await loadRegistry(resolveWorkspace(ctx));
   return withStore(ctx, (store) => {
+    // The version read here, before the editor opens, is the one the save is conditional on.
     const plan = findPlan(store, ref);
     assertAllowed(plan, 'edit');
     let next = applyAssignments(JSON.parse(plan.snapshot) as Template, assignments);
