@@ -24,7 +24,8 @@ export interface ApplyRequest {
   mode: ApplyMode;
   clinic: Clinic | undefined;
   start: PlainDate | undefined;
-  payment: PaymentMethodDetails | undefined;
+  /** Each patient's own payment method, by patient id: never one card for several patients. */
+  payments: ReadonlyMap<number, PaymentMethodDetails>;
   actor: string;
   now: Date;
   onProgress?: (done: number, total: number) => void;
@@ -38,7 +39,7 @@ export function isPaid(snapshot: Template, registry: Registry): boolean {
 }
 
 /** Refusals that hold whatever the patient: retired templates, clinic limits, a missing clinic or payment. */
-export function checkApplicable(request: Pick<ApplyRequest, 'source' | 'snapshot' | 'mode' | 'clinic' | 'payment' | 'patients' | 'registry'>): void {
+export function checkApplicable(request: Pick<ApplyRequest, 'source' | 'snapshot' | 'mode' | 'clinic' | 'payments' | 'patients' | 'registry'>): void {
   const { template } = request.source;
   if (template.status === 'retired') throw new FailedError(`Template "${template.id}" is retired and cannot start new plans; pick an active template ("txplan template list")`, 'retired');
   if (request.clinic && template.clinics && !template.clinics.includes(request.clinic.id)) {
@@ -46,10 +47,12 @@ export function checkApplicable(request: Pick<ApplyRequest, 'source' | 'snapshot
   }
   if (request.mode === 'start') {
     if (!request.clinic) throw new FailedError('Starting a program needs a clinic; add --clinic ID ("txplan clinic list" shows them)', 'clinic_required');
-    if (isPaid(request.snapshot, request.registry) && !request.payment) {
+    // Several patients: one without a payment method is simply not started (and listed); none having one is refused here.
+    const missing = request.patients.length > 1 ? request.payments.size === 0 : !request.patients.every((p) => request.payments.has(p.id));
+    if (isPaid(request.snapshot, request.registry) && missing) {
       throw new FailedError(
         request.patients.length > 1
-          ? `"${template.id}" is a paid plan and each patient needs their own payment method to start it; apply with --mode prescribe, then "txplan plan start" each plan with its patient's token`
+          ? `"${template.id}" is a paid plan and each patient needs their own payment method to start it, but none of these patients has one; add a payment_method column to the patients file (lines "patient,payment_method"), or apply with --mode prescribe and "txplan plan start" each plan with its patient's token`
           : `"${template.id}" is a paid plan: it cannot start without a payment method; add --payment-method pm_… (a processor token), or apply with --mode prescribe`,
         'payment_required',
       );
@@ -57,21 +60,24 @@ export function checkApplicable(request: Pick<ApplyRequest, 'source' | 'snapshot
   }
 }
 
-/**
- * Writes one plan per patient — snapshot, provenance, steps, price and an
- * audit entry — in a single transaction: all of them or none.
- */
-export async function applyTemplate(store: Store, request: ApplyRequest): Promise<number[]> {
+/** What every plan of one application shares, worked out once (git provenance included). */
+export interface Application {
+  request: ApplyRequest;
+  base: Omit<NewPlan, 'patient_id' | 'payment_method_id'>;
+  steps: ReturnType<typeof stepsFor>;
+  fee: number | undefined;
+}
+
+export async function prepareApplication(request: ApplyRequest): Promise<Application> {
   checkApplicable(request);
   const { source, snapshot, registry, mode } = request;
   const provenance = await fileProvenance(source.file);
   const at = request.now.toISOString();
   const startDate = mode === 'start' ? formatDate(request.start!) : null;
   const status: PlanStatus = mode === 'start' ? 'active' : 'prescribed';
-  const snapshotJson = JSON.stringify(snapshot);
   const steps = stepsFor(snapshot, mode === 'start' ? request.start : undefined);
   const fee = snapshot.type === 'monthly' && snapshot.pricing ? minorOf(snapshot.pricing.monthly_fee, registry.settings.currency) : undefined;
-  const base: Omit<NewPlan, 'patient_id' | 'payment_method_id'> = {
+  const base: Application['base'] = {
     clinic_id: request.clinic?.id ?? null,
     template_id: source.template.id,
     template_version: source.template.version,
@@ -81,7 +87,7 @@ export async function applyTemplate(store: Store, request: ApplyRequest): Promis
     name: snapshot.name,
     type: snapshot.type,
     status,
-    snapshot: snapshotJson,
+    snapshot: JSON.stringify(snapshot),
     currency: registry.settings.currency,
     start_date: startDate,
     end_date: startDate ? planEndDate(snapshot, startDate) : null,
@@ -93,27 +99,44 @@ export async function applyTemplate(store: Store, request: ApplyRequest): Promis
     created_at: at,
     updated_at: at,
   };
+  return { request, base, steps, fee };
+}
 
+/**
+ * Writes one plan for each of `patients` — snapshot, provenance, steps,
+ * price, the patient's own payment method and an audit entry — in a single
+ * transaction: all of them or none.
+ */
+export function writePlans(store: Store, application: Application, patients: readonly Patient[], onProgress?: (done: number) => void): number[] {
+  const { request, base, steps, fee } = application;
+  const { source, mode } = request;
   const ids: number[] = [];
   store.transaction(() => {
-    request.patients.forEach((patient, index) => {
-      const paymentMethodId = request.payment ? savePaymentMethod(store, { patient_id: patient.id, ...request.payment, created_at: at }) : null;
+    patients.forEach((patient, index) => {
+      const payment = request.payments.get(patient.id);
+      const paymentMethodId = payment ? savePaymentMethod(store, { ...payment, patient_id: patient.id, created_at: base.created_at }) : null;
       const plan: NewPlan = { ...base, patient_id: patient.id, payment_method_id: paymentMethodId };
       const id = insertPlan(store, plan);
       insertSteps(store, id, steps);
       if (fee !== undefined) setPrice(store, id, 1, fee);
       recordAudit(store, {
-        at,
+        at: base.created_at,
         actor: request.actor,
         action: mode === 'start' ? 'plan.start' : 'plan.prescribe',
         entity: 'plan',
         entityId: id,
         before: null,
-        after: { patient_id: patient.id, template: `${source.template.id}@${source.template.version}`, status, clinic_id: plan.clinic_id, start_date: startDate, customised: snapshotJson !== JSON.stringify(source.template) },
+        after: { patient_id: patient.id, template: `${source.template.id}@${source.template.version}`, status: base.status, clinic_id: plan.clinic_id, start_date: base.start_date, customised: base.snapshot !== JSON.stringify(source.template) },
       });
       ids.push(id);
-      request.onProgress?.(index + 1, request.patients.length);
+      onProgress?.(index + 1);
     });
   });
   return ids;
+}
+
+/** One plan per patient, all in one transaction: all of them or none. */
+export async function applyTemplate(store: Store, request: ApplyRequest): Promise<number[]> {
+  const application = await prepareApplication(request);
+  return writePlans(store, application, request.patients, (done) => request.onProgress?.(done, request.patients.length));
 }

@@ -27,3 +27,13 @@ export function savePaymentMethod(store: Store, method: Omit<PaymentMethodRow, '
 export function getPaymentMethod(store: Store, id: number): PaymentMethodRow | undefined {
   return store.statement<[number], PaymentMethodRow>('SELECT * FROM payment_methods WHERE id = ?').get(id);
 }
+
+/** The payment method a patient saved last, if any. */
+export function latestPaymentMethod(store: Store, patientId: number): PaymentMethodRow | undefined {
+  return store.statement<[number], PaymentMethodRow>('SELECT * FROM payment_methods WHERE patient_id = ? ORDER BY id DESC LIMIT 1').get(patientId);
+}
+
+/** The patients a token is saved for. */
+export function tokenOwners(store: Store, token: string): number[] {
+  return store.statement<[string], { patient_id: number }>('SELECT patient_id FROM payment_methods WHERE token = ? ORDER BY patient_id').all(token).map((r) => r.patient_id);
+}

@@ -13,8 +13,10 @@ import { minorOf } from '../../../domain/pricing.js';
 import { getTemplate, loadRegistry, loadTemplates, type LoadedTemplate, type Registry } from '../../../registry/registry.js';
 import { asNewTemplate, checkNewTemplateId, templateText, writeNewTemplate } from '../../../registry/write.js';
 import { applyAssignments, checkSnapshot, parseAssignment } from '../../../plans/snapshot.js';
-import { applyTemplate, checkApplicable, isPaid, type ApplyMode } from '../../../plans/apply.js';
-import { checkToken } from '../../../billing/gateway.js';
+import { applyTemplate, checkApplicable, isPaid, prepareApplication, writePlans, type Application, type ApplyMode } from '../../../plans/apply.js';
+import { checkToken, type PaymentMethodDetails } from '../../../billing/gateway.js';
+import type { ChargingContext } from '../../../billing/charging.js';
+import { latestPaymentMethod, tokenOwners } from '../../../store/payment-methods.js';
 import { startProgram } from '../../../billing/points.js';
 import { chargingContext } from '../../billing.js';
 import { removeUnstartedPlan } from '../../../store/charges.js';
@@ -46,7 +48,15 @@ export async function run(ctx: Context, first: string | undefined, second: strin
   const prompter = ctx.interactive ? await ctx.prompter() : undefined;
 
   return withStore(ctx, async (store) => {
-    const patients = opts.patientsFile !== undefined ? readPatientsFile(store, resolve(ctx.cwd, opts.patientsFile)) : [await choosePatient(store, patientRef, prompter)];
+    const entries = opts.patientsFile !== undefined ? readPatientsFile(store, resolve(ctx.cwd, opts.patientsFile)) : [{ patient: await choosePatient(store, patientRef, prompter), token: undefined, line: 0 }];
+    const patients = entries.map((e) => e.patient);
+    if (opts.patientsFile !== undefined && opts.paymentMethod !== undefined) {
+      // One card is one person's: it is never charged for several patients.
+      if (patients.length > 1) {
+        throw new UsageError(`--payment-method would charge one card for ${patients.length} patients; leave it out and give each patient's own token in the patients file (lines "patient,payment_method"), or let each patient's saved payment method be used`);
+      }
+      if (entries[0]!.token !== undefined) throw new UsageError('The patients file already gives this patient a payment method; leave out --payment-method');
+    }
     const source = await chooseTemplate(registry, templateRef, prompter);
     const chosenMode = mode ?? (prompter ? await askMode(prompter) : missing('--mode start or --mode prescribe (or --save-as-template NEW_ID)'));
 
@@ -76,8 +86,19 @@ export async function run(ctx: Context, first: string | undefined, second: strin
     }
     const charging = chargingContext(ctx, store, registry.settings);
     try {
-      const payment = token !== undefined ? await charging.gateway.describePaymentMethod(checkToken(token)) : undefined;
-      checkApplicable({ registry, source, snapshot, mode: applyMode, clinic, payment, patients });
+      const payments = new Map<number, PaymentMethodDetails>();
+      if (opts.patientsFile !== undefined) {
+        for (const entry of entries) {
+          const own = entry.token ?? (entries.length === 1 ? token : undefined);
+          if (own !== undefined) payments.set(entry.patient.id, await charging.gateway.describePaymentMethod(checkToken(own)));
+          else if (applyMode === 'start') {
+            const saved = latestPaymentMethod(store, entry.patient.id);
+            if (saved) payments.set(entry.patient.id, { token: saved.token, brand: saved.brand, last4: saved.last4, exp_month: saved.exp_month, exp_year: saved.exp_year });
+          }
+        }
+        refuseSharedCards(entries, payments);
+      } else if (token !== undefined) payments.set(patients[0]!.id, await charging.gateway.describePaymentMethod(checkToken(token)));
+      checkApplicable({ registry, source, snapshot, mode: applyMode, clinic, payments, patients });
 
       if (prompter) {
         const summary = describeApplication(registry, snapshot, patients, applyMode, clinic, start);
@@ -85,9 +106,20 @@ export async function run(ctx: Context, first: string | undefined, second: strin
       }
 
       const progress = await progressBar(ctx, applyMode === 'start' ? 'Starting plans' : 'Prescribing plans', patients.length);
+      const request = { registry, source, snapshot, patients, mode: applyMode, clinic, start, payments, actor: ctx.actor, now: ctx.now(), onProgress: (done: number, total: number) => progress.update(done, total) };
+      if (opts.patientsFile !== undefined && applyMode === 'start') {
+        let outcome: BulkStart;
+        try {
+          outcome = await startEach(store, charging, await prepareApplication(request), isPaid(snapshot, registry), (done) => progress.update(done, patients.length));
+        } finally {
+          progress.stop();
+        }
+        const saved = opts.saveAsTemplate !== undefined && outcome.started.length > 0 ? await saveTemplate(opts.saveAsTemplate) : undefined;
+        return reportBulkStart(ctx, outcome, describeApplication(registry, snapshot, undefined, applyMode, clinic, start).replace(/^Start /, ''), saved);
+      }
       let ids: number[];
       try {
-        ids = await applyTemplate(store, { registry, source, snapshot, patients, mode: applyMode, clinic, start, payment, actor: ctx.actor, now: ctx.now(), onProgress: (done, total) => progress.update(done, total) });
+        ids = await applyTemplate(store, request);
       } finally {
         progress.stop();
       }
@@ -169,43 +201,161 @@ async function chooseStart(text: string | undefined, clinic: Clinic, ctx: Contex
   return date;
 }
 
-/** One template for many patients: one reference per line, # comments and blank lines ignored; all or none. */
-function readPatientsFile(store: Store, file: string): Patient[] {
+interface PatientsFileEntry {
+  patient: Patient;
+  /** The patient's own payment method token, from the file's payment_method column. */
+  token: string | undefined;
+  line: number;
+}
+
+/**
+ * One template for many patients. One reference (id or MRN) per line, or
+ * "patient,payment_method" per line (a header row naming those two columns,
+ * in either order, is allowed) so that each patient pays with their own card;
+ * # comments and blank lines are ignored. Every line is checked: all or none.
+ */
+function readPatientsFile(store: Store, file: string): PatientsFileEntry[] {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch {
     throw new UsageError(`Cannot read --patients-file ${file}; check the path`);
   }
-  const patients: Patient[] = [];
+  const entries: PatientsFileEntry[] = [];
   const seen = new Map<number, number>();
+  const tokens = new Map<string, number>();
   const problems: string[] = [];
+  let columns: { patient: number; token: number } | undefined;
   text.split(/\r?\n/).forEach((raw, index) => {
-    const ref = raw.replace(/#.*$/, '').trim();
-    if (ref === '') return;
+    const line = index + 1;
+    const cells = raw.replace(/#.*$/, '').split(',').map((cell) => cell.trim());
+    if (cells.every((cell) => cell === '')) return;
+    if (entries.length === 0 && problems.length === 0 && columns === undefined && cells.some((cell) => /^(patient|payment_method)$/i.test(cell))) {
+      const names = cells.map((cell) => cell.toLowerCase());
+      const unknown = names.filter((name) => name !== 'patient' && name !== 'payment_method');
+      if (unknown.length > 0 || !names.includes('patient') || new Set(names).size !== names.length) problems.push(`line ${line}: the header may name only the columns patient and payment_method, once each`);
+      else columns = { patient: names.indexOf('patient'), token: names.indexOf('payment_method') };
+      return;
+    }
+    const width = columns ? (columns.token === -1 ? 1 : 2) : 2;
+    if (cells.length > width) return void problems.push(`line ${line}: has ${cells.length} columns; write "patient" or "patient,payment_method"`);
+    const ref = cells[columns?.patient ?? 0] ?? '';
+    const token = (columns ? (columns.token === -1 ? undefined : cells[columns.token]) : cells[1]) || undefined;
+    if (ref === '') return void problems.push(`line ${line}: names no patient`);
     try {
       const patient = findPatient(store, ref);
       const earlier = seen.get(patient.id);
-      if (earlier !== undefined) problems.push(`line ${index + 1}: patient ${patient.id} is already on line ${earlier}`);
-      else (seen.set(patient.id, index + 1), patients.push(patient));
+      if (earlier !== undefined) return void problems.push(`line ${line}: patient ${patient.id} is already on line ${earlier}`);
+      seen.set(patient.id, line);
+      if (token !== undefined) {
+        // Never echo the cell: it is a payment detail, and may be worse than a token.
+        try {
+          checkToken(token);
+        } catch (error) {
+          return void problems.push(`line ${line}: the payment_method ${(error as FailedError).code === 'card_number' ? 'looks like a card number; txplan never takes card numbers, give the processor token (pm_…)' : 'is not a processor token (pm_…)'}`);
+        }
+        const other = tokens.get(token);
+        if (other !== undefined) return void problems.push(`line ${line}: that payment method is already on line ${other}; each patient pays with their own`);
+        if (tokenOwners(store, token).some((owner) => owner !== patient.id)) return void problems.push(`line ${line}: that payment method is saved for another patient; give patient ${patient.id}'s own`);
+        tokens.set(token, line);
+      }
+      entries.push({ patient, token, line });
     } catch (error) {
-      problems.push(`line ${index + 1}: ${(error as Error).message}`);
+      problems.push(`line ${line}: ${(error as Error).message}`);
     }
   });
   if (problems.length > 0) throw new FailedError(`${file} has ${problems.length} problem${problems.length === 1 ? '' : 's'}, so no plan was applied: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? `; and ${problems.length - 5} more` : ''}`, 'patients_file');
-  if (patients.length === 0) throw new FailedError(`${file} names no patients; write one id or MRN per line`, 'patients_file');
-  return patients;
+  if (entries.length === 0) throw new FailedError(`${file} names no patients; write one id or MRN per line (or "patient,payment_method")`, 'patients_file');
+  return entries;
 }
 
+/** Saved payment methods may be shared by accident too: refuse before anyone is charged. */
+function refuseSharedCards(entries: readonly PatientsFileEntry[], payments: ReadonlyMap<number, PaymentMethodDetails>): void {
+  const byToken = new Map<string, PatientsFileEntry>();
+  for (const entry of entries) {
+    const token = payments.get(entry.patient.id)?.token;
+    if (token === undefined) continue;
+    const other = byToken.get(token);
+    if (other) {
+      throw new FailedError(`Patients ${other.patient.id} (line ${other.line}) and ${entry.patient.id} (line ${entry.line}) would pay with the same card, so no plan was applied; give each patient their own token in the patients file (lines "patient,payment_method")`, 'shared_card');
+    }
+    byToken.set(token, entry);
+  }
+}
 
-function describeApplication(registry: Registry, snapshot: Template, patients: readonly Patient[], mode: ApplyMode, clinic: Clinic | undefined, start: PlainDate | undefined): string {
-  const who = patients.length === 1 ? `${patients[0]!.first_name} ${patients[0]!.last_name}` : `${patients.length} patients`;
+interface BulkStart {
+  total: number;
+  started: Array<{ patient: Patient; plan: number }>;
+  notStarted: Array<{ patient: Patient; plan: number | null; reason: string }>;
+}
+
+/**
+ * Starts one plan per patient, each with its own card: the plan is written,
+ * its first installment charged, and a decline removes it again before the
+ * next patient. So no plan is left started without its first installment,
+ * and one patient's decline does not stop the others.
+ */
+async function startEach(store: Store, charging: ChargingContext, application: Application, paid: boolean, onProgress: (done: number) => void): Promise<BulkStart> {
+  const { patients, payments } = application.request;
+  const result: BulkStart = { total: patients.length, started: [], notStarted: [] };
+  for (const [index, patient] of patients.entries()) {
+    if (paid && !payments.has(patient.id)) {
+      result.notStarted.push({ patient, plan: null, reason: 'no payment method saved for this patient and none on its line; add its own token as "patient,payment_method"' });
+    } else {
+      const [id] = writePlans(store, application, [patient]);
+      try {
+        await startProgram(charging, getPlan(store, id!)!, application.request.start!, () => removeUnstartedPlan(store, id!));
+        result.started.push({ patient, plan: id! });
+      } catch (error) {
+        const code = (error as FailedError).code;
+        if (code !== 'declined' && code !== 'charge_unconfirmed') throw error;
+        const message = (error as Error).message;
+        result.notStarted.push({ patient, plan: code === 'declined' ? null : id!, reason: message.charAt(0).toLowerCase() + message.slice(1) });
+      }
+    }
+    onProgress(index + 1);
+  }
+  return result;
+}
+
+function patientLabel(patient: Patient): string {
+  return `patient ${patient.id}${patient.mrn ? ` (MRN ${patient.mrn})` : ''}`;
+}
+
+/** Both groups, on stdout and stderr (or both in --json); exit 1 when any patient's plan was not started. */
+function reportBulkStart(ctx: Context, outcome: BulkStart, summary: string, saved: string | undefined): number {
+  if (ctx.options.json) {
+    ctx.json({
+      plans: outcome.started.map((s) => s.plan),
+      status: 'active',
+      started: outcome.started.map((s) => ({ patient_id: s.patient.id, plan_id: s.plan })),
+      not_started: outcome.notStarted.map((n) => ({ patient_id: n.patient.id, ...(n.plan !== null ? { plan_id: n.plan } : {}), reason: n.reason })),
+      saved_template: saved ?? null,
+    });
+  } else {
+    const { color } = ctx;
+    if (saved) ctx.out(`${color.green('✔')} Saved the customised plan as ${color.bold(saved)} (version 1).`);
+    if (outcome.started.length > 0) {
+      ctx.out(`${color.green('✔')} Started ${outcome.started.length} of ${outcome.total} plans: ${outcome.started.map((s) => `plan ${s.plan} for ${patientLabel(s.patient)}`).join(', ')}; ${summary}.`);
+    }
+    if (outcome.notStarted.length > 0) {
+      ctx.err(`Not started (${outcome.notStarted.length}):`);
+      for (const n of outcome.notStarted) ctx.err(`  ${patientLabel(n.patient)}: ${n.reason}`);
+    }
+  }
+  if (outcome.notStarted.length === 0) return 0;
+  ctx.err(`txplan: ${outcome.notStarted.length} of ${outcome.total} plans were not started (listed ${ctx.options.json ? 'in not_started' : 'above'}); give those patients a working payment method and apply the template to them again`);
+  return 1;
+}
+
+function describeApplication(registry: Registry, snapshot: Template, patients: readonly Patient[] | undefined, mode: ApplyMode, clinic: Clinic | undefined, start: PlainDate | undefined): string {
+  const who = patients === undefined ? '' : ` for ${patients.length === 1 ? `${patients[0]!.first_name} ${patients[0]!.last_name}` : `${patients.length} patients`}`;
   const price = snapshot.type === 'monthly' && snapshot.pricing
     ? `${formatMoney(minorOf(snapshot.pricing.monthly_fee, registry.settings.currency), registry.settings.currency)}/month × ${snapshot.duration.months}`
     : 'pay per visit';
   const where = clinic ? ` at ${clinic.name}` : '';
   const when = start ? ` from ${formatDate(start)}` : '';
-  return `${mode === 'start' ? 'Start' : 'Prescribe'} ${snapshot.name} for ${who}${where}${when}, ${describeDuration(snapshot.duration)}, ${price}`;
+  return `${mode === 'start' ? 'Start' : 'Prescribe'} ${snapshot.name}${who}${where}${when}, ${describeDuration(snapshot.duration)}, ${price}`;
 }
 
 function report(ctx: Context, result: { saved: string | undefined; plans: number[]; summary?: string; mode?: ApplyMode; patients?: readonly Patient[] }): void {
