@@ -53,15 +53,16 @@ describe('no lost updates: plan edit --edit racing with another change', () => {
     const race = racingEditor(`plan cancel ${c.id} --reason "Moved away" --waive-fee`, 'ana');
     const result = txplan(['plan', 'edit', c.id, '--edit'], { cwd: c.ws, env: race.env });
     expect(readFileSync(race.log, 'utf8')).toContain('exit 0');
-    expect(result.stderr).toMatch(refusal(c.id, 'cancelled', 'ana'));
-    expect(result.code).toBe(1);
-    expect(result.stdout).toBe('');
     const plan = c.json<PlanJson>('plan', 'show', c.id);
     expect(plan.status).toBe('cancelled');
     expect(plan.snapshot.goal).not.toBe('Edited while the plan changed');
     const [row] = query<{ status: string; cancel_reason: string }>(c.ws, 'SELECT status, cancel_reason FROM plans WHERE id = ?', Number(c.id));
     expect(row).toEqual({ status: 'cancelled', cancel_reason: 'Moved away' });
     expect(query(c.ws, "SELECT * FROM audit WHERE action = 'plan.edit'")).toEqual([]);
+    // Then the refusal: what happened, who did it and when; exit 1.
+    expect(result.stderr).toMatch(refusal(c.id, 'cancelled', 'ana'));
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
   });
 
   it('edit vs pause: the pause stands', () => {
@@ -69,11 +70,12 @@ describe('no lost updates: plan edit --edit racing with another change', () => {
     const race = racingEditor(`plan pause ${c.id}`, 'ben');
     const result = txplan(['plan', 'edit', c.id, '--edit'], { cwd: c.ws, env: race.env });
     expect(readFileSync(race.log, 'utf8')).toContain('exit 0');
-    expect(result.stderr).toMatch(refusal(c.id, 'paused', 'ben'));
-    expect(result.code).toBe(1);
     const plan = c.json<PlanJson>('plan', 'show', c.id);
     expect(plan.status).toBe('paused');
     expect(plan.snapshot.goal).not.toBe('Edited while the plan changed');
+    // Then the refusal: what happened, who did it and when; exit 1.
+    expect(result.stderr).toMatch(refusal(c.id, 'paused', 'ben'));
+    expect(result.code).toBe(1);
   });
 
   it('edit vs a billing run that makes the plan past due: past due stands', () => {
@@ -82,11 +84,12 @@ describe('no lost updates: plan edit --edit racing with another change', () => {
     const race = racingEditor('billing run --date 2031-02-15', 'billing-cron');
     const result = txplan(['plan', 'edit', c.id, '--edit'], { cwd: c.ws, env: race.env });
     expect(readFileSync(race.log, 'utf8')).toMatch(/exit [03]/);
-    expect(result.stderr).toMatch(refusal(c.id, 'made past due', 'billing-cron'));
-    expect(result.code).toBe(1);
     const plan = c.json<PlanJson>('plan', 'show', c.id);
     expect(plan.status).toBe('past_due');
     expect(plan.snapshot.goal).not.toBe('Edited while the plan changed');
+    // Then the refusal: what happened, who did it and when; exit 1.
+    expect(result.stderr).toMatch(refusal(c.id, 'made past due', 'billing-cron'));
+    expect(result.code).toBe(1);
   });
 
   it('edit vs template rollout: the rollout stands and the edit is refused, not merged over it', () => {
@@ -97,12 +100,25 @@ describe('no lost updates: plan edit --edit racing with another change', () => {
     const race = racingEditor(`template rollout ${ACNE}`, 'cara', bump);
     const result = txplan(['plan', 'edit', c.id, '--edit'], { cwd: c.ws, env: race.env });
     expect(readFileSync(race.log, 'utf8')).toContain('exit 0');
-    expect(result.stderr).toMatch(refusal(c.id, `rolled out to ${ACNE} v4`, 'cara'));
-    expect(result.code).toBe(1);
     const plan = c.json<PlanJson>('plan', 'show', c.id);
     expect(plan.provenance.template_version).toBe(4);
     expect(plan.snapshot.goal).toBe('Version four goal');
     expect(plan.status).toBe('active');
+    // Then the refusal: what happened, who did it and when; exit 1.
+    expect(result.stderr).toMatch(refusal(c.id, `rolled out to ${ACNE} v4`, 'cara'));
+    expect(result.code).toBe(1);
+  });
+
+  it('edit vs a visit booked meanwhile: the booking stands', () => {
+    const c = clinic();
+    const race = racingEditor(`plan book ${c.id} 2 --at "2031-02-16 14:30"`, 'dan');
+    const result = txplan(['plan', 'edit', c.id, '--edit'], { cwd: c.ws, env: race.env });
+    expect(readFileSync(race.log, 'utf8')).toContain('exit 0');
+    expect(query(c.ws, 'SELECT booked_at FROM steps WHERE plan_id = ? AND n = 2', Number(c.id))).toEqual([{ booked_at: '2031-02-16 14:30' }]);
+    expect(c.json<PlanJson>('plan', 'show', c.id).snapshot.goal).not.toBe('Edited while the plan changed');
+    // Then the refusal: what happened, who did it and when; exit 1.
+    expect(result.stderr).toMatch(refusal(c.id, 'changed \\(step 2 booked\\)', 'dan'));
+    expect(result.code).toBe(1);
   });
 
   it('an edit with nothing racing it still saves', () => {
