@@ -1,6 +1,7 @@
 import type { PlainDate } from '../domain/dates.js';
 import { recordAudit } from '../store/audit.js';
-import { attemptKey, getCharge, settleCharge, type ChargeRow, type Settlement } from '../store/charges.js';
+import { attemptKey } from '../domain/keys.js';
+import { getCharge, settleCharge, type ChargeRow, type Settlement } from '../store/charges.js';
 import { getPlan, updatePlan } from '../store/plans.js';
 import type { Store } from '../store/store.js';
 import type { ChargeResult, Gateway } from './gateway.js';
@@ -13,6 +14,10 @@ export interface ChargingContext {
   retryDays: readonly number[];
   actor: string;
   now: () => Date;
+  /** This database's random id, carried by every idempotency key it issues. */
+  databaseId: string;
+  /** Records the ids issued so far outside the database (the high-water mark), before the processor sees them. */
+  issued: () => void;
 }
 
 export interface Outcome {
@@ -30,6 +35,7 @@ export interface Outcome {
  */
 export async function sendPending(ctx: ChargingContext, pending: readonly ChargeRow[], today: (charge: ChargeRow) => PlainDate): Promise<Outcome[]> {
   const answers: Array<ChargeResult | { status: 'error'; message: string }> = new Array(pending.length);
+  if (pending.length > 0) ctx.issued();
   let next = 0;
   const worker = async () => {
     for (let i = next++; i < pending.length; i = next++) {

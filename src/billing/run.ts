@@ -7,6 +7,8 @@ import { listClinics } from '../store/clinics.js';
 import { billingFacts, billingPlansByIds, countPlansInStatus, getPlan, plansInStatus, setPlanStatus, type BillingPlanRow, type PlanStatus } from '../store/plans.js';
 import { feeForInstallment } from '../plans/view.js';
 import { sendPending, type ChargingContext, type Outcome } from './charging.js';
+import { chargeKey } from '../domain/keys.js';
+import { assertBillingOpen } from './hold.js';
 import { planBilling, type BillablePlan, type BillingAction } from './plan.js';
 
 export interface RunOptions {
@@ -72,6 +74,7 @@ export async function runBilling(ctx: ChargingContext, options: RunOptions): Pro
     return day;
   };
 
+  if (!options.dryRun) assertBillingOpen(store);
   if (!options.dryRun) await lock(ctx, options.waitMs);
   try {
     const total = countPlansInStatus(store, RUNNING, options.clinicId ?? null);
@@ -152,7 +155,7 @@ async function billChunk(ctx: ChargingContext, plans: readonly BillingPlanRow[],
     for (const action of actions) {
       if (action.kind === 'skip') report.skipped++;
       else if (action.kind === 'complete') report.completed_plans++;
-      else if (action.kind === 'charge') report.charges.push(planned(byId.get(action.planId)!, action));
+      else if (action.kind === 'charge') report.charges.push(planned(ctx.databaseId, byId.get(action.planId)!, action));
       else report.charges.push({ ...runCharge(chargeById.get(action.chargeId)!), status: 'planned' });
     }
     return;
@@ -177,7 +180,7 @@ async function billChunk(ctx: ChargingContext, plans: readonly BillingPlanRow[],
                 kind: 'installment',
                 installment: action.installment,
                 step_n: null,
-                idempotency_key: `plan-${plan.id}-installment-${action.installment}`,
+                idempotency_key: chargeKey(ctx.databaseId, { kind: 'installment', planId: plan.id, installment: action.installment }),
                 due_date: action.dueDate,
                 amount_minor: action.amountMinor,
                 currency: plan.currency,
@@ -241,7 +244,7 @@ function runCharge(charge: ChargeRow): RunCharge {
   };
 }
 
-function planned(plan: BillingPlanRow, action: Extract<BillingAction, { kind: 'charge' }>): RunCharge {
-  return { id: null, plan_id: plan.id, kind: 'installment', installment: action.installment, step_n: null, due_date: action.dueDate, status: 'planned', amount_minor: action.amountMinor, currency: plan.currency, idempotency_key: `plan-${plan.id}-installment-${action.installment}`, decline_code: null, next_attempt_on: null };
+function planned(databaseId: string, plan: BillingPlanRow, action: Extract<BillingAction, { kind: 'charge' }>): RunCharge {
+  return { id: null, plan_id: plan.id, kind: 'installment', installment: action.installment, step_n: null, due_date: action.dueDate, status: 'planned', amount_minor: action.amountMinor, currency: plan.currency, idempotency_key: chargeKey(databaseId, { kind: 'installment', planId: plan.id, installment: action.installment }), decline_code: null, next_attempt_on: null };
 }
 

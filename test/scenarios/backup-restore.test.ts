@@ -92,7 +92,7 @@ describe('txplan db restore', () => {
     appendFileSync(join(dest, photo), 'x');
     const tampered = c.run('db', 'restore', dest, '--yes', '--force');
     expect(tampered.code).toBe(1);
-    expect(tampered.stderr).toMatch(/^The backup .* is damaged or altered: .*attachments\/.* does not match its manifest; nothing was restored/);
+    expect(tampered.stderr).toMatch(/^txplan: The backup .* is damaged or altered: .*attachments\/.* does not match its manifest; nothing was restored/);
     expect(c.count('SELECT count(*) AS n FROM patients')).toBe(before);
 
     writeFileSync(join(dest, photo), PNG);
@@ -159,7 +159,7 @@ describe('txplan db restore', () => {
 
     const run = c.run('billing', 'run', '--date', '2031-02-01');
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/^The database is behind what the payment processor has seen.*"txplan billing reconcile"/);
+    expect(run.stderr).toMatch(/^txplan: The database is behind what the payment processor has seen.*"txplan billing reconcile"/);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
 
     const report = c.json<{ ok: boolean; on_hold: boolean; differences: Array<{ idempotency_key: string; problem: string }> }>('billing', 'reconcile');

@@ -109,7 +109,7 @@ describe('idempotency keys across restores', () => {
 
     const refused = c.run('billing', 'run', '--date', '2031-02-01');
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/^The database is behind what the payment processor has seen.*"txplan billing reconcile"/);
+    expect(refused.stderr).toMatch(/^txplan: The database is behind what the payment processor has seen.*"txplan billing reconcile"/);
     expect(c.start('P-3').code).toBe(1);
     expect(c.run('billing', 'reconcile', '--accept').code).toBe(0);
     const third = started(c.start('P-3', 'pm_card_amex'));
