@@ -162,7 +162,9 @@ describe('txplan db restore', () => {
     expect(run.stderr).toMatch(/^txplan: The database is behind what the payment processor has seen.*"txplan billing reconcile"/);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
 
-    const report = c.json<{ ok: boolean; on_hold: boolean; differences: Array<{ idempotency_key: string; problem: string }> }>('billing', 'reconcile');
+    const listed = c.run('billing', 'reconcile', '--json');
+    expect(listed.code).toBe(1);
+    const report = JSON.parse(listed.stdout) as { ok: boolean; on_hold: boolean; differences: Array<{ idempotency_key: string; problem: string }> };
     expect(report).toMatchObject({ ok: false, on_hold: true });
     expect(report.differences).toEqual([expect.objectContaining({ idempotency_key: expect.stringMatching(/_plan-2-installment-1$/), problem: 'unknown_to_txplan' })]);
 
