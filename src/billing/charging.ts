@@ -81,8 +81,6 @@ function settleAll(ctx: ChargingContext, pending: readonly ChargeRow[], answers:
         outcomes.push({ charge: getCharge(ctx.store, charge.id)!, result, pastDue: false }); // settled meanwhile
         return;
       }
-      let pastDue = false;
-      if (result.status === 'declined' && next === null) pastDue = markPastDue(ctx, charge, result.code, at);
       const settled: ChargeRow = {
         ...charge,
         status: settlement.status,
@@ -93,10 +91,45 @@ function settleAll(ctx: ChargingContext, pending: readonly ChargeRow[], answers:
         next_attempt_on: next,
         updated_at: at,
       };
+      auditCharge(ctx, settled.status === 'succeeded' ? 'charge.succeeded' : 'charge.declined', settled, at);
+      let pastDue = false;
+      if (result.status === 'declined' && next === null) pastDue = markPastDue(ctx, charge, result.code, at);
       outcomes.push({ charge: settled, result, pastDue });
     });
   });
   return outcomes;
+}
+
+export type ChargeEvent = 'charge.created' | 'charge.retried' | 'charge.succeeded' | 'charge.declined';
+
+/**
+ * One event in a charge's life, written in the transaction that changes the
+ * charge. What was asked for and what the processor said — never the payment
+ * token or anything else about the card.
+ */
+export function auditCharge(ctx: Pick<ChargingContext, 'store' | 'actor'>, action: ChargeEvent, charge: ChargeRow, at: string): void {
+  recordAudit(ctx.store, {
+    at,
+    actor: ctx.actor,
+    action,
+    entity: 'charge',
+    entityId: charge.id,
+    after: {
+      plan_id: charge.plan_id,
+      kind: charge.kind,
+      installment: charge.installment,
+      step_n: charge.step_n,
+      key: attemptKey(charge.idempotency_key, charge.attempts),
+      attempt: charge.attempts,
+      amount_minor: charge.amount_minor,
+      currency: charge.currency,
+      status: charge.status,
+      decline_code: charge.status === 'failed' ? charge.decline_code : null,
+      next_attempt_on: charge.next_attempt_on,
+      gateway: charge.gateway,
+      gateway_charge_id: charge.gateway_charge_id,
+    },
+  });
 }
 
 /** A hard decline or the last retry failing stops billing until a new payment method arrives. */

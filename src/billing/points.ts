@@ -10,7 +10,7 @@ import { getPrices, getSteps, type PlanRow } from '../store/plans.js';
 import { feeForInstallment } from '../plans/view.js';
 import { chargeKey } from '../domain/keys.js';
 import { assertBillingOpen } from './hold.js';
-import { sendPending, type ChargingContext, type Outcome } from './charging.js';
+import { auditCharge, sendPending, type ChargingContext, type Outcome } from './charging.js';
 
 /**
  * The moments outside the monthly run when SPEC §5 takes money: a monthly
@@ -72,8 +72,12 @@ async function charge(ctx: ChargingContext, plan: PlanRow, what: What, today: Pl
     const existing = chargesOfPlan(ctx.store, plan.id).find((c) => c.kind === what.kind && c.installment === what.installment && c.step_n === what.step_n);
     if (existing?.status === 'succeeded') return undefined; // already paid: never twice
     if (existing?.status === 'pending') return existing; // in flight: ask again under its key
-    if (existing) return beginRetry(ctx.store, { ...existing, payment_token: method.token }, at);
-    return insertPendingCharge(
+    if (existing) {
+      const retry = beginRetry(ctx.store, { ...existing, payment_token: method.token }, at);
+      auditCharge(ctx, 'charge.retried', retry, at);
+      return retry;
+    }
+    const created = insertPendingCharge(
       ctx.store,
       {
         plan_id: plan.id,
@@ -91,6 +95,8 @@ async function charge(ctx: ChargingContext, plan: PlanRow, what: What, today: Pl
         updated_at: at,
       },
     );
+    auditCharge(ctx, 'charge.created', created, at);
+    return created;
   });
   if (!pending) return undefined;
   const [outcome] = await sendPending(ctx, [pending], () => today);

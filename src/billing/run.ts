@@ -6,7 +6,7 @@ import { beginRetry, chargesOfPlans, insertPendingCharge, openCharges, releaseBi
 import { listClinics } from '../store/clinics.js';
 import { billingFacts, billingPlansByIds, countPlansInStatus, getPlan, plansInStatus, setPlanStatus, type BillingPlanRow, type PlanStatus } from '../store/plans.js';
 import { feeForInstallment } from '../plans/view.js';
-import { sendPending, type ChargingContext, type Outcome } from './charging.js';
+import { auditCharge, sendPending, type ChargingContext, type Outcome } from './charging.js';
 import { chargeKey } from '../domain/keys.js';
 import { assertBillingOpen } from './hold.js';
 import { planBilling, type BillablePlan, type BillingAction } from './plan.js';
@@ -173,28 +173,31 @@ async function billChunk(ctx: ChargingContext, plans: readonly BillingPlanRow[],
         case 'settle':
           pending.push(chargeById.get(action.chargeId)!);
           break;
-        case 'charge':
-          pending.push(
-            insertPendingCharge(store, {
-                plan_id: plan.id,
-                kind: 'installment',
-                installment: action.installment,
-                step_n: null,
-                idempotency_key: chargeKey(ctx.databaseId, { kind: 'installment', planId: plan.id, installment: action.installment }),
-                due_date: action.dueDate,
-                amount_minor: action.amountMinor,
-                currency: plan.currency,
-                retries_allowed: ctx.retryDays.length,
-                gateway: ctx.gateway.name,
-                payment_token: facts.get(plan.id)!.token!,
-                created_at: at,
-                updated_at: at,
-              }),
-          );
+        case 'charge': {
+          const created = insertPendingCharge(store, {
+            plan_id: plan.id,
+            kind: 'installment',
+            installment: action.installment,
+            step_n: null,
+            idempotency_key: chargeKey(ctx.databaseId, { kind: 'installment', planId: plan.id, installment: action.installment }),
+            due_date: action.dueDate,
+            amount_minor: action.amountMinor,
+            currency: plan.currency,
+            retries_allowed: ctx.retryDays.length,
+            gateway: ctx.gateway.name,
+            payment_token: facts.get(plan.id)!.token!,
+            created_at: at,
+            updated_at: at,
+          });
+          auditCharge(ctx, 'charge.created', created, at);
+          pending.push(created);
           break;
+        }
         case 'retry': {
           const token = facts.get(plan.id)!.token ?? chargeById.get(action.chargeId)!.payment_token;
-          pending.push(beginRetry(store, { ...chargeById.get(action.chargeId)!, payment_token: token }, at));
+          const retry = beginRetry(store, { ...chargeById.get(action.chargeId)!, payment_token: token }, at);
+          auditCharge(ctx, 'charge.retried', retry, at);
+          pending.push(retry);
           break;
         }
         case 'complete':

@@ -81,11 +81,11 @@ describe('txplan audit --since/--until', () => {
     const db = c.db(false);
     try {
       const insert = db.prepare("INSERT INTO audit (at, actor, action, entity, entity_id) VALUES (?, 'test', ?, 'probe', ?)");
-      // America/New_York is UTC−5 in March before the 8th: 04:30Z is still 9 March there, 05:30Z is 10 March.
-      insert.run('2026-03-10T04:30:00.000Z', 'probe.late-on-9th', '1');
-      insert.run('2026-03-10T05:30:00.000Z', 'probe.early-on-10th', '2');
-      insert.run('2026-03-11T04:59:59.999Z', 'probe.last-of-10th', '3');
-      insert.run('2026-03-11T05:00:00.000Z', 'probe.first-of-11th', '4');
+      // America/New_York is UTC−4 from 8 March 2026 (daylight time): 03:30Z is still 9 March there, 04:30Z is 10 March.
+      insert.run('2026-03-10T03:30:00.000Z', 'probe.late-on-9th', '1');
+      insert.run('2026-03-10T04:30:00.000Z', 'probe.early-on-10th', '2');
+      insert.run('2026-03-11T03:59:59.999Z', 'probe.last-of-10th', '3');
+      insert.run('2026-03-11T04:00:00.000Z', 'probe.first-of-11th', '4');
     } finally {
       db.close();
     }
@@ -94,7 +94,7 @@ describe('txplan audit --since/--until', () => {
     expect(actions('--since', '2026-03-10')).toEqual(['probe.early-on-10th', 'probe.last-of-10th', 'probe.first-of-11th']);
     expect(actions('--since', '2026-03-10', '--until', '2026-03-10')).toEqual(['probe.early-on-10th', 'probe.last-of-10th']);
     expect(actions('--since', '2026-03-10T00:00', '--until', '2026-03-10T00:30')).toEqual(['probe.early-on-10th']);
-    expect(actions('--until', '2026-03-10T05:30:00Z')).toEqual(['probe.late-on-9th', 'probe.early-on-10th']);
+    expect(actions('--until', '2026-03-10T04:30:00Z')).toEqual(['probe.late-on-9th', 'probe.early-on-10th']);
     const wrong = c.run('audit', '--since', '2026-03-11', '--until', '2026-03-10');
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toContain('--until');
