@@ -42,7 +42,11 @@ export async function withStore<T>(ctx: Context, work: (store: Store) => Promise
     markIssued(ctx, store);
     return result;
   } catch (error) {
-    markIssued(ctx, store);
+    try {
+      markIssued(ctx, store);
+    } catch {
+      // the command's own error is the one to report
+    }
     throw error;
   } finally {
     store.close();
