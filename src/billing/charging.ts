@@ -1,6 +1,7 @@
 import type { PlainDate } from '../domain/dates.js';
 import { recordAudit } from '../store/audit.js';
-import { attemptKey, getCharge, settleCharge, type ChargeRow, type Settlement } from '../store/charges.js';
+import { attemptKey } from '../domain/keys.js';
+import { getCharge, settleCharge, type ChargeRow, type Settlement } from '../store/charges.js';
 import { getPlan, setPlanStatusIf } from '../store/plans.js';
 import type { Store } from '../store/store.js';
 import type { ChargeResult, Gateway } from './gateway.js';
@@ -13,6 +14,10 @@ export interface ChargingContext {
   retryDays: readonly number[];
   actor: string;
   now: () => Date;
+  /** This database's random id, carried by every idempotency key it issues. */
+  databaseId: string;
+  /** Records the ids issued so far outside the database (the high-water mark), before the processor sees them. */
+  issued: () => void;
 }
 
 export interface Outcome {
@@ -30,6 +35,7 @@ export interface Outcome {
  */
 export async function sendPending(ctx: ChargingContext, pending: readonly ChargeRow[], today: (charge: ChargeRow) => PlainDate): Promise<Outcome[]> {
   const answers: Array<ChargeResult | { status: 'error'; message: string }> = new Array(pending.length);
+  if (pending.length > 0) ctx.issued();
   let next = 0;
   const worker = async () => {
     for (let i = next++; i < pending.length; i = next++) {
@@ -75,8 +81,6 @@ function settleAll(ctx: ChargingContext, pending: readonly ChargeRow[], answers:
         outcomes.push({ charge: getCharge(ctx.store, charge.id)!, result, pastDue: false }); // settled meanwhile
         return;
       }
-      let pastDue = false;
-      if (result.status === 'declined' && next === null) pastDue = markPastDue(ctx, charge, result.code, at);
       const settled: ChargeRow = {
         ...charge,
         status: settlement.status,
@@ -87,10 +91,45 @@ function settleAll(ctx: ChargingContext, pending: readonly ChargeRow[], answers:
         next_attempt_on: next,
         updated_at: at,
       };
+      auditCharge(ctx, settled.status === 'succeeded' ? 'charge.succeeded' : 'charge.declined', settled, at);
+      let pastDue = false;
+      if (result.status === 'declined' && next === null) pastDue = markPastDue(ctx, charge, result.code, at);
       outcomes.push({ charge: settled, result, pastDue });
     });
   });
   return outcomes;
+}
+
+export type ChargeEvent = 'charge.created' | 'charge.retried' | 'charge.succeeded' | 'charge.declined';
+
+/**
+ * One event in a charge's life, written in the transaction that changes the
+ * charge. What was asked for and what the processor said — never the payment
+ * token or anything else about the card.
+ */
+export function auditCharge(ctx: Pick<ChargingContext, 'store' | 'actor'>, action: ChargeEvent, charge: ChargeRow, at: string): void {
+  recordAudit(ctx.store, {
+    at,
+    actor: ctx.actor,
+    action,
+    entity: 'charge',
+    entityId: charge.id,
+    after: {
+      plan_id: charge.plan_id,
+      kind: charge.kind,
+      installment: charge.installment,
+      step_n: charge.step_n,
+      key: attemptKey(charge.idempotency_key, charge.attempts),
+      attempt: charge.attempts,
+      amount_minor: charge.amount_minor,
+      currency: charge.currency,
+      status: charge.status,
+      decline_code: charge.status === 'failed' ? charge.decline_code : null,
+      next_attempt_on: charge.next_attempt_on,
+      gateway: charge.gateway,
+      gateway_charge_id: charge.gateway_charge_id,
+    },
+  });
 }
 
 /** A hard decline or the last retry failing stops billing until a new payment method arrives. */

@@ -8,7 +8,9 @@ import { formatMoney } from '../domain/money.js';
 import { getPaymentMethod } from '../store/payment-methods.js';
 import { getPrices, getSteps, type PlanRow } from '../store/plans.js';
 import { feeForInstallment } from '../plans/view.js';
-import { sendPending, type ChargingContext, type Outcome } from './charging.js';
+import { chargeKey } from '../domain/keys.js';
+import { assertBillingOpen } from './hold.js';
+import { auditCharge, sendPending, type ChargingContext, type Outcome } from './charging.js';
 
 /**
  * The moments outside the monthly run when SPEC §5 takes money: a monthly
@@ -20,7 +22,7 @@ export async function chargeProgramStart(ctx: ChargingContext, plan: PlanRow, to
   if (plan.type !== 'monthly' || !plan.start_date) return undefined;
   const fee = feeForInstallment(getPrices(ctx.store, plan.id), 1) ?? 0;
   if (fee === 0) return undefined;
-  return charge(ctx, plan, { kind: 'installment', installment: 1, step_n: null, key: `plan-${plan.id}-installment-1`, due: plan.start_date, amount: fee }, today);
+  return charge(ctx, plan, { kind: 'installment', installment: 1, step_n: null, key: chargeKey(ctx.databaseId, { kind: 'installment', planId: plan.id, installment: 1 }), due: plan.start_date, amount: fee }, today);
 }
 
 export async function chargeVisit(ctx: ChargingContext, plan: PlanRow, n: number, today: PlainDate): Promise<Outcome | undefined> {
@@ -30,7 +32,7 @@ export async function chargeVisit(ctx: ChargingContext, plan: PlanRow, n: number
   const prices = JSON.parse(plan.service_prices) as Record<string, number>;
   const amount = (JSON.parse(step.services) as string[]).reduce((sum, id) => sum + (prices[id] ?? 0), 0);
   if (amount === 0) return undefined; // complimentary visit
-  return charge(ctx, plan, { kind: 'step', installment: null, step_n: n, key: `plan-${plan.id}-step-${n}`, due: step.completed_on ?? formatDate(today), amount }, today);
+  return charge(ctx, plan, { kind: 'step', installment: null, step_n: n, key: chargeKey(ctx.databaseId, { kind: 'step', planId: plan.id, step: n }), due: step.completed_on ?? formatDate(today), amount }, today);
 }
 
 /** Whether cancelling on `on` falls inside the plan's minimum term. */
@@ -48,7 +50,7 @@ export function earlyFeeMinor(plan: PlanRow): number {
 export async function chargeEarlyFee(ctx: ChargingContext, plan: PlanRow, today: PlainDate): Promise<Outcome | undefined> {
   const amount = earlyFeeMinor(plan);
   if (amount === 0) return undefined;
-  return charge(ctx, plan, { kind: 'cancel_fee', installment: null, step_n: null, key: `plan-${plan.id}-cancel-fee`, due: formatDate(today), amount }, today);
+  return charge(ctx, plan, { kind: 'cancel_fee', installment: null, step_n: null, key: chargeKey(ctx.databaseId, { kind: 'cancel_fee', planId: plan.id }), due: formatDate(today), amount }, today);
 }
 
 interface What {
@@ -61,15 +63,21 @@ interface What {
 }
 
 async function charge(ctx: ChargingContext, plan: PlanRow, what: What, today: PlainDate): Promise<Outcome | undefined> {
+  assertBillingOpen(ctx.store);
   const method = plan.payment_method_id ? getPaymentMethod(ctx.store, plan.payment_method_id) : undefined;
   if (!method) throw new FailedError(`Plan ${plan.id} has no payment method to charge; add one with "txplan plan payment ${plan.id} --payment-method pm_…"`, 'payment_required');
   const at = ctx.now().toISOString();
   const pending = ctx.store.transaction((): ChargeRow | undefined => {
-    const existing = chargesOfPlan(ctx.store, plan.id).find((c) => c.idempotency_key === what.key);
+    // Matched on what it pays for: a charge made before keys carried the database id keeps its stored key.
+    const existing = chargesOfPlan(ctx.store, plan.id).find((c) => c.kind === what.kind && c.installment === what.installment && c.step_n === what.step_n);
     if (existing?.status === 'succeeded') return undefined; // already paid: never twice
     if (existing?.status === 'pending') return existing; // in flight: ask again under its key
-    if (existing) return beginRetry(ctx.store, { ...existing, payment_token: method.token }, at);
-    return insertPendingCharge(
+    if (existing) {
+      const retry = beginRetry(ctx.store, { ...existing, payment_token: method.token }, at);
+      auditCharge(ctx, 'charge.retried', retry, at);
+      return retry;
+    }
+    const created = insertPendingCharge(
       ctx.store,
       {
         plan_id: plan.id,
@@ -87,6 +95,8 @@ async function charge(ctx: ChargingContext, plan: PlanRow, what: What, today: Pl
         updated_at: at,
       },
     );
+    auditCharge(ctx, 'charge.created', created, at);
+    return created;
   });
   if (!pending) return undefined;
   const [outcome] = await sendPending(ctx, [pending], () => today);

@@ -1,5 +1,7 @@
 import type { Store } from '../store/store.js';
 import { attemptsInKeyOrder } from '../store/charges.js';
+import { recordAudit } from '../store/audit.js';
+import { acknowledge, acknowledgedKeys, billingHold, databaseId, setBillingHold } from '../store/database-info.js';
 import type { Gateway, LedgerEntry } from './gateway.js';
 
 export interface Difference {
@@ -18,6 +20,7 @@ export interface Difference {
  */
 export async function reconcile(store: Store, gateway: Gateway): Promise<Difference[]> {
   const differences: Difference[] = [];
+  const acknowledged = acknowledgedKeys(store);
   const ours = attemptsInKeyOrder(store);
   const theirs = gateway.ledger()[Symbol.asyncIterator]();
   let a = ours.next();
@@ -37,6 +40,11 @@ export async function reconcile(store: Store, gateway: Gateway): Promise<Differe
       });
       a = ours.next();
     } else if (ledger && (!mine || ledger.idempotencyKey < mine.idempotency_key)) {
+      // Seen and accepted by an operator after a restore (`billing reconcile --accept`).
+      if (acknowledged.has(ledger.idempotencyKey)) {
+        b = await theirs.next();
+        continue;
+      }
       differences.push({
         idempotency_key: ledger.idempotencyKey,
         plan_id: null,
@@ -61,4 +69,42 @@ export async function reconcile(store: Store, gateway: Gateway): Promise<Differe
     }
   }
   return differences;
+}
+
+export interface Acceptance {
+  acknowledged: string[];
+  /** Differences --accept does not settle (a billing run or a person does). */
+  remaining: Difference[];
+  wasHeld: boolean;
+}
+
+/**
+ * `billing reconcile --accept`: the operator has seen what the processor holds
+ * that this database does not. Those charges are recorded as acknowledged (and
+ * no longer reported), the hold a restore put on billing is lifted, and the
+ * audit says who accepted what.
+ */
+export function acceptDifferences(store: Store, differences: readonly Difference[], who: { actor: string; now: Date }): Acceptance {
+  const at = who.now.toISOString();
+  const unknown = differences.filter((d) => d.problem === 'unknown_to_txplan' && d.processor !== null);
+  return store.transaction(() => {
+    for (const d of unknown) {
+      acknowledge(store, { idempotency_key: d.idempotency_key, processor_id: d.processor!.id, status: d.processor!.status, amount_minor: d.processor!.amount_minor, currency: d.processor!.currency, acknowledged_at: at, actor: who.actor });
+    }
+    const wasHeld = billingHold(store) !== undefined;
+    setBillingHold(store, undefined);
+    const remaining = differences.filter((d) => !unknown.includes(d));
+    recordAudit(store, { at, actor: who.actor, action: 'billing.reconcile_accept', entity: 'billing', entityId: databaseId(store), after: { acknowledged: unknown.map((d) => d.idempotency_key), remaining: remaining.length, hold_lifted: wasHeld } });
+    return { acknowledged: unknown.map((d) => d.idempotency_key), remaining, wasHeld };
+  });
+}
+
+/** A reconcile that found nothing the processor holds beyond this database lifts a restore's hold by itself. */
+export function liftHoldIfClean(store: Store, differences: readonly Difference[], who: { actor: string; now: Date }): boolean {
+  if (differences.some((d) => d.problem === 'unknown_to_txplan') || !billingHold(store)) return false;
+  store.transaction(() => {
+    setBillingHold(store, undefined);
+    recordAudit(store, { at: who.now.toISOString(), actor: who.actor, action: 'billing.reconcile_clear', entity: 'billing', entityId: databaseId(store), after: { differences: differences.length } });
+  });
+  return true;
 }

@@ -6,7 +6,9 @@ import { beginRetry, chargesOfPlans, insertPendingCharge, openCharges, releaseBi
 import { listClinics } from '../store/clinics.js';
 import { billingFacts, billingPlansByIds, countPlansInStatus, getPlan, plansInStatus, planVersions, setPlanStatusIf, type BillingPlanRow, type PlanStatus } from '../store/plans.js';
 import { feeForInstallment } from '../plans/view.js';
-import { sendPending, type ChargingContext, type Outcome } from './charging.js';
+import { auditCharge, sendPending, type ChargingContext, type Outcome } from './charging.js';
+import { chargeKey } from '../domain/keys.js';
+import { assertBillingOpen } from './hold.js';
 import { planBilling, type BillablePlan, type BillingAction } from './plan.js';
 
 export interface RunOptions {
@@ -72,6 +74,7 @@ export async function runBilling(ctx: ChargingContext, options: RunOptions): Pro
     return day;
   };
 
+  if (!options.dryRun) assertBillingOpen(store);
   if (!options.dryRun) await lock(ctx, options.waitMs);
   try {
     const total = countPlansInStatus(store, RUNNING, options.clinicId ?? null);
@@ -152,7 +155,7 @@ async function billChunk(ctx: ChargingContext, plans: readonly BillingPlanRow[],
     for (const action of actions) {
       if (action.kind === 'skip') report.skipped++;
       else if (action.kind === 'complete') report.completed_plans++;
-      else if (action.kind === 'charge') report.charges.push(planned(byId.get(action.planId)!, action));
+      else if (action.kind === 'charge') report.charges.push(planned(ctx.databaseId, byId.get(action.planId)!, action));
       else report.charges.push({ ...runCharge(chargeById.get(action.chargeId)!), status: 'planned' });
     }
     return;
@@ -174,28 +177,31 @@ async function billChunk(ctx: ChargingContext, plans: readonly BillingPlanRow[],
         case 'settle':
           pending.push(chargeById.get(action.chargeId)!);
           break;
-        case 'charge':
-          pending.push(
-            insertPendingCharge(store, {
-                plan_id: plan.id,
-                kind: 'installment',
-                installment: action.installment,
-                step_n: null,
-                idempotency_key: `plan-${plan.id}-installment-${action.installment}`,
-                due_date: action.dueDate,
-                amount_minor: action.amountMinor,
-                currency: plan.currency,
-                retries_allowed: ctx.retryDays.length,
-                gateway: ctx.gateway.name,
-                payment_token: facts.get(plan.id)!.token!,
-                created_at: at,
-                updated_at: at,
-              }),
-          );
+        case 'charge': {
+          const created = insertPendingCharge(store, {
+            plan_id: plan.id,
+            kind: 'installment',
+            installment: action.installment,
+            step_n: null,
+            idempotency_key: chargeKey(ctx.databaseId, { kind: 'installment', planId: plan.id, installment: action.installment }),
+            due_date: action.dueDate,
+            amount_minor: action.amountMinor,
+            currency: plan.currency,
+            retries_allowed: ctx.retryDays.length,
+            gateway: ctx.gateway.name,
+            payment_token: facts.get(plan.id)!.token!,
+            created_at: at,
+            updated_at: at,
+          });
+          auditCharge(ctx, 'charge.created', created, at);
+          pending.push(created);
           break;
+        }
         case 'retry': {
           const token = facts.get(plan.id)!.token ?? chargeById.get(action.chargeId)!.payment_token;
-          pending.push(beginRetry(store, { ...chargeById.get(action.chargeId)!, payment_token: token }, at));
+          const retry = beginRetry(store, { ...chargeById.get(action.chargeId)!, payment_token: token }, at);
+          auditCharge(ctx, 'charge.retried', retry, at);
+          pending.push(retry);
           break;
         }
         case 'complete':
@@ -253,7 +259,7 @@ function runCharge(charge: ChargeRow): RunCharge {
   };
 }
 
-function planned(plan: BillingPlanRow, action: Extract<BillingAction, { kind: 'charge' }>): RunCharge {
-  return { id: null, plan_id: plan.id, kind: 'installment', installment: action.installment, step_n: null, due_date: action.dueDate, status: 'planned', amount_minor: action.amountMinor, currency: plan.currency, idempotency_key: `plan-${plan.id}-installment-${action.installment}`, decline_code: null, next_attempt_on: null };
+function planned(databaseId: string, plan: BillingPlanRow, action: Extract<BillingAction, { kind: 'charge' }>): RunCharge {
+  return { id: null, plan_id: plan.id, kind: 'installment', installment: action.installment, step_n: null, due_date: action.dueDate, status: 'planned', amount_minor: action.amountMinor, currency: plan.currency, idempotency_key: chargeKey(databaseId, { kind: 'installment', planId: plan.id, installment: action.installment }), decline_code: null, next_attempt_on: null };
 }
 

@@ -5,9 +5,26 @@ import type { ResolvedSettings } from '../registry/settings.js';
 import type { Store } from '../store/store.js';
 import { gatewayFor } from '../billing/gateways/index.js';
 import type { ChargingContext } from '../billing/charging.js';
+import { assertBillingOpen } from '../billing/hold.js';
+import { databaseId } from '../store/database-info.js';
+import { highWaterFile, recordIssued } from '../store/high-water.js';
 
-/** The processor and billing settings for a command that takes money. The caller closes the gateway. */
-export function chargingContext(ctx: Context, store: Store, settings: ResolvedSettings): ChargingContext {
-  const gateway = gatewayFor(settings, databasePath(ctx, () => resolveWorkspace(ctx)), ctx.now);
-  return { store, gateway, retryDays: settings.billing.retry_days, actor: ctx.actor, now: ctx.now };
+/**
+ * The processor and billing settings for a command that takes money (refused
+ * while billing is held after a restore), or only looks at the processor
+ * (`look-up`: reconcile, checking a payment method). The caller closes the gateway.
+ */
+export function chargingContext(ctx: Context, store: Store, settings: ResolvedSettings, purpose: 'charge' | 'look-up' = 'charge'): ChargingContext {
+  if (purpose === 'charge') assertBillingOpen(store);
+  const path = databasePath(ctx, () => resolveWorkspace(ctx));
+  const gateway = gatewayFor(settings, path, ctx.now);
+  return {
+    store,
+    gateway,
+    retryDays: settings.billing.retry_days,
+    actor: ctx.actor,
+    now: ctx.now,
+    databaseId: databaseId(store),
+    issued: () => recordIssued(store, highWaterFile(path), ctx.now().toISOString()),
+  };
 }

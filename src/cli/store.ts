@@ -3,6 +3,7 @@ import type { Context } from './context.js';
 import { resolveWorkspace } from './workspace.js';
 import { openDatabase } from '../store/database.js';
 import { Store } from '../store/store.js';
+import { checkHighWater, highWaterFile, recordIssued } from '../store/high-water.js';
 import { DATA_DIR, type Workspace } from '../registry/workspace.js';
 import { getPatient, getPatientByMrn, type Patient } from '../store/patients.js';
 import { getPlan, type PlanRow } from '../store/plans.js';
@@ -16,18 +17,53 @@ export function databasePath(ctx: Context, workspace: () => Workspace): string {
   return join(workspace().root, DATA_DIR, 'txplan.db');
 }
 
-/** Opens the patient database for a command; the caller closes it. */
+/**
+ * Opens the patient database for a command; the caller closes it. A database
+ * behind its high-water mark (an older copy put back) has its ids moved past
+ * the mark and billing held until reconciled.
+ */
 export function openStore(ctx: Context): Store {
-  return new Store(openDatabase(databasePath(ctx, () => resolveWorkspace(ctx))));
+  const path = databasePath(ctx, () => resolveWorkspace(ctx));
+  const store = new Store(openDatabase(path));
+  try {
+    checkHighWater(store, highWaterFile(path), ctx.now().toISOString(), ctx.actor);
+  } catch (error) {
+    store.close();
+    throw error;
+  }
+  return store;
 }
 
-/** Runs `work` with an open store and always closes it. */
+/** Runs `work` with an open store and always closes it, recording the ids it issued in the high-water mark. */
 export async function withStore<T>(ctx: Context, work: (store: Store) => Promise<T> | T): Promise<T> {
   const store = openStore(ctx);
   try {
-    return await work(store);
+    const result = await work(store);
+    markIssued(ctx, store);
+    return result;
+  } catch (error) {
+    try {
+      markIssued(ctx, store);
+    } catch {
+      // the command's own error is the one to report
+    }
+    throw error;
   } finally {
     store.close();
+  }
+}
+
+/**
+ * Plans made without a charge still raise the mark. Charging raised it already
+ * before the processor was called; here a folder that cannot be written (a
+ * read-only workspace) does not fail a command that issued nothing new.
+ */
+function markIssued(ctx: Context, store: Store): void {
+  try {
+    recordIssued(store, highWaterFile(store.db.name), ctx.now().toISOString());
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EACCES' && code !== 'EROFS' && code !== 'EPERM') throw error;
   }
 }
 

@@ -35,7 +35,10 @@ function json(value: unknown): string | null {
 export interface AuditFilter {
   entity?: string | undefined;
   id?: string | undefined;
+  /** Entries at or after this instant (ISO 8601, UTC). */
   since?: string | undefined;
+  /** Entries strictly before this instant (ISO 8601, UTC). */
+  before?: string | undefined;
   limit?: number | undefined;
 }
 
@@ -54,10 +57,10 @@ export function listAudit(store: Store, filter: AuditFilter): AuditEntry[] {
   const rows = store
     .statement<[Record<string, unknown>], AuditRow>(
       `SELECT id, at, actor, action, entity, entity_id, before, after FROM audit
-       WHERE (@entity IS NULL OR entity = @entity) AND (@id IS NULL OR entity_id = @id) AND (@since IS NULL OR at >= @since)
+       WHERE (@entity IS NULL OR entity = @entity) AND (@id IS NULL OR entity_id = @id) AND (@since IS NULL OR at >= @since) AND (@before IS NULL OR at < @before)
        ORDER BY id LIMIT @limit`,
     )
-    .all({ entity: filter.entity ?? null, id: filter.id ?? null, since: filter.since ?? null, limit: filter.limit ?? -1 });
+    .all({ entity: filter.entity ?? null, id: filter.id ?? null, since: filter.since ?? null, before: filter.before ?? null, limit: filter.limit ?? -1 });
   return rows.map((row) => ({ ...row, before: row.before === null ? null : JSON.parse(row.before), after: row.after === null ? null : JSON.parse(row.after) }));
 }
 

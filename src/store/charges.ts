@@ -1,3 +1,4 @@
+import { attemptKey } from '../domain/keys.js';
 import { planIdsCondition, type Store } from './store.js';
 
 export type ChargeKind = 'installment' | 'step' | 'cancel_fee';
@@ -40,15 +41,6 @@ export function insertPendingCharge(store: Store, charge: NewCharge): ChargeRow 
       .run(charge).lastInsertRowid,
   );
   return { ...charge, id, status: 'pending', attempts: 1, next_attempt_on: null, hard_decline: 0, decline_code: null, decline_message: null, gateway_charge_id: null };
-}
-
-/**
- * The key sent to the processor for one attempt. The first attempt uses the
- * charge's own key (plan-42-installment-3); a retry after a recorded decline
- * needs a new key, since the processor replays the first result of a key.
- */
-export function attemptKey(chargeKey: string, attempt: number): string {
-  return attempt === 1 ? chargeKey : `${chargeKey}-attempt-${attempt}`;
 }
 
 /** A failed charge goes pending again for its next attempt, under that attempt's key, paid with `charge.payment_token`. */

@@ -110,6 +110,8 @@ interface Clinic {
   db: (readonly?: boolean) => Database.Database;
   sandbox: (readonly?: boolean) => Database.Database;
   apply: (template: string, start: string, token?: string, clinic?: string, patient?: string) => number;
+  /** What every idempotency key of this database starts with: txp_<database id>_. */
+  k: string;
 }
 
 /** A workspace with two clinics (one on UTC, one on Los Angeles time) and three patients. */
@@ -125,7 +127,9 @@ function clinic(): Clinic {
   ]);
   const db = (readonly = true) => new Database(join(ws, '.txplan', 'txplan.db'), { readonly });
   const sandbox = (readonly = true) => new Database(join(ws, '.txplan', 'sandbox-gateway.db'), { readonly });
+  const k = `txp_${query<{ id: string }>(db(), 'SELECT id FROM database_info')[0]!.id}_`;
   return {
+    k,
     ws,
     run,
     json,
@@ -174,7 +178,7 @@ describe('charging at program start', () => {
       plan_id: id,
       kind: 'installment',
       installment: 1,
-      idempotency_key: `plan-${id}-installment-1`,
+      idempotency_key: `${c.k}plan-${id}-installment-1`,
       due_date: '2031-01-15',
       amount_minor: 24900,
       currency: 'USD',
@@ -184,7 +188,7 @@ describe('charging at program start', () => {
     });
     const ledger = c.ledger();
     expect(ledger).toHaveLength(1);
-    expect(ledger[0]).toMatchObject({ idempotency_key: `plan-${id}-installment-1`, amount_minor: 24900, currency: 'USD', token: 'pm_card_visa', status: 'succeeded' });
+    expect(ledger[0]).toMatchObject({ idempotency_key: `${c.k}plan-${id}-installment-1`, amount_minor: 24900, currency: 'USD', token: 'pm_card_visa', status: 'succeeded' });
     expect(ledger[0]!.id).toMatch(/^ch_[0-9a-f]{24}$/);
     expect(c.json<PlanJson>('plan', 'show', String(id)).status).toBe('active');
     expect(c.run('billing', 'reconcile').code).toBe(0);
@@ -204,9 +208,9 @@ describe('charging at program start', () => {
     expect(audit.map((a) => a.action)).toEqual(['plan.start', 'plan.start_declined']);
     expect(audit[1]!.after.decline_code).toBe('generic_decline');
     // The processor saw one declined charge, and txplan's record agrees with it.
-    expect(c.ledger().map((r) => [r.idempotency_key, r.status, r.decline_code])).toEqual([['plan-1-installment-1', 'declined', 'generic_decline']]);
+    expect(c.ledger().map((r) => [r.idempotency_key, r.status, r.decline_code])).toEqual([[`${c.k}plan-1-installment-1`, 'declined', 'generic_decline']]);
     expect(c.run('billing', 'charges', '--plan', '1').code).toBe(1); // the plan is gone; its charge stays as the record
-    expect(c.charges('--status', 'failed').map((ch) => ch.idempotency_key)).toEqual(['plan-1-installment-1']);
+    expect(c.charges('--status', 'failed').map((ch) => ch.idempotency_key)).toEqual([`${c.k}plan-1-installment-1`]);
     expect(c.run('billing', 'reconcile').code).toBe(0);
     // A billing run does not resurrect or retry it.
     expect(c.bill('2031-06-01').report).toMatchObject({ charged: 0, failed: 0 });
@@ -222,9 +226,9 @@ describe('charging at program start', () => {
     const id = c.apply(ACNE, '2031-01-15');
     expect(id).toBe(3);
     expect(c.ledger().map((r) => [r.idempotency_key, r.status])).toEqual([
-      ['plan-1-installment-1', 'declined'],
-      ['plan-2-installment-1', 'declined'],
-      ['plan-3-installment-1', 'succeeded'],
+      [`${c.k}plan-1-installment-1`, 'declined'],
+      [`${c.k}plan-2-installment-1`, 'declined'],
+      [`${c.k}plan-3-installment-1`, 'succeeded'],
     ]);
   });
 
@@ -246,8 +250,8 @@ describe('charging at program start', () => {
     const [charge] = c.charges('--plan', String(id));
     expect(charge).toMatchObject({ installment: 1, status: 'succeeded', attempts: 2, amount_minor: 24900, payment_token: 'pm_card_visa' });
     expect(c.ledger().map((r) => [r.idempotency_key, r.status])).toEqual([
-      [`plan-${id}-installment-1`, 'declined'],
-      [`plan-${id}-installment-1-attempt-2`, 'succeeded'],
+      [`${c.k}plan-${id}-installment-1`, 'declined'],
+      [`${c.k}plan-${id}-installment-1-attempt-2`, 'succeeded'],
     ]);
     expect(c.run('billing', 'reconcile').code).toBe(0);
   });
@@ -317,8 +321,8 @@ describe('pay-as-you-go visits', () => {
     expect(c.run('plan', 'step', String(id), '2', '--skip').code).toBe(0);
 
     const charges = c.charges('--plan', String(id));
-    expect(charges.map((ch) => [ch.kind, ch.step_n, ch.idempotency_key, ch.amount_minor, ch.status, ch.due_date])).toEqual([['step', 1, `plan-${id}-step-1`, 18500, 'succeeded', start]]);
-    expect(c.ledger().map((r) => [r.idempotency_key, r.amount_minor, r.status])).toEqual([[`plan-${id}-step-1`, 18500, 'succeeded']]);
+    expect(charges.map((ch) => [ch.kind, ch.step_n, ch.idempotency_key, ch.amount_minor, ch.status, ch.due_date])).toEqual([['step', 1, `${c.k}plan-${id}-step-1`, 18500, 'succeeded', start]]);
+    expect(c.ledger().map((r) => [r.idempotency_key, r.amount_minor, r.status])).toEqual([[`${c.k}plan-${id}-step-1`, 18500, 'succeeded']]);
 
     // A new plan applied now gets the new price.
     const later = c.apply(MILD, start, 'pm_card_mastercard', 'main', 'P-2');
@@ -333,8 +337,8 @@ describe('pay-as-you-go visits', () => {
     // The billing run retries the declined visit 3 days later, under a new attempt key.
     const retry = c.bill(plusDays(todayIn('UTC'), 3));
     expect(retry.code).toBe(3);
-    expect(retry.report.charges.map((ch) => [ch.idempotency_key, ch.status, ch.amount_minor])).toEqual([[`plan-${declining}-step-1`, 'failed', 21000]]);
-    expect(c.ledger().filter((r) => r.idempotency_key.startsWith(`plan-${declining}-`)).map((r) => r.idempotency_key)).toEqual([`plan-${declining}-step-1`, `plan-${declining}-step-1-attempt-2`]);
+    expect(retry.report.charges.map((ch) => [ch.idempotency_key, ch.status, ch.amount_minor])).toEqual([[`${c.k}plan-${declining}-step-1`, 'failed', 21000]]);
+    expect(c.ledger().filter((r) => r.idempotency_key.startsWith(`${c.k}plan-${declining}-`)).map((r) => r.idempotency_key)).toEqual([`${c.k}plan-${declining}-step-1`, `${c.k}plan-${declining}-step-1-attempt-2`]);
     expect(c.run('billing', 'reconcile').code).toBe(0);
   });
 });
@@ -348,8 +352,8 @@ describe('cancellation fees', () => {
     expect(cancelled.code).toBe(0);
     expect(cancelled.stdout).toContain('The early cancellation fee of $150.00 was charged.');
     const fee = c.charges('--plan', String(inside)).filter((ch) => ch.kind === 'cancel_fee');
-    expect(fee.map((ch) => [ch.idempotency_key, ch.amount_minor, ch.status])).toEqual([[`plan-${inside}-cancel-fee`, 15000, 'succeeded']]);
-    expect(c.ledger().filter((r) => r.idempotency_key === `plan-${inside}-cancel-fee`).map((r) => [r.amount_minor, r.status])).toEqual([[15000, 'succeeded']]);
+    expect(fee.map((ch) => [ch.idempotency_key, ch.amount_minor, ch.status])).toEqual([[`${c.k}plan-${inside}-cancel-fee`, 15000, 'succeeded']]);
+    expect(c.ledger().filter((r) => r.idempotency_key === `${c.k}plan-${inside}-cancel-fee`).map((r) => [r.amount_minor, r.status])).toEqual([[15000, 'succeeded']]);
 
     const waived = c.apply(ACNE, today, 'pm_card_visa', 'main', 'P-2');
     const result = c.run('plan', 'cancel', String(waived), '--reason', 'Goodwill', '--waive-fee');
@@ -385,14 +389,14 @@ describe('a declined early cancellation fee', () => {
     expect(cancel.code).toBe(1);
     expect(cancel.stderr).toBe(`txplan: Plan ${id} is cancelled, but its early cancellation fee of $150.00 was declined (generic_decline): Your card was declined.; retried on ${plusDays(today, 3)}\n`);
     expect(c.json<PlanJson>('plan', 'show', String(id)).status).toBe('cancelled');
-    expect(c.charges('--plan', String(id), '--status', 'failed')).toEqual([expect.objectContaining({ kind: 'cancel_fee', idempotency_key: `plan-${id}-cancel-fee`, next_attempt_on: plusDays(today, 3) })]);
+    expect(c.charges('--plan', String(id), '--status', 'failed')).toEqual([expect.objectContaining({ kind: 'cancel_fee', idempotency_key: `${c.k}plan-${id}-cancel-fee`, next_attempt_on: plusDays(today, 3) })]);
 
     expect(c.bill(plusDays(today, 2)).report).toMatchObject({ charged: 0, failed: 0, charges: [] });
     const retry = c.bill(plusDays(today, 3));
     expect(retry.code).toBe(3);
-    expect(retry.report.charges.map((ch) => [ch.idempotency_key, ch.status, ch.amount_minor, ch.next_attempt_on])).toEqual([[`plan-${id}-cancel-fee`, 'failed', 15000, plusDays(today, 8)]]);
+    expect(retry.report.charges.map((ch) => [ch.idempotency_key, ch.status, ch.amount_minor, ch.next_attempt_on])).toEqual([[`${c.k}plan-${id}-cancel-fee`, 'failed', 15000, plusDays(today, 8)]]);
     // Only the fee: the cancelled plan's installments are never charged again.
-    expect(keysOf(c.ledger())).toEqual([`plan-${id}-cancel-fee`, `plan-${id}-cancel-fee-attempt-2`, `plan-${id}-installment-1`]);
+    expect(keysOf(c.ledger())).toEqual([`${c.k}plan-${id}-cancel-fee`, `${c.k}plan-${id}-cancel-fee-attempt-2`, `${c.k}plan-${id}-installment-1`]);
     expect(c.run('billing', 'reconcile').code).toBe(0);
   });
 });
@@ -406,7 +410,7 @@ describe('billing run', () => {
     const feb = c.bill('2031-02-01');
     expect(feb.code).toBe(0);
     expect(feb.report).toMatchObject({ date: '2031-02-01', charged: 1, failed: 0, skipped: 0, completed_plans: 0, amount_minor: 24900, currency: 'USD' });
-    expect(feb.report.charges).toEqual([expect.objectContaining({ plan_id: id, installment: 2, status: 'succeeded', amount_minor: 24900, idempotency_key: `plan-${id}-installment-2` })]);
+    expect(feb.report.charges).toEqual([expect.objectContaining({ plan_id: id, installment: 2, status: 'succeeded', amount_minor: 24900, idempotency_key: `${c.k}plan-${id}-installment-2` })]);
 
     // Without --json: exactly one line on stdout, nothing on stderr.
     const mar = c.run('billing', 'run', '--date', '2031-03-01');
@@ -426,7 +430,7 @@ describe('billing run', () => {
     expect(c.json<Array<{ action: string }>>('audit', '--entity', 'plan', '--id', String(id)).map((a) => a.action)).toEqual(['plan.start', 'plan.complete']);
     expect(c.bill('2031-12-01').report).toMatchObject({ charged: 0, completed_plans: 0 });
 
-    expect(keysOf(c.ledger())).toEqual([1, 2, 3, 4, 5, 6].map((k) => `plan-${id}-installment-${k}`).sort());
+    expect(keysOf(c.ledger())).toEqual([1, 2, 3, 4, 5, 6].map((k) => `${c.k}plan-${id}-installment-${k}`).sort());
     expect(c.charges().map((ch) => [ch.installment, ch.due_date, ch.status])).toEqual([
       [1, '2031-01-15', 'succeeded'],
       [2, '2031-02-01', 'succeeded'],
@@ -444,7 +448,7 @@ describe('billing run', () => {
     expect(late.code).toBe(0);
     expect(late.report.charged).toBe(5);
     expect(late.report.amount_minor).toBe(5 * 16900);
-    expect(late.report.charges.map((ch) => ch.idempotency_key)).toEqual([2, 3, 4, 5, 6].map((k) => `plan-${id}-installment-${k}`));
+    expect(late.report.charges.map((ch) => ch.idempotency_key)).toEqual([2, 3, 4, 5, 6].map((k) => `${c.k}plan-${id}-installment-${k}`));
     expect(c.charges('--since', '2031-02-01').map((ch) => ch.due_date)).toEqual(['2031-02-01', '2031-03-01', '2031-04-01', '2031-05-01', '2031-06-01']);
     // The same date again, and an earlier one: nothing.
     expect(c.bill('2031-06-10').report).toMatchObject({ charged: 0, failed: 0, charges: [] });
@@ -463,14 +467,14 @@ describe('billing run', () => {
     const first = c.bill('2031-02-01');
     expect(first.code).toBe(3);
     expect(first.report).toMatchObject({ charged: 0, failed: 1, past_due_plans: 0, amount_minor: 0 });
-    expect(first.report.charges).toEqual([expect.objectContaining({ plan_id: id, installment: 2, status: 'failed', decline_code: 'insufficient_funds', next_attempt_on: '2031-02-04', idempotency_key: `plan-${id}-installment-2` })]);
+    expect(first.report.charges).toEqual([expect.objectContaining({ plan_id: id, installment: 2, status: 'failed', decline_code: 'insufficient_funds', next_attempt_on: '2031-02-04', idempotency_key: `${c.k}plan-${id}-installment-2` })]);
     const human = c.run('billing', 'run', '--date', '2031-02-03');
     expect(human.code).toBe(0); // nothing due a retry yet
     expect(human.stdout).toBe('billing run 2031-02-03: charged 0 ($0.00), failed 0, skipped 0, completed 0, past due 0\n');
 
     const second = c.run('billing', 'run', '--date', '2031-02-04');
     expect(second.code).toBe(3);
-    expect(second.stderr).toBe(`declined plan-${id}-installment-2 $249.00: insufficient_funds, retry on 2031-02-09\n`);
+    expect(second.stderr).toBe(`declined ${c.k}plan-${id}-installment-2 $249.00: insufficient_funds, retry on 2031-02-09\n`);
     expect(second.stdout).toBe('billing run 2031-02-04: charged 0 ($0.00), failed 1, skipped 0, completed 0, past due 0\n');
     expect(c.bill('2031-02-08').report.failed).toBe(0);
     expect(c.bill('2031-02-09').report.charges.map((ch) => ch.next_attempt_on)).toEqual(['2031-02-16']);
@@ -488,8 +492,8 @@ describe('billing run', () => {
     const skipped = c.bill('2031-03-01');
     expect(skipped.code).toBe(0);
     expect(skipped.report).toMatchObject({ charged: 0, failed: 0, skipped: 1, charges: [] });
-    expect(keysOf(c.ledger())).toEqual([`plan-${id}-installment-1`, `plan-${id}-installment-2`, `plan-${id}-installment-2-attempt-2`, `plan-${id}-installment-2-attempt-3`, `plan-${id}-installment-2-attempt-4`]);
-    expect(c.ledger().filter((r) => r.idempotency_key.startsWith(`plan-${id}-installment-2`)).every((r) => r.status === 'declined' && r.decline_code === 'insufficient_funds')).toBe(true);
+    expect(keysOf(c.ledger())).toEqual([`${c.k}plan-${id}-installment-1`, `${c.k}plan-${id}-installment-2`, `${c.k}plan-${id}-installment-2-attempt-2`, `${c.k}plan-${id}-installment-2-attempt-3`, `${c.k}plan-${id}-installment-2-attempt-4`]);
+    expect(c.ledger().filter((r) => r.idempotency_key.startsWith(`${c.k}plan-${id}-installment-2`)).every((r) => r.status === 'declined' && r.decline_code === 'insufficient_funds')).toBe(true);
 
     const payment = c.run('plan', 'payment', String(id), '--payment-method', 'pm_card_visa');
     expect(payment.code).toBe(0);
@@ -500,8 +504,8 @@ describe('billing run', () => {
     expect(recovered.report).toMatchObject({ charged: 2, failed: 0, amount_minor: 2 * 24900 });
     expect(recovered.report.charges.map((ch) => [ch.installment, ch.status]).sort()).toEqual([[2, 'succeeded'], [3, 'succeeded']]);
     const paid = c.ledger().filter((r) => r.status === 'succeeded').map((r) => r.idempotency_key).sort();
-    expect(paid).toEqual([`plan-${id}-installment-1`, `plan-${id}-installment-2-attempt-5`, `plan-${id}-installment-3`]);
-    expect(c.ledger().find((r) => r.idempotency_key === `plan-${id}-installment-2-attempt-5`)!.token).toBe('pm_card_visa');
+    expect(paid).toEqual([`${c.k}plan-${id}-installment-1`, `${c.k}plan-${id}-installment-2-attempt-5`, `${c.k}plan-${id}-installment-3`]);
+    expect(c.ledger().find((r) => r.idempotency_key === `${c.k}plan-${id}-installment-2-attempt-5`)!.token).toBe('pm_card_visa');
     expect(c.run('billing', 'reconcile').code).toBe(0);
   });
 
@@ -511,7 +515,7 @@ describe('billing run', () => {
     expect(c.run('plan', 'payment', String(id), '--payment-method', 'pm_card_chargeDeclinedStolenCard').code).toBe(0);
     const run = c.run('billing', 'run', '--date', '2031-02-01');
     expect(run.code).toBe(3);
-    expect(run.stderr).toBe(`declined plan-${id}-installment-2 $249.00: stolen_card, plan past due\n`);
+    expect(run.stderr).toBe(`declined ${c.k}plan-${id}-installment-2 $249.00: stolen_card, plan past due\n`);
     expect(run.stdout).toBe('billing run 2031-02-01: charged 0 ($0.00), failed 1, skipped 0, completed 0, past due 1\n');
     expect(c.json<PlanJson>('plan', 'show', String(id)).status).toBe('past_due');
     expect(c.charges('--status', 'failed')).toEqual([expect.objectContaining({ installment: 2, attempts: 1, hard_decline: true, next_attempt_on: null, decline_code: 'stolen_card' })]);
@@ -521,7 +525,7 @@ describe('billing run', () => {
       // Skipped only once something is due again (installments 3 and 4 by April 1).
       expect(later.report).toMatchObject({ charged: 0, failed: 0, skipped: date === '2031-04-01' ? 1 : 0 });
     }
-    expect(c.ledger().filter((r) => r.idempotency_key.includes('installment-2')).map((r) => [r.idempotency_key, r.hard])).toEqual([[`plan-${id}-installment-2`, 1]]);
+    expect(c.ledger().filter((r) => r.idempotency_key.includes('installment-2')).map((r) => [r.idempotency_key, r.hard])).toEqual([[`${c.k}plan-${id}-installment-2`, 1]]);
     // A new payment method: the hard-declined installment is retried with it, and the missed ones charged.
     expect(c.run('plan', 'payment', String(id), '--payment-method', 'pm_card_amex').code).toBe(0);
     expect(c.bill('2031-04-01').report).toMatchObject({ charged: 3, failed: 0 }); // installment 2 retried, 3 and 4 charged
@@ -572,10 +576,10 @@ describe('billing run', () => {
     // No --date: the clinic's today. Installment 2 (this month's 1st) is due, at the old fee.
     const now = c.run('billing', 'run', '--json');
     expect(now.code).toBe(0);
-    expect((JSON.parse(now.stdout) as RunReport).charges.map((ch) => [ch.idempotency_key, ch.amount_minor])).toEqual([[`plan-${id}-installment-2`, 24900]]);
+    expect((JSON.parse(now.stdout) as RunReport).charges.map((ch) => [ch.idempotency_key, ch.amount_minor])).toEqual([[`${c.k}plan-${id}-installment-2`, 24900]]);
     const later = c.bill(firstOfMonth(today, 2));
     expect(later.report.charges.map((ch) => [ch.installment, ch.amount_minor])).toEqual([[3, 30000], [4, 30000]]);
-    expect(c.ledger().map((r) => [r.idempotency_key, r.amount_minor])).toEqual([1, 2, 3, 4].map((k) => [`plan-${id}-installment-${k}`, k <= 2 ? 24900 : 30000]));
+    expect(c.ledger().map((r) => [r.idempotency_key, r.amount_minor])).toEqual([1, 2, 3, 4].map((k) => [`${c.k}plan-${id}-installment-${k}`, k <= 2 ? 24900 : 30000]));
   });
 
   it('a fee edit on a plan starting in the future applies from installment 2, since installment 1 was charged at the start', () => {
@@ -607,10 +611,10 @@ describe('billing run', () => {
     const report = JSON.parse(dry.stdout) as RunReport;
     expect(report).toMatchObject({ dry_run: true, charged: 0, failed: 0, amount_minor: 0 });
     expect(report.charges.map((ch) => [ch.idempotency_key, ch.status, ch.amount_minor])).toEqual([
-      [`plan-${id}-installment-2`, 'planned', 24900],
-      [`plan-${id}-installment-3`, 'planned', 24900],
-      [`plan-${declining}-installment-2`, 'planned', 24900],
-      [`plan-${declining}-installment-3`, 'planned', 24900],
+      [`${c.k}plan-${id}-installment-2`, 'planned', 24900],
+      [`${c.k}plan-${id}-installment-3`, 'planned', 24900],
+      [`${c.k}plan-${declining}-installment-2`, 'planned', 24900],
+      [`${c.k}plan-${declining}-installment-3`, 'planned', 24900],
     ]);
     const human = c.run('billing', 'run', '--date', '2031-03-01', '--dry-run');
     expect(human.code).toBe(0);
@@ -635,9 +639,9 @@ describe('billing run', () => {
     const main = c.apply(ACNE, '2031-01-15', 'pm_card_visa', 'main', 'P-1');
     const west = c.apply(ACNE, '2031-01-15', 'pm_card_visa', 'west', 'P-2');
     const westRun = c.bill('2031-02-01', '--clinic', 'west');
-    expect(westRun.report.charges.map((ch) => ch.idempotency_key)).toEqual([`plan-${west}-installment-2`]);
+    expect(westRun.report.charges.map((ch) => ch.idempotency_key)).toEqual([`${c.k}plan-${west}-installment-2`]);
     const all = c.bill('2031-02-01');
-    expect(all.report.charges.map((ch) => ch.idempotency_key)).toEqual([`plan-${main}-installment-2`]);
+    expect(all.report.charges.map((ch) => ch.idempotency_key)).toEqual([`${c.k}plan-${main}-installment-2`]);
     expect(c.bill('2031-02-01', '--clinic', 'main').report.charges).toEqual([]);
 
     const unknown = c.run('billing', 'run', '--clinic', 'nowhere', '--date', '2031-03-01');
@@ -660,14 +664,14 @@ describe('billing charges', () => {
     c.bill('2031-03-01');
 
     const all = c.charges();
-    expect(all.map((ch) => ch.idempotency_key).sort()).toEqual([`plan-${a}-installment-1`, `plan-${a}-installment-2`, `plan-${a}-installment-3`, `plan-${b}-installment-1`, `plan-${b}-installment-2`, `plan-${b}-installment-3`].sort());
+    expect(all.map((ch) => ch.idempotency_key).sort()).toEqual([`${c.k}plan-${a}-installment-1`, `${c.k}plan-${a}-installment-2`, `${c.k}plan-${a}-installment-3`, `${c.k}plan-${b}-installment-1`, `${c.k}plan-${b}-installment-2`, `${c.k}plan-${b}-installment-3`].sort());
     expect(all.every((ch) => typeof ch.id === 'number')).toBe(true);
     expect(c.charges('--plan', String(b)).map((ch) => ch.installment)).toEqual([1, 2, 3]);
-    expect(c.charges('--status', 'failed').map((ch) => ch.idempotency_key)).toEqual([`plan-${b}-installment-2`, `plan-${b}-installment-3`]);
+    expect(c.charges('--status', 'failed').map((ch) => ch.idempotency_key)).toEqual([`${c.k}plan-${b}-installment-2`, `${c.k}plan-${b}-installment-3`]);
     expect(c.charges('--status', 'succeeded')).toHaveLength(4);
     expect(c.charges('--status', 'pending')).toEqual([]);
     expect(c.charges('--since', '2031-02-01').map((ch) => ch.due_date)).toEqual(['2031-02-01', '2031-02-01', '2031-03-01', '2031-03-01']);
-    expect(c.charges('--since', '2031-01-16').map((ch) => ch.idempotency_key)).toContain(`plan-${b}-installment-1`);
+    expect(c.charges('--since', '2031-01-16').map((ch) => ch.idempotency_key)).toContain(`${c.k}plan-${b}-installment-1`);
     expect(c.charges('--plan', String(a), '--status', 'failed', '--since', '2031-01-01')).toEqual([]);
 
     const table = c.run('billing', 'charges', '--plan', String(b));
@@ -692,22 +696,22 @@ describe('billing reconcile', () => {
     const ok = c.run('billing', 'reconcile');
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain("Every charge matches the sandbox processor's records.");
-    expect(c.json<{ ok: boolean; differences: unknown[] }>('billing', 'reconcile')).toEqual({ gateway: 'sandbox', ok: true, differences: [] });
+    expect(c.json<{ ok: boolean; differences: unknown[] }>('billing', 'reconcile')).toEqual({ gateway: 'sandbox', ok: true, on_hold: false, differences: [] });
 
     // The processor loses installment 2, changes the amount of installment 3 and has a charge txplan never made.
     const ledger = c.sandbox(false);
-    ledger.prepare('DELETE FROM charges WHERE idempotency_key = ?').run(`plan-${id}-installment-2`);
-    ledger.prepare('UPDATE charges SET amount_minor = 1 WHERE idempotency_key = ?').run(`plan-${id}-installment-3`);
-    ledger.prepare("INSERT INTO charges (id, idempotency_key, amount_minor, currency, token, status, decline_code, decline_message, hard, created_at) VALUES ('ch_stray', 'plan-99-installment-1', 500, 'USD', 'pm_card_visa', 'succeeded', NULL, NULL, 0, '2031-01-01T00:00:00Z')").run();
+    ledger.prepare('DELETE FROM charges WHERE idempotency_key = ?').run(`${c.k}plan-${id}-installment-2`);
+    ledger.prepare('UPDATE charges SET amount_minor = 1 WHERE idempotency_key = ?').run(`${c.k}plan-${id}-installment-3`);
+    ledger.prepare("INSERT INTO charges (id, idempotency_key, amount_minor, currency, token, status, decline_code, decline_message, hard, created_at) VALUES ('ch_stray', ?, 500, 'USD', 'pm_card_visa', 'succeeded', NULL, NULL, 0, '2031-01-01T00:00:00Z')").run(`${c.k}plan-99-installment-1`);
     ledger.close();
 
     const bad = c.run('billing', 'reconcile');
     expect(bad.code).toBe(1);
     const lines = bad.stdout.trim().split('\n');
     expect(lines).toEqual([
-      `plan-${id}-installment-2 (plan ${id}): txplan recorded succeeded, but the processor has no such charge`,
-      `plan-${id}-installment-3 (plan ${id}): txplan has 24900 USD, the processor 1 USD`,
-      'plan-99-installment-1: the processor charged a charge txplan has no record of',
+      `${c.k}plan-${id}-installment-2 (plan ${id}): txplan recorded succeeded, but the processor has no such charge`,
+      `${c.k}plan-${id}-installment-3 (plan ${id}): txplan has 24900 USD, the processor 1 USD`,
+      `${c.k}plan-99-installment-1: the processor charged a charge txplan has no record of`,
       '✖ 3 differences with the sandbox processor',
     ]);
     const asJson = c.run('billing', 'reconcile', '--json');
@@ -715,9 +719,9 @@ describe('billing reconcile', () => {
     const report = JSON.parse(asJson.stdout) as { ok: boolean; differences: Array<{ idempotency_key: string; problem: string; plan_id: number | null }> };
     expect(report.ok).toBe(false);
     expect(report.differences.map((d) => [d.idempotency_key, d.problem, d.plan_id])).toEqual([
-      [`plan-${id}-installment-2`, 'missing_at_processor', id],
-      [`plan-${id}-installment-3`, 'amount', id],
-      ['plan-99-installment-1', 'unknown_to_txplan', null],
+      [`${c.k}plan-${id}-installment-2`, 'missing_at_processor', id],
+      [`${c.k}plan-${id}-installment-3`, 'amount', id],
+      [`${c.k}plan-99-installment-1`, 'unknown_to_txplan', null],
     ]);
   });
 
@@ -731,16 +735,16 @@ describe('billing reconcile', () => {
       `INSERT INTO charges (plan_id, kind, installment, step_n, idempotency_key, due_date, amount_minor, currency, status, attempts, retries_allowed, gateway, payment_token, created_at, updated_at)
        VALUES (?, 'installment', ?, NULL, ?, ?, 24900, 'USD', 'pending', 1, 3, 'sandbox', 'pm_card_visa', '2031-03-01T05:00:00Z', '2031-03-01T05:00:00Z')`,
     );
-    for (const [k, due] of [[2, '2031-02-01'], [3, '2031-03-01']] as const) insert.run(id, k, `plan-${id}-installment-${k}`, due);
+    for (const [k, due] of [[2, '2031-02-01'], [3, '2031-03-01']] as const) insert.run(id, k, `${c.k}plan-${id}-installment-${k}`, due);
     db.close();
     const ledger = c.sandbox(false);
-    ledger.prepare("INSERT INTO charges (id, idempotency_key, amount_minor, currency, token, status, decline_code, decline_message, hard, created_at) VALUES ('ch_done_before_crash', ?, 24900, 'USD', 'pm_card_visa', 'succeeded', NULL, NULL, 0, '2031-03-01T05:00:01Z')").run(`plan-${id}-installment-3`);
+    ledger.prepare("INSERT INTO charges (id, idempotency_key, amount_minor, currency, token, status, decline_code, decline_message, hard, created_at) VALUES ('ch_done_before_crash', ?, 24900, 'USD', 'pm_card_visa', 'succeeded', NULL, NULL, 0, '2031-03-01T05:00:01Z')").run(`${c.k}plan-${id}-installment-3`);
     ledger.close();
 
     const pending = c.run('billing', 'reconcile');
     expect(pending.code).toBe(1);
-    expect(pending.stdout).toContain(`plan-${id}-installment-2 (plan ${id}): pending in txplan and never reached the processor; the next billing run sends it`);
-    expect(pending.stdout).toContain(`plan-${id}-installment-3 (plan ${id}): the processor succeeded it, but txplan has not recorded the answer yet; the next billing run does`);
+    expect(pending.stdout).toContain(`${c.k}plan-${id}-installment-2 (plan ${id}): pending in txplan and never reached the processor; the next billing run sends it`);
+    expect(pending.stdout).toContain(`${c.k}plan-${id}-installment-3 (plan ${id}): the processor succeeded it, but txplan has not recorded the answer yet; the next billing run does`);
     expect(c.charges('--status', 'pending')).toHaveLength(2);
 
     // Even a run for a date before they fell due settles what is in flight.
@@ -750,8 +754,8 @@ describe('billing reconcile', () => {
     expect(c.charges('--status', 'pending')).toEqual([]);
     // Installment 3 was replayed, not charged a second time.
     const rows = c.ledger();
-    expect(rows.filter((r) => r.idempotency_key === `plan-${id}-installment-3`).map((r) => r.id)).toEqual(['ch_done_before_crash']);
-    expect(keysOf(rows)).toEqual([1, 2, 3].map((k) => `plan-${id}-installment-${k}`));
+    expect(rows.filter((r) => r.idempotency_key === `${c.k}plan-${id}-installment-3`).map((r) => r.id)).toEqual(['ch_done_before_crash']);
+    expect(keysOf(rows)).toEqual([1, 2, 3].map((k) => `${c.k}plan-${id}-installment-${k}`));
     expect(c.run('billing', 'reconcile').code).toBe(0);
     expect(c.bill('2031-03-01').report.charges).toEqual([]);
   });
@@ -762,18 +766,20 @@ describe('the processor', () => {
     const c = clinic();
     const id = c.apply(ACNE, '2031-01-15');
     c.bill('2031-02-01');
-    // Installment 2's row is damaged back to pending with another amount (as a bug or tampering would).
+    // Installment 2's row is damaged back to pending with another amount (as tampering with the file would:
+    // the database's own triggers refuse such an update, so they go first).
     const db = c.db(false);
-    db.prepare("UPDATE charges SET status = 'pending', amount_minor = 30000 WHERE idempotency_key = ?").run(`plan-${id}-installment-2`);
+    db.exec('DROP TRIGGER charges_fixed_columns; DROP TRIGGER charges_transitions;');
+    db.prepare("UPDATE charges SET status = 'pending', amount_minor = 30000 WHERE idempotency_key = ?").run(`${c.k}plan-${id}-installment-2`);
     db.close();
     const run = c.run('billing', 'run', '--date', '2031-02-01');
     expect(run.code).toBe(3);
     expect(run.stdout).toContain('failed 1');
-    expect(c.charges('--status', 'pending').map((ch) => ch.idempotency_key)).toEqual([`plan-${id}-installment-2`]);
-    expect(c.ledger().filter((r) => r.idempotency_key.startsWith(`plan-${id}-installment-2`)).map((r) => [r.idempotency_key, r.amount_minor, r.status])).toEqual([[`plan-${id}-installment-2`, 24900, 'succeeded']]);
+    expect(c.charges('--status', 'pending').map((ch) => ch.idempotency_key)).toEqual([`${c.k}plan-${id}-installment-2`]);
+    expect(c.ledger().filter((r) => r.idempotency_key.startsWith(`${c.k}plan-${id}-installment-2`)).map((r) => [r.idempotency_key, r.amount_minor, r.status])).toEqual([[`${c.k}plan-${id}-installment-2`, 24900, 'succeeded']]);
     const reconcile = c.run('billing', 'reconcile');
     expect(reconcile.code).toBe(1);
-    expect(reconcile.stdout).toContain(`plan-${id}-installment-2 (plan ${id}): txplan has 30000 USD, the processor 24900 USD`);
+    expect(reconcile.stdout).toContain(`${c.k}plan-${id}-installment-2 (plan ${id}): txplan has 30000 USD, the processor 24900 USD`);
   });
 
   it('reconcile matches a charge with ten and more attempts (keys ...-attempt-10 sort before ...-attempt-2)', () => {
@@ -784,22 +790,22 @@ describe('the processor', () => {
     db.prepare(
       `INSERT INTO charges (plan_id, kind, installment, step_n, idempotency_key, due_date, amount_minor, currency, status, attempts, retries_allowed, hard_decline, decline_code, gateway, gateway_charge_id, payment_token, created_at, updated_at)
        VALUES (?, 'installment', 2, NULL, ?, '2031-02-01', 24900, 'USD', 'failed', ?, 12, 0, 'generic_decline', 'sandbox', 'ch_x', 'pm_card_chargeDeclined', '2031-02-01T00:00:00Z', '2031-02-01T00:00:00Z')`,
-    ).run(id, `plan-${id}-installment-2`, attempts);
+    ).run(id, `${c.k}plan-${id}-installment-2`, attempts);
     db.close();
     const ledger = c.sandbox(false);
     const insert = ledger.prepare("INSERT INTO charges (id, idempotency_key, amount_minor, currency, token, status, decline_code, decline_message, hard, created_at) VALUES (?, ?, 24900, 'USD', 'pm_card_chargeDeclined', 'declined', 'generic_decline', 'Your card was declined.', 0, '2031-02-01T00:00:00Z')");
-    for (let n = 1; n <= attempts; n++) insert.run(`ch_attempt_${n}`, n === 1 ? `plan-${id}-installment-2` : `plan-${id}-installment-2-attempt-${n}`);
+    for (let n = 1; n <= attempts; n++) insert.run(`ch_attempt_${n}`, n === 1 ? `${c.k}plan-${id}-installment-2` : `${c.k}plan-${id}-installment-2-attempt-${n}`);
     ledger.close();
     const ok = c.run('billing', 'reconcile');
     expect(ok.stdout).toContain('Every charge matches');
     expect(ok.code).toBe(0);
     // One attempt missing at the processor is named.
     const again = c.sandbox(false);
-    again.prepare('DELETE FROM charges WHERE idempotency_key = ?').run(`plan-${id}-installment-2-attempt-7`);
+    again.prepare('DELETE FROM charges WHERE idempotency_key = ?').run(`${c.k}plan-${id}-installment-2-attempt-7`);
     again.close();
     const bad = c.run('billing', 'reconcile');
     expect(bad.code).toBe(1);
-    expect(bad.stdout.trim().split('\n')).toEqual([`plan-${id}-installment-2-attempt-7 (plan ${id}): txplan recorded declined, but the processor has no such charge`, '✖ 1 difference with the sandbox processor']);
+    expect(bad.stdout.trim().split('\n')).toEqual([`${c.k}plan-${id}-installment-2-attempt-7 (plan ${id}): txplan recorded declined, but the processor has no such charge`, '✖ 1 difference with the sandbox processor']);
   });
 });
 
@@ -939,7 +945,7 @@ describe('the billing lock', () => {
       const waited = await waiting;
       expect(waited.code).toBe(0);
       expect(waited.ms).toBeGreaterThanOrEqual(1400);
-      expect((JSON.parse(waited.stdout) as RunReport).charges.map((ch) => ch.idempotency_key)).toEqual([`plan-${id}-installment-2`]);
+      expect((JSON.parse(waited.stdout) as RunReport).charges.map((ch) => ch.idempotency_key)).toEqual([`${c.k}plan-${id}-installment-2`]);
     } finally {
       holder.kill('SIGKILL');
     }
@@ -950,7 +956,7 @@ describe('the billing lock', () => {
     holdLock(c, holder.pid!);
     const takeover = c.bill('2031-03-01');
     expect(takeover.code).toBe(0);
-    expect(takeover.report.charges.map((ch) => ch.idempotency_key)).toEqual([`plan-${id}-installment-3`]);
+    expect(takeover.report.charges.map((ch) => ch.idempotency_key)).toEqual([`${c.k}plan-${id}-installment-3`]);
     expect(query(c.db(), 'SELECT * FROM billing_lock')).toEqual([]);
   });
 });

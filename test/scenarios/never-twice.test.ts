@@ -128,6 +128,16 @@ function readLedger(ws: string): LedgerRow[] {
   }
 }
 
+/** What every idempotency key of the workspace's database starts with: txp_<database id>_. */
+function keyPrefix(ws: string): string {
+  const db = new Database(join(ws, '.txplan', 'txplan.db'), { readonly: true });
+  try {
+    return `txp_${(db.prepare('SELECT id FROM database_info').get() as { id: string }).id}_`;
+  } finally {
+    db.close();
+  }
+}
+
 function readCharges(ws: string): Array<{ plan_id: number; kind: string; installment: number | null; idempotency_key: string; status: string; amount_minor: number; attempts: number }> {
   const db = new Database(join(ws, '.txplan', 'txplan.db'), { readonly: true });
   try {
@@ -144,10 +154,11 @@ function readCharges(ws: string): Array<{ plan_id: number; kind: string; install
  * charged; txplan's charges say the same, none pending; reconcile agrees.
  */
 function expectExactlyOnce(w: Workspace, due: readonly number[] = DUE, declinedDue: readonly number[] = due): void {
+  const k = keyPrefix(w.ws);
   const expected = new Map<string, string>();
   for (const id of w.planIds) {
     const declines = w.declining.has(id);
-    for (const k of declines ? declinedDue : due) expected.set(`plan-${id}-installment-${k}`, declines ? 'declined' : 'succeeded');
+    for (const n of declines ? declinedDue : due) expected.set(`${k}plan-${id}-installment-${n}`, declines ? 'declined' : 'succeeded');
   }
 
   const ledger = readLedger(w.ws);
@@ -163,12 +174,12 @@ function expectExactlyOnce(w: Workspace, due: readonly number[] = DUE, declinedD
   expect(wrong.slice(0, 10)).toEqual([]);
   expect(ledger).toHaveLength(expected.size);
   // Every succeeded processor charge pays one installment: the succeeded keys are exactly the installment keys.
-  expect(ledger.filter((row) => row.status === 'succeeded').every((row) => /^plan-\d+-installment-\d+$/.test(row.idempotency_key))).toBe(true);
+  expect(ledger.filter((row) => row.status === 'succeeded').every((row) => /^txp_[0-9a-f]{32}_plan-\d+-installment-\d+$/.test(row.idempotency_key))).toBe(true);
 
   const charges = readCharges(w.ws);
   expect(charges.filter((c) => c.status === 'pending'), 'charges left pending').toEqual([]);
   expect(charges).toHaveLength(expected.size);
-  const mismatched = charges.filter((c) => c.kind !== 'installment' || c.attempts !== 1 || c.amount_minor !== FEE || c.idempotency_key !== `plan-${c.plan_id}-installment-${c.installment}` || (c.status === 'succeeded' ? 'succeeded' : 'declined') !== expected.get(c.idempotency_key));
+  const mismatched = charges.filter((c) => c.kind !== 'installment' || c.attempts !== 1 || c.amount_minor !== FEE || c.idempotency_key !== `${k}plan-${c.plan_id}-installment-${c.installment}` || (c.status === 'succeeded' ? 'succeeded' : 'declined') !== expected.get(c.idempotency_key));
   expect(mismatched.slice(0, 10)).toEqual([]);
 
   const reconcile = txplan(['billing', 'reconcile'], { cwd: w.ws });

@@ -1,18 +1,27 @@
 import type { Context } from '../../context.js';
 import { renderTable } from '../../output/table.js';
 import { withStore } from '../../store.js';
+import { resolveWorkspace } from '../../workspace.js';
 import { UsageError } from '../../../errors.js';
-import { parseDate } from '../../../domain/dates.js';
+import { endOf, parseMoment, startOf } from '../../../domain/instants.js';
+import { readSettings } from '../../../registry/settings.js';
 import { listAudit } from '../../../store/audit.js';
 
-export async function run(ctx: Context, opts: { entity?: string; id?: string; since?: string; limit?: string }): Promise<number> {
+export async function run(ctx: Context, opts: { entity?: string; id?: string; since?: string; until?: string; limit?: string }): Promise<number> {
   if (opts.id !== undefined && opts.entity === undefined) throw new UsageError('--id needs --entity, e.g. --entity plan --id 12');
-  if (opts.since !== undefined && !parseDate(opts.since) && Number.isNaN(Date.parse(opts.since))) throw new UsageError(`--since "${opts.since}" is not a date; write YYYY-MM-DD`);
   if (opts.limit !== undefined && !/^[1-9]\d*$/.test(opts.limit)) throw new UsageError(`--limit "${opts.limit}" is not a positive whole number`);
-  // Entries are stamped in UTC (ISO 8601); a bare date means from that day's start.
-  const since = opts.since === undefined ? undefined : parseDate(opts.since) ? `${opts.since}T00:00:00.000Z` : new Date(opts.since).toISOString();
+  // Entries are stamped in UTC; what is typed is read in the workspace's time zone (txplan.yaml timezone).
+  const zone = opts.since !== undefined || opts.until !== undefined ? workspaceZone(ctx) : 'UTC';
+  const moment = (flag: string, text: string) => {
+    const parsed = parseMoment(text, zone);
+    if (!parsed) throw new UsageError(`${flag} "${text}" is not a date or time; write YYYY-MM-DD or YYYY-MM-DDTHH:MM (read in ${zone}), or add Z or an offset`);
+    return parsed;
+  };
+  const since = opts.since !== undefined ? startOf(moment('--since', opts.since), zone) : undefined;
+  const before = opts.until !== undefined ? endOf(moment('--until', opts.until), zone) : undefined;
+  if (since && before && before <= since) throw new UsageError(`--until ${opts.until} is before --since ${opts.since}; swap them`);
   return withStore(ctx, (store) => {
-    const entries = listAudit(store, { entity: opts.entity, id: opts.id, since, limit: opts.limit !== undefined ? Number(opts.limit) : undefined });
+    const entries = listAudit(store, { entity: opts.entity, id: opts.id, since: since?.toISOString(), before: before?.toISOString(), limit: opts.limit !== undefined ? Number(opts.limit) : undefined });
     if (ctx.options.json) {
       ctx.json(entries);
       return 0;
@@ -31,4 +40,15 @@ export async function run(ctx: Context, opts: { entity?: string; id?: string; si
     );
     return 0;
   });
+}
+
+/** The workspace's time zone; UTC when the database is used without a workspace (--db). */
+function workspaceZone(ctx: Context): string {
+  let workspace;
+  try {
+    workspace = resolveWorkspace(ctx);
+  } catch {
+    return 'UTC';
+  }
+  return readSettings(workspace).timezone;
 }

@@ -35,7 +35,9 @@ Examples:
   billing
     .command('reconcile')
     .description("compare txplan's charges with the payment processor's records; exit 1 on any difference")
-    .action(action(async (ctx) => (await import('./reconcile.js')).run(ctx)));
+    .option('--accept', 'record that the charges the processor holds and this database does not (after a restore) were seen, and lift the hold on billing')
+    .addHelpText('after', '\nAfter "txplan db restore", billing waits until the processor\'s extra charges were seen:\n  $ txplan billing reconcile\n  $ txplan billing reconcile --accept')
+    .action(action(async (ctx, opts) => (await import('./reconcile.js')).run(ctx, opts)));
 
   billing
     .command('forecast')

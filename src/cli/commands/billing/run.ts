@@ -17,7 +17,7 @@ export async function run(ctx: Context, opts: { date?: string; dryRun?: boolean;
   const settings = readSettings(resolveWorkspace(ctx));
   return withStore(ctx, async (store) => {
     if (opts.clinic !== undefined && !getClinic(store, opts.clinic)) throw new UsageError(`No clinic "${opts.clinic}"; "txplan clinic list" shows them`);
-    const charging = chargingContext(ctx, store, settings);
+    const charging = chargingContext(ctx, store, settings, opts.dryRun ? 'look-up' : 'charge');
     const progress = await progressBar(ctx, opts.dryRun ? 'Planning' : 'Billing', 0);
     let report;
     try {

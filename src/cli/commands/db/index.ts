@@ -7,9 +7,14 @@ export function register(program: Command, action: Action): void {
     .description('integrity and foreign-key check of the database')
     .action(action(async (ctx) => (await import('./maintenance.js')).check(ctx)));
   db.command('backup')
-    .description('an online backup to FILE, private (0600), safe while txplan runs')
-    .argument('<file>', 'backup file to create')
-    .option('--force', 'replace FILE if it exists')
-    .addHelpText('after', '\nExamples:\n  $ txplan db backup backups/txplan-$(date +%F).db')
-    .action(action(async (ctx, file: string, opts: { force?: boolean }) => (await import('./maintenance.js')).backup(ctx, file, opts)));
+    .description('back up the database, the attachments and the sandbox processor\'s ledger into a new private folder, with a manifest of hashes; safe while txplan runs')
+    .argument('<folder>', 'backup folder to create (never overwritten); keep it outside the repository')
+    .addHelpText('after', '\nExamples:\n  $ txplan db backup ~/txplan-backups/$(date +%F)\n  $ txplan db backup .txplan/backups/$(date +%F)   # .txplan/ is git-ignored')
+    .action(action(async (ctx, folder: string) => (await import('./maintenance.js')).backup(ctx, folder)));
+  db.command('restore')
+    .description('restore the database and attachments from a backup folder after checking its manifest; the processor\'s ledger is never rolled back')
+    .argument('<folder>', 'a folder written by "txplan db backup"')
+    .option('--force', 'restore even over a database with changes made after the backup (they are lost)')
+    .addHelpText('after', '\nAsks first on a terminal; elsewhere needs --yes. Then run "txplan billing reconcile".\n\nExamples:\n  $ txplan db restore ~/txplan-backups/2026-11-27\n  $ txplan --yes db restore ~/txplan-backups/2026-11-27 --force')
+    .action(action(async (ctx, folder: string, opts: { force?: boolean }) => (await import('./maintenance.js')).restore(ctx, folder, opts)));
 }

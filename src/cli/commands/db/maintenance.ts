@@ -1,9 +1,10 @@
-import { chmodSync, closeSync, existsSync, openSync, renameSync, rmSync } from 'node:fs';
-import { dirname, join, resolve, basename } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Context } from '../../context.js';
 import { databasePath, withStore } from '../../store.js';
 import { resolveWorkspace } from '../../workspace.js';
-import { FailedError } from '../../../errors.js';
+import { CancelledError, FailedError, UsageError } from '../../../errors.js';
+import { newerThanBackup, restoreBackup, verifyBackup, writeBackup } from '../../../store/backup.js';
+import { highWaterFile } from '../../../store/high-water.js';
 import { LATEST_VERSION } from '../../../store/migrations/index.js';
 import { databaseHealth } from '../../../store/maintenance.js';
 
@@ -23,24 +24,45 @@ export async function check(ctx: Context): Promise<number> {
   });
 }
 
-export async function backup(ctx: Context, file: string, opts: { force?: boolean }): Promise<number> {
-  const target = resolve(ctx.cwd, file);
-  if (existsSync(target) && !opts.force) throw new FailedError(`${file} exists; choose a new file name or add --force to replace it`, 'exists');
-  if (!existsSync(dirname(target))) throw new FailedError(`The folder ${dirname(target)} does not exist; create it first`, 'no_folder');
+export async function backup(ctx: Context, dest: string): Promise<number> {
+  const target = resolve(ctx.cwd, dest);
   return withStore(ctx, async (store) => {
-    // Back up into a private temporary file beside the target, then rename: never a half backup under the real name.
-    const temporary = join(dirname(target), `.${basename(target)}.${process.pid}.partial`);
-    closeSync(openSync(temporary, 'w', 0o600));
-    try {
-      await store.db.backup(temporary);
-      chmodSync(temporary, 0o600);
-      renameSync(temporary, target);
-    } catch (error) {
-      rmSync(temporary, { force: true });
-      throw new FailedError(`The backup to ${file} failed: ${(error as Error).message}`, 'backup_failed');
+    const path = databasePath(ctx, () => resolveWorkspace(ctx));
+    const manifest = await writeBackup(target, { store, attachmentsDir: attachmentsDir(ctx, path), ledgerPath: join(dirname(path), 'sandbox-gateway.db'), now: ctx.now() });
+    if (ctx.options.json) ctx.json({ id: target, folder: target, ...manifest });
+    else {
+      const photos = manifest.files.filter((f) => f.name.startsWith('attachments/')).length;
+      const ledger = manifest.files.some((f) => f.name === 'sandbox-gateway.db') ? ', the sandbox processor\'s ledger' : '';
+      ctx.out(`${ctx.color.green('✔')} Backed up the database, ${photos} attachment${photos === 1 ? '' : 's'}${ledger} and a manifest of their hashes to ${dest} (private: folder 0700, files 0600).`);
     }
-    if (ctx.options.json) ctx.json({ id: target, file: target });
-    else ctx.out(`${ctx.color.green('✔')} Backed up the database to ${file} (private, mode 0600).`);
     return 0;
   });
+}
+
+export async function restore(ctx: Context, src: string, opts: { force?: boolean }): Promise<number> {
+  const folder = resolve(ctx.cwd, src);
+  const manifest = verifyBackup(folder);
+  if (!ctx.interactive && !ctx.options.yes) throw new UsageError('Restoring replaces the database; add --yes to confirm when not at a terminal');
+  const path = databasePath(ctx, () => resolveWorkspace(ctx));
+  const target = { databasePath: path, attachmentsDir: attachmentsDir(ctx, path), highWaterFile: highWaterFile(path) };
+  const newer = newerThanBackup(folder, target);
+  if (newer && !opts.force) throw new FailedError(`Not restored: ${newer}, and restoring would lose that; add --force to restore the backup anyway`, 'database_newer');
+  if (ctx.interactive) {
+    const prompter = await ctx.prompter();
+    if (!(await prompter.confirm(`Replace the database with the backup made ${manifest.created_at}${newer ? ` (${newer})` : ''}?`, false))) throw new CancelledError();
+  }
+  const result = restoreBackup(folder, manifest, target, { actor: ctx.actor, now: ctx.now() });
+  const note = 'The payment processor keeps its own records (never rolled back): run "txplan billing reconcile" before billing again.';
+  if (ctx.options.json) ctx.json({ id: path, restored_from: folder, created_at: manifest.created_at, database_id: manifest.database_id, attachments_restored: result.attachments });
+  else ctx.out(`${ctx.color.green('✔')} Restored the database from the backup made ${manifest.created_at}${result.attachments ? ` and ${result.attachments} attachment${result.attachments === 1 ? '' : 's'}` : ''}. ${note}`);
+  return 0;
+}
+
+/** Photos live in the workspace's .txplan/attachments; with only --db, beside the database. */
+function attachmentsDir(ctx: Context, path: string): string {
+  try {
+    return join(resolveWorkspace(ctx).dataDir, 'attachments');
+  } catch {
+    return join(dirname(path), 'attachments');
+  }
 }

@@ -84,7 +84,7 @@ export async function run(ctx: Context, first: string | undefined, second: strin
     if (token === undefined && applyMode === 'start' && isPaid(snapshot, registry) && prompter && patients.length === 1) {
       token = await prompter.input('Payment method token (pm_…):', { validate: (v) => (/^pm_\w+$/.test(v) ? true : 'Enter the processor token, e.g. pm_card_visa; never a card number.') });
     }
-    const charging = chargingContext(ctx, store, registry.settings);
+    const charging = chargingContext(ctx, store, registry.settings, applyMode === 'start' ? 'charge' : 'look-up');
     try {
       const payments = new Map<number, PaymentMethodDetails>();
       if (opts.patientsFile !== undefined) {

@@ -17,6 +17,7 @@ import { checkToken } from '../../../billing/gateway.js';
 import { chargeEarlyFee, insideMinimumTerm, earlyFeeMinor, startProgram } from '../../../billing/points.js';
 import { describeOutcome } from '../../../billing/charging.js';
 import { chargingContext } from '../../billing.js';
+import { assertBillingOpen } from '../../../billing/hold.js';
 import { formatMoney } from '../../../domain/money.js';
 import { clinicZone, getClinic, listClinics } from '../../../store/clinics.js';
 import { savePaymentMethod } from '../../../store/payment-methods.js';
@@ -99,6 +100,8 @@ export async function cancel(ctx: Context, ref: string, opts: { reason?: string;
     const plan = findPlan(store, ref);
     const day = today(ctx, store, plan, registry);
     const feeDue = insideMinimumTerm(plan, day) && earlyFeeMinor(plan) > 0;
+    // A fee that could not be charged must not be lost behind a recorded cancellation.
+    if (feeDue && !opts.waiveFee) assertBillingOpen(store);
     const cancelled = cancelPlan(store, plan, { today: day, reason, waiveFee: opts.waiveFee ?? false }, { actor: ctx.actor, now: ctx.now() });
     // Cancelling is recorded first; the early fee is then a charge of its own (retried by billing runs if declined).
     let fee = '';
@@ -125,7 +128,7 @@ export async function payment(ctx: Context, ref: string, opts: { paymentMethod?:
   return withStore(ctx, async (store) => {
     const plan = findPlan(store, ref);
     assertAllowed(plan, 'payment', 'change the payment method of');
-    const charging = chargingContext(ctx, store, registry.settings);
+    const charging = chargingContext(ctx, store, registry.settings, 'look-up');
     let details;
     try {
       details = await charging.gateway.describePaymentMethod(token);

@@ -8,6 +8,7 @@ import { assertAllowed } from '../../../plans/lifecycle.js';
 import { chargeVisit } from '../../../billing/points.js';
 import { describeOutcome } from '../../../billing/charging.js';
 import { chargingContext } from '../../billing.js';
+import { assertBillingOpen } from '../../../billing/hold.js';
 import { loadRegistry } from '../../../registry/registry.js';
 import { formatMoney } from '../../../domain/money.js';
 import { FailedError } from '../../../errors.js';
@@ -57,6 +58,8 @@ export async function run(ctx: Context, ref: string, nText: string, opts: StepOp
     assertAllowed(plan, 'step', 'record a step of');
     // Active and past-due plans always have a clinic; UTC only guards a damaged row.
     const today = todayIn(clinicZone(store, plan.clinic_id, 'UTC'), ctx.now());
+    // A visit is charged once recorded: while billing is held the visit is not recorded either, so its charge is never lost.
+    if (mark === 'done' && plan.type === 'pay-as-you-go') assertBillingOpen(store);
     const photos = (opts.photo ?? []).map((file) => readPhoto(resolve(ctx.cwd, file), file));
     const attachments = photos.length > 0 ? (() => {
       const workspace = resolveWorkspace(ctx);

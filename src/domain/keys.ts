@@ -1,0 +1,25 @@
+/**
+ * Idempotency keys: the one place they are built. A key names what is paid
+ * for and the database it was issued from — `txp_<database id>_plan-42-installment-3`
+ * — so a key from another database, or from a restored copy whose ids were
+ * moved past what the processor saw, can never replay someone else's charge.
+ */
+export type ChargeFor =
+  | { kind: 'installment'; planId: number; installment: number }
+  | { kind: 'step'; planId: number; step: number }
+  | { kind: 'cancel_fee'; planId: number };
+
+export function chargeKey(databaseId: string, what: ChargeFor): string {
+  const suffix = what.kind === 'installment' ? `installment-${what.installment}` : what.kind === 'step' ? `step-${what.step}` : 'cancel-fee';
+  return `txp_${databaseId}_plan-${what.planId}-${suffix}`;
+}
+
+/**
+ * The key sent to the processor for one attempt of a charge. The first attempt
+ * uses the charge's stored key (charges made before keys carried the database
+ * id keep theirs); a retry after a recorded decline needs a new key, since the
+ * processor replays the first result of a key.
+ */
+export function attemptKey(storedKey: string, attempt: number): string {
+  return attempt === 1 ? storedKey : `${storedKey}-attempt-${attempt}`;
+}

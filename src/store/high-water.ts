@@ -1,0 +1,82 @@
+import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync, constants } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { recordAudit } from './audit.js';
+import { billingHold, databaseId, raiseSequences, sequences, setBillingHold, SEQUENCED, type Sequences } from './database-info.js';
+import type { Store } from './store.js';
+
+/**
+ * The high-water mark: for each database id, the highest plan and charge ids
+ * ever issued. It lives in a small file beside the database, outside the
+ * database file, so restoring an older copy of the database cannot lower it.
+ */
+interface HighWaterFile {
+  version: 1;
+  databases: Record<string, Sequences & { updated_at: string }>;
+}
+
+export function highWaterFile(databasePath: string): string {
+  return join(dirname(databasePath), 'high-water.json');
+}
+
+function read(file: string): HighWaterFile {
+  try {
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as HighWaterFile;
+    if (parsed && typeof parsed === 'object' && parsed.databases && typeof parsed.databases === 'object') return parsed;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT' && !(error instanceof SyntaxError)) throw error;
+  }
+  return { version: 1, databases: {} };
+}
+
+export function readHighWater(file: string, id: string): Sequences {
+  const entry = read(file).databases[id];
+  return { plans: entry?.plans ?? 0, charges: entry?.charges ?? 0 };
+}
+
+/** Raises the mark for `id` to at least `marks`; written beside, synced, then renamed, and only when it grows. */
+export function raiseHighWater(file: string, id: string, marks: Sequences, at: string): void {
+  const current = read(file);
+  const entry = current.databases[id];
+  if (entry && SEQUENCED.every((name) => entry[name] >= marks[name])) return;
+  const next: HighWaterFile = {
+    version: 1,
+    databases: { ...current.databases, [id]: { plans: Math.max(entry?.plans ?? 0, marks.plans), charges: Math.max(entry?.charges ?? 0, marks.charges), updated_at: at } },
+  };
+  const temporary = join(dirname(file), `.high-water.${randomBytes(6).toString('hex')}.tmp`);
+  const fd = openSync(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o600);
+  try {
+    writeSync(fd, `${JSON.stringify(next, null, 2)}\n`);
+    fsyncSync(fd);
+  } catch (error) {
+    closeSync(fd);
+    rmSync(temporary, { force: true });
+    throw error;
+  }
+  closeSync(fd);
+  renameSync(temporary, file);
+}
+
+/** Records the store's current ids as issued: before a charge goes to the processor, and when a command ends. */
+export function recordIssued(store: Store, file: string, at: string): void {
+  raiseHighWater(file, databaseId(store), sequences(store), at);
+}
+
+/**
+ * Run when a database is opened: a database behind its high-water mark is an
+ * older copy (a restore). Its counters are moved past the mark, so no new plan
+ * or charge reuses an id the processor may have seen, and billing is held
+ * until `billing reconcile` has shown the operator what the processor holds.
+ */
+export function checkHighWater(store: Store, file: string, at: string, actor: string): boolean {
+  const id = databaseId(store);
+  const seen = readHighWater(file, id);
+  const found = sequences(store);
+  if (SEQUENCED.every((name) => found[name] >= seen[name])) return false;
+  store.transaction(() => {
+    raiseSequences(store, seen);
+    if (!billingHold(store)) setBillingHold(store, { at, seen, found });
+    recordAudit(store, { at, actor, action: 'database.behind', entity: 'database', entityId: id, before: found, after: seen });
+  });
+  return true;
+}
