@@ -2,6 +2,7 @@ import type { Database } from 'better-sqlite3';
 import { migration as m001 } from './001-clinics-patients-audit.js';
 import { migration as m002 } from './002-plans-steps.js';
 import { migration as m003 } from './003-billing.js';
+import { migration as m006 } from './006-billing-lock-holder.js';
 
 export interface Migration {
   version: number;
@@ -10,6 +11,6 @@ export interface Migration {
 }
 
 /** Forward-only, numbered; `PRAGMA user_version` records the last one applied. */
-export const migrations: readonly Migration[] = [m001, m002, m003];
+export const migrations: readonly Migration[] = [m001, m002, m003, m006];
 
 export const LATEST_VERSION = migrations[migrations.length - 1]!.version;

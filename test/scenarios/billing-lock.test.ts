@@ -1,0 +1,114 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { databaseFile, query, runner, setUp, workspace } from '../helpers.js';
+
+/**
+ * The billing lock names its holder by pid, process start time, boot id and
+ * host, so a pid reused by an unrelated process after a killed run never
+ * blocks billing; a real holder still does.
+ */
+
+const ACNE = 'comprehensive-acne-resolution';
+
+function clinic() {
+  const ws = workspace();
+  setUp(ws, [
+    ['clinic', 'add', 'main', '--name', 'Main Street', '--timezone', 'UTC'],
+    ['patient', 'add', '--first', 'Ada', '--last', 'Lovelace', '--mrn', 'P-1'],
+    ['plan', 'apply', 'P-1', ACNE, '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_visa'],
+  ]);
+  return { ws, ...runner(ws) };
+}
+
+function sleeper(): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('sleep', ['60'], { stdio: 'ignore' });
+    child.once('spawn', () => resolve(child));
+    child.once('error', reject);
+  });
+}
+
+/** Field 22 of /proc/<pid>/stat: the process's start time in clock ticks since boot. */
+function startTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+}
+
+const bootId = () => readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+
+/** Writes the lock row as a run with this identity would (columns the schema lacks are left out). */
+function writeLock(ws: string, holder: { pid: number; start_ticks: number; boot_id: string; host: string }): void {
+  const db = new Database(databaseFile(ws));
+  try {
+    const columns = new Set((db.prepare('PRAGMA table_info(billing_lock)').all() as Array<{ name: string }>).map((c) => c.name));
+    const row: Record<string, unknown> = { id: 1, pid: holder.pid, started_at: '2031-02-01T00:00:00.000Z', start_ticks: holder.start_ticks, boot_id: holder.boot_id, host: holder.host };
+    const names = Object.keys(row).filter((name) => columns.has(name));
+    db.prepare(`INSERT OR REPLACE INTO billing_lock (${names.join(', ')}) VALUES (${names.map((n) => `@${n}`).join(', ')})`).run(Object.fromEntries(names.map((n) => [n, row[n]])));
+  } finally {
+    db.close();
+  }
+}
+
+describe('the billing lock', () => {
+  it('a live process that reused a dead holder’s pid does not hold the lock', async () => {
+    const c = clinic();
+    const other = await sleeper();
+    try {
+      // The pid is alive, but its process started at another time than the run that wrote the lock.
+      writeLock(c.ws, { pid: other.pid!, start_ticks: startTicks(other.pid!) + 12345, boot_id: bootId(), host: hostname() });
+      const run = c.run('billing', 'run', '--date', '2031-02-01');
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      expect(query(c.ws, 'SELECT * FROM billing_lock')).toEqual([]);
+      // A lock written before the last boot is stale whatever its pid.
+      writeLock(c.ws, { pid: other.pid!, start_ticks: startTicks(other.pid!), boot_id: '00000000-0000-0000-0000-000000000000', host: hostname() });
+      expect(c.run('billing', 'run', '--date', '2031-03-01').code).toBe(0);
+    } finally {
+      other.kill('SIGKILL');
+    }
+  });
+
+  it('a running holder still refuses a second run (exit 4); db check names it; billing unlock --yes clears it, audited', async () => {
+    const c = clinic();
+    const holder = await sleeper();
+    try {
+      writeLock(c.ws, { pid: holder.pid!, start_ticks: startTicks(holder.pid!), boot_id: bootId(), host: hostname() });
+      const busy = c.run('billing', 'run', '--date', '2031-02-01');
+      expect(busy.code).toBe(4);
+      expect(busy.stderr).toContain(`process ${holder.pid}`);
+
+      const check = c.json<{ billing_lock: { pid: number; host: string; since: string; state: string } | null }>('db', 'check');
+      expect(check.billing_lock).toEqual({ pid: holder.pid, host: hostname(), since: '2031-02-01T00:00:00.000Z', state: 'alive' });
+      const checkText = c.run('db', 'check');
+      expect(checkText.stdout).toContain(`billing lock: held by process ${holder.pid} on ${hostname()} since 2031-02-01T00:00:00.000Z (running)`);
+
+      // Off a terminal, unlock needs --yes.
+      const refused = c.run('billing', 'unlock');
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(/--yes/);
+      expect(query(c.ws, 'SELECT pid FROM billing_lock')).toEqual([{ pid: holder.pid }]);
+
+      const unlocked = c.run('billing', 'unlock', '--yes');
+      expect(unlocked.stderr).toBe('');
+      expect(unlocked.code).toBe(0);
+      expect(unlocked.stdout).toContain(`process ${holder.pid}`);
+      expect(query(c.ws, 'SELECT * FROM billing_lock')).toEqual([]);
+      const audit = query<{ action: string; actor: string; before: string }>(c.ws, "SELECT action, actor, before FROM audit WHERE action = 'billing.unlock'");
+      expect(audit).toHaveLength(1);
+      expect(audit[0]!.actor).toBe('test');
+      expect(JSON.parse(audit[0]!.before)).toMatchObject({ pid: holder.pid, host: hostname() });
+
+      expect(c.run('billing', 'run', '--date', '2031-02-01').code).toBe(0);
+      // Nothing to unlock now: said plainly, exit 0.
+      const none = c.run('billing', 'unlock', '--yes');
+      expect(none.code).toBe(0);
+      expect(none.stdout).toContain('No billing lock');
+      expect(c.json<{ billing_lock: unknown }>('db', 'check').billing_lock).toBeNull();
+    } finally {
+      holder.kill('SIGKILL');
+    }
+  });
+});
