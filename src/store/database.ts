@@ -1,7 +1,8 @@
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { FailedError } from '../errors.js';
+import { makeFolder } from '../files.js';
 import { LATEST_VERSION, migrations, type Migration } from './migrations/index.js';
 
 export type Db = Database.Database;
@@ -19,7 +20,7 @@ export interface OpenOptions {
  */
 export function openDatabase(path: string, options: OpenOptions = {}): Db {
   const folder = dirname(path);
-  if (!existsSync(folder)) mkdirSync(folder, { recursive: true, mode: 0o700 });
+  makeFolder(folder, 0o700);
   if (!existsSync(path)) {
     if (options.readonly) throw new FailedError(`There is no database at ${path} yet; add a clinic or a patient first`, 'no_database');
     // Create the file private before SQLite opens it; its -wal and -shm files take the same mode.

@@ -1,5 +1,6 @@
-import { chmodSync, closeSync, existsSync, openSync, renameSync, rmSync } from 'node:fs';
-import { dirname, join, resolve, basename } from 'node:path';
+import { chmodSync, closeSync, existsSync, renameSync, rmSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { createTempFile } from '../../../files.js';
 import type { Context } from '../../context.js';
 import { databasePath, withStore } from '../../store.js';
 import { resolveWorkspace } from '../../workspace.js';
@@ -37,8 +38,8 @@ export async function backup(ctx: Context, file: string, opts: { force?: boolean
   if (!existsSync(dirname(target))) throw new FailedError(`The folder ${dirname(target)} does not exist; create it first`, 'no_folder');
   return withStore(ctx, async (store) => {
     // Back up into a private temporary file beside the target, then rename: never a half backup under the real name.
-    const temporary = join(dirname(target), `.${basename(target)}.${process.pid}.partial`);
-    closeSync(openSync(temporary, 'w', 0o600));
+    const { path: temporary, fd } = createTempFile(target);
+    closeSync(fd);
     try {
       await store.db.backup(temporary);
       chmodSync(temporary, 0o600);
