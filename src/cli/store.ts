@@ -1,7 +1,8 @@
 import { join, resolve } from 'node:path';
 import type { Context } from './context.js';
 import { resolveWorkspace } from './workspace.js';
-import { openDatabase } from '../store/database.js';
+import { databaseError, openDatabase } from '../store/database.js';
+import { billingLock } from '../billing/lock.js';
 import { Store } from '../store/store.js';
 import { DATA_DIR, type Workspace } from '../registry/workspace.js';
 import { getPatient, getPatientByMrn, type Patient } from '../store/patients.js';
@@ -16,16 +17,36 @@ export function databasePath(ctx: Context, workspace: () => Workspace): string {
   return join(workspace().root, DATA_DIR, 'txplan.db');
 }
 
-/** Opens the patient database for a command; the caller closes it. */
+/**
+ * Opens the patient database for a command; the caller closes it. A write
+ * that finds the database busy says so on stderr and waits (TXPLAN_DB_WAIT).
+ */
 export function openStore(ctx: Context): Store {
-  return new Store(openDatabase(databasePath(ctx, () => resolveWorkspace(ctx))));
+  const path = databasePath(ctx, () => resolveWorkspace(ctx));
+  const seconds = ctx.env.dbWaitSeconds ?? 60;
+  const db = openDatabase(path, { busyTimeoutMs: seconds * 1000 });
+  const store: Store = new Store(db, {
+    seconds,
+    holder: () => {
+      try {
+        const lock = billingLock(store);
+        return lock && lock.state !== 'stale' ? `(a billing run, process ${lock.pid}, holds the billing lock)` : '';
+      } catch {
+        return '';
+      }
+    },
+    notify: (line) => ctx.err(`txplan: ${line}`),
+  });
+  return store;
 }
 
-/** Runs `work` with an open store and always closes it. */
+/** Runs `work` with an open store and always closes it; a database failure becomes its one sentence. */
 export async function withStore<T>(ctx: Context, work: (store: Store) => Promise<T> | T): Promise<T> {
   const store = openStore(ctx);
   try {
     return await work(store);
+  } catch (error) {
+    throw databaseError(error, databasePath(ctx, () => resolveWorkspace(ctx))) ?? error;
   } finally {
     store.close();
   }

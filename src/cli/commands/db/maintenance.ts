@@ -27,7 +27,7 @@ export async function check(ctx: Context): Promise<number> {
       const hint = lock.state === 'alive' ? '' : lock.state === 'stale' ? '; the next billing run takes it over' : '; if no run is going on there, "txplan billing unlock" removes it';
       ctx.out(`billing lock: ${describeHolder(lock, lock.state)}${hint}`);
     }
-    if (!ok) throw new FailedError('The database check found problems (listed above); restore the most recent backup (made with "txplan db backup") and check the disk', 'db_corrupt');
+    if (!ok) throw new FailedError(`The database ${store.db.name} is damaged (the problems are listed above): restore the latest backup with "txplan db restore <backup>", and check the disk`, 'db_corrupt');
     return 0;
   });
 }
