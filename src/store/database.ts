@@ -45,26 +45,45 @@ export function openDatabase(path: string, options: OpenOptions = {}): Db {
     throw databaseError(error, path) ?? new FailedError(`Cannot open the database ${path}: ${(error as Error).message}; check the path and its permissions`, 'database');
   }
   try {
-    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
-    if (!readonly) {
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = FULL');
-    }
-    db.pragma('foreign_keys = ON');
-    const version = db.pragma('user_version', { simple: true }) as number;
-    if (version > LATEST_VERSION) {
-      throw new FailedError(`The database ${path} was written by a newer txplan (schema ${version}, this one knows ${LATEST_VERSION}); upgrade txplan`, 'database_too_new');
-    }
-    if (!readonly) migrate(db, options.targetVersion ?? LATEST_VERSION);
-    else if (version < LATEST_VERSION) {
-      if (unwritable) throw new FailedError(`The database ${path} needs an upgrade but is read-only (${unwritable}); make it writable and run "txplan db check"`, 'database_read_only');
-      throw new FailedError(`The database ${path} needs an upgrade; run any txplan command that writes, such as "txplan db check"`, 'database_old');
-    }
+    prepare(db, path, readonly, unwritable, options);
   } catch (error) {
     db.close();
-    throw databaseError(error, path) ?? error;
+    if (readonly || !isDiskFull(error)) throw databaseError(error, path) ?? error;
+    // SQLite could not even make its -shm file: reading still works from a copy, and writers are told the disk is full.
+    fullDisks.add(path);
+    try {
+      db = readableOrCopy(new Database(path, { readonly: true, fileMustExist: true }), path);
+      prepare(db, path, true, 'the disk is full', options);
+    } catch (again) {
+      throw databaseError(again, path) ?? again;
+    }
   }
   return db;
+}
+
+/** Databases opened read-only because the disk was full: their writers hear that, not "read-only". */
+const fullDisks = new Set<string>();
+
+function prepare(db: Db, path: string, readonly: boolean, unwritable: string | undefined, options: OpenOptions): void {
+  db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+  if (!readonly) {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+  }
+  db.pragma('foreign_keys = ON');
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > LATEST_VERSION) {
+    throw new FailedError(`The database ${path} was written by a newer txplan (schema ${version}, this one knows ${LATEST_VERSION}); upgrade txplan`, 'database_too_new');
+  }
+  if (!readonly) migrate(db, options.targetVersion ?? LATEST_VERSION);
+  else if (version < LATEST_VERSION) {
+    if (unwritable) throw new FailedError(`The database ${path} needs an upgrade but is read-only (${unwritable}); make it writable and run "txplan db check"`, 'database_read_only');
+    throw new FailedError(`The database ${path} needs an upgrade; run any txplan command that writes, such as "txplan db check"`, 'database_old');
+  }
+}
+
+function isDiskFull(error: unknown): boolean {
+  return error instanceof Database.SqliteError && (error.code === 'SQLITE_FULL' || error.code === 'SQLITE_IOERR_SHMSIZE');
 }
 
 /**
@@ -78,7 +97,7 @@ function readableOrCopy(db: Db, path: string): Db {
     db.pragma('user_version', { simple: true });
     return db;
   } catch (error) {
-    if (!(error instanceof Database.SqliteError) || !error.code.startsWith('SQLITE_CANTOPEN')) throw error;
+    if (!(error instanceof Database.SqliteError) || !(error.code.startsWith('SQLITE_CANTOPEN') || isDiskFull(error))) throw error;
     db.close();
     if (existsSync(`${path}-wal`) && statSync(`${path}-wal`).size > 0) throw error; // changes not yet in the main file: a copy would miss them
     const bytes = readFileSync(path);
@@ -114,11 +133,11 @@ export function databaseError(error: unknown, path?: string): TxplanError | unde
   if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') {
     return new FailedError(`${name} is damaged (${error.message}): restore the latest backup with "txplan db restore <backup>", and check the disk; nothing was changed`, 'database_damaged');
   }
-  if (code.startsWith('SQLITE_READONLY')) {
+  if (code.startsWith('SQLITE_READONLY') && !(path && fullDisks.has(path))) {
     const why = path ? readOnlyReason(path) : undefined;
     return new FailedError(`${name} is read-only${why ? ` (${why})` : ''}: reading commands still work, but to change anything make it writable again; nothing was changed`, 'database_read_only');
   }
-  if (code === 'SQLITE_FULL' || code === 'SQLITE_IOERR_SHMSIZE') {
+  if (isDiskFull(error) || code.startsWith('SQLITE_READONLY')) {
     return new FailedError(`The disk is full: ${path ? `the database ${path}` : 'the database'} cannot grow; free some space and run the command again; nothing was changed`, 'disk_full');
   }
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {

@@ -51,7 +51,8 @@ export class Store {
       return run.immediate();
     } catch (error) {
       // Only BEGIN IMMEDIATE can be refused as busy; once the work ran, the error is the work's.
-      if (started || !isBusy(error) || full <= FIRST_TRY_MS) throw this.busyError(error);
+      if (started || !isBusy(error)) throw error;
+      if (full <= FIRST_TRY_MS) throw this.busyError(error);
       const holder = this.wait.holder();
       this.wait.notify(`the database ${this.db.name} is busy: another process is writing to it${holder ? ` ${holder}` : ''}; waiting up to ${this.wait.seconds} s…`);
       this.db.pragma(`busy_timeout = ${full - FIRST_TRY_MS}`);
