@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { stripVTControlCharacters } from 'node:util';
 import { hostname } from 'node:os';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { databaseFile, query, runner, setUp, workspace } from '../helpers.js';
+import { binary, databaseFile, query, runner, setUp, workspace } from '../helpers.js';
 
 /**
  * The billing lock names its holder by pid, process start time, boot id and
@@ -111,4 +112,56 @@ describe('the billing lock', () => {
       holder.kill('SIGKILL');
     }
   });
+
+  it('a holder on another host cannot be checked: the run refuses and points at billing unlock', () => {
+    const c = clinic();
+    // Its pid means nothing here (no such process on this machine), so a pid check alone would take the lock.
+    writeLock(c.ws, { pid: 4_000_000, start_ticks: 1, boot_id: bootId(), host: 'front-desk-pc' });
+    const busy = c.run('billing', 'run', '--date', '2031-02-01');
+    expect(busy.code).toBe(4);
+    expect(busy.stderr).toBe('txplan: Another billing run (process 4000000 on front-desk-pc, started 2031-02-01T00:00:00.000Z) holds the lock, and a process on another computer cannot be checked from here; if no run is going on there, run "txplan billing unlock"\n');
+    expect(c.json<{ billing_lock: { state: string } }>('db', 'check').billing_lock).toMatchObject({ host: 'front-desk-pc', state: 'unknown' });
+    expect(c.run('billing', 'unlock', '--yes').code).toBe(0);
+    expect(c.run('billing', 'run', '--date', '2031-02-01').code).toBe(0);
+  });
+
+  it('on a terminal, billing unlock shows the holder and asks; no keeps the lock, yes removes it', async () => {
+    const c = clinic();
+    const holder = await sleeper();
+    try {
+      writeLock(c.ws, { pid: holder.pid!, start_ticks: startTicks(holder.pid!), boot_id: bootId(), host: hostname() });
+      const no = await onTerminal(c.ws, ['billing', 'unlock'], 'n\r');
+      expect(no.screen).toContain(`The billing lock is held by process ${holder.pid} on ${hostname()} since 2031-02-01T00:00:00.000Z (running). That process is still running`);
+      expect(no.code).toBe(130);
+      expect(query(c.ws, 'SELECT pid FROM billing_lock')).toEqual([{ pid: holder.pid }]);
+      const yes = await onTerminal(c.ws, ['billing', 'unlock'], 'y\r');
+      expect(yes.code).toBe(0);
+      expect(yes.screen).toContain('Removed the billing lock');
+      expect(query(c.ws, 'SELECT * FROM billing_lock')).toEqual([]);
+      expect(query(c.ws, "SELECT count(*) AS n FROM audit WHERE action = 'billing.unlock'")).toEqual([{ n: 1 }]);
+    } finally {
+      holder.kill('SIGKILL');
+    }
+  }, 40_000);
 });
+
+/** Runs txplan on a pseudo-terminal (util-linux `script`) and types `keys` once the question is on screen. */
+function onTerminal(cwd: string, args: string[], keys: string): Promise<{ code: number; screen: string }> {
+  const command = [process.execPath, binary, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const child = spawn('script', ['-qec', command, '/dev/null'], { cwd, env: { ...process.env, TERM: 'xterm', TXPLAN_ACTOR: 'test' } });
+  let screen = '';
+  let typed = false;
+  child.stdout.on('data', (chunk: Buffer) => {
+    screen += chunk.toString();
+    if (!typed && plain(screen).includes('Remove it?')) {
+      typed = true;
+      child.stdin.write(keys);
+    }
+  });
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code: code ?? -1, screen: plain(screen) })));
+}
+
+/** The screen as text: no escape sequences, and the prompt's line wrapping undone. */
+function plain(screen: string): string {
+  return stripVTControlCharacters(screen).replace(/\s+/g, ' ');
+}
