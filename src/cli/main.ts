@@ -74,7 +74,7 @@ function mapFailure(error: unknown): TxplanError | undefined {
 }
 
 function outputProblem(error: NodeJS.ErrnoException): string {
-  const why = error.code === 'ENOSPC' ? 'no space is left where it goes' : error.code === 'EBADF' ? 'the output is closed' : error.code === 'EIO' ? 'the terminal is gone' : (error.code ?? error.message);
+  const why = error.code === 'ENOSPC' ? 'no space is left where it goes' : error.code === 'EBADF' ? 'the output is closed or not open for writing' : error.code === 'EIO' ? 'the terminal is gone' : (error.code ?? error.message);
   return `Could not write the output (${why}); the rest of it was not written`;
 }
 

@@ -200,6 +200,7 @@ describe('an output that cannot be written', () => {
   it.each([
     ['full (>/dev/full)', '>/dev/full', 1],
     ['full, --json', '>/dev/full', 1],
+    ['not open for writing (EBADF)', '1</dev/null', 1],
   ] as const)('stdout %s: exit 1 with one sentence, no stack trace', (what, redirect, code) => {
     const ws = clinic();
     const json = what.includes('json') ? ' --json' : '';
