@@ -10,6 +10,8 @@ export interface Environment {
   actor: string;
   noColor: boolean;
   editor: string | undefined;
+  /** How long a command waits for a database another process is writing to (TXPLAN_DB_WAIT, seconds). */
+  dbWaitSeconds?: number;
 }
 
 export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Environment {
@@ -20,6 +22,7 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Environme
     // https://no-color.org: any non-empty value disables colour.
     noColor: nonEmpty(env.NO_COLOR) !== undefined,
     editor: nonEmpty(env.VISUAL) ?? nonEmpty(env.EDITOR),
+    dbWaitSeconds: /^\d{1,5}$/.test(env.TXPLAN_DB_WAIT ?? '') ? Number(env.TXPLAN_DB_WAIT) : 60,
   };
 }
 

@@ -1,4 +1,5 @@
-import { existsSync, linkSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, closeSync, constants, existsSync, fchmodSync, linkSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { FailedError } from './errors.js';
 
@@ -21,20 +22,65 @@ export function checkTarget(file: string, force: boolean): void {
  * Writes an output file whole or not at all: a temporary file beside it, then
  * a rename (or, without `force`, a hard link, which never overwrites a file
  * that appeared meanwhile). What txplan writes (handouts, calendars) is about
- * patients, so the file is private to its owner (0600), like the database.
+ * patients, so the file is private to its owner (0600) unless `mode` says
+ * otherwise (templates, which are shared through git).
  */
-export function writeFileAtomically(file: string, bytes: Uint8Array | string, force: boolean): void {
+export function writeFileAtomically(file: string, bytes: Uint8Array | string, force: boolean, mode = 0o600): void {
   checkTarget(file, force);
-  const temp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
+  let temp: string | undefined;
   try {
-    writeFileSync(temp, bytes, { mode: 0o600 });
+    const created = createTempFile(file, mode);
+    temp = created.path;
+    try {
+      const data = typeof bytes === 'string' ? Buffer.from(bytes) : bytes;
+      for (let at = 0; at < data.length; ) at += writeSync(created.fd, data, at, data.length - at);
+    } finally {
+      closeSync(created.fd);
+    }
     if (force) renameSync(temp, file);
     else if (!placeNoClobber(temp, file)) throw new FailedError(`${file} already exists; choose another file or add --force to replace it`, 'file_exists');
   } catch (error) {
     if (error instanceof FailedError) throw error;
     throw new FailedError(writeProblem(file, error as NodeJS.ErrnoException), 'write_failed');
   } finally {
-    if (existsSync(temp)) unlinkSync(temp);
+    if (temp !== undefined && existsSync(temp)) unlinkSync(temp);
+  }
+}
+
+/**
+ * Creates an empty temporary file beside `file` under a random name (not a
+ * pid or a time, which another user could guess and plant a symlink at),
+ * exclusively and never through a symlink (O_EXCL | O_NOFOLLOW), with `mode`
+ * whatever the umask. The caller writes through `fd`, closes it, and renames
+ * or removes `path`.
+ */
+export function createTempFile(file: string, mode = 0o600): { path: string; fd: number } {
+  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
+  for (;;) {
+    const path = join(dirname(file), `.${basename(file)}.${randomBytes(9).toString('base64url')}.tmp`);
+    let fd: number;
+    try {
+      fd = openSync(path, flags, mode);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') continue; // a name taken by chance or by a plant: draw again
+      throw error;
+    }
+    fchmodSync(fd, mode);
+    return { path, fd };
+  }
+}
+
+/**
+ * Creates `dir` (and missing parents) with `mode` whatever the umask: mkdir's
+ * own mode is masked by it, so each folder made here is chmod-ed after. A
+ * folder that already existed keeps the mode its owner gave it.
+ */
+export function makeFolder(dir: string, mode: number): void {
+  const first = mkdirSync(dir, { recursive: true, mode });
+  if (first === undefined) return;
+  for (let folder = dir; ; folder = dirname(folder)) {
+    chmodSync(folder, mode);
+    if (folder === first || dirname(folder) === folder) break;
   }
 }
 

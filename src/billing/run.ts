@@ -1,4 +1,5 @@
 import { BusyError, type FailedError } from '../errors.js';
+import { holderState, thisProcess, type HolderState, type ProcessIdentity } from './lock.js';
 import { formatDate, parseDate, todayIn, type PlainDate } from '../domain/dates.js';
 import { resumePlan } from '../plans/lifecycle.js';
 import { recordAudit } from '../store/audit.js';
@@ -74,8 +75,9 @@ export async function runBilling(ctx: ChargingContext, options: RunOptions): Pro
     return day;
   };
 
+  const me = thisProcess();
   if (!options.dryRun) assertBillingOpen(store);
-  if (!options.dryRun) await lock(ctx, options.waitMs);
+  if (!options.dryRun) await lock(ctx, me, options.waitMs);
   try {
     const total = countPlansInStatus(store, RUNNING, options.clinicId ?? null);
     let done = 0;
@@ -100,24 +102,20 @@ export async function runBilling(ctx: ChargingContext, options: RunOptions): Pro
     }
     return report;
   } finally {
-    if (!options.dryRun) releaseBillingLock(store, process.pid);
+    if (!options.dryRun) releaseBillingLock(store, me);
   }
 }
 
-async function lock(ctx: ChargingContext, waitMs: number): Promise<void> {
-  const alive = (pid: number) => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch (error) {
-      return (error as NodeJS.ErrnoException).code === 'EPERM';
-    }
-  };
+async function lock(ctx: ChargingContext, me: ProcessIdentity, waitMs: number): Promise<void> {
   const deadline = Date.now() + waitMs;
   for (;;) {
-    const holder = takeBillingLock(ctx.store, process.pid, ctx.now().toISOString(), alive);
+    const seen: { state: HolderState } = { state: 'alive' };
+    const holder = takeBillingLock(ctx.store, me, ctx.now().toISOString(), (h) => (seen.state = holderState(h, me)) !== 'stale');
     if (!holder) return;
     if (Date.now() >= deadline) {
+      if (seen.state === 'unknown') {
+        throw new BusyError(`Another billing run (process ${holder.pid} on ${holder.host}, started ${holder.started_at}) holds the lock, and a process on another computer cannot be checked from here; if no run is going on there, run "txplan billing unlock"`);
+      }
       throw new BusyError(`Another billing run (process ${holder.pid}, started ${holder.started_at}) is working; let it finish, or rerun with --wait SECONDS`);
     }
     await new Promise((resolve) => setTimeout(resolve, 200));

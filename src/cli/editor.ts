@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { makeFolder } from '../files.js';
 import { join } from 'node:path';
 import type { Context } from './context.js';
 import { UsageError, FailedError } from '../errors.js';
@@ -16,11 +17,12 @@ import { checkSnapshot } from '../plans/snapshot.js';
 export function editText(ctx: Context, text: string, privateDir: string, name: string): string {
   const editor = ctx.env.editor;
   if (!editor) throw new UsageError('--edit needs an editor; set VISUAL or EDITOR (e.g. export EDITOR=nano)');
-  mkdirSync(privateDir, { recursive: true, mode: 0o700 });
+  makeFolder(privateDir, 0o700);
+  // mkdtemp: a fresh folder with a random name, 0700; the file in it is created exclusively.
   const dir = mkdtempSync(join(privateDir, 'edit-'));
   const file = join(dir, name);
   try {
-    writeFileSync(file, text, { mode: 0o600 });
+    writeFileSync(file, text, { mode: 0o600, flag: 'wx' });
     // Through the shell, as git does, so EDITOR may carry arguments ("code --wait").
     const result = spawnSync('/bin/sh', ['-c', `${editor} "$1"`, editor, file], { stdio: 'inherit' });
     if (result.error || result.status !== 0) throw new FailedError(`The editor (${editor}) exited with ${result.status ?? result.error?.message}; nothing was saved`, 'editor_failed');

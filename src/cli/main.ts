@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { CommanderError } from 'commander';
-import { TxplanError } from '../errors.js';
+import { FailedError, TxplanError } from '../errors.js';
+import { databaseError } from '../store/database.js';
 import { buildProgram } from './program.js';
 
 /**
@@ -8,14 +9,23 @@ import { buildProgram } from './program.js';
  * outcome into an exit code (SPEC §6). The only place that knows about exits.
  */
 export async function main(argv: readonly string[]): Promise<number> {
+  const json = argv.includes('--json');
   // `txplan … | head` closes the pipe early: stop quietly, as Unix tools do.
+  // Any other failure to write the output (a full disk, /dev/full, a bad
+  // descriptor) is one sentence on stderr and exit 1.
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EPIPE') throw error;
-      process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+      if (error.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+      if (stream === process.stdout) {
+        try {
+          report({ code: 'output_failed', message: outputProblem(error), json });
+        } catch {
+          // stderr is gone too: the exit code is all that is left.
+        }
+      }
+      process.exit(1);
     });
   }
-  const json = argv.includes('--json');
   const debug = argv.includes('--debug');
   const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
   const { program, exitCode } = buildProgram(version);
@@ -40,16 +50,32 @@ export async function main(argv: readonly string[]): Promise<number> {
       report({ code: 'usage', message: `${capitalize(message.replace(/\n/g, ' '))}${/[.?)]$/.test(message) ? '' : '.'} Run "${commandPath(program, argv)} --help" for usage.`, json });
       return 2;
     }
-    if (error instanceof TxplanError) {
-      report({ code: error.code, message: error.message, json });
-      if (debug && error.stack) process.stderr.write(`${error.stack}\n`);
-      return error.exitCode;
+    const known = error instanceof TxplanError ? error : mapFailure(error);
+    if (known) {
+      report({ code: known.code, message: known.message, json });
+      if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+      return known.exitCode;
     }
     const err = error instanceof Error ? error : new Error(String(error));
     report({ code: 'internal', message: `Unexpected error: ${err.message}. Run again with --debug for details, and report it if it persists.`, json });
     if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
     return 1;
   }
+}
+
+/** Failures of the machine rather than of txplan, as one sentence: a damaged, read-only, busy or full database, a full or read-only disk. */
+function mapFailure(error: unknown): TxplanError | undefined {
+  const database = databaseError(error);
+  if (database) return database;
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOSPC') return new FailedError('The disk is full: free some space and run the command again', 'disk_full');
+  if (code === 'EROFS') return new FailedError('The disk txplan writes to is read-only: choose a writable place, or make it writable again', 'read_only');
+  return undefined;
+}
+
+function outputProblem(error: NodeJS.ErrnoException): string {
+  const why = error.code === 'ENOSPC' ? 'no space is left where it goes' : error.code === 'EBADF' ? 'the output is closed or not open for writing' : error.code === 'EIO' ? 'the terminal is gone' : (error.code ?? error.message);
+  return `Could not write the output (${why}); the rest of it was not written`;
 }
 
 function report({ code, message, json }: { code: string; message: string; json: boolean }): void {

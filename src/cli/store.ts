@@ -1,7 +1,8 @@
 import { join, resolve } from 'node:path';
 import type { Context } from './context.js';
 import { resolveWorkspace } from './workspace.js';
-import { openDatabase } from '../store/database.js';
+import { databaseError, openDatabase } from '../store/database.js';
+import { billingLock } from '../billing/lock.js';
 import { Store } from '../store/store.js';
 import { checkHighWater, highWaterFile, recordIssued } from '../store/high-water.js';
 import { DATA_DIR, type Workspace } from '../registry/workspace.js';
@@ -18,23 +19,41 @@ export function databasePath(ctx: Context, workspace: () => Workspace): string {
 }
 
 /**
- * Opens the patient database for a command; the caller closes it. A database
- * behind its high-water mark (an older copy put back) has its ids moved past
- * the mark and billing held until reconciled.
+/**
+ * Opens the patient database for a command; the caller closes it. A write
+ * that finds the database busy says so on stderr and waits (TXPLAN_DB_WAIT).
+ * A database behind its high-water mark (an older copy put back) has its ids
+ * moved past the mark and billing held until reconciled.
  */
 export function openStore(ctx: Context): Store {
   const path = databasePath(ctx, () => resolveWorkspace(ctx));
-  const store = new Store(openDatabase(path));
+  const seconds = ctx.env.dbWaitSeconds ?? 60;
+  const db = openDatabase(path, { busyTimeoutMs: seconds * 1000 });
+  const store: Store = new Store(db, {
+    seconds,
+    holder: () => {
+      try {
+        const lock = billingLock(store);
+        return lock && lock.state !== 'stale' ? `(a billing run, process ${lock.pid}, holds the billing lock)` : '';
+      } catch {
+        return '';
+      }
+    },
+    notify: (line) => ctx.err(`txplan: ${line}`),
+  });
   try {
-    checkHighWater(store, highWaterFile(path), ctx.now().toISOString(), ctx.actor);
+    if (!db.readonly) checkHighWater(store, highWaterFile(path), ctx.now().toISOString(), ctx.actor);
   } catch (error) {
     store.close();
-    throw error;
+    throw databaseError(error, path) ?? error;
   }
   return store;
 }
 
-/** Runs `work` with an open store and always closes it, recording the ids it issued in the high-water mark. */
+/**
+ * Runs `work` with an open store and always closes it, recording the ids it
+ * issued in the high-water mark; a database failure becomes its one sentence.
+ */
 export async function withStore<T>(ctx: Context, work: (store: Store) => Promise<T> | T): Promise<T> {
   const store = openStore(ctx);
   try {
@@ -47,7 +66,7 @@ export async function withStore<T>(ctx: Context, work: (store: Store) => Promise
     } catch {
       // the command's own error is the one to report
     }
-    throw error;
+    throw databaseError(error, databasePath(ctx, () => resolveWorkspace(ctx))) ?? error;
   } finally {
     store.close();
   }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, join, relative, sep } from 'node:path';
 import ical from 'ical-generator';
 import { FailedError } from '../errors.js';
@@ -10,7 +10,7 @@ import { getAttachments, getSteps, insertAttachment, updatePlanIf, updateStep, t
 import type { Store } from '../store/store.js';
 import type { Actor } from './lifecycle.js';
 import { assertAllowed, changedMeanwhile } from './lifecycle.js';
-import { placeNoClobber } from '../files.js';
+import { createTempFile, makeFolder, placeNoClobber } from '../files.js';
 
 /**
  * Progress on a plan's steps: marking a visit done or skipped (with notes and
@@ -168,19 +168,19 @@ function unreadable(shown: string, error: unknown): FailedError {
  * so a failed transaction can remove them again (and only them).
  */
 function storePhotos(dir: string, photos: readonly Photo[]): string[] {
-  if (!existsSync(dir)) {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    chmodSync(dir, 0o700);
-  }
+  makeFolder(dir, 0o700);
   const created: string[] = [];
   try {
     for (const photo of photos) {
       const file = join(dir, `${photo.sha256}.${photo.kind}`);
       if (existsSync(file)) continue;
-      const temp = join(dir, `.${photo.sha256}.${process.pid}.tmp`);
-      writeFileSync(temp, photo.data, { mode: 0o600, flag: 'wx' });
-      chmodSync(temp, 0o600);
+      const { path: temp, fd } = createTempFile(file);
       try {
+        try {
+          writeFileSync(fd, photo.data);
+        } finally {
+          closeSync(fd);
+        }
         // Another writer of the same content may win; its file is as good as ours.
         if (placeNoClobber(temp, file)) created.push(file);
       } finally {

@@ -1,7 +1,8 @@
-import { copyFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { packageRoot } from '../paths.js';
 import { FailedError } from '../errors.js';
+import { makeFolder } from '../files.js';
 import { CATALOG_FILE, DATA_DIR, SETTINGS_FILE, TEMPLATES_DIR } from './workspace.js';
 
 export interface InitResult {
@@ -30,24 +31,38 @@ export async function createWorkspace(root: string): Promise<InitResult> {
     throw new FailedError(`${root} already has ${clashes.slice(0, 3).join(', ')}${clashes.length > 3 ? ` and ${clashes.length - 3} more` : ''}; move them away or choose an empty folder`, 'exists');
   }
 
-  await mkdir(join(root, TEMPLATES_DIR), { recursive: true });
-  await mkdir(join(root, 'schemas'), { recursive: true });
-  for (const file of files) await copyFile(join(packageRoot, file), join(root, file));
-  const gitignore = await ensureIgnored(join(root, '.gitignore'), `${DATA_DIR}/`);
+  // Shared through git: readable by all, writable by the owner only, whatever the umask.
+  makeFolder(join(root, TEMPLATES_DIR), 0o755);
+  makeFolder(join(root, 'schemas'), 0o755);
+  for (const file of files) {
+    await copyFile(join(packageRoot, file), join(root, file));
+    await chmod(join(root, file), 0o644);
+  }
+  const gitignore = await ensureIgnored(join(root, '.gitignore'), IGNORED);
   return { root, files, templates: templateNames.length, gitignore };
 }
 
-/** Local data (database, attachments) must never be committed. */
-async function ensureIgnored(file: string, entry: string): Promise<InitResult['gitignore']> {
+/**
+ * Where txplan writes patient data by default, never to be committed: the
+ * database, ledger and attachments; handouts (plan-<id>.pdf in the current
+ * folder, and the README's handouts/ and backups/ folders); and the temporary
+ * files of a write that was interrupted.
+ */
+const IGNORED = [`${DATA_DIR}/`, 'plan-*.pdf', 'handouts/', 'backups/', '.*.tmp'];
+
+async function ensureIgnored(file: string, entries: readonly string[]): Promise<InitResult['gitignore']> {
   let current: string | undefined;
   try {
     current = await readFile(file, 'utf8');
   } catch {
-    await writeFile(file, `# txplan's local data: patient database, gateway ledger, attachments\n${entry}\n`);
+    await writeFile(file, `# txplan's patient data: database, gateway ledger, attachments, handouts, backups, interrupted writes\n${entries.join('\n')}\n`, { mode: 0o644 });
+    await chmod(file, 0o644);
     return 'created';
   }
-  if (current.split(/\r?\n/).some((line) => line.trim() === entry || line.trim() === entry.replace(/\/$/, ''))) return 'unchanged';
-  await writeFile(file, `${current}${current.endsWith('\n') || current === '' ? '' : '\n'}${entry}\n`);
+  const lines = new Set(current.split(/\r?\n/).map((line) => line.trim()));
+  const missing = entries.filter((entry) => !lines.has(entry) && !lines.has(entry.replace(/\/$/, '')));
+  if (missing.length === 0) return 'unchanged';
+  await writeFile(file, `${current}${current.endsWith('\n') || current === '' ? '' : '\n'}${missing.join('\n')}\n`);
   return 'updated';
 }
 

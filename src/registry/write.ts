@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { Template } from '../generated/schema-types.js';
 import { FailedError, UsageError } from '../errors.js';
+import { writeFileAtomically } from '../files.js';
 import { parseSource } from './source.js';
 import { templateErrors, type Registry } from './registry.js';
 
@@ -32,9 +32,10 @@ export async function writeNewTemplate(registry: Registry, id: string, text: str
   if (problems.length > 0) throw new FailedError(`The new template would be invalid: ${problems[0]}. Nothing was written`, 'invalid_template');
   const file = join(registry.workspace.templatesDir, `${id}.yaml`);
   try {
-    await writeFile(file, text, { flag: 'wx' });
+    // Templates are shared through git, so readable by all (0644), never world-writable.
+    writeFileAtomically(file, text, false, 0o644);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new FailedError(`Refusing to overwrite templates/${id}.yaml; choose another id`, 'exists');
+    if (error instanceof FailedError && error.code === 'file_exists') throw new FailedError(`Refusing to overwrite templates/${id}.yaml; choose another id`, 'exists');
     throw error;
   }
   return file;

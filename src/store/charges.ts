@@ -159,16 +159,37 @@ export function removeUnstartedPlan(store: Store, planId: number): void {
   store.statement('DELETE FROM plans WHERE id = ?').run(planId);
 }
 
-/** Takes the billing lock for `pid` unless a live process holds it; returns the holder when refused. */
-export function takeBillingLock(store: Store, pid: number, at: string, alive: (pid: number) => boolean): { pid: number; started_at: string } | undefined {
+/** The billing lock's row: who took it, when, and (since schema 6) on which host, boot and process start. */
+export interface BillingLockHolder {
+  pid: number;
+  started_at: string;
+  host: string | null;
+  boot_id: string | null;
+  start_ticks: number | null;
+}
+
+export function billingLockHolder(store: Store): BillingLockHolder | undefined {
+  return store.statement<[], BillingLockHolder>('SELECT pid, started_at, host, boot_id, start_ticks FROM billing_lock WHERE id = 1').get();
+}
+
+/** Takes the billing lock for `me` unless `held` says its holder still holds it; returns the holder when refused. */
+export function takeBillingLock(store: Store, me: Omit<BillingLockHolder, 'started_at'>, at: string, held: (holder: BillingLockHolder) => boolean): BillingLockHolder | undefined {
   return store.transaction(() => {
-    const holder = store.statement<[], { pid: number; started_at: string }>('SELECT pid, started_at FROM billing_lock WHERE id = 1').get();
-    if (holder && holder.pid !== pid && alive(holder.pid)) return holder;
-    store.statement('INSERT INTO billing_lock (id, pid, started_at) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET pid = excluded.pid, started_at = excluded.started_at').run(pid, at);
+    const holder = billingLockHolder(store);
+    const isMe = holder && holder.pid === me.pid && holder.host === me.host && holder.start_ticks === me.start_ticks;
+    if (holder && !isMe && held(holder)) return holder;
+    store
+      .statement('INSERT OR REPLACE INTO billing_lock (id, pid, started_at, host, boot_id, start_ticks) VALUES (1, @pid, @at, @host, @boot_id, @start_ticks)')
+      .run({ pid: me.pid, at, host: me.host, boot_id: me.boot_id, start_ticks: me.start_ticks });
     return undefined;
   });
 }
 
-export function releaseBillingLock(store: Store, pid: number): void {
-  store.statement('DELETE FROM billing_lock WHERE id = 1 AND pid = ?').run(pid);
+/** Releases the lock if `me` still holds it (after a `billing unlock`, another run may). */
+export function releaseBillingLock(store: Store, me: Omit<BillingLockHolder, 'started_at'>): void {
+  store.statement('DELETE FROM billing_lock WHERE id = 1 AND pid = @pid AND host IS @host AND start_ticks IS @start_ticks').run({ pid: me.pid, host: me.host, start_ticks: me.start_ticks });
+}
+
+export function deleteBillingLock(store: Store): void {
+  store.statement('DELETE FROM billing_lock WHERE id = 1').run();
 }

@@ -1,5 +1,20 @@
-import type { Statement } from 'better-sqlite3';
+import Database, { type Statement } from 'better-sqlite3';
 import type { Db } from './database.js';
+import { FailedError } from '../errors.js';
+
+/**
+ * How a transaction waits for another process's write lock: a first short
+ * try, then one line (`notify`) saying what it waits for, then up to
+ * `seconds` in all before giving up in one sentence.
+ */
+export interface BusyWait {
+  seconds: number;
+  /** Who holds the database, if known: "(a billing run, process 123, holds the billing lock)". */
+  holder: () => string;
+  notify: (line: string) => void;
+}
+
+const FIRST_TRY_MS = 1000;
 
 /**
  * The database with its prepared statements. Every statement is prepared
@@ -8,7 +23,10 @@ import type { Db } from './database.js';
 export class Store {
   private readonly statements = new Map<string, Statement>();
 
-  constructor(readonly db: Db) {}
+  constructor(
+    readonly db: Db,
+    private readonly wait?: BusyWait,
+  ) {}
 
   statement<P extends unknown[] | {} = unknown[], R = unknown>(sql: string): Statement<P, R> {
     let statement = this.statements.get(sql);
@@ -21,12 +39,45 @@ export class Store {
 
   /** A short synchronous write transaction (BEGIN IMMEDIATE: no upgrade deadlocks between writers). */
   transaction<T>(work: () => T): T {
-    return this.db.transaction(work).immediate();
+    let started = false;
+    const run = this.db.transaction(() => {
+      started = true;
+      return work();
+    });
+    if (!this.wait || this.db.inTransaction) return run.immediate();
+    const full = this.wait.seconds * 1000;
+    this.db.pragma(`busy_timeout = ${Math.min(FIRST_TRY_MS, full)}`);
+    try {
+      return run.immediate();
+    } catch (error) {
+      // Only BEGIN IMMEDIATE can be refused as busy; once the work ran, the error is the work's.
+      if (started || !isBusy(error)) throw error;
+      if (full <= FIRST_TRY_MS) throw this.busyError(error);
+      const holder = this.wait.holder();
+      this.wait.notify(`the database ${this.db.name} is busy: another process is writing to it${holder ? ` ${holder}` : ''}; waiting up to ${this.wait.seconds} s…`);
+      this.db.pragma(`busy_timeout = ${full - FIRST_TRY_MS}`);
+      try {
+        return run.immediate();
+      } catch (again) {
+        throw this.busyError(again, holder);
+      }
+    } finally {
+      this.db.pragma(`busy_timeout = ${full}`);
+    }
+  }
+
+  private busyError(error: unknown, holder = ''): unknown {
+    if (!isBusy(error) || !this.wait) return error;
+    return new FailedError(`The database ${this.db.name} is still busy after ${this.wait.seconds} s: another process is writing to it${holder ? ` ${holder}` : ''}; try again once it has finished, or set TXPLAN_DB_WAIT to wait longer; nothing was changed`, 'database_busy');
   }
 
   close(): void {
     this.db.close();
   }
+}
+
+function isBusy(error: unknown): boolean {
+  return error instanceof Database.SqliteError && (error.code.startsWith('SQLITE_BUSY') || error.code.startsWith('SQLITE_LOCKED'));
 }
 
 /**

@@ -53,14 +53,14 @@ describe('txplan init', () => {
     expect(existsSync(join(dir, 'catalog.yaml'))).toBe(false);
   });
 
-  it('adds .txplan/ to an existing .gitignore once, inside an existing repository', () => {
+  it('adds what txplan writes to an existing .gitignore once, inside an existing repository', () => {
     const dir = tempDir();
     git(dir, 'init', '-q');
     writeFileSync(join(dir, '.gitignore'), 'node_modules/');
     const result = txplan(['init', '--json'], { cwd: dir });
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ git: 'inside-repository', gitignore: 'updated' });
-    expect(readFileSync(join(dir, '.gitignore'), 'utf8')).toBe('node_modules/\n.txplan/\n');
+    expect(readFileSync(join(dir, '.gitignore'), 'utf8')).toBe('node_modules/\n.txplan/\nplan-*.pdf\nhandouts/\nbackups/\n.*.tmp\n');
 
     const nested = join(dir, 'second');
     const second = txplan(['init', '--json', nested]);

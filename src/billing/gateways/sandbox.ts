@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
+import { makeFolder } from '../../files.js';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { FailedError } from '../../errors.js';
@@ -114,7 +115,7 @@ export class SandboxGateway implements Gateway {
 
   private open(): { db: Database.Database; insert: Database.Statement; read: Database.Statement } {
     if (this.opened) return this.opened;
-    if (!existsSync(dirname(this.ledgerPath))) mkdirSync(dirname(this.ledgerPath), { recursive: true, mode: 0o700 });
+    makeFolder(dirname(this.ledgerPath), 0o700);
     if (!existsSync(this.ledgerPath)) closeSync(openSync(this.ledgerPath, 'wx', 0o600));
     const db = new Database(this.ledgerPath);
     db.pragma('busy_timeout = 10000');

@@ -1,9 +1,10 @@
-import { mkdtemp, mkdir, readdir } from 'node:fs/promises';
+import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import type { Context } from '../context.js';
 import { FailedError } from '../../errors.js';
+import { makeFolder } from '../../files.js';
 import { createWorkspace } from '../../registry/starter.js';
 import { commitAll, initRepository } from '../../registry/git.js';
 import { validateWorkspace } from '../../registry/validate.js';
@@ -159,7 +160,7 @@ function sink(): NodeJS.WritableStream {
 }
 
 async function emptyFolder(dir: string): Promise<string> {
-  await mkdir(dir, { recursive: true });
+  makeFolder(dir, 0o755); // a workspace, as txplan init makes it, whatever the umask
   const entries = await readdir(dir);
   if (entries.length > 0) throw new FailedError(`${dir} is not empty; give --dir a new or empty folder, or leave it out to use a temporary one`, 'exists');
   return dir;

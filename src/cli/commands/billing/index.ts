@@ -24,6 +24,22 @@ Examples:
     .action(action(async (ctx, opts) => (await import('./run.js')).run(ctx, opts)));
 
   billing
+    .command('unlock')
+    .description('remove the billing lock left by a run that will not come back (asks; audited)')
+    .addHelpText(
+      'after',
+      `
+A run's lock names its process, host, boot and start time, so a lock left by a killed run is
+taken over by the next run on its own; this is for the case nothing else foresaw, such as a run
+on another computer that will never come back. Off a terminal it needs --yes.
+
+Examples:
+  $ txplan billing unlock
+  $ txplan billing unlock --yes`,
+    )
+    .action(action(async (ctx) => (await import('./unlock.js')).run(ctx)));
+
+  billing
     .command('charges')
     .description('list charges')
     .option('--plan <plan>', 'charges of one plan')

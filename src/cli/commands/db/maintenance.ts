@@ -7,19 +7,27 @@ import { newerThanBackup, restoreBackup, verifyBackup, writeBackup } from '../..
 import { highWaterFile } from '../../../store/high-water.js';
 import { LATEST_VERSION } from '../../../store/migrations/index.js';
 import { databaseHealth } from '../../../store/maintenance.js';
+import { billingLock } from '../../../billing/lock.js';
+import { describeHolder } from '../billing/unlock.js';
 
 export async function check(ctx: Context): Promise<number> {
   return withStore(ctx, (store) => {
     const health = databaseHealth(store);
     const ok = health.integrity.length === 0 && health.foreignKeys.length === 0;
+    const lock = billingLock(store);
     if (ctx.options.json) {
-      ctx.json({ id: databasePath(ctx, () => resolveWorkspace(ctx)), ok, schema_version: health.schemaVersion, latest_version: LATEST_VERSION, integrity: health.integrity, foreign_keys: health.foreignKeys, counts: health.counts });
+      const billing_lock = lock ? { pid: lock.pid, host: lock.host, since: lock.started_at, state: lock.state } : null;
+      ctx.json({ id: databasePath(ctx, () => resolveWorkspace(ctx)), ok, schema_version: health.schemaVersion, latest_version: LATEST_VERSION, integrity: health.integrity, foreign_keys: health.foreignKeys, counts: health.counts, billing_lock });
     } else if (ok) {
       ctx.out(`${ctx.color.green('✔')} Database is sound: schema ${health.schemaVersion}, ${Object.entries(health.counts).map(([t, n]) => `${n} ${t}`).join(', ')}.`);
     } else {
       ctx.out([...health.integrity.map((p) => `integrity: ${p}`), ...health.foreignKeys.map((p) => `foreign key: ${p}`)].join('\n'));
     }
-    if (!ok) throw new FailedError('The database check found problems (listed above); restore the most recent backup (made with "txplan db backup") and check the disk', 'db_corrupt');
+    if (lock && !ctx.options.json) {
+      const hint = lock.state === 'alive' ? '' : lock.state === 'stale' ? '; the next billing run takes it over' : '; if no run is going on there, "txplan billing unlock" removes it';
+      ctx.out(`billing lock: ${describeHolder(lock, lock.state)}${hint}`);
+    }
+    if (!ok) throw new FailedError(`The database ${store.db.name} is damaged (the problems are listed above): restore the latest backup with "txplan db restore <backup>", and check the disk`, 'db_corrupt');
     return 0;
   });
 }

@@ -1,4 +1,4 @@
-import { mkdirSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Context } from '../../context.js';
 import { progressBar } from '../../progress.js';
@@ -10,7 +10,7 @@ import { getPlan, listPlans, PLAN_STATUSES, type PlanRow, type PlanStatus } from
 import type { Store } from '../../../store/store.js';
 import { loadHandout } from '../../../handout/load.js';
 import { renderHandout, type Paper } from '../../../handout/render.js';
-import { checkTarget, writeFileAtomically } from '../../../files.js';
+import { checkTarget, makeFolder as makePrivateFolder, writeFileAtomically } from '../../../files.js';
 
 export interface HandoutOptions {
   output?: string;
@@ -139,7 +139,8 @@ function deletedTemplateNote(plans: readonly PlanRow[]): string {
 
 function makeFolder(dir: string): void {
   try {
-    mkdirSync(dir, { recursive: true });
+    // Handouts are about patients: a folder made for them is private (0700) whatever the umask.
+    makePrivateFolder(dir, 0o700);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EEXIST' || code === 'ENOTDIR') throw new FailedError(`${dir} is a file, not a folder; give --out-dir a folder`, 'not_a_folder');

@@ -1,0 +1,224 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { binary, databaseFile, query, repoRoot, setUp, tempDir, txplan, workspace } from '../helpers.js';
+
+/**
+ * Every failure the machine can cause (a damaged or read-only database, one
+ * busy for longer than the wait, a full disk, an output that cannot be
+ * written) is one sentence on stderr and a documented exit code; never
+ * "Unexpected error", never a stack trace.
+ */
+
+const ACNE = 'comprehensive-acne-resolution';
+
+function clinic(ws = workspace()): string {
+  setUp(ws, [
+    ['clinic', 'add', 'main', '--name', 'Main Street', '--timezone', 'UTC'],
+    ['patient', 'add', '--first', 'Ada', '--last', 'Lovelace', '--mrn', 'P-1'],
+    ['plan', 'apply', 'P-1', ACNE, '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_visa'],
+  ]);
+  return ws;
+}
+
+/** One line on stderr, no stack trace, no "Unexpected error". */
+function oneSentence(stderr: string): void {
+  expect(stderr.trimEnd().split('\n')).toHaveLength(1);
+  expect(stderr).toMatch(/^txplan: /);
+  expect(stderr).not.toMatch(/Unexpected error|\n\s+at /);
+}
+
+function sh(command: string): number {
+  return spawnSync('/bin/sh', ['-c', command], { stdio: 'ignore' }).status ?? -1;
+}
+
+/** Mounting needs privileges; the tests that need it say so when they are skipped. */
+const canMount = (() => {
+  const dir = join(tmpdir(), `txplan-mount-probe-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  const ok = sh(`mount -t tmpfs -o size=64k tmpfs '${dir}' && umount '${dir}'`) === 0;
+  sh(`rmdir '${dir}'`);
+  return ok;
+})();
+
+describe('a damaged database', () => {
+  it.each([
+    ['its header overwritten', 0, 100],
+    ['every page after the first overwritten', 4096, Infinity],
+  ] as const)('with %s: db check and plan list say so in one sentence and name db restore', (_what, offset, length) => {
+    const ws = clinic();
+    const file = databaseFile(ws);
+    const size = Math.min(length, statSync(file).size - offset);
+    const fd = openSync(file, 'r+');
+    writeSync(fd, Buffer.alloc(size, 0x5a), 0, size, offset);
+    closeSync(fd);
+    for (const args of [['db', 'check'], ['plan', 'list'], ['patient', 'add', '--first', 'Bo', '--last', 'Bell', '--mrn', 'P-2']]) {
+      const result = txplan(args, { cwd: ws });
+      expect(result.code, args.join(' ')).toBe(1);
+      oneSentence(result.stderr);
+      expect(result.stderr).toContain(`The database ${file} is damaged`);
+      expect(result.stderr).toContain('"txplan db restore <backup>"');
+    }
+  });
+});
+
+describe.skipIf(!canMount)('a read-only database (a read-only bind mount of .txplan)', () => {
+  it('reading commands work; writing commands say the database is read-only and change nothing', () => {
+    const ws = clinic();
+    const data = join(ws, '.txplan');
+    expect(sh(`mount --bind '${data}' '${data}' && mount -o remount,bind,ro '${data}'`)).toBe(0);
+    onTestFinished(() => void sh(`umount '${data}'`));
+    for (const args of [['plan', 'list'], ['plan', 'show', '1'], ['patient', 'list'], ['patient', 'show', 'P-1'], ['audit'], ['db', 'check']]) {
+      const result = txplan(args, { cwd: ws });
+      expect(result.stderr, args.join(' ')).toBe('');
+      expect(result.code, args.join(' ')).toBe(0);
+    }
+    for (const args of [['patient', 'add', '--first', 'Bo', '--last', 'Bell', '--mrn', 'P-2'], ['plan', 'pause', '1'], ['billing', 'run', '--date', '2031-02-01']]) {
+      const result = txplan(args, { cwd: ws });
+      expect(result.code, args.join(' ')).toBe(1);
+      oneSentence(result.stderr);
+      expect(result.stderr).toContain(`The database ${databaseFile(ws)} is read-only (it is on a read-only disk)`);
+    }
+    expect(sh(`umount '${data}'`)).toBe(0);
+    expect(query(ws, 'SELECT count(*) AS n FROM patients')).toEqual([{ n: 1 }]);
+    expect(query(ws, 'SELECT status FROM plans')).toEqual([{ status: 'active' }]);
+  });
+});
+
+describe('an immutable database file (chattr +i)', () => {
+  it('reading commands work; writing commands say the database is read-only', () => {
+    const ws = clinic();
+    const file = databaseFile(ws);
+    if (sh(`chattr +i '${file}'`) !== 0) throw new Error('chattr +i is not available on this file system');
+    onTestFinished(() => void sh(`chattr -i '${file}'`));
+    expect(txplan(['plan', 'list'], { cwd: ws }).code).toBe(0);
+    const result = txplan(['patient', 'add', '--first', 'Bo', '--last', 'Bell', '--mrn', 'P-2'], { cwd: ws });
+    expect(result.code).toBe(1);
+    oneSentence(result.stderr);
+    expect(result.stderr).toContain(`The database ${file} is read-only`);
+  });
+});
+
+describe('a busy database', () => {
+  /** A process holding a write transaction on the database for `ms`, after marking the billing lock as its own. */
+  function holdWrite(ws: string, ms: number): Promise<{ pid: number; done: Promise<void> }> {
+    const script = `
+      import Database from 'better-sqlite3';
+      const db = new Database(${JSON.stringify(databaseFile(ws))});
+      db.prepare("INSERT OR REPLACE INTO billing_lock (id, pid, started_at) VALUES (1, ?, '2031-02-01T00:00:00.000Z')").run(process.pid);
+      db.exec('BEGIN IMMEDIATE');
+      process.stdout.write('held\\n');
+      setTimeout(() => { db.exec('ROLLBACK'); db.prepare('DELETE FROM billing_lock').run(); db.close(); }, ${ms});
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+    const done = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    onTestFinished(() => void child.kill('SIGKILL'));
+    return new Promise((resolve, reject) => {
+      child.stdout!.once('data', () => resolve({ pid: child.pid!, done }));
+      child.once('error', reject);
+    });
+  }
+
+  function runAsync(ws: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
+    const started = Date.now();
+    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TXPLAN_')));
+    const child = spawn(process.execPath, [binary, ...args], { cwd: ws, env: { ...clean, TXPLAN_ACTOR: 'test', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    return new Promise((resolve) => child.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr, ms: Date.now() - started })));
+  }
+
+  it('a writer waits past 5 s with a visible line naming the holder, then succeeds', async () => {
+    const ws = clinic();
+    const holder = await holdWrite(ws, 7000);
+    const result = await runAsync(ws, ['patient', 'add', '--first', 'Bo', '--last', 'Bell', '--mrn', 'P-2']);
+    await holder.done;
+    expect(result.code).toBe(0);
+    expect(result.ms).toBeGreaterThanOrEqual(6000);
+    expect(result.stderr).toMatch(/^txplan: the database .* is busy: another process is writing to it \(a billing run, process \d+, holds the billing lock\); waiting up to 60 s…\n$/);
+    expect(result.stderr).toContain(`process ${holder.pid}`);
+    expect(query(ws, "SELECT mrn FROM patients WHERE mrn = 'P-2'")).toHaveLength(1);
+  }, 30_000);
+
+  it('gives up after TXPLAN_DB_WAIT seconds in one sentence, changing nothing', async () => {
+    const ws = clinic();
+    const holder = await holdWrite(ws, 8000);
+    const result = await runAsync(ws, ['patient', 'add', '--first', 'Bo', '--last', 'Bell', '--mrn', 'P-2'], { TXPLAN_DB_WAIT: '2' });
+    expect(result.code).toBe(1);
+    expect(result.ms).toBeLessThan(6000);
+    const lines = result.stderr.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/waiting up to 2 s/);
+    expect(lines).toHaveLength(2);
+    oneSentence(`${lines[1]}\n`);
+    expect(lines[1]).toMatch(/^txplan: The database .* is still busy after 2 s/);
+    await holder.done;
+    expect(query(ws, "SELECT mrn FROM patients WHERE mrn = 'P-2'")).toHaveLength(0);
+  }, 30_000);
+});
+
+describe.skipIf(!canMount)('a full disk (a small tmpfs)', () => {
+  it('reading still works; writers say the disk is full, change nothing, and leave no billing lock; handouts say so too', () => {
+    const mount = tempDir();
+    expect(sh(`mount -t tmpfs -o size=3m tmpfs '${mount}'`)).toBe(0);
+    onTestFinished(() => void sh(`umount '${mount}'`));
+    const ws = join(mount, 'clinic');
+    expect(txplan(['init', ws]).code).toBe(0);
+    clinic(ws);
+    // Fill what is left.
+    const filler = openSync(join(mount, 'filler'), 'w');
+    try {
+      for (;;) writeSync(filler, Buffer.alloc(4096));
+    } catch (error) {
+      expect((error as NodeJS.ErrnoException).code).toBe('ENOSPC');
+    } finally {
+      closeSync(filler);
+    }
+    const before = readFileSync(databaseFile(ws));
+    // Reading still works: the database is read from a copy when SQLite cannot make its -shm file.
+    const list = txplan(['plan', 'list'], { cwd: ws });
+    expect(list.stderr).toBe('');
+    expect(list.code).toBe(0);
+    expect(list.stdout).toContain('Lovelace');
+    for (const args of [['patient', 'add', '--first', 'Bo', '--last', 'Bell', '--mrn', 'P-2'], ['billing', 'run', '--date', '2031-02-01'], ['handout', '1', '-o', 'plan-1.pdf']]) {
+      const result = txplan(args, { cwd: ws });
+      expect(result.code, args.join(' ')).toBe(1);
+      oneSentence(result.stderr);
+      expect(result.stderr).toMatch(/the disk is full/i);
+    }
+    expect(readFileSync(databaseFile(ws)).equals(before)).toBe(true);
+    sh(`rm '${join(mount, 'filler')}'`);
+    expect(query(ws, 'SELECT * FROM billing_lock')).toEqual([]);
+    expect(query(ws, "SELECT mrn FROM patients WHERE mrn = 'P-2'")).toHaveLength(0);
+  });
+});
+
+describe('an output that cannot be written', () => {
+  it.each([
+    ['full (>/dev/full)', '>/dev/full', 1],
+    ['full, --json', '>/dev/full', 1],
+    ['not open for writing (EBADF)', '1</dev/null', 1],
+  ] as const)('stdout %s: exit 1 with one sentence, no stack trace', (what, redirect, code) => {
+    const ws = clinic();
+    const json = what.includes('json') ? ' --json' : '';
+    const result = spawnSync('/bin/sh', ['-c', `exec '${process.execPath}' '${binary}' plan list${json} ${redirect}`], { cwd: ws, encoding: 'utf8' });
+    expect(result.status).toBe(code);
+    if (what.includes('json')) {
+      expect(JSON.parse(result.stderr)).toEqual({ error: { code: 'output_failed', message: expect.stringMatching(/could not write the output/i) } });
+    } else {
+      oneSentence(result.stderr);
+      expect(result.stderr).toMatch(/could not write the output/i);
+    }
+  });
+
+  it('stdout closed (>&-): no stack trace, nothing on stderr', () => {
+    // Node reopens a closed stdout on /dev/null before any of txplan runs, so this is a quiet success.
+    const ws = clinic();
+    const result = spawnSync('/bin/sh', ['-c', `exec '${process.execPath}' '${binary}' plan list >&-`], { cwd: ws, encoding: 'utf8' });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+  });
+});
