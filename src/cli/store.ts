@@ -75,14 +75,17 @@ export async function withStore<T>(ctx: Context, work: (store: Store) => Promise
 /**
  * Plans made without a charge still raise the mark. Charging raised it already
  * before the processor was called; here a folder that cannot be written (a
- * read-only workspace) does not fail a command that issued nothing new.
+ * read-only workspace, a full disk) does not fail a command that issued
+ * nothing new — the next command that can write raises it.
  */
 function markIssued(ctx: Context, store: Store): void {
+  // A read-only database (or its in-memory copy) issued nothing.
+  if (store.db.readonly) return;
   try {
     recordIssued(store, highWaterFile(store.db.name), ctx.now().toISOString());
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'EACCES' && code !== 'EROFS' && code !== 'EPERM') throw error;
+    if (code !== 'EACCES' && code !== 'EROFS' && code !== 'EPERM' && code !== 'ENOSPC') throw error;
   }
 }
 
