@@ -10,13 +10,17 @@ import { databaseHealth } from '../../../store/maintenance.js';
 export async function check(ctx: Context): Promise<number> {
   return withStore(ctx, (store) => {
     const health = databaseHealth(store);
-    const ok = health.integrity.length === 0 && health.foreignKeys.length === 0;
+    const ok = health.integrity.length === 0 && health.foreignKeys.length === 0 && health.cardNumbers.length === 0;
+    const cards = health.cardNumbers.map((c) => `card number: ${c.table}.${c.column} in row ${c.row} looks like it holds a card number (not shown); remove it`);
     if (ctx.options.json) {
-      ctx.json({ id: databasePath(ctx, () => resolveWorkspace(ctx)), ok, schema_version: health.schemaVersion, latest_version: LATEST_VERSION, integrity: health.integrity, foreign_keys: health.foreignKeys, counts: health.counts });
+      ctx.json({ id: databasePath(ctx, () => resolveWorkspace(ctx)), ok, schema_version: health.schemaVersion, latest_version: LATEST_VERSION, integrity: health.integrity, foreign_keys: health.foreignKeys, card_numbers: health.cardNumbers, counts: health.counts });
     } else if (ok) {
       ctx.out(`${ctx.color.green('✔')} Database is sound: schema ${health.schemaVersion}, ${Object.entries(health.counts).map(([t, n]) => `${n} ${t}`).join(', ')}.`);
     } else {
-      ctx.out([...health.integrity.map((p) => `integrity: ${p}`), ...health.foreignKeys.map((p) => `foreign key: ${p}`)].join('\n'));
+      ctx.out([...health.integrity.map((p) => `integrity: ${p}`), ...health.foreignKeys.map((p) => `foreign key: ${p}`), ...cards].join('\n'));
+    }
+    if (health.cardNumbers.length > 0 && health.integrity.length === 0 && health.foreignKeys.length === 0) {
+      throw new FailedError(`The database check found ${health.cardNumbers.length === 1 ? 'a value' : `${health.cardNumbers.length} values`} that look like card numbers (listed above by table, column and row); txplan never keeps card numbers, so remove them`, 'card_number');
     }
     if (!ok) throw new FailedError('The database check found problems (listed above); restore the most recent backup (made with "txplan db backup") and check the disk', 'db_corrupt');
     return 0;
