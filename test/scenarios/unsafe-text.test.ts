@@ -92,7 +92,7 @@ describe('text that cannot become a trap', () => {
 describe('validation output formats', () => {
   const evil: Diagnostic = { file: 'templates/a\n::error::x.yaml', line: 2, column: 1, endLine: 2, endColumn: 3, path: 'name', code: 'schema-type', severity: 'error', message: 'bad\r\n::warning file=x::owned \u001b[31mred\u202e' };
   it('github: no line starts a workflow command txplan did not mean, and properties are escaped', () => {
-    const out = formatters.github({ files: ['x'], diagnostics: [evil] }, new Chalk({ level: 0 }));
+    const out = formatters.github({ files: ["x"], diagnostics: [evil] });
     const lines = out.trimEnd().split('\n');
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatch(/^::error file=templates\/a%0A%3A%3Aerror%3A%3Ax\.yaml,line=2,/);
