@@ -48,7 +48,7 @@ const PHONE = /^\+?[0-9 ().-]+$/;
 // Plausible, not RFC 5322: one @, no spaces, a dot in the domain.
 const EMAIL = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/;
 // eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 
 export const CARD_NUMBER_PROBLEM = 'looks like it holds a card number; txplan never stores card numbers, so remove it (payments use a processor token such as pm_…)';
 
