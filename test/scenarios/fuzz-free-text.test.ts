@@ -18,7 +18,7 @@ import { luhn, normaliseDigits } from '../../src/domain/cards.js';
  */
 
 const TOTAL = 10_000;
-const SPAWNED = 200;
+const SPAWNED = 80;
 const EXIT_CODES = [0, 1, 2, 3, 4, 130];
 // eslint-disable-next-line no-control-regex
 const TRAP = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
@@ -236,6 +236,9 @@ describe('fuzz: 10,000 strings through every free-text flag', () => {
       ['unknown option', (s) => ({ args: ['patient', 'list', `--${s}`] })],
       ['unknown command', (s) => ({ args: ['patient', s] })],
     ];
+    // Pairs that load the whole template registry cost several times more: they get half the share.
+    const costly = (pair: string) => /^(plan apply|plan edit|template new)/.test(pair);
+    const schedule = pairs.flatMap((p) => (costly(p[0]) ? [p] : [p, p]));
     function step(i: number, extra: string[]): Invocation {
       const plan = 1 + 2 * (i % (PLANS / 2)); // the started plans
       return { args: ['plan', 'step', String(plan), String(nextStep.get(plan) ?? 1), '--done', ...extra] };
@@ -289,7 +292,7 @@ describe('fuzz: 10,000 strings through every free-text flag', () => {
     };
 
     // 1. A patient import CSV carries many strings in one go (five cells a row).
-    const CSV_ROWS = 1_000;
+    const CSV_ROWS = 900;
     let index = 0;
     const quote = (cell: string) => `"${cell.replace(/"/g, '""')}"`;
     for (let batch = 0; index < CSV_ROWS * 5; batch++) {
@@ -311,7 +314,7 @@ describe('fuzz: 10,000 strings through every free-text flag', () => {
     // 2. Every other string through one (command, flag) pair, in-process.
     const spawnFrom = TOTAL - SPAWNED;
     for (let i = index; i < spawnFrom; i++) {
-      const [pair, make] = pairs[i % pairs.length]!;
+      const [pair, make] = schedule[i % schedule.length]!;
       const invocation = make(samples[i]!.text, i);
       const t0 = performance.now();
       const result = await inProcess(invocation.args, invocation.env);
@@ -326,7 +329,7 @@ describe('fuzz: 10,000 strings through every free-text flag', () => {
     // 3. A sample through the built binary, a few at a time.
     const queue = Array.from({ length: SPAWNED }, (_, k) => spawnFrom + k);
     await Promise.all(
-      Array.from({ length: 4 }, async () => {
+      Array.from({ length: 3 }, async () => {
         for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
           const [pair, make] = pairs[(i * 7) % pairs.length]!;
           const invocation = make(samples[i]!.text, i);
@@ -347,7 +350,7 @@ describe('fuzz: 10,000 strings through every free-text flag', () => {
     expect(problems.slice(0, 10)).toEqual([]);
     expect(leaked.length, `card numbers stored: ${leaked.length}`).toBe(0);
     // Every pair got many strings; the audit shows that strings were really stored.
-    for (const [pair] of pairs) expect(used.get(pair) ?? 0, pair).toBeGreaterThan(100);
+    for (const [pair] of pairs) expect(used.get(pair) ?? 0, pair).toBeGreaterThan(80);
     expect(Number(JSON.parse((await inProcess(['audit', '--json'])).stdout).length)).toBeGreaterThan(200);
     expect(allCards.length).toBeGreaterThan(2500);
     // eslint-disable-next-line no-console
