@@ -38,7 +38,8 @@ export function checkClinic(input: ClinicInput): ClinicCheck {
   const card = (field: ClinicField) => void problems.push({ field, code: 'card_number', message: CARD_NUMBER_PROBLEM });
 
   const id = input.id.trim();
-  if (!CLINIC_ID.test(id) || id.length > MAX_CLINIC_ID_LENGTH) invalid('id', `must be lowercase letters, digits and dashes, at most ${MAX_CLINIC_ID_LENGTH} characters, e.g. downtown or north-side`);
+  if (containsCardNumber(id)) card('id');
+  else if (!CLINIC_ID.test(id) || id.length > MAX_CLINIC_ID_LENGTH) invalid('id', `must be lowercase letters, digits and dashes, at most ${MAX_CLINIC_ID_LENGTH} characters, e.g. downtown or north-side`);
 
   const name = normaliseName(input.name);
   if (containsCardNumber(name)) card('name');
