@@ -1,6 +1,7 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import { readEnvironment, type Environment } from '../config.js';
 import type { Prompter } from './prompter.js';
+import { escapeJson, neutralise, neutraliseForTerminal } from './output/escape.js';
 
 /** Global flags of SPEC §4, as every command receives them. */
 export interface GlobalOptions {
@@ -11,6 +12,8 @@ export interface GlobalOptions {
   actor?: string;
   debug?: boolean;
   yes?: boolean;
+  /** Tab-separated output without the spreadsheet-formula guard, for scripts. */
+  raw?: boolean;
 }
 
 export interface Streams {
@@ -47,7 +50,9 @@ export interface Context {
 }
 
 export function createContext(options: GlobalOptions, overrides: Partial<Pick<Context, 'streams' | 'env' | 'cwd' | 'now' | 'prompter'>> = {}): Context {
-  const streams = overrides.streams ?? { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin };
+  const given = overrides.streams ?? { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin };
+  // Everything a command prints goes through these: no escape sequence or control character it did not mean.
+  const streams = guardStreams(given);
   const env = overrides.env ?? readEnvironment();
   const colorAllowed = options.color !== false && !env.noColor && !options.json;
   const level = (tty: boolean | undefined) => (colorAllowed && tty ? 1 : 0);
@@ -66,6 +71,27 @@ export function createContext(options: GlobalOptions, overrides: Partial<Pick<Co
     prompter: overrides.prompter ?? (async () => (await import('./prompter.js')).inquirerPrompter()),
     out: (text) => void streams.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
     err: (text) => void streams.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
-    json: (value) => void streams.stdout.write(`${JSON.stringify(value, null, 2)}\n`),
+    json: (value) => void streams.stdout.write(`${escapeJson(JSON.stringify(value, null, 2))}\n`),
   };
+}
+
+export function guardStreams(streams: Streams): Streams {
+  return { stdout: guarded(streams.stdout), stderr: guarded(streams.stderr), stdin: streams.stdin };
+}
+
+/**
+ * A stream whose text writes are neutralised (see output/escape.ts): on a
+ * terminal txplan's colour and cursor codes pass, elsewhere nothing but
+ * newlines and tabs. Binary writes (a PDF on stdout) pass untouched.
+ */
+function guarded<S extends NodeJS.WritableStream & { isTTY?: boolean }>(stream: S): S {
+  const clean = stream.isTTY ? neutraliseForTerminal : neutralise;
+  const write = (chunk: unknown, ...rest: unknown[]) => (stream.write as (...a: unknown[]) => boolean).call(stream, typeof chunk === 'string' ? clean(chunk) : chunk, ...rest);
+  return new Proxy(stream, {
+    get(target, property) {
+      if (property === 'write') return write;
+      const value = Reflect.get(target, property, target) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }

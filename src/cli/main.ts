@@ -2,37 +2,63 @@ import { readFileSync } from 'node:fs';
 import { CommanderError } from 'commander';
 import { FailedError, TxplanError } from '../errors.js';
 import { databaseError } from '../store/database.js';
+import { readEnvironment } from '../config.js';
+import { containsCardNumber } from '../domain/cards.js';
 import { buildProgram } from './program.js';
+import { createContext, guardStreams, type Streams } from './context.js';
+import { escapeJson, neutraliseValue } from './output/escape.js';
+
+/** What one run of txplan talks to; the process's own by default. */
+export interface Io {
+  streams: Streams;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
 
 /**
  * The entry point: parses the command line, runs the verb and turns every
  * outcome into an exit code (SPEC §6). The only place that knows about exits.
+ * `io` lets a test run txplan in-process with its own streams and environment.
  */
-export async function main(argv: readonly string[]): Promise<number> {
+export async function main(argv: readonly string[], io?: Io): Promise<number> {
+  const streams: Streams = guardStreams(io?.streams ?? { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin });
   const json = argv.includes('--json');
-  // `txplan … | head` closes the pipe early: stop quietly, as Unix tools do.
-  // Any other failure to write the output (a full disk, /dev/full, a bad
-  // descriptor) is one sentence on stderr and exit 1.
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
-      if (stream === process.stdout) {
-        try {
-          report({ code: 'output_failed', message: outputProblem(error), json });
-        } catch {
-          // stderr is gone too: the exit code is all that is left.
+  const stderr = (text: string) => void streams.stderr.write(text);
+  const report = ({ code, message, json }: { code: string; message: string; json: boolean }): void => {
+    const safe = redact(message);
+    if (json) stderr(`${escapeJson(JSON.stringify({ error: { code, message: safe } }))}\n`);
+    else stderr(`txplan: ${safe}\n`);
+  };
+  if (!io) {
+    // `txplan … | head` closes the pipe early: stop quietly, as Unix tools do.
+    // Any other failure to write the output (a full disk, /dev/full, a bad
+    // descriptor) is one sentence on stderr and exit 1.
+    for (const stream of [process.stdout, process.stderr]) {
+      stream.on('error', (error: NodeJS.ErrnoException) => {
+        if (error.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+        if (stream === process.stdout) {
+          try {
+            report({ code: 'output_failed', message: outputProblem(error), json });
+          } catch {
+            // stderr is gone too: the exit code is all that is left.
+          }
         }
-      }
-      process.exit(1);
-    });
+        process.exit(1);
+      });
+    }
   }
   const debug = argv.includes('--debug');
   const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  const { program, exitCode } = buildProgram(version);
+  const { program, exitCode } = buildProgram(
+    version,
+    io ? (options) => createContext(options, { streams: io.streams, env: readEnvironment(io.env), cwd: io.cwd }) : createContext,
+  );
   let usageMessage: string | undefined;
   program.exitOverride();
   for (const command of [program, ...allSubcommands(program)]) {
     command.exitOverride().configureOutput({
+      writeOut: (text) => void streams.stdout.write(text),
+      writeErr: (text) => stderr(text),
       // Commander's own error text becomes our one-sentence usage error below.
       outputError: (text) => {
         usageMessage = text.replace(/^error: /, '').trim();
@@ -53,12 +79,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     const known = error instanceof TxplanError ? error : mapFailure(error);
     if (known) {
       report({ code: known.code, message: known.message, json });
-      if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+      if (debug && error instanceof Error && error.stack) stderr(`${redact(error.stack)}\n`);
       return known.exitCode;
     }
     const err = error instanceof Error ? error : new Error(String(error));
     report({ code: 'internal', message: `Unexpected error: ${err.message}. Run again with --debug for details, and report it if it persists.`, json });
-    if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
+    if (debug && err.stack) stderr(`${redact(err.stack)}\n`);
     return 1;
   }
 }
@@ -78,9 +104,21 @@ function outputProblem(error: NodeJS.ErrnoException): string {
   return `Could not write the output (${why}); the rest of it was not written`;
 }
 
-function report({ code, message, json }: { code: string; message: string; json: boolean }): void {
-  if (json) process.stderr.write(`${JSON.stringify({ error: { code, message } })}\n`);
-  else process.stderr.write(`txplan: ${message}\n`);
+/**
+ * The last look at any message before it is printed: a value quoted from the
+ * command line ("unknown option '…'", "no patient with MRN …", "did you
+ * mean …") never shows a card number, and control characters are escaped.
+ */
+function redact(message: string): string {
+  let text = message;
+  if (containsCardNumber(text)) {
+    text = text.replace(/(['"`“‘])[^'"`”’]*(['"`”’])/g, '$1(value not shown)$2');
+    if (containsCardNumber(text)) text = text.replace(/\p{Nd}/gu, '#');
+  }
+  return text
+    .split('\n')
+    .map((line) => neutraliseValue(line))
+    .join('\n');
 }
 
 function allSubcommands(command: import('commander').Command): import('commander').Command[] {

@@ -12,6 +12,8 @@ import { register as registerAudit } from './commands/audit/index.js';
 import { register as registerDb } from './commands/db/index.js';
 import { register as registerHandout } from './commands/handout/index.js';
 import { register as registerBilling } from './commands/billing/index.js';
+import { cardNumberError, containsCardNumber } from '../domain/cards.js';
+import { controlCharacterError, hasControlCharacter, normaliseNewlines } from '../domain/safe-text.js';
 
 /**
  * The root command and its global flags. Each noun registers its verbs from
@@ -30,6 +32,7 @@ export function buildProgram(version: string, makeContext: (options: GlobalOptio
     .option('--actor <name>', 'name recorded in the audit log (default: TXPLAN_ACTOR, else the OS user)')
     .option('--debug', 'print stack traces of unexpected errors')
     .option('-y, --yes', 'answer yes to confirmations and never prompt')
+    .option('--raw', 'piped tables: keep cells that start with = + - @ as they are (no leading \' against spreadsheet formulas)')
     .showSuggestionAfterError(true)
     .configureHelp({ sortSubcommands: false, showGlobalOptions: true });
 
@@ -38,7 +41,9 @@ export function buildProgram(version: string, makeContext: (options: GlobalOptio
     async (...args: unknown[]) => {
       // Commander passes the positional arguments, the options, then the command itself.
       const command = args[args.length - 1] as Command;
+      checkFreeText(command, args.slice(0, -1));
       const ctx = makeContext(command.optsWithGlobals<GlobalOptions>());
+      checkText('The actor (--actor or TXPLAN_ACTOR)', ctx.actor, false);
       const verb = run as (ctx: Context, ...rest: unknown[]) => Promise<number | void>;
       exitCode = (await verb(ctx, ...args.slice(0, -1))) ?? 0;
     };
@@ -55,4 +60,71 @@ export function buildProgram(version: string, makeContext: (options: GlobalOptio
   registerHandout(program, action);
 
   return { program, exitCode: () => exitCode };
+}
+
+/** Flags whose text may span lines (notes and outcomes of a visit). */
+const MULTI_LINE_OPTIONS = new Set(['note', 'outcome']);
+/** `--set field=value` fields whose value may span lines. */
+const MULTI_LINE_FIELDS = new Set(['description']);
+
+/**
+ * The first line of defence, before any verb runs: no argument or option
+ * value of any command may hold a card number (in any form), and only the
+ * multi-line ones may hold line breaks (\r\n becomes \n). Errors name the
+ * flag, never the value. Values arriving other ways (prompts, CSV cells,
+ * editors, templates) are checked where they arrive, and the audit refuses
+ * whatever slipped through.
+ */
+function checkFreeText(command: Command, values: unknown[]): void {
+  const positional = command.registeredArguments;
+  values.forEach((value, index) => {
+    if (index < positional.length) {
+      const name = `<${positional[index]!.name()}>`;
+      for (const text of strings(value)) checkText(name, text, false);
+    }
+  });
+  const local = values[positional.length];
+  for (const cmd of ancestry(command)) {
+    const opts = cmd === command && isRecord(local) ? local : cmd.opts();
+    for (const option of cmd.options) {
+      const key = option.attributeName();
+      const value = opts[key];
+      const flag = option.long ?? option.short ?? key;
+      if (typeof value === 'string' && MULTI_LINE_OPTIONS.has(key)) {
+        opts[key] = normaliseNewlines(value);
+        checkText(flag, opts[key] as string, true);
+        continue;
+      }
+      for (const text of strings(value)) {
+        const field = key === 'set' ? /^([^=]*)=/.exec(text)?.[1]?.trim() : undefined;
+        if (field !== undefined && MULTI_LINE_FIELDS.has(field) && Array.isArray(value)) {
+          value[value.indexOf(text)] = normaliseNewlines(text);
+          checkText(`--set ${field}`, normaliseNewlines(text), true);
+        } else {
+          checkText(field !== undefined && /^[\w.]+$/.test(field) ? `--set ${field}` : flag, text, false);
+        }
+      }
+    }
+  }
+}
+
+function checkText(field: string, text: string, multiline: boolean): void {
+  if (containsCardNumber(text)) throw cardNumberError(field);
+  if (hasControlCharacter(text, multiline)) throw controlCharacterError(field, multiline);
+}
+
+function strings(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string');
+  return [];
+}
+
+function ancestry(command: Command): Command[] {
+  const list: Command[] = [];
+  for (let c: Command | null = command; c; c = c.parent) list.push(c);
+  return list;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

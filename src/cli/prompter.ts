@@ -1,4 +1,5 @@
 import { CancelledError } from '../errors.js';
+import { neutraliseValue } from './output/escape.js';
 
 /** Questions a command may ask; tests pass a fake, the terminal gets @inquirer/prompts. */
 export interface Prompter {
@@ -19,10 +20,11 @@ export async function inquirerPrompter(): Promise<Prompter> {
     }
   };
   return {
+    // Questions and choices may quote stored text: shown without control characters.
     input: (message, options = {}) =>
-      guard(() => prompts.input({ message, ...(options.default !== undefined ? { default: options.default } : {}), ...(options.validate ? { validate: options.validate } : {}) })),
+      guard(() => prompts.input({ message: neutraliseValue(message), ...(options.default !== undefined ? { default: options.default } : {}), ...(options.validate ? { validate: options.validate } : {}) })),
     select: (message, choices, defaultValue) =>
-      guard(() => prompts.select({ message, choices: choices.map((c) => ({ value: c.value, name: c.name ?? c.value, ...(c.description ? { description: c.description } : {}) })), ...(defaultValue !== undefined ? { default: defaultValue } : {}) })),
-    confirm: (message, defaultValue = true) => guard(() => prompts.confirm({ message, default: defaultValue })),
+      guard(() => prompts.select({ message: neutraliseValue(message), choices: choices.map((c) => ({ value: c.value, name: neutraliseValue(c.name ?? c.value), ...(c.description ? { description: neutraliseValue(c.description) } : {}) })), ...(defaultValue !== undefined ? { default: defaultValue } : {}) })),
+    confirm: (message, defaultValue = true) => guard(() => prompts.confirm({ message: neutraliseValue(message), default: defaultValue })),
   };
 }

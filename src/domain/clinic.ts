@@ -1,4 +1,5 @@
 import { containsCardNumber } from './cards.js';
+import { hasControlCharacter } from './safe-text.js';
 import { CARD_NUMBER_PROBLEM, normaliseName, phoneProblem } from './patient.js';
 
 /** The rules of a clinic's profile; the time zone is checked by the caller against Intl. */
@@ -37,15 +38,18 @@ export function checkClinic(input: ClinicInput): ClinicCheck {
   const card = (field: ClinicField) => void problems.push({ field, code: 'card_number', message: CARD_NUMBER_PROBLEM });
 
   const id = input.id.trim();
-  if (!CLINIC_ID.test(id) || id.length > MAX_CLINIC_ID_LENGTH) invalid('id', `must be lowercase letters, digits and dashes, at most ${MAX_CLINIC_ID_LENGTH} characters, e.g. downtown or north-side`);
+  if (containsCardNumber(id)) card('id');
+  else if (!CLINIC_ID.test(id) || id.length > MAX_CLINIC_ID_LENGTH) invalid('id', `must be lowercase letters, digits and dashes, at most ${MAX_CLINIC_ID_LENGTH} characters, e.g. downtown or north-side`);
 
   const name = normaliseName(input.name);
   if (containsCardNumber(name)) card('name');
+  else if (hasControlCharacter(name)) invalid('name', 'holds a control character or a text-direction override; remove it');
   else if (name === '') invalid('name', 'is empty; give the clinic the name patients know it by');
   else if ([...name].length > MAX_CLINIC_NAME_LENGTH) invalid('name', `is longer than ${MAX_CLINIC_NAME_LENGTH} characters; shorten it`);
 
   const address = normaliseName(input.address) || null;
   if (address !== null && containsCardNumber(address)) card('address');
+  else if (address !== null && hasControlCharacter(address)) invalid('address', 'holds a control character or a text-direction override; remove it');
   else if (address !== null && [...address].length > MAX_ADDRESS_LENGTH) invalid('address', `is longer than ${MAX_ADDRESS_LENGTH} characters; shorten it`);
 
   const phone = input.phone?.trim() || null;

@@ -1,6 +1,7 @@
 import { parse } from 'csv-parse/sync';
 import { FailedError } from '../errors.js';
 import { closest } from './text.js';
+import { containsCardNumber } from './cards.js';
 import { checkPatient, PATIENT_FIELDS, REQUIRED_FIELDS, type PatientField, type PatientFields, type PatientInput } from './patient.js';
 
 /**
@@ -152,6 +153,7 @@ function readHeader({ cells, line }: CsvRecord, file: string): PatientField[] {
   const columns = cells.map((cell, i) => {
     const name = cell.trim().toLowerCase();
     if (name === '') problems.push(`column ${i + 1} of the header is empty; name it or remove the column`);
+    else if (containsCardNumber(name)) problems.push(`column ${i + 1} of the header looks like it holds a card number; txplan never stores card numbers, so remove it`);
     else if (!known.has(name)) {
       const guess = closest(name, PATIENT_FIELDS);
       problems.push(`unknown column "${cell.trim()}"${guess ? ` (did you mean ${guess}?)` : ''}; the columns are ${PATIENT_FIELDS.join(', ')}`);

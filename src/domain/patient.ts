@@ -48,7 +48,7 @@ const PHONE = /^\+?[0-9 ().-]+$/;
 // Plausible, not RFC 5322: one @, no spaces, a dot in the domain.
 const EMAIL = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/;
 // eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 
 export const CARD_NUMBER_PROBLEM = 'looks like it holds a card number; txplan never stores card numbers, so remove it (payments use a processor token such as pm_…)';
 
@@ -103,9 +103,8 @@ function checkPhone(value: string | null, problem: Report): string | null {
 /** Shared with clinics: what is wrong with a phone number, if anything. */
 export function phoneProblem(value: string): { code: 'card_number' | 'phone'; message: string } | undefined {
   const digits = value.replace(/\D/g, '').length;
-  // A phone number may pass the Luhn check by chance; only a run longer than
-  // any phone number (E.164: 15 digits) is treated as a card number.
-  if (digits > MAX_PHONE_DIGITS && containsCardNumber(value)) return { code: 'card_number', message: CARD_NUMBER_PROBLEM };
+  // The detector knows international numbers (+ or 00, at most 15 digits) are phones.
+  if (containsCardNumber(value)) return { code: 'card_number', message: CARD_NUMBER_PROBLEM };
   if (!PHONE.test(value)) return { code: 'phone', message: 'may hold only digits, spaces, a leading + and ( ) - . ; remove the other characters' };
   if (digits > MAX_PHONE_DIGITS) return { code: 'phone', message: `has more than ${MAX_PHONE_DIGITS} digits, more than any phone number; check it` };
   if (digits < MIN_PHONE_DIGITS) return { code: 'phone', message: `has fewer than ${MIN_PHONE_DIGITS} digits; write the whole number, with its country code when abroad` };

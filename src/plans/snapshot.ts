@@ -1,6 +1,8 @@
 import type { Template } from '../generated/schema-types.js';
 import { FailedError, UsageError } from '../errors.js';
-import { refuseCardNumbers } from '../domain/cards.js';
+import { cardNumberError } from '../domain/cards.js';
+import { refuseControlCharacters } from '../domain/safe-text.js';
+import { cardNumberFindings } from '../registry/rules.js';
 import { templateErrors, type Registry } from '../registry/registry.js';
 
 /** The scalar fields `--set` may change (SPEC §4). */
@@ -57,6 +59,9 @@ export function checkSnapshot(snapshot: unknown, registry: Registry, origin: str
     throw new FailedError(`${origin} would make the plan invalid: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? ` (and ${problems.length - 3} more)` : ''}. Nothing was saved`, 'invalid_plan');
   }
   const template = snapshot as Template;
-  refuseCardNumbers({ name: template.name, goal: template.goal, description: template.description, ...Object.fromEntries(template.schedule.map((s, i) => [`schedule[${i}].note`, s.note])) });
+  const card = cardNumberFindings(snapshot)[0];
+  if (card) throw cardNumberError(`${origin}: ${card.path.length > 0 ? card.path.join('.') : 'the plan'}`);
+  refuseControlCharacters({ [`${origin}: name`]: template.name, [`${origin}: goal`]: template.goal });
+  refuseControlCharacters({ [`${origin}: description`]: template.description, ...Object.fromEntries(template.schedule.map((s, i) => [`${origin}: schedule[${i}].note`, s.note])) }, true);
   return template;
 }

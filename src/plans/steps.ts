@@ -4,6 +4,7 @@ import { basename, join, relative, sep } from 'node:path';
 import ical from 'ical-generator';
 import { FailedError } from '../errors.js';
 import { refuseCardNumbers } from '../domain/cards.js';
+import { refuseControlCharacters } from '../domain/safe-text.js';
 import { addDays, formatDate, parseDate, type PlainDate } from '../domain/dates.js';
 import { recordAudit } from '../store/audit.js';
 import { getAttachments, getSteps, insertAttachment, updatePlanIf, updateStep, type AttachmentRow, type PlanRow, type StepRow } from '../store/plans.js';
@@ -272,6 +273,8 @@ export function recordStep(store: Store, plan: PlanRow, input: StepRecord, who: 
   if (date > formatDate(input.today)) throw new FailedError(`--date ${date} is in the future (today at the clinic is ${formatDate(input.today)}); record a step once it has happened`, 'invalid_date');
   // File names are stored and shown too: they are free text like the note.
   refuseCardNumbers({ '--note': input.note, '--outcome': input.outcome, ...Object.fromEntries(input.photos.map((p) => [`The photo name "${p.name.replace(/\d/g, '#')}"`, p.name])) });
+  refuseControlCharacters({ '--note': input.note, '--outcome': input.outcome }, true);
+  refuseControlCharacters(Object.fromEntries(input.photos.map((p, i) => [`The name of photo ${i + 1}`, p.name])));
   const photos = [...new Map(input.photos.map((p) => [p.sha256, p])).values()]; // the same picture twice is one attachment
   if (photos.length > 0 && !input.attachments) throw new Error('recordStep: photos need an attachments folder');
 

@@ -2,6 +2,7 @@ import type { Catalog, Money, Settings, Template, When } from '../generated/sche
 import { approximateOffsetDays, describeDuration, describeWhen, isTimeZone, monthsWithin, whenFitsDuration } from '../domain/dates.js';
 import { isCurrency, toMinor } from '../domain/money.js';
 import { closest } from '../domain/text.js';
+import { containsCardNumber } from '../domain/cards.js';
 import type { Finding, PathSegment } from './diagnostics.js';
 import { formatPath } from './diagnostics.js';
 
@@ -143,3 +144,27 @@ export function checkSettings(settings: Settings): Finding[] {
 }
 
 
+
+/**
+ * Any text of a parsed file (names, goal, description, notes, home care,
+ * milestones, follow-ups, keys too) that holds a card number. Templates are
+ * shared and kept in git history, where a number could never be removed.
+ */
+export function cardNumberFindings(data: unknown): Finding[] {
+  const findings: Finding[] = [];
+  const stack: Array<{ value: unknown; path: PathSegment[] }> = [{ value: data, path: [] }];
+  while (stack.length > 0) {
+    const { value, path } = stack.pop()!;
+    if (typeof value === 'string') {
+      if (containsCardNumber(value)) findings.push({ path, code: 'card-number', message: `${path.length ? formatPath(path) : 'this value'} holds what looks like a card number; remove it (txplan never keeps card numbers, and templates are shared and kept in git history)` });
+    } else if (Array.isArray(value)) {
+      value.forEach((item, index) => stack.push({ value: item, path: [...path, index] }));
+    } else if (value !== null && typeof value === 'object') {
+      for (const [key, item] of Object.entries(value)) {
+        if (containsCardNumber(key)) findings.push({ path: [...path, key], atKey: true, code: 'card-number', message: 'a key holds what looks like a card number; remove it (txplan never keeps card numbers)' });
+        else stack.push({ value: item, path: [...path, key] });
+      }
+    }
+  }
+  return findings.reverse();
+}

@@ -1,6 +1,6 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, realpathSync } from 'node:fs';
 import { relative, resolve, sep } from 'node:path';
-import { Document, isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
+import { Document, isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Node as YamlNode } from 'yaml';
 import type { Diagnostic, Finding } from './diagnostics.js';
 import { formatPath } from './diagnostics.js';
 
@@ -173,6 +173,10 @@ export function parseSource(file: string, absolute: string, bytes: Buffer, kind:
     problems.push(diagnostic('yaml-not-mapping', `${file} holds ${held}, but a ${kind === 'settings' ? 'settings file' : kind} is a mapping of fields (${EXAMPLE_FIELDS[kind]})`, doc.contents.range));
     return result(undefined);
   }
+  for (const tagged of unknownTags(doc)) {
+    problems.push(diagnostic('yaml-tag', `the tag ${tagged.tag} is not part of the template format; remove it and write the value as plain YAML (text, numbers, lists and mappings)`, tagged.range));
+  }
+  if (problems.length > 0) return result(undefined);
   const shape = checkShape(doc.contents);
   if (shape) {
     problems.push(locate(shape));
@@ -192,6 +196,26 @@ export function parseSource(file: string, absolute: string, bytes: Buffer, kind:
 
 function brokenSource(file: string, absolute: string, problem: Diagnostic): Source {
   return { file, absolute, text: '', data: undefined, problems: [problem], locate: (f) => ({ ...problem, code: f.code, message: f.message, severity: f.severity ?? 'error', path: formatPath(f.path) }) };
+}
+
+/**
+ * The template format is the YAML core schema's plain values: text, numbers,
+ * booleans, null, lists and mappings. Any other tag (!!js/function, !include,
+ * !!binary, !!set, !!timestamp, a custom !tag) would otherwise be dropped with
+ * a warning or read as something the author did not mean, so it is an error.
+ */
+const CORE_TAGS = new Set(['str', 'int', 'float', 'bool', 'null', 'map', 'seq'].map((t) => `tag:yaml.org,2002:${t}`));
+
+function unknownTags(doc: Document.Parsed): Array<{ tag: string; range: readonly number[] | undefined }> {
+  const found: Array<{ tag: string; range: readonly number[] | undefined }> = [];
+  visit(doc, {
+    Node(_key, node) {
+      if (node.tag !== undefined && !CORE_TAGS.has(node.tag)) {
+        found.push({ tag: node.tag.replace(/^tag:yaml\.org,2002:/, '!!').replace(/[^\x21-\x7e]/g, '?').slice(0, 60), range: node.range ?? undefined });
+      }
+    },
+  });
+  return found;
 }
 
 /** Depth and key checks, iteratively, before any data is built. */

@@ -7,7 +7,7 @@ import { canonicalJson } from '../domain/plan.js';
 import type { Diagnostic, Finding } from './diagnostics.js';
 import { compareDiagnostics } from './diagnostics.js';
 import { gitTopLevel, pathInRepository, readAtCommit, resolveCommit } from './git.js';
-import { checkCatalog, checkSettings, checkTemplate, indexCatalog, type CatalogIndex } from './rules.js';
+import { cardNumberFindings, checkCatalog, checkSettings, checkTemplate, indexCatalog, type CatalogIndex } from './rules.js';
 import { checkSchema } from './schema.js';
 import { displayPath, readSource, type Source, type SourceKind } from './source.js';
 import { CATALOG_FILE, DEFAULT_SETTINGS, SETTINGS_FILE, type Workspace } from './workspace.js';
@@ -115,10 +115,12 @@ export async function validateWorkspace(options: ValidateOptions): Promise<Valid
 /** Parse problems, then schema findings, then (only on a schema-valid document) semantic rules. */
 function checkDocument<T>(source: Source, kind: SourceKind, rules: (data: T) => Finding[]): { data: T | undefined; diagnostics: Diagnostic[] } {
   if (!source.data) return { data: undefined, diagnostics: source.problems };
+  // A card number is reported whatever else is wrong, and keeps the file from being used.
+  const cards = cardNumberFindings(source.data).map(source.locate);
   const schemaFindings = checkSchema(kind, source.data);
-  if (schemaFindings.length > 0) return { data: undefined, diagnostics: schemaFindings.map(source.locate) };
+  if (schemaFindings.length > 0) return { data: undefined, diagnostics: [...cards, ...schemaFindings.map(source.locate)] };
   const data = source.data as T;
-  return { data, diagnostics: rules(data).map(source.locate) };
+  return { data: cards.length > 0 ? undefined : data, diagnostics: [...cards, ...rules(data).map(source.locate)] };
 }
 
 function duplicateIds(templates: readonly CheckedTemplate[]): Diagnostic[] {

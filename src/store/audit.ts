@@ -1,4 +1,6 @@
 import type { Store } from './store.js';
+import { containsCardNumber } from '../domain/cards.js';
+import { FailedError } from '../errors.js';
 
 export interface AuditEntry {
   id: number;
@@ -21,11 +23,25 @@ export interface NewAuditEntry {
   after?: unknown;
 }
 
-/** Appends one entry; call it inside the transaction that makes the change. */
+/**
+ * Appends one entry; call it inside the transaction that makes the change.
+ * The audit is append-only, so it is the last line of defence: an entry that
+ * holds a card number anywhere is refused, and the change with it.
+ */
 export function recordAudit(store: Store, entry: NewAuditEntry): void {
+  if (holdsCardNumber(entry)) {
+    throw new FailedError(`A value of this ${entry.entity} change looks like a card number, which txplan never stores; nothing was saved. Remove the number and try again`, 'card_number');
+  }
   store
     .statement('INSERT INTO audit (at, actor, action, entity, entity_id, before, after) VALUES (?, ?, ?, ?, ?, ?, ?)')
     .run(entry.at, entry.actor, entry.action, entry.entity, String(entry.entityId), json(entry.before), json(entry.after));
+}
+
+function holdsCardNumber(value: unknown): boolean {
+  if (typeof value === 'string') return containsCardNumber(value);
+  if (Array.isArray(value)) return value.some(holdsCardNumber);
+  if (value !== null && typeof value === 'object') return Object.entries(value).some(([key, item]) => containsCardNumber(key) || holdsCardNumber(item));
+  return false;
 }
 
 function json(value: unknown): string | null {

@@ -1,10 +1,19 @@
 import type { Store } from './store.js';
+import { containsCardNumber } from '../domain/cards.js';
+
+/** Where a card number sits: never the number itself. */
+export interface CardNumberLocation {
+  table: string;
+  column: string;
+  row: number;
+}
 
 export interface DatabaseHealth {
   schemaVersion: number;
   integrity: string[];
   foreignKeys: string[];
   counts: Record<string, number>;
+  cardNumbers: CardNumberLocation[];
 }
 
 export function databaseHealth(store: Store): DatabaseHealth {
@@ -19,5 +28,30 @@ export function databaseHealth(store: Store): DatabaseHealth {
     integrity: integrity.map((r) => r.integrity_check).filter((r) => r !== 'ok'),
     foreignKeys: foreignKeys.map((r) => `${r.table} row ${r.rowid} points at a missing ${r.parent}`),
     counts,
+    cardNumbers: findCardNumbers(store),
   };
+}
+
+/** Every text value of every table (the audit included) through the card detector. */
+export function findCardNumbers(store: Store): CardNumberLocation[] {
+  const found: CardNumberLocation[] = [];
+  const tables = store.statement<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name").all();
+  for (const { name: table } of tables) {
+    const columns = (store.db.pragma(`table_info("${table.replace(/"/g, '""')}")`) as Array<{ name: string }>).map((c) => c.name);
+    const quoted = columns.map((c) => `"${c.replace(/"/g, '""')}"`);
+    let rows: Iterable<unknown[]>;
+    try {
+      rows = store.db.prepare(`SELECT rowid, ${quoted.join(', ')} FROM "${table.replace(/"/g, '""')}"`).raw().iterate() as Iterable<unknown[]>;
+    } catch {
+      // A WITHOUT ROWID table: its rows are named by position.
+      rows = (store.db.prepare(`SELECT NULL, ${quoted.join(', ')} FROM "${table.replace(/"/g, '""')}"`).raw().all() as unknown[][]).map((r, i) => [i + 1, ...r.slice(1)]);
+    }
+    for (const row of rows) {
+      row.slice(1).forEach((value, index) => {
+        const text = typeof value === 'string' ? value : Buffer.isBuffer(value) ? value.toString('utf8') : undefined;
+        if (text !== undefined && containsCardNumber(text)) found.push({ table, column: columns[index]!, row: Number(row[0]) });
+      });
+    }
+  }
+  return found;
 }

@@ -181,7 +181,7 @@ describe('txplan patient list', () => {
     const result = txplan(['patient', 'list'], { cwd: ws });
     expect(result).toEqual({
       code: 0,
-      stdout: ['2\tLUM-1002\tNúñez, José\t\t\t+1 (555) 010-0142\t0', '1\tLUM-1001\tØdegård, Zoë\t1988-02-14\tzoe@example.org\t\t2', '3\t\tКоваленко, Ярослава\t\t\t\t0', ''].join('\n'),
+      stdout: ['2\tLUM-1002\tNúñez, José\t\t\t\'+1 (555) 010-0142\t0', '1\tLUM-1001\tØdegård, Zoë\t1988-02-14\tzoe@example.org\t\t2', '3\t\tКоваленко, Ярослава\t\t\t\t0', ''].join('\n'),
       stderr: '',
     });
   });
@@ -431,7 +431,7 @@ describe('txplan patient import', () => {
     const [patients, audit] = [countPatients(ws), countAudit(ws)];
     const piped = txplan(['patient', 'import', file, '--dry-run'], { cwd: ws });
     expect(piped.code).toBe(0);
-    expect(piped.stdout.split('\n')[0]).toBe('2\tLUM-1001\tØdegård, Zoë\t1988-02-14\tzoe.odegard@example.org\t+47 400 00 101');
+    expect(piped.stdout.split('\n')[0]).toBe('2\tLUM-1001\tØdegård, Zoë\t1988-02-14\tzoe.odegard@example.org\t\'+47 400 00 101');
     expect(piped.stderr).toBe(`Would import 12 patients from ${file}; nothing was written (dry run).\n`);
     expect([countPatients(ws), countAudit(ws)]).toEqual([patients, audit]);
 

@@ -213,7 +213,7 @@ describe('plan lifecycle', () => {
     const id = String(started(c));
     const inFlag = c.run('plan', 'payment', id, '--payment-method', CARD);
     expect(inFlag.code).toBe(1);
-    expect(inFlag.stderr).toContain('looks like a card number');
+    expect(inFlag.stderr).toContain('--payment-method looks like it holds a card number');
     const inReason = c.run('plan', 'cancel', id, '--reason', `card was ${CARD.replace(/ /g, '-')}`);
     expect(inReason.code).toBe(1);
     expect(inReason.stderr).toContain('--reason looks like it holds a card number');

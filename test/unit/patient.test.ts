@@ -63,11 +63,13 @@ describe('checkPatient', () => {
     expect(codes({ phone: '1234 1234 1234 1234' })).toEqual(['phone:phone']); // 16 digits, no Luhn-valid run in it
   });
 
-  it('treats a phone as a card number only above 15 digits (E.164 numbers may pass Luhn by chance)', () => {
+  it('treats a phone as a card number unless written as an international number (E.164 numbers may pass Luhn by chance)', () => {
     expect(codes({ phone: VISA })).toEqual(['phone:card_number']);
     expect(codes({ phone: '4111-1111-1111-1111' })).toEqual(['phone:card_number']);
-    // 15 digits, Luhn-valid: a possible phone number, accepted.
-    expect(codes({ phone: '378282246310005' })).toEqual([]);
+    // An American Express number is a card number even at 15 digits…
+    expect(codes({ phone: '378282246310005' })).toEqual(['phone:card_number']);
+    // …but after + it is an international phone number (at most 15 digits), accepted.
+    expect(codes({ phone: '+378282246310005' })).toEqual([]);
     expect(phoneProblem('+44 20 7946 0958')).toBeUndefined();
   });
 

@@ -1,6 +1,7 @@
 import type { ChalkInstance } from 'chalk';
 import type { Diagnostic } from '../../registry/diagnostics.js';
 import { countBySeverity } from '../../registry/diagnostics.js';
+import { escapeJson, neutraliseValue } from './escape.js';
 
 export interface ReportInput {
   files: readonly string[];
@@ -27,7 +28,8 @@ function stylish(report: ReportInput, color: ChalkInstance): string {
     if (file !== undefined && d.file !== file) lines.push('');
     file = d.file;
     const severity = d.severity === 'error' ? color.red('error') : color.yellow('warning');
-    lines.push(`${color.bold(`${d.file}:${d.line}:${d.column}`)}  ${severity}  ${d.message}  ${color.dim(d.code)}`);
+    // File names and messages may quote the file's own text: one line each, no control characters.
+    lines.push(`${color.bold(`${neutraliseValue(d.file)}:${d.line}:${d.column}`)}  ${severity}  ${neutraliseValue(d.message)}  ${color.dim(neutraliseValue(d.code))}`);
   }
   if (lines.length > 0) lines.push('');
   const fileCount = plural(report.files.length, 'file');
@@ -42,10 +44,15 @@ function stylish(report: ReportInput, color: ChalkInstance): string {
 
 function json(report: ReportInput): string {
   const { errors, warnings } = countBySeverity(report.diagnostics);
-  return JSON.stringify({ ok: errors === 0, files: report.files.length, errors, warnings, diagnostics: report.diagnostics }, null, 2) + '\n';
+  return escapeJson(JSON.stringify({ ok: errors === 0, files: report.files.length, errors, warnings, diagnostics: report.diagnostics }, null, 2)) + '\n';
 }
 
-/** GitHub Actions workflow commands: annotations on the pull request's diff. */
+/**
+ * GitHub Actions workflow commands: annotations on the pull request's diff.
+ * Data and properties are escaped as @actions/core does (%, CR, LF; and : ,
+ * in properties), so every line txplan prints starts with the command it
+ * means, and no text from a template can begin a line of its own.
+ */
 function github(report: ReportInput): string {
   const property = (value: string) => escapeData(value).replace(/:/g, '%3A').replace(/,/g, '%2C');
   const lines = report.diagnostics.map(
@@ -58,7 +65,7 @@ function github(report: ReportInput): string {
 }
 
 function escapeData(value: string): string {
-  return value.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+  return neutraliseValue(value.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A'));
 }
 
 /** JUnit XML: one test case per file, one failure per error (warnings go to system-out). */
@@ -87,7 +94,7 @@ function junit(report: ReportInput): string {
 function xml(text: string): string {
   // XML 1.0 cannot carry most control characters at all, even escaped.
   return text
-    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '\uFFFD')
+    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069\uFFFE\uFFFF]/g, '\uFFFD')
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')

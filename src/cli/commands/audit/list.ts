@@ -35,7 +35,7 @@ export async function run(ctx: Context, opts: { entity?: string; id?: string; si
       renderTable(
         ['ID', 'AT', 'ACTOR', 'ACTION', 'ENTITY', 'BEFORE', 'AFTER'],
         entries.map((e) => [String(e.id), e.at.replace('T', ' ').replace(/\.\d+Z$/, 'Z'), e.actor, e.action, `${e.entity} ${e.entity_id}`, brief(e.before), brief(e.after)]),
-        { tty: ctx.tty, heading: (t) => ctx.color.dim(t) },
+        { tty: ctx.tty, raw: ctx.options.raw, heading: (t) => ctx.color.dim(t) },
       ),
     );
     return 0;

@@ -25,7 +25,7 @@ export async function run(ctx: Context, opts: { plan?: string; status?: string; 
       renderTable(
         ['ID', 'PLAN', 'FOR', 'DUE', 'AMOUNT', 'STATUS', 'ATTEMPTS', 'NOTE'],
         charges.map((c) => [String(c.id), String(c.plan_id), what(c), c.due_date, formatMoney(c.amount_minor, c.currency), status(c.status), String(c.attempts), c.decline_code ? `${c.decline_code}${c.next_attempt_on ? `, retry ${c.next_attempt_on}` : ''}` : '']),
-        { tty: ctx.tty, heading: (t) => color.dim(t) },
+        { tty: ctx.tty, raw: ctx.options.raw, heading: (t) => color.dim(t) },
       ),
     );
     return 0;

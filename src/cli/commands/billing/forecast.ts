@@ -24,7 +24,7 @@ export async function run(ctx: Context, opts: { months?: string }): Promise<numb
       renderTable(
         ['MONTH', 'INSTALLMENTS', 'VISITS', 'RETRIES', 'EXPECTED'],
         result.months.map((m) => [m.month, `${m.installments} · ${money(m.installments_minor)}`, `${m.visits} · ${money(m.visits_minor)}`, money(m.retries_minor), ctx.color.bold(money(m.total_minor))]),
-        { tty: ctx.tty, heading: (t) => ctx.color.dim(t) },
+        { tty: ctx.tty, raw: ctx.options.raw, heading: (t) => ctx.color.dim(t) },
       ),
     );
     if (ctx.tty) ctx.out(`\n${money(result.total_minor)} expected over ${months} months; ${result.installments_remaining} installments (${money(result.installments_remaining_minor)}) remain on active plans in all.`);

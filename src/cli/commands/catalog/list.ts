@@ -23,9 +23,9 @@ export async function run(ctx: Context): Promise<number> {
   const money = (value: string | number) => formatMoney(minorOf(value, currency), currency);
   if (tty) ctx.out(color.bold(`Services (${services.length})`));
   ctx.streams.stdout.write(
-    renderTable(['ID', 'NAME', 'MINUTES', 'PRICE'], services.map((s) => [...(tty ? [] : ['service']), s.id, s.name, String(s.minutes), s.complimentary ? `${money(s.price)} ${color.green('complimentary')}` : money(s.price)]), { tty, heading }),
+    renderTable(['ID', 'NAME', 'MINUTES', 'PRICE'], services.map((s) => [...(tty ? [] : ['service']), s.id, s.name, String(s.minutes), s.complimentary ? `${money(s.price)} ${color.green('complimentary')}` : money(s.price)]), { tty, raw: ctx.options.raw, heading }),
   );
   if (tty) ctx.out(`\n${color.bold(`Products (${products.length})`)}`);
-  ctx.streams.stdout.write(renderTable(['SKU', 'NAME', 'SIZE', 'PRICE'], products.map((p) => [...(tty ? [] : ['product']), p.sku, p.name, p.size ?? '', money(p.price)]), { tty, heading }));
+  ctx.streams.stdout.write(renderTable(['SKU', 'NAME', 'SIZE', 'PRICE'], products.map((p) => [...(tty ? [] : ['product']), p.sku, p.name, p.size ?? '', money(p.price)]), { tty, raw: ctx.options.raw, heading }));
   return 0;
 }

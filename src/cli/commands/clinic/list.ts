@@ -12,7 +12,7 @@ export async function run(ctx: Context): Promise<number> {
   const { color, tty } = ctx;
   const blank = tty ? color.dim('-') : '';
   const rows = clinics.map((c) => [color.bold(c.id), c.name, c.timezone, c.address ?? blank, c.phone ?? blank]);
-  if (rows.length > 0) ctx.streams.stdout.write(renderTable(['ID', 'NAME', 'TIMEZONE', 'ADDRESS', 'PHONE'], rows, { tty, heading: (t) => color.dim(t) }));
+  if (rows.length > 0) ctx.streams.stdout.write(renderTable(['ID', 'NAME', 'TIMEZONE', 'ADDRESS', 'PHONE'], rows, { tty, raw: ctx.options.raw, heading: (t) => color.dim(t) }));
   else ctx.err('No clinics yet; add one with "txplan clinic add <id> --name NAME".');
   return 0;
 }

@@ -13,19 +13,23 @@ import { describeHolder } from '../billing/unlock.js';
 export async function check(ctx: Context): Promise<number> {
   return withStore(ctx, (store) => {
     const health = databaseHealth(store);
-    const ok = health.integrity.length === 0 && health.foreignKeys.length === 0;
+    const ok = health.integrity.length === 0 && health.foreignKeys.length === 0 && health.cardNumbers.length === 0;
+    const cards = health.cardNumbers.map((c) => `card number: ${c.table}.${c.column} in row ${c.row} looks like it holds a card number (not shown); remove it`);
     const lock = billingLock(store);
     if (ctx.options.json) {
       const billing_lock = lock ? { pid: lock.pid, host: lock.host, since: lock.started_at, state: lock.state } : null;
-      ctx.json({ id: databasePath(ctx, () => resolveWorkspace(ctx)), ok, schema_version: health.schemaVersion, latest_version: LATEST_VERSION, integrity: health.integrity, foreign_keys: health.foreignKeys, counts: health.counts, billing_lock });
+      ctx.json({ id: databasePath(ctx, () => resolveWorkspace(ctx)), ok, schema_version: health.schemaVersion, latest_version: LATEST_VERSION, integrity: health.integrity, foreign_keys: health.foreignKeys, card_numbers: health.cardNumbers, counts: health.counts, billing_lock });
     } else if (ok) {
       ctx.out(`${ctx.color.green('✔')} Database is sound: schema ${health.schemaVersion}, ${Object.entries(health.counts).map(([t, n]) => `${n} ${t}`).join(', ')}.`);
     } else {
-      ctx.out([...health.integrity.map((p) => `integrity: ${p}`), ...health.foreignKeys.map((p) => `foreign key: ${p}`)].join('\n'));
+      ctx.out([...health.integrity.map((p) => `integrity: ${p}`), ...health.foreignKeys.map((p) => `foreign key: ${p}`), ...cards].join('\n'));
     }
     if (lock && !ctx.options.json) {
       const hint = lock.state === 'alive' ? '' : lock.state === 'stale' ? '; the next billing run takes it over' : '; if no run is going on there, "txplan billing unlock" removes it';
       ctx.out(`billing lock: ${describeHolder(lock, lock.state)}${hint}`);
+    }
+    if (health.cardNumbers.length > 0 && health.integrity.length === 0 && health.foreignKeys.length === 0) {
+      throw new FailedError(`The database check found ${health.cardNumbers.length === 1 ? 'a value' : `${health.cardNumbers.length} values`} that look like card numbers (listed above by table, column and row); txplan never keeps card numbers, so remove them`, 'card_number');
     }
     if (!ok) throw new FailedError(`The database ${store.db.name} is damaged (the problems are listed above): restore the latest backup with "txplan db restore <backup>", and check the disk`, 'db_corrupt');
     return 0;

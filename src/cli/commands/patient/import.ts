@@ -124,7 +124,7 @@ function report(ctx: Context, file: string, patients: readonly Reported[], dryRu
   }
   const blank = tty ? color.dim('-') : '';
   const rows = patients.map((p) => [String(p.line), p.mrn ?? blank, `${p.last_name}, ${p.first_name}`, p.dob ?? blank, p.email ?? blank, p.phone ?? blank]);
-  ctx.streams.stdout.write(renderTable(['LINE', 'MRN', 'NAME', 'DOB', 'EMAIL', 'PHONE'], rows, { tty, heading: (t) => color.dim(t) }));
+  ctx.streams.stdout.write(renderTable(['LINE', 'MRN', 'NAME', 'DOB', 'EMAIL', 'PHONE'], rows, { tty, raw: ctx.options.raw, heading: (t) => color.dim(t) }));
   if (tty) ctx.out(`Would import ${noun} from ${file}; nothing was written (dry run).`);
   else ctx.err(`Would import ${noun} from ${file}; nothing was written (dry run).`);
   return 0;

@@ -26,6 +26,6 @@ export async function run(ctx: Context, opts: { search?: string | undefined }): 
     p.phone ?? blank,
     plans(p.plans, p.active_plans),
   ]);
-  ctx.streams.stdout.write(renderTable(['ID', 'MRN', 'NAME', 'DOB', 'EMAIL', 'PHONE', 'PLANS'], rows, { tty, heading: (t) => color.dim(t) }));
+  ctx.streams.stdout.write(renderTable(['ID', 'MRN', 'NAME', 'DOB', 'EMAIL', 'PHONE', 'PLANS'], rows, { tty, raw: ctx.options.raw, heading: (t) => color.dim(t) }));
   return 0;
 }

@@ -6,6 +6,7 @@ import { editSnapshot } from '../../editor.js';
 import { FailedError, UsageError } from '../../../errors.js';
 import { parseDate, todayIn, type PlainDate } from '../../../domain/dates.js';
 import { refuseCardNumbers } from '../../../domain/cards.js';
+import { refuseControlCharacters } from '../../../domain/safe-text.js';
 import { servicePrices } from '../../../domain/pricing.js';
 import { loadRegistry, type Registry } from '../../../registry/registry.js';
 import { asNewTemplate, templateText, writeNewTemplate } from '../../../registry/write.js';
@@ -95,6 +96,7 @@ export async function cancel(ctx: Context, ref: string, opts: { reason?: string;
   const reason = opts.reason?.trim();
   if (!reason) throw new UsageError('Cancelling needs a reason for the record; add --reason "…"');
   refuseCardNumbers({ '--reason': reason });
+  refuseControlCharacters({ '--reason': reason });
   const registry = await loadRegistry(resolveWorkspace(ctx));
   return withStore(ctx, async (store) => {
     const plan = findPlan(store, ref);

@@ -28,7 +28,7 @@ export async function run(ctx: Context, opts: ListOptions): Promise<number> {
       renderTable(
         ['ID', 'PATIENT', 'PLAN', 'TEMPLATE', 'STATUS', 'CLINIC', 'START', 'END'],
         plans.map((p) => [String(p.id), `${p.patient_name}${p.patient_mrn ? ` (${p.patient_mrn})` : ''}`, p.name, `${p.template_id}@${p.template_version}`, status(p.status), p.clinic_id ?? '', p.start_date ?? '', p.end_date ?? '']),
-        { tty: ctx.tty, heading: (t) => color.dim(t) },
+        { tty: ctx.tty, raw: ctx.options.raw, heading: (t) => color.dim(t) },
       ),
     );
     if (plans.length === 0 && ctx.tty) ctx.err('No plans match; "txplan plan apply" creates one.');

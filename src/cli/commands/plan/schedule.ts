@@ -49,7 +49,7 @@ function render(ctx: Context, head: { id: number; name: string; status: string; 
   const table = renderTable(
     ['N', 'WHEN', 'DATE', 'BOOKED', 'STATUS', 'SERVICES', 'NOTE'],
     entries.map((e) => [String(e.n), e.when, e.recommended_date ?? '', e.booked_at ?? '', status(e), e.services.map((s) => s.name).join(' + '), e.note ?? '']),
-    { tty: ctx.tty, heading: (t) => color.dim(t) },
+    { tty: ctx.tty, raw: ctx.options.raw, heading: (t) => color.dim(t) },
   );
   if (!ctx.tty) return table;
   const where = head.clinic ? ` · ${head.clinic.name}, times in ${head.clinic.timezone}` : '';

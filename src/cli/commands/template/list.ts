@@ -42,7 +42,7 @@ export async function run(ctx: Context, opts: { all?: boolean }): Promise<number
       ...(opts.all ? [template.status === 'retired' ? color.dim('retired') : 'active'] : []),
     ]);
     const { tty } = ctx;
-    ctx.streams.stdout.write(renderTable(headers, table, { tty, heading: (t) => color.dim(t) }));
+    ctx.streams.stdout.write(renderTable(headers, table, { tty, raw: ctx.options.raw, heading: (t) => color.dim(t) }));
     if (rows.length === 0) ctx.err(opts.all ? 'No templates yet; create one with "txplan template new".' : 'No active templates; "txplan template list --all" shows retired ones too.');
   }
   if (invalid.length > 0) {

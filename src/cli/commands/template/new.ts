@@ -8,6 +8,7 @@ import { templateText, TEMPLATE_ID, writeNewTemplate } from '../../../registry/w
 import { FailedError, UsageError } from '../../../errors.js';
 import type { Template } from '../../../generated/schema-types.js';
 import { toMinor } from '../../../domain/money.js';
+import { cardNumberError, containsCardNumber } from '../../../domain/cards.js';
 
 export interface NewOptions {
   from?: string;
@@ -37,6 +38,8 @@ export async function run(ctx: Context, idArg: string | undefined, opts: NewOpti
   if (opts.months !== undefined && opts.weeks !== undefined) throw new UsageError('Give --months or --weeks, not both');
 
   const text = opts.from !== undefined ? await copyOf(ctx, opts.from, id, opts) : await scaffold(registry, id, opts, prompter);
+  // Flags are checked before the verb runs; this catches prompt answers and what --from copies.
+  if (containsCardNumber(text)) throw cardNumberError('The new template');
   const file = await writeNewTemplate(registry, id, text);
   const shown = relative(ctx.cwd, file);
   if (ctx.options.json) ctx.json({ id, file: shown, version: 1 });

@@ -1,0 +1,24 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { openDatabase } from '../../src/store/database.js';
+import { Store } from '../../src/store/store.js';
+import { listAudit, recordAudit } from '../../src/store/audit.js';
+import { FailedError } from '../../src/errors.js';
+import { tempDir } from '../helpers.js';
+
+describe('recordAudit: the last line of defence', () => {
+  it('refuses an entry holding a card number anywhere, so nothing reaches the append-only audit', () => {
+    const store = new Store(openDatabase(join(tempDir(), 'txplan.db')));
+    const base = { at: '2026-03-01T10:00:00.000Z', actor: 'ana', action: 'update', entity: 'patient', entityId: 1 };
+    recordAudit(store, { ...base, after: { note: 'call back 2026-03-04, +44 20 7946 0958' } });
+    const attempts = [
+      { ...base, after: { note: 'paid 4111\u00a01111\u00a01111\u00a01111' } },
+      { ...base, before: { nested: [{ text: '５５５５ ５５５５ ５５５５ ４４４４' }] } },
+      { ...base, actor: '3782-822463-10005' },
+      { ...base, after: { '4111.1111.1111.1111': true } },
+    ];
+    for (const entry of attempts) expect(() => recordAudit(store, entry)).toThrow(FailedError);
+    expect(listAudit(store, {})).toHaveLength(1);
+    store.close();
+  });
+});
