@@ -4,6 +4,23 @@
  * — so a key from another database, or from a restored copy whose ids were
  * moved past what the processor saw, can never replay someone else's charge.
  */
+/**
+ * A new database id: 24 random lower-case letters (about 112 bits). Letters
+ * only, so that no id, nor a key or audit entry carrying one, can ever hold a
+ * run of digits that reads as a card number.
+ */
+export function newDatabaseId(random: (size: number) => Uint8Array): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz';
+  let id = '';
+  while (id.length < 24) {
+    for (const byte of random(32)) {
+      // 234 = 9 × 26: dropping bytes at or above it keeps every letter equally likely.
+      if (byte < 234 && id.length < 24) id += alphabet[byte % 26];
+    }
+  }
+  return id;
+}
+
 export type ChargeFor =
   | { kind: 'installment'; planId: number; installment: number }
   | { kind: 'step'; planId: number; step: number }

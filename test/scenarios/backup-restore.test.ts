@@ -56,7 +56,7 @@ describe('txplan db backup', () => {
     expect(result.code).toBe(0);
     expect(statSync(dest).mode & 0o777).toBe(0o700);
     const manifest = manifestOf(dest);
-    expect(manifest.database_id).toMatch(/^[0-9a-f]{32}$/);
+    expect(manifest.database_id).toMatch(/^[a-z]{24}$/);
     expect(manifest.schema_version).toBeGreaterThanOrEqual(5);
     expect(Number.isNaN(Date.parse(manifest.created_at))).toBe(false);
     const names = manifest.files.map((f) => f.name).sort();

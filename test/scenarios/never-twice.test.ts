@@ -174,7 +174,7 @@ function expectExactlyOnce(w: Workspace, due: readonly number[] = DUE, declinedD
   expect(wrong.slice(0, 10)).toEqual([]);
   expect(ledger).toHaveLength(expected.size);
   // Every succeeded processor charge pays one installment: the succeeded keys are exactly the installment keys.
-  expect(ledger.filter((row) => row.status === 'succeeded').every((row) => /^txp_[0-9a-f]{32}_plan-\d+-installment-\d+$/.test(row.idempotency_key))).toBe(true);
+  expect(ledger.filter((row) => row.status === 'succeeded').every((row) => /^txp_[a-z]{24}_plan-\d+-installment-\d+$/.test(row.idempotency_key))).toBe(true);
 
   const charges = readCharges(w.ws);
   expect(charges.filter((c) => c.status === 'pending'), 'charges left pending').toEqual([]);

@@ -37,7 +37,6 @@ describe('temporary files', () => {
   it.each([
     ['a handout', 'plan-1.pdf', ['handout', '1', '-o', 'plan-1.pdf'], 'tmp'],
     ['a calendar', 'cal.ics', ['plan', 'schedule', '1', '--ics', 'cal.ics'], 'tmp'],
-    ['a backup', 'copy.db', ['db', 'backup', 'copy.db'], 'partial'],
   ] as const)('%s never follows a symlink planted at the old predictable temporary name', (_what, name, args, suffix) => {
     const ws = started();
     const victim = join(tempDir(), 'victim.txt');
@@ -50,6 +49,21 @@ describe('temporary files', () => {
     expect(mode(join(ws, name))).toBe(0o600);
     // No temporary file is left behind (the planted link is txplan's to ignore, not to remove).
     expect(readdirSync(ws).filter((f) => f.startsWith(`.${name}.`) && !lstatSync(join(ws, f)).isSymbolicLink())).toEqual([]);
+  });
+});
+
+describe('backups', () => {
+  it('a backup never writes through a symlink planted at its folder, and its own files are private', () => {
+    const ws = started();
+    const victim = tempDir();
+    const planted = shell(ws, `ln -s '${victim}' backup-here`, ['db', 'backup', 'backup-here']);
+    expect(planted.code).toBe(1);
+    expect(planted.stderr).toMatch(/^txplan: .+\n$/);
+    expect(readdirSync(victim)).toEqual([]);
+    const made = shell(ws, 'true', ['db', 'backup', 'backup-folder']);
+    expect(made.code).toBe(0);
+    expect(mode(join(ws, 'backup-folder'))).toBe(0o700);
+    for (const file of readdirSync(join(ws, 'backup-folder')).filter((f) => f !== 'attachments')) expect(mode(join(ws, 'backup-folder', file))).toBe(0o600);
   });
 });
 

@@ -179,7 +179,7 @@ describe('txplan demo', () => {
     // Patients, plans, a recorded visit, and billing across simulated months with a decline and its retry.
     expect(result.stdout).toContain('Imported 12 patients');
     expect(result.stdout).toMatch(/Started plan 1: Comprehensive Acne Resolution for Zoë Ødegård/);
-    expect(result.stdout).toMatch(/declined txp_[0-9a-f]{32}_plan-3-installment-2 \$199\.00: insufficient_funds, retry on \d{4}-\d\d-\d\d/);
+    expect(result.stdout).toMatch(/declined txp_[a-z]{24}_plan-3-installment-2 \$199\.00: insufficient_funds, retry on \d{4}-\d\d-\d\d/);
     expect(result.stdout).toMatch(/billing run \d{4}-\d\d-\d\d: charged 1 \(\$199\.00\), failed 0/);
     expect(result.stdout).toContain("Every charge matches the sandbox processor's records.");
     expect(existsSync(join(dir, 'txplan.yaml'))).toBe(true);

@@ -26,7 +26,7 @@ describe('database migrations', () => {
     expect(upgraded.prepare('SELECT first_name, last_name, mrn FROM patients').all()).toEqual([{ first_name: 'Zoë', last_name: 'Ødegård', mrn: 'A-1' }]);
     expect(upgraded.prepare('SELECT count(*) AS n FROM audit').get()).toEqual({ n: 1 });
     // Every database has its own random id once migrated, carried by its idempotency keys.
-    expect((upgraded.prepare('SELECT id FROM database_info').get() as { id: string }).id).toMatch(/^[0-9a-f]{32}$/);
+    expect((upgraded.prepare('SELECT id FROM database_info').get() as { id: string }).id).toMatch(/^[a-z]{24}$/);
     expect(upgraded.pragma('foreign_key_check')).toEqual([]);
     expect(upgraded.pragma('integrity_check', { simple: true })).toBe('ok');
     upgraded.close();

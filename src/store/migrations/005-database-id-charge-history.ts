@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { newDatabaseId } from '../../domain/keys.js';
 import type { Migration } from './index.js';
 
 /**
@@ -17,7 +18,7 @@ export const migration: Migration = {
     db.exec(`
       CREATE TABLE database_info (
         singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
-        id TEXT NOT NULL CHECK (length(id) = 32),
+        id TEXT NOT NULL CHECK (length(id) = 24),
         created_at TEXT NOT NULL,
         -- Set when the database is found behind what the processor has seen (a restore): JSON of what was seen.
         billing_hold TEXT
@@ -56,6 +57,6 @@ export const migration: Migration = {
       )
       BEGIN SELECT RAISE(ABORT, 'a charge only changes from pending to settled, or from declined to its next attempt'); END;
     `);
-    db.prepare('INSERT INTO database_info (singleton, id, created_at) VALUES (1, ?, ?)').run(randomBytes(16).toString('hex'), new Date().toISOString());
+    db.prepare('INSERT INTO database_info (singleton, id, created_at) VALUES (1, ?, ?)').run(newDatabaseId(randomBytes), new Date().toISOString());
   },
 };
