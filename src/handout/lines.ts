@@ -27,6 +27,18 @@ export interface TextLine {
 
 const clusters = new Intl.Segmenter('en', { granularity: 'grapheme' });
 
+/** Longer words (in UTF-16 units) are cut before they are measured whole. */
+const LONG_WORD = 64;
+
+/** Latin, Greek and Cyrillic without combining marks: every UTF-16 unit is a cluster of its own, no segmenter needed. */
+const ONE_UNIT_CLUSTERS = /^[\0-\u02ff\u0370-\u0482\u048a-\u052f]*$/;
+
+/** Where each grapheme cluster of `text` starts. */
+function clusterStarts(text: string): number[] {
+  if (ONE_UNIT_CLUSTERS.test(text)) return Array.from({ length: text.length }, (_, i) => i);
+  return Array.from(clusters.segment(text), (s) => s.index);
+}
+
 /** Wraps text to a width: greedy, by words between spaces; a newline starts a new line; a word longer than the width breaks between letters. */
 export function wrap(text: string, width: number, measure: Measure): TextLine[] {
   const out: TextLine[] = [];
@@ -36,20 +48,24 @@ export function wrap(text: string, width: number, measure: Measure): TextLine[] 
     let lineWidth = 0;
     for (const word of paragraph.split(' ')) {
       if (word === '') continue;
-      const w = measure.width(word);
+      // A word that may not fit a line is cut first, so that nothing much longer than a line is ever measured.
+      const pieces = word.length > LONG_WORD ? split(word, width, measure) : undefined;
+      const w = pieces ? (pieces.length === 1 ? pieces[0]!.width : Infinity) : measure.width(word);
       if (line && lineWidth + space + w <= width) {
         line += ` ${word}`;
         lineWidth += space + w;
         continue;
       }
       if (line) out.push({ text: line, width: lineWidth });
-      line = word;
-      lineWidth = w;
-      if (w <= width) continue;
+      if (w <= width) {
+        line = word;
+        lineWidth = w;
+        continue;
+      }
       // The last piece starts the next line, where the following word may join it.
-      const pieces = split(word, width, measure);
-      for (let i = 0; i < pieces.length - 1; i++) out.push(pieces[i]!);
-      ({ text: line, width: lineWidth } = pieces[pieces.length - 1]!);
+      const cut = pieces ?? split(word, width, measure);
+      for (let i = 0; i < cut.length - 1; i++) out.push(cut[i]!);
+      ({ text: line, width: lineWidth } = cut[cut.length - 1]!);
     }
     out.push({ text: line, width: lineWidth });
   }
@@ -60,13 +76,9 @@ export function wrap(text: string, width: number, measure: Measure): TextLine[] 
 function split(word: string, width: number, measure: Measure): TextLine[] {
   const { tracking } = measure;
   const widthOf = clusterWidths(measure);
-  const starts: number[] = [];
-  const advances: number[] = [];
-  for (const { segment, index } of clusters.segment(word)) {
-    starts.push(index);
-    advances.push(widthOf(segment));
-  }
+  const starts = clusterStarts(word);
   starts.push(word.length);
+  const advances = starts.slice(1).map((end, i) => widthOf(word.slice(starts[i], end)));
 
   const pieces: TextLine[] = [];
   let from = 0;
