@@ -93,19 +93,25 @@ async function batch() {
   return compare(`handout --status active, ${plans} handouts (${pages} pages)`, () => subject().ms, () => floor().ms, rounds, 2);
 }
 
-/** Prose as a clinician writes it, from a fixed seed: sentences, paragraphs, no digits. */
+/**
+ * Prose as a clinician writes it, from a fixed seed: sentences and paragraphs, no digits. Besides the
+ * common words, a few thousand rarer ones (made up from syllables), so that words are measured, not all
+ * found in the renderer's cache.
+ */
 function prose(length) {
-  const words = ('patient tolerated the treatment well with mild erythema resolving within hours advised to avoid sun exposure ' +
+  const common = ('patient tolerated the treatment well with mild erythema resolving within hours advised to avoid sun exposure ' +
     'apply moisturiser twice daily review healing at next visit skin barrier intact no signs of infection reported tightness ' +
     'after peel discussed expectations and aftercare photographs taken with consent tingling settled quickly hyperpigmentation ' +
     'fading along the jawline continue retinoid every other night sunscreen reapplied every two hours').split(' ');
   let seed = 42;
   const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const syllables = 'ba ce di fo gu ha je ki lo mu na pe ri so tu va we xi yo zu bro cla dre fli gro pla sta tri'.split(' ');
+  const rare = Array.from({ length: 4000 }, () => Array.from({ length: 2 + Math.floor(next() * 4) }, () => syllables[Math.floor(next() * syllables.length)]).join(''));
   const parts = [];
   let size = 0;
   let sentence = 0;
   while (size < length) {
-    let word = words[Math.floor(next() * words.length)];
+    let word = next() < 0.7 ? common[Math.floor(next() * common.length)] : rare[Math.floor(next() * rare.length)];
     if (sentence === 0) word = word[0].toUpperCase() + word.slice(1);
     sentence++;
     const end = sentence > 8 && next() < 0.15;

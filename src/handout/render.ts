@@ -130,9 +130,13 @@ interface LaidTable {
   widths: number[];
   headerHeight: number;
   rows: LaidRow[];
+  /** Height below a repeated header on a page: a row taller than this cannot move whole, and continues instead. */
+  usable: number;
 }
 
 const MARK_WIDTH = 13;
+/** Room enough to start a row taller than a page; with less left, it starts on the next. */
+const TALL_ROW_START = 80;
 
 // Word widths at 1 pt, per font, shared by every document of the process (the fonts are too).
 const widthCache = new Map<string, number>();
@@ -558,19 +562,19 @@ class Writer {
       const laid = cells.map((cell, i) => this.lines(cell.runs.map((r) => ({ ...r, align: r.align ?? spec.columns[i]!.align })), widths[i]! - 2 * spec.padX - (cell.mark ? MARK_WIDTH : 0)));
       return { cells: laid, marks: cells.map((c) => c.mark), height: Math.max(...laid.map(height)) + 2 * spec.padY };
     });
-    return { spec, widths, headerHeight: spec.header ? 22 : 0, rows };
+    const headerHeight = spec.header ? 22 : 0;
+    return { spec, widths, headerHeight, rows, usable: this.bottom - this.top - headerHeight - 14 };
   }
 
   private drawTable(table: LaidTable): void {
-    const { spec } = table;
-    const usable = this.bottom - this.top - table.headerHeight - 14;
+    const { spec, usable } = table;
     if (spec.header) {
       this.ensure(table.headerHeight + firstRow(table));
       this.tableHeader(table);
     }
     for (const row of table.rows) {
       // A row that fits a page moves whole; one taller than a page starts here unless only a sliver is left.
-      if (this.y + row.height > this.bottom && (row.height <= usable || this.bottom - this.y < 80)) this.continueTable(table);
+      if (this.y + row.height > this.bottom && (row.height <= usable || this.bottom - this.y < TALL_ROW_START)) this.continueTable(table);
       this.drawRow(table, row);
     }
   }
@@ -725,8 +729,11 @@ function height(lines: readonly Line[]): number {
   return lines.reduce((sum, line, i) => sum + (i ? line.gap : 0) + line.style.leading, 0);
 }
 
+/** The room the first row needs where the table starts: all of it, or the start of a row taller than a page. */
 function firstRow(table: LaidTable): number {
-  return table.rows[0]?.height ?? 0;
+  const row = table.rows[0];
+  if (!row) return 0;
+  return row.height <= table.usable ? row.height : TALL_ROW_START;
 }
 
 function capitalize(text: string): string {
