@@ -1,15 +1,18 @@
 import PDFDocument from 'pdfkit';
 import { handoutFonts, type FontName } from './fonts.js';
+import { ellipsize, wrap, type Measure } from './lines.js';
 import type { Handout, StepMark } from './view.js';
 
 /**
  * Lays a handout out on paper with pdfkit. Everything the patient reads comes
  * from the view model; this file only decides fonts, colours and positions.
  *
- * Text is wrapped here rather than by pdfkit, so that every block is measured
- * before it is drawn: rows move whole to the next page, a table repeats its
- * header there, a heading never ends a page, and a cell taller than a page
- * continues on the next one instead of being clipped.
+ * Text is wrapped here (lines.ts) rather than by pdfkit, so that every block
+ * is measured before it is drawn: rows move whole to the next page, a table
+ * repeats its header there, a heading never ends a page, and a cell taller
+ * than a page continues on the next one instead of being clipped. pdfkit only
+ * ever sets single lines (`lineBreak: false`), so its own line wrapper, slow
+ * on a long word, never runs.
  */
 
 export type Paper = 'letter' | 'a4';
@@ -127,9 +130,13 @@ interface LaidTable {
   widths: number[];
   headerHeight: number;
   rows: LaidRow[];
+  /** Height below a repeated header on a page: a row taller than this cannot move whole, and continues instead. */
+  usable: number;
 }
 
 const MARK_WIDTH = 13;
+/** Room enough to start a row taller than a page; with less left, it starts on the next. */
+const TALL_ROW_START = 80;
 
 // Word widths at 1 pt, per font, shared by every document of the process (the fonts are too).
 const widthCache = new Map<string, number>();
@@ -555,19 +562,19 @@ class Writer {
       const laid = cells.map((cell, i) => this.lines(cell.runs.map((r) => ({ ...r, align: r.align ?? spec.columns[i]!.align })), widths[i]! - 2 * spec.padX - (cell.mark ? MARK_WIDTH : 0)));
       return { cells: laid, marks: cells.map((c) => c.mark), height: Math.max(...laid.map(height)) + 2 * spec.padY };
     });
-    return { spec, widths, headerHeight: spec.header ? 22 : 0, rows };
+    const headerHeight = spec.header ? 22 : 0;
+    return { spec, widths, headerHeight, rows, usable: this.bottom - this.top - headerHeight - 14 };
   }
 
   private drawTable(table: LaidTable): void {
-    const { spec } = table;
-    const usable = this.bottom - this.top - table.headerHeight - 14;
+    const { spec, usable } = table;
     if (spec.header) {
       this.ensure(table.headerHeight + firstRow(table));
       this.tableHeader(table);
     }
     for (const row of table.rows) {
       // A row that fits a page moves whole; one taller than a page starts here unless only a sliver is left.
-      if (this.y + row.height > this.bottom && (row.height <= usable || this.bottom - this.y < 80)) this.continueTable(table);
+      if (this.y + row.height > this.bottom && (row.height <= usable || this.bottom - this.y < TALL_ROW_START)) this.continueTable(table);
       this.drawRow(table, row);
     }
   }
@@ -678,48 +685,25 @@ class Writer {
 
   /** One line of at most `width`, shortened with an ellipsis: only for the running head, which repeats what page 1 says in full. */
   private fit(text: string, style: Style, width: number): string {
-    if (this.measure(style, text) <= width) return text;
-    let cut = text.length;
-    while (cut > 1 && this.measure(style, `${text.slice(0, cut).trimEnd()}…`) > width) cut--;
-    return `${text.slice(0, cut).trimEnd()}…`;
+    return ellipsize(text, width, this.measurer(style));
   }
 
-  /** Wraps runs of text to a width: greedy, by words; a word longer than the width breaks between letters. */
+  /** Wraps runs of text to a width (see lines.ts), each run on lines of its own. */
   private lines(runs: Run[], width: number): Line[] {
     const out: Line[] = [];
     for (const run of runs) {
       const { style } = run;
-      const space = this.measure(style, ' ');
-      const push = (text: string, w: number) => void out.push({ text, style, dx: run.align === 'right' ? Math.max(0, width - w) : 0, gap: 0 });
       const start = out.length;
-      for (const paragraph of run.text.split(/\r?\n/)) {
-        let line = '';
-        let lineWidth = 0;
-        for (const word of paragraph.split(' ')) {
-          if (word === '') continue;
-          let w = this.measure(style, word);
-          if (line && lineWidth + space + w <= width) {
-            line += ` ${word}`;
-            lineWidth += space + w;
-            continue;
-          }
-          if (line) push(line, lineWidth);
-          let rest = word;
-          while (w > width && rest.length > 1) {
-            let cut = rest.length - 1;
-            while (cut > 1 && this.measure(style, rest.slice(0, cut)) > width) cut--;
-            push(rest.slice(0, cut), this.measure(style, rest.slice(0, cut)));
-            rest = rest.slice(cut);
-            w = this.measure(style, rest);
-          }
-          line = rest;
-          lineWidth = w;
-        }
-        push(line, lineWidth);
+      for (const line of wrap(run.text, width, this.measurer(style))) {
+        out.push({ text: line.text, style, dx: run.align === 'right' ? Math.max(0, width - line.width) : 0, gap: 0 });
       }
       if (out[start] && start > 0) out[start]!.gap = run.gap ?? 0;
     }
     return out;
+  }
+
+  private measurer(style: Style): Measure {
+    return { width: (text) => this.measure(style, text), tracking: style.tracking ?? 0 };
   }
 
   private drawLines(lines: readonly Line[], x: number, y: number): void {
@@ -745,8 +729,11 @@ function height(lines: readonly Line[]): number {
   return lines.reduce((sum, line, i) => sum + (i ? line.gap : 0) + line.style.leading, 0);
 }
 
+/** The room the first row needs where the table starts: all of it, or the start of a row taller than a page. */
 function firstRow(table: LaidTable): number {
-  return table.rows[0]?.height ?? 0;
+  const row = table.rows[0];
+  if (!row) return 0;
+  return row.height <= table.usable ? row.height : TALL_ROW_START;
 }
 
 function capitalize(text: string): string {

@@ -265,4 +265,18 @@ describe('the handout PDF', () => {
       expect(pdf.pages.at(-1)).toContain(`Page ${rendered.pages} of ${rendered.pages}`);
     }
   });
+
+  it('starts a first row taller than a page under its heading, not on a page of its own', async () => {
+    const words = Array.from({ length: 1500 }, (_, i) => `word${i}`).join(' ');
+    const view = planView('post-procedure-recovery', {}, (steps) => Object.assign(steps[0]!, { status: 'done', completed_on: '2027-02-07', completion_note: words }));
+    const handout = buildHandout(sources(view, { currency: 'USD', type: 'pay-as-you-go', paid_minor: 0, outstanding_minor: 0, monthly: null, visits: [] }));
+    const rendered = await renderHandout(handout, 'letter');
+    const pdf = await pdfText(rendered.bytes);
+    const at = pdf.pages.findIndex((page) => page.includes('Treatment schedule'));
+    expect(at).toBeGreaterThanOrEqual(0);
+    // The heading, the table's header and the start of the row share a page; the row then runs on.
+    expect(pdf.pages[at]).toContain('RECOMMENDED BOOKED SERVICES NOTES STATUS');
+    expect(pdf.pages[at]).toContain('Visit note: word0 word1');
+    expect(pdf.text.match(/word\d+/g)).toEqual(words.split(' '));
+  });
 });
