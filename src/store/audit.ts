@@ -37,10 +37,19 @@ export function recordAudit(store: Store, entry: NewAuditEntry): void {
     .run(entry.at, entry.actor, entry.action, entry.entity, String(entry.entityId), json(entry.before), json(entry.after));
 }
 
-function holdsCardNumber(value: unknown): boolean {
+/**
+ * Values txplan or the processor makes, never typed by anyone: content hashes,
+ * git commits, photo digests and processor charge ids. Hex digests hold long
+ * digit runs by chance (about one SHA-256 in 200 holds a run that passes the
+ * card check), so they are not read as text a person wrote.
+ */
+export const GENERATED_FIELDS: ReadonlySet<string> = new Set(['template_hash', 'template_commit', 'sha256', 'photos', 'gateway_charge_id']);
+
+/** Whether a value (an audit entry, or one of its parts) holds a card number outside the generated fields. */
+export function holdsCardNumber(value: unknown): boolean {
   if (typeof value === 'string') return containsCardNumber(value);
   if (Array.isArray(value)) return value.some(holdsCardNumber);
-  if (value !== null && typeof value === 'object') return Object.entries(value).some(([key, item]) => containsCardNumber(key) || holdsCardNumber(item));
+  if (value !== null && typeof value === 'object') return Object.entries(value).some(([key, item]) => containsCardNumber(key) || (!GENERATED_FIELDS.has(key) && holdsCardNumber(item)));
   return false;
 }
 

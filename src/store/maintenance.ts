@@ -1,5 +1,22 @@
 import type { Store } from './store.js';
 import { containsCardNumber } from '../domain/cards.js';
+import { GENERATED_FIELDS, holdsCardNumber } from './audit.js';
+
+/** Columns holding values txplan or the processor made (digests, commits, charge ids; a photo's path is its digest). */
+const GENERATED_COLUMNS: ReadonlySet<string> = new Set([...GENERATED_FIELDS, 'attachments.path']);
+
+/** The audit's before/after are JSON: read them as values, so generated fields inside are recognised. */
+function textHoldsCardNumber(table: string, column: string, text: string): boolean {
+  if (GENERATED_COLUMNS.has(column) || GENERATED_COLUMNS.has(`${table}.${column}`)) return false;
+  if (table === 'audit' && (column === 'before' || column === 'after')) {
+    try {
+      return holdsCardNumber(JSON.parse(text));
+    } catch {
+      // not JSON after all: read it as text
+    }
+  }
+  return containsCardNumber(text);
+}
 
 /** Where a card number sits: never the number itself. */
 export interface CardNumberLocation {
@@ -49,7 +66,7 @@ export function findCardNumbers(store: Store): CardNumberLocation[] {
     for (const row of rows) {
       row.slice(1).forEach((value, index) => {
         const text = typeof value === 'string' ? value : Buffer.isBuffer(value) ? value.toString('utf8') : undefined;
-        if (text !== undefined && containsCardNumber(text)) found.push({ table, column: columns[index]!, row: Number(row[0]) });
+        if (text !== undefined && textHoldsCardNumber(table, columns[index]!, text)) found.push({ table, column: columns[index]!, row: Number(row[0]) });
       });
     }
   }
