@@ -67,8 +67,9 @@ async function batch() {
     const from = Math.floor((plans * t) / TEMPLATES.length);
     const to = Math.floor((plans * (t + 1)) / TEMPLATES.length);
     const cohort = join(work, `cohort-${t}.txt`);
-    writeFileSync(cohort, csv.slice(1 + from, 1 + to).map((line) => line.split(',')[2]).join('\n') + '\n');
-    txplan('plan', 'apply', template, '--patients-file', cohort, '--mode', 'start', '--clinic', 'downtown', '--start', '2026-10-05', '--payment-method', 'pm_card_visa');
+    // Each patient pays with their own card: the sandbox's test Visa, one line each.
+    writeFileSync(cohort, csv.slice(1 + from, 1 + to).map((line) => `${line.split(',')[2]},pm_card_visa`).join('\n') + '\n');
+    txplan('plan', 'apply', template, '--patients-file', cohort, '--mode', 'start', '--clinic', 'downtown', '--start', '2026-10-05');
     for (let i = from; i < to; i++) order.push(t);
   });
 

@@ -60,6 +60,16 @@ const TOKEN = /^pm_[A-Za-z0-9_]{1,200}$/;
  * Checks the shape of a payment flag before any processor sees it. A card
  * number is refused without echoing it (SPEC §5).
  */
+/**
+ * A processor's test card (`pm_card_visa`, `pm_card_chargeDeclined`, …) names
+ * a kind of test card, not a person's card: the processor makes a separate
+ * payment method of it for every customer, so any number of patients may be
+ * given the same one. Every other token is one person's card.
+ */
+export function isTestCardToken(token: string): boolean {
+  return /^pm_card_[A-Za-z]+$/.test(token);
+}
+
 export function checkToken(value: string): string {
   if (containsCardNumber(value)) {
     throw new FailedError('That looks like a card number; txplan never takes or stores card numbers. Save the card with the payment processor and pass its token (pm_…)', 'card_number');

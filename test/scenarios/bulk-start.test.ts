@@ -131,13 +131,18 @@ describe('plan apply --patients-file --mode start: one card per patient, all or 
     for (const ids of byToken.values()) expect(ids.size).toBe(1);
   });
 
-  it('refuses a file that gives one token to two patients, before charging anyone', () => {
+  it('refuses a file that gives one card to two patients, before charging anyone; a processor test card may be shared', () => {
     const c = clinic();
-    const result = c.run('plan', 'apply', ACNE, '--patients-file', c.file('cohort.csv', 'P-1,pm_card_visa\nP-2,pm_card_visa\n'), '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15');
+    const result = c.run('plan', 'apply', ACNE, '--patients-file', c.file('cohort.csv', 'P-1,pm_1QzAnnasOwnCard\nP-2,pm_1QzAnnasOwnCard\n'), '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15');
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('line 2: that payment method is already on line 1');
-    expect(result.stderr).not.toContain('pm_card_visa');
+    expect(result.stderr).not.toContain('pm_1QzAnnasOwnCard');
     expect(query(c.ws, 'SELECT id FROM plans')).toEqual([]);
     expect(ledger(c.ws)).toEqual([]);
+    // pm_card_visa names a kind of test card, not a person's card: each patient gets their own charge.
+    const shared = c.run('plan', 'apply', ACNE, '--patients-file', c.file('test-cards.csv', 'P-1,pm_card_visa\nP-2,pm_card_visa\n'), '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15', '--json');
+    expect(shared.code).toBe(0);
+    expect((JSON.parse(shared.stdout) as { started: unknown[] }).started).toHaveLength(2);
+    expect(ledger(c.ws)).toHaveLength(2);
   });
 });

@@ -14,7 +14,7 @@ import { getTemplate, loadRegistry, loadTemplates, type LoadedTemplate, type Reg
 import { asNewTemplate, checkNewTemplateId, templateText, writeNewTemplate } from '../../../registry/write.js';
 import { applyAssignments, checkSnapshot, parseAssignment } from '../../../plans/snapshot.js';
 import { applyTemplate, checkApplicable, isPaid, prepareApplication, writePlans, type Application, type ApplyMode } from '../../../plans/apply.js';
-import { checkToken, type PaymentMethodDetails } from '../../../billing/gateway.js';
+import { checkToken, isTestCardToken, type PaymentMethodDetails } from '../../../billing/gateway.js';
 import type { ChargingContext } from '../../../billing/charging.js';
 import { latestPaymentMethod, tokenOwners } from '../../../store/payment-methods.js';
 import { startProgram } from '../../../billing/points.js';
@@ -254,9 +254,9 @@ function readPatientsFile(store: Store, file: string): PatientsFileEntry[] {
         } catch (error) {
           return void problems.push(`line ${line}: the payment_method ${(error as FailedError).code === 'card_number' ? 'looks like a card number; txplan never takes card numbers, give the processor token (pm_…)' : 'is not a processor token (pm_…)'}`);
         }
-        const other = tokens.get(token);
+        const other = isTestCardToken(token) ? undefined : tokens.get(token);
         if (other !== undefined) return void problems.push(`line ${line}: that payment method is already on line ${other}; each patient pays with their own`);
-        if (tokenOwners(store, token).some((owner) => owner !== patient.id)) return void problems.push(`line ${line}: that payment method is saved for another patient; give patient ${patient.id}'s own`);
+        if (!isTestCardToken(token) && tokenOwners(store, token).some((owner) => owner !== patient.id)) return void problems.push(`line ${line}: that payment method is saved for another patient; give patient ${patient.id}'s own`);
         tokens.set(token, line);
       }
       entries.push({ patient, token, line });
@@ -274,7 +274,7 @@ function refuseSharedCards(entries: readonly PatientsFileEntry[], payments: Read
   const byToken = new Map<string, PatientsFileEntry>();
   for (const entry of entries) {
     const token = payments.get(entry.patient.id)?.token;
-    if (token === undefined) continue;
+    if (token === undefined || isTestCardToken(token)) continue;
     const other = byToken.get(token);
     if (other) {
       throw new FailedError(`Patients ${other.patient.id} (line ${other.line}) and ${entry.patient.id} (line ${entry.line}) would pay with the same card, so no plan was applied; give each patient their own token in the patients file (lines "patient,payment_method")`, 'shared_card');
