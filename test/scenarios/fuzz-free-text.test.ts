@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { binary, databaseFile, repoRoot, txplan, workspace } from '../helpers.js';
+import { binary, databaseFile, repoRoot, txplan, workspace, seededRandom } from '../helpers.js';
 import { main } from '../../src/cli/main.js';
 import { luhn, normaliseDigits } from '../../src/domain/cards.js';
 
@@ -24,17 +24,6 @@ const EXIT_CODES = [0, 1, 2, 3, 4, 130];
 const TRAP = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 const STACK = /^\s+at .+:\d+:\d+\)?$/m;
 
-/** mulberry32: seeded, so a failure replays. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Sample {
   text: string;
@@ -59,7 +48,7 @@ const BIDI = ['\u202a', '\u202b', '\u202c', '\u202d', '\u202e', '\u2066', '\u206
 const FORMULAS = ['=HYPERLINK("https://evil.example","x")', '=1+2', '+1 555 0100', '+47 400 00 101', '-2+3', '-12', '@SUM(A1:A9)', '\t=cmd', '\r=cmd', '=cmd|\' /C calc\'!A0'];
 
 function generator(seed: number) {
-  const rand = random(seed);
+  const rand = seededRandom(seed);
   const int = (n: number) => Math.floor(rand() * n);
   const pick = <T,>(list: readonly T[]): T => list[int(list.length)]!;
   const digits = (n: number, first = '0123456789') => pick([...first]) + Array.from({ length: n - 1 }, () => String(int(10))).join('');

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { binary, txplan, workspace, type RunResult } from '../helpers.js';
+import { binary, txplan, workspace, type RunResult, seededRandom } from '../helpers.js';
 
 /**
  * Issue 4, point 4: never twice, never lost. A workspace holds many active
@@ -187,17 +187,6 @@ function expectExactlyOnce(w: Workspace, due: readonly number[] = DUE, declinedD
   expect(reconcile.code).toBe(0);
 }
 
-/** mulberry32: a small seeded PRNG, so a failing sequence of kills can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('never twice, never lost (issue 4, point 4)', () => {
   it('(a) running the batch twice for the same date charges nothing the second time', () => {
@@ -246,7 +235,7 @@ describe('never twice, never lost (issue 4, point 4)', () => {
   it('(c) SIGKILLed at random moments over thousands of due installments, then rerun: each charged exactly once, none lost', async () => {
     const seed = Number(process.env.NEVER_TWICE_SEED ?? Math.floor(Math.random() * 2 ** 31));
     console.log(`never-twice (c): seed ${seed} (replay with NEVER_TWICE_SEED=${seed})`);
-    const random = prng(seed);
+    const random = seededRandom(seed);
     // 1,500 plans (two chunks of the run); 1 in 40 pays with a card that declines hard, which
     // makes its plan past due at once: its first charges are declined once each and never retried.
     const w = setup(1500, 40, 'pm_card_chargeDeclinedStolenCard');

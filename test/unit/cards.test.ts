@@ -1,17 +1,7 @@
+import { seededRandom } from '../helpers.js';
 import { describe, expect, it } from 'vitest';
 import { containsCardNumber, luhn } from '../../src/domain/cards.js';
 
-/** A small seeded generator (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const CARDS = [
   '4111111111111111', // Visa
@@ -76,7 +66,7 @@ describe('containsCardNumber: every form of a card number is caught', () => {
 });
 
 describe('containsCardNumber: ordinary long numbers are not card numbers', () => {
-  const rand = random(20260301);
+  const rand = seededRandom(20260301);
   const digit = () => String(Math.floor(rand() * 10));
   const digits = (n: number) => Array.from({ length: n }, digit).join('');
   const pick = <T,>(list: readonly T[]): T => list[Math.floor(rand() * list.length)]!;
