@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { lstatSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { binary, setUp, tempDir, txplan, workspace } from '../helpers.js';
+import { binary, setUp, tempDir, txplan, workspace, repoRoot } from '../helpers.js';
 
 /**
  * Temporary files have random names and are created exclusively, so a
@@ -107,10 +107,13 @@ describe('the workspace .gitignore', () => {
     const ws = started();
     expect(txplan(['handout', '1'], { cwd: ws }).code).toBe(0);
     const paths = ['.txplan/txplan.db', '.txplan/txplan.db-wal', '.txplan/attachments/x.jpg', '.txplan/sandbox-gateway.db', 'plan-1.pdf', 'plan-12-a4.pdf', 'handouts/plan-1.pdf', 'backups/txplan-2031-01-01.db', '.plan-1.pdf.3f2a9c.tmp'];
-    const result = spawnSync('git', ['check-ignore', '--no-index', '-v', ...paths], { cwd: ws, encoding: 'utf8' });
-    const ignored = result.stdout.trim().split('\n').map((line) => line.split('\t')[1]);
-    expect(ignored).toEqual(paths);
-    // What the clinic shares is not ignored.
-    expect(spawnSync('git', ['check-ignore', '--no-index', 'txplan.yaml', `templates/${ACNE}.yaml`, 'catalog.yaml'], { cwd: ws }).status).toBe(1);
+    // A workspace made by init, and this repository (a workspace too, where the README's examples run).
+    for (const root of [ws, repoRoot]) {
+      const result = spawnSync('git', ['check-ignore', '--no-index', '-v', ...paths], { cwd: root, encoding: 'utf8' });
+      const ignored = result.stdout.trim().split('\n').map((line) => line.split('\t')[1]);
+      expect(ignored).toEqual(paths);
+      // What the clinic shares is not ignored.
+      expect(spawnSync('git', ['check-ignore', '--no-index', 'txplan.yaml', `templates/${ACNE}.yaml`, 'catalog.yaml'], { cwd: root }).status).toBe(1);
+    }
   });
 });
