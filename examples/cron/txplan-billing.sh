@@ -4,7 +4,7 @@
 #
 #   txplan-billing.sh WORKSPACE [ALERT_EMAIL]
 #
-# Exit codes of `txplan billing run` (SPEC §6): 0 all charged, 3 at least one
+# Exit codes of `txplan billing run` (see "Exit codes" in the README): 0 all charged, 3 at least one
 # charge failed, 4 another run holds the lock (this one waits up to 10 minutes).
 set -uo pipefail
 
