@@ -62,6 +62,13 @@ const fresh = (path) => {
   copyFileSync(pristine, path);
 };
 const ledger = join(work, '.txplan', 'sandbox-gateway.db');
+// Each round starts from the pristine copy as if nothing had been charged: the
+// processor's ledger and the ids it has seen (the high-water mark) go too, or
+// txplan would rightly hold billing for a database put back behind them.
+const forgetProcessor = () => {
+  for (const suffix of ['', '-wal', '-shm']) rmSync(ledger + suffix, { force: true });
+  rmSync(join(work, '.txplan', 'high-water.json'), { force: true });
+};
 const floorDb = join(work, 'floor.db');
 let peakKb = 0;
 let summary = '';
@@ -70,7 +77,7 @@ const results = [
     `billing run, ${plans} installments due`,
     () => {
       fresh(dbPath);
-      for (const suffix of ['', '-wal', '-shm']) rmSync(ledger + suffix, { force: true });
+      forgetProcessor();
       // GNU time reports the peak resident set of the run.
       const run = time('/usr/bin/time', ['-f', '%M', process.execPath, bin, '--workspace', work, 'billing', 'run', '--date', RUN_DATE]);
       summary = run.stdout.trim();
@@ -86,7 +93,7 @@ const results = [
 ];
 // Peak memory of one more run, read from GNU time's stderr.
 fresh(dbPath);
-for (const suffix of ['', '-wal', '-shm']) rmSync(ledger + suffix, { force: true });
+forgetProcessor();
 const { spawnSync } = await import('node:child_process');
 const measured = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, bin, '--workspace', work, 'billing', 'run', '--date', RUN_DATE], { encoding: 'utf8' });
 peakKb = Number(measured.stderr.trim().split('\n').pop());

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, constants, existsSync, fchmodSync, linkSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, constants, existsSync, fchmodSync, fsyncSync, linkSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { FailedError } from './errors.js';
 
@@ -29,14 +29,7 @@ export function writeFileAtomically(file: string, bytes: Uint8Array | string, fo
   checkTarget(file, force);
   let temp: string | undefined;
   try {
-    const created = createTempFile(file, mode);
-    temp = created.path;
-    try {
-      const data = typeof bytes === 'string' ? Buffer.from(bytes) : bytes;
-      for (let at = 0; at < data.length; ) at += writeSync(created.fd, data, at, data.length - at);
-    } finally {
-      closeSync(created.fd);
-    }
+    temp = writeBeside(file, bytes, { mode });
     if (force) renameSync(temp, file);
     else if (!placeNoClobber(temp, file)) throw new FailedError(`${file} already exists; choose another file or add --force to replace it`, 'file_exists');
   } catch (error) {
@@ -68,6 +61,27 @@ export function createTempFile(file: string, mode = 0o600): { path: string; fd: 
     fchmodSync(fd, mode);
     return { path, fd };
   }
+}
+
+/**
+ * Writes `bytes` whole into a new temporary file beside `file` (see
+ * createTempFile) and returns its path, for the caller to rename into place;
+ * with `sync`, the bytes are on disk before it returns. A failed write leaves
+ * no temporary file behind.
+ */
+export function writeBeside(file: string, bytes: Uint8Array | string, { mode = 0o600, sync = false }: { mode?: number; sync?: boolean } = {}): string {
+  const { path, fd } = createTempFile(file, mode);
+  try {
+    const data = typeof bytes === 'string' ? Buffer.from(bytes) : bytes;
+    for (let at = 0; at < data.length; ) at += writeSync(fd, data, at, data.length - at);
+    if (sync) fsyncSync(fd);
+  } catch (error) {
+    closeSync(fd);
+    unlinkSync(path);
+    throw error;
+  }
+  closeSync(fd);
+  return path;
 }
 
 /**

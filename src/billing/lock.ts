@@ -54,6 +54,12 @@ export function unlockBilling(store: Store, by: { actor: string; now: Date }): B
   });
 }
 
+/** "held by process 123 on clinic-pc since 2031-02-01T00:00:00.000Z (running)". */
+export function describeHolder(holder: BillingLockHolder, state: HolderState): string {
+  const what = { alive: 'running', stale: 'no longer running', unknown: 'on another computer: cannot check' }[state];
+  return `held by process ${holder.pid}${holder.host ? ` on ${holder.host}` : ''} since ${holder.started_at} (${what})`;
+}
+
 function processExists(pid: number): boolean {
   try {
     process.kill(pid, 0);

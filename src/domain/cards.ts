@@ -23,7 +23,8 @@ import { FailedError } from '../errors.js';
  * (2024-01-15, 15/01/2024 - 16/02/2024, 20240115) are not card numbers.
  */
 export function containsCardNumber(text: string): boolean {
-  if (!/\d|[^\x00-\x7f]/.test(text)) return false;
+  // Plain ASCII is its own normal form: fewer than 13 digits in all can hold no card.
+  if (!/[^\x00-\x7f]/.test(text) && asciiDigits(text) < 13) return false;
   const normalised = normaliseDigits(text);
   for (const run of digitRuns(normalised)) {
     if (run.digits.length < 13) continue;
@@ -31,6 +32,15 @@ export function containsCardNumber(text: string): boolean {
     if (holdsCard(run)) return true;
   }
   return false;
+}
+
+function asciiDigits(text: string): number {
+  let count = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code >= 48 && code <= 57) count++;
+  }
+  return count;
 }
 
 /**

@@ -1,8 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { chmodSync, closeSync, constants, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { FailedError } from '../errors.js';
+import { makeFolder, writeBeside } from '../files.js';
 import { recordAudit } from './audit.js';
 import { openDatabase } from './database.js';
 import { databaseId, lastAuditId, sequences, SEQUENCED, type Sequences } from './database-info.js';
@@ -71,8 +72,7 @@ export async function writeBackup(dest: string, sources: BackupSources): Promise
     }
     const photos = existsSync(sources.attachmentsDir) ? readdirSync(sources.attachmentsDir).filter((name) => FILE_NAME.test(`${ATTACHMENTS}/${name}`) && lstatSync(join(sources.attachmentsDir, name)).isFile()) : [];
     if (photos.length > 0) {
-      mkdirSync(join(dest, ATTACHMENTS), { mode: 0o700 });
-      chmodSync(join(dest, ATTACHMENTS), 0o700);
+      makeFolder(join(dest, ATTACHMENTS), 0o700);
       for (const name of photos.sort()) writeExclusive(join(dest, ATTACHMENTS, name), readFileSync(join(sources.attachmentsDir, name)));
     }
     const names = [DATABASE, ...(existsSync(join(dest, LEDGER)) ? [LEDGER] : []), ...photos.map((name) => `${ATTACHMENTS}/${name}`)];
@@ -87,9 +87,8 @@ export async function writeBackup(dest: string, sources: BackupSources): Promise
         return { name, bytes: data.length, sha256: sha256(data) };
       }),
     };
-    const temporary = join(dest, `.manifest.${randomBytes(6).toString('hex')}.tmp`);
-    writeExclusive(temporary, Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`));
-    renameSync(temporary, join(dest, 'manifest.json'));
+    const manifestFile = join(dest, 'manifest.json');
+    renameSync(writeBeside(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`, { sync: true }), manifestFile);
     syncFolder(dest);
     return manifest;
   } catch (error) {
@@ -185,13 +184,13 @@ function describe(file: string): Description {
  */
 export function restoreBackup(src: string, manifest: Manifest, target: RestoreTarget, who: { actor: string; now: Date }): { attachments: number } {
   const folder = dirname(target.databasePath);
-  if (!existsSync(folder)) mkdirSync(folder, { recursive: true, mode: 0o700 });
+  makeFolder(folder, 0o700);
   const entry = manifest.files.find((f) => f.name === DATABASE)!;
-  const temporary = join(folder, `.${basename(target.databasePath)}.${randomBytes(6).toString('hex')}.restore`);
+  let temporary: string | undefined;
   try {
     const data = readFileSync(join(src, DATABASE));
     if (sha256(data) !== entry.sha256) throw new FailedError(`The backup ${src} changed while it was being restored: ${DATABASE} no longer matches its manifest; nothing was restored`, 'backup_damaged');
-    writeExclusive(temporary, data);
+    temporary = writeBeside(target.databasePath, data, { sync: true });
 
     // What the database in place has issued is never forgotten, even without a high-water file.
     if (existsSync(target.databasePath)) {
@@ -216,7 +215,7 @@ export function restoreBackup(src: string, manifest: Manifest, target: RestoreTa
     syncFolder(folder);
     return { attachments };
   } catch (error) {
-    for (const suffix of ['', '-wal', '-shm']) rmSync(temporary + suffix, { force: true });
+    if (temporary !== undefined) for (const suffix of ['', '-wal', '-shm']) rmSync(temporary + suffix, { force: true });
     if (error instanceof FailedError) throw error;
     throw new FailedError(`The restore from ${src} failed (${(error as Error).message}); the database in place was not changed`, 'restore_failed');
   }
@@ -239,8 +238,8 @@ function releaseLive(path: string): void {
 function restoreAttachments(src: string, manifest: Manifest, dir: string): number {
   const photos = manifest.files.filter((f) => f.name.startsWith(`${ATTACHMENTS}/`));
   if (photos.length === 0) return 0;
-  if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
-  chmodSync(dir, 0o700);
+  makeFolder(dir, 0o700);
+  chmodSync(dir, 0o700); // an attachments folder that existed is made private again
   let restored = 0;
   for (const photo of photos) {
     const name = photo.name.slice(ATTACHMENTS.length + 1);
@@ -248,9 +247,7 @@ function restoreAttachments(src: string, manifest: Manifest, dir: string): numbe
     if (existsSync(target) && lstatSync(target).isFile() && sha256(readFileSync(target)) === photo.sha256) continue;
     const data = readFileSync(join(src, photo.name));
     if (sha256(data) !== photo.sha256) throw new FailedError(`The backup ${src} changed while it was being restored: ${photo.name} no longer matches its manifest`, 'backup_damaged');
-    const temporary = join(dir, `.${name}.${randomBytes(6).toString('hex')}.restore`);
-    writeExclusive(temporary, data);
-    renameSync(temporary, target);
+    renameSync(writeBeside(target, data, { sync: true }), target);
     restored++;
   }
   syncFolder(dir);

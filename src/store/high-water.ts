@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync, constants } from 'node:fs';
+import { readFileSync, renameSync } from 'node:fs';
+import { writeBeside } from '../files.js';
 import { dirname, join } from 'node:path';
 import { recordAudit } from './audit.js';
 import { billingHold, databaseId, raiseSequences, sequences, setBillingHold, SEQUENCED, type Sequences } from './database-info.js';
@@ -43,17 +43,7 @@ export function raiseHighWater(file: string, id: string, marks: Sequences, at: s
     version: 1,
     databases: { ...current.databases, [id]: { plans: Math.max(entry?.plans ?? 0, marks.plans), charges: Math.max(entry?.charges ?? 0, marks.charges), updated_at: at } },
   };
-  const temporary = join(dirname(file), `.high-water.${randomBytes(6).toString('hex')}.tmp`);
-  const fd = openSync(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o600);
-  try {
-    writeSync(fd, `${JSON.stringify(next, null, 2)}\n`);
-    fsyncSync(fd);
-  } catch (error) {
-    closeSync(fd);
-    rmSync(temporary, { force: true });
-    throw error;
-  }
-  closeSync(fd);
+  const temporary = writeBeside(file, `${JSON.stringify(next, null, 2)}\n`, { sync: true });
   renameSync(temporary, file);
 }
 

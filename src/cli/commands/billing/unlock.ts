@@ -1,9 +1,7 @@
 import type { Context } from '../../context.js';
 import { withStore } from '../../store.js';
 import { CancelledError, UsageError } from '../../../errors.js';
-import { billingLock, unlockBilling } from '../../../billing/lock.js';
-import type { BillingLockHolder } from '../../../store/charges.js';
-import type { HolderState } from '../../../billing/lock.js';
+import { billingLock, describeHolder, unlockBilling } from '../../../billing/lock.js';
 
 /**
  * Removes the billing lock by hand, for the case nothing else foresaw (a run
@@ -29,10 +27,4 @@ export async function run(ctx: Context): Promise<number> {
     else ctx.out(removed ? `${ctx.color.green('✔')} Removed the billing lock (${shown}).` : 'No billing lock is held any more; nothing to do.');
     return 0;
   });
-}
-
-/** "held by process 123 on clinic-pc since 2031-02-01T00:00:00.000Z (running)". */
-export function describeHolder(holder: BillingLockHolder, state: HolderState): string {
-  const what = { alive: 'running', stale: 'no longer running', unknown: 'on another computer: cannot check' }[state];
-  return `held by process ${holder.pid}${holder.host ? ` on ${holder.host}` : ''} since ${holder.started_at} (${what})`;
 }

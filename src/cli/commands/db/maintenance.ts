@@ -7,8 +7,7 @@ import { newerThanBackup, restoreBackup, verifyBackup, writeBackup } from '../..
 import { highWaterFile } from '../../../store/high-water.js';
 import { LATEST_VERSION } from '../../../store/migrations/index.js';
 import { databaseHealth } from '../../../store/maintenance.js';
-import { billingLock } from '../../../billing/lock.js';
-import { describeHolder } from '../billing/unlock.js';
+import { billingLock, describeHolder } from '../../../billing/lock.js';
 
 export async function check(ctx: Context): Promise<number> {
   return withStore(ctx, (store) => {
