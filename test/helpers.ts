@@ -113,3 +113,33 @@ export function seededRandom(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+const PEOPLE = [
+  ['Ada', 'Lovelace'],
+  ['Grace', 'Hopper'],
+  ['Alan', 'Turing'],
+  ['Edsger', 'Dijkstra'],
+] as const;
+
+/** A workspace with the clinic "main" (UTC) and patients P-1 … P-n (ids 1 … n), then `more` set-up commands. */
+export function clinicWorkspace(patients: number, more: ReadonlyArray<readonly string[]> = []): string {
+  const ws = workspace();
+  setUp(ws, [
+    ['clinic', 'add', 'main', '--name', 'Main Street', '--timezone', 'UTC'],
+    ...PEOPLE.slice(0, patients).map(([first, last], i) => ['patient', 'add', '--first', first, '--last', last, '--mrn', `P-${i + 1}`]),
+    ...more,
+  ]);
+  return ws;
+}
+
+/** Reads the sandbox processor's own ledger ([] before its first charge). */
+export function ledgerRows<T>(ws: string, sql: string): T[] {
+  const file = join(ws, '.txplan', 'sandbox-gateway.db');
+  if (!existsSync(file)) return [];
+  const db = new Database(file, { readonly: true });
+  try {
+    return db.prepare(sql).all() as T[];
+  } finally {
+    db.close();
+  }
+}

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { runner, setUp, workspace } from '../helpers.js';
+import { clinicWorkspace, runner, setUp } from '../helpers.js';
 
 /**
  * Issue 8 item 11: every charge event is in the audit, the charges table
@@ -19,13 +19,8 @@ interface Entry {
 }
 
 function clinic() {
-  const ws = workspace();
+  const ws = clinicWorkspace(2);
   const { run, json } = runner(ws);
-  setUp(ws, [
-    ['clinic', 'add', 'main', '--name', 'Main Street', '--timezone', 'UTC'],
-    ['patient', 'add', '--first', 'Ada', '--last', 'Lovelace', '--mrn', 'P-1'],
-    ['patient', 'add', '--first', 'Grace', '--last', 'Hopper', '--mrn', 'P-2'],
-  ]);
   const db = (readonly = true) => new Database(join(ws, '.txplan', 'txplan.db'), { readonly });
   return { ws, run, json, db };
 }

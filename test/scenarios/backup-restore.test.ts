@@ -3,7 +3,7 @@ import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSyn
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { runner, setUp, tempDir, workspace } from '../helpers.js';
+import { clinicWorkspace, runner, setUp, tempDir } from '../helpers.js';
 
 /**
  * Issue 8 item 10: `db backup` writes the database, the attachments and the
@@ -24,14 +24,8 @@ interface Manifest {
 }
 
 function clinic() {
-  const ws = workspace();
+  const ws = clinicWorkspace(2, [['plan', 'apply', 'P-1', 'mild-acne-clearing', '--mode', 'start', '--clinic', 'main', '--start', '2026-01-05', '--payment-method', 'pm_card_visa']]);
   const { run, json } = runner(ws);
-  setUp(ws, [
-    ['clinic', 'add', 'main', '--name', 'Main Street', '--timezone', 'UTC'],
-    ['patient', 'add', '--first', 'Ada', '--last', 'Lovelace', '--mrn', 'P-1'],
-    ['patient', 'add', '--first', 'Grace', '--last', 'Hopper', '--mrn', 'P-2'],
-    ['plan', 'apply', 'P-1', 'mild-acne-clearing', '--mode', 'start', '--clinic', 'main', '--start', '2026-01-05', '--payment-method', 'pm_card_visa'],
-  ]);
   writeFileSync(join(ws, 'week1.png'), PNG);
   setUp(ws, [['plan', 'step', '1', '1', '--done', '--photo', 'week1.png', '--date', '2026-01-05']]);
   const count = (sql: string): number => {

@@ -4,7 +4,7 @@ import { stripVTControlCharacters } from 'node:util';
 import { hostname } from 'node:os';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { binary, databaseFile, query, runner, setUp, workspace } from '../helpers.js';
+import { binary, clinicWorkspace, databaseFile, query, runner } from '../helpers.js';
 
 /**
  * The billing lock names its holder by pid, process start time, boot id and
@@ -15,12 +15,7 @@ import { binary, databaseFile, query, runner, setUp, workspace } from '../helper
 const ACNE = 'comprehensive-acne-resolution';
 
 function clinic() {
-  const ws = workspace();
-  setUp(ws, [
-    ['clinic', 'add', 'main', '--name', 'Main Street', '--timezone', 'UTC'],
-    ['patient', 'add', '--first', 'Ada', '--last', 'Lovelace', '--mrn', 'P-1'],
-    ['plan', 'apply', 'P-1', ACNE, '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_visa'],
-  ]);
+  const ws = clinicWorkspace(1, [['plan', 'apply', 'P-1', ACNE, '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_visa']]);
   return { ws, ...runner(ws) };
 }
 

@@ -1,21 +1,13 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { query, runner, setUp, workspace } from '../helpers.js';
+import { clinicWorkspace, ledgerRows, query, runner } from '../helpers.js';
 
 const ACNE = 'comprehensive-acne-resolution';
 
 /** A workspace with one clinic and four patients, P-1 … P-4 (ids 1–4). */
 function clinic() {
-  const ws = workspace();
-  setUp(ws, [
-    ['clinic', 'add', 'main', '--name', 'Main Street', '--timezone', 'UTC'],
-    ['patient', 'add', '--first', 'Ada', '--last', 'Lovelace', '--mrn', 'P-1'],
-    ['patient', 'add', '--first', 'Grace', '--last', 'Hopper', '--mrn', 'P-2'],
-    ['patient', 'add', '--first', 'Alan', '--last', 'Turing', '--mrn', 'P-3'],
-    ['patient', 'add', '--first', 'Edsger', '--last', 'Dijkstra', '--mrn', 'P-4'],
-  ]);
+  const ws = clinicWorkspace(4);
   const { run, json } = runner(ws);
   const file = (name: string, text: string) => {
     const path = join(ws, name);
@@ -33,14 +25,7 @@ interface LedgerRow {
 
 /** The sandbox processor's own record of every charge it was asked for. */
 function ledger(ws: string): LedgerRow[] {
-  const path = join(ws, '.txplan', 'sandbox-gateway.db');
-  if (!existsSync(path)) return [];
-  const db = new Database(path, { readonly: true });
-  try {
-    return db.prepare('SELECT idempotency_key, token, status FROM charges ORDER BY idempotency_key').all() as LedgerRow[];
-  } finally {
-    db.close();
-  }
+  return ledgerRows<LedgerRow>(ws, 'SELECT idempotency_key, token, status FROM charges ORDER BY idempotency_key');
 }
 
 /** Which plans each token was charged for, as the processor saw it. */

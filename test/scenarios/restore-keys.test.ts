@@ -2,7 +2,7 @@ import { copyFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { runner, setUp, tempDir, workspace } from '../helpers.js';
+import { clinicWorkspace, ledgerRows, runner, tempDir } from '../helpers.js';
 
 /**
  * Issue 8 item 3: a restored database must never make the processor replay an
@@ -21,23 +21,10 @@ interface LedgerRow {
 }
 
 function clinic() {
-  const ws = workspace();
+  const ws = clinicWorkspace(3);
   const { run, json } = runner(ws);
-  setUp(ws, [
-    ['clinic', 'add', 'main', '--name', 'Main Street', '--timezone', 'UTC'],
-    ['patient', 'add', '--first', 'Ada', '--last', 'Lovelace', '--mrn', 'P-1'],
-    ['patient', 'add', '--first', 'Grace', '--last', 'Hopper', '--mrn', 'P-2'],
-    ['patient', 'add', '--first', 'Alan', '--last', 'Turing', '--mrn', 'P-3'],
-  ]);
   const dbFile = join(ws, '.txplan', 'txplan.db');
-  const ledger = (): LedgerRow[] => {
-    const handle = new Database(join(ws, '.txplan', 'sandbox-gateway.db'), { readonly: true });
-    try {
-      return handle.prepare('SELECT * FROM charges ORDER BY created_at, idempotency_key').all() as LedgerRow[];
-    } finally {
-      handle.close();
-    }
-  };
+  const ledger = (): LedgerRow[] => ledgerRows<LedgerRow>(ws, 'SELECT * FROM charges ORDER BY created_at, idempotency_key');
   const databaseId = (): string => {
     const handle = new Database(dbFile, { readonly: true });
     try {
