@@ -12,6 +12,8 @@ export interface Environment {
   editor: string | undefined;
   /** How long a command waits for a database another process is writing to (TXPLAN_DB_WAIT, seconds). */
   dbWaitSeconds?: number;
+  /** TXPLAN_NOW as given: a simulated clock for rehearsals, demos and tests (parsed by the context). */
+  clock?: string;
 }
 
 export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Environment {
@@ -23,6 +25,7 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Environme
     noColor: nonEmpty(env.NO_COLOR) !== undefined,
     editor: nonEmpty(env.VISUAL) ?? nonEmpty(env.EDITOR),
     dbWaitSeconds: /^\d{1,5}$/.test(env.TXPLAN_DB_WAIT ?? '') ? Number(env.TXPLAN_DB_WAIT) : 60,
+    clock: nonEmpty(env.TXPLAN_NOW),
   };
 }
 

@@ -36,6 +36,8 @@ export interface LedgerEntry {
 /** A payment processor, seen from txplan. */
 export interface Gateway {
   readonly name: string;
+  /** Moves real money: refused while the simulated clock (TXPLAN_NOW) is set. */
+  readonly live: boolean;
   /** How many charges may be in flight at once (a processor's rate limits). */
   readonly concurrency: number;
   /** Looks a token up at the processor; refuses tokens it does not know. */

@@ -1,4 +1,5 @@
 import type { Context } from './context.js';
+import { FailedError } from '../errors.js';
 import { databasePath } from './store.js';
 import { resolveWorkspace } from './workspace.js';
 import type { ResolvedSettings } from '../registry/settings.js';
@@ -18,6 +19,10 @@ export function chargingContext(ctx: Context, store: Store, settings: ResolvedSe
   if (purpose === 'charge') assertBillingOpen(store);
   const path = databasePath(ctx, () => resolveWorkspace(ctx));
   const gateway = gatewayFor(settings, path, ctx.now);
+  if (ctx.simulatedNow && gateway.live) {
+    gateway.close();
+    throw new FailedError(`TXPLAN_NOW is set, and the ${gateway.name} processor moves real money: a simulated clock is for rehearsals with the sandbox processor; unset TXPLAN_NOW, or set payments.gateway: sandbox in txplan.yaml`, 'simulated_clock_live');
+  }
   return {
     store,
     gateway,

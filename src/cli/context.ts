@@ -1,6 +1,8 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import { readEnvironment, type Environment } from '../config.js';
 import type { Prompter } from './prompter.js';
+import { parseClock } from '../domain/clock.js';
+import { UsageError } from '../errors.js';
 import { escapeJson, neutralise, neutraliseForTerminal } from './output/escape.js';
 
 /** Global flags of SPEC §4, as every command receives them. */
@@ -31,6 +33,8 @@ export interface Context {
   env: Environment;
   cwd: string;
   now: () => Date;
+  /** The instant TXPLAN_NOW fixes "now" at (a rehearsal clock), or undefined for the real clock. */
+  simulatedNow: Date | undefined;
   options: GlobalOptions;
   /** Colours for stdout (off when piped, with --no-color, NO_COLOR or --json). */
   color: ChalkInstance;
@@ -56,12 +60,14 @@ export function createContext(options: GlobalOptions, overrides: Partial<Pick<Co
   const env = overrides.env ?? readEnvironment();
   const colorAllowed = options.color !== false && !env.noColor && !options.json;
   const level = (tty: boolean | undefined) => (colorAllowed && tty ? 1 : 0);
+  const simulatedNow = overrides.now ? undefined : simulatedClock(env.clock);
   const interactive = Boolean(streams.stdin.isTTY && streams.stdout.isTTY) && !options.yes && !options.json;
   return {
     streams,
     env,
     cwd: overrides.cwd ?? process.cwd(),
-    now: overrides.now ?? (() => new Date()),
+    now: overrides.now ?? (simulatedNow ? () => new Date(simulatedNow) : () => new Date()),
+    simulatedNow,
     options,
     color: new Chalk({ level: level(streams.stdout.isTTY) }),
     colorErr: new Chalk({ level: level(streams.stderr.isTTY) }),
@@ -73,6 +79,18 @@ export function createContext(options: GlobalOptions, overrides: Partial<Pick<Co
     err: (text) => void streams.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
     json: (value) => void streams.stdout.write(`${escapeJson(JSON.stringify(value, null, 2))}\n`),
   };
+}
+
+function simulatedClock(text: string | undefined): Date | undefined {
+  if (text === undefined) return undefined;
+  const at = parseClock(text);
+  if (!at) throw new UsageError(`TXPLAN_NOW "${text}" is not an ISO date-time; write it like 2027-01-01T09:00:00Z (with Z or an offset such as +01:00), or a date alone, or unset it to use the real clock`, 'bad_clock');
+  return at;
+}
+
+/** The one line a writing command prints while the simulated clock is set. */
+export function simulatedClockWarning(at: Date): string {
+  return `warning: TXPLAN_NOW is set: txplan's clock reads ${at.toISOString()} (a rehearsal clock); unset it for real work`;
 }
 
 export function guardStreams(streams: Streams): Streams {

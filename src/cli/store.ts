@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import type { Context } from './context.js';
+import { simulatedClockWarning, type Context } from './context.js';
 import { resolveWorkspace } from './workspace.js';
 import { databaseError, openDatabase } from '../store/database.js';
 import { billingLock } from '../billing/lock.js';
@@ -40,6 +40,7 @@ export function openStore(ctx: Context): Store {
       }
     },
     notify: (line) => ctx.err(`txplan: ${line}`),
+    beforeFirstWrite: ctx.simulatedNow ? () => ctx.err(`txplan: ${simulatedClockWarning(ctx.simulatedNow!)}`) : undefined,
   });
   try {
     if (!db.readonly) checkHighWater(store, highWaterFile(path), ctx.now().toISOString(), ctx.actor);

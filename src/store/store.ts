@@ -12,6 +12,8 @@ export interface BusyWait {
   /** Who holds the database, if known: "(a billing run, process 123, holds the billing lock)". */
   holder: () => string;
   notify: (line: string) => void;
+  /** Called once, before the first write transaction (the simulated clock's warning). */
+  beforeFirstWrite?: () => void;
 }
 
 const FIRST_TRY_MS = 1000;
@@ -39,6 +41,11 @@ export class Store {
 
   /** A short synchronous write transaction (BEGIN IMMEDIATE: no upgrade deadlocks between writers). */
   transaction<T>(work: () => T): T {
+    if (this.wait?.beforeFirstWrite) {
+      const first = this.wait.beforeFirstWrite;
+      this.wait.beforeFirstWrite = undefined;
+      first();
+    }
     let started = false;
     const run = this.db.transaction(() => {
       started = true;

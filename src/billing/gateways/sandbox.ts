@@ -44,6 +44,7 @@ interface Row {
  */
 export class SandboxGateway implements Gateway {
   readonly name = 'sandbox';
+  readonly live = false;
   readonly concurrency = 256;
   private opened: { db: Database.Database; insert: Database.Statement; read: Database.Statement } | undefined;
   /** Requests that arrived in the same tick, committed together (a processor's group commit). */
