@@ -1,7 +1,8 @@
-import type { Template } from '../generated/schema-types.js';
+import type { Service, Template } from '../generated/schema-types.js';
 import { FailedError } from '../errors.js';
 import { addMonths, formatDate, parseDate, type PlainDate } from '../domain/dates.js';
-import { minorOf } from '../domain/pricing.js';
+import { minorOf, visitCharge, type VisitCharge } from '../domain/pricing.js';
+import { performedOf } from '../domain/performed.js';
 import { beginRetry, chargesOfPlan, closeCharge, insertPendingCharge, type ChargeKind, type ChargeRow } from '../store/charges.js';
 import { recordAudit } from '../store/audit.js';
 import { formatMoney } from '../domain/money.js';
@@ -25,14 +26,22 @@ export async function chargeProgramStart(ctx: ChargingContext, plan: PlanRow, to
   return charge(ctx, plan, { kind: 'installment', installment: 1, step_n: null, key: chargeKey(ctx.databaseId, { kind: 'installment', planId: plan.id, installment: 1 }), due: plan.start_date, amount: fee }, today);
 }
 
-export async function chargeVisit(ctx: ChargingContext, plan: PlanRow, n: number, today: PlainDate): Promise<Outcome | undefined> {
+/**
+ * What a pay-as-you-go visit is charged for the services performed (pure): at
+ * the plan's frozen prices, at the catalog's current price for a service the
+ * plan does not include. Shown before charging, and charged by chargeVisit.
+ */
+export function visitChargeOf(plan: Pick<PlanRow, 'service_prices' | 'currency'>, performed: readonly string[], catalog: ReadonlyMap<string, Service>): VisitCharge {
+  return visitCharge(performed, JSON.parse(plan.service_prices) as Record<string, number>, catalog, plan.currency);
+}
+
+export async function chargeVisit(ctx: ChargingContext, plan: PlanRow, n: number, today: PlainDate, catalog: ReadonlyMap<string, Service>): Promise<Outcome | undefined> {
   if (plan.type !== 'pay-as-you-go') return undefined;
   const step = getSteps(ctx.store, plan.id).find((s) => s.n === n);
   if (!step) return undefined;
-  const prices = JSON.parse(plan.service_prices) as Record<string, number>;
-  const amount = (JSON.parse(step.services) as string[]).reduce((sum, id) => sum + (prices[id] ?? 0), 0);
-  if (amount === 0) return undefined; // complimentary visit
-  return charge(ctx, plan, { kind: 'step', installment: null, step_n: n, key: chargeKey(ctx.databaseId, { kind: 'step', planId: plan.id, step: n }), due: step.completed_on ?? formatDate(today), amount }, today);
+  const visit = visitChargeOf(plan, performedOf(step), catalog);
+  if (visit.amount_minor === 0) return undefined; // complimentary visit
+  return charge(ctx, plan, { kind: 'step', installment: null, step_n: n, key: chargeKey(ctx.databaseId, { kind: 'step', planId: plan.id, step: n }), due: step.completed_on ?? formatDate(today), amount: visit.amount_minor, note: visit.note }, today);
 }
 
 /** Whether cancelling on `on` falls inside the plan's minimum term. */
@@ -60,6 +69,8 @@ interface What {
   key: string;
   due: string;
   amount: number;
+  /** Shown with the charge: why its amount is not the plan's own prices. */
+  note?: string | null;
 }
 
 async function charge(ctx: ChargingContext, plan: PlanRow, what: What, today: PlainDate): Promise<Outcome | undefined> {
@@ -93,6 +104,7 @@ async function charge(ctx: ChargingContext, plan: PlanRow, what: What, today: Pl
         payment_token: method.token,
         created_at: at,
         updated_at: at,
+        note: what.note ?? null,
       },
     );
     auditCharge(ctx, 'charge.created', created, at);

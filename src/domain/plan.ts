@@ -50,6 +50,7 @@ export function stepsFor(snapshot: Template, start: PlainDate | undefined): NewS
     completed_on: null,
     completion_note: null,
     outcome: null,
+    performed: null,
   }));
 }
 

@@ -1,5 +1,5 @@
 import type { Money, ScheduleEntry, Service, Template } from '../generated/schema-types.js';
-import { toMinor } from './money.js';
+import { formatMoney, toMinor } from './money.js';
 
 /** Minor units of a schema-valid amount; validation has already refused bad precision. */
 export function minorOf(value: Money, currency: string): number {
@@ -45,4 +45,50 @@ export function servicePrices(template: Template, services: ReadonlyMap<string, 
     }
   }
   return prices;
+}
+
+export interface VisitLine {
+  id: string;
+  name: string;
+  amount_minor: number;
+  /** Where the amount comes from: the price frozen in the plan, the catalog's current price, or free. */
+  basis: 'plan' | 'catalog' | 'complimentary';
+}
+
+export interface VisitCharge {
+  amount_minor: number;
+  lines: VisitLine[];
+  /** For the charge, when some service was not in the plan and is charged at the catalog price. */
+  note: string | null;
+}
+
+/**
+ * What a pay-as-you-go visit costs for the services performed: a service the
+ * plan includes (its visits or their alternatives) at the price frozen when
+ * the plan was applied; any other at the catalog's current price, said in a
+ * note on the charge; complimentary services free either way.
+ */
+export function visitCharge(
+  performed: readonly string[],
+  planPrices: Readonly<Record<string, number>>,
+  catalog: ReadonlyMap<string, Pick<Service, 'name' | 'price'> & { complimentary?: boolean | undefined }>,
+  currency: string,
+): VisitCharge {
+  const lines = performed.map((id): VisitLine => {
+    const service = catalog.get(id);
+    const name = service?.name ?? id;
+    if (Object.hasOwn(planPrices, id)) {
+      const amount = planPrices[id]!;
+      return { id, name, amount_minor: amount, basis: amount === 0 ? 'complimentary' : 'plan' };
+    }
+    if (!service) throw new Error(`visitCharge: "${id}" is neither in the plan nor in the catalog`);
+    if (service.complimentary) return { id, name, amount_minor: 0, basis: 'complimentary' };
+    return { id, name, amount_minor: minorOf(service.price, currency), basis: 'catalog' };
+  });
+  const outside = lines.filter((l) => l.basis === 'catalog');
+  return {
+    amount_minor: lines.reduce((sum, l) => sum + l.amount_minor, 0),
+    lines,
+    note: outside.length ? `Not in the plan, charged at the catalog price: ${outside.map((l) => `${l.name} ${formatMoney(l.amount_minor, currency)}`).join(', ')}` : null,
+  };
 }

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, openSync, readSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, join, relative, sep } from 'node:path';
 import ical from 'ical-generator';
-import { FailedError } from '../errors.js';
+import { FailedError, UsageError } from '../errors.js';
+import { checkPerformed, choiceRequired, type StepOffer } from '../domain/performed.js';
 import { refuseCardNumbers } from '../domain/cards.js';
 import { refuseControlCharacters } from '../domain/safe-text.js';
 import { addDays, formatDate, parseDate, type PlainDate } from '../domain/dates.js';
@@ -228,6 +229,30 @@ export function findStep(steps: readonly StepRow[], plan: PlanRow, n: number): S
   throw new FailedError(`Plan ${plan.id} has ${range}, so there is no step ${n}; "txplan plan schedule ${plan.id}" lists them`, 'step_not_found');
 }
 
+/** A step's planned services and alternatives, as the rule on performed services reads them. */
+export function stepOffer(step: StepRow): StepOffer {
+  return { n: step.n, services: JSON.parse(step.services) as string[], alternatives: step.alternatives ? (JSON.parse(step.alternatives) as string[]) : [] };
+}
+
+/**
+ * The services given with --service for a done step, once the rule allows
+ * them (see domain/performed.ts). A plan may name the services it priced when
+ * it was applied even if the catalog has dropped them since.
+ */
+export function checkedServices(plan: PlanRow, step: StepRow, given: readonly string[], catalogIds: readonly string[]): string[] {
+  const performed = [...new Set(given.map((id) => id.trim()))];
+  const known = [...new Set([...catalogIds, ...Object.keys(JSON.parse(plan.service_prices) as Record<string, number>)])];
+  const problem = checkPerformed(plan.id, stepOffer(step), performed, known);
+  if (problem) throw new UsageError(problem.message, problem.code);
+  return performed;
+}
+
+/** Off a terminal, a pay-as-you-go visit with alternatives must say which was performed: its price depends on it. */
+export function refuseUnchosen(plan: PlanRow, step: StepRow): never {
+  const problem = choiceRequired(plan.id, stepOffer(step));
+  throw new UsageError(problem.message, problem.code);
+}
+
 export interface StepRecord {
   n: number;
   mark: StepMark;
@@ -237,6 +262,8 @@ export interface StepRecord {
   today: PlainDate;
   note: string | null;
   outcome: string | null;
+  /** The services delivered at a done visit, checked with checkedServices; left out, the planned ones. */
+  performed?: readonly string[];
   photos: readonly Photo[];
   /** Where photos go: the workspace root (paths are stored relative to it) and the attachments folder. Needed only with photos. */
   attachments?: { root: string; dir: string };
@@ -251,6 +278,7 @@ function stepSummary(step: StepRow, attachments: readonly AttachmentRow[]) {
     note: step.completion_note,
     outcome: step.outcome,
     booked_at: step.booked_at,
+    performed: step.performed === null ? null : (JSON.parse(step.performed) as string[]),
     photos: attachments.filter((a) => a.step_id === step.id).map((a) => a.sha256),
   };
 }
@@ -279,7 +307,9 @@ export function recordStep(store: Store, plan: PlanRow, input: StepRecord, who: 
   if (photos.length > 0 && !input.attachments) throw new Error('recordStep: photos need an attachments folder');
 
   const before = stepSummary(step, getAttachments(store, plan.id));
-  const after: StepRow = { ...step, status: input.mark, completed_on: date, completion_note: input.note, outcome: input.outcome };
+  // A done step records what it delivered: the services given, or the planned ones.
+  const performed = input.mark === 'done' ? JSON.stringify(input.performed?.length ? [...input.performed] : (JSON.parse(step.services) as string[])) : null;
+  const after: StepRow = { ...step, status: input.mark, completed_on: date, completion_note: input.note, outcome: input.outcome, performed };
   const at = who.now.toISOString();
   const created = photos.length > 0 ? storePhotos(input.attachments!.dir, photos) : [];
   try {

@@ -26,21 +26,23 @@ export interface ChargeRow {
   payment_token: string;
   created_at: string;
   updated_at: string;
+  /** Why the amount differs from the plan's prices, for people reading the charge (migration 008). */
+  note: string | null;
 }
 
-export type NewCharge = Omit<ChargeRow, 'id' | 'status' | 'attempts' | 'next_attempt_on' | 'hard_decline' | 'decline_code' | 'decline_message' | 'gateway_charge_id'>;
+export type NewCharge = Omit<ChargeRow, 'id' | 'status' | 'attempts' | 'next_attempt_on' | 'hard_decline' | 'decline_code' | 'decline_message' | 'gateway_charge_id' | 'note'> & { note?: string | null };
 
 /** Inserts the charge pending; the caller's transaction makes it durable before the processor is called. */
 export function insertPendingCharge(store: Store, charge: NewCharge): ChargeRow {
   const id = Number(
     store
       .statement(
-        `INSERT INTO charges (plan_id, kind, installment, step_n, idempotency_key, due_date, amount_minor, currency, status, attempts, retries_allowed, gateway, payment_token, created_at, updated_at)
-         VALUES (@plan_id, @kind, @installment, @step_n, @idempotency_key, @due_date, @amount_minor, @currency, 'pending', 1, @retries_allowed, @gateway, @payment_token, @created_at, @updated_at)`,
+        `INSERT INTO charges (plan_id, kind, installment, step_n, idempotency_key, due_date, amount_minor, currency, status, attempts, retries_allowed, gateway, payment_token, created_at, updated_at, note)
+         VALUES (@plan_id, @kind, @installment, @step_n, @idempotency_key, @due_date, @amount_minor, @currency, 'pending', 1, @retries_allowed, @gateway, @payment_token, @created_at, @updated_at, @note)`,
       )
-      .run(charge).lastInsertRowid,
+      .run({ ...charge, note: charge.note ?? null }).lastInsertRowid,
   );
-  return { ...charge, id, status: 'pending', attempts: 1, next_attempt_on: null, hard_decline: 0, decline_code: null, decline_message: null, gateway_charge_id: null };
+  return { ...charge, note: charge.note ?? null, id, status: 'pending', attempts: 1, next_attempt_on: null, hard_decline: 0, decline_code: null, decline_message: null, gateway_charge_id: null };
 }
 
 /** A failed charge goes pending again for its next attempt, under that attempt's key, paid with `charge.payment_token`. */

@@ -50,6 +50,8 @@ export interface StepRow {
   completed_on: string | null;
   completion_note: string | null;
   outcome: string | null;
+  /** JSON list of the catalog service ids delivered, recorded when the step is done; NULL otherwise (migration 008). */
+  performed: string | null;
   version: number;
 }
 
@@ -118,8 +120,8 @@ export function listPlans(store: Store, filter: PlanFilter): PlanSummary[] {
 
 export function insertSteps(store: Store, planId: number, steps: readonly NewStep[]): void {
   const insert = store.statement(
-    `INSERT INTO steps (plan_id, n, when_unit, when_value, services, alternatives, note, recommended_date, booked_at, status, completed_on, completion_note, outcome)
-     VALUES (@plan_id, @n, @when_unit, @when_value, @services, @alternatives, @note, @recommended_date, @booked_at, @status, @completed_on, @completion_note, @outcome)`,
+    `INSERT INTO steps (plan_id, n, when_unit, when_value, services, alternatives, note, recommended_date, booked_at, status, completed_on, completion_note, outcome, performed)
+     VALUES (@plan_id, @n, @when_unit, @when_value, @services, @alternatives, @note, @recommended_date, @booked_at, @status, @completed_on, @completion_note, @outcome, @performed)`,
   );
   for (const step of steps) insert.run({ ...step, plan_id: planId });
 }
@@ -135,7 +137,7 @@ export function updateStep(store: Store, step: StepRow): boolean {
       .statement(
         `UPDATE steps SET when_unit = @when_unit, when_value = @when_value, services = @services, alternatives = @alternatives, note = @note,
            recommended_date = @recommended_date, booked_at = @booked_at, status = @status, completed_on = @completed_on,
-           completion_note = @completion_note, outcome = @outcome, version = version + 1
+           completion_note = @completion_note, outcome = @outcome, performed = @performed, version = version + 1
          WHERE id = @id AND version = @version`,
       )
       .run(step).changes === 1

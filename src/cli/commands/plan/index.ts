@@ -121,11 +121,13 @@ Examples:
     .option('--outcome <text>', 'how the skin responded')
     .option('--photo <file...>', 'progress photos: JPEG, PNG, HEIC or WebP, up to 25 MiB each, kept in .txplan/attachments/')
     .option('--date <date>', 'when it happened, YYYY-MM-DD (default: today at the clinic)')
+    .option('--service <id>', 'a catalog service performed at the visit, when not exactly the planned ones; repeat for each (see README: services performed)', (value: string, list: string[] = []) => [...list, value])
     .addHelpText(
       'after',
       `
 Examples:
   $ txplan plan step 12 1 --done --note "Healing well" --photo before.jpg after.jpg
+  $ txplan plan step 12 3 --done --service jessners-peel
   $ txplan plan step 12 2 --skip --note "Patient travelling" --date 2026-11-09`,
     )
     .action(action(async (ctx, ref: string, n: string, opts) => (await import('./step.js')).run(ctx, ref, n, opts)));

@@ -13,9 +13,11 @@ import { loadRegistry } from '../../../registry/registry.js';
 import { formatMoney } from '../../../domain/money.js';
 import { FailedError } from '../../../errors.js';
 import { getPlan } from '../../../store/plans.js';
-import { parseStepNumber, readPhoto, recordStep, type StepMark } from '../../../plans/steps.js';
+import { checkedServices, findStep, parseStepNumber, readPhoto, recordStep, refuseUnchosen, stepOffer, type StepMark } from '../../../plans/steps.js';
+import type { Service } from '../../../generated/schema-types.js';
+import type { Store } from '../../../store/store.js';
 import { clinicZone } from '../../../store/clinics.js';
-import type { AttachmentRow, StepRow } from '../../../store/plans.js';
+import { getSteps, type AttachmentRow, type PlanRow, type StepRow } from '../../../store/plans.js';
 
 export interface StepOptions {
   done?: boolean;
@@ -24,6 +26,7 @@ export interface StepOptions {
   outcome?: string;
   photo?: string[];
   date?: string;
+  service?: string[];
 }
 
 /** A step as --json shows it after a change: its id, its plan's, and its photos. */
@@ -40,6 +43,7 @@ export function stepJson(planId: number, step: StepRow, attachments: readonly At
     completed_on: step.completed_on,
     completion_note: step.completion_note,
     outcome: step.outcome,
+    performed: step.performed === null ? null : (JSON.parse(step.performed) as string[]),
     attachments: attachments.filter((a) => a.step_id === step.id).map((a) => ({ id: a.id, sha256: a.sha256, path: a.path, original_name: a.original_name, bytes: a.bytes })),
   };
 }
@@ -52,6 +56,8 @@ export async function run(ctx: Context, ref: string, nText: string, opts: StepOp
   const date = opts.date !== undefined ? parseDate(opts.date) : undefined;
   if (opts.date !== undefined && !date) throw new UsageError(`--date "${opts.date}" is not a date; write it as YYYY-MM-DD`);
   const text = (value: string | undefined) => (value?.trim() ? value.trim() : null);
+  const given = opts.service ?? [];
+  if (given.length > 0 && mark === 'skipped') throw new UsageError('--service says what was performed at a visit, and a skipped visit performed nothing; leave --service out with --skip');
 
   return withStore(ctx, async (store) => {
     const plan = findPlan(store, ref);
@@ -60,6 +66,7 @@ export async function run(ctx: Context, ref: string, nText: string, opts: StepOp
     const today = todayIn(clinicZone(store, plan.clinic_id, 'UTC'), ctx.now());
     // A visit is charged once recorded: while billing is held the visit is not recorded either, so its charge is never lost.
     if (mark === 'done' && plan.type === 'pay-as-you-go') assertBillingOpen(store);
+    const { performed, services } = mark === 'done' ? await servicesPerformed(ctx, store, plan, n, given) : { performed: undefined, services: undefined };
     const photos = (opts.photo ?? []).map((file) => readPhoto(resolve(ctx.cwd, file), file));
     const attachments = photos.length > 0 ? (() => {
       const workspace = resolveWorkspace(ctx);
@@ -68,7 +75,7 @@ export async function run(ctx: Context, ref: string, nText: string, opts: StepOp
     const result = recordStep(
       store,
       plan,
-      { n, mark, date: date ?? today, today, note: text(opts.note), outcome: text(opts.outcome), photos, ...(attachments ? { attachments } : {}) },
+      { n, mark, date: date ?? today, today, note: text(opts.note), outcome: text(opts.outcome), photos, ...(performed ? { performed } : {}), ...(attachments ? { attachments } : {}) },
       { actor: ctx.actor, now: ctx.now() },
     );
     // A pay-as-you-go visit is charged after it is safely recorded, never inside its transaction.
@@ -77,7 +84,7 @@ export async function run(ctx: Context, ref: string, nText: string, opts: StepOp
       const registry = await loadRegistry(resolveWorkspace(ctx));
       const charging = chargingContext(ctx, store, registry.settings);
       try {
-        const outcome = await chargeVisit(charging, getPlan(store, plan.id)!, n, today);
+        const outcome = await chargeVisit(charging, getPlan(store, plan.id)!, n, today, services ?? registry.services);
         if (outcome && outcome.charge.status !== 'succeeded') {
           throw new FailedError(`Step ${n} of plan ${plan.id} is recorded as done, but its charge of ${formatMoney(outcome.charge.amount_minor, outcome.charge.currency)} was ${describeOutcome(outcome)}`, 'declined');
         }
@@ -94,4 +101,31 @@ export async function run(ctx: Context, ref: string, nText: string, opts: StepOp
     }
     return 0;
   });
+}
+
+/**
+ * The services a done visit delivered: those given with --service (checked
+ * against the catalog and the step's choices), the alternative chosen at the
+ * prompt, or, left out, the planned ones. Off a terminal a pay-as-you-go
+ * visit with alternatives must say which was performed: its price depends on it.
+ */
+async function servicesPerformed(ctx: Context, store: Store, plan: PlanRow, n: number, given: readonly string[]): Promise<{ performed: string[] | undefined; services: ReadonlyMap<string, Service> | undefined }> {
+  const step = findStep(getSteps(store, plan.id), plan, n);
+  const offer = stepOffer(step);
+  const choosing = step.status === 'pending' && offer.alternatives.length > 0;
+  if (given.length === 0 && !choosing) return { performed: undefined, services: undefined };
+  if (given.length === 0 && !ctx.interactive) {
+    if (plan.type === 'pay-as-you-go') refuseUnchosen(plan, step);
+    return { performed: undefined, services: undefined };
+  }
+  const { services } = await loadRegistry(resolveWorkspace(ctx));
+  if (given.length > 0) return { performed: checkedServices(plan, step, given, [...services.keys()]), services };
+  const name = (id: string) => services.get(id)?.name ?? id;
+  const prompter = await ctx.prompter();
+  const choice = await prompter.select(
+    `Step ${n}: which was performed?`,
+    [{ value: '', name: `${offer.services.map(name).join(' + ')} (as planned)` }, ...offer.alternatives.map((id) => ({ value: id, name: name(id) }))],
+    '',
+  );
+  return { performed: choice === '' ? [...offer.services] : [choice], services };
 }
