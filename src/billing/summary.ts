@@ -2,7 +2,8 @@ import type { Template } from '../generated/schema-types.js';
 import { formatDate, parseDate } from '../domain/dates.js';
 import { installmentDueDate } from '../domain/plan.js';
 import { chargesOfPlan } from '../store/charges.js';
-import { getPrices, type PlanRow } from '../store/plans.js';
+import { getPrices, getSteps, type PlanRow } from '../store/plans.js';
+import { performedOf } from '../domain/performed.js';
 import type { Store } from '../store/store.js';
 import { feeForInstallment } from '../plans/view.js';
 
@@ -54,7 +55,15 @@ export function paymentSummary(store: Store, plan: PlanRow): PaymentSummary {
     summary.monthly = { installments, paid_installments: paidInstallments, fees_minor: fees, next_charge: next };
   } else {
     const prices = JSON.parse(plan.service_prices) as Record<string, number>;
-    summary.visits = snapshot.schedule.map((entry, i) => ({ n: i + 1, amount_minor: entry.services.reduce((sum, id) => sum + (prices[id] ?? 0), 0) }));
+    const steps = getSteps(store, plan.id);
+    const price = (ids: readonly string[]) => ids.reduce((sum, id) => sum + (prices[id] ?? 0), 0);
+    // A visit done is priced at what it was charged for the services performed; one ahead at its planned services.
+    summary.visits = snapshot.schedule.map((entry, i) => {
+      const step = steps.find((s) => s.n === i + 1);
+      const charged = charges.find((c) => c.kind === 'step' && c.step_n === i + 1);
+      if (step?.status === 'done') return { n: i + 1, amount_minor: charged ? charged.amount_minor : price(performedOf(step)) };
+      return { n: i + 1, amount_minor: price(entry.services) };
+    });
   }
   return summary;
 }

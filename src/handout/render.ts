@@ -322,6 +322,7 @@ class Writer {
         runs: [
           ...step.services.map((name, i) => ({ text: name, style: S.cell, gap: i ? 2 : 0 })),
           ...(step.alternatives.length ? [{ text: `or ${step.alternatives.join(', ')}`, style: S.cellAside, gap: 3 }] : []),
+          ...(step.performed ? [{ text: `Done at this visit: ${step.performed.join(', ')}`, style: S.cell, gap: 4 }] : []),
         ],
       },
       {

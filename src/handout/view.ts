@@ -5,6 +5,7 @@ import type { PlanStatus } from '../store/plans.js';
 import type { When } from '../generated/schema-types.js';
 import { addMonths, describeDuration, describeWhen, formatDate, parseDate, recommendedDate, todayIn } from '../domain/dates.js';
 import { formatMoney, toMinor } from '../domain/money.js';
+import { differsFromPlan, performedOf } from '../domain/performed.js';
 
 /**
  * The patient handout as words, before any layout: every string a patient
@@ -46,6 +47,8 @@ export interface ScheduleRow {
   booked: { date: string; time: string } | null;
   services: string[];
   alternatives: string[];
+  /** What the visit delivered, when it differs from what was planned (an alternative, or something else). */
+  performed: string[] | null;
   note: string | null;
   visitNote: string | null;
   outcome: string | null;
@@ -148,6 +151,7 @@ export function buildHandout(sources: HandoutSources): Handout {
       booked: booked ? { date: longDate(booked[1]!), time: clockTime(booked[2]!) } : null,
       services: (JSON.parse(step.services) as string[]).map(serviceName),
       alternatives: step.alternatives ? (JSON.parse(step.alternatives) as string[]).map(serviceName) : [],
+      performed: step.status === 'done' && differsFromPlan(step) ? performedOf(step).map(serviceName) : null,
       note: step.note,
       visitNote: step.completion_note,
       outcome: step.outcome,
@@ -252,7 +256,7 @@ function paymentSection(view: PlanView, summary: PaymentSummary, money: (minor: 
   const visits = summary.type === 'pay-as-you-go'
     ? (summary.visits ?? []).map((v) => {
         const row = schedule.find((s) => s.n === v.n);
-        return { n: v.n, when: row ? (row.date ? `${row.when}, ${row.date}` : row.when) : '', services: row ? row.services.join(', ') : '', price: v.amount_minor === 0 ? 'Complimentary' : money(v.amount_minor) };
+        return { n: v.n, when: row ? (row.date ? `${row.when}, ${row.date}` : row.when) : '', services: row ? (row.performed ?? row.services).join(', ') : '', price: v.amount_minor === 0 ? 'Complimentary' : money(v.amount_minor) };
       })
     : null;
   const fees = summary.monthly?.fees_minor ?? [];

@@ -78,6 +78,8 @@ export function planJson(view: PlanView) {
       completed_on: s.completed_on,
       completion_note: s.completion_note,
       outcome: s.outcome,
+      // What the visit delivered (recorded when done); null while pending or skipped.
+      performed: s.performed === null ? null : (JSON.parse(s.performed) as string[]),
       attachments: view.attachments.filter((a) => a.step_id === s.id).map((a) => ({ id: a.id, sha256: a.sha256, path: a.path, original_name: a.original_name, bytes: a.bytes })),
     })),
     snapshot: view.snapshot,

@@ -24,7 +24,7 @@ export async function run(ctx: Context, opts: { plan?: string; status?: string; 
     ctx.streams.stdout.write(
       renderTable(
         ['ID', 'PLAN', 'FOR', 'DUE', 'AMOUNT', 'STATUS', 'ATTEMPTS', 'NOTE'],
-        charges.map((c) => [String(c.id), String(c.plan_id), what(c), c.due_date, formatMoney(c.amount_minor, c.currency), status(c.status), String(c.attempts), c.decline_code ? `${c.decline_code}${c.next_attempt_on ? `, retry ${c.next_attempt_on}` : ''}` : '']),
+        charges.map((c) => [String(c.id), String(c.plan_id), what(c), c.due_date, formatMoney(c.amount_minor, c.currency), status(c.status), String(c.attempts), [c.decline_code ? `${c.decline_code}${c.next_attempt_on ? `, retry ${c.next_attempt_on}` : ''}` : '', c.note ?? ''].filter(Boolean).join('; ')]),
         { tty: ctx.tty, raw: ctx.options.raw, heading: (t) => color.dim(t) },
       ),
     );

@@ -186,8 +186,18 @@ export async function exportPlan(ctx: Context, ref: string, opts: { format?: str
   return withStore(ctx, async (store) => {
     const view = loadPlanView(store, findPlan(store, ref));
     const { fhirCarePlan } = await import('../../../plans/fhir.js');
-    ctx.json(format === 'json' ? planJson(view) : fhirCarePlan(view));
+    ctx.json(format === 'json' ? planJson(view) : fhirCarePlan(view, await serviceNames(ctx)));
     return 0;
   });
 }
 
+
+/** Catalog names of services, for exports; ids alone when the catalog cannot be read (the plan keeps its own copy). */
+async function serviceNames(ctx: Context): Promise<(id: string) => string> {
+  try {
+    const { services } = await loadRegistry(resolveWorkspace(ctx));
+    return (id) => services.get(id)?.name ?? id;
+  } catch {
+    return (id) => id;
+  }
+}

@@ -8,6 +8,8 @@ import { describeDuration } from '../../../domain/dates.js';
 import { formatMoney } from '../../../domain/money.js';
 import { getTemplate, loadRegistry, type Registry } from '../../../registry/registry.js';
 import type { Template } from '../../../generated/schema-types.js';
+import { differsFromPlan, performedOf } from '../../../domain/performed.js';
+import { chargesOfPlan, type ChargeRow } from '../../../store/charges.js';
 
 /** How a plan relates to its template now: customisations, and whether the template moved on. */
 export interface Origin {
@@ -35,12 +37,12 @@ export async function run(ctx: Context, ref: string): Promise<number> {
       ctx.json({ ...planJson(view), origin: { customised: from.customised, template_current_version: from.current?.version ?? null, differences: from.changes } });
       return 0;
     }
-    ctx.out(render(ctx, registry, view, from));
+    ctx.out(render(ctx, registry, view, from, chargesOfPlan(store, view.plan.id)));
     return 0;
   });
 }
 
-function render(ctx: Context, registry: Registry, view: PlanView, from: Origin): string {
+function render(ctx: Context, registry: Registry, view: PlanView, from: Origin, charges: readonly ChargeRow[]): string {
   const { color } = ctx;
   const { plan, snapshot, patient, clinic } = view;
   const money = (minor: number) => formatMoney(minor, plan.currency);
@@ -80,9 +82,12 @@ function render(ctx: Context, registry: Registry, view: PlanView, from: Origin):
     const mark = step.status === 'done' ? color.green('✔ done') : step.status === 'skipped' ? color.yellow('– skipped') : color.dim('· pending');
     const services = (JSON.parse(step.services) as string[]).map(service).join(' + ');
     lines.push(`  ${String(step.n).padStart(2)}. ${`${step.when_unit === 'week' ? 'Week' : 'Month'} ${step.when_value}`.padEnd(9)} ${(step.recommended_date ?? '').padEnd(10)}  ${mark.padEnd(10)} ${services}`);
+    const note = charges.find((c) => c.kind === 'step' && c.step_n === step.n)?.note;
     const details = [
       step.booked_at ? `booked ${step.booked_at}` : '',
       step.completed_on ? `${step.status} on ${step.completed_on}` : '',
+      differsFromPlan(step) ? `performed: ${performedOf(step).map(service).join(' + ')}` : '',
+      note ? `charge: ${note}` : '',
       step.completion_note ? `note: ${step.completion_note}` : '',
       step.outcome ? `outcome: ${step.outcome}` : '',
       view.attachments.some((a) => a.step_id === step.id) ? `${view.attachments.filter((a) => a.step_id === step.id).length} photo(s)` : '',
