@@ -32,6 +32,29 @@ describe('database migrations', () => {
     upgraded.close();
   });
 
+  it('008 records what done steps performed: their planned services, nothing for pending or skipped ones', () => {
+    const file = join(tempDir(), 'txplan.db');
+    const old = openDatabase(file, { targetVersion: 6 });
+    old.prepare("INSERT INTO patients (mrn, first_name, last_name, created_at, updated_at) VALUES ('A-1', 'Ada', 'Lovelace', 'x', 'x')").run();
+    old.prepare(
+      "INSERT INTO plans (patient_id, template_id, template_version, template_hash, name, type, status, snapshot, currency, created_at, updated_at) VALUES (1, 't', 1, 'h', 'T', 'pay-as-you-go', 'active', '{}', 'USD', 'x', 'x')",
+    ).run();
+    const step = old.prepare("INSERT INTO steps (plan_id, n, when_unit, when_value, services, alternatives, status) VALUES (1, ?, 'week', ?, ?, ?, ?)");
+    step.run(1, 1, '["laser-patch-test"]', null, 'done');
+    step.run(2, 2, '["laser-hair-medium"]', '["laser-hair-small"]', 'skipped');
+    step.run(3, 8, '["laser-hair-medium"]', '["laser-hair-small"]', 'pending');
+    old.close();
+
+    const upgraded = openDatabase(file);
+    expect(upgraded.prepare('SELECT n, status, performed FROM steps ORDER BY n').all()).toEqual([
+      { n: 1, status: 'done', performed: '["laser-patch-test"]' },
+      { n: 2, status: 'skipped', performed: null },
+      { n: 3, status: 'pending', performed: null },
+    ]);
+    expect(upgraded.prepare("SELECT count(*) AS n FROM pragma_table_info('charges') WHERE name = 'note'").get()).toEqual({ n: 1 });
+    upgraded.close();
+  });
+
   it('apply each migration in its own transaction: a failing one leaves the last good version', () => {
     const db = new Database(':memory:');
     const broken = [...migrations.slice(0, 1), { version: 2, name: 'broken', up: (d: Database.Database) => d.exec('CREATE TABLE half (x); SELECT no_such_function();') }];
