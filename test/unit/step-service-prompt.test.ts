@@ -46,5 +46,11 @@ describe('plan step --done on a terminal, at a visit with alternatives', () => {
     expect(term.output()).toContain('; charged $395.00.');
     expect(query(ws, 'SELECT n, performed FROM steps WHERE n = 2')).toEqual([{ n: 2, performed: '["laser-hair-large"]' }]);
     expect(query(ws, 'SELECT step_n, amount_minor, note FROM charges')).toEqual([{ step_n: 2, amount_minor: 39500, note: null }]);
+
+    // Recorded once: another --service for the same step is refused as already recorded, not judged again.
+    await expect(run(ctx, '1', '2', { done: true, service: ['laser-genesis'] })).rejects.toMatchObject({ code: 'step_recorded', exitCode: 1 });
+    // A skipped visit performed nothing.
+    await expect(run(ctx, '1', '3', { skip: true, service: ['laser-hair-small'] })).rejects.toMatchObject({ exitCode: 2, message: expect.stringContaining('a skipped visit performed nothing') });
+    expect(questions).toHaveLength(1);
   });
 });

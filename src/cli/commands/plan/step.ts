@@ -111,8 +111,10 @@ export async function run(ctx: Context, ref: string, nText: string, opts: StepOp
  */
 async function servicesPerformed(ctx: Context, store: Store, plan: PlanRow, n: number, given: readonly string[]): Promise<{ performed: string[] | undefined; services: ReadonlyMap<string, Service> | undefined }> {
   const step = findStep(getSteps(store, plan.id), plan, n);
+  // A step already recorded is refused as such by recordStep, whatever --service says.
+  if (step.status !== 'pending') return { performed: undefined, services: undefined };
   const offer = stepOffer(step);
-  const choosing = step.status === 'pending' && offer.alternatives.length > 0;
+  const choosing = offer.alternatives.length > 0;
   if (given.length === 0 && !choosing) return { performed: undefined, services: undefined };
   if (given.length === 0 && !ctx.interactive) {
     if (plan.type === 'pay-as-you-go') refuseUnchosen(plan, step);
