@@ -135,6 +135,9 @@ describe('services performed at a visit', () => {
     const pdf = await pdfText(join(ws, 'plan-1.pdf'));
     expect(pdf.text).toContain('Done at this visit: Laser Hair Reduction, Small Area');
     expect(pdf.text).toContain('Done at this visit: Laser Hair Reduction, Medium Area, Dermaplaning Facial');
+    // The payment table prices a done visit at what it was charged, for the services performed.
+    expect(pdf.text).toContain('Laser Hair Reduction, Small Area $125.00');
+    expect(pdf.text).toContain('Laser Hair Reduction, Medium Area, Dermaplaning Facial $335.00');
 
     const fhir = json<CarePlan>('plan', 'export', '1', '--format', 'fhir');
     expect(fhir.activity[1]!.detail.code.text).toBe('laser-hair-medium');
