@@ -1,7 +1,7 @@
 import { dirname, join, resolve } from 'node:path';
 import type { Context } from '../../context.js';
 import { databasePath, withStore } from '../../store.js';
-import { resolveWorkspace } from '../../workspace.js';
+import { resolveWorkspace, workspaceZone } from '../../workspace.js';
 import { CancelledError, FailedError, UsageError } from '../../../errors.js';
 import { newerThanBackup, restoreBackup, verifyBackup, writeBackup } from '../../../store/backup.js';
 import { highWaterFile } from '../../../store/high-water.js';
@@ -25,7 +25,7 @@ export async function check(ctx: Context): Promise<number> {
     }
     if (lock && !ctx.options.json) {
       const hint = lock.state === 'alive' ? '' : lock.state === 'stale' ? '; the next billing run takes it over' : '; if no run is going on there, "txplan billing unlock" removes it';
-      ctx.out(`billing lock: ${describeHolder(lock, lock.state)}${hint}`);
+      ctx.out(`billing lock: ${describeHolder(lock, lock.state, workspaceZone(ctx))}${hint}`);
     }
     if (health.cardNumbers.length > 0 && health.integrity.length === 0 && health.foreignKeys.length === 0) {
       throw new FailedError(`The database check found ${health.cardNumbers.length === 1 ? 'a value' : `${health.cardNumbers.length} values`} that look like card numbers (listed above by table, column and row); txplan never keeps card numbers, so remove them`, 'card_number');
