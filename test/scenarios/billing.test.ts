@@ -924,7 +924,7 @@ describe('the billing lock', () => {
       const busy = c.run('billing', 'run', '--date', '2031-02-01');
       expect(busy.code).toBe(4);
       expect(busy.stdout).toBe('');
-      expect(busy.stderr).toBe(`txplan: Another billing run (process ${holder.pid}, started 2031-02-01T00:00:00.000Z) is working; let it finish, or rerun with --wait SECONDS\n`);
+      expect(busy.stderr).toBe(`txplan: Another billing run (process ${holder.pid}, started 2031-01-31 19:00 America/New_York) is working; let it finish, or rerun with --wait SECONDS\n`);
       const busyJson = c.run('billing', 'run', '--date', '2031-02-01', '--json');
       expect(busyJson.code).toBe(4);
       expect(JSON.parse(busyJson.stderr)).toEqual({ error: { code: 'busy', message: expect.stringContaining(`process ${holder.pid}`) } });
