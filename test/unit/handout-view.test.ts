@@ -210,6 +210,27 @@ describe('the handout view model', () => {
     expect(cancelled.cancellation).toBeNull();
   });
 
+  it("itemises a cancelled plan's payments: each installment, the fee, and each refund after its charge; a running plan's summary stays short", () => {
+    const items: PaymentSummary['items'] = [
+      { kind: 'installment', label: 'Installment 1 of 6', date: '2027-01-01', amount_minor: 24900, state: 'paid', charge_id: 1 },
+      { kind: 'refund', label: 'Refund of installment 1 of 6', date: '2027-01-20', amount_minor: 4900, state: 'refunded', charge_id: 1 },
+      { kind: 'installment', label: 'Installment 2 of 6', date: '2027-02-01', amount_minor: 24900, state: 'declined', charge_id: 2 },
+      { kind: 'early_fee', label: 'Early cancellation fee', date: null, amount_minor: 15000, state: 'waived', charge_id: null },
+    ];
+    const cancelled = buildHandout(sources(planView('comprehensive-acne-resolution', { status: 'cancelled', cancelled_on: '2027-02-05', cancel_reason: 'Moved away' }), { ...monthlyPayment(), items }));
+    const rows = cancelled.payment.rows.map((r) => [r.label, r.value, r.detail]);
+    expect(rows).toEqual(expect.arrayContaining([
+      ['Installment 1 of 6', '$249.00', 'Paid, due Jan 1, 2027'],
+      ['Refund of installment 1 of 6', '−$49.00', 'Refunded on Jan 20, 2027'],
+      ['Installment 2 of 6', '$249.00', 'Declined, due Feb 1, 2027; still owed'],
+      ['Early cancellation fee', '$150.00', 'Waived by the clinic'],
+    ]));
+    const labels = rows.map((r) => r[0]);
+    expect(labels.indexOf('Refund of installment 1 of 6')).toBe(labels.indexOf('Installment 1 of 6') + 1);
+    const active = buildHandout(sources(planView('comprehensive-acne-resolution'), { ...monthlyPayment(), items }));
+    expect(active.payment.rows.map((r) => r.label)).not.toContain('Installment 1 of 6');
+  });
+
   it("dates the handout with the clinic's local day on the clock given, at midnight UTC in the metadata", () => {
     // 03:00 UTC on Jan 1 is still Dec 31 in New York.
     const handout = buildHandout(sources(planView('comprehensive-acne-resolution'), monthlyPayment(), new Date('2027-01-01T03:00:00Z')));
