@@ -92,7 +92,7 @@ function render(ctx: Context, registry: Registry, view: PlanView, from: Origin, 
     const services = (JSON.parse(step.services) as string[]).map(service).join(' + ');
     lines.push(`  ${String(step.n).padStart(2)}. ${`${step.when_unit === 'week' ? 'Week' : 'Month'} ${step.when_value}`.padEnd(9)} ${(step.recommended_date ?? '').padEnd(10)}  ${mark.padEnd(10)} ${services}`);
     const details = [
-      step.booked_at ? `booked ${step.booked_at}` : '',
+      step.booked_at ? `booked ${step.booked_at}${clinic ? ` ${clinic.timezone}` : ''}` : '', // a wall-clock time at the clinic
       step.completed_on ? `${step.status} on ${step.completed_on}` : '',
       step.completion_note ? `note: ${step.completion_note}` : '',
       step.outcome ? `outcome: ${step.outcome}` : '',
