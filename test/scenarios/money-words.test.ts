@@ -1,9 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { txplan, type RunResult } from '../helpers.js';
+import { binary, txplan, type RunResult } from '../helpers.js';
 import { pdfText } from '../pdf-text.js';
 
 /**
@@ -35,6 +35,7 @@ beforeAll(() => {
     [STARTED, ['patient', 'add', '--first', 'Ada', '--last', 'Lovelace', '--mrn', 'P-1']],
     [STARTED, start], // plan 1
     [STARTED, start], // plan 2
+    [STARTED, start], // plan 3, edited while someone pauses it
     [CANCELLED, ['plan', 'cancel', '1', '--reason', 'Moving away', '--yes']],
     [CANCELLED, ['plan', 'cancel', '2', '--reason', 'Goodwill', '--waive-fee', '--yes']],
   ] as const) {
@@ -107,5 +108,13 @@ describe('money in the right words', () => {
     expect(charges.stdout).not.toContain('amount_minor');
 
     expect(later('patient', 'show', 'P-1').stdout).toMatch(/Added\s+2027-01-10 04:00 America\/New_York/);
+
+    // A change made meanwhile is told in the plan's clinic's zone: an $EDITOR that has "ana" pause the plan, then saves.
+    const editor = join(root, 'editor.sh');
+    writeFileSync(editor, `#!/bin/sh\nTXPLAN_ACTOR=ana "${process.execPath}" "${binary}" plan pause 3 >/dev/null 2>&1\nsed -i "s/^goal: .*/goal: Edited meanwhile/" "$1"\n`);
+    chmodSync(editor, 0o755);
+    const edit = txplan(['plan', 'edit', '3', '--edit'], { cwd: ws, env: { TXPLAN_NOW: CANCELLED, EDITOR: editor } });
+    expect(edit.code).toBe(1);
+    expect(edit.stderr).toContain('txplan: Plan 3 was paused by ana at 2027-01-12 17:30 Europe/Paris while you were editing; nothing was saved');
   });
 });
