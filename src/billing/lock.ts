@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { formatInstant } from '../domain/instants.js';
 import { recordAudit } from '../store/audit.js';
 import { billingLockHolder, deleteBillingLock, type BillingLockHolder } from '../store/charges.js';
 import type { Store } from '../store/store.js';
@@ -54,10 +55,10 @@ export function unlockBilling(store: Store, by: { actor: string; now: Date }): B
   });
 }
 
-/** "held by process 123 on clinic-pc since 2031-02-01T00:00:00.000Z (running)". */
-export function describeHolder(holder: BillingLockHolder, state: HolderState): string {
+/** "held by process 123 on clinic-pc since 2031-01-31 19:00 America/New_York (running)", the start shown in `zone`. */
+export function describeHolder(holder: BillingLockHolder, state: HolderState, zone: string): string {
   const what = { alive: 'running', stale: 'no longer running', unknown: 'on another computer: cannot check' }[state];
-  return `held by process ${holder.pid}${holder.host ? ` on ${holder.host}` : ''} since ${holder.started_at} (${what})`;
+  return `held by process ${holder.pid}${holder.host ? ` on ${holder.host}` : ''} since ${formatInstant(holder.started_at, zone)} (${what})`;
 }
 
 function processExists(pid: number): boolean {

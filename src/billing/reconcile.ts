@@ -1,4 +1,5 @@
 import type { Store } from '../store/store.js';
+import { formatMoney } from '../domain/money.js';
 import { attemptsInKeyOrder } from '../store/charges.js';
 import { recordAudit } from '../store/audit.js';
 import { acknowledge, acknowledgedKeys, billingHold, databaseId, setBillingHold } from '../store/database-info.js';
@@ -51,14 +52,14 @@ export async function reconcile(store: Store, gateway: Gateway): Promise<Differe
         problem: 'unknown_to_txplan',
         txplan: null,
         processor: { status: ledger.status, amount_minor: ledger.amountMinor, currency: ledger.currency, id: ledger.id },
-        message: `the processor ${ledger.status === 'succeeded' ? 'charged' : 'declined'} a charge txplan has no record of`,
+        message: `the processor ${ledger.status === 'succeeded' ? 'charged' : 'declined'} a charge txplan has no record of (${formatMoney(ledger.amountMinor, ledger.currency)})`,
       });
       b = await theirs.next();
     } else if (mine && ledger) {
       const expected = ledger.status === 'succeeded' ? 'succeeded' : 'declined';
       const base = { idempotency_key: mine.idempotency_key, plan_id: mine.plan_id, txplan: { outcome: mine.outcome, amount_minor: mine.amount_minor, currency: mine.currency }, processor: { status: ledger.status, amount_minor: ledger.amountMinor, currency: ledger.currency, id: ledger.id } };
       if (mine.amount_minor !== ledger.amountMinor || mine.currency !== ledger.currency) {
-        differences.push({ ...base, problem: 'amount', message: `txplan has ${mine.amount_minor} ${mine.currency}, the processor ${ledger.amountMinor} ${ledger.currency}` });
+        differences.push({ ...base, problem: 'amount', message: `txplan has ${formatMoney(mine.amount_minor, mine.currency)}, the processor ${formatMoney(ledger.amountMinor, ledger.currency)}` });
       } else if (mine.outcome === 'pending') {
         differences.push({ ...base, problem: 'unsettled', message: `the processor ${ledger.status} it, but txplan has not recorded the answer yet; the next billing run does` });
       } else if (mine.outcome !== expected) {

@@ -1,6 +1,7 @@
 import { BusyError, type FailedError } from '../errors.js';
 import { holderState, thisProcess, type HolderState, type ProcessIdentity } from './lock.js';
 import { formatDate, parseDate, todayIn, type PlainDate } from '../domain/dates.js';
+import { formatInstant } from '../domain/instants.js';
 import { resumePlan } from '../plans/lifecycle.js';
 import { recordAudit } from '../store/audit.js';
 import { beginRetry, chargesOfPlans, insertPendingCharge, openCharges, releaseBillingLock, takeBillingLock, type ChargeRow } from '../store/charges.js';
@@ -77,7 +78,7 @@ export async function runBilling(ctx: ChargingContext, options: RunOptions): Pro
 
   const me = thisProcess();
   if (!options.dryRun) assertBillingOpen(store);
-  if (!options.dryRun) await lock(ctx, me, options.waitMs);
+  if (!options.dryRun) await lock(ctx, me, options.waitMs, options.fallbackZone);
   try {
     const total = countPlansInStatus(store, RUNNING, options.clinicId ?? null);
     let done = 0;
@@ -106,7 +107,8 @@ export async function runBilling(ctx: ChargingContext, options: RunOptions): Pro
   }
 }
 
-async function lock(ctx: ChargingContext, me: ProcessIdentity, waitMs: number): Promise<void> {
+/** Takes the billing lock, or says who holds it, since when (shown in `zone`). */
+async function lock(ctx: ChargingContext, me: ProcessIdentity, waitMs: number, zone: string): Promise<void> {
   const deadline = Date.now() + waitMs;
   for (;;) {
     const seen: { state: HolderState } = { state: 'alive' };
@@ -114,9 +116,9 @@ async function lock(ctx: ChargingContext, me: ProcessIdentity, waitMs: number): 
     if (!holder) return;
     if (Date.now() >= deadline) {
       if (seen.state === 'unknown') {
-        throw new BusyError(`Another billing run (process ${holder.pid} on ${holder.host}, started ${holder.started_at}) holds the lock, and a process on another computer cannot be checked from here; if no run is going on there, run "txplan billing unlock"`);
+        throw new BusyError(`Another billing run (process ${holder.pid} on ${holder.host}, started ${formatInstant(holder.started_at, zone)}) holds the lock, and a process on another computer cannot be checked from here; if no run is going on there, run "txplan billing unlock"`);
       }
-      throw new BusyError(`Another billing run (process ${holder.pid}, started ${holder.started_at}) is working; let it finish, or rerun with --wait SECONDS`);
+      throw new BusyError(`Another billing run (process ${holder.pid}, started ${formatInstant(holder.started_at, zone)}) is working; let it finish, or rerun with --wait SECONDS`);
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }

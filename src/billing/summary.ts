@@ -1,11 +1,13 @@
 import type { Template } from '../generated/schema-types.js';
 import { formatDate, parseDate } from '../domain/dates.js';
 import { installmentDueDate } from '../domain/plan.js';
-import { chargesOfPlan } from '../store/charges.js';
+import { chargesOfPlan, type ChargeRow } from '../store/charges.js';
+import { listAudit } from '../store/audit.js';
 import { getPrices, getSteps, type PlanRow } from '../store/plans.js';
 import { performedOf } from '../domain/performed.js';
 import type { Store } from '../store/store.js';
 import { feeForInstallment } from '../plans/view.js';
+import { earlyFeeMinor, insideMinimumTerm } from './points.js';
 
 /** What a plan costs and what has been paid: for handouts, `plan show` and forecasts. */
 export interface PaymentSummary {
@@ -22,6 +24,8 @@ export interface PaymentSummary {
     next_charge: { installment: number; date: string; amount_minor: number } | null;
   } | null;
   visits: Array<{ n: number; amount_minor: number }> | null;
+  /** Every payment asked of the patient, one line each (see itemisePayments). */
+  items: PaymentItem[];
 }
 
 export function paymentSummary(store: Store, plan: PlanRow): PaymentSummary {
@@ -35,6 +39,7 @@ export function paymentSummary(store: Store, plan: PlanRow): PaymentSummary {
     outstanding_minor: charges.filter((c) => c.status === 'failed').reduce((sum, c) => sum + c.amount_minor, 0),
     monthly: null,
     visits: null,
+    items: itemisePayments(paymentRecord(store, plan, charges)),
   };
   if (plan.type === 'monthly') {
     const installments = snapshot.duration.months ?? 0;
@@ -66,4 +71,80 @@ export function paymentSummary(store: Store, plan: PlanRow): PaymentSummary {
     });
   }
   return summary;
+}
+
+/**
+ * What the itemised payments are built from. `refunds` is where money given
+ * back enters: one entry per refund, tied to the charge it refunds; each becomes
+ * a line after that charge.
+ */
+export interface PaymentRecord {
+  /** A monthly plan's number of installments; null for pay-as-you-go. */
+  installments: number | null;
+  charges: ReadonlyArray<Pick<ChargeRow, 'id' | 'kind' | 'installment' | 'step_n' | 'due_date' | 'amount_minor' | 'status'>>;
+  /** An early cancellation fee the plan's cancellation made due; null when none was. */
+  earlyFee: { minor: number; waived: boolean } | null;
+  refunds: ReadonlyArray<{ charge_id: number; amount_minor: number; date: string }>;
+}
+
+export type PaymentItemState = 'paid' | 'pending' | 'declined' | 'waived' | 'owed' | 'refunded';
+
+export interface PaymentItem {
+  kind: 'installment' | 'visit' | 'early_fee' | 'refund';
+  /** "Installment 2 of 6", "Visit 3", "Early cancellation fee", "Refund of visit 3". */
+  label: string;
+  /** The charge's due date, or the refund's date; null for a fee never charged. */
+  date: string | null;
+  /** Always positive; a refund is money back. */
+  amount_minor: number;
+  state: PaymentItemState;
+  /** The charge the line is (or refunds); null for a fee never charged. */
+  charge_id: number | null;
+}
+
+/** Each charge of a plan as a line, in date order, each refund after its charge, and an early fee waived or still to charge. */
+export function itemisePayments(record: PaymentRecord): PaymentItem[] {
+  const label = (c: PaymentRecord['charges'][number]) =>
+    c.kind === 'installment' ? `Installment ${c.installment}${record.installments ? ` of ${record.installments}` : ''}` : c.kind === 'step' ? `Visit ${c.step_n}` : 'Early cancellation fee';
+  const state = { succeeded: 'paid', failed: 'declined', pending: 'pending' } as const;
+  const items: PaymentItem[] = [];
+  const charges = [...record.charges].sort((a, b) => a.due_date.localeCompare(b.due_date) || a.id - b.id);
+  for (const c of charges) {
+    items.push({ kind: c.kind === 'step' ? 'visit' : c.kind === 'cancel_fee' ? 'early_fee' : 'installment', label: label(c), date: c.due_date, amount_minor: c.amount_minor, state: state[c.status], charge_id: c.id });
+    const refunds = record.refunds.filter((r) => r.charge_id === c.id).sort((a, b) => a.date.localeCompare(b.date));
+    for (const r of refunds) {
+      const what = label(c);
+      items.push({ kind: 'refund', label: `Refund of ${what.charAt(0).toLowerCase()}${what.slice(1)}`, date: r.date, amount_minor: r.amount_minor, state: 'refunded', charge_id: c.id });
+    }
+  }
+  if (record.earlyFee && !charges.some((c) => c.kind === 'cancel_fee')) {
+    items.push({ kind: 'early_fee', label: 'Early cancellation fee', date: null, amount_minor: record.earlyFee.minor, state: record.earlyFee.waived ? 'waived' : 'owed', charge_id: null });
+  }
+  return items;
+}
+
+/** One line in words: "Installment 1 of 6, due 2027-01-01: $249.00 paid", "Refund of visit 2, 2027-02-20: −$40.00". */
+export function describePaymentItem(item: PaymentItem, money: (minor: number) => string, date: (iso: string) => string = (iso) => iso): string {
+  if (item.kind === 'refund') return `${item.label}${item.date ? `, ${date(item.date)}` : ''}: −${money(item.amount_minor)}`;
+  const what = {
+    paid: 'paid',
+    pending: 'pending (the processor has not answered yet)',
+    declined: 'declined, still owed',
+    waived: 'waived',
+    owed: 'owed, not yet charged',
+    refunded: 'refunded',
+  }[item.state];
+  return `${item.label}${item.date ? `, due ${date(item.date)}` : ''}: ${money(item.amount_minor)} ${what}`;
+}
+
+/** The facts of one plan the itemised payments need, read from the store. */
+function paymentRecord(store: Store, plan: PlanRow, charges: ChargeRow[]): PaymentRecord {
+  const snapshot = JSON.parse(plan.snapshot) as Template;
+  let earlyFee: PaymentRecord['earlyFee'] = null;
+  const cancelledOn = plan.status === 'cancelled' && plan.cancelled_on ? parseDate(plan.cancelled_on) : undefined;
+  if (cancelledOn && insideMinimumTerm(plan, cancelledOn) && earlyFeeMinor(plan) > 0) {
+    const cancel = listAudit(store, { entity: 'plan', id: String(plan.id) }).filter((e) => e.action === 'plan.cancel').at(-1);
+    earlyFee = { minor: earlyFeeMinor(plan), waived: Boolean((cancel?.after as { waive_fee?: boolean } | null)?.waive_fee) };
+  }
+  return { installments: plan.type === 'monthly' ? (snapshot.duration.months ?? 0) : null, charges, earlyFee, refunds: [] };
 }

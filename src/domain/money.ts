@@ -68,3 +68,27 @@ export function decimalString(minor: number, currency: string): string {
   const unit = 10 ** digits;
   return `${sign}${Math.floor(abs / unit)}.${String(abs % unit).padStart(digits, '0')}`;
 }
+
+/**
+ * A recorded value (an audit entry's before or after) as a person reads it:
+ * each integer `…_minor` amount becomes money under its name without `_minor`,
+ * in the object's own `currency` (then dropped, as the amount now says it) or
+ * else `fallback`. An amount with no currency to read it in stays as it is.
+ */
+export function moneyWords(value: unknown, fallback?: string): unknown {
+  if (Array.isArray(value)) return value.map((v) => moneyWords(v, fallback));
+  if (value === null || typeof value !== 'object') return value;
+  const record = value as Record<string, unknown>;
+  const own = typeof record.currency === 'string' && isCurrency(record.currency) ? record.currency : undefined;
+  const currency = own ?? fallback;
+  const out: Record<string, unknown> = {};
+  let used = false;
+  for (const [key, v] of Object.entries(record)) {
+    if (currency && key.endsWith('_minor') && Number.isSafeInteger(v)) {
+      out[key.slice(0, -'_minor'.length)] = formatMoney(v as number, currency);
+      used = true;
+    } else out[key] = moneyWords(v, currency);
+  }
+  if (used && own) delete out.currency;
+  return out;
+}

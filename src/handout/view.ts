@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { PaymentSummary } from '../billing/summary.js';
+import type { PaymentItem, PaymentSummary } from '../billing/summary.js';
 import type { PlanView } from '../plans/view.js';
 import type { PlanStatus } from '../store/plans.js';
 import type { When } from '../generated/schema-types.js';
@@ -251,6 +251,8 @@ function paymentSection(view: PlanView, summary: PaymentSummary, money: (minor: 
     rows.push({ label: 'Paid so far', value: money(summary.paid_minor), detail: null, amount: true });
     rows.push({ label: 'All visits', value: money(total), detail: `${visits.length} visit${visits.length === 1 ? '' : 's'}, if every visit takes place as planned`, amount: true });
   }
+  // A cancelled plan closes its account: every payment asked, and what became of it, line by line.
+  if (plan.status === 'cancelled') for (const item of summary.items) rows.push(itemRow(item, money));
   if (summary.outstanding_minor > 0) rows.push({ label: 'Outstanding', value: money(summary.outstanding_minor), detail: 'A declined payment; please update your payment method', amount: true });
   if (method) rows.push({ label: 'Payment method', value: method, detail: null, amount: false });
   const visits = summary.type === 'pay-as-you-go'
@@ -262,6 +264,20 @@ function paymentSection(view: PlanView, summary: PaymentSummary, money: (minor: 
   const fees = summary.monthly?.fees_minor ?? [];
   const headline = summary.type === 'pay-as-you-go' ? 'Per visit' : new Set(fees).size <= 1 ? `${money(fees[0] ?? 0)} × ${fees.length} month${fees.length === 1 ? '' : 's'}` : `From ${money(Math.min(...fees))} a month`;
   return { type: summary.type, headline, rows, visits };
+}
+
+/** One itemised payment as a row: "Installment 2 of 6 · $249.00 · Paid, due Feb 1, 2027". */
+function itemRow(item: PaymentItem, money: (minor: number) => string): PaymentSection['rows'][number] {
+  const due = item.date ? `, due ${longDate(item.date)}` : '';
+  const detail = {
+    paid: `Paid${due}`,
+    pending: `Pending${due}: the payment processor has not answered yet`,
+    declined: `Declined${due}; still owed`,
+    waived: 'Waived by the clinic',
+    owed: 'Owed; not yet charged',
+    refunded: `Refunded${item.date ? ` on ${longDate(item.date)}` : ''}`,
+  }[item.state];
+  return { label: item.label, value: item.kind === 'refund' ? `−${money(item.amount_minor)}` : money(item.amount_minor), detail, amount: true };
 }
 
 /** "$249.00 × 6 months", or the runs of a fee changed by an edit: "$249.00 × 3 months, then $199.00 × 3 months". */

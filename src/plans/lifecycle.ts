@@ -6,9 +6,10 @@ import { resumeOffset } from '../billing/plan.js';
 import { contentHash, diff, nextInstallment, planEndDate, refusal, stepsFor, type Change, type PlanAction } from '../domain/plan.js';
 import { minorOf } from '../domain/pricing.js';
 import { latestAudit, recordAudit } from '../store/audit.js';
-import type { Clinic } from '../store/clinics.js';
+import { clinicZone, type Clinic } from '../store/clinics.js';
+import { formatInstant } from '../domain/instants.js';
 import { savePaymentMethod } from '../store/payment-methods.js';
-import { deleteStep, getPrices, getSteps, insertSteps, setPrice, setStepDate, updatePlanIf, updateStep, type NewStep, type PlanChanges, type PlanRow, type StepRow } from '../store/plans.js';
+import { deleteStep, getPlan, getPrices, getSteps, insertSteps, setPrice, setStepDate, updatePlanIf, updateStep, type NewStep, type PlanChanges, type PlanRow, type StepRow } from '../store/plans.js';
 import type { Store } from '../store/store.js';
 import type { PaymentMethodDetails } from '../billing/gateway.js';
 
@@ -35,7 +36,8 @@ export function changedMeanwhile(store: Store, planId: number, during: While = '
   const last = latestAudit(store, 'plan', planId);
   const meanwhile = during === 'editing' ? 'while you were editing' : 'after this command read it';
   if (!last) return new FailedError(`Plan ${planId} was changed by someone else ${meanwhile}; nothing was saved. Look at it again ("txplan plan show ${planId}") and retry`, 'conflict');
-  const at = `${last.at.slice(0, 10)} ${last.at.slice(11, 16)} UTC`;
+  // In the plan's clinic's zone; a plan with no clinic yet is told in UTC (the store does not know the workspace's zone).
+  const at = formatInstant(last.at, clinicZone(store, getPlan(store, planId)?.clinic_id ?? null, 'UTC'));
   return new FailedError(`Plan ${planId} was ${whatHappened(last.action, last.after)} by ${last.actor} at ${at} ${meanwhile}; nothing was saved`, 'conflict');
 }
 

@@ -79,7 +79,7 @@ describe('the billing lock', () => {
       const check = c.json<{ billing_lock: { pid: number; host: string; since: string; state: string } | null }>('db', 'check');
       expect(check.billing_lock).toEqual({ pid: holder.pid, host: hostname(), since: '2031-02-01T00:00:00.000Z', state: 'alive' });
       const checkText = c.run('db', 'check');
-      expect(checkText.stdout).toContain(`billing lock: held by process ${holder.pid} on ${hostname()} since 2031-02-01T00:00:00.000Z (running)`);
+      expect(checkText.stdout).toContain(`billing lock: held by process ${holder.pid} on ${hostname()} since 2031-01-31 19:00 America/New_York (running)`);
 
       // Off a terminal, unlock needs --yes.
       const refused = c.run('billing', 'unlock');
@@ -114,7 +114,7 @@ describe('the billing lock', () => {
     writeLock(c.ws, { pid: 4_000_000, start_ticks: 1, boot_id: bootId(), host: 'front-desk-pc' });
     const busy = c.run('billing', 'run', '--date', '2031-02-01');
     expect(busy.code).toBe(4);
-    expect(busy.stderr).toBe('txplan: Another billing run (process 4000000 on front-desk-pc, started 2031-02-01T00:00:00.000Z) holds the lock, and a process on another computer cannot be checked from here; if no run is going on there, run "txplan billing unlock"\n');
+    expect(busy.stderr).toBe('txplan: Another billing run (process 4000000 on front-desk-pc, started 2031-01-31 19:00 America/New_York) holds the lock, and a process on another computer cannot be checked from here; if no run is going on there, run "txplan billing unlock"\n');
     expect(c.json<{ billing_lock: { state: string } }>('db', 'check').billing_lock).toMatchObject({ host: 'front-desk-pc', state: 'unknown' });
     expect(c.run('billing', 'unlock', '--yes').code).toBe(0);
     expect(c.run('billing', 'run', '--date', '2031-02-01').code).toBe(0);
@@ -126,7 +126,7 @@ describe('the billing lock', () => {
     try {
       writeLock(c.ws, { pid: holder.pid!, start_ticks: startTicks(holder.pid!), boot_id: bootId(), host: hostname() });
       const no = await onTerminal(c.ws, ['billing', 'unlock'], 'n\r');
-      expect(no.screen).toContain(`The billing lock is held by process ${holder.pid} on ${hostname()} since 2031-02-01T00:00:00.000Z (running). That process is still running`);
+      expect(no.screen).toContain(`The billing lock is held by process ${holder.pid} on ${hostname()} since 2031-01-31 19:00 America/New_York (running). That process is still running`);
       expect(no.code).toBe(130);
       expect(query(c.ws, 'SELECT pid FROM billing_lock')).toEqual([{ pid: holder.pid }]);
       const yes = await onTerminal(c.ws, ['billing', 'unlock'], 'y\r');

@@ -710,8 +710,8 @@ describe('billing reconcile', () => {
     const lines = bad.stdout.trim().split('\n');
     expect(lines).toEqual([
       `${c.k}plan-${id}-installment-2 (plan ${id}): txplan recorded succeeded, but the processor has no such charge`,
-      `${c.k}plan-${id}-installment-3 (plan ${id}): txplan has 24900 USD, the processor 1 USD`,
-      `${c.k}plan-99-installment-1: the processor charged a charge txplan has no record of`,
+      `${c.k}plan-${id}-installment-3 (plan ${id}): txplan has $249.00, the processor $0.01`,
+      `${c.k}plan-99-installment-1: the processor charged a charge txplan has no record of ($5.00)`,
       '✖ 3 differences with the sandbox processor',
     ]);
     const asJson = c.run('billing', 'reconcile', '--json');
@@ -779,7 +779,7 @@ describe('the processor', () => {
     expect(c.ledger().filter((r) => r.idempotency_key.startsWith(`${c.k}plan-${id}-installment-2`)).map((r) => [r.idempotency_key, r.amount_minor, r.status])).toEqual([[`${c.k}plan-${id}-installment-2`, 24900, 'succeeded']]);
     const reconcile = c.run('billing', 'reconcile');
     expect(reconcile.code).toBe(1);
-    expect(reconcile.stdout).toContain(`${c.k}plan-${id}-installment-2 (plan ${id}): txplan has 30000 USD, the processor 24900 USD`);
+    expect(reconcile.stdout).toContain(`${c.k}plan-${id}-installment-2 (plan ${id}): txplan has $300.00, the processor $249.00`);
   });
 
   it('reconcile matches a charge with ten and more attempts (keys ...-attempt-10 sort before ...-attempt-2)', () => {
@@ -924,7 +924,7 @@ describe('the billing lock', () => {
       const busy = c.run('billing', 'run', '--date', '2031-02-01');
       expect(busy.code).toBe(4);
       expect(busy.stdout).toBe('');
-      expect(busy.stderr).toBe(`txplan: Another billing run (process ${holder.pid}, started 2031-02-01T00:00:00.000Z) is working; let it finish, or rerun with --wait SECONDS\n`);
+      expect(busy.stderr).toBe(`txplan: Another billing run (process ${holder.pid}, started 2031-01-31 19:00 America/New_York) is working; let it finish, or rerun with --wait SECONDS\n`);
       const busyJson = c.run('billing', 'run', '--date', '2031-02-01', '--json');
       expect(busyJson.code).toBe(4);
       expect(JSON.parse(busyJson.stderr)).toEqual({ error: { code: 'busy', message: expect.stringContaining(`process ${holder.pid}`) } });

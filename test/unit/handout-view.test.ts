@@ -74,6 +74,7 @@ const monthlyPayment = (over: Partial<NonNullable<PaymentSummary['monthly']>> = 
   outstanding_minor: 0,
   monthly: { installments: 6, paid_installments: 1, fees_minor: [24900, 24900, 24900, 24900, 24900, 24900], next_charge: { installment: 2, date: '2027-03-01', amount_minor: 24900 }, ...over },
   visits: null,
+  items: [],
 });
 
 function sources(view: PlanView, payment: PaymentSummary, now = NOW): HandoutSources {
@@ -120,7 +121,7 @@ describe('the handout view model', () => {
   });
 
   it('groups home care by time of day, in the order of a day, with product names from the catalog', () => {
-    const handout = buildHandout(sources(planView('post-procedure-recovery'), { currency: 'USD', type: 'pay-as-you-go', paid_minor: 0, outstanding_minor: 0, monthly: null, visits: [] }));
+    const handout = buildHandout(sources(planView('post-procedure-recovery'), { currency: 'USD', type: 'pay-as-you-go', paid_minor: 0, outstanding_minor: 0, monthly: null, visits: [], items: [] }));
     expect(handout.homeCare.map((g) => g.title)).toEqual(['Morning (AM)', 'Evening (PM)', 'As needed']);
     expect(handout.homeCare[0]!.items.map((i) => i.product)).toEqual(['Gentle Hydrating Cleanser', 'Ceramide Barrier Moisturizer', 'Mineral Sunscreen SPF 50']);
     // An item used at night and as needed is in both groups.
@@ -161,7 +162,7 @@ describe('the handout view model', () => {
   });
 
   it('lists the price of each visit of a pay-as-you-go plan, complimentary ones as such', () => {
-    const payment: PaymentSummary = { currency: 'USD', type: 'pay-as-you-go', paid_minor: 0, outstanding_minor: 0, monthly: null, visits: [{ n: 1, amount_minor: 0 }, { n: 2, amount_minor: 18000 }, { n: 3, amount_minor: 0 }, { n: 4, amount_minor: 0 }] };
+    const payment: PaymentSummary = { currency: 'USD', type: 'pay-as-you-go', paid_minor: 0, outstanding_minor: 0, monthly: null, visits: [{ n: 1, amount_minor: 0 }, { n: 2, amount_minor: 18000 }, { n: 3, amount_minor: 0 }, { n: 4, amount_minor: 0 }], items: [] };
     const handout = buildHandout(sources(planView('post-procedure-recovery', { start_date: '2027-01-04', end_date: '2027-05-04' }), payment));
     expect(handout.payment.headline).toBe('Per visit');
     expect(handout.payment.visits).toEqual([
@@ -209,6 +210,27 @@ describe('the handout view model', () => {
     expect(cancelled.cancellation).toBeNull();
   });
 
+  it("itemises a cancelled plan's payments: each installment, the fee, and each refund after its charge; a running plan's summary stays short", () => {
+    const items: PaymentSummary['items'] = [
+      { kind: 'installment', label: 'Installment 1 of 6', date: '2027-01-01', amount_minor: 24900, state: 'paid', charge_id: 1 },
+      { kind: 'refund', label: 'Refund of installment 1 of 6', date: '2027-01-20', amount_minor: 4900, state: 'refunded', charge_id: 1 },
+      { kind: 'installment', label: 'Installment 2 of 6', date: '2027-02-01', amount_minor: 24900, state: 'declined', charge_id: 2 },
+      { kind: 'early_fee', label: 'Early cancellation fee', date: null, amount_minor: 15000, state: 'waived', charge_id: null },
+    ];
+    const cancelled = buildHandout(sources(planView('comprehensive-acne-resolution', { status: 'cancelled', cancelled_on: '2027-02-05', cancel_reason: 'Moved away' }), { ...monthlyPayment(), items }));
+    const rows = cancelled.payment.rows.map((r) => [r.label, r.value, r.detail]);
+    expect(rows).toEqual(expect.arrayContaining([
+      ['Installment 1 of 6', '$249.00', 'Paid, due Jan 1, 2027'],
+      ['Refund of installment 1 of 6', '−$49.00', 'Refunded on Jan 20, 2027'],
+      ['Installment 2 of 6', '$249.00', 'Declined, due Feb 1, 2027; still owed'],
+      ['Early cancellation fee', '$150.00', 'Waived by the clinic'],
+    ]));
+    const labels = rows.map((r) => r[0]);
+    expect(labels.indexOf('Refund of installment 1 of 6')).toBe(labels.indexOf('Installment 1 of 6') + 1);
+    const active = buildHandout(sources(planView('comprehensive-acne-resolution'), { ...monthlyPayment(), items }));
+    expect(active.payment.rows.map((r) => r.label)).not.toContain('Installment 1 of 6');
+  });
+
   it("dates the handout with the clinic's local day on the clock given, at midnight UTC in the metadata", () => {
     // 03:00 UTC on Jan 1 is still Dec 31 in New York.
     const handout = buildHandout(sources(planView('comprehensive-acne-resolution'), monthlyPayment(), new Date('2027-01-01T03:00:00Z')));
@@ -251,7 +273,7 @@ describe('the handout PDF', () => {
   it('is set in letter or A4, and a row taller than a page continues on the next one, whole', async () => {
     const words = Array.from({ length: 700 }, (_, i) => `word${i}`).join(' ');
     const view = planView('post-procedure-recovery', {}, (steps) => Object.assign(steps[1]!, { status: 'done', completed_on: '2027-02-07', completion_note: words }));
-    const handout = buildHandout(sources(view, { currency: 'USD', type: 'pay-as-you-go', paid_minor: 0, outstanding_minor: 0, monthly: null, visits: [] }));
+    const handout = buildHandout(sources(view, { currency: 'USD', type: 'pay-as-you-go', paid_minor: 0, outstanding_minor: 0, monthly: null, visits: [], items: [] }));
     for (const paper of ['letter', 'a4'] as const) {
       const rendered = await renderHandout(handout, paper);
       const pdf = await pdfText(rendered.bytes);
@@ -269,7 +291,7 @@ describe('the handout PDF', () => {
   it('starts a first row taller than a page under its heading, not on a page of its own', async () => {
     const words = Array.from({ length: 1500 }, (_, i) => `word${i}`).join(' ');
     const view = planView('post-procedure-recovery', {}, (steps) => Object.assign(steps[0]!, { status: 'done', completed_on: '2027-02-07', completion_note: words }));
-    const handout = buildHandout(sources(view, { currency: 'USD', type: 'pay-as-you-go', paid_minor: 0, outstanding_minor: 0, monthly: null, visits: [] }));
+    const handout = buildHandout(sources(view, { currency: 'USD', type: 'pay-as-you-go', paid_minor: 0, outstanding_minor: 0, monthly: null, visits: [], items: [] }));
     const rendered = await renderHandout(handout, 'letter');
     const pdf = await pdfText(rendered.bytes);
     const at = pdf.pages.findIndex((page) => page.includes('Treatment schedule'));

@@ -1,9 +1,10 @@
 import type { Context } from '../../context.js';
 import { renderTable } from '../../output/table.js';
 import { withStore } from '../../store.js';
-import { resolveWorkspace } from '../../workspace.js';
+import { resolveWorkspace, workspaceZone } from '../../workspace.js';
 import { UsageError } from '../../../errors.js';
-import { endOf, parseMoment, startOf } from '../../../domain/instants.js';
+import { endOf, formatInstant, parseMoment, startOf } from '../../../domain/instants.js';
+import { moneyWords } from '../../../domain/money.js';
 import { readSettings } from '../../../registry/settings.js';
 import { listAudit } from '../../../store/audit.js';
 
@@ -26,15 +27,18 @@ export async function run(ctx: Context, opts: { entity?: string; id?: string; si
       ctx.json(entries);
       return 0;
     }
+    // Times in the workspace's zone (where --since and --until are read), amounts as money.
+    const shownZone = workspaceZone(ctx);
+    const currency = workspaceCurrency(ctx);
     const brief = (value: unknown) => {
       if (value === null || value === undefined) return '';
-      const text = JSON.stringify(value);
+      const text = JSON.stringify(moneyWords(value, currency));
       return ctx.tty && text.length > 80 ? `${text.slice(0, 77)}…` : text;
     };
     ctx.streams.stdout.write(
       renderTable(
         ['ID', 'AT', 'ACTOR', 'ACTION', 'ENTITY', 'BEFORE', 'AFTER'],
-        entries.map((e) => [String(e.id), e.at.replace('T', ' ').replace(/\.\d+Z$/, 'Z'), e.actor, e.action, `${e.entity} ${e.entity_id}`, brief(e.before), brief(e.after)]),
+        entries.map((e) => [String(e.id), formatInstant(e.at, shownZone), e.actor, e.action, `${e.entity} ${e.entity_id}`, brief(e.before), brief(e.after)]),
         { tty: ctx.tty, raw: ctx.options.raw, heading: (t) => ctx.color.dim(t) },
       ),
     );
@@ -42,13 +46,11 @@ export async function run(ctx: Context, opts: { entity?: string; id?: string; si
   });
 }
 
-/** The workspace's time zone; UTC when the database is used without a workspace (--db). */
-function workspaceZone(ctx: Context): string {
-  let workspace;
+/** The workspace's currency, for amounts recorded without one; none when the database is used without a workspace (--db). */
+function workspaceCurrency(ctx: Context): string | undefined {
   try {
-    workspace = resolveWorkspace(ctx);
+    return readSettings(resolveWorkspace(ctx)).currency;
   } catch {
-    return 'UTC';
+    return undefined;
   }
-  return readSettings(workspace).timezone;
 }

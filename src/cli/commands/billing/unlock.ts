@@ -1,5 +1,6 @@
 import type { Context } from '../../context.js';
 import { withStore } from '../../store.js';
+import { workspaceZone } from '../../workspace.js';
 import { CancelledError, UsageError } from '../../../errors.js';
 import { billingLock, describeHolder, unlockBilling } from '../../../billing/lock.js';
 
@@ -16,7 +17,7 @@ export async function run(ctx: Context): Promise<number> {
       else ctx.out('No billing lock is held; nothing to do.');
       return 0;
     }
-    const shown = describeHolder(lock, lock.state);
+    const shown = describeHolder(lock, lock.state, workspaceZone(ctx));
     if (!ctx.options.yes) {
       if (!ctx.interactive) throw new UsageError(`The billing lock is ${shown}; removing it needs a confirmation: run "txplan billing unlock" on a terminal, or add --yes`);
       const warning = lock.state === 'alive' ? ' That process is still running: a second run could then bill beside it.' : '';

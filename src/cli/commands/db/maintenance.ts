@@ -1,8 +1,9 @@
 import { dirname, join, resolve } from 'node:path';
 import type { Context } from '../../context.js';
 import { databasePath, withStore } from '../../store.js';
-import { resolveWorkspace } from '../../workspace.js';
+import { resolveWorkspace, workspaceZone } from '../../workspace.js';
 import { CancelledError, FailedError, UsageError } from '../../../errors.js';
+import { formatInstant } from '../../../domain/instants.js';
 import { newerThanBackup, restoreBackup, verifyBackup, writeBackup } from '../../../store/backup.js';
 import { highWaterFile } from '../../../store/high-water.js';
 import { LATEST_VERSION } from '../../../store/migrations/index.js';
@@ -25,7 +26,7 @@ export async function check(ctx: Context): Promise<number> {
     }
     if (lock && !ctx.options.json) {
       const hint = lock.state === 'alive' ? '' : lock.state === 'stale' ? '; the next billing run takes it over' : '; if no run is going on there, "txplan billing unlock" removes it';
-      ctx.out(`billing lock: ${describeHolder(lock, lock.state)}${hint}`);
+      ctx.out(`billing lock: ${describeHolder(lock, lock.state, workspaceZone(ctx))}${hint}`);
     }
     if (health.cardNumbers.length > 0 && health.integrity.length === 0 && health.foreignKeys.length === 0) {
       throw new FailedError(`The database check found ${health.cardNumbers.length === 1 ? 'a value' : `${health.cardNumbers.length} values`} that look like card numbers (listed above by table, column and row); txplan never keeps card numbers, so remove them`, 'card_number');
@@ -60,12 +61,12 @@ export async function restore(ctx: Context, src: string, opts: { force?: boolean
   if (newer && !opts.force) throw new FailedError(`Not restored: ${newer}, and restoring would lose that; add --force to restore the backup anyway`, 'database_newer');
   if (ctx.interactive) {
     const prompter = await ctx.prompter();
-    if (!(await prompter.confirm(`Replace the database with the backup made ${manifest.created_at}${newer ? ` (${newer})` : ''}?`, false))) throw new CancelledError();
+    if (!(await prompter.confirm(`Replace the database with the backup made ${formatInstant(manifest.created_at, workspaceZone(ctx))}${newer ? ` (${newer})` : ''}?`, false))) throw new CancelledError();
   }
   const result = restoreBackup(folder, manifest, target, { actor: ctx.actor, now: ctx.now() });
   const note = 'The payment processor keeps its own records (never rolled back): run "txplan billing reconcile" before billing again.';
   if (ctx.options.json) ctx.json({ id: path, restored_from: folder, created_at: manifest.created_at, database_id: manifest.database_id, attachments_restored: result.attachments });
-  else ctx.out(`${ctx.color.green('✔')} Restored the database from the backup made ${manifest.created_at}${result.attachments ? ` and ${result.attachments} attachment${result.attachments === 1 ? '' : 's'}` : ''}. ${note}`);
+  else ctx.out(`${ctx.color.green('✔')} Restored the database from the backup made ${formatInstant(manifest.created_at, workspaceZone(ctx))}${result.attachments ? ` and ${result.attachments} attachment${result.attachments === 1 ? '' : 's'}` : ''}. ${note}`);
   return 0;
 }
 

@@ -1,6 +1,8 @@
 import type { Context } from '../../context.js';
 import { renderTable } from '../../output/table.js';
 import { findPatient, withStore } from '../../store.js';
+import { workspaceZone } from '../../workspace.js';
+import { formatInstant } from '../../../domain/instants.js';
 import { listPlans } from '../../../store/plans.js';
 import { ageOn, fullName } from '../../../domain/patient.js';
 
@@ -31,7 +33,7 @@ export async function run(ctx: Context, ref: string): Promise<number> {
     `${label('Born')}${patient.dob ? `${patient.dob}${age !== undefined ? color.dim(` (${age})`) : ''}` : none}`,
     `${label('Email')}${patient.email ?? none}`,
     `${label('Phone')}${patient.phone ?? none}`,
-    `${label('Added')}${patient.created_at.slice(0, 10)}`,
+    `${label('Added')}${formatInstant(patient.created_at, workspaceZone(ctx))}`,
     '',
   ];
   if (plans.length === 0) {

@@ -6,6 +6,9 @@ import { isCustomised } from '../../../plans/lifecycle.js';
 import { diff, type Change } from '../../../domain/plan.js';
 import { describeDuration } from '../../../domain/dates.js';
 import { formatMoney } from '../../../domain/money.js';
+import { formatInstant } from '../../../domain/instants.js';
+import { describePaymentItem, paymentSummary, type PaymentItem } from '../../../billing/summary.js';
+import { listAudit, type AuditEntry } from '../../../store/audit.js';
 import { getTemplate, loadRegistry, type Registry } from '../../../registry/registry.js';
 import type { Template } from '../../../generated/schema-types.js';
 import { differsFromPlan, performedOf } from '../../../domain/performed.js';
@@ -37,15 +40,19 @@ export async function run(ctx: Context, ref: string): Promise<number> {
       ctx.json({ ...planJson(view), origin: { customised: from.customised, template_current_version: from.current?.version ?? null, differences: from.changes } });
       return 0;
     }
-    ctx.out(render(ctx, registry, view, from, chargesOfPlan(store, view.plan.id)));
+    const history = listAudit(store, { entity: 'plan', id: String(view.plan.id) });
+    ctx.out(render(ctx, registry, view, from, { payments: paymentSummary(store, view.plan).items, history, charges: chargesOfPlan(store, view.plan.id) }));
     return 0;
   });
 }
 
-function render(ctx: Context, registry: Registry, view: PlanView, from: Origin, charges: readonly ChargeRow[]): string {
+function render(ctx: Context, registry: Registry, view: PlanView, from: Origin, record: { payments: PaymentItem[]; history: AuditEntry[]; charges: readonly ChargeRow[] }): string {
   const { color } = ctx;
   const { plan, snapshot, patient, clinic } = view;
   const money = (minor: number) => formatMoney(minor, plan.currency);
+  // Times in the plan's clinic's zone, or the workspace's before it has a clinic.
+  const when = (at: string) => formatInstant(at, clinic?.timezone ?? registry.settings.timezone);
+  const last = (action: string) => record.history.filter((e) => e.action === action).at(-1);
   const service = (id: string) => registry.services.get(id)?.name ?? id;
   const statusColour = plan.status === 'active' ? color.green : plan.status === 'past_due' ? color.red : (t: string) => t;
   const lines: string[] = [];
@@ -61,7 +68,11 @@ function render(ctx: Context, registry: Registry, view: PlanView, from: Origin, 
   } else row('Price', 'pay per visit, at the plan’s service prices');
   if (view.paymentMethod) row('Payment', `${view.paymentMethod.brand} •••• ${view.paymentMethod.last4}, expires ${String(view.paymentMethod.exp_month).padStart(2, '0')}/${view.paymentMethod.exp_year}`);
   if (plan.status === 'paused') row('Paused', `since ${plan.paused_on}${plan.pause_until ? `, until ${plan.pause_until}` : ''}`);
-  if (plan.status === 'cancelled') row('Cancelled', `${plan.cancelled_on}: ${plan.cancel_reason}`);
+  row('Added', when(plan.created_at));
+  const started = last('plan.start');
+  if (started && plan.status !== 'prescribed') row('Started', `${when(started.at)} by ${started.actor}`);
+  const cancelled = last('plan.cancel');
+  if (plan.status === 'cancelled') row('Cancelled', `${cancelled ? `${when(cancelled.at)} by ${cancelled.actor}` : plan.cancelled_on}: ${plan.cancel_reason}`);
 
   const provenance = [`template ${plan.template_id} v${plan.template_version}`, `sha256 ${plan.template_hash.slice(0, 12)}`];
   if (plan.template_commit) provenance.push(`commit ${plan.template_commit.slice(0, 12)}${plan.template_dirty ? color.yellow(' with uncommitted changes') : ''}`);
@@ -82,9 +93,9 @@ function render(ctx: Context, registry: Registry, view: PlanView, from: Origin, 
     const mark = step.status === 'done' ? color.green('✔ done') : step.status === 'skipped' ? color.yellow('– skipped') : color.dim('· pending');
     const services = (JSON.parse(step.services) as string[]).map(service).join(' + ');
     lines.push(`  ${String(step.n).padStart(2)}. ${`${step.when_unit === 'week' ? 'Week' : 'Month'} ${step.when_value}`.padEnd(9)} ${(step.recommended_date ?? '').padEnd(10)}  ${mark.padEnd(10)} ${services}`);
-    const note = charges.find((c) => c.kind === 'step' && c.step_n === step.n)?.note;
+    const note = record.charges.find((c) => c.kind === 'step' && c.step_n === step.n)?.note;
     const details = [
-      step.booked_at ? `booked ${step.booked_at}` : '',
+      step.booked_at ? `booked ${step.booked_at}${clinic ? ` ${clinic.timezone}` : ''}` : '', // a wall-clock time at the clinic
       step.completed_on ? `${step.status} on ${step.completed_on}` : '',
       differsFromPlan(step) ? `performed: ${performedOf(step).map(service).join(' + ')}` : '',
       note ? `charge: ${note}` : '',
@@ -93,6 +104,10 @@ function render(ctx: Context, registry: Registry, view: PlanView, from: Origin, 
       view.attachments.some((a) => a.step_id === step.id) ? `${view.attachments.filter((a) => a.step_id === step.id).length} photo(s)` : '',
     ].filter(Boolean);
     if (details.length) lines.push(`${' '.repeat(27)}${color.dim(details.join(' · '))}`);
+  }
+  if (record.payments.length) {
+    lines.push('', color.bold('Payments'));
+    for (const item of record.payments) lines.push(`  ${describePaymentItem(item, money)}`);
   }
   return lines.join('\n');
 }
