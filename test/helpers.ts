@@ -79,6 +79,11 @@ export function clockWarning(now: string): string {
   return `txplan: warning: TXPLAN_NOW is set: txplan's clock reads ${instant} (a rehearsal clock); unset it for real work\n`;
 }
 
+/** stderr without the simulated clock's warning line (where the rest of it is parsed, as --json errors are). */
+export function withoutClockWarning(stderr: string): string {
+  return stderr.replace(/^txplan: warning: TXPLAN_NOW is set: .*\n/, '');
+}
+
 /** Commands against one workspace: `run` returns the result, `json` parses --json output and fails loudly on an error. With a clock, each command runs at `clock.now`. */
 export function runner(ws: string, clock?: TestClock): { run: (...args: string[]) => RunResult; json: <T = unknown>(...args: string[]) => T } {
   const run = (...args: string[]) => txplan(args, { cwd: ws, env: clock?.now !== undefined ? at(clock.now) : {} });
