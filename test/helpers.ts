@@ -61,9 +61,32 @@ export function git(cwd: string, ...args: string[]): string {
   return result.stdout;
 }
 
-/** Commands against one workspace: `run` returns the result, `json` parses --json output and fails loudly on an error. */
-export function runner(ws: string): { run: (...args: string[]) => RunResult; json: <T = unknown>(...args: string[]) => T } {
-  const run = (...args: string[]) => txplan(args, { cwd: ws });
+/**
+ * A simulated clock for tests: txplan's "now" moves only through TXPLAN_NOW.
+ * Set `now` (an ISO date-time, or a date alone = 12:00Z) and the commands run
+ * after it see that time; undefined is the real clock.
+ */
+export interface TestClock {
+  now: string | undefined;
+}
+
+/** The environment that sets txplan's clock to `now`. */
+export const at = (now: string): Record<string, string> => ({ TXPLAN_NOW: now });
+
+/** The one stderr line a writing command prints while TXPLAN_NOW is `now`. */
+export function clockWarning(now: string): string {
+  const instant = /^\d{4}-\d{2}-\d{2}$/.test(now) ? `${now}T12:00:00.000Z` : new Date(now).toISOString();
+  return `txplan: warning: TXPLAN_NOW is set: txplan's clock reads ${instant} (a rehearsal clock); unset it for real work\n`;
+}
+
+/** stderr without the simulated clock's warning line (where the rest of it is parsed, as --json errors are). */
+export function withoutClockWarning(stderr: string): string {
+  return stderr.replace(/^txplan: warning: TXPLAN_NOW is set: .*\n/, '');
+}
+
+/** Commands against one workspace: `run` returns the result, `json` parses --json output and fails loudly on an error. With a clock, each command runs at `clock.now`. */
+export function runner(ws: string, clock?: TestClock): { run: (...args: string[]) => RunResult; json: <T = unknown>(...args: string[]) => T } {
+  const run = (...args: string[]) => txplan(args, { cwd: ws, env: clock?.now !== undefined ? at(clock.now) : {} });
   const json = <T,>(...args: string[]): T => {
     const result = run(...args, '--json');
     if (result.code !== 0) throw new Error(`txplan ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
@@ -72,10 +95,10 @@ export function runner(ws: string): { run: (...args: string[]) => RunResult; jso
   return { run, json };
 }
 
-/** Runs set-up commands, each of which must succeed. */
-export function setUp(ws: string, commands: ReadonlyArray<readonly string[]>): void {
+/** Runs set-up commands, each of which must succeed (at the simulated time `now`, if given). */
+export function setUp(ws: string, commands: ReadonlyArray<readonly string[]>, now?: string): void {
   for (const args of commands) {
-    const result = txplan(args, { cwd: ws });
+    const result = txplan(args, { cwd: ws, env: now !== undefined ? at(now) : {} });
     if (result.code !== 0) throw new Error(`setup ${args.join(' ')}: ${result.stderr}`);
   }
 }
@@ -121,14 +144,14 @@ const PEOPLE = [
   ['Edsger', 'Dijkstra'],
 ] as const;
 
-/** A workspace with the clinic "main" (UTC) and patients P-1 … P-n (ids 1 … n), then `more` set-up commands. */
-export function clinicWorkspace(patients: number, more: ReadonlyArray<readonly string[]> = []): string {
+/** A workspace with the clinic "main" (UTC) and patients P-1 … P-n (ids 1 … n), then `more` set-up commands, run at the simulated time `now` if given. */
+export function clinicWorkspace(patients: number, more: ReadonlyArray<readonly string[]> = [], now?: string): string {
   const ws = workspace();
   setUp(ws, [
     ['clinic', 'add', 'main', '--name', 'Main Street', '--timezone', 'UTC'],
     ...PEOPLE.slice(0, patients).map(([first, last], i) => ['patient', 'add', '--first', first, '--last', last, '--mrn', `P-${i + 1}`]),
-    ...more,
   ]);
+  setUp(ws, more, now);
   return ws;
 }
 

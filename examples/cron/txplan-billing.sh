@@ -6,6 +6,11 @@
 #
 # Exit codes of `txplan billing run` (see "Exit codes" in the README): 0 all charged, 3 at least one
 # charge failed, 4 another run holds the lock (this one waits up to 10 minutes).
+#
+# It bills each clinic's today and never passes --date. To rehearse a day that has not come (on a
+# copy of the workspace, with the sandbox processor), move txplan's clock instead:
+#   TXPLAN_NOW=2027-01-01 txplan-billing.sh /tmp/clinic-copy
+# txplan then warns on stderr (kept out of the log) and refuses a live processor.
 set -uo pipefail
 
 workspace=${1:?usage: txplan-billing.sh WORKSPACE [ALERT_EMAIL]}

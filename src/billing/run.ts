@@ -6,12 +6,14 @@ import { resumePlan } from '../plans/lifecycle.js';
 import { recordAudit } from '../store/audit.js';
 import { beginRetry, chargesOfPlans, insertPendingCharge, openCharges, releaseBillingLock, takeBillingLock, type ChargeRow } from '../store/charges.js';
 import { listClinics } from '../store/clinics.js';
-import { billingFacts, billingPlansByIds, countPlansInStatus, getPlan, plansInStatus, planVersions, setPlanStatusIf, type BillingPlanRow, type PlanStatus } from '../store/plans.js';
+import { billingFacts, billingPlansByIds, clinicsOfPlansInStatus, countPlansInStatus, getPlan, plansInStatus, planVersions, setPlanStatusIf, type BillingPlanRow, type PlanStatus } from '../store/plans.js';
 import { feeForInstallment } from '../plans/view.js';
 import { auditCharge, sendPending, type ChargingContext, type Outcome } from './charging.js';
 import { chargeKey } from '../domain/keys.js';
 import { assertBillingOpen } from './hold.js';
 import { planBilling, type BillablePlan, type BillingAction } from './plan.js';
+import type { ClinicToday } from './future.js';
+import type { Store } from '../store/store.js';
 
 export interface RunOptions {
   /** The date to bill as of, for every clinic; default: each clinic's own today. */
@@ -54,7 +56,7 @@ export interface RunReport {
 
 const CHUNK = 1000;
 // Past-due and paused first: a plan an active pass makes past due is then not visited twice.
-const RUNNING: readonly PlanStatus[] = ['past_due', 'paused', 'active'];
+export const RUNNING: readonly PlanStatus[] = ['past_due', 'paused', 'active'];
 
 /**
  * A billing run: plans are read a chunk at a time (the run streams; memory
@@ -105,6 +107,21 @@ export async function runBilling(ctx: ChargingContext, options: RunOptions): Pro
   } finally {
     if (!options.dryRun) releaseBillingLock(store, me);
   }
+}
+
+/**
+ * The todays a run goes by: with a clinic, that clinic's; otherwise each
+ * clinic's that has plans to bill, and the workspace's for plans without one
+ * (or when there is nothing to bill).
+ */
+export function billingTodays(store: Store, clinicId: string | undefined, fallbackZone: string, now: Date): ClinicToday[] {
+  const zones = new Map(listClinics(store).map((c) => [c.id, c.timezone]));
+  const clinics = clinicId !== undefined ? [clinicId] : clinicsOfPlansInStatus(store, RUNNING, null);
+  const todays = clinics.map((clinic) => {
+    const zone = (clinic !== null ? zones.get(clinic) : undefined) ?? fallbackZone;
+    return { clinic: clinic !== null && zones.has(clinic) ? clinic : null, zone, today: todayIn(zone, now) };
+  });
+  return todays.length ? todays : [{ clinic: null, zone: fallbackZone, today: todayIn(fallbackZone, now) }];
 }
 
 /** Takes the billing lock, or says who holds it, since when (shown in `zone`). */

@@ -6,6 +6,7 @@ import type { ResolvedSettings } from '../registry/settings.js';
 import type { Store } from '../store/store.js';
 import { gatewayFor } from '../billing/gateways/index.js';
 import type { ChargingContext } from '../billing/charging.js';
+import type { Gateway } from '../billing/gateway.js';
 import { assertBillingOpen } from '../billing/hold.js';
 import { databaseId } from '../store/database-info.js';
 import { highWaterFile, recordIssued } from '../store/high-water.js';
@@ -19,10 +20,7 @@ export function chargingContext(ctx: Context, store: Store, settings: ResolvedSe
   if (purpose === 'charge') assertBillingOpen(store);
   const path = databasePath(ctx, () => resolveWorkspace(ctx));
   const gateway = gatewayFor(settings, path, ctx.now);
-  if (ctx.simulatedNow && gateway.live) {
-    gateway.close();
-    throw new FailedError(`TXPLAN_NOW is set, and the ${gateway.name} processor moves real money: a simulated clock is for rehearsals with the sandbox processor; unset TXPLAN_NOW, or set payments.gateway: sandbox in txplan.yaml`, 'simulated_clock_live');
-  }
+  refuseLiveGatewayUnderSimulatedClock(ctx, gateway);
   return {
     store,
     gateway,
@@ -32,4 +30,11 @@ export function chargingContext(ctx: Context, store: Store, settings: ResolvedSe
     databaseId: databaseId(store),
     issued: () => recordIssued(store, highWaterFile(path), ctx.now().toISOString()),
   };
+}
+
+/** A simulated clock is for rehearsals: a processor that moves real money is closed and refused under it. */
+export function refuseLiveGatewayUnderSimulatedClock(ctx: Pick<Context, 'simulatedNow'>, gateway: Pick<Gateway, 'name' | 'live' | 'close'>): void {
+  if (!ctx.simulatedNow || !gateway.live) return;
+  gateway.close();
+  throw new FailedError(`TXPLAN_NOW is set, and the ${gateway.name} processor moves real money: a simulated clock is for rehearsals with the sandbox processor; unset TXPLAN_NOW, or set payments.gateway: sandbox in txplan.yaml`, 'simulated_clock_live');
 }

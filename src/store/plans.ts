@@ -212,6 +212,14 @@ export function countPlansInStatus(store: Store, statuses: readonly PlanStatus[]
     .get({ statuses: JSON.stringify(statuses), clinicId })!.n;
 }
 
+/** The clinics (null: none) that plans in these statuses belong to: whose today a billing run goes by. */
+export function clinicsOfPlansInStatus(store: Store, statuses: readonly PlanStatus[], clinicId: string | null): (string | null)[] {
+  return store
+    .statement<[Record<string, unknown>], { clinic_id: string | null }>('SELECT DISTINCT clinic_id FROM plans WHERE status IN (SELECT value FROM json_each(@statuses)) AND (@clinicId IS NULL OR clinic_id = @clinicId)')
+    .all({ statuses: JSON.stringify(statuses), clinicId })
+    .map((r) => r.clinic_id);
+}
+
 /** A billing status change, only over the status and version the run read; false when the plan changed meanwhile. */
 export function setPlanStatusIf(store: Store, plan: Pick<PlanRow, 'id' | 'version' | 'status'>, status: PlanStatus, at: string): boolean {
   return store

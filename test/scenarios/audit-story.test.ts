@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { clinicWorkspace, runner, setUp } from '../helpers.js';
+import { clinicWorkspace, runner, setUp, type TestClock } from '../helpers.js';
 
 /**
  * Issue 8 item 11: every charge event is in the audit, the charges table
@@ -18,24 +18,28 @@ interface Entry {
   after: Record<string, unknown> | null;
 }
 
+/** A workspace whose commands run at `clock.now` (TXPLAN_NOW). */
 function clinic() {
   const ws = clinicWorkspace(2);
-  const { run, json } = runner(ws);
+  const clock: TestClock = { now: undefined };
+  const { run, json } = runner(ws, clock);
   const db = (readonly = true) => new Database(join(ws, '.txplan', 'txplan.db'), { readonly });
-  return { ws, run, json, db };
+  return { ws, clock, run, json, db };
 }
 
 describe('charge events in the audit', () => {
   it('records created, succeeded, declined and retried with plan, key, amount and status, never the token', () => {
     const c = clinic();
-    setUp(c.ws, [['plan', 'apply', 'P-1', 'comprehensive-acne-resolution', '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_visa']]);
+    setUp(c.ws, [['plan', 'apply', 'P-1', 'comprehensive-acne-resolution', '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_visa', '--yes']], '2031-01-15');
     const paid = c.json<Entry[]>('audit', '--entity', 'charge');
     expect(paid.map((e) => e.action)).toEqual(['charge.created', 'charge.succeeded']);
     expect(paid[1]!.after).toMatchObject({ plan_id: 1, amount_minor: 24900, currency: 'USD', status: 'succeeded', key: expect.stringMatching(/plan-1-installment-1$/) });
 
     // Installment 2 declines, then is retried on the next run.
-    setUp(c.ws, [['plan', 'payment', '1', '--payment-method', 'pm_card_chargeDeclinedInsufficientFunds']]);
+    setUp(c.ws, [['plan', 'payment', '1', '--payment-method', 'pm_card_chargeDeclinedInsufficientFunds']], '2031-01-15');
+    c.clock.now = '2031-02-01';
     expect(c.run('billing', 'run', '--date', '2031-02-01').code).toBe(3);
+    c.clock.now = '2031-02-04';
     expect(c.run('billing', 'run', '--date', '2031-02-04').code).toBe(3);
     const story = c.json<Entry[]>('audit', '--entity', 'charge').map((e) => [e.action, e.after?.status ?? null, e.after?.decline_code ?? null]);
     expect(story).toEqual([
@@ -54,7 +58,7 @@ describe('charge events in the audit', () => {
 describe('the charges table keeps its history', () => {
   it('refuses DELETE and any UPDATE other than settling or retrying, through SQLite itself', () => {
     const c = clinic();
-    setUp(c.ws, [['plan', 'apply', 'P-1', 'comprehensive-acne-resolution', '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_visa']]);
+    setUp(c.ws, [['plan', 'apply', 'P-1', 'comprehensive-acne-resolution', '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_visa', '--yes']], '2031-01-15');
     const db = c.db(false);
     try {
       expect(() => db.prepare('DELETE FROM charges').run()).toThrow(/charges are never deleted/);

@@ -3,7 +3,7 @@ import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSyn
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { clinicWorkspace, runner, setUp, tempDir } from '../helpers.js';
+import { clinicWorkspace, runner, setUp, tempDir, withoutClockWarning, type TestClock } from '../helpers.js';
 
 /**
  * Issue 8 item 10: `db backup` writes the database, the attachments and the
@@ -25,7 +25,8 @@ interface Manifest {
 
 function clinic() {
   const ws = clinicWorkspace(2, [['plan', 'apply', 'P-1', 'mild-acne-clearing', '--mode', 'start', '--clinic', 'main', '--start', '2026-01-05', '--payment-method', 'pm_card_visa']]);
-  const { run, json } = runner(ws);
+  const clock: TestClock = { now: undefined };
+  const { run, json } = runner(ws, clock);
   writeFileSync(join(ws, 'week1.png'), PNG);
   setUp(ws, [['plan', 'step', '1', '1', '--done', '--photo', 'week1.png', '--date', '2026-01-05']]);
   const count = (sql: string): number => {
@@ -36,7 +37,7 @@ function clinic() {
       handle.close();
     }
   };
-  return { ws, run, json, count };
+  return { ws, clock, run, json, count };
 }
 
 const manifestOf = (dir: string) => JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
@@ -136,7 +137,7 @@ describe('txplan db restore', () => {
     const dest = join(tempDir(), 'b');
     expect(c.run('db', 'backup', dest).code).toBe(0);
     const ledgerBefore = readFileSync(join(c.ws, '.txplan', 'sandbox-gateway.db'));
-    setUp(c.ws, [['plan', 'apply', 'P-2', 'comprehensive-acne-resolution', '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_visa']]);
+    setUp(c.ws, [['plan', 'apply', 'P-2', 'comprehensive-acne-resolution', '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_visa', '--yes']], '2031-01-15');
     const keys = () => {
       const handle = new Database(join(c.ws, '.txplan', 'sandbox-gateway.db'), { readonly: true });
       try {
@@ -151,10 +152,11 @@ describe('txplan db restore', () => {
     expect(keys()).toEqual(held); // the ledger was not rolled back
     expect(readFileSync(join(c.ws, '.txplan', 'sandbox-gateway.db')).equals(ledgerBefore)).toBe(false);
 
+    c.clock.now = '2031-02-01';
     const run = c.run('billing', 'run', '--date', '2031-02-01');
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/^txplan: The database is behind what the payment processor has seen.*"txplan billing reconcile"/);
-    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(/^txplan: warning: TXPLAN_NOW is set: .*\ntxplan: The database is behind what the payment processor has seen.*"txplan billing reconcile"/);
+    expect(withoutClockWarning(run.stderr).trim().split('\n')).toHaveLength(1);
 
     const listed = c.run('billing', 'reconcile', '--json');
     expect(listed.code).toBe(1);

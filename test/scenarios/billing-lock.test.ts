@@ -4,7 +4,7 @@ import { stripVTControlCharacters } from 'node:util';
 import { hostname } from 'node:os';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { binary, clinicWorkspace, databaseFile, query, runner } from '../helpers.js';
+import { at, binary, clinicWorkspace, clockWarning, databaseFile, query, runner, txplan } from '../helpers.js';
 
 /**
  * The billing lock names its holder by pid, process start time, boot id and
@@ -14,9 +14,10 @@ import { binary, clinicWorkspace, databaseFile, query, runner } from '../helpers
 
 const ACNE = 'comprehensive-acne-resolution';
 
+/** A plan entered on its start date; `bill(D)` runs `billing run --date D` with txplan's clock (TXPLAN_NOW) at D. */
 function clinic() {
-  const ws = clinicWorkspace(1, [['plan', 'apply', 'P-1', ACNE, '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_visa']]);
-  return { ws, ...runner(ws) };
+  const ws = clinicWorkspace(1, [['plan', 'apply', 'P-1', ACNE, '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_visa', '--yes']], '2031-01-15');
+  return { ws, ...runner(ws), bill: (date: string) => txplan(['billing', 'run', '--date', date], { cwd: ws, env: at(date) }) };
 }
 
 function sleeper(): Promise<ChildProcess> {
@@ -55,13 +56,13 @@ describe('the billing lock', () => {
     try {
       // The pid is alive, but its process started at another time than the run that wrote the lock.
       writeLock(c.ws, { pid: other.pid!, start_ticks: startTicks(other.pid!) + 12345, boot_id: bootId(), host: hostname() });
-      const run = c.run('billing', 'run', '--date', '2031-02-01');
-      expect(run.stderr).toBe('');
+      const run = c.bill('2031-02-01');
+      expect(run.stderr).toBe(clockWarning('2031-02-01'));
       expect(run.code).toBe(0);
       expect(query(c.ws, 'SELECT * FROM billing_lock')).toEqual([]);
       // A lock written before the last boot is stale whatever its pid.
       writeLock(c.ws, { pid: other.pid!, start_ticks: startTicks(other.pid!), boot_id: '00000000-0000-0000-0000-000000000000', host: hostname() });
-      expect(c.run('billing', 'run', '--date', '2031-03-01').code).toBe(0);
+      expect(c.bill('2031-03-01').code).toBe(0);
     } finally {
       other.kill('SIGKILL');
     }
@@ -72,7 +73,7 @@ describe('the billing lock', () => {
     const holder = await sleeper();
     try {
       writeLock(c.ws, { pid: holder.pid!, start_ticks: startTicks(holder.pid!), boot_id: bootId(), host: hostname() });
-      const busy = c.run('billing', 'run', '--date', '2031-02-01');
+      const busy = c.bill('2031-02-01');
       expect(busy.code).toBe(4);
       expect(busy.stderr).toContain(`process ${holder.pid}`);
 
@@ -97,7 +98,7 @@ describe('the billing lock', () => {
       expect(audit[0]!.actor).toBe('test');
       expect(JSON.parse(audit[0]!.before)).toMatchObject({ pid: holder.pid, host: hostname() });
 
-      expect(c.run('billing', 'run', '--date', '2031-02-01').code).toBe(0);
+      expect(c.bill('2031-02-01').code).toBe(0);
       // Nothing to unlock now: said plainly, exit 0.
       const none = c.run('billing', 'unlock', '--yes');
       expect(none.code).toBe(0);
@@ -112,12 +113,12 @@ describe('the billing lock', () => {
     const c = clinic();
     // Its pid means nothing here (no such process on this machine), so a pid check alone would take the lock.
     writeLock(c.ws, { pid: 4_000_000, start_ticks: 1, boot_id: bootId(), host: 'front-desk-pc' });
-    const busy = c.run('billing', 'run', '--date', '2031-02-01');
+    const busy = c.bill('2031-02-01');
     expect(busy.code).toBe(4);
-    expect(busy.stderr).toBe('txplan: Another billing run (process 4000000 on front-desk-pc, started 2031-01-31 19:00 America/New_York) holds the lock, and a process on another computer cannot be checked from here; if no run is going on there, run "txplan billing unlock"\n');
+    expect(busy.stderr).toBe(clockWarning('2031-02-01') + 'txplan: Another billing run (process 4000000 on front-desk-pc, started 2031-01-31 19:00 America/New_York) holds the lock, and a process on another computer cannot be checked from here; if no run is going on there, run "txplan billing unlock"\n');
     expect(c.json<{ billing_lock: { state: string } }>('db', 'check').billing_lock).toMatchObject({ host: 'front-desk-pc', state: 'unknown' });
     expect(c.run('billing', 'unlock', '--yes').code).toBe(0);
-    expect(c.run('billing', 'run', '--date', '2031-02-01').code).toBe(0);
+    expect(c.bill('2031-02-01').code).toBe(0);
   });
 
   it('on a terminal, billing unlock shows the holder and asks; no keeps the lock, yes removes it', async () => {

@@ -4,13 +4,16 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { binary, runner, setUp, workspace, type RunResult } from '../helpers.js';
+import { at, binary, clockWarning, runner, setUp, withoutClockWarning, workspace, type RunResult, type TestClock } from '../helpers.js';
 
 /**
  * SPEC §5 and §6, issue 4: every billing command and exit code, through the
- * built binary, in temporary workspaces. `billing run --date` moves the
- * clock; commands without a date flag (cancel, pause, resume, payment,
- * forecast) use the real clock, so those tests compute their dates from it.
+ * built binary, in temporary workspaces. Time moves only with TXPLAN_NOW:
+ * each workspace's clock starts at TODAY, `billing run --date D` runs with the
+ * clock at D (a run never charges the future of its clock), and a plan
+ * starting later than the clock is entered on its start date. Commands
+ * without a date flag (cancel, pause, resume, payment, forecast) run at the
+ * clock as it stands.
  */
 
 const ACNE = 'comprehensive-acne-resolution'; // monthly, 6 × $249.00, min term 3 months, early fee $150.00
@@ -92,48 +95,65 @@ function plusMonths(text: string, months: number): string {
   const last = new Date(Date.UTC(y, m - 1 + months + 1, 0)).getUTCDate();
   return ymd(new Date(Date.UTC(y, m - 1 + months, Math.min(d, last))));
 }
-/** Today's date in an IANA zone. */
-function todayIn(zone: string): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
-}
+/** The simulated today every workspace starts at (a date alone is 12:00Z: the same date in every clinic's zone). */
+const TODAY = '2027-03-10';
 
 // ---- the workspace ----
 
 interface Clinic {
   ws: string;
+  /** txplan's clock (TXPLAN_NOW) for the commands this workspace runs. */
+  clock: TestClock;
   run: (...args: string[]) => RunResult;
   json: <T = unknown>(...args: string[]) => T;
-  /** `billing run --date D --json`, with its exit code. */
+  /** `billing run --date D --json` with the clock moved to D (never back: an earlier D is a catch-up run), with its exit code. */
   bill: (date: string, ...more: string[]) => { code: number; report: RunReport; stderr: string };
   charges: (...filters: string[]) => Charge[];
   ledger: () => LedgerRow[];
   db: (readonly?: boolean) => Database.Database;
   sandbox: (readonly?: boolean) => Database.Database;
+  /** `plan apply --mode start`; a start later than the clock moves the clock to it (the plan is entered on its start date). */
   apply: (template: string, start: string, token?: string, clinic?: string, patient?: string) => number;
+  /** `plan apply --mode start` at the clock as it stands, even for a start after it (a plan entered ahead of its start). */
+  applyAhead: (template: string, start: string, token?: string, clinic?: string, patient?: string) => number;
+  /** Moves the clock to `now` (never back), then runs the command. */
+  runAt: (now: string, ...args: string[]) => RunResult;
   /** What every idempotency key of this database starts with: txp_<database id>_. */
   k: string;
 }
 
-/** A workspace with two clinics (one on UTC, one on Los Angeles time) and three patients. */
-function clinic(): Clinic {
+/** A workspace with two clinics (one on UTC, one on Los Angeles time) and three patients, its clock at `today`. */
+function clinic(today = TODAY): Clinic {
   const ws = workspace();
-  const { run, json } = runner(ws);
+  const clock: TestClock = { now: today };
+  const { run, json } = runner(ws, clock);
   setUp(ws, [
     ['clinic', 'add', 'main', '--name', 'Main Street', '--timezone', 'UTC'],
     ['clinic', 'add', 'west', '--name', 'Westside', '--timezone', 'America/Los_Angeles'],
     ['patient', 'add', '--first', 'Ada', '--last', 'Lovelace', '--mrn', 'P-1'],
     ['patient', 'add', '--first', 'Grace', '--last', 'Hopper', '--mrn', 'P-2'],
     ['patient', 'add', '--first', 'Alan', '--last', 'Turing', '--mrn', 'P-3'],
-  ]);
+  ], today);
   const db = (readonly = true) => new Database(join(ws, '.txplan', 'txplan.db'), { readonly });
   const sandbox = (readonly = true) => new Database(join(ws, '.txplan', 'sandbox-gateway.db'), { readonly });
   const k = `txp_${query<{ id: string }>(db(), 'SELECT id FROM database_info')[0]!.id}_`;
+  const forward = (now: string) => {
+    if (now > clock.now!) clock.now = now;
+  };
+  const applyAhead = (template: string, start: string, token = 'pm_card_visa', where = 'main', patient = 'P-1') =>
+    json<{ id: number }>('plan', 'apply', patient, template, '--mode', 'start', '--clinic', where, '--start', start, '--payment-method', token, '--yes').id;
   return {
     k,
     ws,
+    clock,
     run,
     json,
+    runAt: (now, ...args) => {
+      forward(now);
+      return run(...args);
+    },
     bill: (date, ...more) => {
+      forward(date);
       const result = run('billing', 'run', '--date', date, '--json', ...more);
       if (result.code !== 0 && result.code !== 3) throw new Error(`billing run --date ${date} exited ${result.code}: ${result.stderr}`);
       return { code: result.code, report: JSON.parse(result.stdout) as RunReport, stderr: result.stderr };
@@ -149,8 +169,11 @@ function clinic(): Clinic {
     },
     db,
     sandbox,
-    apply: (template, start, token = 'pm_card_visa', where = 'main', patient = 'P-1') =>
-      json<{ id: number }>('plan', 'apply', patient, template, '--mode', 'start', '--clinic', where, '--start', start, '--payment-method', token).id,
+    apply: (template, start, token, where, patient) => {
+      forward(start);
+      return applyAhead(template, start, token, where, patient);
+    },
+    applyAhead,
   };
 }
 
@@ -195,10 +218,10 @@ describe('charging at program start', () => {
   });
 
   it('a declined first installment exits 1 with the reason and leaves no plan behind', () => {
-    const c = clinic();
+    const c = clinic('2031-01-15');
     const result = c.run('plan', 'apply', 'P-1', ACNE, '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_chargeDeclined');
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe('txplan: The first installment of $249.00 was declined (generic_decline: Your card was declined.); the program was not started. Try another payment method\n');
+    expect(result.stderr).toBe(clockWarning('2031-01-15') + 'txplan: The first installment of $249.00 was declined (generic_decline: Your card was declined.); the program was not started. Try another payment method\n');
     expect(result.stdout).toBe('');
     expect(c.json<unknown[]>('plan', 'list')).toEqual([]);
     expect(query<{ n: number }>(c.db(), 'SELECT count(*) AS n FROM plans')[0]!.n).toBe(0);
@@ -216,11 +239,12 @@ describe('charging at program start', () => {
     expect(c.bill('2031-06-01').report).toMatchObject({ charged: 0, failed: 0 });
     expect(c.ledger()).toHaveLength(1);
 
-    // --json: the error as JSON on stderr, nothing on stdout.
+    // --json: the error as JSON on stderr, nothing on stdout. Entered on its start date again.
+    c.clock.now = '2031-01-15';
     const asJson = c.run('plan', 'apply', 'P-1', ACNE, '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_chargeCustomerFail', '--json');
     expect(asJson.code).toBe(1);
     expect(asJson.stdout).toBe('');
-    expect(JSON.parse(asJson.stderr)).toEqual({ error: { code: 'declined', message: expect.stringContaining('was declined (generic_decline') } });
+    expect(JSON.parse(withoutClockWarning(asJson.stderr))).toEqual({ error: { code: 'declined', message: expect.stringContaining('was declined (generic_decline') } });
     expect(c.json<unknown[]>('plan', 'list')).toEqual([]);
     // Plan ids are never reused, so neither are idempotency keys: a good card now makes plan 3.
     const id = c.apply(ACNE, '2031-01-15');
@@ -235,7 +259,8 @@ describe('charging at program start', () => {
   it('plan start of a prescribed plan, declined, puts it back as prescribed; a good card then starts it', () => {
     const c = clinic();
     const { id } = c.json<{ id: number }>('plan', 'apply', 'P-2', ACNE, '--mode', 'prescribe');
-    const declined = c.run('plan', 'start', String(id), '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_chargeDeclinedInsufficientFunds');
+    c.clock.now = '2031-01-15';
+    const declined = c.run('plan', 'start', String(id), '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_chargeDeclinedInsufficientFunds', '--yes');
     expect(declined.code).toBe(1);
     expect(declined.stderr).toContain('was declined (insufficient_funds: Your card has insufficient funds.); the program was not started');
     const back = c.json<PlanJson>('plan', 'show', String(id));
@@ -245,7 +270,9 @@ describe('charging at program start', () => {
     // The declined charge is closed: no billing run retries it while the plan is prescribed.
     expect(c.bill('2031-02-10').report).toMatchObject({ charged: 0, failed: 0, skipped: 0 });
 
-    const started = c.json<PlanJson>('plan', 'start', String(id), '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_visa');
+    // Started on its start date this time.
+    c.clock.now = '2031-01-15';
+    const started = c.json<PlanJson>('plan', 'start', String(id), '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_visa', '--yes');
     expect(started).toMatchObject({ status: 'active', start_date: '2031-01-15', end_date: '2031-07-15' });
     const [charge] = c.charges('--plan', String(id));
     expect(charge).toMatchObject({ installment: 1, status: 'succeeded', attempts: 2, amount_minor: 24900, payment_token: 'pm_card_visa' });
@@ -297,7 +324,7 @@ describe('payment methods', () => {
 describe('pay-as-you-go visits', () => {
   it('plan step --done charges the visit at the prices frozen when the plan was applied; complimentary visits are free', () => {
     const c = clinic();
-    const today = todayIn('UTC');
+    const today = TODAY;
     const start = plusDays(today, -100); // all four visits (weeks 1, 5, 9, 12) are in the past
     const id = c.apply(MILD, start);
     expect(c.charges()).toEqual([]); // nothing is charged at the start of a pay-as-you-go plan
@@ -335,7 +362,7 @@ describe('pay-as-you-go visits', () => {
     expect(declined.stderr).toContain(`Step 1 of plan ${declining} is recorded as done, but its charge of $210.00 was declined (generic_decline`);
     expect(c.json<PlanJson>('plan', 'show', String(declining)).steps[0]!.status).toBe('done');
     // The billing run retries the declined visit 3 days later, under a new attempt key.
-    const retry = c.bill(plusDays(todayIn('UTC'), 3));
+    const retry = c.bill(plusDays(TODAY, 3));
     expect(retry.code).toBe(3);
     expect(retry.report.charges.map((ch) => [ch.idempotency_key, ch.status, ch.amount_minor])).toEqual([[`${c.k}plan-${declining}-step-1`, 'failed', 21000]]);
     expect(c.ledger().filter((r) => r.idempotency_key.startsWith(`${c.k}plan-${declining}-`)).map((r) => r.idempotency_key)).toEqual([`${c.k}plan-${declining}-step-1`, `${c.k}plan-${declining}-step-1-attempt-2`]);
@@ -346,7 +373,7 @@ describe('pay-as-you-go visits', () => {
 describe('cancellation fees', () => {
   it('inside the minimum term the early fee is charged; --waive-fee does not charge it; after the term there is none', () => {
     const c = clinic();
-    const today = todayIn('UTC');
+    const today = TODAY;
     const inside = c.apply(ACNE, today);
     const cancelled = c.run('plan', 'cancel', String(inside), '--reason', 'Moving away');
     expect(cancelled.code).toBe(0);
@@ -382,12 +409,12 @@ describe('cancellation fees', () => {
 describe('a declined early cancellation fee', () => {
   it('is reported (exit 1, the plan stays cancelled) and retried by the billing run 3 days later', () => {
     const c = clinic();
-    const today = todayIn('UTC');
+    const today = TODAY;
     const id = c.apply(ACNE, today);
     expect(c.run('plan', 'payment', String(id), '--payment-method', 'pm_card_chargeDeclined').code).toBe(0);
     const cancel = c.run('plan', 'cancel', String(id), '--reason', 'Moving away');
     expect(cancel.code).toBe(1);
-    expect(cancel.stderr).toBe(`txplan: Plan ${id} is cancelled, but its early cancellation fee of $150.00 was declined (generic_decline): Your card was declined.; retried on ${plusDays(today, 3)}\n`);
+    expect(cancel.stderr).toBe(`${clockWarning(today)}txplan: Plan ${id} is cancelled, but its early cancellation fee of $150.00 was declined (generic_decline): Your card was declined.; retried on ${plusDays(today, 3)}\n`);
     expect(c.json<PlanJson>('plan', 'show', String(id)).status).toBe('cancelled');
     expect(c.charges('--plan', String(id), '--status', 'failed')).toEqual([expect.objectContaining({ kind: 'cancel_fee', idempotency_key: `${c.k}plan-${id}-cancel-fee`, next_attempt_on: plusDays(today, 3) })]);
 
@@ -413,10 +440,10 @@ describe('billing run', () => {
     expect(feb.report.charges).toEqual([expect.objectContaining({ plan_id: id, installment: 2, status: 'succeeded', amount_minor: 24900, idempotency_key: `${c.k}plan-${id}-installment-2` })]);
 
     // Without --json: exactly one line on stdout, nothing on stderr.
-    const mar = c.run('billing', 'run', '--date', '2031-03-01');
+    const mar = c.runAt('2031-03-01', 'billing', 'run', '--date', '2031-03-01');
     expect(mar.code).toBe(0);
     expect(mar.stdout).toBe('billing run 2031-03-01: charged 1 ($249.00), failed 0, skipped 0, completed 0, past due 0\n');
-    expect(mar.stderr).toBe('');
+    expect(mar.stderr).toBe(clockWarning('2031-03-01')); // only the simulated clock's line
 
     const jun = c.bill('2031-06-01');
     expect(jun.report.charges.map((ch) => ch.installment)).toEqual([4, 5, 6]);
@@ -468,13 +495,13 @@ describe('billing run', () => {
     expect(first.code).toBe(3);
     expect(first.report).toMatchObject({ charged: 0, failed: 1, past_due_plans: 0, amount_minor: 0 });
     expect(first.report.charges).toEqual([expect.objectContaining({ plan_id: id, installment: 2, status: 'failed', decline_code: 'insufficient_funds', next_attempt_on: '2031-02-04', idempotency_key: `${c.k}plan-${id}-installment-2` })]);
-    const human = c.run('billing', 'run', '--date', '2031-02-03');
+    const human = c.runAt('2031-02-03', 'billing', 'run', '--date', '2031-02-03');
     expect(human.code).toBe(0); // nothing due a retry yet
     expect(human.stdout).toBe('billing run 2031-02-03: charged 0 ($0.00), failed 0, skipped 0, completed 0, past due 0\n');
 
-    const second = c.run('billing', 'run', '--date', '2031-02-04');
+    const second = c.runAt('2031-02-04', 'billing', 'run', '--date', '2031-02-04');
     expect(second.code).toBe(3);
-    expect(second.stderr).toBe(`declined ${c.k}plan-${id}-installment-2 $249.00: insufficient_funds, retry on 2031-02-09\n`);
+    expect(second.stderr).toBe(`${clockWarning('2031-02-04')}declined ${c.k}plan-${id}-installment-2 $249.00: insufficient_funds, retry on 2031-02-09\n`);
     expect(second.stdout).toBe('billing run 2031-02-04: charged 0 ($0.00), failed 1, skipped 0, completed 0, past due 0\n');
     expect(c.bill('2031-02-08').report.failed).toBe(0);
     expect(c.bill('2031-02-09').report.charges.map((ch) => ch.next_attempt_on)).toEqual(['2031-02-16']);
@@ -513,9 +540,9 @@ describe('billing run', () => {
     const c = clinic();
     const id = c.apply(ACNE, '2031-01-15');
     expect(c.run('plan', 'payment', String(id), '--payment-method', 'pm_card_chargeDeclinedStolenCard').code).toBe(0);
-    const run = c.run('billing', 'run', '--date', '2031-02-01');
+    const run = c.runAt('2031-02-01', 'billing', 'run', '--date', '2031-02-01');
     expect(run.code).toBe(3);
-    expect(run.stderr).toBe(`declined ${c.k}plan-${id}-installment-2 $249.00: stolen_card, plan past due\n`);
+    expect(run.stderr).toBe(`${clockWarning('2031-02-01')}declined ${c.k}plan-${id}-installment-2 $249.00: stolen_card, plan past due\n`);
     expect(run.stdout).toBe('billing run 2031-02-01: charged 0 ($0.00), failed 1, skipped 0, completed 0, past due 1\n');
     expect(c.json<PlanJson>('plan', 'show', String(id)).status).toBe('past_due');
     expect(c.charges('--status', 'failed')).toEqual([expect.objectContaining({ installment: 2, attempts: 1, hard_decline: true, next_attempt_on: null, decline_code: 'stolen_card' })]);
@@ -533,7 +560,7 @@ describe('billing run', () => {
 
   it('skips paused plans; on resume the unpaid installments continue from the next 1st and the end date moves', () => {
     const c = clinic();
-    const today = todayIn('UTC');
+    const today = TODAY;
     const start = firstOfMonth(today, -3);
     const id = c.apply(ACNE, start);
     expect(c.bill(firstOfMonth(today, -2)).report.charged).toBe(1); // installment 2
@@ -565,7 +592,7 @@ describe('billing run', () => {
 
   it('charges each installment at its own fee after a price change, and bills as of the clinic’s today without --date', () => {
     const c = clinic();
-    const today = todayIn('UTC');
+    const today = TODAY;
     const start = firstOfMonth(today, -1);
     const id = c.apply(ACNE, start);
     // The new fee applies from the first installment not yet due today: installment 3 (next month's 1st).
@@ -583,8 +610,8 @@ describe('billing run', () => {
   });
 
   it('a fee edit on a plan starting in the future applies from installment 2, since installment 1 was charged at the start', () => {
-    const c = clinic();
-    const id = c.apply(ACNE, '2031-01-15'); // installment 1 charged now, $249.00
+    const c = clinic('2031-01-05');
+    const id = c.applyAhead(ACNE, '2031-01-15'); // entered ten days ahead; installment 1 charged now, $249.00
     const edited = c.run('plan', 'edit', String(id), '--set', 'pricing.monthly_fee=300.00');
     expect(edited.code).toBe(0);
     expect(c.charges('--plan', String(id)).map((ch) => [ch.installment, ch.amount_minor])).toEqual([[1, 24900]]);
@@ -812,15 +839,16 @@ describe('the processor', () => {
 describe('billing forecast', () => {
   it('projects the active plans month by month, and the sums match the plans', () => {
     const c = clinic();
-    const today = todayIn('America/New_York'); // the workspace's zone
+    const today = TODAY; // the workspace's zone
     const next = firstOfMonth(today, 1);
-    c.apply(ACNE, next); // installments 2..6 on the 1sts of months +2..+6
-    c.apply(MODERATE, plusDays(next, 14), 'pm_card_visa', 'main', 'P-2'); // installments 2..4 on months +2..+4
-    const paused = c.apply(GLOW, next, 'pm_card_visa', 'main', 'P-3');
+    // Entered today, ahead of their starts.
+    c.applyAhead(ACNE, next); // installments 2..6 on the 1sts of months +2..+6
+    c.applyAhead(MODERATE, plusDays(next, 14), 'pm_card_visa', 'main', 'P-2'); // installments 2..4 on months +2..+4
+    const paused = c.applyAhead(GLOW, next, 'pm_card_visa', 'main', 'P-3');
     c.run('plan', 'pause', String(paused));
-    const cancelled = c.apply(GLOW, next, 'pm_card_visa', 'main', 'P-3');
-    c.run('plan', 'cancel', String(cancelled), '--reason', 'x', '--waive-fee');
-    const payg = c.apply(MILD, next, 'pm_card_visa', 'main', 'P-1');
+    const cancelled = c.applyAhead(GLOW, next, 'pm_card_visa', 'main', 'P-3');
+    c.run('plan', 'cancel', String(cancelled), '--reason', 'x', '--waive-fee', '--yes');
+    const payg = c.applyAhead(MILD, next, 'pm_card_visa', 'main', 'P-1');
 
     // What each pay-as-you-go visit costs, from the catalog (complimentary services are free).
     const catalog = parse(readFileSync(join(c.ws, 'catalog.yaml'), 'utf8')) as { services: Array<{ id: string; price: string; complimentary?: boolean }> };
@@ -864,7 +892,7 @@ describe('billing forecast', () => {
 
   it('counts a declined installment awaiting its retry, and nothing of past-due plans', () => {
     const c = clinic();
-    const today = todayIn('America/New_York');
+    const today = TODAY;
     const start = firstOfMonth(today, -1);
     const retrying = c.apply(ACNE, start, 'pm_card_visa', 'main', 'P-1');
     c.run('plan', 'payment', String(retrying), '--payment-method', 'pm_card_chargeDeclined');
@@ -896,11 +924,11 @@ describe('the billing lock', () => {
   function exited(child: ChildProcess): Promise<void> {
     return new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
   }
-  function runAsync(cwd: string, args: string[]): Promise<RunResult & { ms: number }> {
+  function runAsync(cwd: string, args: string[], clock: TestClock): Promise<RunResult & { ms: number }> {
     const started = Date.now();
     return new Promise((resolve, reject) => {
       const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TXPLAN_') && k !== 'NO_COLOR' && k !== 'FORCE_COLOR'));
-      const child = spawn(process.execPath, [binary, ...args], { cwd, env: { ...env, TXPLAN_ACTOR: 'test' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [binary, ...args], { cwd, env: { ...env, TXPLAN_ACTOR: 'test', ...at(clock.now!) }, stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
       child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -918,26 +946,27 @@ describe('the billing lock', () => {
   it('a live holder makes a second run exit 4; --wait waits for it; a dead holder is taken over', async () => {
     const c = clinic();
     const id = c.apply(ACNE, '2031-01-15');
+    c.clock.now = '2031-02-01';
     const holder = await sleeper();
     try {
       holdLock(c, holder.pid!);
       const busy = c.run('billing', 'run', '--date', '2031-02-01');
       expect(busy.code).toBe(4);
       expect(busy.stdout).toBe('');
-      expect(busy.stderr).toBe(`txplan: Another billing run (process ${holder.pid}, started 2031-01-31 19:00 America/New_York) is working; let it finish, or rerun with --wait SECONDS\n`);
+      expect(busy.stderr).toBe(`${clockWarning('2031-02-01')}txplan: Another billing run (process ${holder.pid}, started 2031-01-31 19:00 America/New_York) is working; let it finish, or rerun with --wait SECONDS\n`);
       const busyJson = c.run('billing', 'run', '--date', '2031-02-01', '--json');
       expect(busyJson.code).toBe(4);
-      expect(JSON.parse(busyJson.stderr)).toEqual({ error: { code: 'busy', message: expect.stringContaining(`process ${holder.pid}`) } });
+      expect(JSON.parse(withoutClockWarning(busyJson.stderr))).toEqual({ error: { code: 'busy', message: expect.stringContaining(`process ${holder.pid}`) } });
       expect(c.ledger()).toHaveLength(1);
       // A dry run takes no lock.
       expect(c.run('billing', 'run', '--date', '2031-02-01', '--dry-run').code).toBe(0);
       // Waiting a second is not long enough.
-      const short = await runAsync(c.ws, ['billing', 'run', '--date', '2031-02-01', '--wait', '1']);
+      const short = await runAsync(c.ws, ['billing', 'run', '--date', '2031-02-01', '--wait', '1'], c.clock);
       expect(short.code).toBe(4);
       expect(short.ms).toBeGreaterThanOrEqual(1000);
 
       // Waiting long enough: the holder ends after ~1.5 s, the waiting run then does the work.
-      const waiting = runAsync(c.ws, ['billing', 'run', '--date', '2031-02-01', '--wait', '20', '--json']);
+      const waiting = runAsync(c.ws, ['billing', 'run', '--date', '2031-02-01', '--wait', '20', '--json'], c.clock);
       await new Promise((r) => setTimeout(r, 1500));
       expect(c.ledger()).toHaveLength(1); // still waiting
       holder.kill('SIGKILL');
@@ -963,8 +992,8 @@ describe('the billing lock', () => {
 
 describe('a planned pause', () => {
   it('ends at the first billing run on or after --until, and billing continues from the next 1st', () => {
-    const c = clinic();
-    // Started in the past, paused today (the real clock) until a date the run then passes.
+    const c = clinic('2026-11-28');
+    // Started in the past, paused today until a date the run then passes.
     const id = c.apply(ACNE, '2026-10-05');
     expect(c.run('plan', 'pause', String(id), '--until', '2027-02-10').code).toBe(0);
     const before = c.bill('2027-02-01');

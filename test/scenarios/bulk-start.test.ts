@@ -5,10 +5,10 @@ import { clinicWorkspace, ledgerRows, query, runner } from '../helpers.js';
 
 const ACNE = 'comprehensive-acne-resolution';
 
-/** A workspace with one clinic and four patients, P-1 … P-4 (ids 1–4). */
+/** A workspace with one clinic and four patients, P-1 … P-4 (ids 1–4); its commands run on 2031-01-15 (TXPLAN_NOW), the plans' start date. */
 function clinic() {
   const ws = clinicWorkspace(4);
-  const { run, json } = runner(ws);
+  const { run, json } = runner(ws, { now: '2031-01-15' });
   const file = (name: string, text: string) => {
     const path = join(ws, name);
     writeFileSync(path, text);
@@ -48,7 +48,7 @@ describe('plan apply --patients-file --mode start: one card per patient, all or 
   it('refuses one --payment-method for several patients, charging nobody', () => {
     const c = clinic();
     const file = c.file('cohort.txt', 'P-1\nP-2\n');
-    const result = c.run('plan', 'apply', ACNE, '--patients-file', file, '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_visa');
+    const result = c.run('plan', 'apply', ACNE, '--patients-file', file, '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_visa', '--yes');
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/^txplan: --payment-method would charge one card for 2 patients; .*patient,payment_method.*\n$/);
     expect(query(c.ws, 'SELECT id FROM plans')).toEqual([]);

@@ -18,8 +18,9 @@ function clinic(ws = workspace()): string {
   setUp(ws, [
     ['clinic', 'add', 'main', '--name', 'Main Street', '--timezone', 'UTC'],
     ['patient', 'add', '--first', 'Ada', '--last', 'Lovelace', '--mrn', 'P-1'],
-    ['plan', 'apply', 'P-1', ACNE, '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_visa'],
   ]);
+  // Entered on its start date, under the simulated clock; the commands below run on the real clock.
+  setUp(ws, [['plan', 'apply', 'P-1', ACNE, '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_visa', '--yes']], '2031-01-15');
   return ws;
 }
 
@@ -75,7 +76,7 @@ describe.skipIf(!canMount)('a read-only database (a read-only bind mount of .txp
       expect(result.stderr, args.join(' ')).toBe('');
       expect(result.code, args.join(' ')).toBe(0);
     }
-    for (const args of [['patient', 'add', '--first', 'Bo', '--last', 'Bell', '--mrn', 'P-2'], ['plan', 'pause', '1'], ['billing', 'run', '--date', '2031-02-01']]) {
+    for (const args of [['patient', 'add', '--first', 'Bo', '--last', 'Bell', '--mrn', 'P-2'], ['plan', 'pause', '1'], ['billing', 'run']]) {
       const result = txplan(args, { cwd: ws });
       expect(result.code, args.join(' ')).toBe(1);
       oneSentence(result.stderr);
@@ -183,7 +184,7 @@ describe.skipIf(!canMount)('a full disk (a small tmpfs)', () => {
     expect(list.stderr).toBe('');
     expect(list.code).toBe(0);
     expect(list.stdout).toContain('Lovelace');
-    for (const args of [['patient', 'add', '--first', 'Bo', '--last', 'Bell', '--mrn', 'P-2'], ['billing', 'run', '--date', '2031-02-01'], ['handout', '1', '-o', 'plan-1.pdf']]) {
+    for (const args of [['patient', 'add', '--first', 'Bo', '--last', 'Bell', '--mrn', 'P-2'], ['billing', 'run'], ['handout', '1', '-o', 'plan-1.pdf']]) {
       const result = txplan(args, { cwd: ws });
       expect(result.code, args.join(' ')).toBe(1);
       oneSentence(result.stderr);

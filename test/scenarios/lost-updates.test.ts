@@ -20,7 +20,8 @@ function clinic() {
     ['patient', 'add', '--first', 'Ada', '--last', 'Lovelace', '--mrn', 'P-1'],
   ]);
   const { run, json } = runner(ws);
-  const id = String(json<{ id: number }>('plan', 'apply', 'P-1', ACNE, '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_visa').id);
+  // Entered on its start date (txplan's clock set by TXPLAN_NOW); the edits below run on the real clock.
+  const id = String(runner(ws, { now: '2031-01-15' }).json<{ id: number }>('plan', 'apply', 'P-1', ACNE, '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_visa', '--yes').id);
   return { ws, run, json, id };
 }
 
@@ -81,7 +82,8 @@ describe('no lost updates: plan edit --edit racing with another change', () => {
   it('edit vs a billing run that makes the plan past due: past due stands', () => {
     const c = clinic();
     expect(c.run('plan', 'payment', c.id, '--payment-method', 'pm_card_chargeDeclinedStolenCard').code).toBe(0);
-    const race = racingEditor('billing run --date 2031-02-15', 'billing-cron');
+    // The run happens on its date: the racing process has its clock there.
+    const race = racingEditor('billing run --date 2031-02-15', 'billing-cron', 'export TXPLAN_NOW=2031-02-15\n');
     const result = txplan(['plan', 'edit', c.id, '--edit'], { cwd: c.ws, env: race.env });
     expect(readFileSync(race.log, 'utf8')).toMatch(/exit [03]/);
     const plan = c.json<PlanJson>('plan', 'show', c.id);

@@ -47,7 +47,8 @@ interface PlanJson {
 describe('txplan plan apply', () => {
   it('starts a monthly program with dates, price, payment method and git provenance', () => {
     const c = clinic();
-    const applied = c.json<{ id: number; plans: number[]; status: string }>('plan', 'apply', 'A-1001', ACNE, '--mode', 'start', '--clinic', 'downtown', '--start', '2027-01-31', '--payment-method', 'pm_card_visa');
+    // Entered on its start date: txplan's clock (TXPLAN_NOW) is set there.
+    const applied = runner(c.ws, { now: '2027-01-31' }).json<{ id: number; plans: number[]; status: string }>('plan', 'apply', 'A-1001', ACNE, '--mode', 'start', '--clinic', 'downtown', '--start', '2027-01-31', '--payment-method', 'pm_card_visa', '--yes');
     expect(applied.status).toBe('active');
     const plan = c.json<PlanJson>('plan', 'show', String(applied.id));
     expect(plan.status).toBe('active');
@@ -86,7 +87,7 @@ describe('txplan plan apply', () => {
     expect(prescribed.steps.every((s) => s.recommended_date === null)).toBe(true);
 
     expect(c.run('plan', 'start', String(id), '--clinic', 'downtown').code).toBe(1); // paid: needs a token
-    const started = c.json<PlanJson>('plan', 'start', String(id), '--clinic', 'downtown', '--start', '2026-12-15', '--payment-method', 'pm_card_mastercard');
+    const started = runner(c.ws, { now: '2026-12-15' }).json<PlanJson>('plan', 'start', String(id), '--clinic', 'downtown', '--start', '2026-12-15', '--payment-method', 'pm_card_mastercard', '--yes');
     expect(started).toMatchObject({ status: 'active', start_date: '2026-12-15', end_date: '2027-06-15' });
     expect(started.steps[1]!.recommended_date).toBe('2027-01-15');
     const again = c.run('plan', 'start', String(id));
@@ -179,7 +180,8 @@ describe('txplan plan apply', () => {
 
 describe('plan lifecycle', () => {
   function started(c: ReturnType<typeof clinic>): number {
-    return c.json<{ id: number }>('plan', 'apply', 'A-1001', ACNE, '--mode', 'start', '--clinic', 'downtown', '--start', '2026-11-02', '--payment-method', 'pm_card_visa').id;
+    // Entered on its start date (TXPLAN_NOW); what follows runs on the real clock, months later.
+    return runner(c.ws, { now: '2026-11-02' }).json<{ id: number }>('plan', 'apply', 'A-1001', ACNE, '--mode', 'start', '--clinic', 'downtown', '--start', '2026-11-02', '--payment-method', 'pm_card_visa', '--yes').id;
   }
 
   it('pauses and resumes, moving what is ahead by the days paused; refuses illegal moves', () => {

@@ -2,7 +2,7 @@ import { copyFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { clinicWorkspace, ledgerRows, runner, tempDir } from '../helpers.js';
+import { at, clinicWorkspace, ledgerRows, runner, tempDir, txplan, withoutClockWarning } from '../helpers.js';
 
 /**
  * Issue 8 item 3: a restored database must never make the processor replay an
@@ -33,7 +33,9 @@ function clinic() {
       handle.close();
     }
   };
-  const start = (patient: string, token = 'pm_card_mastercard') => run('plan', 'apply', patient, ACNE, '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', token, '--json');
+  // Plans are entered on their start date: txplan's clock (TXPLAN_NOW) is set there.
+  const start = (patient: string, token = 'pm_card_mastercard') =>
+    txplan(['plan', 'apply', patient, ACNE, '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', token, '--json', '--yes'], { cwd: ws, env: at('2031-01-15') });
   return { ws, run, json, dbFile, ledger, databaseId, start };
 }
 
@@ -94,9 +96,9 @@ describe('idempotency keys across restores', () => {
     for (const suffix of ['-wal', '-shm']) if (existsSync(c.dbFile + suffix)) rmSync(c.dbFile + suffix);
     copyFileSync(copy, c.dbFile);
 
-    const refused = c.run('billing', 'run', '--date', '2031-02-01');
+    const refused = txplan(['billing', 'run', '--date', '2031-02-01'], { cwd: c.ws, env: at('2031-02-01') });
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/^txplan: The database is behind what the payment processor has seen.*"txplan billing reconcile"/);
+    expect(withoutClockWarning(refused.stderr)).toMatch(/^txplan: The database is behind what the payment processor has seen.*"txplan billing reconcile"/);
     expect(c.start('P-3').code).toBe(1);
     // Only money waits: prescribing (no charge) goes on, with an id past what the processor saw.
     const prescribed = c.json<{ id: number }>('plan', 'apply', 'P-3', ACNE, '--mode', 'prescribe');

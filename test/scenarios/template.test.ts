@@ -181,6 +181,9 @@ describe('txplan demo', () => {
     expect(result.stdout).toMatch(/Started plan 1: Comprehensive Acne Resolution for Zoë Ødegård/);
     expect(result.stdout).toMatch(/declined txp_[a-z]{24}_plan-3-installment-2 \$199\.00: insufficient_funds, retry on \d{4}-\d\d-\d\d/);
     expect(result.stdout).toMatch(/billing run \d{4}-\d\d-\d\d: charged 1 \(\$199\.00\), failed 0/);
+    // Its months pass on a simulated clock: each run on its own day, never a --date ahead of it.
+    expect(result.stdout).toContain('Months pass on a simulated clock (as TXPLAN_NOW sets it)');
+    expect(result.stdout).not.toContain('billing run --date');
     expect(result.stdout).toContain("Every charge matches the sandbox processor's records.");
     expect(existsSync(join(dir, 'txplan.yaml'))).toBe(true);
   });

@@ -10,9 +10,9 @@ import { binary, workspace } from '../helpers.js';
  * Drives txplan on a real pseudo-terminal (util-linux `script`), answering
  * each prompt when it appears, as a person at the keyboard would.
  */
-function session(args: string[], cwd: string) {
+function session(args: string[], cwd: string, env: Record<string, string> = {}) {
   const command = [process.execPath, binary, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  const child = spawn('script', ['-qec', command, '/dev/null'], { cwd, env: { ...process.env, TERM: 'xterm', TXPLAN_ACTOR: 'test' } });
+  const child = spawn('script', ['-qec', command, '/dev/null'], { cwd, env: { ...process.env, TERM: 'xterm', TXPLAN_ACTOR: 'test', ...env } });
   let screen = '';
   child.stdout.on('data', (chunk: Buffer) => (screen += chunk.toString()));
   const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
@@ -75,7 +75,8 @@ describe('txplan plan apply on a terminal', () => {
       ['patient', 'add', '--first', 'Zoë', '--last', 'Ødegård', '--mrn', 'A-1001'],
     ]) expect(txplan(args, { cwd: ws }).code).toBe(0);
 
-    const term = session(['plan', 'apply'], ws);
+    // Entered on its start date: txplan's clock (TXPLAN_NOW) is set there.
+    const term = session(['plan', 'apply'], ws, { TXPLAN_NOW: '2027-01-04T15:00:00Z' });
     await term.answer('Find the patient', `Zoë${ENTER}`);
     await term.answer('Patient:', ENTER);
     // Templates are listed by id: anti-aging-maintenance, body-contouring, comprehensive-acne-resolution, …

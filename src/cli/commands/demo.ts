@@ -23,7 +23,7 @@ interface DemoStep {
   run(ctx: Context): Promise<number | void>;
 }
 
-function tour(patientsCsv: string, today: PlainDate): DemoStep[] {
+function tour(patientsCsv: string, today: PlainDate, clock: DemoClock): DemoStep[] {
   return [
     {
       title: 'Validate every template against the schema, the catalog and the business rules',
@@ -58,7 +58,7 @@ function tour(patientsCsv: string, today: PlainDate): DemoStep[] {
       run: async (ctx) => (await import('./plan/step.js')).run(ctx, '1', '1', { done: true, note: 'Baseline photos taken', outcome: 'Moderate inflammatory acne, no cysts' }),
     },
     { title: 'The plan: where it came from, its dates and its progress', command: 'txplan plan show 1', run: async (ctx) => (await import('./plan/show.js')).run(ctx, '1') },
-    ...billingTour(today),
+    ...billingTour(today, clock),
     {
       // Into .txplan/, which git ignores: a handout carries the patient's name.
       title: "Print the patient's handout, a PDF to hand across the desk",
@@ -68,18 +68,28 @@ function tour(patientsCsv: string, today: PlainDate): DemoStep[] {
   ];
 }
 
+/** The demo's own clock: it starts at txplan's now and moves forward to each billing day, as TXPLAN_NOW would. */
+interface DemoClock {
+  now(): Date;
+  moveTo(date: string): void;
+}
+
 /**
  * Billing across simulated months: a second program whose card starts
  * failing, the batch on the next 1st, the retry three days later, a new card,
- * and the retry after that going through.
+ * and the retry after that going through. Each run happens on its own day of
+ * the demo's clock, never ahead of it.
  */
-function billingTour(today: PlainDate): DemoStep[] {
+function billingTour(today: PlainDate, clock: DemoClock): DemoStep[] {
   const first = addMonths({ year: today.year, month: today.month, day: 1 }, 1);
   const on = (days: number) => formatDate(addDays(first, days));
   const billing = (date: string): DemoStep => ({
     title: `Run the billing batch as cron would on ${date}`,
-    command: `txplan billing run --date ${date}`,
-    run: async (ctx) => (await import('./billing/run.js')).run(ctx, { date }),
+    command: `TXPLAN_NOW=${date} txplan billing run`,
+    run: async (ctx) => {
+      clock.moveTo(date);
+      return (await import('./billing/run.js')).run(ctx, {});
+    },
   });
   return [
     {
@@ -120,8 +130,16 @@ export async function run(ctx: Context, opts: { dir?: string }): Promise<number>
   // and is read by people even when captured: always aligned tables.
   const { db: _db, ...options } = ctx.options;
   // The tour is one narrative: what commands say on stderr (a declined charge) is part of it.
-  const demo: Context = { ...ctx, cwd: root, tty: true, err: ctx.out, options: { ...options, workspace: root }, env: { ...ctx.env, db: undefined, workspace: root } };
-  const steps = tour(join(packageRoot, 'examples', 'patients.csv'), todayIn('America/New_York', ctx.now()));
+  // Its months pass on a simulated clock (what TXPLAN_NOW sets), so no run charges a day that has not come;
+  // the sandbox processor is the demo's own, so its commands do not each repeat the rehearsal warning.
+  let at = ctx.now();
+  const clock: DemoClock = {
+    now: () => new Date(at),
+    // A date alone, as TXPLAN_NOW reads it: noon UTC, the same date in the demo clinic's zone.
+    moveTo: (date) => void (at = new Date(`${date}T12:00:00Z`)),
+  };
+  const demo: Context = { ...ctx, cwd: root, tty: true, err: ctx.out, now: clock.now, simulatedNow: undefined, options: { ...options, workspace: root }, env: { ...ctx.env, db: undefined, workspace: root, clock: undefined } };
+  const steps = tour(join(packageRoot, 'examples', 'patients.csv'), todayIn('America/New_York', ctx.now()), clock);
 
   if (ctx.options.json) {
     // The same steps with their output swallowed; one JSON document describes the result.
@@ -144,6 +162,7 @@ export async function run(ctx: Context, opts: { dir?: string }): Promise<number>
   const { color } = ctx;
   const heading = (n: number, title: string, command: string) => ctx.out(`\n${color.bold.cyan(`${n}.`)} ${color.bold(title)}\n   ${color.dim(`$ ${command}`)}\n`);
   ctx.out(color.bold('txplan demo: a clinic workspace from scratch, on sample data.'));
+  ctx.out(color.dim('Months pass on a simulated clock (as TXPLAN_NOW sets it): each billing run happens on its own day, with the sandbox processor; no real card is charged.'));
   heading(1, 'Create a workspace with the starter library', `txplan init ${root}`);
   ctx.out(`   ${created.templates} templates, catalog.yaml, txplan.yaml and the JSON Schemas copied; .txplan/ git-ignored${git === 'created' ? '; committed to a new git repository' : ''}.`);
   for (const [index, step] of steps.entries()) {

@@ -8,7 +8,8 @@ import { parseDate } from '../../../domain/dates.js';
 import { formatMoney } from '../../../domain/money.js';
 import { readSettings } from '../../../registry/settings.js';
 import { getClinic } from '../../../store/clinics.js';
-import { runBilling } from '../../../billing/run.js';
+import { billingTodays, runBilling } from '../../../billing/run.js';
+import { futureDateRefusal } from '../../../billing/future.js';
 
 export async function run(ctx: Context, opts: { date?: string; dryRun?: boolean; clinic?: string; wait?: string }): Promise<number> {
   const date = opts.date !== undefined ? parseDate(opts.date) : undefined;
@@ -17,6 +18,9 @@ export async function run(ctx: Context, opts: { date?: string; dryRun?: boolean;
   const settings = readSettings(resolveWorkspace(ctx));
   return withStore(ctx, async (store) => {
     if (opts.clinic !== undefined && !getClinic(store, opts.clinic)) throw new UsageError(`No clinic "${opts.clinic}"; "txplan clinic list" shows them`);
+    // Before the lock and the processor: a refused date writes nothing.
+    const ahead = date && !opts.dryRun ? futureDateRefusal(date, billingTodays(store, opts.clinic, settings.timezone, ctx.now())) : undefined;
+    if (ahead) throw new UsageError(ahead, 'future_date');
     const charging = chargingContext(ctx, store, settings, opts.dryRun ? 'look-up' : 'charge');
     const progress = await progressBar(ctx, opts.dryRun ? 'Planning' : 'Billing', 0);
     let report;
