@@ -49,6 +49,24 @@ Examples:
     .action(action(async (ctx, opts) => (await import('./charges.js')).run(ctx, opts)));
 
   billing
+    .command('refund <charge>')
+    .description('refund a paid charge in full or in part, to the card that paid it (asks; audited)')
+    .option('--amount <amount>', "how much to refund, in the charge's currency, like 49.50 (default: all that remains)")
+    .option('--reason <text>', 'why, kept in the audit (required)')
+    .addHelpText(
+      'after',
+      `
+Never more than what remains of the charge (its amount less refunds made or still pending).
+Off a terminal it needs --yes. A refund left pending by a stopped command is settled, under
+its own key, by rerunning the same command or by the next billing run.
+
+Examples:
+  $ txplan billing refund 12 --reason "treatment not performed"
+  $ txplan billing refund 12 --amount 49.50 --reason "missed session" --yes`,
+    )
+    .action(action(async (ctx, charge, opts) => (await import('./refund.js')).run(ctx, charge, opts)));
+
+  billing
     .command('reconcile')
     .description("compare txplan's charges with the payment processor's records; exit 1 on any difference")
     .option('--accept', 'record that the charges the processor holds and this database does not (after a restore) were seen, and lift the hold on billing')
