@@ -2,6 +2,7 @@ import type { Template } from '../generated/schema-types.js';
 import { formatDate, parseDate } from '../domain/dates.js';
 import { installmentDueDate } from '../domain/plan.js';
 import { chargesOfPlan } from '../store/charges.js';
+import { refundsOfPlan } from '../store/refunds.js';
 import { getPrices, type PlanRow } from '../store/plans.js';
 import type { Store } from '../store/store.js';
 import { feeForInstallment } from '../plans/view.js';
@@ -11,6 +12,12 @@ export interface PaymentSummary {
   currency: string;
   type: 'monthly' | 'pay-as-you-go';
   paid_minor: number;
+  /** Given back by refunds (always set by paymentSummary; optional for summaries built by hand) that succeeded (refunds still pending are not counted until they do). */
+  refunded_minor?: number;
+  /** Paid less refunded. */
+  net_minor?: number;
+  /** Each refund that succeeded, oldest first. */
+  refunds?: Array<{ charge_id: number; amount_minor: number; on: string; reason: string }>;
   /** Declined charges still owed. */
   outstanding_minor: number;
   monthly: {
@@ -27,10 +34,14 @@ export function paymentSummary(store: Store, plan: PlanRow): PaymentSummary {
   const snapshot = JSON.parse(plan.snapshot) as Template;
   const charges = chargesOfPlan(store, plan.id);
   const paid = charges.filter((c) => c.status === 'succeeded');
+  const refunds = refundsOfPlan(store, plan.id).filter((r) => r.status === 'succeeded');
   const summary: PaymentSummary = {
     currency: plan.currency,
     type: plan.type,
     paid_minor: paid.reduce((sum, c) => sum + c.amount_minor, 0),
+    refunded_minor: refunds.reduce((sum, r) => sum + r.amount_minor, 0),
+    net_minor: paid.reduce((sum, c) => sum + c.amount_minor, 0) - refunds.reduce((sum, r) => sum + r.amount_minor, 0),
+    refunds: refunds.map((r) => ({ charge_id: r.charge_id, amount_minor: r.amount_minor, on: r.created_at.slice(0, 10), reason: r.reason })),
     outstanding_minor: charges.filter((c) => c.status === 'failed').reduce((sum, c) => sum + c.amount_minor, 0),
     monthly: null,
     visits: null,

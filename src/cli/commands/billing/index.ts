@@ -45,7 +45,8 @@ Examples:
     .option('--plan <plan>', 'charges of one plan')
     .option('--status <status>', 'pending, succeeded or failed')
     .option('--since <date>', 'due on or after this date')
-    .addHelpText('after', '\nExamples:\n  $ txplan billing charges --status failed\n  $ txplan billing charges --plan 12 --json')
+    .option('--refunds', 'list the refunds instead (of one plan with --plan; --status filters them)')
+    .addHelpText('after', '\nExamples:\n  $ txplan billing charges --status failed\n  $ txplan billing charges --plan 12 --json\n  $ txplan billing charges --refunds')
     .action(action(async (ctx, opts) => (await import('./charges.js')).run(ctx, opts)));
 
   billing

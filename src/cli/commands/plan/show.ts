@@ -6,6 +6,7 @@ import { isCustomised } from '../../../plans/lifecycle.js';
 import { diff, type Change } from '../../../domain/plan.js';
 import { describeDuration } from '../../../domain/dates.js';
 import { formatMoney } from '../../../domain/money.js';
+import { paymentSummary } from '../../../billing/summary.js';
 import { getTemplate, loadRegistry, type Registry } from '../../../registry/registry.js';
 import type { Template } from '../../../generated/schema-types.js';
 
@@ -31,16 +32,18 @@ export async function run(ctx: Context, ref: string): Promise<number> {
   return withStore(ctx, async (store) => {
     const view = loadPlanView(store, findPlan(store, ref));
     const from = await origin(registry, view);
+    const summary = paymentSummary(store, view.plan);
+    const payments = { paid_minor: summary.paid_minor, refunded_minor: summary.refunded_minor ?? 0, net_minor: summary.net_minor ?? summary.paid_minor, refunds: summary.refunds ?? [] };
     if (ctx.options.json) {
-      ctx.json({ ...planJson(view), origin: { customised: from.customised, template_current_version: from.current?.version ?? null, differences: from.changes } });
+      ctx.json({ ...planJson(view), origin: { customised: from.customised, template_current_version: from.current?.version ?? null, differences: from.changes }, payments });
       return 0;
     }
-    ctx.out(render(ctx, registry, view, from));
+    ctx.out(render(ctx, registry, view, from, payments));
     return 0;
   });
 }
 
-function render(ctx: Context, registry: Registry, view: PlanView, from: Origin): string {
+function render(ctx: Context, registry: Registry, view: PlanView, from: Origin, payments: { paid_minor: number; refunded_minor: number; net_minor: number; refunds: ReadonlyArray<{ amount_minor: number; on: string; reason: string }> }): string {
   const { color } = ctx;
   const { plan, snapshot, patient, clinic } = view;
   const money = (minor: number) => formatMoney(minor, plan.currency);
@@ -58,6 +61,10 @@ function render(ctx: Context, registry: Registry, view: PlanView, from: Origin):
     row('Price', prices.join('; '));
   } else row('Price', 'pay per visit, at the plan’s service prices');
   if (view.paymentMethod) row('Payment', `${view.paymentMethod.brand} •••• ${view.paymentMethod.last4}, expires ${String(view.paymentMethod.exp_month).padStart(2, '0')}/${view.paymentMethod.exp_year}`);
+  if (payments.paid_minor > 0) {
+    row('Paid', payments.refunded_minor > 0 ? `${money(payments.paid_minor)}; refunded ${money(payments.refunded_minor)}; net ${money(payments.net_minor)}` : money(payments.paid_minor));
+    for (const r of payments.refunds) lines.push(`${' '.repeat(10)}${color.dim(`refund ${money(r.amount_minor)} on ${r.on}: ${r.reason}`)}`);
+  }
   if (plan.status === 'paused') row('Paused', `since ${plan.paused_on}${plan.pause_until ? `, until ${plan.pause_until}` : ''}`);
   if (plan.status === 'cancelled') row('Cancelled', `${plan.cancelled_on}: ${plan.cancel_reason}`);
 
