@@ -1,9 +1,11 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { stripVTControlCharacters } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ledgerRows, query, setUp, txplan, type RunResult } from '../helpers.js';
+import { binary, ledgerRows, query, setUp, txplan, type RunResult } from '../helpers.js';
 
 /**
  * Issue 9, item 6: refunds through the built binary, on the rehearsal clock.
@@ -42,6 +44,25 @@ const refundAudit = () => query<{ action: string; actor: string; after: string }
 const oneSentence = (result: RunResult) => result.stderr.split('\n').filter((line) => line && !line.includes('TXPLAN_NOW is set'));
 
 let folder: string;
+
+/** `billing refund` on a real pseudo-terminal (util-linux `script`): waits for the question, answers it, returns the exit code and screen. */
+async function onTerminal(args: string[], answer: string): Promise<{ code: number; question: string; screen: string }> {
+  const command = [process.execPath, binary, 'billing', 'refund', ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: ws, env: { ...process.env, TERM: 'xterm', TXPLAN_ACTOR: 'test', TXPLAN_NOW: NOW } });
+  let screen = '';
+  child.stdout.on('data', (chunk: Buffer) => (screen += chunk.toString()));
+  const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
+  const deadline = Date.now() + 20_000;
+  while (!/\?\s*\(y\/N\)/.test(stripVTControlCharacters(screen))) {
+    if (Date.now() > deadline) throw new Error(`no question on screen:\n${stripVTControlCharacters(screen)}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  // The question may wrap at the terminal's width: read as one line.
+  const question = stripVTControlCharacters(screen).replace(/\s+/g, ' ');
+  child.stdin.write(answer);
+  const code = await exited;
+  return { code, question, screen: stripVTControlCharacters(screen) };
+}
 
 beforeAll(() => {
   // Made here rather than with clinicWorkspace(), whose clean-up belongs to a single test.
@@ -171,5 +192,18 @@ describe('billing refund (issue 9, item 6)', () => {
       ]),
     );
     expect(differences).toHaveLength(2);
+  });
+
+  it('on a terminal, says what it will refund, of which charge, to which card, and asks; no refunds nothing, yes refunds', async () => {
+    const first = query<{ id: number }>(ws, 'SELECT id FROM charges WHERE installment = 1 AND plan_id = 1')[0]!.id;
+    const before = refunds().length;
+    const no = await onTerminal([String(first), '--reason', 'asked on a terminal'], 'n\r');
+    expect(no.question).toContain(`Refund $169.00 (in full) of charge ${first} (plan 1, installment 1, $169.00 due 2031-01-15) to visa •••• 4242?`);
+    expect(no.code).toBe(130);
+    expect(refunds()).toHaveLength(before);
+    const yes = await onTerminal([String(first), '--amount', '10', '--reason', 'asked on a terminal'], 'y\r');
+    expect(yes.question).toContain(`Refund $10.00 (of $169.00 refundable) of charge ${first}`);
+    expect(yes.code, yes.screen).toBe(0);
+    expect(refunds().slice(before).map((r) => [r.charge_id, r.amount_minor, r.status])).toEqual([[first, 1000, 'succeeded']]);
   });
 });
