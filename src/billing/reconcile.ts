@@ -87,8 +87,9 @@ async function reconcileRefunds(store: Store, gateway: Gateway, acknowledged: Re
   while (!a.done || !b.done) {
     const mine = a.done ? undefined : a.value;
     const ledger: RefundLedgerEntry | undefined = b.done ? undefined : b.value;
-    const txplan = mine && { outcome: `refund ${mine.status}`, amount_minor: mine.amount_minor, currency: mine.currency };
-    const processor = ledger && { status: `refund ${ledger.status}`, amount_minor: ledger.amountMinor, currency: ledger.currency, id: ledger.id };
+    const txplan = mine && { outcome: mine.status, amount_minor: mine.amount_minor, currency: mine.currency };
+    // The processor's status as it gives it: `reconcile --accept` records it, and a later refund counts an accepted succeeded refund.
+    const processor = ledger && { status: ledger.status, amount_minor: ledger.amountMinor, currency: ledger.currency, id: ledger.id };
     if (mine && (!ledger || mine.idempotency_key < ledger.idempotencyKey)) {
       const sent = mine.status !== 'pending';
       differences.push({

@@ -209,4 +209,32 @@ describe('a refund is never made twice (issue 9)', () => {
     // At most two $60.00 refunds fit in a $169.00 charge.
     expect(ours.length).toBeLessThanOrEqual(2 * charges.length);
   });
+
+  it('after a restore to a copy older than a refund, the refund is reported, accepted, and counted: a new refund neither replays it nor goes beyond the charge', () => {
+    const { ws, at } = billedWorkspace(1);
+    const charge = query<{ id: number; idempotency_key: string }>(ws, 'SELECT id, idempotency_key FROM charges WHERE installment = 1')[0]!;
+    const backup = join(ws, '..', 'backup');
+    expect(at('db', 'backup', backup).code).toBe(0);
+    expect(at('billing', 'refund', String(charge.id), '--amount', '100', '--reason', 'before the restore', '--yes').code).toBe(0);
+    expect(at('db', 'restore', backup, '--yes', '--force').code).toBe(0);
+
+    const held = at('billing', 'refund', String(charge.id), '--amount', '10', '--reason', 'after the restore', '--yes');
+    expect(held.code).toBe(1);
+    expect(held.stderr).toContain('billing reconcile');
+    const shown = JSON.parse(at('billing', 'reconcile', '--json').stdout) as { differences: Array<{ idempotency_key: string; problem: string }> };
+    expect(shown.differences).toEqual([expect.objectContaining({ idempotency_key: `${charge.idempotency_key}-refund-1`, problem: 'unknown_to_txplan' })]);
+    expect(at('billing', 'reconcile', '--accept').code).toBe(0);
+
+    // $100.00 of $169.00 went back before the restore: $69.01 is too much, and the next refund is number 2.
+    const over = at('billing', 'refund', String(charge.id), '--amount', '69.01', '--reason', 'after the restore', '--yes');
+    expect(over.code).toBe(1);
+    expect(over.stderr).toContain('$69.00 left to refund');
+    expect(at('billing', 'refund', String(charge.id), '--amount', '69', '--reason', 'after the restore', '--yes').code).toBe(0);
+    expect(refunds(ws).map((r) => [r.seq, r.amount_minor, r.status])).toEqual([[2, 6900, 'succeeded']]);
+    expect(processorRefunds(ws).map((r) => [r.idempotency_key, r.amount_minor, r.status])).toEqual([
+      [`${charge.idempotency_key}-refund-1`, 10000, 'succeeded'],
+      [`${charge.idempotency_key}-refund-2`, 6900, 'succeeded'],
+    ]);
+    expect(at('billing', 'reconcile').code).toBe(0);
+  });
 });

@@ -114,6 +114,10 @@ describe('billing refund (issue 9, item 6)', () => {
     const badAmount = at('billing', 'refund', String(paidCharge.id), '--amount', '12.345', '--reason', 'x', '--yes');
     expect(badAmount.code).toBe(2);
     expect(oneSentence(badAmount)).toHaveLength(1);
+    const card = at('billing', 'refund', String(paidCharge.id), '--reason', 'refund to 4242 4242 4242 4242', '--yes');
+    expect(card.code).toBe(1);
+    expect(oneSentence(card)).toHaveLength(1);
+    expect(card.stderr).not.toContain('4242 4242');
     const unknown = at('billing', 'refund', '999', '--reason', 'x', '--yes');
     expect(unknown.code).toBe(1);
     expect(oneSentence(unknown)).toEqual(['txplan: No charge 999; "txplan billing charges" lists charges with their ids']);

@@ -5,6 +5,8 @@ import { chargingContext } from '../../billing.js';
 import { CancelledError, FailedError, NotFoundError, UsageError } from '../../../errors.js';
 import { formatMoney, toMinor } from '../../../domain/money.js';
 import { readSettings } from '../../../registry/settings.js';
+import { refuseCardNumbers } from '../../../domain/cards.js';
+import { refuseControlCharacters } from '../../../domain/safe-text.js';
 import { getCharge, type ChargeRow } from '../../../store/charges.js';
 import { cardOfToken } from '../../../store/payment-methods.js';
 import { refundsOfCharge } from '../../../store/refunds.js';
@@ -25,6 +27,8 @@ export interface RefundOptions {
 export async function run(ctx: Context, ref: string, opts: RefundOptions): Promise<number> {
   const reason = opts.reason?.trim() ?? '';
   if (!reason) throw new UsageError('A refund needs a reason, kept in the audit: add --reason "…" (for example --reason "treatment not performed")');
+  refuseCardNumbers({ '--reason': reason });
+  refuseControlCharacters({ '--reason': reason });
   if (!/^[1-9]\d*$/.test(ref)) throw new UsageError(`"${ref}" is not a charge id; "txplan billing charges" lists charges with their ids`);
   // Asked before anything is read or written: off a terminal, only --yes moves money.
   if (!ctx.options.yes && !ctx.interactive) throw new UsageError(`A refund moves money and needs a confirmation: run "txplan billing refund ${ref}" on a terminal, or add --yes`);
