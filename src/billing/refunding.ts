@@ -27,6 +27,12 @@ function refundsSoFar(ctx: Pick<ChargingContext, 'store'>, charge: ChargeRow): R
   return [...refundsOfCharge(ctx.store, charge.id), ...acknowledgedRefunds(ctx.store, charge.idempotency_key)];
 }
 
+/** What is left to refund of the charge, counting every refund made or pending. */
+export function remainingToRefund(ctx: Pick<ChargingContext, 'store'>, chargeId: number): number {
+  const charge = getCharge(ctx.store, chargeId)!;
+  return refundableMinor(charge, refundsSoFar(ctx, charge));
+}
+
 /** What a refund of `requestedMinor` (undefined: all that remains) would be, read now; nothing is written. */
 export function decideRefund(ctx: Pick<ChargingContext, 'store'>, charge: ChargeRow, requestedMinor: number | undefined): Extract<RefundDecision, { kind: 'refund' }> & { remainingMinor: number } {
   const refunds = refundsSoFar(ctx, charge);

@@ -9,10 +9,8 @@ import { refuseCardNumbers } from '../../../domain/cards.js';
 import { refuseControlCharacters } from '../../../domain/safe-text.js';
 import { getCharge, type ChargeRow } from '../../../store/charges.js';
 import { cardOfToken } from '../../../store/payment-methods.js';
-import { refundsOfCharge } from '../../../store/refunds.js';
-import { createRefund, decideRefund, sendRefunds, settlePendingRefunds, type RefundOutcome } from '../../../billing/refunding.js';
+import { createRefund, decideRefund, remainingToRefund, sendRefunds, settlePendingRefunds, type RefundOutcome } from '../../../billing/refunding.js';
 import type { ChargingContext } from '../../../billing/charging.js';
-import { refundableMinor } from '../../../billing/refund-rule.js';
 
 export interface RefundOptions {
   amount?: string;
@@ -48,22 +46,18 @@ export async function run(ctx: Context, ref: string, opts: RefundOptions): Promi
       // Refunds of this charge left pending by a stopped process go first, under their own keys.
       const resumed = await settlePendingRefunds(charging, found.id);
       const rerun = resumed.find((o) => o.refund.reason === reason && (requested === undefined || o.refund.amount_minor === requested));
-      if (rerun) return report(ctx, found, rerun, true, remaining(charging, found.id));
+      if (rerun) return report(ctx, found, rerun, true, remainingToRefund(charging, found.id));
 
       const charge = getCharge(store, found.id)!;
       const decision = decideRefund(charging, charge, requested);
       if (!ctx.options.yes) await confirm(ctx, charging, charge, decision.amountMinor, decision.remainingMinor);
       const refund = createRefund(charging, charge.id, requested, reason);
       const [outcome] = await sendRefunds(charging, [refund]);
-      return report(ctx, charge, outcome!, false, remaining(charging, charge.id));
+      return report(ctx, charge, outcome!, false, remainingToRefund(charging, charge.id));
     } finally {
       charging.gateway.close();
     }
   });
-}
-
-function remaining(charging: ChargingContext, chargeId: number): number {
-  return refundableMinor(getCharge(charging.store, chargeId)!, refundsOfCharge(charging.store, chargeId));
 }
 
 function describeCharge(charge: ChargeRow): string {
