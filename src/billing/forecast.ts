@@ -1,6 +1,7 @@
 import { addMonths, formatDate, parseDate, type PlainDate } from '../domain/dates.js';
 import { installmentDueDate } from '../domain/plan.js';
 import { chargesOfPlans } from '../store/charges.js';
+import { refundsSince } from '../store/refunds.js';
 import { billingFacts, getPlan, getSteps, plansInStatus, type BillingPlanRow } from '../store/plans.js';
 import type { Store } from '../store/store.js';
 import { feeForInstallment } from '../plans/view.js';
@@ -13,6 +14,8 @@ export interface ForecastMonth {
   visits_minor: number;
   /** Declined charges whose retry falls in the month. */
   retries_minor: number;
+  /** Refunds made in the month (succeeded or pending): money going back, taken off the month's total. */
+  refunds_minor: number;
   total_minor: number;
 }
 
@@ -21,20 +24,22 @@ export interface Forecast {
   months: ForecastMonth[];
   installments_remaining: number;
   installments_remaining_minor: number;
+  refunds_minor: number;
   total_minor: number;
 }
 
 /**
  * Expected revenue month by month from active plans: monthly installments
  * not yet charged (at each installment's own fee), pay-as-you-go visits still
- * pending at their frozen prices, and declined charges awaiting a retry.
+ * pending at their frozen prices, and declined charges awaiting a retry,
+ * less the refunds made in each month.
  * Paused and past-due plans bring nothing until they resume.
  */
 export function forecast(store: Store, today: PlainDate, months: number): Forecast {
   const first = { year: today.year, month: today.month, day: 1 };
   const keys = Array.from({ length: months }, (_, i) => formatDate(addMonths(first, i)).slice(0, 7));
-  const byMonth = new Map<string, ForecastMonth>(keys.map((month) => [month, { month, installments: 0, installments_minor: 0, visits: 0, visits_minor: 0, retries_minor: 0, total_minor: 0 }]));
-  const result: Forecast = { from: keys[0]!, months: [...byMonth.values()], installments_remaining: 0, installments_remaining_minor: 0, total_minor: 0 };
+  const byMonth = new Map<string, ForecastMonth>(keys.map((month) => [month, { month, installments: 0, installments_minor: 0, visits: 0, visits_minor: 0, retries_minor: 0, refunds_minor: 0, total_minor: 0 }]));
+  const result: Forecast = { from: keys[0]!, months: [...byMonth.values()], installments_remaining: 0, installments_remaining_minor: 0, refunds_minor: 0, total_minor: 0 };
   const bucket = (date: string) => byMonth.get(date.slice(0, 7));
 
   for (let after = 0; ; ) {
@@ -81,8 +86,14 @@ export function forecast(store: Store, today: PlainDate, months: number): Foreca
       }
     }
   }
+  // A refunded charge is not expected again (its installment stays charged); the money going back is taken off its month.
+  for (const refund of refundsSince(store, `${keys[0]!}-01`)) {
+    const month = bucket(refund.created_at);
+    if (month) month.refunds_minor += refund.amount_minor;
+  }
   for (const month of result.months) {
-    month.total_minor = month.installments_minor + month.visits_minor + month.retries_minor;
+    month.total_minor = month.installments_minor + month.visits_minor + month.retries_minor - month.refunds_minor;
+    result.refunds_minor += month.refunds_minor;
     result.total_minor += month.total_minor;
   }
   return result;

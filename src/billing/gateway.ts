@@ -33,6 +33,33 @@ export interface LedgerEntry {
   createdAt: string;
 }
 
+export interface RefundRequest {
+  /** Derived from the charge's key and the refund's number (…-refund-2); a repeat replays the first result. */
+  idempotencyKey: string;
+  /** The processor's own id of the charge refunded. */
+  chargeId: string;
+  amountMinor: number;
+  currency: string;
+  /** Why, as the clinic wrote it (a processor with fixed reasons keeps it as metadata). */
+  reason: string;
+}
+
+export type RefundResult =
+  | { status: 'succeeded'; id: string }
+  | { status: 'failed'; id: string; code: string; message: string };
+
+/** One refund as the processor recorded it, for reconciliation. */
+export interface RefundLedgerEntry {
+  id: string;
+  idempotencyKey: string;
+  /** The processor's id of the charge refunded. */
+  chargeId: string;
+  amountMinor: number;
+  currency: string;
+  status: 'succeeded' | 'failed';
+  createdAt: string;
+}
+
 /** A payment processor, seen from txplan. */
 export interface Gateway {
   readonly name: string;
@@ -46,13 +73,22 @@ export interface Gateway {
   charge(request: ChargeRequest): Promise<ChargeResult>;
   /** Every charge the processor holds, for `billing reconcile`. */
   ledger(): AsyncIterable<LedgerEntry>;
+  /**
+   * Refunds part or all of a charge once per idempotency key; the same key
+   * with another amount is refused (IdempotencyConflictError). A refund the
+   * processor will not make (more than the charge has left, a charge it does
+   * not know) is answered as failed, not thrown.
+   */
+  refund(request: RefundRequest): Promise<RefundResult>;
+  /** Every refund the processor holds, in idempotency-key order, for `billing reconcile`. */
+  refunds(): AsyncIterable<RefundLedgerEntry>;
   close(): void;
 }
 
 /** The processor refused a key it has seen with different parameters: a bug or tampering, never retried. */
 export class IdempotencyConflictError extends FailedError {
   constructor(key: string) {
-    super(`The payment processor refused idempotency key ${key}: it was used before with a different amount; nothing was charged. Run "txplan billing reconcile"`, 'idempotency_conflict');
+    super(`The payment processor refused idempotency key ${key}: it was used before with a different amount; nothing was ${key.includes('-refund-') ? 'refunded' : 'charged'}. Run "txplan billing reconcile"`, 'idempotency_conflict');
   }
 }
 

@@ -1,9 +1,10 @@
 import type { Store } from '../store/store.js';
 import { formatMoney } from '../domain/money.js';
 import { attemptsInKeyOrder } from '../store/charges.js';
+import { refundsInKeyOrder } from '../store/refunds.js';
 import { recordAudit } from '../store/audit.js';
 import { acknowledge, acknowledgedKeys, billingHold, databaseId, setBillingHold } from '../store/database-info.js';
-import type { Gateway, LedgerEntry } from './gateway.js';
+import type { Gateway, LedgerEntry, RefundLedgerEntry } from './gateway.js';
 
 export interface Difference {
   idempotency_key: string;
@@ -64,6 +65,62 @@ export async function reconcile(store: Store, gateway: Gateway): Promise<Differe
         differences.push({ ...base, problem: 'unsettled', message: `the processor ${ledger.status} it, but txplan has not recorded the answer yet; the next billing run does` });
       } else if (mine.outcome !== expected) {
         differences.push({ ...base, problem: 'status', message: `txplan recorded ${mine.outcome}, the processor ${ledger.status}` });
+      }
+      a = ours.next();
+      b = await theirs.next();
+    }
+  }
+  differences.push(...(await reconcileRefunds(store, gateway, acknowledged)));
+  return differences;
+}
+
+/**
+ * The same comparison for refunds: txplan's refunds against the processor's
+ * refund records, both read in key order, each side's extras reported.
+ */
+async function reconcileRefunds(store: Store, gateway: Gateway, acknowledged: ReadonlySet<string>): Promise<Difference[]> {
+  const differences: Difference[] = [];
+  const ours = refundsInKeyOrder(store);
+  const theirs = gateway.refunds()[Symbol.asyncIterator]();
+  let a = ours.next();
+  let b = await theirs.next();
+  while (!a.done || !b.done) {
+    const mine = a.done ? undefined : a.value;
+    const ledger: RefundLedgerEntry | undefined = b.done ? undefined : b.value;
+    const txplan = mine && { outcome: mine.status, amount_minor: mine.amount_minor, currency: mine.currency };
+    // The processor's status as it gives it: `reconcile --accept` records it, and a later refund counts an accepted succeeded refund.
+    const processor = ledger && { status: ledger.status, amount_minor: ledger.amountMinor, currency: ledger.currency, id: ledger.id };
+    if (mine && (!ledger || mine.idempotency_key < ledger.idempotencyKey)) {
+      const sent = mine.status !== 'pending';
+      differences.push({
+        idempotency_key: mine.idempotency_key,
+        plan_id: mine.plan_id,
+        problem: sent ? 'missing_at_processor' : 'unsettled',
+        txplan: txplan!,
+        processor: null,
+        message: sent ? `txplan recorded a ${mine.status} refund, but the processor has no such refund` : 'a refund pending in txplan that never reached the processor; rerun "txplan billing refund", or the next billing run, to send it under the same key',
+      });
+      a = ours.next();
+    } else if (ledger && (!mine || ledger.idempotencyKey < mine.idempotency_key)) {
+      if (!acknowledged.has(ledger.idempotencyKey)) {
+        differences.push({
+          idempotency_key: ledger.idempotencyKey,
+          plan_id: null,
+          problem: 'unknown_to_txplan',
+          txplan: null,
+          processor: processor!,
+          message: `the processor ${ledger.status === 'succeeded' ? 'refunded' : 'refused'} a refund txplan has no record of`,
+        });
+      }
+      b = await theirs.next();
+    } else if (mine && ledger) {
+      const base = { idempotency_key: mine.idempotency_key, plan_id: mine.plan_id, txplan: txplan!, processor: processor! };
+      if (mine.amount_minor !== ledger.amountMinor || mine.currency !== ledger.currency) {
+        differences.push({ ...base, problem: 'amount', message: `txplan refunded ${formatMoney(mine.amount_minor, mine.currency)}, the processor ${formatMoney(ledger.amountMinor, ledger.currency)}` });
+      } else if (mine.status === 'pending') {
+        differences.push({ ...base, problem: 'unsettled', message: `the processor's refund ${ledger.status}, but txplan has not recorded the answer yet; the next billing run does` });
+      } else if (mine.status !== ledger.status) {
+        differences.push({ ...base, problem: 'status', message: `txplan recorded the refund ${mine.status}, the processor ${ledger.status}` });
       }
       a = ours.next();
       b = await theirs.next();

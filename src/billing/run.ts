@@ -11,6 +11,7 @@ import { feeForInstallment } from '../plans/view.js';
 import { auditCharge, sendPending, type ChargingContext, type Outcome } from './charging.js';
 import { chargeKey } from '../domain/keys.js';
 import { assertBillingOpen } from './hold.js';
+import { settlePendingRefunds } from './refunding.js';
 import { planBilling, type BillablePlan, type BillingAction } from './plan.js';
 import type { ClinicToday } from './future.js';
 import type { Store } from '../store/store.js';
@@ -52,6 +53,8 @@ export interface RunReport {
   past_due_plans: number;
   amount_minor: number;
   charges: RunCharge[];
+  /** Refunds a stopped `billing refund` left pending, settled by this run under their own keys. */
+  refunds_settled?: number;
 }
 
 const CHUNK = 1000;
@@ -103,6 +106,7 @@ export async function runBilling(ctx: ChargingContext, options: RunOptions): Pro
       const plans = billingPlansByIds(store, ids).filter((p) => !RUNNING.includes(p.status) && (!options.clinicId || p.clinic_id === options.clinicId));
       if (plans.length) await billChunk(ctx, plans, today, options, report);
     }
+    if (!options.dryRun) report.refunds_settled = (await settlePendingRefunds(ctx)).filter((o) => o.refund.status !== 'pending').length;
     return report;
   } finally {
     if (!options.dryRun) releaseBillingLock(store, me);

@@ -5,6 +5,7 @@ import { chargesOfPlan, type ChargeRow } from '../store/charges.js';
 import { listAudit } from '../store/audit.js';
 import { getPrices, getSteps, type PlanRow } from '../store/plans.js';
 import { performedOf } from '../domain/performed.js';
+import { refundsOfPlan } from '../store/refunds.js';
 import type { Store } from '../store/store.js';
 import { feeForInstallment } from '../plans/view.js';
 import { earlyFeeMinor, insideMinimumTerm } from './points.js';
@@ -14,6 +15,12 @@ export interface PaymentSummary {
   currency: string;
   type: 'monthly' | 'pay-as-you-go';
   paid_minor: number;
+  /** Given back by refunds (always set by paymentSummary; optional for summaries built by hand) that succeeded (refunds still pending are not counted until they do). */
+  refunded_minor?: number;
+  /** Paid less refunded. */
+  net_minor?: number;
+  /** Each refund that succeeded, oldest first. */
+  refunds?: Array<{ charge_id: number; amount_minor: number; on: string; reason: string }>;
   /** Declined charges still owed. */
   outstanding_minor: number;
   monthly: {
@@ -32,14 +39,18 @@ export function paymentSummary(store: Store, plan: PlanRow): PaymentSummary {
   const snapshot = JSON.parse(plan.snapshot) as Template;
   const charges = chargesOfPlan(store, plan.id);
   const paid = charges.filter((c) => c.status === 'succeeded');
+  const refunds = refundsOfPlan(store, plan.id).filter((r) => r.status === 'succeeded');
   const summary: PaymentSummary = {
     currency: plan.currency,
     type: plan.type,
     paid_minor: paid.reduce((sum, c) => sum + c.amount_minor, 0),
+    refunded_minor: refunds.reduce((sum, r) => sum + r.amount_minor, 0),
+    net_minor: paid.reduce((sum, c) => sum + c.amount_minor, 0) - refunds.reduce((sum, r) => sum + r.amount_minor, 0),
+    refunds: refunds.map((r) => ({ charge_id: r.charge_id, amount_minor: r.amount_minor, on: r.created_at.slice(0, 10), reason: r.reason })),
     outstanding_minor: charges.filter((c) => c.status === 'failed').reduce((sum, c) => sum + c.amount_minor, 0),
     monthly: null,
     visits: null,
-    items: itemisePayments(paymentRecord(store, plan, charges)),
+    items: itemisePayments(paymentRecord(store, plan, charges, refunds.map((r) => ({ charge_id: r.charge_id, amount_minor: r.amount_minor, date: r.created_at.slice(0, 10) })))),
   };
   if (plan.type === 'monthly') {
     const installments = snapshot.duration.months ?? 0;
@@ -138,7 +149,7 @@ export function describePaymentItem(item: PaymentItem, money: (minor: number) =>
 }
 
 /** The facts of one plan the itemised payments need, read from the store. */
-function paymentRecord(store: Store, plan: PlanRow, charges: ChargeRow[]): PaymentRecord {
+function paymentRecord(store: Store, plan: PlanRow, charges: ChargeRow[], refunds: PaymentRecord['refunds']): PaymentRecord {
   const snapshot = JSON.parse(plan.snapshot) as Template;
   let earlyFee: PaymentRecord['earlyFee'] = null;
   const cancelledOn = plan.status === 'cancelled' && plan.cancelled_on ? parseDate(plan.cancelled_on) : undefined;
@@ -146,5 +157,5 @@ function paymentRecord(store: Store, plan: PlanRow, charges: ChargeRow[]): Payme
     const cancel = listAudit(store, { entity: 'plan', id: String(plan.id) }).filter((e) => e.action === 'plan.cancel').at(-1);
     earlyFee = { minor: earlyFeeMinor(plan), waived: Boolean((cancel?.after as { waive_fee?: boolean } | null)?.waive_fee) };
   }
-  return { installments: plan.type === 'monthly' ? (snapshot.duration.months ?? 0) : null, charges, earlyFee, refunds: [] };
+  return { installments: plan.type === 'monthly' ? (snapshot.duration.months ?? 0) : null, charges, earlyFee, refunds };
 }

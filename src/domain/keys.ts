@@ -40,3 +40,13 @@ export function chargeKey(databaseId: string, what: ChargeFor): string {
 export function attemptKey(storedKey: string, attempt: number): string {
   return attempt === 1 ? storedKey : `${storedKey}-attempt-${attempt}`;
 }
+
+/**
+ * The key of a refund: the refunded charge's stored key and the refund's
+ * sequence number on that charge (1, 2, …). A rerun after a crash sends the
+ * same refund under the same key, so the processor replays it instead of
+ * refunding again; "-refund-" never appears in a charge or attempt key.
+ */
+export function refundKey(chargeKey: string, seq: number): string {
+  return `${chargeKey}-refund-${seq}`;
+}

@@ -251,6 +251,12 @@ function paymentSection(view: PlanView, summary: PaymentSummary, money: (minor: 
     rows.push({ label: 'Paid so far', value: money(summary.paid_minor), detail: null, amount: true });
     rows.push({ label: 'All visits', value: money(total), detail: `${visits.length} visit${visits.length === 1 ? '' : 's'}, if every visit takes place as planned`, amount: true });
   }
+  const refunds = summary.refunds ?? [];
+  if (refunds.length > 0) {
+    const refunded = summary.refunded_minor ?? 0;
+    rows.push({ label: 'Refunded', value: money(refunded), detail: `${refunds.length} refund${refunds.length === 1 ? '' : 's'}, to the card that paid`, amount: true });
+    rows.push({ label: 'Paid, net of refunds', value: money(summary.net_minor ?? summary.paid_minor - refunded), detail: null, amount: true });
+  }
   // A cancelled plan closes its account: every payment asked, and what became of it, line by line.
   if (plan.status === 'cancelled') for (const item of summary.items) rows.push(itemRow(item, money));
   if (summary.outstanding_minor > 0) rows.push({ label: 'Outstanding', value: money(summary.outstanding_minor), detail: 'A declined payment; please update your payment method', amount: true });

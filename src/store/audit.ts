@@ -45,7 +45,7 @@ export function recordAudit(store: Store, entry: NewAuditEntry): void {
  * digit runs by chance (about one SHA-256 in 200 holds a run that passes the
  * card check), so they are not read as text a person wrote.
  */
-export const GENERATED_FIELDS: ReadonlySet<string> = new Set(['template_hash', 'template_commit', 'sha256', 'photos', 'gateway_charge_id']);
+export const GENERATED_FIELDS: ReadonlySet<string> = new Set(['template_hash', 'template_commit', 'sha256', 'photos', 'gateway_charge_id', 'gateway_refund_id']);
 
 /** Whether a value (an audit entry, or one of its parts) holds a card number outside the generated fields. */
 export function holdsCardNumber(value: unknown): boolean {

@@ -150,9 +150,9 @@ export function newerThanBackup(src: string, target: RestoreTarget): string | un
   const backup = describe(join(src, DATABASE));
   const live = describe(target.databasePath);
   if (live.id !== undefined && live.id !== backup.id) return `the database here is a different database (id ${live.id}) from the backup's (id ${backup.id})`;
-  const seen = live.id !== undefined ? readHighWater(target.highWaterFile, live.id) : { plans: 0, charges: 0 };
+  const seen = live.id !== undefined ? readHighWater(target.highWaterFile, live.id) : { plans: 0, charges: 0, refunds: 0 };
   if (live.lastAudit > backup.lastAudit) return `the database here is newer than the backup: it records ${live.lastAudit - backup.lastAudit} change${live.lastAudit - backup.lastAudit === 1 ? '' : 's'} made after it`;
-  if (SEQUENCED.some((name) => Math.max(live.sequences[name], seen[name]) > backup.sequences[name])) return 'the database here is newer than the backup: plans or charges were made after it';
+  if (SEQUENCED.some((name) => Math.max(live.sequences[name], seen[name]) > backup.sequences[name])) return 'the database here is newer than the backup: plans, charges or refunds were made after it';
   return undefined;
 }
 

@@ -1,7 +1,12 @@
 import type { Store } from './store.js';
 
-/** The tables whose ids reach the processor (in idempotency keys) and so must never go backwards. */
-export const SEQUENCED = ['plans', 'charges'] as const;
+/**
+ * The tables whose ids reach the processor (in idempotency keys) and so must
+ * never go backwards. A refund's key carries its charge's key and its number
+ * on that charge, not its id; its counter is kept so that a database restored
+ * from before a refund is found behind, and billing held until reconciled.
+ */
+export const SEQUENCED = ['plans', 'charges', 'refunds'] as const;
 export type Sequenced = (typeof SEQUENCED)[number];
 export type Sequences = Record<Sequenced, number>;
 
@@ -19,8 +24,8 @@ export function databaseId(store: Store): string {
 
 /** The highest id ever handed out for each table (SQLite's AUTOINCREMENT counter). */
 export function sequences(store: Store): Sequences {
-  const rows = store.statement<[], { name: string; seq: number }>("SELECT name, seq FROM sqlite_sequence WHERE name IN ('plans', 'charges')").all();
-  const result: Sequences = { plans: 0, charges: 0 };
+  const rows = store.statement<[], { name: string; seq: number }>("SELECT name, seq FROM sqlite_sequence WHERE name IN ('plans', 'charges', 'refunds')").all();
+  const result: Sequences = { plans: 0, charges: 0, refunds: 0 };
   for (const row of rows) result[row.name as Sequenced] = row.seq;
   return result;
 }

@@ -6,7 +6,7 @@ import { billingHold, databaseId, raiseSequences, sequences, setBillingHold, SEQ
 import type { Store } from './store.js';
 
 /**
- * The high-water mark: for each database id, the highest plan and charge ids
+ * The high-water mark: for each database id, the highest plan, charge and refund ids
  * ever issued. It lives in a small file beside the database, outside the
  * database file, so restoring an older copy of the database cannot lower it.
  */
@@ -31,17 +31,17 @@ function read(file: string): HighWaterFile {
 
 export function readHighWater(file: string, id: string): Sequences {
   const entry = read(file).databases[id];
-  return { plans: entry?.plans ?? 0, charges: entry?.charges ?? 0 };
+  return { plans: entry?.plans ?? 0, charges: entry?.charges ?? 0, refunds: entry?.refunds ?? 0 };
 }
 
 /** Raises the mark for `id` to at least `marks`; written beside, synced, then renamed, and only when it grows. */
 export function raiseHighWater(file: string, id: string, marks: Sequences, at: string): void {
   const current = read(file);
   const entry = current.databases[id];
-  if (entry && SEQUENCED.every((name) => entry[name] >= marks[name])) return;
+  if (entry && SEQUENCED.every((name) => (entry[name] ?? 0) >= marks[name])) return;
   const next: HighWaterFile = {
     version: 1,
-    databases: { ...current.databases, [id]: { plans: Math.max(entry?.plans ?? 0, marks.plans), charges: Math.max(entry?.charges ?? 0, marks.charges), updated_at: at } },
+    databases: { ...current.databases, [id]: { plans: Math.max(entry?.plans ?? 0, marks.plans), charges: Math.max(entry?.charges ?? 0, marks.charges), refunds: Math.max(entry?.refunds ?? 0, marks.refunds), updated_at: at } },
   };
   const temporary = writeBeside(file, `${JSON.stringify(next, null, 2)}\n`, { sync: true });
   renameSync(temporary, file);

@@ -37,3 +37,8 @@ export function latestPaymentMethod(store: Store, patientId: number): PaymentMet
 export function tokenOwners(store: Store, token: string): number[] {
   return store.statement<[string], { patient_id: number }>('SELECT patient_id FROM payment_methods WHERE token = ? ORDER BY patient_id').all(token).map((r) => r.patient_id);
 }
+
+/** What may be shown of the card behind a token (brand and last four), if a patient saved it. */
+export function cardOfToken(store: Store, token: string): Pick<PaymentMethodRow, 'brand' | 'last4'> | undefined {
+  return store.statement<[string], Pick<PaymentMethodRow, 'brand' | 'last4'>>('SELECT brand, last4 FROM payment_methods WHERE token = ? ORDER BY id DESC LIMIT 1').get(token);
+}

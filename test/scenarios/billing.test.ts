@@ -874,7 +874,7 @@ describe('billing forecast', () => {
       const installmentsMinor = i >= 2 ? 24900 + 19900 : 0;
       const visits = steps.filter((s) => s.recommended_date!.startsWith(month)).map((s) => s.services.reduce((sum, id) => sum + price.get(id)!, 0)).filter((v) => v > 0);
       const visitsMinor = visits.reduce((a, b) => a + b, 0);
-      return { month, installments, installments_minor: installmentsMinor, visits: visits.length, visits_minor: visitsMinor, retries_minor: 0, total_minor: installmentsMinor + visitsMinor };
+      return { month, installments, installments_minor: installmentsMinor, visits: visits.length, visits_minor: visitsMinor, retries_minor: 0, refunds_minor: 0, total_minor: installmentsMinor + visitsMinor };
     });
     expect(forecast.months).toEqual(expected);
     expect(expected.reduce((n, m) => n + m.visits, 0)).toBeGreaterThanOrEqual(2); // the visits really are in the window

@@ -302,3 +302,22 @@ describe('the handout PDF', () => {
     expect(pdf.text.match(/word\d+/g)).toEqual(words.split(' '));
   });
 });
+
+describe('the payment summary with refunds (issue 9)', () => {
+  it('shows what was paid, what was refunded and the net, in the PDF too', async () => {
+    const payment: PaymentSummary = { ...monthlyPayment({ paid_installments: 2 }, 2 * 24900), refunded_minor: 5000, net_minor: 2 * 24900 - 5000, refunds: [{ charge_id: 7, amount_minor: 5000, on: '2027-02-05', reason: 'missed session' }] };
+    const handout = buildHandout(sources(planView('comprehensive-acne-resolution'), payment));
+    const rows = handout.payment.rows.map((r) => [r.label, r.value, r.detail]);
+    expect(rows).toContainEqual(['Paid so far', '$498.00', '2 of 6 installments']);
+    expect(rows).toContainEqual(['Refunded', '$50.00', '1 refund, to the card that paid']);
+    expect(rows).toContainEqual(['Paid, net of refunds', '$448.00', null]);
+    const pdf = await pdfText((await renderHandout(handout, 'letter')).bytes);
+    expect(pdf.text).toContain('Refunded');
+    expect(pdf.text).toContain('$448.00');
+  });
+
+  it('shows no refund rows when nothing was refunded', () => {
+    const handout = buildHandout(sources(planView('comprehensive-acne-resolution'), { ...monthlyPayment(), refunded_minor: 0, net_minor: 24900, refunds: [] }));
+    expect(handout.payment.rows.map((r) => r.label)).not.toContain('Refunded');
+  });
+});

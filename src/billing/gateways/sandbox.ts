@@ -4,7 +4,7 @@ import { makeFolder } from '../../files.js';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { FailedError } from '../../errors.js';
-import { IdempotencyConflictError, type ChargeRequest, type ChargeResult, type Gateway, type LedgerEntry, type PaymentMethodDetails } from '../gateway.js';
+import { IdempotencyConflictError, type ChargeRequest, type ChargeResult, type Gateway, type LedgerEntry, type PaymentMethodDetails, type RefundLedgerEntry, type RefundRequest, type RefundResult } from '../gateway.js';
 
 interface SandboxMethod extends Omit<PaymentMethodDetails, 'token'> {
   /** How charges to it end (SPEC §5, after Stripe's test payment methods). */
@@ -37,6 +37,19 @@ interface Row {
   created_at: string;
 }
 
+interface RefundRow {
+  id: string;
+  idempotency_key: string;
+  charge_id: string;
+  amount_minor: number;
+  currency: string;
+  reason: string;
+  status: 'succeeded' | 'failed';
+  failure_code: string | null;
+  failure_message: string | null;
+  created_at: string;
+}
+
 /**
  * The offline test processor. It keeps its own ledger in its own database
  * (as a real processor would, apart from txplan's), replays the stored result
@@ -49,6 +62,8 @@ export class SandboxGateway implements Gateway {
   private opened: { db: Database.Database; insert: Database.Statement; read: Database.Statement } | undefined;
   /** Requests that arrived in the same tick, committed together (a processor's group commit). */
   private queue: Array<{ row: Row; resolve: (stored: Row) => void; reject: (error: unknown) => void }> = [];
+  private refundsOpened: { record: Database.Statement; read: Database.Statement } | undefined;
+  private refundQueue: Array<{ row: RefundRow; resolve: (stored: RefundRow) => void; reject: (error: unknown) => void }> = [];
 
   constructor(
     private readonly ledgerPath: string,
@@ -109,9 +124,92 @@ export class SandboxGateway implements Gateway {
     }
   }
 
+  /**
+   * Refunds are kept in their own table of the same ledger, with the same
+   * group commit and replay as charges. Like a real processor, it refunds only
+   * a succeeded charge it holds, never beyond what that charge has left; it
+   * answers any other request as a failed refund.
+   */
+  async refund(request: RefundRequest): Promise<RefundResult> {
+    const row: RefundRow = {
+      id: `re_${createHash('sha256').update(request.idempotencyKey).digest('hex').slice(0, 24)}`,
+      idempotency_key: request.idempotencyKey,
+      charge_id: request.chargeId,
+      amount_minor: request.amountMinor,
+      currency: request.currency,
+      reason: request.reason,
+      status: 'succeeded',
+      failure_code: null,
+      failure_message: null,
+      created_at: this.now().toISOString(),
+    };
+    const stored = await new Promise<RefundRow>((resolve, reject) => {
+      this.refundQueue.push({ row, resolve, reject });
+      if (this.refundQueue.length === 1) queueMicrotask(() => this.flushRefunds());
+    });
+    if (stored.amount_minor !== request.amountMinor || stored.currency !== request.currency || stored.charge_id !== request.chargeId) throw new IdempotencyConflictError(request.idempotencyKey);
+    return stored.status === 'succeeded' ? { status: 'succeeded', id: stored.id } : { status: 'failed', id: stored.id, code: stored.failure_code ?? 'refund_failed', message: stored.failure_message ?? 'The refund failed.' };
+  }
+
+  private flushRefunds(): void {
+    const batch = this.refundQueue.splice(0);
+    try {
+      const { db } = this.open();
+      const { record, read } = this.openRefunds();
+      // In key order within the batch, each refund sees those before it: the room left is checked as it is taken.
+      const stored = db.transaction(() => batch.map(({ row }) => (record.run(row), read.get(row.idempotency_key) as RefundRow))).immediate();
+      batch.forEach(({ resolve }, i) => resolve(stored[i]!));
+    } catch (error) {
+      for (const { reject } of batch) reject(error);
+    }
+  }
+
+  async *refunds(): AsyncIterable<RefundLedgerEntry> {
+    const { db } = this.open();
+    this.openRefunds();
+    for (const row of db.prepare('SELECT * FROM refunds ORDER BY idempotency_key').iterate() as Iterable<RefundRow>) {
+      yield { id: row.id, idempotencyKey: row.idempotency_key, chargeId: row.charge_id, amountMinor: row.amount_minor, currency: row.currency, status: row.status, createdAt: row.created_at };
+    }
+  }
+
+  private openRefunds(): { record: Database.Statement; read: Database.Statement } {
+    if (this.refundsOpened) return this.refundsOpened;
+    const { db } = this.open();
+    db.exec(`CREATE TABLE IF NOT EXISTS refunds (
+      id TEXT PRIMARY KEY,
+      idempotency_key TEXT NOT NULL UNIQUE,
+      charge_id TEXT NOT NULL,
+      amount_minor INTEGER NOT NULL,
+      currency TEXT NOT NULL,
+      reason TEXT NOT NULL,
+      status TEXT NOT NULL,
+      failure_code TEXT,
+      failure_message TEXT,
+      created_at TEXT NOT NULL
+    ) STRICT`);
+    db.exec('CREATE INDEX IF NOT EXISTS refunds_charge ON refunds (charge_id)');
+    // The outcome is decided in the insert itself, from the charge and the refunds already made of it.
+    const record = db.prepare(
+      `INSERT INTO refunds (id, idempotency_key, charge_id, amount_minor, currency, reason, status, failure_code, failure_message, created_at)
+       SELECT @id, @idempotency_key, @charge_id, @amount_minor, @currency, @reason, CASE WHEN v.problem IS NULL THEN 'succeeded' ELSE 'failed' END, v.problem,
+              CASE v.problem WHEN 'charge_not_refundable' THEN 'No succeeded charge ' || @charge_id || ' to refund.' WHEN 'amount_too_large' THEN 'The refund is larger than what the charge has left.' END,
+              @created_at
+       FROM (SELECT CASE
+               WHEN c.id IS NULL OR c.status != 'succeeded' OR c.currency != @currency THEN 'charge_not_refundable'
+               WHEN c.amount_minor - (SELECT coalesce(sum(amount_minor), 0) FROM refunds WHERE charge_id = @charge_id AND status = 'succeeded') < @amount_minor THEN 'amount_too_large'
+             END AS problem
+             FROM (SELECT 1) LEFT JOIN charges c ON c.id = @charge_id) v
+       WHERE true
+       ON CONFLICT (idempotency_key) DO NOTHING`,
+    );
+    this.refundsOpened = { record, read: db.prepare('SELECT * FROM refunds WHERE idempotency_key = ?') };
+    return this.refundsOpened;
+  }
+
   close(): void {
     this.opened?.db.close();
     this.opened = undefined;
+    this.refundsOpened = undefined;
   }
 
   private open(): { db: Database.Database; insert: Database.Statement; read: Database.Statement } {

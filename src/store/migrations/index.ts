@@ -6,6 +6,7 @@ import { migration as m004 } from './004-row-versions.js';
 import { migration as m005 } from './005-database-id-charge-history.js';
 import { migration as m006 } from './006-billing-lock-holder.js';
 import { migration as m008 } from './008-services-performed.js';
+import { migration as m009 } from './009-refunds.js';
 
 export interface Migration {
   version: number;
@@ -14,6 +15,6 @@ export interface Migration {
 }
 
 /** Forward-only, numbered; `PRAGMA user_version` records the last one applied. */
-export const migrations: readonly Migration[] = [m001, m002, m003, m004, m005, m006, m008];
+export const migrations: readonly Migration[] = [m001, m002, m003, m004, m005, m006, m008, m009];
 
 export const LATEST_VERSION = migrations[migrations.length - 1]!.version;

@@ -1,33 +1,62 @@
 import type { Context } from '../../context.js';
+import type { Store } from '../../../store/store.js';
 import { renderTable } from '../../output/table.js';
 import { findPlan, withStore } from '../../store.js';
 import { UsageError } from '../../../errors.js';
 import { parseDate } from '../../../domain/dates.js';
 import { formatMoney } from '../../../domain/money.js';
 import { listCharges, type ChargeStatus } from '../../../store/charges.js';
+import { listRefunds, refundTotals } from '../../../store/refunds.js';
 
 const STATUSES: readonly ChargeStatus[] = ['pending', 'succeeded', 'failed'];
 
-export async function run(ctx: Context, opts: { plan?: string; status?: string; since?: string }): Promise<number> {
+export async function run(ctx: Context, opts: { plan?: string; status?: string; since?: string; refunds?: boolean }): Promise<number> {
   if (opts.status !== undefined && !(STATUSES as readonly string[]).includes(opts.status)) throw new UsageError(`--status "${opts.status}" is not a charge status; use pending, succeeded or failed`);
   if (opts.since !== undefined && !parseDate(opts.since)) throw new UsageError(`--since "${opts.since}" is not a date; write it as YYYY-MM-DD`);
   return withStore(ctx, (store) => {
     const planId = opts.plan !== undefined ? findPlan(store, opts.plan).id : undefined;
+    if (opts.refunds) return showRefunds(ctx, store, planId, opts.status as ChargeStatus | undefined);
     const charges = listCharges(store, { planId, status: opts.status as ChargeStatus | undefined, since: opts.since });
+    const refunded = refundTotals(store, charges.map((c) => c.id));
+    const none = { succeeded_minor: 0, pending_minor: 0 };
     if (ctx.options.json) {
-      ctx.json(charges.map((c) => ({ ...c, hard_decline: c.hard_decline === 1 })));
+      ctx.json(charges.map((c) => ({ ...c, hard_decline: c.hard_decline === 1, refunded_minor: (refunded.get(c.id) ?? none).succeeded_minor, refund_pending_minor: (refunded.get(c.id) ?? none).pending_minor })));
       return 0;
     }
+    const refundCell = (id: number, currency: string) => {
+      const { succeeded_minor: done, pending_minor: pending } = refunded.get(id) ?? none;
+      if (done === 0 && pending === 0) return '';
+      return [done > 0 ? formatMoney(done, currency) : '', pending > 0 ? `${formatMoney(pending, currency)} pending` : ''].filter(Boolean).join(' + ');
+    };
     const { color } = ctx;
     const status = (s: string) => (s === 'succeeded' ? color.green(s) : s === 'failed' ? color.red(s) : color.yellow(s));
     const what = (c: (typeof charges)[number]) => (c.kind === 'installment' ? `installment ${c.installment}` : c.kind === 'step' ? `visit ${c.step_n}` : 'early cancellation fee');
     ctx.streams.stdout.write(
       renderTable(
-        ['ID', 'PLAN', 'FOR', 'DUE', 'AMOUNT', 'STATUS', 'ATTEMPTS', 'NOTE'],
-        charges.map((c) => [String(c.id), String(c.plan_id), what(c), c.due_date, formatMoney(c.amount_minor, c.currency), status(c.status), String(c.attempts), [c.decline_code ? `${c.decline_code}${c.next_attempt_on ? `, retry ${c.next_attempt_on}` : ''}` : '', c.note ?? ''].filter(Boolean).join('; ')]),
+        ['ID', 'PLAN', 'FOR', 'DUE', 'AMOUNT', 'STATUS', 'ATTEMPTS', 'REFUNDED', 'NOTE'],
+        charges.map((c) => [String(c.id), String(c.plan_id), what(c), c.due_date, formatMoney(c.amount_minor, c.currency), status(c.status), String(c.attempts), refundCell(c.id, c.currency), [c.decline_code ? `${c.decline_code}${c.next_attempt_on ? `, retry ${c.next_attempt_on}` : ''}` : '', c.note ?? ''].filter(Boolean).join('; ')]),
         { tty: ctx.tty, raw: ctx.options.raw, heading: (t) => color.dim(t) },
       ),
     );
     return 0;
   });
+}
+
+/** `billing charges --refunds`: the refunds themselves, with the charge each gave money back from. */
+function showRefunds(ctx: Context, store: Store, planId: number | undefined, status: ChargeStatus | undefined): number {
+  const refunds = listRefunds(store, { planId, status });
+  if (ctx.options.json) {
+    ctx.json(refunds);
+    return 0;
+  }
+  const { color } = ctx;
+  const shown = (s: string) => (s === 'succeeded' ? color.green(s) : s === 'failed' ? color.red(s) : color.yellow(s));
+  ctx.streams.stdout.write(
+    renderTable(
+      ['REFUND', 'CHARGE', 'PLAN', 'AMOUNT', 'STATUS', 'WHEN', 'BY', 'REASON'],
+      refunds.map((r) => [String(r.id), String(r.charge_id), String(r.plan_id), formatMoney(r.amount_minor, r.currency), shown(r.status), r.created_at.slice(0, 10), r.actor, r.failure_code ? `${r.reason} (${r.failure_code})` : r.reason]),
+      { tty: ctx.tty, raw: ctx.options.raw, heading: (t) => color.dim(t) },
+    ),
+  );
+  return 0;
 }

@@ -22,8 +22,8 @@ export async function run(ctx: Context, opts: { months?: string }): Promise<numb
     const money = (minor: number) => formatMoney(minor, currency);
     ctx.streams.stdout.write(
       renderTable(
-        ['MONTH', 'INSTALLMENTS', 'VISITS', 'RETRIES', 'EXPECTED'],
-        result.months.map((m) => [m.month, `${m.installments} · ${money(m.installments_minor)}`, `${m.visits} · ${money(m.visits_minor)}`, money(m.retries_minor), ctx.color.bold(money(m.total_minor))]),
+        ['MONTH', 'INSTALLMENTS', 'VISITS', 'RETRIES', 'REFUNDS', 'EXPECTED'],
+        result.months.map((m) => [m.month, `${m.installments} · ${money(m.installments_minor)}`, `${m.visits} · ${money(m.visits_minor)}`, money(m.retries_minor), m.refunds_minor > 0 ? `−${money(m.refunds_minor)}` : money(0), ctx.color.bold(money(m.total_minor))]),
         { tty: ctx.tty, raw: ctx.options.raw, heading: (t) => ctx.color.dim(t) },
       ),
     );

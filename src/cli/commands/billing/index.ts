@@ -45,8 +45,27 @@ Examples:
     .option('--plan <plan>', 'charges of one plan')
     .option('--status <status>', 'pending, succeeded or failed')
     .option('--since <date>', 'due on or after this date')
-    .addHelpText('after', '\nExamples:\n  $ txplan billing charges --status failed\n  $ txplan billing charges --plan 12 --json')
+    .option('--refunds', 'list the refunds instead (of one plan with --plan; --status filters them)')
+    .addHelpText('after', '\nExamples:\n  $ txplan billing charges --status failed\n  $ txplan billing charges --plan 12 --json\n  $ txplan billing charges --refunds')
     .action(action(async (ctx, opts) => (await import('./charges.js')).run(ctx, opts)));
+
+  billing
+    .command('refund <charge>')
+    .description('refund a paid charge in full or in part, to the card that paid it (asks; audited)')
+    .option('--amount <amount>', "how much to refund, in the charge's currency, like 49.50 (default: all that remains)")
+    .option('--reason <text>', 'why, kept in the audit (required)')
+    .addHelpText(
+      'after',
+      `
+Never more than what remains of the charge (its amount less refunds made or still pending).
+Off a terminal it needs --yes. A refund left pending by a stopped command is settled, under
+its own key, by rerunning the same command or by the next billing run.
+
+Examples:
+  $ txplan billing refund 12 --reason "treatment not performed"
+  $ txplan billing refund 12 --amount 49.50 --reason "missed session" --yes`,
+    )
+    .action(action(async (ctx, charge, opts) => (await import('./refund.js')).run(ctx, charge, opts)));
 
   billing
     .command('reconcile')

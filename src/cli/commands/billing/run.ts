@@ -52,6 +52,7 @@ export async function run(ctx: Context, opts: { date?: string; dryRun?: boolean;
           if (c.status === 'pending') ctx.err(color.yellow(`unanswered ${c.idempotency_key} ${formatMoney(c.amount_minor, c.currency)}: the processor did not answer; the next run asks again under the same key`));
           else ctx.err(color.yellow(`declined ${c.idempotency_key} ${formatMoney(c.amount_minor, c.currency)}: ${c.decline_code}${c.next_attempt_on ? `, retry on ${c.next_attempt_on}` : ', plan past due'}`));
         }
+        if (report.refunds_settled) ctx.out(`settled ${report.refunds_settled} refund${report.refunds_settled === 1 ? '' : 's'} a stopped "billing refund" had left pending, under ${report.refunds_settled === 1 ? 'its' : 'their'} own key${report.refunds_settled === 1 ? '' : 's'}`);
         // One summary line per run, for cron logs.
         ctx.out(`billing run${report.date ? ` ${report.date}` : ''}: charged ${report.charged} (${formatMoney(report.amount_minor, currency)}), failed ${report.failed}, skipped ${report.skipped}, completed ${report.completed_plans}, past due ${report.past_due_plans}`);
       }

@@ -36,17 +36,19 @@ export async function run(ctx: Context, ref: string): Promise<number> {
   return withStore(ctx, async (store) => {
     const view = loadPlanView(store, findPlan(store, ref));
     const from = await origin(registry, view);
+    const summary = paymentSummary(store, view.plan);
+    const payments = { paid_minor: summary.paid_minor, refunded_minor: summary.refunded_minor ?? 0, net_minor: summary.net_minor ?? summary.paid_minor, refunds: summary.refunds ?? [] };
     if (ctx.options.json) {
-      ctx.json({ ...planJson(view), origin: { customised: from.customised, template_current_version: from.current?.version ?? null, differences: from.changes } });
+      ctx.json({ ...planJson(view), origin: { customised: from.customised, template_current_version: from.current?.version ?? null, differences: from.changes }, payments });
       return 0;
     }
     const history = listAudit(store, { entity: 'plan', id: String(view.plan.id) });
-    ctx.out(render(ctx, registry, view, from, { payments: paymentSummary(store, view.plan).items, history, charges: chargesOfPlan(store, view.plan.id) }));
+    ctx.out(render(ctx, registry, view, from, { payments: summary.items, totals: payments, history, charges: chargesOfPlan(store, view.plan.id) }));
     return 0;
   });
 }
 
-function render(ctx: Context, registry: Registry, view: PlanView, from: Origin, record: { payments: PaymentItem[]; history: AuditEntry[]; charges: readonly ChargeRow[] }): string {
+function render(ctx: Context, registry: Registry, view: PlanView, from: Origin, record: { payments: PaymentItem[]; totals: { paid_minor: number; refunded_minor: number; net_minor: number }; history: AuditEntry[]; charges: readonly ChargeRow[] }): string {
   const { color } = ctx;
   const { plan, snapshot, patient, clinic } = view;
   const money = (minor: number) => formatMoney(minor, plan.currency);
@@ -67,6 +69,9 @@ function render(ctx: Context, registry: Registry, view: PlanView, from: Origin, 
     row('Price', prices.join('; '));
   } else row('Price', 'pay per visit, at the plan’s service prices');
   if (view.paymentMethod) row('Payment', `${view.paymentMethod.brand} •••• ${view.paymentMethod.last4}, expires ${String(view.paymentMethod.exp_month).padStart(2, '0')}/${view.paymentMethod.exp_year}`);
+  const { totals } = record;
+  // Each refund is itemised under Payments, after the charge it refunds.
+  if (totals.paid_minor > 0) row('Paid', totals.refunded_minor > 0 ? `${money(totals.paid_minor)}; refunded ${money(totals.refunded_minor)}; net ${money(totals.net_minor)}` : money(totals.paid_minor));
   if (plan.status === 'paused') row('Paused', `since ${plan.paused_on}${plan.pause_until ? `, until ${plan.pause_until}` : ''}`);
   row('Added', when(plan.created_at));
   const started = last('plan.start');
