@@ -11,6 +11,7 @@ import { feeForInstallment } from '../plans/view.js';
 import { chargeKey } from '../domain/keys.js';
 import { assertBillingOpen } from './hold.js';
 import { auditCharge, sendPending, type ChargingContext, type Outcome } from './charging.js';
+import { visitCharge } from './quote.js';
 
 /**
  * The moments outside the monthly run when SPEC §5 takes money: a monthly
@@ -29,9 +30,9 @@ export async function chargeVisit(ctx: ChargingContext, plan: PlanRow, n: number
   if (plan.type !== 'pay-as-you-go') return undefined;
   const step = getSteps(ctx.store, plan.id).find((s) => s.n === n);
   if (!step) return undefined;
-  const prices = JSON.parse(plan.service_prices) as Record<string, number>;
-  const amount = (JSON.parse(step.services) as string[]).reduce((sum, id) => sum + (prices[id] ?? 0), 0);
-  if (amount === 0) return undefined; // complimentary visit
+  const [visit] = visitCharge(n, JSON.parse(step.services) as string[], JSON.parse(plan.service_prices) as Record<string, number>);
+  if (!visit) return undefined; // complimentary visit
+  const amount = visit.amountMinor;
   return charge(ctx, plan, { kind: 'step', installment: null, step_n: n, key: chargeKey(ctx.databaseId, { kind: 'step', planId: plan.id, step: n }), due: step.completed_on ?? formatDate(today), amount }, today);
 }
 

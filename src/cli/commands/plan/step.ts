@@ -12,7 +12,10 @@ import { assertBillingOpen } from '../../../billing/hold.js';
 import { loadRegistry } from '../../../registry/registry.js';
 import { formatMoney } from '../../../domain/money.js';
 import { FailedError } from '../../../errors.js';
-import { getPlan } from '../../../store/plans.js';
+import { getPlan, getSteps } from '../../../store/plans.js';
+import { getPaymentMethod } from '../../../store/payment-methods.js';
+import { visitCharge } from '../../../billing/quote.js';
+import { chargeConfirmation, confirmCharge } from '../../confirm.js';
 import { parseStepNumber, readPhoto, recordStep, type StepMark } from '../../../plans/steps.js';
 import { clinicZone } from '../../../store/clinics.js';
 import type { AttachmentRow, StepRow } from '../../../store/plans.js';
@@ -59,7 +62,15 @@ export async function run(ctx: Context, ref: string, nText: string, opts: StepOp
     // Active and past-due plans always have a clinic; UTC only guards a damaged row.
     const today = todayIn(clinicZone(store, plan.clinic_id, 'UTC'), ctx.now());
     // A visit is charged once recorded: while billing is held the visit is not recorded either, so its charge is never lost.
-    if (mark === 'done' && plan.type === 'pay-as-you-go') assertBillingOpen(store);
+    if (mark === 'done' && plan.type === 'pay-as-you-go') {
+      assertBillingOpen(store);
+      const step = getSteps(store, plan.id).find((s) => s.n === n);
+      if (step?.status === 'pending') {
+        const charges = visitCharge(n, JSON.parse(step.services) as string[], JSON.parse(plan.service_prices) as Record<string, number>);
+        const card = plan.payment_method_id !== null ? getPaymentMethod(store, plan.payment_method_id) : undefined;
+        await confirmCharge(ctx, chargeConfirmation({ subject: `Visit ${n} of plan ${plan.id}, ${plan.name}`, charges, currency: plan.currency, card }));
+      }
+    }
     const photos = (opts.photo ?? []).map((file) => readPhoto(resolve(ctx.cwd, file), file));
     const attachments = photos.length > 0 ? (() => {
       const workspace = resolveWorkspace(ctx);
