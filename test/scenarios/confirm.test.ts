@@ -117,6 +117,30 @@ describe('confirming before money moves, off a terminal', () => {
   });
 });
 
+describe('no ghosts', () => {
+  it('a declined first installment leaves no charge pointing at a missing plan; the attempt is listed under the patient', () => {
+    const ws = clinicWorkspace(2);
+    const run = at(ws, '2027-01-04T09:00:00Z');
+    const declined = run('plan', 'apply', 'P-1', ACNE, '--mode', 'start', '--clinic', 'main', '--payment-method', 'pm_card_chargeDeclined', '--yes');
+    expect(declined.code).toBe(1);
+    expect(declined.stderr).toContain('was declined');
+    expect(run('plan', 'apply', 'P-2', ACNE, '--mode', 'start', '--clinic', 'main', '--payment-method', 'pm_card_visa', '--yes').code).toBe(0);
+
+    expect(query(ws, 'SELECT id, plan_id FROM charges WHERE plan_id NOT IN (SELECT id FROM plans)')).toEqual([]);
+    const check = run('db', 'check', '--json');
+    expect(check.code).toBe(0);
+    expect(JSON.parse(check.stdout)).toMatchObject({ ok: true, foreign_keys: [] });
+
+    const mine = JSON.parse(run('billing', 'charges', '--patient', 'P-1', '--json').stdout) as Array<Record<string, unknown>>;
+    expect(mine).toEqual([expect.objectContaining({ plan_id: null, patient_id: 1, declined_start: { removed_plan_id: 1, template: `${ACNE}@3` }, installment: 1, amount_minor: 24900, status: 'failed', decline_code: 'generic_decline' })]);
+    const theirs = JSON.parse(run('billing', 'charges', '--patient', 'P-2', '--json').stdout) as Array<Record<string, unknown>>;
+    expect(theirs).toEqual([expect.objectContaining({ plan_id: 2, amount_minor: 24900, status: 'succeeded' })]);
+    expect(run('billing', 'charges', '--patient', 'P-1').stdout).toMatch(/start declined, plan 1 not kept \(patient 1\)/);
+    // The processor recorded the declined attempt: txplan's records still match its ledger.
+    expect(run('billing', 'reconcile').code).toBe(0);
+  });
+});
+
 describe('confirming before money moves, on a terminal', () => {
   it('plan start shows the amount, what it pays for and the card, and asks (y/N); "n" charges nothing', async () => {
     const ws = clinicWorkspace(1);
