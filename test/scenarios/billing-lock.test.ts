@@ -15,7 +15,7 @@ import { binary, clinicWorkspace, databaseFile, query, runner } from '../helpers
 const ACNE = 'comprehensive-acne-resolution';
 
 function clinic() {
-  const ws = clinicWorkspace(1, [['plan', 'apply', 'P-1', ACNE, '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_visa']]);
+  const ws = clinicWorkspace(1, [['plan', 'apply', 'P-1', ACNE, '--mode', 'start', '--yes', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_visa']]);
   return { ws, ...runner(ws) };
 }
 

@@ -25,7 +25,7 @@ describe('examples/cron/txplan-billing.sh', () => {
       ['patient', 'add', '--first', 'Ada', '--last', 'Lovelace', '--mrn', 'P-1'],
       ['patient', 'add', '--first', 'Grace', '--last', 'Hopper', '--mrn', 'P-2'],
       // Started early in 2026: by today several installments are due.
-      ['plan', 'apply', 'P-1', 'comprehensive-acne-resolution', '--mode', 'start', '--clinic', 'main', '--start', '2026-01-05', '--payment-method', 'pm_card_visa'],
+      ['plan', 'apply', 'P-1', 'comprehensive-acne-resolution', '--mode', 'start', '--yes', '--clinic', 'main', '--start', '2026-01-05', '--payment-method', 'pm_card_visa'],
     ]);
     const first = cron(ws);
     expect(first.status).toBe(0);
@@ -33,8 +33,8 @@ describe('examples/cron/txplan-billing.sh', () => {
     expect(first.log).not.toMatch(/Ada|Lovelace|P-1/);
 
     setUp(ws, [
-      ['plan', 'apply', 'P-2', 'comprehensive-acne-resolution', '--mode', 'start', '--clinic', 'main', '--start', '2026-01-05', '--payment-method', 'pm_card_visa'],
-      ['plan', 'payment', '2', '--payment-method', 'pm_card_chargeDeclinedInsufficientFunds'],
+      ['plan', 'apply', 'P-2', 'comprehensive-acne-resolution', '--mode', 'start', '--yes', '--clinic', 'main', '--start', '2026-01-05', '--payment-method', 'pm_card_visa'],
+      ['plan', 'payment', '--yes', '2', '--payment-method', 'pm_card_chargeDeclinedInsufficientFunds'],
     ]);
     const second = cron(ws);
     expect(second.status).toBe(3);

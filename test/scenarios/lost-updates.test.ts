@@ -20,7 +20,7 @@ function clinic() {
     ['patient', 'add', '--first', 'Ada', '--last', 'Lovelace', '--mrn', 'P-1'],
   ]);
   const { run, json } = runner(ws);
-  const id = String(json<{ id: number }>('plan', 'apply', 'P-1', ACNE, '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_visa').id);
+  const id = String(json<{ id: number }>('plan', 'apply', 'P-1', ACNE, '--mode', 'start', '--yes', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_visa').id);
   return { ws, run, json, id };
 }
 
@@ -80,7 +80,7 @@ describe('no lost updates: plan edit --edit racing with another change', () => {
 
   it('edit vs a billing run that makes the plan past due: past due stands', () => {
     const c = clinic();
-    expect(c.run('plan', 'payment', c.id, '--payment-method', 'pm_card_chargeDeclinedStolenCard').code).toBe(0);
+    expect(c.run('plan', 'payment', '--yes', c.id, '--payment-method', 'pm_card_chargeDeclinedStolenCard').code).toBe(0);
     const race = racingEditor('billing run --date 2031-02-15', 'billing-cron');
     const result = txplan(['plan', 'edit', c.id, '--edit'], { cwd: c.ws, env: race.env });
     expect(readFileSync(race.log, 'utf8')).toMatch(/exit [03]/);
@@ -97,7 +97,7 @@ describe('no lost updates: plan edit --edit racing with another change', () => {
     const file = join(c.ws, 'templates', `${ACNE}.yaml`);
     // The "editor" first publishes version 4 of the template, then rolls it out, then saves its own change.
     const bump = `sed -i -e "s/^version: 3$/version: 4/" -e "s/^goal: .*/goal: Version four goal/" "${file}"\n`;
-    const race = racingEditor(`template rollout ${ACNE}`, 'cara', bump);
+    const race = racingEditor(`template rollout ${ACNE} --yes`, 'cara', bump);
     const result = txplan(['plan', 'edit', c.id, '--edit'], { cwd: c.ws, env: race.env });
     expect(readFileSync(race.log, 'utf8')).toContain('exit 0');
     const plan = c.json<PlanJson>('plan', 'show', c.id);
