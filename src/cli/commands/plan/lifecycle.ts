@@ -173,6 +173,7 @@ export async function cancel(ctx: Context, ref: string, opts: { reason?: string;
     const feeDue = insideMinimumTerm(plan, day) && earlyFeeMinor(plan) > 0;
     // A fee that could not be charged must not be lost behind a recorded cancellation.
     if (feeDue && !opts.waiveFee) {
+      assertAllowed(plan, 'cancel'); // a plan that cannot be cancelled is refused before anyone is asked about a fee
       assertBillingOpen(store);
       const card = plan.payment_method_id !== null ? getPaymentMethod(store, plan.payment_method_id) : undefined;
       await confirmCharge(ctx, chargeConfirmation({ subject: `Cancelling plan ${plan.id}, ${plan.name}`, charges: cancelFeeCharge(earlyFeeMinor(plan)), currency: plan.currency, card }));
