@@ -16,7 +16,7 @@ export async function run(ctx: Context, id: string, opts: { toVersion?: string; 
   const target = await rolloutTarget(registry, id, opts.toVersion !== undefined ? Number(opts.toVersion) : undefined);
   return withStore(ctx, async (store) => {
     // A new price for running plans is never started silently: the clinic sees each plan's old and new price and confirms.
-    if (!opts.dryRun) await confirmCharge(ctx, priceConfirmation(store, rollout(store, registry, target, { dryRun: true }, { actor: ctx.actor, now: ctx.now() })));
+    if (!opts.dryRun && !ctx.options.yes) await confirmCharge(ctx, priceConfirmation(store, rollout(store, registry, target, { dryRun: true }, { actor: ctx.actor, now: ctx.now() })));
     const result = rollout(store, registry, target, { dryRun: opts.dryRun ?? false }, { actor: ctx.actor, now: ctx.now() });
     if (ctx.options.json) {
       ctx.json({
