@@ -69,7 +69,7 @@ async function batch() {
     const cohort = join(work, `cohort-${t}.txt`);
     // Each patient pays with their own card: the sandbox's test Visa, one line each.
     writeFileSync(cohort, csv.slice(1 + from, 1 + to).map((line) => `${line.split(',')[2]},pm_card_visa`).join('\n') + '\n');
-    txplan('plan', 'apply', template, '--patients-file', cohort, '--mode', 'start', '--clinic', 'downtown', '--start', '2026-10-05');
+    txplan('plan', 'apply', template, '--patients-file', cohort, '--mode', 'start', '--yes', '--clinic', 'downtown', '--start', '2026-10-05');
     for (let i = from; i < to; i++) order.push(t);
   });
 
@@ -144,7 +144,7 @@ async function longText() {
   txplan('clinic', 'add', 'downtown', '--name', 'Lumen Downtown', '--timezone', 'America/New_York', '--address', '120 Main Street, Suite 4', '--phone', '+1 555 010 0100');
   txplan('patient', 'add', '--first', 'Long', '--last', 'Note', '--mrn', 'L-1');
   txplan('patient', 'add', '--first', 'Long', '--last', 'Word', '--mrn', 'L-2');
-  const apply = (mrn, ...set) => txplan('plan', 'apply', mrn, 'comprehensive-acne-resolution', '--mode', 'start', '--clinic', 'downtown', '--start', '2026-10-05', '--payment-method', 'pm_card_visa', ...set);
+  const apply = (mrn, ...set) => txplan('plan', 'apply', mrn, 'comprehensive-acne-resolution', '--mode', 'start', '--yes', '--clinic', 'downtown', '--start', '2026-10-05', '--payment-method', 'pm_card_visa', ...set);
   // A single argument may be at most 128 KiB on Linux: 130,000 characters fit.
   const note = prose(130_000);
   apply('L-1');

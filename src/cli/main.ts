@@ -6,6 +6,7 @@ import { readEnvironment } from '../config.js';
 import { containsCardNumber } from '../domain/cards.js';
 import { buildProgram } from './program.js';
 import { createContext, guardStreams, type Streams } from './context.js';
+import type { Prompter } from './prompter.js';
 import { escapeJson, neutraliseValue } from './output/escape.js';
 
 /** What one run of txplan talks to; the process's own by default. */
@@ -13,6 +14,8 @@ export interface Io {
   streams: Streams;
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /** The questions' answers, for a test on fake terminal streams. */
+  prompter?: () => Promise<Prompter>;
 }
 
 /**
@@ -51,7 +54,7 @@ export async function main(argv: readonly string[], io?: Io): Promise<number> {
   const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
   const { program, exitCode } = buildProgram(
     version,
-    io ? (options) => createContext(options, { streams: io.streams, env: readEnvironment(io.env), cwd: io.cwd }) : createContext,
+    io ? (options) => createContext(options, { streams: io.streams, env: readEnvironment(io.env), cwd: io.cwd, ...(io.prompter ? { prompter: io.prompter } : {}) }) : createContext,
   );
   let usageMessage: string | undefined;
   program.exitOverride();

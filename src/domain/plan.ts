@@ -19,7 +19,8 @@ const ALLOWED: Record<PlanAction, readonly PlanStatus[]> = {
   payment: ['prescribed', 'active', 'paused', 'past_due'],
   step: ['active', 'past_due'],
   book: ['prescribed', 'active', 'paused', 'past_due'],
-  rollout: ['active', 'paused', 'past_due'],
+  // A prescribed plan moves to the current version when it is started on it.
+  rollout: ['prescribed', 'active', 'paused', 'past_due'],
 };
 
 const HINTS: Partial<Record<PlanAction, Partial<Record<PlanStatus, string>>>> = {

@@ -111,6 +111,7 @@ export function rescheduleFailedCharges(store: Store, planId: number, on: string
 
 export interface ChargeFilter {
   planId?: number | undefined;
+  patientId?: number | undefined;
   status?: ChargeStatus | undefined;
   since?: string | undefined;
   limit?: number | undefined;
@@ -120,9 +121,10 @@ export function listCharges(store: Store, filter: ChargeFilter): ChargeRow[] {
   return store
     .statement<[Record<string, unknown>], ChargeRow>(
       `SELECT * FROM charges WHERE (@plan IS NULL OR plan_id = @plan) AND (@status IS NULL OR status = @status) AND (@since IS NULL OR due_date >= @since)
+         AND (@patient IS NULL OR plan_id IN (SELECT id FROM plans WHERE patient_id = @patient))
        ORDER BY due_date, id LIMIT @limit`,
     )
-    .all({ plan: filter.planId ?? null, status: filter.status ?? null, since: filter.since ?? null, limit: filter.limit ?? -1 });
+    .all({ plan: filter.planId ?? null, patient: filter.patientId ?? null, status: filter.status ?? null, since: filter.since ?? null, limit: filter.limit ?? -1 });
 }
 
 /** One attempt at the processor, as txplan knows it. */
@@ -142,7 +144,12 @@ export interface Attempt {
  */
 export function* attemptsInKeyOrder(store: Store): Generator<Attempt> {
   const rows = store
-    .statement<[], Pick<ChargeRow, 'idempotency_key' | 'plan_id' | 'amount_minor' | 'currency' | 'status' | 'attempts'>>('SELECT idempotency_key, plan_id, amount_minor, currency, status, attempts FROM charges ORDER BY idempotency_key')
+    .statement<[], Pick<ChargeRow, 'idempotency_key' | 'plan_id' | 'amount_minor' | 'currency' | 'status' | 'attempts'>>(
+      // A declined start's attempts reached the processor too: they are matched under the plan id they had.
+      `SELECT idempotency_key, plan_id, amount_minor, currency, status, attempts FROM charges
+       UNION ALL SELECT idempotency_key, removed_plan_id, amount_minor, currency, 'failed', attempts FROM declined_starts
+       ORDER BY idempotency_key`,
+    )
     .iterate();
   for (const row of rows) {
     const attempts = Array.from({ length: row.attempts }, (_, i) => i + 1).map((n) => ({ n, key: attemptKey(row.idempotency_key, n) }));
@@ -154,11 +161,58 @@ export function* attemptsInKeyOrder(store: Store): Generator<Attempt> {
   }
 }
 
-/** Removes a program whose first installment was declined: its steps and prices go; the charge stays as the record. */
+/**
+ * Removes a program whose first installment was declined: its steps and
+ * prices go, and its declined charge moves whole to declined_starts, tied to
+ * the patient — so no charge is left pointing at a plan that does not exist.
+ */
 export function removeUnstartedPlan(store: Store, planId: number): void {
+  store
+    .statement(
+      `INSERT INTO declined_starts (patient_id, removed_plan_id, template, charge_id, kind, installment, idempotency_key, due_date, amount_minor, currency, attempts, decline_code, decline_message, gateway, gateway_charge_id, created_at, declined_at)
+       SELECT p.patient_id, c.plan_id, p.template_id || '@' || p.template_version, c.id, c.kind, c.installment, c.idempotency_key, c.due_date, c.amount_minor, c.currency, c.attempts, c.decline_code, c.decline_message, c.gateway, c.gateway_charge_id, c.created_at, c.updated_at
+       FROM charges c JOIN plans p ON p.id = c.plan_id
+       WHERE c.plan_id = ? AND c.status = 'failed' AND c.kind = 'installment'`,
+    )
+    .run(planId);
+  // The database lets a charge go only once its copy is in declined_starts (migration 10).
+  store.statement('DELETE FROM charges WHERE plan_id = ? AND id IN (SELECT charge_id FROM declined_starts)').run(planId);
   store.statement('DELETE FROM steps WHERE plan_id = ?').run(planId);
   store.statement('DELETE FROM plan_prices WHERE plan_id = ?').run(planId);
   store.statement('DELETE FROM plans WHERE id = ?').run(planId);
+}
+
+/** A start whose first installment was declined: the attempt, kept without its plan. */
+export interface DeclinedStartRow {
+  id: number;
+  patient_id: number;
+  removed_plan_id: number;
+  template: string;
+  charge_id: number;
+  kind: 'installment';
+  installment: number;
+  idempotency_key: string;
+  due_date: string;
+  amount_minor: number;
+  currency: string;
+  attempts: number;
+  decline_code: string | null;
+  decline_message: string | null;
+  gateway: string;
+  gateway_charge_id: string | null;
+  created_at: string;
+  declined_at: string;
+}
+
+export function listDeclinedStarts(store: Store, filter: { patientId?: number | undefined; since?: string | undefined }): DeclinedStartRow[] {
+  return store
+    .statement<[Record<string, unknown>], DeclinedStartRow>('SELECT * FROM declined_starts WHERE (@patient IS NULL OR patient_id = @patient) AND (@since IS NULL OR due_date >= @since) ORDER BY due_date, charge_id')
+    .all({ patient: filter.patientId ?? null, since: filter.since ?? null });
+}
+
+/** Charges whose plan does not exist (none should: see removeUnstartedPlan), as "db check" reports them. */
+export function chargesWithoutPlan(store: Store): Array<{ id: number; plan_id: number }> {
+  return store.statement<[], { id: number; plan_id: number }>('SELECT id, plan_id FROM charges WHERE plan_id NOT IN (SELECT id FROM plans) ORDER BY id').all();
 }
 
 /** The billing lock's row: who took it, when, and (since schema 6) on which host, boot and process start. */

@@ -24,11 +24,11 @@ interface Manifest {
 }
 
 function clinic() {
-  const ws = clinicWorkspace(2, [['plan', 'apply', 'P-1', 'mild-acne-clearing', '--mode', 'start', '--clinic', 'main', '--start', '2026-01-05', '--payment-method', 'pm_card_visa']]);
+  const ws = clinicWorkspace(2, [['plan', 'apply', 'P-1', 'mild-acne-clearing', '--mode', 'start', '--yes', '--clinic', 'main', '--start', '2026-01-05', '--payment-method', 'pm_card_visa']]);
   const clock: TestClock = { now: undefined };
   const { run, json } = runner(ws, clock);
   writeFileSync(join(ws, 'week1.png'), PNG);
-  setUp(ws, [['plan', 'step', '1', '1', '--done', '--photo', 'week1.png', '--date', '2026-01-05']]);
+  setUp(ws, [['plan', 'step', '--yes', '1', '1', '--done', '--photo', 'week1.png', '--date', '2026-01-05']]);
   const count = (sql: string): number => {
     const handle = new Database(join(ws, '.txplan', 'txplan.db'), { readonly: true });
     try {
@@ -137,7 +137,7 @@ describe('txplan db restore', () => {
     const dest = join(tempDir(), 'b');
     expect(c.run('db', 'backup', dest).code).toBe(0);
     const ledgerBefore = readFileSync(join(c.ws, '.txplan', 'sandbox-gateway.db'));
-    setUp(c.ws, [['plan', 'apply', 'P-2', 'comprehensive-acne-resolution', '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_visa', '--yes']], '2031-01-15');
+    setUp(c.ws, [['plan', 'apply', 'P-2', 'comprehensive-acne-resolution', '--mode', 'start', '--yes', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_visa', '--yes']], '2031-01-15');
     const keys = () => {
       const handle = new Database(join(c.ws, '.txplan', 'sandbox-gateway.db'), { readonly: true });
       try {

@@ -16,7 +16,7 @@ const ACNE = 'comprehensive-acne-resolution';
 
 /** A plan entered on its start date; `bill(D)` runs `billing run --date D` with txplan's clock (TXPLAN_NOW) at D. */
 function clinic() {
-  const ws = clinicWorkspace(1, [['plan', 'apply', 'P-1', ACNE, '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_visa', '--yes']], '2031-01-15');
+  const ws = clinicWorkspace(1, [['plan', 'apply', 'P-1', ACNE, '--mode', 'start', '--yes', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_visa', '--yes']], '2031-01-15');
   return { ws, ...runner(ws), bill: (date: string) => txplan(['billing', 'run', '--date', date], { cwd: ws, env: at(date) }) };
 }
 

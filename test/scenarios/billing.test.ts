@@ -141,7 +141,7 @@ function clinic(today = TODAY): Clinic {
     if (now > clock.now!) clock.now = now;
   };
   const applyAhead = (template: string, start: string, token = 'pm_card_visa', where = 'main', patient = 'P-1') =>
-    json<{ id: number }>('plan', 'apply', patient, template, '--mode', 'start', '--clinic', where, '--start', start, '--payment-method', token, '--yes').id;
+    json<{ id: number }>('plan', 'apply', patient, template, '--mode', 'start', '--yes', '--clinic', where, '--start', start, '--payment-method', token, '--yes').id;
   return {
     k,
     ws,
@@ -219,7 +219,7 @@ describe('charging at program start', () => {
 
   it('a declined first installment exits 1 with the reason and leaves no plan behind', () => {
     const c = clinic('2031-01-15');
-    const result = c.run('plan', 'apply', 'P-1', ACNE, '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_chargeDeclined');
+    const result = c.run('plan', 'apply', 'P-1', ACNE, '--mode', 'start', '--yes', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_chargeDeclined');
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(clockWarning('2031-01-15') + 'txplan: The first installment of $249.00 was declined (generic_decline: Your card was declined.); the program was not started. Try another payment method\n');
     expect(result.stdout).toBe('');
@@ -241,7 +241,7 @@ describe('charging at program start', () => {
 
     // --json: the error as JSON on stderr, nothing on stdout. Entered on its start date again.
     c.clock.now = '2031-01-15';
-    const asJson = c.run('plan', 'apply', 'P-1', ACNE, '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_chargeCustomerFail', '--json');
+    const asJson = c.run('plan', 'apply', 'P-1', ACNE, '--mode', 'start', '--yes', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_chargeCustomerFail', '--json');
     expect(asJson.code).toBe(1);
     expect(asJson.stdout).toBe('');
     expect(JSON.parse(withoutClockWarning(asJson.stderr))).toEqual({ error: { code: 'declined', message: expect.stringContaining('was declined (generic_decline') } });
@@ -260,7 +260,7 @@ describe('charging at program start', () => {
     const c = clinic();
     const { id } = c.json<{ id: number }>('plan', 'apply', 'P-2', ACNE, '--mode', 'prescribe');
     c.clock.now = '2031-01-15';
-    const declined = c.run('plan', 'start', String(id), '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_chargeDeclinedInsufficientFunds', '--yes');
+    const declined = c.run('plan', 'start', '--yes', String(id), '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_chargeDeclinedInsufficientFunds', '--yes');
     expect(declined.code).toBe(1);
     expect(declined.stderr).toContain('was declined (insufficient_funds: Your card has insufficient funds.); the program was not started');
     const back = c.json<PlanJson>('plan', 'show', String(id));
@@ -272,7 +272,7 @@ describe('charging at program start', () => {
 
     // Started on its start date this time.
     c.clock.now = '2031-01-15';
-    const started = c.json<PlanJson>('plan', 'start', String(id), '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_visa', '--yes');
+    const started = c.json<PlanJson>('plan', 'start', '--yes', String(id), '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_visa', '--yes');
     expect(started).toMatchObject({ status: 'active', start_date: '2031-01-15', end_date: '2031-07-15' });
     const [charge] = c.charges('--plan', String(id));
     expect(charge).toMatchObject({ installment: 1, status: 'succeeded', attempts: 2, amount_minor: 24900, payment_token: 'pm_card_visa' });
@@ -290,22 +290,22 @@ describe('payment methods', () => {
     const id = c.apply(ACNE, '2031-01-15');
     const card = '4242 4242 4242 4242';
     for (const args of [
-      ['plan', 'payment', String(id), '--payment-method', card],
-      ['plan', 'payment', String(id), '--payment-method', '4242-4242-4242-4242'],
-      ['plan', 'apply', 'P-2', ACNE, '--mode', 'start', '--clinic', 'main', '--payment-method', '4242424242424242'],
-      ['plan', 'cancel', String(id), '--reason', `card ${card}`],
+      ['plan', 'payment', '--yes', String(id), '--payment-method', card],
+      ['plan', 'payment', '--yes', String(id), '--payment-method', '4242-4242-4242-4242'],
+      ['plan', 'apply', 'P-2', ACNE, '--mode', 'start', '--yes', '--clinic', 'main', '--payment-method', '4242424242424242'],
+      ['plan', 'cancel', '--yes', String(id), '--reason', `card ${card}`],
     ]) {
       const result = c.run(...args);
       expect(result.code, args.join(' ')).toBe(1);
       expect(result.stderr).toContain('card number');
       expect(result.stderr.replace(/[ -]/g, '')).not.toContain('4242424242424242');
     }
-    const unknown = c.run('plan', 'payment', String(id), '--payment-method', 'pm_card_nosuch');
+    const unknown = c.run('plan', 'payment', '--yes', String(id), '--payment-method', 'pm_card_nosuch');
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('The sandbox processor has no payment method "pm_card_nosuch"');
-    const notToken = c.run('plan', 'payment', String(id), '--payment-method', 'visa');
+    const notToken = c.run('plan', 'payment', '--yes', String(id), '--payment-method', 'visa');
     expect(notToken.code).toBe(1);
-    expect(c.run('plan', 'payment', String(id)).code).toBe(2);
+    expect(c.run('plan', 'payment', '--yes', String(id)).code).toBe(2);
     expect(c.json<PlanJson & { payment_method: { token: string } }>('plan', 'show', String(id)).payment_method.token).toBe('pm_card_visa');
     expect(c.json<PlanJson>('plan', 'show', String(id)).status).toBe('active');
     // Nothing of the card reached a file.
@@ -337,15 +337,15 @@ describe('pay-as-you-go visits', () => {
     writeFileSync(catalog, after);
 
     // Visit 1: skin consultation (complimentary) + deep cleansing facial $150.00 + extractions $35.00.
-    const visit1 = c.run('plan', 'step', String(id), '1', '--done', '--date', start);
+    const visit1 = c.run('plan', 'step', '--yes', String(id), '1', '--done', '--date', start);
     expect(visit1.code).toBe(0);
     expect(visit1.stdout).toContain('; charged $185.00.');
     // Visit 4: progress assessment only, complimentary: no charge at all.
-    const visit4 = c.run('plan', 'step', String(id), '4', '--done', '--date', plusDays(start, 77));
+    const visit4 = c.run('plan', 'step', '--yes', String(id), '4', '--done', '--date', plusDays(start, 77));
     expect(visit4.code).toBe(0);
     expect(visit4.stdout).not.toContain('charged');
     // Visit 2 skipped: not charged.
-    expect(c.run('plan', 'step', String(id), '2', '--skip').code).toBe(0);
+    expect(c.run('plan', 'step', '--yes', String(id), '2', '--skip').code).toBe(0);
 
     const charges = c.charges('--plan', String(id));
     expect(charges.map((ch) => [ch.kind, ch.step_n, ch.idempotency_key, ch.amount_minor, ch.status, ch.due_date])).toEqual([['step', 1, `${c.k}plan-${id}-step-1`, 18500, 'succeeded', start]]);
@@ -353,11 +353,11 @@ describe('pay-as-you-go visits', () => {
 
     // A new plan applied now gets the new price.
     const later = c.apply(MILD, start, 'pm_card_mastercard', 'main', 'P-2');
-    expect(c.run('plan', 'step', String(later), '1', '--done', '--date', start).stdout).toContain('; charged $210.00.');
+    expect(c.run('plan', 'step', '--yes', String(later), '1', '--done', '--date', start).stdout).toContain('; charged $210.00.');
 
     // A declined visit is recorded as done, and the command says the charge was declined (exit 1).
     const declining = c.apply(MILD, start, 'pm_card_chargeCustomerFail', 'main', 'P-3');
-    const declined = c.run('plan', 'step', String(declining), '1', '--done', '--date', start);
+    const declined = c.run('plan', 'step', '--yes', String(declining), '1', '--done', '--date', start);
     expect(declined.code).toBe(1);
     expect(declined.stderr).toContain(`Step 1 of plan ${declining} is recorded as done, but its charge of $210.00 was declined (generic_decline`);
     expect(c.json<PlanJson>('plan', 'show', String(declining)).steps[0]!.status).toBe('done');
@@ -375,7 +375,7 @@ describe('cancellation fees', () => {
     const c = clinic();
     const today = TODAY;
     const inside = c.apply(ACNE, today);
-    const cancelled = c.run('plan', 'cancel', String(inside), '--reason', 'Moving away');
+    const cancelled = c.run('plan', 'cancel', '--yes', String(inside), '--reason', 'Moving away');
     expect(cancelled.code).toBe(0);
     expect(cancelled.stdout).toContain('The early cancellation fee of $150.00 was charged.');
     const fee = c.charges('--plan', String(inside)).filter((ch) => ch.kind === 'cancel_fee');
@@ -383,20 +383,20 @@ describe('cancellation fees', () => {
     expect(c.ledger().filter((r) => r.idempotency_key === `${c.k}plan-${inside}-cancel-fee`).map((r) => [r.amount_minor, r.status])).toEqual([[15000, 'succeeded']]);
 
     const waived = c.apply(ACNE, today, 'pm_card_visa', 'main', 'P-2');
-    const result = c.run('plan', 'cancel', String(waived), '--reason', 'Goodwill', '--waive-fee');
+    const result = c.run('plan', 'cancel', '--yes', String(waived), '--reason', 'Goodwill', '--waive-fee');
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('The early cancellation fee of $150.00 was waived.');
     expect(c.charges('--plan', String(waived)).map((ch) => ch.kind)).toEqual(['installment']);
 
     // Started 4 months ago: the 3-month minimum term is over.
     const after = c.apply(ACNE, plusMonths(today, -4), 'pm_card_visa', 'main', 'P-3');
-    const late = c.run('plan', 'cancel', String(after), '--reason', 'Done with it');
+    const late = c.run('plan', 'cancel', '--yes', String(after), '--reason', 'Done with it');
     expect(late.code).toBe(0);
     expect(late.stdout).not.toContain('fee');
     expect(c.charges('--plan', String(after)).map((ch) => ch.kind)).toEqual(['installment']);
     // A template without cancellation terms never has a fee.
     const noTerms = c.apply(MODERATE, today, 'pm_card_visa', 'main', 'P-3');
-    expect(c.run('plan', 'cancel', String(noTerms), '--reason', 'x').stdout).not.toContain('fee');
+    expect(c.run('plan', 'cancel', '--yes', String(noTerms), '--reason', 'x').stdout).not.toContain('fee');
     expect(c.charges('--plan', String(noTerms)).map((ch) => ch.kind)).toEqual(['installment']);
 
     // Cancelled plans are never billed again.
@@ -411,8 +411,8 @@ describe('a declined early cancellation fee', () => {
     const c = clinic();
     const today = TODAY;
     const id = c.apply(ACNE, today);
-    expect(c.run('plan', 'payment', String(id), '--payment-method', 'pm_card_chargeDeclined').code).toBe(0);
-    const cancel = c.run('plan', 'cancel', String(id), '--reason', 'Moving away');
+    expect(c.run('plan', 'payment', '--yes', String(id), '--payment-method', 'pm_card_chargeDeclined').code).toBe(0);
+    const cancel = c.run('plan', 'cancel', '--yes', String(id), '--reason', 'Moving away');
     expect(cancel.code).toBe(1);
     expect(cancel.stderr).toBe(`${clockWarning(today)}txplan: Plan ${id} is cancelled, but its early cancellation fee of $150.00 was declined (generic_decline): Your card was declined.; retried on ${plusDays(today, 3)}\n`);
     expect(c.json<PlanJson>('plan', 'show', String(id)).status).toBe('cancelled');
@@ -489,7 +489,7 @@ describe('billing run', () => {
   it('retries a declined installment 3, 5 and 7 days later, then makes the plan past due; plan payment brings it back and the next run retries at once', () => {
     const c = clinic();
     const id = c.apply(ACNE, '2031-01-15');
-    expect(c.run('plan', 'payment', String(id), '--payment-method', 'pm_card_chargeDeclinedInsufficientFunds').code).toBe(0);
+    expect(c.run('plan', 'payment', '--yes', String(id), '--payment-method', 'pm_card_chargeDeclinedInsufficientFunds').code).toBe(0);
 
     const first = c.bill('2031-02-01');
     expect(first.code).toBe(3);
@@ -522,7 +522,7 @@ describe('billing run', () => {
     expect(keysOf(c.ledger())).toEqual([`${c.k}plan-${id}-installment-1`, `${c.k}plan-${id}-installment-2`, `${c.k}plan-${id}-installment-2-attempt-2`, `${c.k}plan-${id}-installment-2-attempt-3`, `${c.k}plan-${id}-installment-2-attempt-4`]);
     expect(c.ledger().filter((r) => r.idempotency_key.startsWith(`${c.k}plan-${id}-installment-2`)).every((r) => r.status === 'declined' && r.decline_code === 'insufficient_funds')).toBe(true);
 
-    const payment = c.run('plan', 'payment', String(id), '--payment-method', 'pm_card_visa');
+    const payment = c.run('plan', 'payment', '--yes', String(id), '--payment-method', 'pm_card_visa');
     expect(payment.code).toBe(0);
     expect(payment.stdout).toContain('It is active again; the next billing run retries what was declined.');
     expect(c.json<PlanJson>('plan', 'show', String(id)).status).toBe('active');
@@ -539,7 +539,7 @@ describe('billing run', () => {
   it('a hard decline makes the plan past due at once, without any retry', () => {
     const c = clinic();
     const id = c.apply(ACNE, '2031-01-15');
-    expect(c.run('plan', 'payment', String(id), '--payment-method', 'pm_card_chargeDeclinedStolenCard').code).toBe(0);
+    expect(c.run('plan', 'payment', '--yes', String(id), '--payment-method', 'pm_card_chargeDeclinedStolenCard').code).toBe(0);
     const run = c.runAt('2031-02-01', 'billing', 'run', '--date', '2031-02-01');
     expect(run.code).toBe(3);
     expect(run.stderr).toBe(`${clockWarning('2031-02-01')}declined ${c.k}plan-${id}-installment-2 $249.00: stolen_card, plan past due\n`);
@@ -554,7 +554,7 @@ describe('billing run', () => {
     }
     expect(c.ledger().filter((r) => r.idempotency_key.includes('installment-2')).map((r) => [r.idempotency_key, r.hard])).toEqual([[`${c.k}plan-${id}-installment-2`, 1]]);
     // A new payment method: the hard-declined installment is retried with it, and the missed ones charged.
-    expect(c.run('plan', 'payment', String(id), '--payment-method', 'pm_card_amex').code).toBe(0);
+    expect(c.run('plan', 'payment', '--yes', String(id), '--payment-method', 'pm_card_amex').code).toBe(0);
     expect(c.bill('2031-04-01').report).toMatchObject({ charged: 3, failed: 0 }); // installment 2 retried, 3 and 4 charged
   });
 
@@ -624,7 +624,7 @@ describe('billing run', () => {
     const c = clinic();
     const id = c.apply(ACNE, '2031-01-15');
     const declining = c.apply(ACNE, '2031-01-15', 'pm_card_visa', 'main', 'P-2');
-    c.run('plan', 'payment', String(declining), '--payment-method', 'pm_card_chargeDeclined');
+    c.run('plan', 'payment', '--yes', String(declining), '--payment-method', 'pm_card_chargeDeclined');
     const snapshot = () => ({
       charges: query(c.db(), 'SELECT * FROM charges ORDER BY id'),
       plans: query(c.db(), 'SELECT id, status, updated_at FROM plans ORDER BY id'),
@@ -687,7 +687,7 @@ describe('billing charges', () => {
     const c = clinic();
     const a = c.apply(ACNE, '2031-01-15');
     const b = c.apply(MODERATE, '2031-01-20', 'pm_card_visa', 'main', 'P-2');
-    c.run('plan', 'payment', String(b), '--payment-method', 'pm_card_chargeDeclined');
+    c.run('plan', 'payment', '--yes', String(b), '--payment-method', 'pm_card_chargeDeclined');
     c.bill('2031-03-01');
 
     const all = c.charges();
@@ -847,7 +847,7 @@ describe('billing forecast', () => {
     const paused = c.applyAhead(GLOW, next, 'pm_card_visa', 'main', 'P-3');
     c.run('plan', 'pause', String(paused));
     const cancelled = c.applyAhead(GLOW, next, 'pm_card_visa', 'main', 'P-3');
-    c.run('plan', 'cancel', String(cancelled), '--reason', 'x', '--waive-fee', '--yes');
+    c.run('plan', 'cancel', '--yes', String(cancelled), '--reason', 'x', '--waive-fee', '--yes');
     const payg = c.applyAhead(MILD, next, 'pm_card_visa', 'main', 'P-1');
 
     // What each pay-as-you-go visit costs, from the catalog (complimentary services are free).
@@ -895,9 +895,9 @@ describe('billing forecast', () => {
     const today = TODAY;
     const start = firstOfMonth(today, -1);
     const retrying = c.apply(ACNE, start, 'pm_card_visa', 'main', 'P-1');
-    c.run('plan', 'payment', String(retrying), '--payment-method', 'pm_card_chargeDeclined');
+    c.run('plan', 'payment', '--yes', String(retrying), '--payment-method', 'pm_card_chargeDeclined');
     const pastDue = c.apply(ACNE, start, 'pm_card_visa', 'main', 'P-2');
-    c.run('plan', 'payment', String(pastDue), '--payment-method', 'pm_card_chargeDeclinedStolenCard');
+    c.run('plan', 'payment', '--yes', String(pastDue), '--payment-method', 'pm_card_chargeDeclinedStolenCard');
     expect(c.bill(firstOfMonth(today)).code).toBe(3); // installment 2 of both declined
     expect(c.json<PlanJson>('plan', 'show', String(pastDue)).status).toBe('past_due');
 

@@ -26,7 +26,7 @@ describe('examples/cron/txplan-billing.sh', () => {
       ['patient', 'add', '--first', 'Grace', '--last', 'Hopper', '--mrn', 'P-2'],
     ]);
     // Started on 2026-01-05; the cron run on 2026-06-10 finds installments 2–6 due.
-    setUp(ws, [['plan', 'apply', 'P-1', 'comprehensive-acne-resolution', '--mode', 'start', '--clinic', 'main', '--start', '2026-01-05', '--payment-method', 'pm_card_visa', '--yes']], '2026-01-05');
+    setUp(ws, [['plan', 'apply', 'P-1', 'comprehensive-acne-resolution', '--mode', 'start', '--yes', '--clinic', 'main', '--start', '2026-01-05', '--payment-method', 'pm_card_visa', '--yes']], '2026-01-05');
     const first = cron(ws, '2026-06-10');
     expect(first.status).toBe(0);
     expect(first.log).toMatch(/^\S+ exit=0 billing run 2026-06-10: charged 5 \(\$1,245\.00\), failed 0/m);
@@ -37,8 +37,8 @@ describe('examples/cron/txplan-billing.sh', () => {
     setUp(
       ws,
       [
-        ['plan', 'apply', 'P-2', 'comprehensive-acne-resolution', '--mode', 'start', '--clinic', 'main', '--start', '2026-06-10', '--payment-method', 'pm_card_visa', '--yes'],
-        ['plan', 'payment', '2', '--payment-method', 'pm_card_chargeDeclinedInsufficientFunds'],
+        ['plan', 'apply', 'P-2', 'comprehensive-acne-resolution', '--mode', 'start', '--yes', '--clinic', 'main', '--start', '2026-06-10', '--payment-method', 'pm_card_visa', '--yes'],
+        ['plan', 'payment', '--yes', '2', '--payment-method', 'pm_card_chargeDeclinedInsufficientFunds'],
       ],
       '2026-06-10',
     );

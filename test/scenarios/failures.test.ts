@@ -20,7 +20,7 @@ function clinic(ws = workspace()): string {
     ['patient', 'add', '--first', 'Ada', '--last', 'Lovelace', '--mrn', 'P-1'],
   ]);
   // Entered on its start date, under the simulated clock; the commands below run on the real clock.
-  setUp(ws, [['plan', 'apply', 'P-1', ACNE, '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_visa', '--yes']], '2031-01-15');
+  setUp(ws, [['plan', 'apply', 'P-1', ACNE, '--mode', 'start', '--yes', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_visa', '--yes']], '2031-01-15');
   return ws;
 }
 

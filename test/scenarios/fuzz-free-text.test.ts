@@ -209,7 +209,7 @@ describe('fuzz: 10,000 strings through every free-text flag', () => {
       ['plan edit --set name', (s, i) => ({ args: ['plan', 'edit', String(2 + 2 * (i % (PLANS / 2))), '--set', `name=${s}`] })],
       ['plan edit --set goal', (s, i) => ({ args: ['plan', 'edit', String(2 + 2 * (i % (PLANS / 2))), '--set', `goal=${s}`] })],
       ['plan edit --set description', (s, i) => ({ args: ['plan', 'edit', String(2 + 2 * (i % (PLANS / 2))), '--set', `description=${s}`] })],
-      ['plan cancel --reason', (s, i) => ({ args: ['plan', 'cancel', String(1 + (i % PLANS)), '--reason', s, '--waive-fee'] })],
+      ['plan cancel --reason', (s, i) => ({ args: ['plan', 'cancel', '--yes', String(1 + (i % PLANS)), '--reason', s, '--waive-fee'] })],
       ['plan step --note', (s, i) => step(i, ['--note', s])],
       ['plan step --outcome', (s, i) => step(i, ['--outcome', s])],
       ['plan step --photo', (s, i) => step(i, ['--photo', photo(s, i)])],
@@ -230,7 +230,7 @@ describe('fuzz: 10,000 strings through every free-text flag', () => {
     const schedule = pairs.flatMap((p) => (costly(p[0]) ? [p] : [p, p]));
     function step(i: number, extra: string[]): Invocation {
       const plan = 1 + 2 * (i % (PLANS / 2)); // the started plans
-      return { args: ['plan', 'step', String(plan), String(nextStep.get(plan) ?? 1), '--done', ...extra] };
+      return { args: ['plan', 'step', '--yes', String(plan), String(nextStep.get(plan) ?? 1), '--done', ...extra] };
     }
     function photo(s: string, i: number): string {
       const name = `${i}-${s.replace(/[/\u0000]/g, '_')}`.slice(0, 80);

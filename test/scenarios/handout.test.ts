@@ -42,8 +42,8 @@ const noStackTrace = (stderr: string) => expect(stderr).not.toMatch(/^\s+at .+:\
 describe('txplan handout', () => {
   it('prints every section of a started monthly plan, in order, with the footer on every page', async () => {
     const c = clinic();
-    c.ok('plan', 'apply', 'A-1001', ACNE, '--mode', 'start', '--clinic', 'downtown', '--start', '2025-03-03', '--payment-method', 'pm_card_visa');
-    c.ok('plan', 'step', '1', '1', '--done', '--date', '2025-03-03', '--note', 'Baseline photos taken', '--outcome', 'Moderate inflammatory acne, no cysts');
+    c.ok('plan', 'apply', 'A-1001', ACNE, '--mode', 'start', '--yes', '--clinic', 'downtown', '--start', '2025-03-03', '--payment-method', 'pm_card_visa');
+    c.ok('plan', 'step', '--yes', '1', '1', '--done', '--date', '2025-03-03', '--note', 'Baseline photos taken', '--outcome', 'Moderate inflammatory acne, no cysts');
     c.ok('plan', 'book', '1', '3', '--at', '2025-05-05 14:30');
 
     const result = c.run('handout', '1');
@@ -110,8 +110,8 @@ describe('txplan handout', () => {
 
   it('prints a pay-as-you-go plan with the price of each visit, and no terms to sign', async () => {
     const c = clinic();
-    c.ok('plan', 'apply', 'A-1002', RECOVERY, '--mode', 'start', '--clinic', 'downtown', '--start', '2025-03-03', '--payment-method', 'pm_card_visa');
-    c.ok('plan', 'step', '1', '2', '--skip', '--date', '2025-03-10', '--note', 'Patient travelling');
+    c.ok('plan', 'apply', 'A-1002', RECOVERY, '--mode', 'start', '--yes', '--clinic', 'downtown', '--start', '2025-03-03', '--payment-method', 'pm_card_visa');
+    c.ok('plan', 'step', '--yes', '1', '2', '--skip', '--date', '2025-03-10', '--note', 'Patient travelling');
     const result = c.run('handout', '1', '-o', 'recovery.pdf', '--json');
     expect(result.code).toBe(0);
     const json = JSON.parse(result.stdout);
@@ -151,7 +151,7 @@ describe('txplan handout', () => {
 
   it('prints names in Latin Extended and Cyrillic as written, in the embedded font', async () => {
     const c = clinic();
-    c.ok('plan', 'apply', 'A-1001', TIGHTENING, '--mode', 'start', '--clinic', 'downtown', '--start', '2025-03-03', '--payment-method', 'pm_card_visa');
+    c.ok('plan', 'apply', 'A-1001', TIGHTENING, '--mode', 'start', '--yes', '--clinic', 'downtown', '--start', '2025-03-03', '--payment-method', 'pm_card_visa');
     c.ok('plan', 'apply', 'A-1002', ACNE, '--mode', 'prescribe');
     c.ok('plan', 'apply', 'A-1003', RECOVERY, '--mode', 'prescribe');
     c.ok('plan', 'apply', 'A-1004', RECOVERY, '--mode', 'prescribe');
@@ -199,7 +199,7 @@ describe('txplan handout', () => {
       ].join('\n'),
     );
     expect(c.run('template', 'validate', 'templates/long-peel-course.yaml').code).toBe(0);
-    c.ok('plan', 'apply', 'A-1003', 'long-peel-course', '--mode', 'start', '--clinic', 'downtown', '--start', '2025-03-03', '--payment-method', 'pm_card_visa');
+    c.ok('plan', 'apply', 'A-1003', 'long-peel-course', '--mode', 'start', '--yes', '--clinic', 'downtown', '--start', '2025-03-03', '--payment-method', 'pm_card_visa');
     const result = c.run('handout', '1', '--json');
     expect(JSON.parse(result.stdout).pages).toBe(3);
     const pdf = await pdfText(join(c.ws, 'plan-1.pdf'));
@@ -213,7 +213,7 @@ describe('txplan handout', () => {
 
   it('gives byte-identical PDFs for the same plan on the same day', () => {
     const c = clinic();
-    c.ok('plan', 'apply', 'A-1001', ACNE, '--mode', 'start', '--clinic', 'downtown', '--start', '2025-03-03', '--payment-method', 'pm_card_visa');
+    c.ok('plan', 'apply', 'A-1001', ACNE, '--mode', 'start', '--yes', '--clinic', 'downtown', '--start', '2025-03-03', '--payment-method', 'pm_card_visa');
     expect(c.run('handout', '1', '-o', 'a.pdf').code).toBe(0);
     expect(c.run('handout', '1', '-o', 'b.pdf').code).toBe(0);
     const a = readFileSync(join(c.ws, 'a.pdf'));
@@ -234,7 +234,7 @@ describe('txplan handout', () => {
 
   it('prints one PDF per plan in a status; one failing plan is reported, the others still print, exit 1', () => {
     const c = clinic();
-    for (const mrn of ['A-1001', 'A-1002', 'A-1003']) c.ok('plan', 'apply', mrn, ACNE, '--mode', 'start', '--clinic', 'downtown', '--start', '2025-03-03', '--payment-method', 'pm_card_visa');
+    for (const mrn of ['A-1001', 'A-1002', 'A-1003']) c.ok('plan', 'apply', mrn, ACNE, '--mode', 'start', '--yes', '--clinic', 'downtown', '--start', '2025-03-03', '--payment-method', 'pm_card_visa');
     c.ok('plan', 'apply', 'A-1004', RECOVERY, '--mode', 'prescribe');
     const out = join(c.ws, 'handouts');
     mkdirSync(out);
@@ -268,7 +268,7 @@ describe('txplan handout', () => {
 
   it('refuses bad input with one clear sentence and the right exit code', () => {
     const c = clinic();
-    c.ok('plan', 'apply', 'A-1001', ACNE, '--mode', 'start', '--clinic', 'downtown', '--start', '2025-03-03', '--payment-method', 'pm_card_visa');
+    c.ok('plan', 'apply', 'A-1001', ACNE, '--mode', 'start', '--yes', '--clinic', 'downtown', '--start', '2025-03-03', '--payment-method', 'pm_card_visa');
     writeFileSync(join(c.ws, 'a-file'), 'x');
     const cases: Array<[string[], number, RegExp]> = [
       [['handout', '99'], 1, /^txplan: No plan 99; "txplan plan list --patient P" lists a patient's plans\n$/],
@@ -309,7 +309,7 @@ describe('txplan handout', () => {
 
   it('prints a plan whose template was deleted from its own snapshot, and says so', async () => {
     const c = clinic();
-    c.ok('plan', 'apply', 'A-1001', ACNE, '--mode', 'start', '--clinic', 'downtown', '--start', '2025-03-03', '--payment-method', 'pm_card_visa');
+    c.ok('plan', 'apply', 'A-1001', ACNE, '--mode', 'start', '--yes', '--clinic', 'downtown', '--start', '2025-03-03', '--payment-method', 'pm_card_visa');
     rmSync(join(c.ws, 'templates', `${ACNE}.yaml`));
     const result = c.run('handout', '1');
     expect(result.code).toBe(0);

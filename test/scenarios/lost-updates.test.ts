@@ -21,7 +21,7 @@ function clinic() {
   ]);
   const { run, json } = runner(ws);
   // Entered on its start date (txplan's clock set by TXPLAN_NOW); the edits below run on the real clock.
-  const id = String(runner(ws, { now: '2031-01-15' }).json<{ id: number }>('plan', 'apply', 'P-1', ACNE, '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_visa', '--yes').id);
+  const id = String(runner(ws, { now: '2031-01-15' }).json<{ id: number }>('plan', 'apply', 'P-1', ACNE, '--mode', 'start', '--yes', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_visa', '--yes').id);
   return { ws, run, json, id };
 }
 
@@ -81,7 +81,7 @@ describe('no lost updates: plan edit --edit racing with another change', () => {
 
   it('edit vs a billing run that makes the plan past due: past due stands', () => {
     const c = clinic();
-    expect(c.run('plan', 'payment', c.id, '--payment-method', 'pm_card_chargeDeclinedStolenCard').code).toBe(0);
+    expect(c.run('plan', 'payment', '--yes', c.id, '--payment-method', 'pm_card_chargeDeclinedStolenCard').code).toBe(0);
     // The run happens on its date: the racing process has its clock there.
     const race = racingEditor('billing run --date 2031-02-15', 'billing-cron', 'export TXPLAN_NOW=2031-02-15\n');
     const result = txplan(['plan', 'edit', c.id, '--edit'], { cwd: c.ws, env: race.env });
@@ -99,7 +99,7 @@ describe('no lost updates: plan edit --edit racing with another change', () => {
     const file = join(c.ws, 'templates', `${ACNE}.yaml`);
     // The "editor" first publishes version 4 of the template, then rolls it out, then saves its own change.
     const bump = `sed -i -e "s/^version: 3$/version: 4/" -e "s/^goal: .*/goal: Version four goal/" "${file}"\n`;
-    const race = racingEditor(`template rollout ${ACNE}`, 'cara', bump);
+    const race = racingEditor(`template rollout ${ACNE} --yes`, 'cara', bump);
     const result = txplan(['plan', 'edit', c.id, '--edit'], { cwd: c.ws, env: race.env });
     expect(readFileSync(race.log, 'utf8')).toContain('exit 0');
     const plan = c.json<PlanJson>('plan', 'show', c.id);

@@ -53,7 +53,7 @@ function setup(plans: number, declineEvery = 0, declineToken = 'pm_card_chargeDe
   }
   // Two plans through the CLI, entered on their start date (txplan's clock, TXPLAN_NOW, set there): installment 1 is charged by plan apply itself.
   for (const mrn of ['N-1', 'N-2']) {
-    const result = txplan(['plan', 'apply', mrn, GLOW, '--mode', 'start', '--clinic', 'main', '--start', START, '--payment-method', 'pm_card_visa', '--json', '--yes'], { cwd: ws, env: at(START) });
+    const result = txplan(['plan', 'apply', mrn, GLOW, '--mode', 'start', '--yes', '--clinic', 'main', '--start', START, '--payment-method', 'pm_card_visa', '--json', '--yes'], { cwd: ws, env: at(START) });
     if (result.code !== 0) throw new Error(`plan apply: ${result.stderr}`);
   }
 

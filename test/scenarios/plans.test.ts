@@ -48,7 +48,7 @@ describe('txplan plan apply', () => {
   it('starts a monthly program with dates, price, payment method and git provenance', () => {
     const c = clinic();
     // Entered on its start date: txplan's clock (TXPLAN_NOW) is set there.
-    const applied = runner(c.ws, { now: '2027-01-31' }).json<{ id: number; plans: number[]; status: string }>('plan', 'apply', 'A-1001', ACNE, '--mode', 'start', '--clinic', 'downtown', '--start', '2027-01-31', '--payment-method', 'pm_card_visa', '--yes');
+    const applied = runner(c.ws, { now: '2027-01-31' }).json<{ id: number; plans: number[]; status: string }>('plan', 'apply', 'A-1001', ACNE, '--mode', 'start', '--yes', '--clinic', 'downtown', '--start', '2027-01-31', '--payment-method', 'pm_card_visa', '--yes');
     expect(applied.status).toBe('active');
     const plan = c.json<PlanJson>('plan', 'show', String(applied.id));
     expect(plan.status).toBe('active');
@@ -73,7 +73,7 @@ describe('txplan plan apply', () => {
 
   it('refuses a paid program without a payment method, and writes nothing', () => {
     const c = clinic();
-    const result = c.run('plan', 'apply', 'A-1001', ACNE, '--mode', 'start', '--clinic', 'downtown');
+    const result = c.run('plan', 'apply', 'A-1001', ACNE, '--mode', 'start', '--yes', '--clinic', 'downtown');
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('is a paid plan: it cannot start without a payment method; add --payment-method pm_…');
     expect(count(c.db(), 'plans')).toBe(0);
@@ -86,11 +86,11 @@ describe('txplan plan apply', () => {
     expect(prescribed).toMatchObject({ status: 'prescribed', start_date: null, end_date: null });
     expect(prescribed.steps.every((s) => s.recommended_date === null)).toBe(true);
 
-    expect(c.run('plan', 'start', String(id), '--clinic', 'downtown').code).toBe(1); // paid: needs a token
-    const started = runner(c.ws, { now: '2026-12-15' }).json<PlanJson>('plan', 'start', String(id), '--clinic', 'downtown', '--start', '2026-12-15', '--payment-method', 'pm_card_mastercard', '--yes');
+    expect(c.run('plan', 'start', '--yes', String(id), '--clinic', 'downtown').code).toBe(1); // paid: needs a token
+    const started = runner(c.ws, { now: '2026-12-15' }).json<PlanJson>('plan', 'start', '--yes', String(id), '--clinic', 'downtown', '--start', '2026-12-15', '--payment-method', 'pm_card_mastercard', '--yes');
     expect(started).toMatchObject({ status: 'active', start_date: '2026-12-15', end_date: '2027-06-15' });
     expect(started.steps[1]!.recommended_date).toBe('2027-01-15');
-    const again = c.run('plan', 'start', String(id));
+    const again = c.run('plan', 'start', '--yes', String(id));
     expect(again.code).toBe(1);
     expect(again.stderr).toBe(`txplan: Cannot start plan ${id}: it is already active\n`);
   });
@@ -119,7 +119,7 @@ describe('txplan plan apply', () => {
     const retired = c.run('plan', 'apply', 'A-1001', 'classic-peel-series', '--mode', 'prescribe');
     expect(retired.code).toBe(1);
     expect(retired.stderr).toContain('is retired and cannot start new plans');
-    const elsewhere = c.run('plan', 'apply', 'A-1001', 'body-contouring', '--mode', 'start', '--clinic', 'westside', '--payment-method', 'pm_card_visa');
+    const elsewhere = c.run('plan', 'apply', 'A-1001', 'body-contouring', '--mode', 'start', '--yes', '--clinic', 'westside', '--payment-method', 'pm_card_visa');
     expect(elsewhere.code).toBe(1);
     expect(elsewhere.stderr).toContain('is offered only at downtown, not at westside');
     const missing = c.run('plan', 'apply', 'A-1001', 'no-such-template', '--mode', 'prescribe');
@@ -142,7 +142,7 @@ describe('txplan plan apply', () => {
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('Refusing to overwrite templates/teen-acne-program.yaml');
     // A plan that is refused leaves no new template behind.
-    const refused = c.run('plan', 'apply', 'A-1002', ACNE, '--mode', 'start', '--clinic', 'downtown', '--save-as-template', 'never-written');
+    const refused = c.run('plan', 'apply', 'A-1002', ACNE, '--mode', 'start', '--yes', '--clinic', 'downtown', '--save-as-template', 'never-written');
     expect(refused.code).toBe(1);
     expect(existsSync(join(c.ws, 'templates', 'never-written.yaml'))).toBe(false);
     // Saving alone, without a mode, applies nothing.
@@ -163,7 +163,7 @@ describe('txplan plan apply', () => {
     const good = c.json<{ plans: number[] }>('plan', 'apply', 'post-procedure-recovery', '--patients-file', file, '--mode', 'prescribe');
     expect(good.plans).toHaveLength(3);
     expect(c.json<unknown[]>('plan', 'list', '--template', 'post-procedure-recovery')).toHaveLength(3);
-    expect(c.run('plan', 'apply', ACNE, '--patients-file', file, '--mode', 'start', '--clinic', 'downtown').stderr).toContain('each patient needs their own payment method');
+    expect(c.run('plan', 'apply', ACNE, '--patients-file', file, '--mode', 'start', '--yes', '--clinic', 'downtown').stderr).toContain('each patient needs their own payment method');
   });
 
   it('keeps a plan as applied when the template changes later', () => {
@@ -181,7 +181,7 @@ describe('txplan plan apply', () => {
 describe('plan lifecycle', () => {
   function started(c: ReturnType<typeof clinic>): number {
     // Entered on its start date (TXPLAN_NOW); what follows runs on the real clock, months later.
-    return runner(c.ws, { now: '2026-11-02' }).json<{ id: number }>('plan', 'apply', 'A-1001', ACNE, '--mode', 'start', '--clinic', 'downtown', '--start', '2026-11-02', '--payment-method', 'pm_card_visa', '--yes').id;
+    return runner(c.ws, { now: '2026-11-02' }).json<{ id: number }>('plan', 'apply', 'A-1001', ACNE, '--mode', 'start', '--yes', '--clinic', 'downtown', '--start', '2026-11-02', '--payment-method', 'pm_card_visa', '--yes').id;
   }
 
   it('pauses and resumes, moving what is ahead by the days paused; refuses illegal moves', () => {
@@ -200,8 +200,8 @@ describe('plan lifecycle', () => {
   it('cancels with a reason; a cancelled plan cannot be edited, started or resumed', () => {
     const c = clinic();
     const id = String(started(c));
-    expect(c.run('plan', 'cancel', id).code).toBe(2);
-    expect(c.json<PlanJson>('plan', 'cancel', id, '--reason', 'Moved to another city').status).toBe('cancelled');
+    expect(c.run('plan', 'cancel', '--yes', id).code).toBe(2);
+    expect(c.json<PlanJson>('plan', 'cancel', '--yes', id, '--reason', 'Moved to another city').status).toBe('cancelled');
     for (const args of [['edit', id, '--set', 'name=X'], ['resume', id], ['pause', id], ['cancel', id, '--reason', 'again']]) {
       const result = c.run('plan', ...args);
       expect(result.code, args.join(' ')).toBe(1);
@@ -213,10 +213,10 @@ describe('plan lifecycle', () => {
   it('refuses a card number in a payment flag or a note, and never writes it anywhere', () => {
     const c = clinic();
     const id = String(started(c));
-    const inFlag = c.run('plan', 'payment', id, '--payment-method', CARD);
+    const inFlag = c.run('plan', 'payment', '--yes', id, '--payment-method', CARD);
     expect(inFlag.code).toBe(1);
     expect(inFlag.stderr).toContain('--payment-method looks like it holds a card number');
-    const inReason = c.run('plan', 'cancel', id, '--reason', `card was ${CARD.replace(/ /g, '-')}`);
+    const inReason = c.run('plan', 'cancel', '--yes', id, '--reason', `card was ${CARD.replace(/ /g, '-')}`);
     expect(inReason.code).toBe(1);
     expect(inReason.stderr).toContain('--reason looks like it holds a card number');
     for (const output of [inFlag.stderr, inReason.stderr]) expect(output.replace(/\D/g, '')).not.toContain('4242424242424242');
@@ -224,8 +224,8 @@ describe('plan lifecycle', () => {
       const path = join(c.ws, '.txplan', file);
       if (existsSync(path)) expect(readFileSync(path).toString('latin1').replace(/\D/g, '')).not.toContain('4242424242424242');
     }
-    expect(c.json<PlanJson>('plan', 'payment', id, '--payment-method', 'pm_card_amex').payment_method).toMatchObject({ brand: 'amex', last4: '8431' });
-    expect(c.run('plan', 'payment', id, '--payment-method', 'pm_unknown').code).toBe(1);
+    expect(c.json<PlanJson>('plan', 'payment', '--yes', id, '--payment-method', 'pm_card_amex').payment_method).toMatchObject({ brand: 'amex', last4: '8431' });
+    expect(c.run('plan', 'payment', '--yes', id, '--payment-method', 'pm_unknown').code).toBe(1);
   });
 
   it('edits a running plan: a new fee applies from the next installment', () => {
@@ -302,8 +302,8 @@ describe('plan lifecycle', () => {
 describe('txplan template rollout', () => {
   it('moves running plans to the new version: done steps kept, price from the next installment, audited', () => {
     const c = clinic();
-    const { id } = c.json<{ id: number }>('plan', 'apply', 'A-1001', ACNE, '--mode', 'start', '--clinic', 'downtown', '--start', '2026-10-05', '--payment-method', 'pm_card_visa');
-    const customised = c.json<{ id: number }>('plan', 'apply', 'A-1002', ACNE, '--mode', 'start', '--clinic', 'downtown', '--payment-method', 'pm_card_visa', '--set', 'name=Just for José').id;
+    const { id } = c.json<{ id: number }>('plan', 'apply', 'A-1001', ACNE, '--mode', 'start', '--yes', '--clinic', 'downtown', '--start', '2026-10-05', '--payment-method', 'pm_card_visa');
+    const customised = c.json<{ id: number }>('plan', 'apply', 'A-1002', ACNE, '--mode', 'start', '--yes', '--clinic', 'downtown', '--payment-method', 'pm_card_visa', '--set', 'name=Just for José').id;
     // Step 1 happened: history that a rollout must not rewrite.
     const db = new Database(join(c.ws, '.txplan', 'txplan.db'));
     db.prepare("UPDATE steps SET status = 'done', completed_on = '2026-10-05', services = '[\"deep-cleansing-facial\"]' WHERE plan_id = ? AND n = 1").run(id);
@@ -318,7 +318,7 @@ describe('txplan template rollout', () => {
     );
     git(c.ws, 'commit', '-qam', 'acne v4');
 
-    const dry = c.run('template', 'rollout', ACNE, '--dry-run');
+    const dry = c.run('template', 'rollout', '--yes', ACNE, '--dry-run');
     expect(dry.code).toBe(0);
     expect(dry.stdout).toContain(`plan ${id}: v3 → v4`);
     expect(dry.stdout).toMatch(/~ step 4: month 4: mandelic-peel → month 4: jessners-peel/);
@@ -327,7 +327,7 @@ describe('txplan template rollout', () => {
     expect(dry.stdout).toContain('Dry run: 1 plan would move to comprehensive-acne-resolution v4, 1 skipped; nothing was written.');
     expect(c.json<PlanJson>('plan', 'show', String(id)).provenance.template_version).toBe(3);
 
-    const done = c.json<{ plans: Array<{ id: number; skipped?: string; price: { from_installment: number } | null }> }>('template', 'rollout', ACNE);
+    const done = c.json<{ plans: Array<{ id: number; skipped?: string; price: { from_installment: number } | null }> }>('template', 'rollout', '--yes', ACNE);
     expect(done.plans.find((p) => p.id === id)!.price!.from_installment).toBeGreaterThan(1);
     const plan = c.json<PlanJson>('plan', 'show', String(id));
     expect(plan.provenance).toMatchObject({ template_version: 4, git_commit: git(c.ws, 'rev-parse', 'HEAD').trim() });
@@ -337,23 +337,23 @@ describe('txplan template rollout', () => {
     const audit = c.json<Array<{ action: string; entity_id: string }>>('audit', '--entity', 'plan', '--id', String(id));
     expect(audit.map((a) => a.action)).toEqual(['plan.start', 'plan.rollout']);
     // Moved plans are not moved again; the customised one stays behind until someone edits it.
-    expect(c.run('template', 'rollout', ACNE).stdout).toContain(`Rolled out ${ACNE} v4 to 0 plans (1 skipped)`);
-    c.run('plan', 'cancel', String(customised), '--reason', 'Test cleanup');
-    expect(c.run('template', 'rollout', ACNE).stdout).toContain(`No running plan of ${ACNE} is behind version 4.`);
+    expect(c.run('template', 'rollout', '--yes', ACNE).stdout).toContain(`Rolled out ${ACNE} v4 to 0 plans (1 skipped)`);
+    c.run('plan', 'cancel', '--yes', String(customised), '--reason', 'Test cleanup');
+    expect(c.run('template', 'rollout', '--yes', ACNE).stdout).toContain(`No running plan of ${ACNE} is behind version 4.`);
   });
 
   it('rolls out an earlier committed version with --to-version, and says which versions exist', () => {
     const c = clinic();
-    c.json('plan', 'apply', 'A-1001', 'moderate-acne-program', '--mode', 'start', '--clinic', 'downtown', '--payment-method', 'pm_card_visa');
+    c.json('plan', 'apply', 'A-1001', 'moderate-acne-program', '--mode', 'start', '--yes', '--clinic', 'downtown', '--payment-method', 'pm_card_visa');
     const file = join(c.ws, 'templates', 'moderate-acne-program.yaml');
     for (const version of [3, 4]) {
       writeFileSync(file, readFileSync(file, 'utf8').replace(/^version: \d+$/m, `version: ${version}`).replace(/^goal: .*$/m, `goal: Goal of version ${version}`));
       git(c.ws, 'commit', '-qam', `v${version}`);
     }
-    const result = c.json<{ version: number; plans: Array<{ changes: Array<{ path: string; after: unknown }> }> }>('template', 'rollout', 'moderate-acne-program', '--to-version', '3');
+    const result = c.json<{ version: number; plans: Array<{ changes: Array<{ path: string; after: unknown }> }> }>('template', 'rollout', '--yes', 'moderate-acne-program', '--to-version', '3');
     expect(result.version).toBe(3);
     expect(result.plans[0]!.changes.find((ch) => ch.path === 'goal')!.after).toBe('Goal of version 3');
-    const missing = c.run('template', 'rollout', 'moderate-acne-program', '--to-version', '1');
+    const missing = c.run('template', 'rollout', '--yes', 'moderate-acne-program', '--to-version', '1');
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('has no version 1 in its git history (committed versions: 2, 3, 4)');
   });
@@ -363,7 +363,7 @@ describe('audit and database', () => {
   it('records every change with actor and before/after, and filters', () => {
     const c = clinic();
     const { id } = c.json<{ id: number }>('plan', 'apply', 'A-1001', ACNE, '--mode', 'prescribe');
-    txplan(['plan', 'cancel', String(id), '--reason', 'Changed her mind', '--actor', 'dr.lee'], { cwd: c.ws });
+    txplan(['plan', 'cancel', '--yes', String(id), '--reason', 'Changed her mind', '--actor', 'dr.lee'], { cwd: c.ws });
     const entries = c.json<Array<{ id: number; actor: string; action: string; entity: string; before: { status: string } | null; after: { status: string } }>>('audit', '--entity', 'plan');
     expect(entries.map((e) => [e.action, e.actor, e.before?.status ?? null, e.after.status])).toEqual([
       ['plan.prescribe', 'test', null, 'prescribed'],

@@ -35,7 +35,7 @@ function clinic() {
   };
   // Plans are entered on their start date: txplan's clock (TXPLAN_NOW) is set there.
   const start = (patient: string, token = 'pm_card_mastercard') =>
-    txplan(['plan', 'apply', patient, ACNE, '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', token, '--json', '--yes'], { cwd: ws, env: at('2031-01-15') });
+    txplan(['plan', 'apply', patient, ACNE, '--mode', 'start', '--yes', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', token, '--json', '--yes'], { cwd: ws, env: at('2031-01-15') });
   return { ws, run, json, dbFile, ledger, databaseId, start };
 }
 

@@ -23,7 +23,7 @@ function clinicWorkspace() {
   };
   must('clinic', 'add', 'downtown', '--name', 'Downtown', '--timezone', 'America/New_York');
   must('patient', 'add', '--first', 'Zoë', '--last', 'Ødegård', '--mrn', 'A-1001');
-  must('plan', 'apply', 'A-1001', 'post-procedure-recovery', '--mode', 'start', '--clinic', 'downtown', '--start', '2026-11-02', '--payment-method', 'pm_card_visa');
+  must('plan', 'apply', 'A-1001', 'post-procedure-recovery', '--mode', 'start', '--yes', '--clinic', 'downtown', '--start', '2026-11-02', '--payment-method', 'pm_card_visa');
   must('plan', 'apply', 'A-1001', 'comprehensive-acne-resolution', '--mode', 'prescribe');
   const dbFile = join(dir, '.txplan', 'txplan.db');
   /** Everything a step command could change, as data (file bytes move with WAL checkpoints). */
@@ -45,7 +45,7 @@ describe('txplan plan step', () => {
   it('marks a step done with a note, an outcome and a photo kept privately under .txplan/attachments', () => {
     const { dir, run, state, steps } = clinicWorkspace();
     writeFileSync(join(dir, 'week1.png'), PNG);
-    const result = run('plan', 'step', '1', '1', '--done', '--note', 'Healing well', '--outcome', 'Mild redness', '--photo', 'week1.png', '--date', '2026-11-02');
+    const result = run('plan', 'step', '--yes', '1', '1', '--done', '--note', 'Healing well', '--outcome', 'Mild redness', '--photo', 'week1.png', '--date', '2026-11-02');
     expect(result).toMatchObject({ code: 0, stderr: '' });
     expect(result.stdout).toContain('Step 1 of plan 1 done on 2026-11-02, with 1 photo.');
 
@@ -64,7 +64,7 @@ describe('txplan plan step', () => {
 
     // The same picture on another step is stored once and attached twice.
     writeFileSync(join(dir, 'copy.png'), PNG);
-    const json = run('--json', 'plan', 'step', '1', '2', '--done', '--photo', 'copy.png', '--date', '2026-11-09');
+    const json = run('--json', 'plan', 'step', '--yes', '1', '2', '--done', '--photo', 'copy.png', '--date', '2026-11-09');
     expect(json.code).toBe(0);
     expect(JSON.parse(json.stdout)).toMatchObject({ id: expect.any(Number), plan_id: 1, n: 2, status: 'done', completed_on: '2026-11-09', attachments: [{ id: expect.any(Number), sha256: hash, original_name: 'copy.png' }] });
     expect(state().files).toEqual([`${hash}.png`]);
@@ -73,15 +73,15 @@ describe('txplan plan step', () => {
 
   it('marks a step skipped on the clinic’s today by default, and will not record a step twice', () => {
     const { run, steps, state } = clinicWorkspace();
-    const skipped = run('plan', 'step', '1', '2', '--skip', '--note', 'Travelling');
+    const skipped = run('plan', 'step', '--yes', '1', '2', '--skip', '--note', 'Travelling');
     expect(skipped.code).toBe(0);
     const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'America/New_York' }).format(new Date());
     expect(steps()[1]).toMatchObject({ status: 'skipped', completed_on: today, completion_note: 'Travelling' });
 
-    expect(run('plan', 'step', '1', '3', '--done', '--date', '2026-11-16').code).toBe(0);
+    expect(run('plan', 'step', '--yes', '1', '3', '--done', '--date', '2026-11-16').code).toBe(0);
     const before = state();
     for (const mark of ['--done', '--skip']) {
-      const again = run('plan', 'step', '1', '3', mark);
+      const again = run('plan', 'step', '--yes', '1', '3', mark);
       expect(again.code).toBe(1);
       expect(again.stderr).toBe('txplan: Plan 1: step 3 is already done on 2026-11-16; a recorded step is kept as it is, so nothing was changed\n');
     }
@@ -108,7 +108,7 @@ describe('txplan plan step', () => {
       { args: ['99', '1', '--done'], code: 1, message: /No plan 99/ },
     ];
     for (const { args, code, message } of cases) {
-      const result = run('plan', 'step', ...args);
+      const result = run('plan', 'step', '--yes', ...args);
       expect(result.code, args.join(' ')).toBe(code);
       expect(result.stdout).toBe('');
       expect(result.stderr).toMatch(message);
@@ -117,7 +117,7 @@ describe('txplan plan step', () => {
     }
     expect(state()).toEqual(before);
 
-    const json = run('--json', 'plan', 'step', '1', '9', '--done');
+    const json = run('--json', 'plan', 'step', '--yes', '1', '9', '--done');
     expect(json.stdout).toBe('');
     expect(JSON.parse(json.stderr)).toMatchObject({ error: { code: 'step_not_found' } });
   });
@@ -126,13 +126,13 @@ describe('txplan plan step', () => {
     const { dir, run, state, dbFile } = clinicWorkspace();
     const before = state();
     for (const flag of ['--note', '--outcome']) {
-      const result = run('plan', 'step', '1', '1', '--done', flag, 'paid with 4242 4242 4242 4242 today');
+      const result = run('plan', 'step', '--yes', '1', '1', '--done', flag, 'paid with 4242 4242 4242 4242 today');
       expect(result.code).toBe(1);
       expect(result.stderr).toContain(`${flag} looks like it holds a card number`);
       expect(result.stderr + result.stdout).not.toMatch(/4242/);
     }
     writeFileSync(join(dir, '4111-1111-1111-1111.png'), PNG);
-    const named = run('plan', 'step', '1', '1', '--done', '--photo', '4111-1111-1111-1111.png');
+    const named = run('plan', 'step', '--yes', '1', '1', '--done', '--photo', '4111-1111-1111-1111.png');
     expect(named.code).toBe(1);
     expect(named.stderr).toContain('looks like it holds a card number');
     expect(named.stderr).not.toMatch(/4111/);
@@ -161,7 +161,7 @@ describe('txplan plan book', () => {
     const moved = run('--json', 'plan', 'book', '1', '2', '--at', '2026-11-11 09:00');
     expect(JSON.parse(moved.stdout)).toMatchObject({ id: expect.any(Number), plan_id: 1, n: 2, booked_at: '2026-11-11 09:00' });
 
-    expect(run('plan', 'step', '1', '1', '--done', '--date', '2026-11-02').code).toBe(0);
+    expect(run('plan', 'step', '--yes', '1', '1', '--done', '--date', '2026-11-02').code).toBe(0);
     const before = state();
     const cases: Array<{ args: string[]; code: number; message: RegExp }> = [
       { args: ['1', '3'], code: 2, message: /Missing --at "YYYY-MM-DD HH:MM"/ },
@@ -187,7 +187,7 @@ describe('txplan plan book', () => {
 describe('txplan plan schedule', () => {
   it('lists the steps with dates, bookings, status, catalog names and notes', () => {
     const { run } = clinicWorkspace();
-    run('plan', 'step', '1', '1', '--done', '--date', '2026-11-02');
+    run('plan', 'step', '--yes', '1', '1', '--done', '--date', '2026-11-02');
     run('plan', 'book', '1', '2', '--at', '2026-11-10 14:30');
     const human = run('plan', 'schedule', '1');
     expect(human.code).toBe(0);
@@ -208,7 +208,7 @@ describe('txplan plan schedule', () => {
 
   it('exports the pending steps as iCalendar: booked ones in UTC across a DST change, the rest all-day', () => {
     const { dir, run } = clinicWorkspace();
-    run('plan', 'step', '1', '1', '--done', '--date', '2026-11-02');
+    run('plan', 'step', '--yes', '1', '1', '--done', '--date', '2026-11-02');
     run('plan', 'book', '1', '2', '--at', '2026-11-10 14:30'); // EST, UTC−5
     run('plan', 'book', '1', '3', '--at', '2027-03-15 10:00'); // EDT, UTC−4, after the March change
 

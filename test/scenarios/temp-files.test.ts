@@ -26,7 +26,7 @@ function started(): string {
   setUp(ws, [
     ['clinic', 'add', 'main', '--name', 'Main Street', '--timezone', 'UTC'],
     ['patient', 'add', '--first', 'Ada', '--last', 'Lovelace', '--mrn', 'P-1'],
-    ['plan', 'apply', 'P-1', ACNE, '--mode', 'start', '--clinic', 'main', '--payment-method', 'pm_card_visa', '--yes'],
+    ['plan', 'apply', 'P-1', ACNE, '--mode', 'start', '--yes', '--clinic', 'main', '--payment-method', 'pm_card_visa', '--yes'],
   ]);
   return ws;
 }
@@ -82,7 +82,7 @@ describe('modes whatever the umask', () => {
     for (const args of [
       ['clinic', 'add', 'main', '--name', 'Main Street', '--timezone', 'UTC'],
       ['patient', 'add', '--first', 'Ada', '--last', 'Lovelace', '--mrn', 'P-1'],
-      ['plan', 'apply', 'P-1', ACNE, '--mode', 'start', '--clinic', 'main', '--payment-method', 'pm_card_visa', '--yes'],
+      ['plan', 'apply', 'P-1', ACNE, '--mode', 'start', '--yes', '--clinic', 'main', '--payment-method', 'pm_card_visa', '--yes'],
       ['handout', '--status', 'active', '--out-dir', 'out/handouts'],
       ['plan', 'schedule', '1', '--ics', 'cal.ics'],
       ['template', 'new', 'my-program', '--from', ACNE, '--name', 'My program'],

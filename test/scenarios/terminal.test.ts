@@ -86,7 +86,7 @@ describe('txplan plan apply on a terminal', () => {
     await term.answer('Clinic:', ENTER); // Downtown
     await term.answer('Start date', `${'\u007f'.repeat(10)}2027-01-04${ENTER}`);
     await term.answer('Payment method token', `pm_card_visa${ENTER}`);
-    await term.answer('Go ahead?', ENTER);
+    await term.answer('Visa •••• 4242 now?', `y${ENTER}`); // starting charges installment 1: asked (y/N)
     expect(await term.exited).toBe(0);
     expect(term.screen()).toContain('Started plan 1: Comprehensive Acne Resolution for Zoë Ødegård at Downtown from 2027-01-04');
 

@@ -7,9 +7,35 @@ import { LATEST_VERSION, migrations } from '../../src/store/migrations/index.js'
 import { tempDir } from '../helpers.js';
 
 describe('database migrations', () => {
-  it('are numbered 1, 2, 3… with no gaps', () => {
-    expect(migrations.map((m) => m.version)).toEqual(migrations.map((_, i) => i + 1));
-    expect(LATEST_VERSION).toBe(migrations.length);
+  it('are numbered upwards from 1, the last one the latest', () => {
+    const versions = migrations.map((m) => m.version);
+    expect(versions[0]).toBe(1);
+    expect(versions).toEqual([...versions].sort((a, b) => a - b).filter((v, i, all) => all.indexOf(v) === i));
+    expect(LATEST_VERSION).toBe(versions.at(-1));
+  });
+
+  it('move the charge of a start whose first installment was declined, and whose plan was removed, to declined_starts (10)', () => {
+    const file = join(tempDir(), 'txplan.db');
+    const old = openDatabase(file, { targetVersion: 6 });
+    old.prepare("INSERT INTO patients (mrn, first_name, last_name, created_at, updated_at) VALUES ('A-1', 'Zoë', 'Ødegård', 'x', 'x')").run();
+    const charge = old.prepare(
+      `INSERT INTO charges (plan_id, kind, installment, idempotency_key, due_date, amount_minor, currency, status, attempts, gateway, payment_token, decline_code, created_at, updated_at)
+       VALUES (?, 'installment', 1, ?, '2027-01-04', 24900, 'USD', 'failed', 1, 'sandbox', 'pm_card_chargeDeclined', 'card_declined', '2027-01-04T09:00:00Z', '2027-01-04T09:00:01Z')`,
+    );
+    // Plan 7 was removed after its decline, its start audited; plan 8's start left no audit to name its patient.
+    charge.run(7, 'txp_db_p7_i1');
+    charge.run(8, 'txp_db_p8_i1');
+    old.prepare("INSERT INTO audit (at, actor, action, entity, entity_id, before, after) VALUES ('x', 'test', 'plan.start', 'plan', '7', NULL, ?)").run(JSON.stringify({ patient_id: 1, template: 'acne@3' }));
+    old.close();
+
+    const upgraded = openDatabase(file);
+    expect(upgraded.prepare('SELECT patient_id, removed_plan_id, template, installment, idempotency_key, amount_minor, decline_code FROM declined_starts').all()).toEqual([
+      { patient_id: 1, removed_plan_id: 7, template: 'acne@3', installment: 1, idempotency_key: 'txp_db_p7_i1', amount_minor: 24900, decline_code: 'card_declined' },
+    ]);
+    expect(upgraded.prepare('SELECT plan_id FROM charges').all()).toEqual([{ plan_id: 8 }]);
+    // Only a charge whose copy is in declined_starts may leave the table.
+    expect(() => upgraded.prepare('DELETE FROM charges').run()).toThrow('never deleted');
+    upgraded.close();
   });
 
   it.each(migrations.slice(0, -1).map((m) => [m.version] as const))('upgrade a database built at version %i, keeping its rows', (version) => {

@@ -44,7 +44,7 @@ function tour(patientsCsv: string, today: PlainDate, clock: DemoClock): DemoStep
     { title: 'Import patients from a spreadsheet (all rows or none)', command: 'txplan patient import patients.csv', run: async (ctx) => (await import('./patient/import.js')).run(ctx, patientsCsv, {}) },
     {
       title: 'Start a monthly program, paid with a processor token (never a card number)',
-      command: 'txplan plan apply LUM-1001 comprehensive-acne-resolution --mode start --clinic downtown --payment-method pm_card_visa',
+      command: 'txplan plan apply LUM-1001 comprehensive-acne-resolution --mode start --clinic downtown --payment-method pm_card_visa --yes',
       run: async (ctx) => (await import('./plan/apply.js')).run(ctx, 'LUM-1001', 'comprehensive-acne-resolution', { mode: 'start', clinic: 'downtown', paymentMethod: 'pm_card_visa' }),
     },
     {
@@ -94,7 +94,7 @@ function billingTour(today: PlainDate, clock: DemoClock): DemoStep[] {
   return [
     {
       title: 'Start a second program; its first installment is charged at once',
-      command: 'txplan plan apply LUM-1003 moderate-acne-program --mode start --clinic downtown --payment-method pm_card_visa',
+      command: 'txplan plan apply LUM-1003 moderate-acne-program --mode start --clinic downtown --payment-method pm_card_visa --yes',
       run: async (ctx) => (await import('./plan/apply.js')).run(ctx, 'LUM-1003', 'moderate-acne-program', { mode: 'start', clinic: 'downtown', paymentMethod: 'pm_card_visa' }),
     },
     {
@@ -130,6 +130,7 @@ export async function run(ctx: Context, opts: { dir?: string }): Promise<number>
   // and is read by people even when captured: always aligned tables.
   const { db: _db, ...options } = ctx.options;
   // The tour is one narrative: what commands say on stderr (a declined charge) is part of it.
+  // Sample data and a sandbox processor: the steps that charge run as with --yes, as their commands show.
   // Its months pass on a simulated clock (what TXPLAN_NOW sets), so no run charges a day that has not come;
   // the sandbox processor is the demo's own, so its commands do not each repeat the rehearsal warning.
   let at = ctx.now();
@@ -138,7 +139,7 @@ export async function run(ctx: Context, opts: { dir?: string }): Promise<number>
     // A date alone, as TXPLAN_NOW reads it: noon UTC, the same date in the demo clinic's zone.
     moveTo: (date) => void (at = new Date(`${date}T12:00:00Z`)),
   };
-  const demo: Context = { ...ctx, cwd: root, tty: true, err: ctx.out, now: clock.now, simulatedNow: undefined, options: { ...options, workspace: root }, env: { ...ctx.env, db: undefined, workspace: root, clock: undefined } };
+  const demo: Context = { ...ctx, cwd: root, tty: true, err: ctx.out, interactive: false, now: clock.now, simulatedNow: undefined, options: { ...options, workspace: root, yes: true }, env: { ...ctx.env, db: undefined, workspace: root, clock: undefined } };
   const steps = tour(join(packageRoot, 'examples', 'patients.csv'), todayIn('America/New_York', ctx.now()), clock);
 
   if (ctx.options.json) {

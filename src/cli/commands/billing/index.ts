@@ -43,10 +43,11 @@ Examples:
     .command('charges')
     .description('list charges')
     .option('--plan <plan>', 'charges of one plan')
+    .option('--patient <patient>', "charges of one patient's plans (id or MRN), with their declined start attempts")
     .option('--status <status>', 'pending, succeeded or failed')
     .option('--since <date>', 'due on or after this date')
     .option('--refunds', 'list the refunds instead (of one plan with --plan; --status filters them)')
-    .addHelpText('after', '\nExamples:\n  $ txplan billing charges --status failed\n  $ txplan billing charges --plan 12 --json\n  $ txplan billing charges --refunds')
+    .addHelpText('after', '\nExamples:\n  $ txplan billing charges --status failed\n  $ txplan billing charges --plan 12 --json\n  $ txplan billing charges --refunds\n  $ txplan billing charges --patient A-1001')
     .action(action(async (ctx, opts) => (await import('./charges.js')).run(ctx, opts)));
 
   billing

@@ -18,6 +18,8 @@ import { checkToken, isTestCardToken, type PaymentMethodDetails } from '../../..
 import type { ChargingContext } from '../../../billing/charging.js';
 import { latestPaymentMethod, tokenOwners } from '../../../store/payment-methods.js';
 import { startProgram } from '../../../billing/points.js';
+import { startCharges, totalOf } from '../../../billing/quote.js';
+import { chargeConfirmation, combineConfirmations, confirmCharge, type Confirmation } from '../../confirm.js';
 import { chargingContext } from '../../billing.js';
 import { removeUnstartedPlan } from '../../../store/charges.js';
 import { getPlan } from '../../../store/plans.js';
@@ -100,10 +102,14 @@ export async function run(ctx: Context, first: string | undefined, second: strin
       } else if (token !== undefined) payments.set(patients[0]!.id, await charging.gateway.describePaymentMethod(checkToken(token)));
       checkApplicable({ registry, source, snapshot, mode: applyMode, clinic, payments, patients });
 
+      // What starting charges at once, per patient and card: asked before anything is written.
+      const toConfirm = applyMode === 'start' ? startConfirmation(registry, snapshot, patients, payments, clinic!, start!, ctx.now()) : undefined;
       if (prompter) {
         const summary = describeApplication(registry, snapshot, patients, applyMode, clinic, start);
-        if (!(await prompter.confirm(`${summary}. Go ahead?`, true))) throw new CancelledError();
+        if (toConfirm) toConfirm.lines.unshift(`${summary}.`);
+        else if (!(await prompter.confirm(`${summary}. Go ahead?`, true))) throw new CancelledError();
       }
+      await confirmCharge(ctx, toConfirm);
 
       const progress = await progressBar(ctx, applyMode === 'start' ? 'Starting plans' : 'Prescribing plans', patients.length);
       const request = { registry, source, snapshot, patients, mode: applyMode, clinic, start, payments, actor: ctx.actor, now: ctx.now(), onProgress: (done: number, total: number) => progress.update(done, total) };
@@ -346,6 +352,20 @@ function reportBulkStart(ctx: Context, outcome: BulkStart, summary: string, save
   if (outcome.notStarted.length === 0) return 0;
   ctx.err(`txplan: ${outcome.notStarted.length} of ${outcome.total} plans were not started (listed ${ctx.options.json ? 'in not_started' : 'above'}); give those patients a working payment method and apply the template to them again`);
   return 1;
+}
+
+/** What starting the program charges each patient's card at once (installment 1, and any already due). */
+function startConfirmation(registry: Registry, snapshot: Template, patients: readonly Patient[], payments: ReadonlyMap<number, PaymentMethodDetails>, clinic: Clinic, start: PlainDate, now: Date): Confirmation | undefined {
+  if (snapshot.type !== 'monthly' || !snapshot.pricing) return undefined;
+  const currency = registry.settings.currency;
+  const fee = minorOf(snapshot.pricing.monthly_fee, currency);
+  const fees = Array.from({ length: snapshot.duration.months ?? 0 }, () => fee);
+  // Installment 1 is charged when the program is entered, whatever its start date.
+  const charges = startCharges(fees, start, todayIn(clinic.timezone, now), { chargeNow: true });
+  const each = patients.filter((p) => payments.has(p.id)).map((p) => chargeConfirmation({ subject: `${p.first_name} ${p.last_name}, ${snapshot.name}`, charges, currency, card: payments.get(p.id) }));
+  const asked = each.filter((c) => c !== undefined).length;
+  const total = formatMoney(totalOf(charges) * asked, currency);
+  return combineConfirmations(each, (n) => `Charge ${total} in all to ${n} patients' cards now?`, (n) => `charge ${total} in all to ${n} patients' cards now (${snapshot.name})`);
 }
 
 function describeApplication(registry: Registry, snapshot: Template, patients: readonly Patient[] | undefined, mode: ApplyMode, clinic: Clinic | undefined, start: PlainDate | undefined): string {

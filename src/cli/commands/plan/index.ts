@@ -63,7 +63,9 @@ Examples:
     .option('--clinic <id>', 'clinic where the program runs')
     .option('--start <date>', 'start date, YYYY-MM-DD (default: today at the clinic)')
     .option('--payment-method <token>', 'processor token (pm_…) for a paid plan')
-    .addHelpText('after', '\nExamples:\n  $ txplan plan start 12 --clinic downtown --payment-method pm_card_visa')
+    .option('--as-prescribed', 'when the template has a newer version: start the content and prices the patient was prescribed')
+    .option('--current-version', "when the template has a newer version: start on the template's current content and prices")
+    .addHelpText('after', '\nExamples:\n  $ txplan plan start 12 --clinic downtown --payment-method pm_card_visa\n  $ txplan plan start 12 --as-prescribed --yes')
     .action(action(async (ctx, ref: string, opts) => (await import('./lifecycle.js')).start(ctx, ref, opts)));
 
   plan

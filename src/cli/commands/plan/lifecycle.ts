@@ -11,10 +11,17 @@ import { servicePrices } from '../../../domain/pricing.js';
 import { loadRegistry, type Registry } from '../../../registry/registry.js';
 import { asNewTemplate, templateText, writeNewTemplate } from '../../../registry/write.js';
 import { applyAssignments, checkSnapshot, parseAssignment } from '../../../plans/snapshot.js';
-import { assertAllowed, cancelPlan, pausePlan, resumePlan, revisePlan, setPaymentMethod, startPlan, unstartPlan } from '../../../plans/lifecycle.js';
+import { assertAllowed, cancelPlan, isCustomised, pausePlan, resumePlan, revisePlan, setPaymentMethod, startPlan, unstartPlan } from '../../../plans/lifecycle.js';
+import { rolloutTarget, type RolloutTarget } from '../../../plans/rollout.js';
+import { contentHash } from '../../../domain/plan.js';
+import { cancelFeeCharge, reactivationCharges, startCharges } from '../../../billing/quote.js';
+import { chargeConfirmation, confirmCharge } from '../../confirm.js';
+import { getPaymentMethod } from '../../../store/payment-methods.js';
+import { chargesOfPlan } from '../../../store/charges.js';
+import { getPrices } from '../../../store/plans.js';
 import { isPaid } from '../../../plans/apply.js';
-import { loadPlanView, planJson } from '../../../plans/view.js';
-import { checkToken } from '../../../billing/gateway.js';
+import { feeForInstallment, loadPlanView, planJson } from '../../../plans/view.js';
+import { checkToken, type PaymentMethodDetails } from '../../../billing/gateway.js';
 import { chargeEarlyFee, insideMinimumTerm, earlyFeeMinor, startProgram } from '../../../billing/points.js';
 import { describeOutcome } from '../../../billing/charging.js';
 import { chargingContext } from '../../billing.js';
@@ -43,7 +50,16 @@ function done(ctx: Context, store: Store, plan: PlanRow, message: string): numbe
   return 0;
 }
 
-export async function start(ctx: Context, ref: string, opts: { clinic?: string; start?: string; paymentMethod?: string }): Promise<number> {
+export interface StartOptions {
+  clinic?: string;
+  start?: string;
+  paymentMethod?: string;
+  asPrescribed?: boolean;
+  currentVersion?: boolean;
+}
+
+export async function start(ctx: Context, ref: string, opts: StartOptions): Promise<number> {
+  if (opts.asPrescribed && opts.currentVersion) throw new UsageError('Give only one of --as-prescribed and --current-version');
   const registry = await loadRegistry(resolveWorkspace(ctx));
   return withStore(ctx, async (store) => {
     const plan = findPlan(store, ref);
@@ -56,24 +72,77 @@ export async function start(ctx: Context, ref: string, opts: { clinic?: string; 
     if (!clinic) throw new FailedError(`No clinic "${clinicId}"; "txplan clinic list" shows them`, 'not_found');
     if (snapshot.clinics && !snapshot.clinics.includes(clinic.id)) throw new FailedError(`Plan ${plan.id} is offered only at ${snapshot.clinics.join(', ')}, not at ${clinic.id}`, 'clinic_not_offered');
     const startDate = opts.start !== undefined ? date(opts.start, '--start') : todayIn(clinic.timezone, ctx.now());
+    const day = todayIn(clinic.timezone, ctx.now());
+    // The template may have moved on since the plan was prescribed: the clinic chooses which version starts.
+    const newer = await newerVersion(ctx, registry, plan, opts, day);
     const charging = chargingContext(ctx, store, registry.settings);
     try {
-      let paymentMethodId = plan.payment_method_id;
-      if (opts.paymentMethod !== undefined) {
-        const details = await charging.gateway.describePaymentMethod(checkToken(opts.paymentMethod));
-        paymentMethodId = store.transaction(() => savePaymentMethod(store, { patient_id: plan.patient_id, ...details, created_at: ctx.now().toISOString() }));
-      }
-      if (paymentMethodId === null && isPaid(snapshot, registry)) {
+      let payment: PaymentMethodDetails | undefined;
+      if (opts.paymentMethod !== undefined) payment = await charging.gateway.describePaymentMethod(checkToken(opts.paymentMethod));
+      const saved = plan.payment_method_id !== null ? getPaymentMethod(store, plan.payment_method_id) : undefined;
+      if (!payment && !saved && isPaid(newer?.target.template ?? snapshot, registry)) {
         throw new FailedError(`Plan ${plan.id} is a paid plan: it cannot start without a payment method; add --payment-method pm_… (a processor token)`, 'payment_required');
       }
-      const started = startPlan(store, plan, { clinic, start: startDate, paymentMethodId }, { actor: ctx.actor, now: ctx.now() });
+      const revision = newer ? revisePlan(store, plan, newer.target.template, { ...newer.input, write: false }, { actor: ctx.actor, now: ctx.now() }) : undefined;
+      const content = revision ? newer!.target.template : snapshot;
+      if (content.type === 'monthly') {
+        const prices = getPrices(store, plan.id);
+        const fees = Array.from({ length: content.duration.months ?? 0 }, (_, i) => (revision?.price && i + 1 >= revision.price.fromInstallment ? revision.price.afterMinor : (feeForInstallment(prices, i + 1) ?? 0)));
+        // Installment 1 is charged when the program is entered, whatever its start date.
+        const charges = startCharges(fees, startDate, day, { offsetMonths: plan.billing_offset_months, chargeNow: true });
+        await confirmCharge(ctx, chargeConfirmation({ subject: `Plan ${plan.id}, ${content.name}`, charges, currency: plan.currency, card: payment ?? saved }));
+      }
+      let paymentMethodId = plan.payment_method_id;
+      if (payment) paymentMethodId = store.transaction(() => savePaymentMethod(store, { patient_id: plan.patient_id, ...payment, created_at: ctx.now().toISOString() }));
+      const current = newer ? revisePlan(store, plan, newer.target.template, { ...newer.input, write: true }, { actor: ctx.actor, now: ctx.now() }).plan : plan;
+      const started = startPlan(store, current, { clinic, start: startDate, paymentMethodId }, { actor: ctx.actor, now: ctx.now() });
       // A declined first installment puts the plan back as it was: prescribed, without dates.
-      await startProgram(charging, started, startDate, () => unstartPlan(store, plan, started, { actor: ctx.actor, now: ctx.now() }));
-      return done(ctx, store, started, `Started plan ${plan.id} at ${clinic.name}: ${started.start_date} → ${started.end_date}.`);
+      await startProgram(charging, started, startDate, () => unstartPlan(store, current, started, { actor: ctx.actor, now: ctx.now() }));
+      const version = newer ? ` on ${plan.template_id} v${newer.target.template.version}` : '';
+      return done(ctx, store, started, `Started plan ${plan.id}${version} at ${clinic.name}: ${started.start_date} → ${started.end_date}.`);
     } finally {
       charging.gateway.close();
     }
   });
+}
+
+/**
+ * When the plan's template has a newer version than the one prescribed: the
+ * version to start it on, chosen by flag or on a terminal. Undefined means
+ * "as prescribed". Off a terminal, no choice is made for the clinic.
+ */
+async function newerVersion(ctx: Context, registry: Registry, plan: PlanRow, opts: StartOptions, day: PlainDate) {
+  let target: RolloutTarget;
+  try {
+    target = await rolloutTarget(registry, plan.template_id, undefined);
+  } catch {
+    return undefined; // the template is gone from the library: the prescription is all there is
+  }
+  const prescribed = plan.template_version;
+  const latest = target.template.version;
+  if (latest <= prescribed) return undefined;
+  let choice: 'prescribed' | 'current';
+  if (opts.asPrescribed) choice = 'prescribed';
+  else if (opts.currentVersion) choice = 'current';
+  else if (ctx.interactive) {
+    choice = await (await ctx.prompter()).select<'prescribed' | 'current'>(`Plan ${plan.id} was prescribed from ${plan.template_id} v${prescribed}; the template is now at v${latest}. Start it on which version?`, [
+      { value: 'prescribed', name: `As prescribed (v${prescribed})`, description: 'the content and prices the patient was given' },
+      { value: 'current', name: `Current version (v${latest})`, description: "the template's content and prices today" },
+    ]);
+  } else {
+    throw new UsageError(`Plan ${plan.id} was prescribed from ${plan.template_id} v${prescribed} and the template is now at v${latest}; say which to start with --as-prescribed or --current-version`, 'version_choice_required');
+  }
+  if (choice === 'prescribed') return undefined;
+  if (isCustomised(plan)) throw new FailedError(`Plan ${plan.id} was adjusted for its patient, and starting it on v${latest} would drop those adjustments; start it --as-prescribed, then change it with "txplan plan edit ${plan.id}"`, 'customised');
+  if (target.template.type !== plan.type) throw new FailedError(`${plan.template_id} v${latest} is ${target.template.type}, plan ${plan.id} is ${plan.type}; start it --as-prescribed`, 'invalid_plan');
+  const input = {
+    today: day,
+    currency: plan.currency,
+    action: 'plan.rollout' as const,
+    source: { version: latest, hash: contentHash(target.template), commit: target.commit, dirty: target.dirty },
+    servicePrices: servicePrices(target.template, registry.services, plan.currency),
+  };
+  return { target, input };
 }
 
 export async function pause(ctx: Context, ref: string, opts: { until?: string }): Promise<number> {
@@ -103,7 +172,12 @@ export async function cancel(ctx: Context, ref: string, opts: { reason?: string;
     const day = today(ctx, store, plan, registry);
     const feeDue = insideMinimumTerm(plan, day) && earlyFeeMinor(plan) > 0;
     // A fee that could not be charged must not be lost behind a recorded cancellation.
-    if (feeDue && !opts.waiveFee) assertBillingOpen(store);
+    if (feeDue && !opts.waiveFee) {
+      assertAllowed(plan, 'cancel'); // a plan that cannot be cancelled is refused before anyone is asked about a fee
+      assertBillingOpen(store);
+      const card = plan.payment_method_id !== null ? getPaymentMethod(store, plan.payment_method_id) : undefined;
+      await confirmCharge(ctx, chargeConfirmation({ subject: `Cancelling plan ${plan.id}, ${plan.name}`, charges: cancelFeeCharge(earlyFeeMinor(plan)), currency: plan.currency, card }));
+    }
     const cancelled = cancelPlan(store, plan, { today: day, reason, waiveFee: opts.waiveFee ?? false }, { actor: ctx.actor, now: ctx.now() });
     // Cancelling is recorded first; the early fee is then a charge of its own (retried by billing runs if declined).
     let fee = '';
@@ -136,6 +210,11 @@ export async function payment(ctx: Context, ref: string, opts: { paymentMethod?:
       details = await charging.gateway.describePaymentMethod(token);
     } finally {
       charging.gateway.close();
+    }
+    if (plan.status === 'past_due') {
+      // Reactivating hands the declined charges to the next billing run, on this card.
+      const charges = reactivationCharges(chargesOfPlan(store, plan.id));
+      await confirmCharge(ctx, chargeConfirmation({ subject: `Reactivating plan ${plan.id}, ${plan.name}`, charges, currency: plan.currency, card: details, when: 'by the next billing run' }));
     }
     const updated = setPaymentMethod(store, plan, details, { today: today(ctx, store, plan, registry), retries: registry.settings.billing.retry_days.length }, { actor: ctx.actor, now: ctx.now() });
     const back = plan.status === 'past_due' ? ' It is active again; the next billing run retries what was declined.' : '';

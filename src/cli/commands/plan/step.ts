@@ -5,7 +5,7 @@ import { resolveWorkspace } from '../../workspace.js';
 import { UsageError } from '../../../errors.js';
 import { formatDate, parseDate, todayIn } from '../../../domain/dates.js';
 import { assertAllowed } from '../../../plans/lifecycle.js';
-import { chargeVisit } from '../../../billing/points.js';
+import { chargeVisit, visitChargeOf } from '../../../billing/points.js';
 import { describeOutcome } from '../../../billing/charging.js';
 import { chargingContext } from '../../billing.js';
 import { assertBillingOpen } from '../../../billing/hold.js';
@@ -16,6 +16,10 @@ import { getPlan } from '../../../store/plans.js';
 import { checkedServices, findStep, parseStepNumber, readPhoto, recordStep, refuseUnchosen, stepOffer, type StepMark } from '../../../plans/steps.js';
 import type { Service } from '../../../generated/schema-types.js';
 import type { Store } from '../../../store/store.js';
+import { getPaymentMethod } from '../../../store/payment-methods.js';
+import { visitQuote } from '../../../billing/quote.js';
+import { chargeConfirmation, confirmCharge } from '../../confirm.js';
+import { performedOf } from '../../../domain/performed.js';
 import { clinicZone } from '../../../store/clinics.js';
 import { getSteps, type AttachmentRow, type PlanRow, type StepRow } from '../../../store/plans.js';
 
@@ -67,6 +71,16 @@ export async function run(ctx: Context, ref: string, nText: string, opts: StepOp
     // A visit is charged once recorded: while billing is held the visit is not recorded either, so its charge is never lost.
     if (mark === 'done' && plan.type === 'pay-as-you-go') assertBillingOpen(store);
     const { performed, services } = mark === 'done' ? await servicesPerformed(ctx, store, plan, n, given) : { performed: undefined, services: undefined };
+    if (mark === 'done' && plan.type === 'pay-as-you-go') {
+      // The price of what was performed, shown and confirmed before anything is written.
+      const step = getSteps(store, plan.id).find((s) => s.n === n);
+      if (step?.status === 'pending') {
+        const catalog = services ?? (await loadRegistry(resolveWorkspace(ctx))).services;
+        const visit = visitChargeOf(plan, performed ?? performedOf(step), catalog);
+        const card = plan.payment_method_id !== null ? getPaymentMethod(store, plan.payment_method_id) : undefined;
+        await confirmCharge(ctx, chargeConfirmation({ subject: `Visit ${n} of plan ${plan.id}, ${plan.name}`, charges: visitQuote(n, visit.amount_minor), currency: plan.currency, card }));
+      }
+    }
     const photos = (opts.photo ?? []).map((file) => readPhoto(resolve(ctx.cwd, file), file));
     const attachments = photos.length > 0 ? (() => {
       const workspace = resolveWorkspace(ctx);

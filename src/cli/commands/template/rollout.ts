@@ -5,12 +5,18 @@ import { UsageError } from '../../../errors.js';
 import { loadRegistry } from '../../../registry/registry.js';
 import { rollout, rolloutTarget } from '../../../plans/rollout.js';
 import { formatMoney } from '../../../domain/money.js';
+import { getPaymentMethod } from '../../../store/payment-methods.js';
+import type { Store } from '../../../store/store.js';
+import { confirmCharge, describeCard, type Confirmation } from '../../confirm.js';
+import type { RolloutResult } from '../../../plans/rollout.js';
 
 export async function run(ctx: Context, id: string, opts: { toVersion?: string; dryRun?: boolean }): Promise<number> {
   if (opts.toVersion !== undefined && !/^[1-9]\d*$/.test(opts.toVersion)) throw new UsageError(`--to-version "${opts.toVersion}" is not a version number`);
   const registry = await loadRegistry(resolveWorkspace(ctx));
   const target = await rolloutTarget(registry, id, opts.toVersion !== undefined ? Number(opts.toVersion) : undefined);
-  return withStore(ctx, (store) => {
+  return withStore(ctx, async (store) => {
+    // A new price for running plans is never started silently: the clinic sees each plan's old and new price and confirms.
+    if (!opts.dryRun && !ctx.options.yes) await confirmCharge(ctx, priceConfirmation(store, rollout(store, registry, target, { dryRun: true }, { actor: ctx.actor, now: ctx.now() })));
     const result = rollout(store, registry, target, { dryRun: opts.dryRun ?? false }, { actor: ctx.actor, now: ctx.now() });
     if (ctx.options.json) {
       ctx.json({
@@ -61,4 +67,22 @@ export async function run(ctx: Context, id: string, opts: { toVersion?: string; 
     ctx.out(lines.join('\n'));
     return 0;
   });
+}
+
+/** The running plans whose price the rollout changes, each with its card; undefined when no price changes. */
+function priceConfirmation(store: Store, result: RolloutResult): Confirmation | undefined {
+  const changed = result.plans.filter((p) => p.revision?.price);
+  if (changed.length === 0) return undefined;
+  const each = changed.map((p) => {
+    const { price, plan } = p.revision!;
+    const money = (minor: number | undefined) => (minor === undefined ? '(none)' : formatMoney(minor, plan.currency));
+    const card = describeCard(plan.payment_method_id !== null ? getPaymentMethod(store, plan.payment_method_id) : undefined);
+    return `plan ${p.id} (${card}): ${money(price!.beforeMinor)} → ${money(price!.afterMinor)} a month from installment ${price!.fromInstallment}`;
+  });
+  const plans = `${changed.length} running plan${changed.length === 1 ? '' : 's'}`;
+  return {
+    lines: [`Rolling out ${result.target.id} v${result.target.version} changes the price of ${plans}:`, ...each.map((line) => `  ${line}`)],
+    question: `Charge the new price${changed.length === 1 ? '' : 's'} from the next installment?`,
+    summary: `start a new price for ${plans} (${each.join('; ')})`,
+  };
 }
