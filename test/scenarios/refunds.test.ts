@@ -78,9 +78,11 @@ beforeAll(() => {
   at = on(NOW);
   const start = on('2031-01-15T09:00:00Z')('plan', 'apply', 'P-1', GLOW, '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_visa', '--yes');
   if (start.code !== 0) throw new Error(start.stderr);
-  on('2031-01-15T09:00:00Z')('plan', 'apply', 'P-2', GLOW, '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_chargeDeclined', '--yes');
+  // Plan 2 pays its first installment, then its card starts declining: the run leaves it a failed charge.
+  on('2031-01-15T09:00:00Z')('plan', 'apply', 'P-2', GLOW, '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_visa', '--yes');
+  on('2031-01-16T09:00:00Z')('plan', 'payment', '2', '--payment-method', 'pm_card_chargeDeclined', '--yes');
   const run = at('billing', 'run');
-  if (run.code !== 0) throw new Error(run.stderr);
+  if (run.code !== 3) throw new Error(run.stderr); // plan 2's installments declined
   const charges = query<{ id: number; idempotency_key: string; status: string; plan_id: number; installment: number }>(ws, 'SELECT id, idempotency_key, status, plan_id, installment FROM charges ORDER BY id');
   paidCharge = charges.find((c) => c.status === 'succeeded' && c.installment === 3)!;
   failedCharge = charges.find((c) => c.status === 'failed')!.id;
