@@ -32,15 +32,19 @@ export interface ChargeRow {
 
 export type NewCharge = Omit<ChargeRow, 'id' | 'status' | 'attempts' | 'next_attempt_on' | 'hard_decline' | 'decline_code' | 'decline_message' | 'gateway_charge_id' | 'note'> & { note?: string | null };
 
-/** Inserts the charge pending; the caller's transaction makes it durable before the processor is called. */
+/**
+ * Inserts the charge pending; the caller's transaction makes it durable before the processor is called.
+ * Parameters are bound by position: a billing run inserts a charge per plan, and binding by name costs more than the insert.
+ */
 export function insertPendingCharge(store: Store, charge: NewCharge): ChargeRow {
   const id = Number(
     store
       .statement(
         `INSERT INTO charges (plan_id, kind, installment, step_n, idempotency_key, due_date, amount_minor, currency, status, attempts, retries_allowed, gateway, payment_token, created_at, updated_at, note)
-         VALUES (@plan_id, @kind, @installment, @step_n, @idempotency_key, @due_date, @amount_minor, @currency, 'pending', 1, @retries_allowed, @gateway, @payment_token, @created_at, @updated_at, @note)`,
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 1, ?, ?, ?, ?, ?, ?)`,
       )
-      .run({ ...charge, note: charge.note ?? null }).lastInsertRowid,
+      .run(charge.plan_id, charge.kind, charge.installment, charge.step_n, charge.idempotency_key, charge.due_date, charge.amount_minor, charge.currency, charge.retries_allowed, charge.gateway, charge.payment_token, charge.created_at, charge.updated_at, charge.note ?? null)
+      .lastInsertRowid,
   );
   return { ...charge, note: charge.note ?? null, id, status: 'pending', attempts: 1, next_attempt_on: null, hard_decline: 0, decline_code: null, decline_message: null, gateway_charge_id: null };
 }
@@ -66,11 +70,10 @@ export interface Settlement {
 export function settleCharge(store: Store, charge: ChargeRow, settlement: Settlement, at: string): boolean {
   const changed = store
     .statement(
-      `UPDATE charges SET status = @status, gateway_charge_id = @gatewayChargeId, decline_code = @declineCode, decline_message = @declineMessage,
-         hard_decline = @hardDecline, next_attempt_on = @nextAttemptOn, updated_at = @at
-       WHERE id = @id AND status = 'pending'`,
+      `UPDATE charges SET status = ?, gateway_charge_id = ?, decline_code = ?, decline_message = ?, hard_decline = ?, next_attempt_on = ?, updated_at = ?
+       WHERE id = ? AND status = 'pending'`,
     )
-    .run({ ...settlement, hardDecline: settlement.hardDecline ? 1 : 0, at, id: charge.id }).changes;
+    .run(settlement.status, settlement.gatewayChargeId, settlement.declineCode, settlement.declineMessage, settlement.hardDecline ? 1 : 0, settlement.nextAttemptOn, at, charge.id).changes;
   return changed > 0;
 }
 
