@@ -35,6 +35,7 @@ export interface ApplyOptions {
   edit?: boolean;
   saveAsTemplate?: string;
   patientsFile?: string;
+  chargeNow?: boolean;
 }
 
 export async function run(ctx: Context, first: string | undefined, second: string | undefined, opts: ApplyOptions): Promise<number> {
@@ -110,7 +111,7 @@ export async function run(ctx: Context, first: string | undefined, second: strin
       if (opts.patientsFile !== undefined && applyMode === 'start') {
         let outcome: BulkStart;
         try {
-          outcome = await startEach(store, charging, await prepareApplication(request), isPaid(snapshot, registry), (done) => progress.update(done, patients.length));
+          outcome = await startEach(store, charging, await prepareApplication(request), isPaid(snapshot, registry), (done) => progress.update(done, patients.length), { today: todayIn(clinic!.timezone, ctx.now()), chargeNow: opts.chargeNow ?? false });
         } finally {
           progress.stop();
         }
@@ -125,7 +126,7 @@ export async function run(ctx: Context, first: string | undefined, second: strin
       }
       // Installment 1 of a paid monthly program; a decline leaves no plan behind.
       if (applyMode === 'start') {
-        for (const id of ids) await startProgram(charging, getPlan(store, id)!, start!, () => removeUnstartedPlan(store, id));
+        for (const id of ids) await startProgram(charging, getPlan(store, id)!, todayIn(clinic!.timezone, ctx.now()), () => removeUnstartedPlan(store, id), opts.chargeNow ?? false);
       }
       const saved = opts.saveAsTemplate !== undefined ? await saveTemplate(opts.saveAsTemplate) : undefined;
       report(ctx, { saved, plans: ids, summary: describeApplication(registry, snapshot, patients, applyMode, clinic, start), mode: applyMode, patients });
@@ -295,7 +296,7 @@ interface BulkStart {
  * next patient. So no plan is left started without its first installment,
  * and one patient's decline does not stop the others.
  */
-async function startEach(store: Store, charging: ChargingContext, application: Application, paid: boolean, onProgress: (done: number) => void): Promise<BulkStart> {
+async function startEach(store: Store, charging: ChargingContext, application: Application, paid: boolean, onProgress: (done: number) => void, at: { today: PlainDate; chargeNow: boolean }): Promise<BulkStart> {
   const { patients, payments } = application.request;
   const result: BulkStart = { total: patients.length, started: [], notStarted: [] };
   for (const [index, patient] of patients.entries()) {
@@ -304,7 +305,7 @@ async function startEach(store: Store, charging: ChargingContext, application: A
     } else {
       const [id] = writePlans(store, application, [patient]);
       try {
-        await startProgram(charging, getPlan(store, id!)!, application.request.start!, () => removeUnstartedPlan(store, id!));
+        await startProgram(charging, getPlan(store, id!)!, at.today, () => removeUnstartedPlan(store, id!), at.chargeNow);
         result.started.push({ patient, plan: id! });
       } catch (error) {
         const code = (error as FailedError).code;

@@ -4,7 +4,7 @@ import { findPlan, withStore } from '../../store.js';
 import { resolveWorkspace } from '../../workspace.js';
 import { editSnapshot } from '../../editor.js';
 import { FailedError, UsageError } from '../../../errors.js';
-import { parseDate, todayIn, type PlainDate } from '../../../domain/dates.js';
+import { formatDate, parseDate, todayIn, type PlainDate } from '../../../domain/dates.js';
 import { refuseCardNumbers } from '../../../domain/cards.js';
 import { refuseControlCharacters } from '../../../domain/safe-text.js';
 import { servicePrices } from '../../../domain/pricing.js';
@@ -15,14 +15,16 @@ import { assertAllowed, cancelPlan, pausePlan, resumePlan, revisePlan, setPaymen
 import { isPaid } from '../../../plans/apply.js';
 import { loadPlanView, planJson } from '../../../plans/view.js';
 import { checkToken } from '../../../billing/gateway.js';
-import { chargeEarlyFee, insideMinimumTerm, earlyFeeMinor, startProgram } from '../../../billing/points.js';
+import { billablePlan, chargeEarlyFee, insideMinimumTerm, earlyFeeMinor, startProgram } from '../../../billing/points.js';
+import { duesAtCancellation } from '../../../billing/plan.js';
+import { chargesOfPlan } from '../../../store/charges.js';
 import { describeOutcome } from '../../../billing/charging.js';
 import { chargingContext } from '../../billing.js';
 import { assertBillingOpen } from '../../../billing/hold.js';
 import { formatMoney } from '../../../domain/money.js';
 import { clinicZone, getClinic, listClinics } from '../../../store/clinics.js';
 import { savePaymentMethod } from '../../../store/payment-methods.js';
-import type { PlanRow } from '../../../store/plans.js';
+import { getPlan, type PlanRow } from '../../../store/plans.js';
 import type { Store } from '../../../store/store.js';
 import type { Template } from '../../../generated/schema-types.js';
 
@@ -43,7 +45,7 @@ function done(ctx: Context, store: Store, plan: PlanRow, message: string): numbe
   return 0;
 }
 
-export async function start(ctx: Context, ref: string, opts: { clinic?: string; start?: string; paymentMethod?: string }): Promise<number> {
+export async function start(ctx: Context, ref: string, opts: { clinic?: string; start?: string; paymentMethod?: string; chargeNow?: boolean }): Promise<number> {
   const registry = await loadRegistry(resolveWorkspace(ctx));
   return withStore(ctx, async (store) => {
     const plan = findPlan(store, ref);
@@ -55,7 +57,8 @@ export async function start(ctx: Context, ref: string, opts: { clinic?: string; 
     const clinic = getClinic(store, clinicId);
     if (!clinic) throw new FailedError(`No clinic "${clinicId}"; "txplan clinic list" shows them`, 'not_found');
     if (snapshot.clinics && !snapshot.clinics.includes(clinic.id)) throw new FailedError(`Plan ${plan.id} is offered only at ${snapshot.clinics.join(', ')}, not at ${clinic.id}`, 'clinic_not_offered');
-    const startDate = opts.start !== undefined ? date(opts.start, '--start') : todayIn(clinic.timezone, ctx.now());
+    const clinicToday = todayIn(clinic.timezone, ctx.now());
+    const startDate = opts.start !== undefined ? date(opts.start, '--start') : clinicToday;
     const charging = chargingContext(ctx, store, registry.settings);
     try {
       let paymentMethodId = plan.payment_method_id;
@@ -68,8 +71,12 @@ export async function start(ctx: Context, ref: string, opts: { clinic?: string; 
       }
       const started = startPlan(store, plan, { clinic, start: startDate, paymentMethodId }, { actor: ctx.actor, now: ctx.now() });
       // A declined first installment puts the plan back as it was: prescribed, without dates.
-      await startProgram(charging, started, startDate, () => unstartPlan(store, plan, started, { actor: ctx.actor, now: ctx.now() }));
-      return done(ctx, store, started, `Started plan ${plan.id} at ${clinic.name}: ${started.start_date} → ${started.end_date}.`);
+      const outcomes = await startProgram(charging, started, clinicToday, () => unstartPlan(store, plan, started, { actor: ctx.actor, now: ctx.now() }), opts.chargeNow ?? false);
+      for (const outcome of outcomes.filter((o) => o.charge.status !== 'succeeded')) ctx.err(`txplan: installment ${outcome.charge.installment} of ${formatMoney(outcome.charge.amount_minor, outcome.charge.currency)} was ${describeOutcome(outcome)}`);
+      const charged = outcomes.filter((o) => o.charge.status === 'succeeded');
+      const later = started.type === 'monthly' && charged.length === 0 && started.start_date! > formatDate(clinicToday) ? ` Installment 1 is charged on ${started.start_date} by the billing run.` : '';
+      const paid = charged.length > 1 ? ` Charged installments ${charged.map((o) => o.charge.installment).join(', ')} (${formatMoney(charged.reduce((sum, o) => sum + o.charge.amount_minor, 0), started.currency)}), already due.` : '';
+      return done(ctx, store, getPlan(store, started.id) ?? started, `Started plan ${plan.id} at ${clinic.name}: ${started.start_date} → ${started.end_date}.${later}${paid}`);
     } finally {
       charging.gateway.close();
     }
@@ -92,7 +99,7 @@ export async function resume(ctx: Context, ref: string): Promise<number> {
   });
 }
 
-export async function cancel(ctx: Context, ref: string, opts: { reason?: string; waiveFee?: boolean }): Promise<number> {
+export async function cancel(ctx: Context, ref: string, opts: { reason?: string; waiveFee?: boolean; waiveDue?: boolean }): Promise<number> {
   const reason = opts.reason?.trim();
   if (!reason) throw new UsageError('Cancelling needs a reason for the record; add --reason "…"');
   refuseCardNumbers({ '--reason': reason });
@@ -104,7 +111,8 @@ export async function cancel(ctx: Context, ref: string, opts: { reason?: string;
     const feeDue = insideMinimumTerm(plan, day) && earlyFeeMinor(plan) > 0;
     // A fee that could not be charged must not be lost behind a recorded cancellation.
     if (feeDue && !opts.waiveFee) assertBillingOpen(store);
-    const cancelled = cancelPlan(store, plan, { today: day, reason, waiveFee: opts.waiveFee ?? false }, { actor: ctx.actor, now: ctx.now() });
+    const dues = duesAtCancellation(billablePlan(store, plan), chargesOfPlan(store, plan.id), day);
+    const cancelled = cancelPlan(store, plan, { today: day, reason, waiveFee: opts.waiveFee ?? false, waiveDue: opts.waiveDue ?? false, dues }, { actor: ctx.actor, now: ctx.now() });
     // Cancelling is recorded first; the early fee is then a charge of its own (retried by billing runs if declined).
     let fee = '';
     if (feeDue && !opts.waiveFee) {
@@ -119,8 +127,16 @@ export async function cancel(ctx: Context, ref: string, opts: { reason?: string;
         charging.gateway.close();
       }
     } else if (feeDue) fee = ` The early cancellation fee of ${formatMoney(earlyFeeMinor(plan), plan.currency)} was waived.`;
-    return done(ctx, store, cancelled, `Cancelled plan ${plan.id}; no further charges.${fee}`);
+    return done(ctx, store, cancelled, `Cancelled plan ${plan.id}; nothing that falls due later is charged.${describeDues(dues, plan.currency, opts.waiveDue ?? false)}${fee}`);
   });
+}
+
+/** " Installments 2, 3 and visit 4 ($747.00), due by today and unpaid, stay owed: …" */
+function describeDues(dues: { installments: number[]; steps: number[]; amount_minor: number }, currency: string, waived: boolean): string {
+  const what = [...(dues.installments.length ? [`installment${dues.installments.length > 1 ? 's' : ''} ${dues.installments.join(', ')}`] : []), ...(dues.steps.length ? [`visit${dues.steps.length > 1 ? 's' : ''} ${dues.steps.join(', ')}`] : [])];
+  if (what.length === 0) return '';
+  const text = what.join(' and ');
+  return ` ${text.charAt(0).toUpperCase()}${text.slice(1)} (${formatMoney(dues.amount_minor, currency)}), due by today and unpaid, ${waived ? 'were waived' : 'stay owed: the next billing run charges them'}.`;
 }
 
 export async function payment(ctx: Context, ref: string, opts: { paymentMethod?: string }): Promise<number> {
