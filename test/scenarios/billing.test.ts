@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { binary, runner, setUp, workspace, type RunResult } from '../helpers.js';
+import { binary, runner, setUp, txplan, workspace, type RunResult } from '../helpers.js';
 
 /**
  * SPEC §5 and §6, issue 4: every billing command and exit code, through the
@@ -149,8 +149,9 @@ function clinic(): Clinic {
     },
     db,
     sandbox,
+    // Entered on its start date (TXPLAN_NOW): installment 1 is charged at once, and nothing else.
     apply: (template, start, token = 'pm_card_visa', where = 'main', patient = 'P-1') =>
-      json<{ id: number }>('plan', 'apply', patient, template, '--mode', 'start', '--clinic', where, '--start', start, '--payment-method', token).id,
+      (JSON.parse(txplan(['plan', 'apply', patient, template, '--mode', 'start', '--clinic', where, '--start', start, '--payment-method', token, '--json'], { cwd: ws, env: { TXPLAN_NOW: start } }).stdout) as { id: number }).id,
   };
 }
 
@@ -196,7 +197,7 @@ describe('charging at program start', () => {
 
   it('a declined first installment exits 1 with the reason and leaves no plan behind', () => {
     const c = clinic();
-    const result = c.run('plan', 'apply', 'P-1', ACNE, '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_chargeDeclined');
+    const result = c.run('plan', 'apply', 'P-1', ACNE, '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_chargeDeclined', '--charge-now');
     expect(result.code).toBe(1);
     expect(result.stderr).toBe('txplan: The first installment of $249.00 was declined (generic_decline: Your card was declined.); the program was not started. Try another payment method\n');
     expect(result.stdout).toBe('');
@@ -217,7 +218,7 @@ describe('charging at program start', () => {
     expect(c.ledger()).toHaveLength(1);
 
     // --json: the error as JSON on stderr, nothing on stdout.
-    const asJson = c.run('plan', 'apply', 'P-1', ACNE, '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_chargeCustomerFail', '--json');
+    const asJson = c.run('plan', 'apply', 'P-1', ACNE, '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_chargeCustomerFail', '--json', '--charge-now');
     expect(asJson.code).toBe(1);
     expect(asJson.stdout).toBe('');
     expect(JSON.parse(asJson.stderr)).toEqual({ error: { code: 'declined', message: expect.stringContaining('was declined (generic_decline') } });
@@ -235,7 +236,7 @@ describe('charging at program start', () => {
   it('plan start of a prescribed plan, declined, puts it back as prescribed; a good card then starts it', () => {
     const c = clinic();
     const { id } = c.json<{ id: number }>('plan', 'apply', 'P-2', ACNE, '--mode', 'prescribe');
-    const declined = c.run('plan', 'start', String(id), '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_chargeDeclinedInsufficientFunds');
+    const declined = c.run('plan', 'start', String(id), '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_chargeDeclinedInsufficientFunds', '--charge-now');
     expect(declined.code).toBe(1);
     expect(declined.stderr).toContain('was declined (insufficient_funds: Your card has insufficient funds.); the program was not started');
     const back = c.json<PlanJson>('plan', 'show', String(id));
@@ -245,7 +246,7 @@ describe('charging at program start', () => {
     // The declined charge is closed: no billing run retries it while the plan is prescribed.
     expect(c.bill('2031-02-10').report).toMatchObject({ charged: 0, failed: 0, skipped: 0 });
 
-    const started = c.json<PlanJson>('plan', 'start', String(id), '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_visa');
+    const started = c.json<PlanJson>('plan', 'start', String(id), '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_visa', '--charge-now');
     expect(started).toMatchObject({ status: 'active', start_date: '2031-01-15', end_date: '2031-07-15' });
     const [charge] = c.charges('--plan', String(id));
     expect(charge).toMatchObject({ installment: 1, status: 'succeeded', attempts: 2, amount_minor: 24900, payment_token: 'pm_card_visa' });
@@ -363,7 +364,7 @@ describe('cancellation fees', () => {
 
     // Started 4 months ago: the 3-month minimum term is over.
     const after = c.apply(ACNE, plusMonths(today, -4), 'pm_card_visa', 'main', 'P-3');
-    const late = c.run('plan', 'cancel', String(after), '--reason', 'Done with it');
+    const late = c.run('plan', 'cancel', String(after), '--reason', 'Done with it', '--waive-due'); // installments 2–5, due by now, forgiven
     expect(late.code).toBe(0);
     expect(late.stdout).not.toContain('fee');
     expect(c.charges('--plan', String(after)).map((ch) => ch.kind)).toEqual(['installment']);
@@ -415,13 +416,16 @@ describe('billing run', () => {
     // Without --json: exactly one line on stdout, nothing on stderr.
     const mar = c.run('billing', 'run', '--date', '2031-03-01');
     expect(mar.code).toBe(0);
-    expect(mar.stdout).toBe('billing run 2031-03-01: charged 1 ($249.00), failed 0, skipped 0, completed 0, past due 0\n');
+    expect(mar.stdout).toBe('billing run 2031-03-01: charged 1 ($249.00), failed 0, skipped 0, completed 0, past due 0, overdue 0\n');
     expect(mar.stderr).toBe('');
 
     const jun = c.bill('2031-06-01');
     expect(jun.report.charges.map((ch) => ch.installment)).toEqual([4, 5, 6]);
     expect(jun.report.amount_minor).toBe(3 * 24900);
-    // The last visit is on June 15: not completed on it, completed the day after.
+    // The last visit is on June 15: not completed on it, completed the day after (every visit recorded).
+    const handle = c.db(false);
+    handle.prepare("UPDATE steps SET status = 'done', completed_on = recommended_date WHERE plan_id = ?").run(id);
+    handle.close();
     expect(c.bill('2031-06-15').report.completed_plans).toBe(0);
     expect(c.json<PlanJson>('plan', 'show', String(id)).status).toBe('active');
     const done = c.bill('2031-06-16');
@@ -470,12 +474,12 @@ describe('billing run', () => {
     expect(first.report.charges).toEqual([expect.objectContaining({ plan_id: id, installment: 2, status: 'failed', decline_code: 'insufficient_funds', next_attempt_on: '2031-02-04', idempotency_key: `${c.k}plan-${id}-installment-2` })]);
     const human = c.run('billing', 'run', '--date', '2031-02-03');
     expect(human.code).toBe(0); // nothing due a retry yet
-    expect(human.stdout).toBe('billing run 2031-02-03: charged 0 ($0.00), failed 0, skipped 0, completed 0, past due 0\n');
+    expect(human.stdout).toBe('billing run 2031-02-03: charged 0 ($0.00), failed 0, skipped 0, completed 0, past due 0, overdue 0\n');
 
     const second = c.run('billing', 'run', '--date', '2031-02-04');
     expect(second.code).toBe(3);
     expect(second.stderr).toBe(`declined ${c.k}plan-${id}-installment-2 $249.00: insufficient_funds, retry on 2031-02-09\n`);
-    expect(second.stdout).toBe('billing run 2031-02-04: charged 0 ($0.00), failed 1, skipped 0, completed 0, past due 0\n');
+    expect(second.stdout).toBe('billing run 2031-02-04: charged 0 ($0.00), failed 1, skipped 0, completed 0, past due 0, overdue 0\n');
     expect(c.bill('2031-02-08').report.failed).toBe(0);
     expect(c.bill('2031-02-09').report.charges.map((ch) => ch.next_attempt_on)).toEqual(['2031-02-16']);
     const last = c.bill('2031-02-16');
@@ -516,7 +520,7 @@ describe('billing run', () => {
     const run = c.run('billing', 'run', '--date', '2031-02-01');
     expect(run.code).toBe(3);
     expect(run.stderr).toBe(`declined ${c.k}plan-${id}-installment-2 $249.00: stolen_card, plan past due\n`);
-    expect(run.stdout).toBe('billing run 2031-02-01: charged 0 ($0.00), failed 1, skipped 0, completed 0, past due 1\n');
+    expect(run.stdout).toBe('billing run 2031-02-01: charged 0 ($0.00), failed 1, skipped 0, completed 0, past due 1, overdue 0\n');
     expect(c.json<PlanJson>('plan', 'show', String(id)).status).toBe('past_due');
     expect(c.charges('--status', 'failed')).toEqual([expect.objectContaining({ installment: 2, attempts: 1, hard_decline: true, next_attempt_on: null, decline_code: 'stolen_card' })]);
     for (const date of ['2031-02-04', '2031-02-20', '2031-04-01']) {
@@ -627,8 +631,11 @@ describe('billing run', () => {
     expect(real.code).toBe(3);
     expect(real.report.charges.map((ch) => ch.idempotency_key).sort()).toEqual(report.charges.map((ch) => ch.idempotency_key).sort());
 
-    // A plan due to complete is only announced.
+    // A plan due to complete (every visit recorded) is only announced.
     c.bill('2031-06-01');
+    const handle = c.db(false);
+    handle.prepare("UPDATE steps SET status = 'done', completed_on = recommended_date WHERE plan_id = ?").run(id);
+    handle.close();
     const completing = JSON.parse(c.run('billing', 'run', '--date', '2031-07-01', '--dry-run', '--json').stdout) as RunReport;
     expect(completing.completed_plans).toBe(1);
     expect(c.json<PlanJson>('plan', 'show', String(id)).status).toBe('active');
