@@ -28,7 +28,7 @@ function clinic() {
 describe('charge events in the audit', () => {
   it('records created, succeeded, declined and retried with plan, key, amount and status, never the token', () => {
     const c = clinic();
-    setUp(c.ws, [['plan', 'apply', 'P-1', 'comprehensive-acne-resolution', '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_visa']]);
+    setUp(c.ws, [['plan', 'apply', 'P-1', 'comprehensive-acne-resolution', '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_visa', '--charge-now']]);
     const paid = c.json<Entry[]>('audit', '--entity', 'charge');
     expect(paid.map((e) => e.action)).toEqual(['charge.created', 'charge.succeeded']);
     expect(paid[1]!.after).toMatchObject({ plan_id: 1, amount_minor: 24900, currency: 'USD', status: 'succeeded', key: expect.stringMatching(/plan-1-installment-1$/) });
@@ -54,7 +54,7 @@ describe('charge events in the audit', () => {
 describe('the charges table keeps its history', () => {
   it('refuses DELETE and any UPDATE other than settling or retrying, through SQLite itself', () => {
     const c = clinic();
-    setUp(c.ws, [['plan', 'apply', 'P-1', 'comprehensive-acne-resolution', '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_visa']]);
+    setUp(c.ws, [['plan', 'apply', 'P-1', 'comprehensive-acne-resolution', '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_visa', '--charge-now']]);
     const db = c.db(false);
     try {
       expect(() => db.prepare('DELETE FROM charges').run()).toThrow(/charges are never deleted/);

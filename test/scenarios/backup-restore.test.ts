@@ -136,7 +136,7 @@ describe('txplan db restore', () => {
     const dest = join(tempDir(), 'b');
     expect(c.run('db', 'backup', dest).code).toBe(0);
     const ledgerBefore = readFileSync(join(c.ws, '.txplan', 'sandbox-gateway.db'));
-    setUp(c.ws, [['plan', 'apply', 'P-2', 'comprehensive-acne-resolution', '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_visa']]);
+    setUp(c.ws, [['plan', 'apply', 'P-2', 'comprehensive-acne-resolution', '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_visa', '--charge-now']]);
     const keys = () => {
       const handle = new Database(join(c.ws, '.txplan', 'sandbox-gateway.db'), { readonly: true });
       try {

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { binary, repoRoot, setUp, tempDir, workspace } from '../helpers.js';
+import { binary, repoRoot, setUp, tempDir, txplan, workspace } from '../helpers.js';
 
 const wrapper = join(repoRoot, 'examples', 'cron', 'txplan-billing.sh');
 
@@ -32,10 +32,9 @@ describe('examples/cron/txplan-billing.sh', () => {
     expect(first.log).toMatch(/^\S+ exit=0 billing run \d{4}-\d\d-\d\d: charged \d+ \(\$[\d,.]+\), failed 0/m);
     expect(first.log).not.toMatch(/Ada|Lovelace|P-1/);
 
-    setUp(ws, [
-      ['plan', 'apply', 'P-2', 'comprehensive-acne-resolution', '--mode', 'start', '--clinic', 'main', '--start', '2026-01-05', '--payment-method', 'pm_card_visa'],
-      ['plan', 'payment', '2', '--payment-method', 'pm_card_chargeDeclinedInsufficientFunds'],
-    ]);
+    // Entered on its start date: a backdated start would charge at once what is due since.
+    expect(txplan(['plan', 'apply', 'P-2', 'comprehensive-acne-resolution', '--mode', 'start', '--clinic', 'main', '--start', '2026-01-05', '--payment-method', 'pm_card_visa'], { cwd: ws, env: { TXPLAN_NOW: '2026-01-05' } }).code).toBe(0);
+    setUp(ws, [['plan', 'payment', '2', '--payment-method', 'pm_card_chargeDeclinedInsufficientFunds']]);
     const second = cron(ws);
     expect(second.status).toBe(3);
     expect(second.stderr).toContain('txplan billing: some charges were declined');

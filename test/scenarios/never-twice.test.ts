@@ -53,7 +53,7 @@ function setup(plans: number, declineEvery = 0, declineToken = 'pm_card_chargeDe
   }
   // Two plans through the CLI: installment 1 is charged by plan apply itself.
   for (const mrn of ['N-1', 'N-2']) {
-    const result = txplan(['plan', 'apply', mrn, GLOW, '--mode', 'start', '--clinic', 'main', '--start', START, '--payment-method', 'pm_card_visa', '--json'], { cwd: ws });
+    const result = txplan(['plan', 'apply', mrn, GLOW, '--mode', 'start', '--clinic', 'main', '--start', START, '--payment-method', 'pm_card_visa', '--charge-now', '--json'], { cwd: ws });
     if (result.code !== 0) throw new Error(`plan apply: ${result.stderr}`);
   }
 

@@ -33,7 +33,7 @@ function clinic() {
       handle.close();
     }
   };
-  const start = (patient: string, token = 'pm_card_mastercard') => run('plan', 'apply', patient, ACNE, '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', token, '--json');
+  const start = (patient: string, token = 'pm_card_mastercard') => run('plan', 'apply', patient, ACNE, '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', token, '--charge-now', '--json');
   return { ws, run, json, dbFile, ledger, databaseId, start };
 }
 
