@@ -214,7 +214,16 @@ async function billChunk(ctx: ChargingContext, plans: readonly BillingPlanRow[],
     }
   });
   if (pending.length === 0) return;
-  const completing = (outcomes: readonly Outcome[]) => completeSettled(ctx, outcomes, byId, facts, today, report);
+  // Only a plan these charges would finish, if paid, is looked at again once the answers are in.
+  const paying = new Map<number, ChargeRow[]>();
+  for (const charge of pending) paying.set(charge.plan_id, [...(paying.get(charge.plan_id) ?? []), charge]);
+  const candidates = new Set<number>();
+  for (const [id, sent] of paying) {
+    const plan = byId.get(id)!;
+    const assumed = [...(charges.get(id) ?? []).filter((c) => !sent.some((s) => s.id === c.id)), ...sent.map((c) => ({ ...c, status: 'succeeded' as const }))];
+    if (plan.status === 'active' && isComplete(billableOf(plan, facts.get(id)!), assumed, today(plan.clinic_id))) candidates.add(id);
+  }
+  const completing = (outcomes: readonly Outcome[]) => completeSettled(ctx, outcomes, candidates, byId, facts, today, report);
   const outcomes = await sendPending(ctx, pending, (charge) => today(byId.get(charge.plan_id)?.clinic_id ?? null), completing);
   for (const outcome of outcomes) record(report, outcome, options.keep);
 }
@@ -244,8 +253,9 @@ function billableOf(plan: BillingPlanRow, fact: BillingFacts): BillablePlan {
  * run. Only over the version the run read — a plan completed, made past due,
  * cancelled or edited since is left as it is.
  */
-function completeSettled(ctx: ChargingContext, outcomes: readonly Outcome[], byId: ReadonlyMap<number, BillingPlanRow>, facts: ReadonlyMap<number, BillingFacts>, today: (clinicId: string | null) => PlainDate, report: RunReport): void {
-  const ids = [...new Set(outcomes.filter((o) => o.charge.status === 'succeeded').map((o) => o.charge.plan_id))].filter((id) => byId.get(id)?.status === 'active');
+function completeSettled(ctx: ChargingContext, outcomes: readonly Outcome[], candidates: ReadonlySet<number>, byId: ReadonlyMap<number, BillingPlanRow>, facts: ReadonlyMap<number, BillingFacts>, today: (clinicId: string | null) => PlainDate, report: RunReport): void {
+  if (candidates.size === 0) return;
+  const ids = [...new Set(outcomes.filter((o) => o.charge.status === 'succeeded' && candidates.has(o.charge.plan_id)).map((o) => o.charge.plan_id))];
   if (ids.length === 0) return;
   const versions = planVersions(ctx.store, ids);
   const charges = chargesOfPlans(ctx.store, ids);
