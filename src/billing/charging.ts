@@ -33,7 +33,7 @@ export interface Outcome {
  * answer never arrives stays pending, and the next run asks again under the
  * same idempotency key: the processor then replays what it did.
  */
-export async function sendPending(ctx: ChargingContext, pending: readonly ChargeRow[], today: (charge: ChargeRow) => PlainDate): Promise<Outcome[]> {
+export async function sendPending(ctx: ChargingContext, pending: readonly ChargeRow[], today: (charge: ChargeRow) => PlainDate, afterSettling?: (outcomes: readonly Outcome[]) => void): Promise<Outcome[]> {
   const answers: Array<ChargeResult | { status: 'error'; message: string }> = new Array(pending.length);
   if (pending.length > 0) ctx.issued();
   let next = 0;
@@ -54,10 +54,10 @@ export async function sendPending(ctx: ChargingContext, pending: readonly Charge
     }
   };
   await Promise.all(Array.from({ length: Math.min(ctx.gateway.concurrency, pending.length) }, worker));
-  return settleAll(ctx, pending, answers, today);
+  return settleAll(ctx, pending, answers, today, afterSettling);
 }
 
-function settleAll(ctx: ChargingContext, pending: readonly ChargeRow[], answers: ReadonlyArray<ChargeResult | { status: 'error'; message: string }>, today: (charge: ChargeRow) => PlainDate): Outcome[] {
+function settleAll(ctx: ChargingContext, pending: readonly ChargeRow[], answers: ReadonlyArray<ChargeResult | { status: 'error'; message: string }>, today: (charge: ChargeRow) => PlainDate, afterSettling?: (outcomes: readonly Outcome[]) => void): Outcome[] {
   const at = ctx.now().toISOString();
   const outcomes: Outcome[] = [];
   ctx.store.transaction(() => {
@@ -96,6 +96,8 @@ function settleAll(ctx: ChargingContext, pending: readonly ChargeRow[], answers:
       if (result.status === 'declined' && next === null) pastDue = markPastDue(ctx, charge, result.code, at);
       outcomes.push({ charge: settled, result, pastDue });
     });
+    // What follows from the answers (a plan completing) commits with them, or not at all.
+    afterSettling?.(outcomes);
   });
   return outcomes;
 }

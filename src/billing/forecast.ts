@@ -2,7 +2,8 @@ import { addMonths, formatDate, parseDate, type PlainDate } from '../domain/date
 import { installmentDueDate } from '../domain/plan.js';
 import { chargesOfPlans } from '../store/charges.js';
 import { refundsSince } from '../store/refunds.js';
-import { billingFacts, getPlan, getSteps, plansInStatus, type BillingPlanRow } from '../store/plans.js';
+import { billingFacts, cancelledPlansOwing, getPlan, getSteps, plansInStatus, type BillingPlanRow } from '../store/plans.js';
+import { cancelledDues } from './plan.js';
 import type { Store } from '../store/store.js';
 import { feeForInstallment } from '../plans/view.js';
 
@@ -31,9 +32,11 @@ export interface Forecast {
 /**
  * Expected revenue month by month from active plans: monthly installments
  * not yet charged (at each installment's own fee), pay-as-you-go visits still
- * pending at their frozen prices, and declined charges awaiting a retry,
- * less the refunds made in each month.
- * Paused and past-due plans bring nothing until they resume.
+ * pending at their frozen prices, and declined charges awaiting a retry;
+ * from cancelled plans, what was due by the cancellation and is still owed
+ * (the next run charges it). A plan starting later brings installment 1 in
+ * its start month. Less the refunds made in each
+ * month. Paused and past-due plans bring nothing until they resume.
  */
 export function forecast(store: Store, today: PlainDate, months: number): Forecast {
   const first = { year: today.year, month: today.month, day: 1 };
@@ -83,6 +86,33 @@ export function forecast(store: Store, today: PlainDate, months: number): Foreca
             month.visits_minor += amount;
           }
         }
+      }
+    }
+  }
+  for (let after = 0; ; ) {
+    const plans = cancelledPlansOwing(store, after, 1000, null);
+    if (plans.length === 0) break;
+    after = plans[plans.length - 1]!.id;
+    const ids = plans.map((p) => p.id);
+    const charges = chargesOfPlans(store, ids);
+    const facts = billingFacts(store, ids);
+    for (const plan of plans) {
+      const fees = Array.from({ length: plan.months ?? 0 }, (_, i) => feeForInstallment(facts.get(plan.id)!.prices, i + 1) ?? 0);
+      const billable = { ...plan, fees, last_step_date: null, pending_steps: 0, has_payment_method: true, dues_waived: plan.dues_waived === 1 };
+      const { owed, declined } = cancelledDues(billable, charges.get(plan.id) ?? [], today);
+      for (const due of owed) {
+        result.installments_remaining++;
+        result.installments_remaining_minor += due.amountMinor;
+        const month = bucket(formatDate(today));
+        if (month) {
+          month.installments++;
+          month.installments_minor += due.amountMinor;
+        }
+      }
+      for (const charge of declined) {
+        if (!charge.next_attempt_on) continue;
+        const month = bucket(charge.next_attempt_on < formatDate(today) ? formatDate(today) : charge.next_attempt_on);
+        if (month) month.retries_minor += charge.amount_minor;
       }
     }
   }

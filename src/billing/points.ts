@@ -12,6 +12,8 @@ import { feeForInstallment } from '../plans/view.js';
 import { chargeKey } from '../domain/keys.js';
 import { assertBillingOpen } from './hold.js';
 import { auditCharge, sendPending, type ChargingContext, type Outcome } from './charging.js';
+import { chargesAtStart, type BillablePlan } from './plan.js';
+import type { Store } from '../store/store.js';
 
 /**
  * The moments outside the monthly run when SPEC §5 takes money: a monthly
@@ -19,11 +21,27 @@ import { auditCharge, sendPending, type ChargingContext, type Outcome } from './
  * cancellation. Each writes its charge pending, then asks the processor.
  */
 
-export async function chargeProgramStart(ctx: ChargingContext, plan: PlanRow, today: PlainDate): Promise<Outcome | undefined> {
-  if (plan.type !== 'monthly' || !plan.start_date) return undefined;
-  const fee = feeForInstallment(getPrices(ctx.store, plan.id), 1) ?? 0;
-  if (fee === 0) return undefined;
-  return charge(ctx, plan, { kind: 'installment', installment: 1, step_n: null, key: chargeKey(ctx.databaseId, { kind: 'installment', planId: plan.id, installment: 1 }), due: plan.start_date, amount: fee }, today);
+/** The billing plan's view of one plan, read from the store. */
+export function billablePlan(store: Store, plan: PlanRow): BillablePlan {
+  const installments = plan.type === 'monthly' ? ((JSON.parse(plan.snapshot) as Template).duration.months ?? 0) : 0;
+  const prices = getPrices(store, plan.id);
+  const steps = getSteps(store, plan.id);
+  const dates = steps.map((s) => s.recommended_date).filter((date): date is string => date !== null).sort();
+  return {
+    id: plan.id,
+    status: plan.status,
+    type: plan.type,
+    start_date: plan.start_date,
+    end_date: plan.end_date,
+    billing_offset_months: plan.billing_offset_months,
+    fees: Array.from({ length: installments }, (_, i) => feeForInstallment(prices, i + 1) ?? 0),
+    last_step_date: dates.at(-1) ?? null,
+    pending_steps: steps.filter((s) => s.status === 'pending').length,
+    has_payment_method: plan.payment_method_id !== null,
+    cancelled_on: plan.cancelled_on,
+    paused_on: plan.paused_on,
+    dues_waived: plan.dues_waived === 1,
+  };
 }
 
 /**
@@ -116,21 +134,34 @@ async function charge(ctx: ChargingContext, plan: PlanRow, what: What, today: Pl
 }
 
 /**
- * Installment 1 when a monthly program starts (SPEC §5). A decline undoes the
- * start — `undo` runs in the transaction that records it — and becomes one
- * clear error; an unanswered call leaves the charge for the next run to settle.
+ * What a monthly program's start charges (SPEC §5, and the billing rules'
+ * `chargesAtStart`): installment 1 when it starts today or earlier — or later
+ * with `chargeNow` — and, for a backdated start, every installment already
+ * due, each written pending and settled in turn (stopping at one not paid). A decline of installment 1
+ * undoes the start — `undo` runs in the transaction that records it — and
+ * becomes one clear error, before anything else is charged; a decline of a
+ * later one follows the retry rules. An unanswered call leaves the charge for
+ * the next run to settle. Returns what each charge came to.
  */
-export async function startProgram(ctx: ChargingContext, plan: PlanRow, today: PlainDate, undo: () => void): Promise<Outcome | undefined> {
-  const outcome = await chargeProgramStart(ctx, plan, today);
-  if (!outcome || outcome.result.status === 'succeeded') return outcome;
-  if (outcome.result.status === 'error') {
-    throw new FailedError(`Plan ${plan.id} started, but the processor did not answer for its first installment (${outcome.result.message}); "txplan billing run" settles it`, 'charge_unconfirmed');
+export async function startProgram(ctx: ChargingContext, plan: PlanRow, today: PlainDate, undo: () => void, chargeNow = false): Promise<Outcome[]> {
+  const outcomes: Outcome[] = [];
+  for (const due of chargesAtStart(billablePlan(ctx.store, plan), today, chargeNow)) {
+    const what: What = { kind: 'installment', installment: due.installment, step_n: null, key: chargeKey(ctx.databaseId, { kind: 'installment', planId: plan.id, installment: due.installment }), due: due.dueDate, amount: due.amountMinor };
+    const outcome = await charge(ctx, plan, what, today);
+    if (!outcome) continue;
+    outcomes.push(outcome);
+    if (outcome.result.status === 'succeeded') continue;
+    if (due.installment !== 1) break; // the rest waits for the billing run, after this one's retry
+    if (outcome.result.status === 'error') {
+      throw new FailedError(`Plan ${plan.id} started, but the processor did not answer for its first installment (${outcome.result.message}); "txplan billing run" settles it`, 'charge_unconfirmed');
+    }
+    const { code, message } = outcome.result;
+    ctx.store.transaction(() => {
+      closeCharge(ctx.store, outcome.charge.id, ctx.now().toISOString());
+      undo();
+      recordAudit(ctx.store, { at: ctx.now().toISOString(), actor: ctx.actor, action: 'plan.start_declined', entity: 'plan', entityId: plan.id, before: { status: 'active' }, after: { charge: outcome.charge.idempotency_key, decline_code: code } });
+    });
+    throw new FailedError(`The first installment of ${formatMoney(outcome.charge.amount_minor, outcome.charge.currency)} was declined (${code}: ${message}); the program was not started. Try another payment method`, 'declined');
   }
-  const { code, message } = outcome.result;
-  ctx.store.transaction(() => {
-    closeCharge(ctx.store, outcome.charge.id, ctx.now().toISOString());
-    undo();
-    recordAudit(ctx.store, { at: ctx.now().toISOString(), actor: ctx.actor, action: 'plan.start_declined', entity: 'plan', entityId: plan.id, before: { status: 'active' }, after: { charge: outcome.charge.idempotency_key, decline_code: code } });
-  });
-  throw new FailedError(`The first installment of ${formatMoney(outcome.charge.amount_minor, outcome.charge.currency)} was declined (${code}: ${message}); the program was not started. Try another payment method`, 'declined');
+  return outcomes;
 }

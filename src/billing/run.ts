@@ -6,13 +6,13 @@ import { resumePlan } from '../plans/lifecycle.js';
 import { recordAudit } from '../store/audit.js';
 import { beginRetry, chargesOfPlans, insertPendingCharge, openCharges, releaseBillingLock, takeBillingLock, type ChargeRow } from '../store/charges.js';
 import { listClinics } from '../store/clinics.js';
-import { billingFacts, billingPlansByIds, clinicsOfPlansInStatus, countPlansInStatus, getPlan, plansInStatus, planVersions, setPlanStatusIf, type BillingPlanRow, type PlanStatus } from '../store/plans.js';
+import { billingFacts, billingPlansByIds, cancelledPlansOwing, clinicsOfPlansInStatus, countPlansInStatus, getPlan, plansInStatus, planVersions, setPlanStatusIf, type BillingFacts, type BillingPlanRow, type PlanStatus } from '../store/plans.js';
 import { feeForInstallment } from '../plans/view.js';
 import { auditCharge, sendPending, type ChargingContext, type Outcome } from './charging.js';
 import { chargeKey } from '../domain/keys.js';
 import { assertBillingOpen } from './hold.js';
 import { settlePendingRefunds } from './refunding.js';
-import { planBilling, type BillablePlan, type BillingAction } from './plan.js';
+import { isComplete, planBilling, type BillablePlan, type BillingAction } from './plan.js';
 import type { ClinicToday } from './future.js';
 import type { Store } from '../store/store.js';
 
@@ -51,6 +51,8 @@ export interface RunReport {
   skipped: number;
   completed_plans: number;
   past_due_plans: number;
+  /** Running plans whose last recommended date has passed with visits still pending. */
+  overdue_plans: number;
   amount_minor: number;
   charges: RunCharge[];
   /** Refunds a stopped `billing refund` left pending, settled by this run under their own keys. */
@@ -70,7 +72,7 @@ export const RUNNING: readonly PlanStatus[] = ['past_due', 'paused', 'active'];
 export async function runBilling(ctx: ChargingContext, options: RunOptions): Promise<RunReport> {
   const { store } = ctx;
   // With per-clinic dates, the run is labelled with the workspace's own today.
-  const report: RunReport = { date: formatDate(options.date ?? todayIn(options.fallbackZone, ctx.now())), charged: 0, failed: 0, skipped: 0, completed_plans: 0, past_due_plans: 0, amount_minor: 0, charges: [] };
+  const report: RunReport = { date: formatDate(options.date ?? todayIn(options.fallbackZone, ctx.now())), charged: 0, failed: 0, skipped: 0, completed_plans: 0, past_due_plans: 0, overdue_plans: 0, amount_minor: 0, charges: [] };
   const zones = new Map(listClinics(store).map((c) => [c.id, c.timezone]));
   const todayCache = new Map<string, PlainDate>();
   const today = (clinicId: string | null): PlainDate => {
@@ -96,14 +98,21 @@ export async function runBilling(ctx: ChargingContext, options: RunOptions): Pro
         options.onProgress?.((done += plans.length), total);
       }
     }
-    // Charges still open on plans that are no longer running: an early-cancellation
+    // Cancelled plans may still owe installments due by their cancellation.
+    for (let after = 0; ; ) {
+      const plans = cancelledPlansOwing(store, after, CHUNK, options.clinicId ?? null);
+      if (plans.length === 0) break;
+      after = plans[plans.length - 1]!.id;
+      await billChunk(ctx, plans, today, options, report);
+    }
+    // Charges still open on plans not visited above: an early-cancellation
     // fee to retry, or anything left pending by a run that was stopped.
     for (let after = 0; ; ) {
       const open = openCharges(store, after, CHUNK);
       if (open.length === 0) break;
       after = open[open.length - 1]!.id;
       const ids = [...new Set(open.map((c) => c.plan_id))];
-      const plans = billingPlansByIds(store, ids).filter((p) => !RUNNING.includes(p.status) && (!options.clinicId || p.clinic_id === options.clinicId));
+      const plans = billingPlansByIds(store, ids).filter((p) => !RUNNING.includes(p.status) && !owingScan(p) && (!options.clinicId || p.clinic_id === options.clinicId));
       if (plans.length) await billChunk(ctx, plans, today, options, report);
     }
     if (!options.dryRun) report.refunds_settled = (await settlePendingRefunds(ctx)).filter((o) => o.refund.status !== 'pending').length;
@@ -111,6 +120,11 @@ export async function runBilling(ctx: ChargingContext, options: RunOptions): Pro
   } finally {
     if (!options.dryRun) releaseBillingLock(store, me);
   }
+}
+
+/** Whether the scan of cancelled plans owing dues visits the plan (the open-charges pass then leaves it alone). */
+function owingScan(plan: BillingPlanRow): boolean {
+  return plan.status === 'cancelled' && plan.type === 'monthly' && plan.dues_waived === 0;
 }
 
 /**
@@ -154,26 +168,13 @@ async function billChunk(ctx: ChargingContext, plans: readonly BillingPlanRow[],
   if (!options.dryRun) plans = plans.map((plan) => resumeIfDue(ctx, plan, today(plan.clinic_id)));
   const byId = new Map(plans.map((p) => [p.id, p]));
   const actions: BillingAction[] = [];
-  for (const plan of plans) {
-    const fact = facts.get(plan.id)!;
-    const installments = plan.type === 'monthly' ? (plan.months ?? 0) : 0;
-    const billable: BillablePlan = {
-      id: plan.id,
-      status: plan.status,
-      type: plan.type,
-      start_date: plan.start_date,
-      end_date: plan.end_date,
-      billing_offset_months: plan.billing_offset_months,
-      fees: Array.from({ length: installments }, (_, i) => feeForInstallment(fact.prices, i + 1) ?? 0),
-      last_step_date: fact.lastStepDate,
-      has_payment_method: fact.token !== null,
-    };
-    actions.push(...planBilling(billable, charges.get(plan.id) ?? [], today(plan.clinic_id)));
-  }
+  for (const plan of plans) actions.push(...planBilling(billableOf(plan, facts.get(plan.id)!), charges.get(plan.id) ?? [], today(plan.clinic_id)));
   const chargeById = new Map([...charges.values()].flat().map((c) => [c.id, c]));
+  report.overdue_plans += actions.filter((a) => a.kind === 'overdue').length;
 
   if (options.dryRun) {
     for (const action of actions) {
+      if (action.kind === 'overdue') continue;
       if (action.kind === 'skip') report.skipped++;
       else if (action.kind === 'complete') report.completed_plans++;
       else if (action.kind === 'charge') report.charges.push(planned(ctx.databaseId, byId.get(action.planId)!, action));
@@ -192,6 +193,8 @@ async function billChunk(ctx: ChargingContext, plans: readonly BillingPlanRow[],
       // A charge already sent is still asked about: the same key only replays what the processor did.
       if (action.kind !== 'settle' && versions.get(plan.id) !== plan.version) continue;
       switch (action.kind) {
+        case 'overdue':
+          break;
         case 'skip':
           report.skipped++;
           break;
@@ -234,8 +237,60 @@ async function billChunk(ctx: ChargingContext, plans: readonly BillingPlanRow[],
     }
   });
   if (pending.length === 0) return;
-  const outcomes = await sendPending(ctx, pending, (charge) => today(byId.get(charge.plan_id)?.clinic_id ?? null));
+  // Only a plan these charges would finish, if paid, is looked at again once the answers are in.
+  const paying = new Map<number, ChargeRow[]>();
+  for (const charge of pending) paying.set(charge.plan_id, [...(paying.get(charge.plan_id) ?? []), charge]);
+  const candidates = new Set<number>();
+  for (const [id, sent] of paying) {
+    const plan = byId.get(id)!;
+    const assumed = [...(charges.get(id) ?? []).filter((c) => !sent.some((s) => s.id === c.id)), ...sent.map((c) => ({ ...c, status: 'succeeded' as const }))];
+    if (plan.status === 'active' && isComplete(billableOf(plan, facts.get(id)!), assumed, today(plan.clinic_id))) candidates.add(id);
+  }
+  const completing = (outcomes: readonly Outcome[]) => completeSettled(ctx, outcomes, candidates, byId, facts, today, report);
+  const outcomes = await sendPending(ctx, pending, (charge) => today(byId.get(charge.plan_id)?.clinic_id ?? null), completing);
   for (const outcome of outcomes) record(report, outcome, options.keep);
+}
+
+function billableOf(plan: BillingPlanRow, fact: BillingFacts): BillablePlan {
+  const installments = plan.type === 'monthly' ? (plan.months ?? 0) : 0;
+  return {
+    id: plan.id,
+    status: plan.status,
+    type: plan.type,
+    start_date: plan.start_date,
+    end_date: plan.end_date,
+    billing_offset_months: plan.billing_offset_months,
+    fees: Array.from({ length: installments }, (_, i) => feeForInstallment(fact.prices, i + 1) ?? 0),
+    last_step_date: fact.lastStepDate,
+    pending_steps: fact.pendingSteps,
+    has_payment_method: fact.token !== null,
+    cancelled_on: plan.cancelled_on,
+    paused_on: plan.paused_on,
+    dues_waived: plan.dues_waived === 1,
+  };
+}
+
+/**
+ * Completion decided on the charges as settled, inside the transaction that
+ * settles them: a plan whose last installment this run paid completes in this
+ * run. Only over the version the run read — a plan completed, made past due,
+ * cancelled or edited since is left as it is.
+ */
+function completeSettled(ctx: ChargingContext, outcomes: readonly Outcome[], candidates: ReadonlySet<number>, byId: ReadonlyMap<number, BillingPlanRow>, facts: ReadonlyMap<number, BillingFacts>, today: (clinicId: string | null) => PlainDate, report: RunReport): void {
+  if (candidates.size === 0) return;
+  const ids = [...new Set(outcomes.filter((o) => o.charge.status === 'succeeded' && candidates.has(o.charge.plan_id)).map((o) => o.charge.plan_id))];
+  if (ids.length === 0) return;
+  const versions = planVersions(ctx.store, ids);
+  const charges = chargesOfPlans(ctx.store, ids);
+  const at = ctx.now().toISOString();
+  for (const id of ids) {
+    const plan = byId.get(id)!;
+    if (versions.get(id) !== plan.version) continue;
+    if (!isComplete(billableOf(plan, facts.get(id)!), charges.get(id) ?? [], today(plan.clinic_id))) continue;
+    if (!setPlanStatusIf(ctx.store, plan, 'completed', at)) continue;
+    recordAudit(ctx.store, { at, actor: ctx.actor, action: 'plan.complete', entity: 'plan', entityId: id, before: { status: plan.status }, after: { status: 'completed' } });
+    report.completed_plans++;
+  }
 }
 
 function resumeIfDue(ctx: ChargingContext, plan: BillingPlanRow, today: PlainDate): BillingPlanRow {

@@ -158,9 +158,21 @@ export function resumePlan(store: Store, plan: PlanRow, input: { today: PlainDat
   });
 }
 
-export function cancelPlan(store: Store, plan: PlanRow, input: { today: PlainDate; reason: string; waiveFee: boolean }, who: Actor): PlanRow {
+/**
+ * Active, paused or past due → cancelled. What was due by today and not paid
+ * stays owed (the billing run charges it) unless `waiveDue`; the audit names
+ * what was owed or waived, and who did it.
+ */
+export function cancelPlan(
+  store: Store,
+  plan: PlanRow,
+  input: { today: PlainDate; reason: string; waiveFee: boolean; waiveDue?: boolean; dues?: { installments: number[]; steps: number[]; amount_minor: number } },
+  who: Actor,
+): PlanRow {
   assertAllowed(plan, 'cancel');
-  return save(store, plan, { status: 'cancelled', cancelled_on: formatDate(input.today), cancel_reason: input.reason }, 'plan.cancel', who, { waive_fee: input.waiveFee });
+  const waiveDue = input.waiveDue ?? false;
+  const dues = input.dues && (input.dues.installments.length > 0 || input.dues.steps.length > 0) ? { [waiveDue ? 'dues_waived' : 'dues_owed']: input.dues } : {};
+  return save(store, plan, { status: 'cancelled', cancelled_on: formatDate(input.today), cancel_reason: input.reason, dues_waived: waiveDue ? 1 : 0 }, 'plan.cancel', who, { waive_fee: input.waiveFee, waive_due: waiveDue, ...dues });
 }
 
 /**

@@ -31,9 +31,11 @@ export interface PlanRow {
   updated_at: string;
   /** Bumped by every write; a write names the version it read (migration 004). */
   version: number;
+  /** 1 when a cancellation forgave what was due (`plan cancel --waive-due`; migration 007); always read from the database. */
+  dues_waived?: number;
 }
 
-export type NewPlan = Omit<PlanRow, 'id' | 'billing_offset_months' | 'version'>;
+export type NewPlan = Omit<PlanRow, 'id' | 'billing_offset_months' | 'version' | 'dues_waived'>;
 
 export interface StepRow {
   id: number;
@@ -71,7 +73,7 @@ export function getPlan(store: Store, id: number): PlanRow | undefined {
 /** The columns a write may change; each lifecycle command passes only those it owns. */
 const MUTABLE_COLUMNS = [
   'clinic_id', 'template_version', 'template_hash', 'template_commit', 'template_dirty', 'name', 'status', 'snapshot', 'start_date', 'end_date',
-  'paused_on', 'pause_until', 'cancelled_on', 'cancel_reason', 'payment_method_id', 'service_prices', 'billing_offset_months',
+  'paused_on', 'pause_until', 'cancelled_on', 'cancel_reason', 'payment_method_id', 'service_prices', 'billing_offset_months', 'dues_waived',
 ] as const;
 
 export type PlanChanges = Partial<Pick<PlanRow, (typeof MUTABLE_COLUMNS)[number]>>;
@@ -94,12 +96,16 @@ export interface PlanFilter {
   status?: PlanStatus | undefined;
   templateId?: string | undefined;
   clinicId?: string | undefined;
+  /** Only running plans with a step still pending, each with its last recommended date (the caller judges "passed" at each clinic's today). */
+  withPendingSteps?: boolean | undefined;
   limit?: number | undefined;
 }
 
 export type PlanSummary = Pick<PlanRow, 'id' | 'patient_id' | 'clinic_id' | 'template_id' | 'template_version' | 'name' | 'type' | 'status' | 'start_date' | 'end_date' | 'created_at'> & {
   patient_name: string;
   patient_mrn: string | null;
+  /** Present with `withPendingSteps`. */
+  last_step_date?: string | null;
 };
 
 /** Plan lines for lists; each filter is served by an index (plans_patient, plans_status, plans_template, plans_clinic). */
@@ -110,8 +116,10 @@ export function listPlans(store: Store, filter: PlanFilter): PlanSummary[] {
   if (filter.status !== undefined) (clauses.push('p.status = @status'), (params.status = filter.status));
   if (filter.templateId !== undefined) (clauses.push('p.template_id = @templateId'), (params.templateId = filter.templateId));
   if (filter.clinicId !== undefined) (clauses.push('p.clinic_id = @clinicId'), (params.clinicId = filter.clinicId));
+  if (filter.withPendingSteps) clauses.push("p.status IN ('active', 'past_due') AND EXISTS (SELECT 1 FROM steps s WHERE s.plan_id = p.id AND s.status = 'pending')");
+  const last = filter.withPendingSteps ? ', (SELECT max(s.recommended_date) FROM steps s WHERE s.plan_id = p.id) AS last_step_date' : '';
   const sql = `SELECT p.id, p.patient_id, p.clinic_id, p.template_id, p.template_version, p.name, p.type, p.status, p.start_date, p.end_date, p.created_at,
-      pt.first_name || ' ' || pt.last_name AS patient_name, pt.mrn AS patient_mrn
+      pt.first_name || ' ' || pt.last_name AS patient_name, pt.mrn AS patient_mrn${last}
     FROM plans p JOIN patients pt ON pt.id = p.patient_id
     ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''}
     ORDER BY p.id LIMIT @limit`;
@@ -191,15 +199,28 @@ export function getAttachments(store: Store, planId: number): AttachmentRow[] {
 }
 
 /** What a billing run needs of a plan: no snapshot, only the number of installments it holds. */
-export type BillingPlanRow = Pick<PlanRow, 'id' | 'version' | 'status' | 'type' | 'clinic_id' | 'start_date' | 'end_date' | 'billing_offset_months' | 'currency' | 'pause_until'> & { months: number | null };
+export type BillingPlanRow = Pick<PlanRow, 'id' | 'version' | 'status' | 'type' | 'clinic_id' | 'start_date' | 'end_date' | 'billing_offset_months' | 'currency' | 'pause_until' | 'paused_on' | 'cancelled_on'> & { dues_waived: number; months: number | null };
 
-const BILLING_COLUMNS = "id, version, status, type, clinic_id, start_date, end_date, billing_offset_months, currency, pause_until, json_extract(snapshot, '$.duration.months') AS months";
+const BILLING_COLUMNS = "id, version, status, type, clinic_id, start_date, end_date, billing_offset_months, currency, pause_until, paused_on, cancelled_on, dues_waived, json_extract(snapshot, '$.duration.months') AS months";
 
 /** Plans in one status after `afterId`, in id order: the status index (status, rowid) serves this directly. */
 export function plansInStatus(store: Store, status: PlanStatus, afterId: number, limit: number, clinicId: string | null): BillingPlanRow[] {
   return store
     .statement<[Record<string, unknown>], BillingPlanRow>(`SELECT ${BILLING_COLUMNS} FROM plans WHERE status = @status AND id > @afterId AND (@clinicId IS NULL OR clinic_id = @clinicId) ORDER BY id LIMIT @limit`)
     .all({ status, afterId, clinicId, limit });
+}
+
+/**
+ * Cancelled monthly plans whose dues were not waived, after `afterId`: they may
+ * still owe installments that fell due before the cancellation and were never
+ * charged (declined ones are found through their open charges as well).
+ */
+export function cancelledPlansOwing(store: Store, afterId: number, limit: number, clinicId: string | null): BillingPlanRow[] {
+  return store
+    .statement<[Record<string, unknown>], BillingPlanRow>(
+      `SELECT ${BILLING_COLUMNS} FROM plans WHERE status = 'cancelled' AND dues_waived = 0 AND type = 'monthly' AND id > @afterId AND (@clinicId IS NULL OR clinic_id = @clinicId) ORDER BY id LIMIT @limit`,
+    )
+    .all({ afterId, clinicId, limit });
 }
 
 export function billingPlansByIds(store: Store, ids: readonly number[]): BillingPlanRow[] {
@@ -235,6 +256,8 @@ export function planVersions(store: Store, ids: readonly number[]): Map<number, 
 
 export interface BillingFacts {
   lastStepDate: string | null;
+  /** Steps neither done nor skipped. */
+  pendingSteps: number;
   prices: PriceRow[];
   token: string | null;
 }
@@ -244,12 +267,14 @@ export interface BillingFacts {
  * installment prices and the payment token, each read along an index.
  */
 export function billingFacts(store: Store, ids: readonly number[]): Map<number, BillingFacts> {
-  const facts = new Map<number, BillingFacts>(ids.map((id) => [id, { lastStepDate: null, prices: [], token: null }]));
+  const facts = new Map<number, BillingFacts>(ids.map((id) => [id, { lastStepDate: null, pendingSteps: 0, prices: [], token: null }]));
   if (ids.length === 0) return facts;
   const byPlanId = planIdsCondition('plan_id', ids);
-  for (const row of store.statement<[Record<string, unknown>], { plan_id: number; last: string | null }>(`SELECT plan_id, max(recommended_date) AS last FROM steps WHERE ${byPlanId.where} GROUP BY plan_id`).iterate(byPlanId.params)) {
+  for (const row of store.statement<[Record<string, unknown>], { plan_id: number; last: string | null; pending: number }>(`SELECT plan_id, max(recommended_date) AS last, sum(status = 'pending') AS pending FROM steps WHERE ${byPlanId.where} GROUP BY plan_id`).iterate(byPlanId.params)) {
     const fact = facts.get(row.plan_id);
-    if (fact) fact.lastStepDate = row.last;
+    if (!fact) continue;
+    fact.lastStepDate = row.last;
+    fact.pendingSteps = row.pending;
   }
   for (const row of store.statement<[Record<string, unknown>], PriceRow & { plan_id: number }>(`SELECT plan_id, from_installment, monthly_fee_minor FROM plan_prices WHERE ${byPlanId.where} ORDER BY plan_id, from_installment`).iterate(byPlanId.params)) {
     facts.get(row.plan_id)?.prices.push({ from_installment: row.from_installment, monthly_fee_minor: row.monthly_fee_minor });

@@ -390,7 +390,7 @@ describe('cancellation fees', () => {
 
     // Started 4 months ago: the 3-month minimum term is over.
     const after = c.apply(ACNE, plusMonths(today, -4), 'pm_card_visa', 'main', 'P-3');
-    const late = c.run('plan', 'cancel', '--yes', String(after), '--reason', 'Done with it');
+    const late = c.run('plan', 'cancel', '--yes', String(after), '--reason', 'Done with it', '--waive-due'); // installments 2–5, due by now, forgiven
     expect(late.code).toBe(0);
     expect(late.stdout).not.toContain('fee');
     expect(c.charges('--plan', String(after)).map((ch) => ch.kind)).toEqual(['installment']);
@@ -442,13 +442,16 @@ describe('billing run', () => {
     // Without --json: exactly one line on stdout, nothing on stderr.
     const mar = c.runAt('2031-03-01', 'billing', 'run', '--date', '2031-03-01');
     expect(mar.code).toBe(0);
-    expect(mar.stdout).toBe('billing run 2031-03-01: charged 1 ($249.00), failed 0, skipped 0, completed 0, past due 0\n');
+    expect(mar.stdout).toBe('billing run 2031-03-01: charged 1 ($249.00), failed 0, skipped 0, completed 0, past due 0, overdue 0\n');
     expect(mar.stderr).toBe(clockWarning('2031-03-01')); // only the simulated clock's line
 
     const jun = c.bill('2031-06-01');
     expect(jun.report.charges.map((ch) => ch.installment)).toEqual([4, 5, 6]);
     expect(jun.report.amount_minor).toBe(3 * 24900);
-    // The last visit is on June 15: not completed on it, completed the day after.
+    // The last visit is on June 15: not completed on it, completed the day after (every visit recorded).
+    const handle = c.db(false);
+    handle.prepare("UPDATE steps SET status = 'done', completed_on = recommended_date WHERE plan_id = ?").run(id);
+    handle.close();
     expect(c.bill('2031-06-15').report.completed_plans).toBe(0);
     expect(c.json<PlanJson>('plan', 'show', String(id)).status).toBe('active');
     const done = c.bill('2031-06-16');
@@ -497,12 +500,12 @@ describe('billing run', () => {
     expect(first.report.charges).toEqual([expect.objectContaining({ plan_id: id, installment: 2, status: 'failed', decline_code: 'insufficient_funds', next_attempt_on: '2031-02-04', idempotency_key: `${c.k}plan-${id}-installment-2` })]);
     const human = c.runAt('2031-02-03', 'billing', 'run', '--date', '2031-02-03');
     expect(human.code).toBe(0); // nothing due a retry yet
-    expect(human.stdout).toBe('billing run 2031-02-03: charged 0 ($0.00), failed 0, skipped 0, completed 0, past due 0\n');
+    expect(human.stdout).toBe('billing run 2031-02-03: charged 0 ($0.00), failed 0, skipped 0, completed 0, past due 0, overdue 0\n');
 
     const second = c.runAt('2031-02-04', 'billing', 'run', '--date', '2031-02-04');
     expect(second.code).toBe(3);
     expect(second.stderr).toBe(`${clockWarning('2031-02-04')}declined ${c.k}plan-${id}-installment-2 $249.00: insufficient_funds, retry on 2031-02-09\n`);
-    expect(second.stdout).toBe('billing run 2031-02-04: charged 0 ($0.00), failed 1, skipped 0, completed 0, past due 0\n');
+    expect(second.stdout).toBe('billing run 2031-02-04: charged 0 ($0.00), failed 1, skipped 0, completed 0, past due 0, overdue 0\n');
     expect(c.bill('2031-02-08').report.failed).toBe(0);
     expect(c.bill('2031-02-09').report.charges.map((ch) => ch.next_attempt_on)).toEqual(['2031-02-16']);
     const last = c.bill('2031-02-16');
@@ -543,7 +546,7 @@ describe('billing run', () => {
     const run = c.runAt('2031-02-01', 'billing', 'run', '--date', '2031-02-01');
     expect(run.code).toBe(3);
     expect(run.stderr).toBe(`${clockWarning('2031-02-01')}declined ${c.k}plan-${id}-installment-2 $249.00: stolen_card, plan past due\n`);
-    expect(run.stdout).toBe('billing run 2031-02-01: charged 0 ($0.00), failed 1, skipped 0, completed 0, past due 1\n');
+    expect(run.stdout).toBe('billing run 2031-02-01: charged 0 ($0.00), failed 1, skipped 0, completed 0, past due 1, overdue 0\n');
     expect(c.json<PlanJson>('plan', 'show', String(id)).status).toBe('past_due');
     expect(c.charges('--status', 'failed')).toEqual([expect.objectContaining({ installment: 2, attempts: 1, hard_decline: true, next_attempt_on: null, decline_code: 'stolen_card' })]);
     for (const date of ['2031-02-04', '2031-02-20', '2031-04-01']) {
@@ -654,8 +657,11 @@ describe('billing run', () => {
     expect(real.code).toBe(3);
     expect(real.report.charges.map((ch) => ch.idempotency_key).sort()).toEqual(report.charges.map((ch) => ch.idempotency_key).sort());
 
-    // A plan due to complete is only announced.
+    // A plan due to complete (every visit recorded) is only announced.
     c.bill('2031-06-01');
+    const handle = c.db(false);
+    handle.prepare("UPDATE steps SET status = 'done', completed_on = recommended_date WHERE plan_id = ?").run(id);
+    handle.close();
     const completing = JSON.parse(c.run('billing', 'run', '--date', '2031-07-01', '--dry-run', '--json').stdout) as RunReport;
     expect(completing.completed_plans).toBe(1);
     expect(c.json<PlanJson>('plan', 'show', String(id)).status).toBe('active');

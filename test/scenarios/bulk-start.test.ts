@@ -48,7 +48,7 @@ describe('plan apply --patients-file --mode start: one card per patient, all or 
   it('refuses one --payment-method for several patients, charging nobody', () => {
     const c = clinic();
     const file = c.file('cohort.txt', 'P-1\nP-2\n');
-    const result = c.run('plan', 'apply', ACNE, '--patients-file', file, '--mode', 'start', '--yes', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_visa', '--yes');
+    const result = c.run('plan', 'apply', ACNE, '--patients-file', file, '--mode', 'start', '--yes', '--clinic', 'main', '--start', '2031-01-15', '--charge-now', '--payment-method', 'pm_card_visa');
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/^txplan: --payment-method would charge one card for 2 patients; .*patient,payment_method.*\n$/);
     expect(query(c.ws, 'SELECT id FROM plans')).toEqual([]);
@@ -61,7 +61,7 @@ describe('plan apply --patients-file --mode start: one card per patient, all or 
     // P-4 has a card saved from an earlier prescription; P-3 has none.
     expect(c.run('plan', 'apply', 'P-4', ACNE, '--mode', 'prescribe', '--payment-method', 'pm_card_mastercard').code).toBe(0);
     const file = c.file('cohort.csv', 'patient,payment_method\nP-1,pm_card_visa\nP-2,pm_card_chargeDeclined\nP-3\nP-4\n');
-    const result = c.run('plan', 'apply', ACNE, '--patients-file', file, '--mode', 'start', '--yes', '--clinic', 'main', '--start', '2031-01-15', '--json');
+    const result = c.run('plan', 'apply', ACNE, '--patients-file', file, '--mode', 'start', '--yes', '--clinic', 'main', '--start', '2031-01-15', '--charge-now', '--json');
     expect(result.code).toBe(1);
     const out = JSON.parse(result.stdout) as BulkJson;
     const planOf = (patient: number) => out.started.find((s) => s.patient_id === patient)?.plan_id;
@@ -97,7 +97,7 @@ describe('plan apply --patients-file --mode start: one card per patient, all or 
     expect(rows.find((r) => r.token === 'pm_card_chargeDeclined')?.status).toBe('declined');
 
     // Without --json both groups are listed for a person, and the exit is still 1.
-    const again = c.run('plan', 'apply', ACNE, '--patients-file', c.file('retry.csv', 'patient,payment_method\nP-2,pm_card_chargeDeclined\nP-3,pm_card_amex\n'), '--mode', 'start', '--yes', '--clinic', 'main', '--start', '2031-01-15');
+    const again = c.run('plan', 'apply', ACNE, '--patients-file', c.file('retry.csv', 'patient,payment_method\nP-2,pm_card_chargeDeclined\nP-3,pm_card_amex\n'), '--mode', 'start', '--yes', '--clinic', 'main', '--start', '2031-01-15', '--charge-now');
     expect(again.code).toBe(1);
     expect(again.stdout).toMatch(/^✔ Started 1 of 2 plans: plan \d+ for patient 3 \(MRN P-3\)/);
     expect(again.stderr).toContain('patient 2 (MRN P-2): the first installment of $249.00 was declined (generic_decline');
@@ -108,7 +108,7 @@ describe('plan apply --patients-file --mode start: one card per patient, all or 
     const c = clinic();
     expect(c.run('plan', 'apply', 'P-1', ACNE, '--mode', 'prescribe', '--payment-method', 'pm_card_visa').code).toBe(0);
     expect(c.run('plan', 'apply', 'P-2', ACNE, '--mode', 'prescribe', '--payment-method', 'pm_card_mastercard').code).toBe(0);
-    const out = c.json<BulkJson>('plan', 'apply', ACNE, '--patients-file', c.file('cohort.txt', 'P-1\nP-2 # second\n'), '--mode', 'start', '--yes', '--clinic', 'main', '--start', '2031-01-15');
+    const out = c.json<BulkJson>('plan', 'apply', ACNE, '--patients-file', c.file('cohort.txt', 'P-1\nP-2 # second\n'), '--mode', 'start', '--yes', '--clinic', 'main', '--start', '2031-01-15', '--charge-now');
     expect(out.started.map((s) => s.patient_id)).toEqual([1, 2]);
     expect(out.not_started).toEqual([]);
     const byToken = plansByToken(ledger(c.ws));
@@ -118,14 +118,14 @@ describe('plan apply --patients-file --mode start: one card per patient, all or 
 
   it('refuses a file that gives one card to two patients, before charging anyone; a processor test card may be shared', () => {
     const c = clinic();
-    const result = c.run('plan', 'apply', ACNE, '--patients-file', c.file('cohort.csv', 'P-1,pm_1QzAnnasOwnCard\nP-2,pm_1QzAnnasOwnCard\n'), '--mode', 'start', '--yes', '--clinic', 'main', '--start', '2031-01-15');
+    const result = c.run('plan', 'apply', ACNE, '--patients-file', c.file('cohort.csv', 'P-1,pm_1QzAnnasOwnCard\nP-2,pm_1QzAnnasOwnCard\n'), '--mode', 'start', '--yes', '--clinic', 'main', '--start', '2031-01-15', '--charge-now');
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('line 2: that payment method is already on line 1');
     expect(result.stderr).not.toContain('pm_1QzAnnasOwnCard');
     expect(query(c.ws, 'SELECT id FROM plans')).toEqual([]);
     expect(ledger(c.ws)).toEqual([]);
     // pm_card_visa names a kind of test card, not a person's card: each patient gets their own charge.
-    const shared = c.run('plan', 'apply', ACNE, '--patients-file', c.file('test-cards.csv', 'P-1,pm_card_visa\nP-2,pm_card_visa\n'), '--mode', 'start', '--yes', '--clinic', 'main', '--start', '2031-01-15', '--json');
+    const shared = c.run('plan', 'apply', ACNE, '--patients-file', c.file('test-cards.csv', 'P-1,pm_card_visa\nP-2,pm_card_visa\n'), '--mode', 'start', '--yes', '--clinic', 'main', '--start', '2031-01-15', '--charge-now', '--json');
     expect(shared.code).toBe(0);
     expect((JSON.parse(shared.stdout) as { started: unknown[] }).started).toHaveLength(2);
     expect(ledger(c.ws)).toHaveLength(2);

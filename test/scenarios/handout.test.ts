@@ -13,7 +13,8 @@ function clinic() {
   const ws = workspace();
   git(ws, 'add', '-A');
   git(ws, 'commit', '-qm', 'starter library');
-  const run = (...args: string[]) => txplan(args, { cwd: ws });
+  // Plans are entered on their start date (TXPLAN_NOW): a backdated start would charge every installment already due.
+  const run = (...args: string[]) => txplan(args, { cwd: ws, ...(args[1] === 'apply' && args.includes('--start') ? { env: { TXPLAN_NOW: args[args.indexOf('--start') + 1]! } } : {}) });
   const ok = (...args: string[]) => {
     const result = run(...args);
     if (result.code !== 0) throw new Error(`txplan ${args.join(' ')} exited ${result.code}: ${result.stderr}`);

@@ -29,7 +29,11 @@ function monthly(overrides: Partial<BillablePlan> & { start_date: string; months
     billing_offset_months: 0,
     fees: Array.from({ length: months }, () => fee),
     last_step_date: null,
+    pending_steps: 0,
     has_payment_method: true,
+    cancelled_on: null,
+    paused_on: null,
+    dues_waived: false,
     ...rest,
   };
 }

@@ -81,6 +81,19 @@ describe('database migrations', () => {
     upgraded.close();
   });
 
+  it('007: plans cancelled before it keep the old rule (dues waived); other plans owe what falls due', () => {
+    const file = join(tempDir(), 'txplan.db');
+    const old = openDatabase(file, { targetVersion: 6 });
+    old.prepare("INSERT INTO patients (mrn, first_name, last_name, created_at, updated_at) VALUES ('A-1', 'A', 'B', 'x', 'x')").run();
+    const plan = old.prepare("INSERT INTO plans (patient_id, template_id, template_version, template_hash, name, type, status, snapshot, currency, created_at, updated_at) VALUES (1, 't', 1, 'h', 'T', 'monthly', ?, '{}', 'USD', 'x', 'x')");
+    plan.run('cancelled');
+    plan.run('active');
+    old.close();
+    const upgraded = openDatabase(file);
+    expect(upgraded.prepare('SELECT status, dues_waived FROM plans ORDER BY id').all()).toEqual([{ status: 'cancelled', dues_waived: 1 }, { status: 'active', dues_waived: 0 }]);
+    upgraded.close();
+  });
+
   it('apply each migration in its own transaction: a failing one leaves the last good version', () => {
     const db = new Database(':memory:');
     const broken = [...migrations.slice(0, 1), { version: 2, name: 'broken', up: (d: Database.Database) => d.exec('CREATE TABLE half (x); SELECT no_such_function();') }];

@@ -5,6 +5,7 @@ import { migration as m003 } from './003-billing.js';
 import { migration as m004 } from './004-row-versions.js';
 import { migration as m005 } from './005-database-id-charge-history.js';
 import { migration as m006 } from './006-billing-lock-holder.js';
+import { migration as m007 } from './007-cancellation-dues.js';
 import { migration as m008 } from './008-services-performed.js';
 import { migration as m009 } from './009-refunds.js';
 import { migration as m010 } from './010-declined-starts.js';
@@ -16,6 +17,6 @@ export interface Migration {
 }
 
 /** Forward-only, numbered; `PRAGMA user_version` records the last one applied. */
-export const migrations: readonly Migration[] = [m001, m002, m003, m004, m005, m006, m008, m009, m010];
+export const migrations: readonly Migration[] = [m001, m002, m003, m004, m005, m006, m007, m008, m009, m010];
 
 export const LATEST_VERSION = migrations[migrations.length - 1]!.version;

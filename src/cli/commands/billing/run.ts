@@ -46,7 +46,7 @@ export async function run(ctx: Context, opts: { date?: string; dryRun?: boolean;
       if (opts.dryRun) {
         const total = report.charges.reduce((sum, c) => sum + c.amount_minor, 0);
         for (const c of report.charges) ctx.out(`would charge ${c.idempotency_key}  ${formatMoney(c.amount_minor, c.currency)}`);
-        ctx.out(`billing run (dry run)${report.date ? ` ${report.date}` : ''}: would charge ${report.charges.length} (${formatMoney(total, currency)}), ${report.skipped} skipped, ${report.completed_plans} to complete; nothing was charged or written`);
+        ctx.out(`billing run (dry run)${report.date ? ` ${report.date}` : ''}: would charge ${report.charges.length} (${formatMoney(total, currency)}), ${report.skipped} skipped, ${report.completed_plans} to complete, ${report.overdue_plans} overdue; nothing was charged or written`);
       } else {
         for (const c of report.charges.filter((x) => x.status !== 'succeeded')) {
           if (c.status === 'pending') ctx.err(color.yellow(`unanswered ${c.idempotency_key} ${formatMoney(c.amount_minor, c.currency)}: the processor did not answer; the next run asks again under the same key`));
@@ -54,7 +54,7 @@ export async function run(ctx: Context, opts: { date?: string; dryRun?: boolean;
         }
         if (report.refunds_settled) ctx.out(`settled ${report.refunds_settled} refund${report.refunds_settled === 1 ? '' : 's'} a stopped "billing refund" had left pending, under ${report.refunds_settled === 1 ? 'its' : 'their'} own key${report.refunds_settled === 1 ? '' : 's'}`);
         // One summary line per run, for cron logs.
-        ctx.out(`billing run${report.date ? ` ${report.date}` : ''}: charged ${report.charged} (${formatMoney(report.amount_minor, currency)}), failed ${report.failed}, skipped ${report.skipped}, completed ${report.completed_plans}, past due ${report.past_due_plans}`);
+        ctx.out(`billing run${report.date ? ` ${report.date}` : ''}: charged ${report.charged} (${formatMoney(report.amount_minor, currency)}), failed ${report.failed}, skipped ${report.skipped}, completed ${report.completed_plans}, past due ${report.past_due_plans}, overdue ${report.overdue_plans}`);
       }
     }
     return report.failed > 0 && !opts.dryRun ? 3 : 0;

@@ -37,6 +37,7 @@ export interface ApplyOptions {
   edit?: boolean;
   saveAsTemplate?: string;
   patientsFile?: string;
+  chargeNow?: boolean;
 }
 
 export async function run(ctx: Context, first: string | undefined, second: string | undefined, opts: ApplyOptions): Promise<number> {
@@ -103,7 +104,7 @@ export async function run(ctx: Context, first: string | undefined, second: strin
       checkApplicable({ registry, source, snapshot, mode: applyMode, clinic, payments, patients });
 
       // What starting charges at once, per patient and card: asked before anything is written.
-      const toConfirm = applyMode === 'start' ? startConfirmation(registry, snapshot, patients, payments, clinic!, start!, ctx.now()) : undefined;
+      const toConfirm = applyMode === 'start' ? startConfirmation(registry, snapshot, patients, payments, clinic!, start!, ctx.now(), opts.chargeNow ?? false) : undefined;
       if (prompter) {
         const summary = describeApplication(registry, snapshot, patients, applyMode, clinic, start);
         if (toConfirm) toConfirm.lines.unshift(`${summary}.`);
@@ -116,7 +117,7 @@ export async function run(ctx: Context, first: string | undefined, second: strin
       if (opts.patientsFile !== undefined && applyMode === 'start') {
         let outcome: BulkStart;
         try {
-          outcome = await startEach(store, charging, await prepareApplication(request), isPaid(snapshot, registry), (done) => progress.update(done, patients.length));
+          outcome = await startEach(store, charging, await prepareApplication(request), isPaid(snapshot, registry), (done) => progress.update(done, patients.length), { today: todayIn(clinic!.timezone, ctx.now()), chargeNow: opts.chargeNow ?? false });
         } finally {
           progress.stop();
         }
@@ -131,7 +132,7 @@ export async function run(ctx: Context, first: string | undefined, second: strin
       }
       // Installment 1 of a paid monthly program; a decline leaves no plan behind.
       if (applyMode === 'start') {
-        for (const id of ids) await startProgram(charging, getPlan(store, id)!, start!, () => removeUnstartedPlan(store, id));
+        for (const id of ids) await startProgram(charging, getPlan(store, id)!, todayIn(clinic!.timezone, ctx.now()), () => removeUnstartedPlan(store, id), opts.chargeNow ?? false);
       }
       const saved = opts.saveAsTemplate !== undefined ? await saveTemplate(opts.saveAsTemplate) : undefined;
       report(ctx, { saved, plans: ids, summary: describeApplication(registry, snapshot, patients, applyMode, clinic, start), mode: applyMode, patients });
@@ -301,7 +302,7 @@ interface BulkStart {
  * next patient. So no plan is left started without its first installment,
  * and one patient's decline does not stop the others.
  */
-async function startEach(store: Store, charging: ChargingContext, application: Application, paid: boolean, onProgress: (done: number) => void): Promise<BulkStart> {
+async function startEach(store: Store, charging: ChargingContext, application: Application, paid: boolean, onProgress: (done: number) => void, at: { today: PlainDate; chargeNow: boolean }): Promise<BulkStart> {
   const { patients, payments } = application.request;
   const result: BulkStart = { total: patients.length, started: [], notStarted: [] };
   for (const [index, patient] of patients.entries()) {
@@ -310,7 +311,7 @@ async function startEach(store: Store, charging: ChargingContext, application: A
     } else {
       const [id] = writePlans(store, application, [patient]);
       try {
-        await startProgram(charging, getPlan(store, id!)!, application.request.start!, () => removeUnstartedPlan(store, id!));
+        await startProgram(charging, getPlan(store, id!)!, at.today, () => removeUnstartedPlan(store, id!), at.chargeNow);
         result.started.push({ patient, plan: id! });
       } catch (error) {
         const code = (error as FailedError).code;
@@ -355,13 +356,13 @@ function reportBulkStart(ctx: Context, outcome: BulkStart, summary: string, save
 }
 
 /** What starting the program charges each patient's card at once (installment 1, and any already due). */
-function startConfirmation(registry: Registry, snapshot: Template, patients: readonly Patient[], payments: ReadonlyMap<number, PaymentMethodDetails>, clinic: Clinic, start: PlainDate, now: Date): Confirmation | undefined {
+function startConfirmation(registry: Registry, snapshot: Template, patients: readonly Patient[], payments: ReadonlyMap<number, PaymentMethodDetails>, clinic: Clinic, start: PlainDate, now: Date, chargeNow: boolean): Confirmation | undefined {
   if (snapshot.type !== 'monthly' || !snapshot.pricing) return undefined;
   const currency = registry.settings.currency;
   const fee = minorOf(snapshot.pricing.monthly_fee, currency);
   const fees = Array.from({ length: snapshot.duration.months ?? 0 }, () => fee);
-  // Installment 1 is charged when the program is entered, whatever its start date.
-  const charges = startCharges(fees, start, todayIn(clinic.timezone, now), { chargeNow: true });
+  // What falls due at once: installment 1 (unless the start is in the future), and a backdated start's installments already due.
+  const charges = startCharges(fees, start, todayIn(clinic.timezone, now), { chargeNow });
   const each = patients.filter((p) => payments.has(p.id)).map((p) => chargeConfirmation({ subject: `${p.first_name} ${p.last_name}, ${snapshot.name}`, charges, currency, card: payments.get(p.id) }));
   const asked = each.filter((c) => c !== undefined).length;
   const total = formatMoney(totalOf(charges) * asked, currency);

@@ -19,6 +19,7 @@ export function register(program: Command, action: Action): void {
     .option('--edit', 'adjust the plan in $VISUAL/$EDITOR before applying')
     .option('--save-as-template <new-id>', 'also save the adjusted plan as templates/NEW_ID.yaml')
     .option('--patients-file <file>', 'apply to every patient listed in FILE (one id or MRN per line), in one transaction')
+    .option('--charge-now', 'with a --start in the future, charge installment 1 now rather than on the start date')
     .addHelpText(
       'after',
       `
@@ -37,7 +38,8 @@ Examples:
     .option('--status <status>', 'prescribed, active, paused, past_due, completed or cancelled')
     .option('--template <id>', 'plans of one template')
     .option('--clinic <id>', 'plans at one clinic')
-    .addHelpText('after', '\nExamples:\n  $ txplan plan list --patient A-1001\n  $ txplan plan list --status active --template comprehensive-acne-resolution --json')
+    .option('--overdue', "running plans whose last recommended date has passed with visits still pending")
+    .addHelpText('after', '\nExamples:\n  $ txplan plan list --overdue --clinic downtown\n  $ txplan plan list --patient A-1001\n  $ txplan plan list --status active --template comprehensive-acne-resolution --json')
     .action(action(async (ctx, opts) => (await import('./list.js')).run(ctx, opts)));
 
   plan
@@ -63,6 +65,7 @@ Examples:
     .option('--clinic <id>', 'clinic where the program runs')
     .option('--start <date>', 'start date, YYYY-MM-DD (default: today at the clinic)')
     .option('--payment-method <token>', 'processor token (pm_…) for a paid plan')
+    .option('--charge-now', 'with a --start in the future, charge installment 1 now rather than on the start date')
     .option('--as-prescribed', 'when the template has a newer version: start the content and prices the patient was prescribed')
     .option('--current-version', "when the template has a newer version: start on the template's current content and prices")
     .addHelpText('after', '\nExamples:\n  $ txplan plan start 12 --clinic downtown --payment-method pm_card_visa\n  $ txplan plan start 12 --as-prescribed --yes')
@@ -88,6 +91,7 @@ Examples:
     .argument('<plan>', 'plan id')
     .option('--reason <text>', 'why, for the record (required)')
     .option('--waive-fee', 'do not charge the early cancellation fee')
+    .option('--waive-due', 'forgive what was due by today and is unpaid (otherwise the next billing run charges it)')
     .addHelpText('after', '\nExamples:\n  $ txplan plan cancel 12 --reason "Moved away"')
     .action(action(async (ctx, ref: string, opts) => (await import('./lifecycle.js')).cancel(ctx, ref, opts)));
 

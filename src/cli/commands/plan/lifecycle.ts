@@ -4,7 +4,7 @@ import { findPlan, withStore } from '../../store.js';
 import { resolveWorkspace } from '../../workspace.js';
 import { editSnapshot } from '../../editor.js';
 import { FailedError, UsageError } from '../../../errors.js';
-import { parseDate, todayIn, type PlainDate } from '../../../domain/dates.js';
+import { formatDate, parseDate, todayIn, type PlainDate } from '../../../domain/dates.js';
 import { refuseCardNumbers } from '../../../domain/cards.js';
 import { refuseControlCharacters } from '../../../domain/safe-text.js';
 import { servicePrices } from '../../../domain/pricing.js';
@@ -22,14 +22,15 @@ import { getPrices } from '../../../store/plans.js';
 import { isPaid } from '../../../plans/apply.js';
 import { feeForInstallment, loadPlanView, planJson } from '../../../plans/view.js';
 import { checkToken, type PaymentMethodDetails } from '../../../billing/gateway.js';
-import { chargeEarlyFee, insideMinimumTerm, earlyFeeMinor, startProgram } from '../../../billing/points.js';
+import { billablePlan, chargeEarlyFee, insideMinimumTerm, earlyFeeMinor, startProgram } from '../../../billing/points.js';
+import { duesAtCancellation } from '../../../billing/plan.js';
 import { describeOutcome } from '../../../billing/charging.js';
 import { chargingContext } from '../../billing.js';
 import { assertBillingOpen } from '../../../billing/hold.js';
 import { formatMoney } from '../../../domain/money.js';
 import { clinicZone, getClinic, listClinics } from '../../../store/clinics.js';
 import { savePaymentMethod } from '../../../store/payment-methods.js';
-import type { PlanRow } from '../../../store/plans.js';
+import { getPlan, type PlanRow } from '../../../store/plans.js';
 import type { Store } from '../../../store/store.js';
 import type { Template } from '../../../generated/schema-types.js';
 
@@ -56,6 +57,8 @@ export interface StartOptions {
   paymentMethod?: string;
   asPrescribed?: boolean;
   currentVersion?: boolean;
+  /** With a --start in the future: charge installment 1 now rather than on the start date. */
+  chargeNow?: boolean;
 }
 
 export async function start(ctx: Context, ref: string, opts: StartOptions): Promise<number> {
@@ -88,8 +91,8 @@ export async function start(ctx: Context, ref: string, opts: StartOptions): Prom
       if (content.type === 'monthly') {
         const prices = getPrices(store, plan.id);
         const fees = Array.from({ length: content.duration.months ?? 0 }, (_, i) => (revision?.price && i + 1 >= revision.price.fromInstallment ? revision.price.afterMinor : (feeForInstallment(prices, i + 1) ?? 0)));
-        // Installment 1 is charged when the program is entered, whatever its start date.
-        const charges = startCharges(fees, startDate, day, { offsetMonths: plan.billing_offset_months, chargeNow: true });
+        // What falls due at once: installment 1 (unless the start is in the future), and a backdated start's installments already due.
+        const charges = startCharges(fees, startDate, day, { offsetMonths: plan.billing_offset_months, chargeNow: opts.chargeNow ?? false });
         await confirmCharge(ctx, chargeConfirmation({ subject: `Plan ${plan.id}, ${content.name}`, charges, currency: plan.currency, card: payment ?? saved }));
       }
       let paymentMethodId = plan.payment_method_id;
@@ -97,9 +100,13 @@ export async function start(ctx: Context, ref: string, opts: StartOptions): Prom
       const current = newer ? revisePlan(store, plan, newer.target.template, { ...newer.input, write: true }, { actor: ctx.actor, now: ctx.now() }).plan : plan;
       const started = startPlan(store, current, { clinic, start: startDate, paymentMethodId }, { actor: ctx.actor, now: ctx.now() });
       // A declined first installment puts the plan back as it was: prescribed, without dates.
-      await startProgram(charging, started, startDate, () => unstartPlan(store, current, started, { actor: ctx.actor, now: ctx.now() }));
+      const outcomes = await startProgram(charging, started, day, () => unstartPlan(store, current, started, { actor: ctx.actor, now: ctx.now() }), opts.chargeNow ?? false);
+      for (const outcome of outcomes.filter((o) => o.charge.status !== 'succeeded')) ctx.err(`txplan: installment ${outcome.charge.installment} of ${formatMoney(outcome.charge.amount_minor, outcome.charge.currency)} was ${describeOutcome(outcome)}`);
+      const charged = outcomes.filter((o) => o.charge.status === 'succeeded');
+      const later = started.type === 'monthly' && charged.length === 0 && started.start_date! > formatDate(day) ? ` Installment 1 is charged on ${started.start_date} by the billing run.` : '';
+      const paid = charged.length > 1 ? ` Charged installments ${charged.map((o) => o.charge.installment).join(', ')} (${formatMoney(charged.reduce((sum, o) => sum + o.charge.amount_minor, 0), started.currency)}), already due.` : '';
       const version = newer ? ` on ${plan.template_id} v${newer.target.template.version}` : '';
-      return done(ctx, store, started, `Started plan ${plan.id}${version} at ${clinic.name}: ${started.start_date} → ${started.end_date}.`);
+      return done(ctx, store, getPlan(store, started.id) ?? started, `Started plan ${plan.id}${version} at ${clinic.name}: ${started.start_date} → ${started.end_date}.${later}${paid}`);
     } finally {
       charging.gateway.close();
     }
@@ -161,7 +168,7 @@ export async function resume(ctx: Context, ref: string): Promise<number> {
   });
 }
 
-export async function cancel(ctx: Context, ref: string, opts: { reason?: string; waiveFee?: boolean }): Promise<number> {
+export async function cancel(ctx: Context, ref: string, opts: { reason?: string; waiveFee?: boolean; waiveDue?: boolean }): Promise<number> {
   const reason = opts.reason?.trim();
   if (!reason) throw new UsageError('Cancelling needs a reason for the record; add --reason "…"');
   refuseCardNumbers({ '--reason': reason });
@@ -178,7 +185,8 @@ export async function cancel(ctx: Context, ref: string, opts: { reason?: string;
       const card = plan.payment_method_id !== null ? getPaymentMethod(store, plan.payment_method_id) : undefined;
       await confirmCharge(ctx, chargeConfirmation({ subject: `Cancelling plan ${plan.id}, ${plan.name}`, charges: cancelFeeCharge(earlyFeeMinor(plan)), currency: plan.currency, card }));
     }
-    const cancelled = cancelPlan(store, plan, { today: day, reason, waiveFee: opts.waiveFee ?? false }, { actor: ctx.actor, now: ctx.now() });
+    const dues = duesAtCancellation(billablePlan(store, plan), chargesOfPlan(store, plan.id), day);
+    const cancelled = cancelPlan(store, plan, { today: day, reason, waiveFee: opts.waiveFee ?? false, waiveDue: opts.waiveDue ?? false, dues }, { actor: ctx.actor, now: ctx.now() });
     // Cancelling is recorded first; the early fee is then a charge of its own (retried by billing runs if declined).
     let fee = '';
     if (feeDue && !opts.waiveFee) {
@@ -193,8 +201,16 @@ export async function cancel(ctx: Context, ref: string, opts: { reason?: string;
         charging.gateway.close();
       }
     } else if (feeDue) fee = ` The early cancellation fee of ${formatMoney(earlyFeeMinor(plan), plan.currency)} was waived.`;
-    return done(ctx, store, cancelled, `Cancelled plan ${plan.id}; no further charges.${fee}`);
+    return done(ctx, store, cancelled, `Cancelled plan ${plan.id}; nothing that falls due later is charged.${describeDues(dues, plan.currency, opts.waiveDue ?? false)}${fee}`);
   });
+}
+
+/** " Installments 2, 3 and visit 4 ($747.00), due by today and unpaid, stay owed: …" */
+function describeDues(dues: { installments: number[]; steps: number[]; amount_minor: number }, currency: string, waived: boolean): string {
+  const what = [...(dues.installments.length ? [`installment${dues.installments.length > 1 ? 's' : ''} ${dues.installments.join(', ')}`] : []), ...(dues.steps.length ? [`visit${dues.steps.length > 1 ? 's' : ''} ${dues.steps.join(', ')}`] : [])];
+  if (what.length === 0) return '';
+  const text = what.join(' and ');
+  return ` ${text.charAt(0).toUpperCase()}${text.slice(1)} (${formatMoney(dues.amount_minor, currency)}), due by today and unpaid, ${waived ? 'were waived' : 'stay owed: the next billing run charges them'}.`;
 }
 
 export async function payment(ctx: Context, ref: string, opts: { paymentMethod?: string }): Promise<number> {

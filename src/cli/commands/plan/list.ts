@@ -3,12 +3,18 @@ import { renderTable } from '../../output/table.js';
 import { findPatient, withStore } from '../../store.js';
 import { listPlans, PLAN_STATUSES, type PlanStatus } from '../../../store/plans.js';
 import { UsageError } from '../../../errors.js';
+import { todayIn } from '../../../domain/dates.js';
+import { isOverdue } from '../../../billing/plan.js';
+import { clinicZone } from '../../../store/clinics.js';
+import { readSettings } from '../../../registry/settings.js';
+import { resolveWorkspace } from '../../workspace.js';
 
 export interface ListOptions {
   patient?: string;
   status?: string;
   template?: string;
   clinic?: string;
+  overdue?: boolean;
 }
 
 export async function run(ctx: Context, opts: ListOptions): Promise<number> {
@@ -17,7 +23,12 @@ export async function run(ctx: Context, opts: ListOptions): Promise<number> {
   }
   return withStore(ctx, (store) => {
     const patientId = opts.patient !== undefined ? findPatient(store, opts.patient).id : undefined;
-    const plans = listPlans(store, { patientId, status: opts.status as PlanStatus | undefined, templateId: opts.template, clinicId: opts.clinic });
+    let plans = listPlans(store, { patientId, status: opts.status as PlanStatus | undefined, templateId: opts.template, clinicId: opts.clinic, withPendingSteps: opts.overdue });
+    if (opts.overdue) {
+      // Overdue at each plan's own clinic's today; the steps' count only matters as "some pending", which the query ensured.
+      const fallback = readSettings(resolveWorkspace(ctx)).timezone;
+      plans = plans.filter((p) => isOverdue({ status: p.status, last_step_date: p.last_step_date ?? null, pending_steps: 1 }, todayIn(clinicZone(store, p.clinic_id, fallback), ctx.now())));
+    }
     if (ctx.options.json) {
       ctx.json(plans);
       return 0;
