@@ -140,8 +140,9 @@ function clinic(today = TODAY): Clinic {
   const forward = (now: string) => {
     if (now > clock.now!) clock.now = now;
   };
+  // Entered today for a start later on, with installment 1 charged at once (--charge-now) rather than by the run on the start date.
   const applyAhead = (template: string, start: string, token = 'pm_card_visa', where = 'main', patient = 'P-1') =>
-    json<{ id: number }>('plan', 'apply', patient, template, '--mode', 'start', '--yes', '--clinic', where, '--start', start, '--payment-method', token, '--yes').id;
+    json<{ id: number }>('plan', 'apply', patient, template, '--mode', 'start', '--yes', '--charge-now', '--clinic', where, '--start', start, '--payment-method', token).id;
   return {
     k,
     ws,
@@ -169,9 +170,16 @@ function clinic(today = TODAY): Clinic {
     },
     db,
     sandbox,
-    apply: (template, start, token, where, patient) => {
+    // Entered on its start date (the clock set there for the command, never moved back for the rest): installment 1 is charged at once, and nothing else.
+    apply: (template, start, token = 'pm_card_visa', where = 'main', patient = 'P-1') => {
       forward(start);
-      return applyAhead(template, start, token, where, patient);
+      const now = clock.now;
+      clock.now = start;
+      try {
+        return json<{ id: number }>('plan', 'apply', patient, template, '--mode', 'start', '--yes', '--clinic', where, '--start', start, '--payment-method', token).id;
+      } finally {
+        clock.now = now;
+      }
     },
     applyAhead,
   };
