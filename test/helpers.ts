@@ -4,7 +4,9 @@ import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PassThrough } from 'node:stream';
 import { onTestFinished } from 'vitest';
+import type { BillablePlan } from '../src/billing/plan.js';
 
 export const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
 export const binary = join(repoRoot, 'bin', 'txplan');
@@ -165,4 +167,34 @@ export function ledgerRows<T>(ws: string, sql: string): T[] {
   } finally {
     db.close();
   }
+}
+
+/** A terminal on both ends (in-process streams marked as TTYs), so a command decides to ask; `output` is what it wrote to stdout. */
+export function fakeTerminal() {
+  const tty = <T extends object>(stream: T) => Object.assign(stream, { isTTY: true });
+  const stdout = tty(new PassThrough());
+  const chunks: string[] = [];
+  stdout.on('data', (c: Buffer) => chunks.push(c.toString()));
+  return { streams: { stdin: tty(new PassThrough()), stdout, stderr: tty(new PassThrough()) }, output: () => chunks.join('') };
+}
+
+/** A plan as the pure billing plan sees it: by default plan 42, active, monthly, six installments of $249.00 from 2027-01-15. */
+export function billable(overrides: Partial<BillablePlan> & { months?: number; fee?: number } = {}): BillablePlan {
+  const { months = 6, fee = 24900, ...rest } = overrides;
+  return {
+    id: 42,
+    status: 'active',
+    type: 'monthly',
+    start_date: '2027-01-15',
+    end_date: null,
+    billing_offset_months: 0,
+    fees: Array.from({ length: months }, () => fee),
+    last_step_date: null,
+    pending_steps: 0,
+    has_payment_method: true,
+    cancelled_on: null,
+    paused_on: null,
+    dues_waived: false,
+    ...rest,
+  };
 }

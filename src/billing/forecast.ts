@@ -4,6 +4,7 @@ import { chargesOfPlans } from '../store/charges.js';
 import { refundsSince } from '../store/refunds.js';
 import { billingFacts, cancelledPlansOwing, getPlan, getSteps, plansInStatus, type BillingPlanRow } from '../store/plans.js';
 import { cancelledDues } from './plan.js';
+import { billableOf } from './billable.js';
 import type { Store } from '../store/store.js';
 import { feeForInstallment } from '../plans/view.js';
 
@@ -97,9 +98,7 @@ export function forecast(store: Store, today: PlainDate, months: number): Foreca
     const charges = chargesOfPlans(store, ids);
     const facts = billingFacts(store, ids);
     for (const plan of plans) {
-      const fees = Array.from({ length: plan.months ?? 0 }, (_, i) => feeForInstallment(facts.get(plan.id)!.prices, i + 1) ?? 0);
-      const billable = { ...plan, fees, last_step_date: null, pending_steps: 0, has_payment_method: true, dues_waived: plan.dues_waived === 1 };
-      const { owed, declined } = cancelledDues(billable, charges.get(plan.id) ?? [], today);
+      const { owed, declined } = cancelledDues(billableOf(plan, facts.get(plan.id)!), charges.get(plan.id) ?? [], today);
       for (const due of owed) {
         result.installments_remaining++;
         result.installments_remaining_minor += due.amountMinor;

@@ -7,42 +7,18 @@ import { beginRetry, chargesOfPlan, closeCharge, insertPendingCharge, type Charg
 import { recordAudit } from '../store/audit.js';
 import { formatMoney } from '../domain/money.js';
 import { getPaymentMethod } from '../store/payment-methods.js';
-import { getPrices, getSteps, type PlanRow } from '../store/plans.js';
-import { feeForInstallment } from '../plans/view.js';
+import { getSteps, type PlanRow } from '../store/plans.js';
 import { chargeKey } from '../domain/keys.js';
 import { assertBillingOpen } from './hold.js';
+import { billablePlan } from './billable.js';
 import { auditCharge, sendPending, type ChargingContext, type Outcome } from './charging.js';
-import { chargesAtStart, type BillablePlan } from './plan.js';
-import type { Store } from '../store/store.js';
+import { chargesAtStart } from './plan.js';
 
 /**
  * The moments outside the monthly run when SPEC §5 takes money: a monthly
  * program's start (installment 1), a pay-as-you-go visit, an early
  * cancellation. Each writes its charge pending, then asks the processor.
  */
-
-/** The billing plan's view of one plan, read from the store. */
-export function billablePlan(store: Store, plan: PlanRow): BillablePlan {
-  const installments = plan.type === 'monthly' ? ((JSON.parse(plan.snapshot) as Template).duration.months ?? 0) : 0;
-  const prices = getPrices(store, plan.id);
-  const steps = getSteps(store, plan.id);
-  const dates = steps.map((s) => s.recommended_date).filter((date): date is string => date !== null).sort();
-  return {
-    id: plan.id,
-    status: plan.status,
-    type: plan.type,
-    start_date: plan.start_date,
-    end_date: plan.end_date,
-    billing_offset_months: plan.billing_offset_months,
-    fees: Array.from({ length: installments }, (_, i) => feeForInstallment(prices, i + 1) ?? 0),
-    last_step_date: dates.at(-1) ?? null,
-    pending_steps: steps.filter((s) => s.status === 'pending').length,
-    has_payment_method: plan.payment_method_id !== null,
-    cancelled_on: plan.cancelled_on,
-    paused_on: plan.paused_on,
-    dues_waived: plan.dues_waived === 1,
-  };
-}
 
 /**
  * What a pay-as-you-go visit is charged for the services performed (pure): at
@@ -145,7 +121,7 @@ async function charge(ctx: ChargingContext, plan: PlanRow, what: What, today: Pl
  */
 export async function startProgram(ctx: ChargingContext, plan: PlanRow, today: PlainDate, undo: () => void, chargeNow = false): Promise<Outcome[]> {
   const outcomes: Outcome[] = [];
-  for (const due of chargesAtStart(billablePlan(ctx.store, plan), today, chargeNow)) {
+  for (const due of chargesAtStart(billablePlan(ctx.store, plan.id), today, chargeNow)) {
     const what: What = { kind: 'installment', installment: due.installment, step_n: null, key: chargeKey(ctx.databaseId, { kind: 'installment', planId: plan.id, installment: due.installment }), due: due.dueDate, amount: due.amountMinor };
     const outcome = await charge(ctx, plan, what, today);
     if (!outcome) continue;

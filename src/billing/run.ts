@@ -7,12 +7,12 @@ import { recordAudit } from '../store/audit.js';
 import { beginRetry, chargesOfPlans, insertPendingCharge, openCharges, releaseBillingLock, takeBillingLock, type ChargeRow } from '../store/charges.js';
 import { listClinics } from '../store/clinics.js';
 import { billingFacts, billingPlansByIds, cancelledPlansOwing, clinicsOfPlansInStatus, countPlansInStatus, getPlan, plansInStatus, planVersions, setPlanStatusIf, type BillingFacts, type BillingPlanRow, type PlanStatus } from '../store/plans.js';
-import { feeForInstallment } from '../plans/view.js';
 import { auditCharge, sendPending, type ChargingContext, type Outcome } from './charging.js';
 import { chargeKey } from '../domain/keys.js';
 import { assertBillingOpen } from './hold.js';
 import { settlePendingRefunds } from './refunding.js';
-import { isComplete, planBilling, type BillablePlan, type BillingAction } from './plan.js';
+import { isComplete, planBilling, type BillingAction } from './plan.js';
+import { billableOf } from './billable.js';
 import type { ClinicToday } from './future.js';
 import type { Store } from '../store/store.js';
 
@@ -249,25 +249,6 @@ async function billChunk(ctx: ChargingContext, plans: readonly BillingPlanRow[],
   const completing = (outcomes: readonly Outcome[]) => completeSettled(ctx, outcomes, candidates, byId, facts, today, report);
   const outcomes = await sendPending(ctx, pending, (charge) => today(byId.get(charge.plan_id)?.clinic_id ?? null), completing);
   for (const outcome of outcomes) record(report, outcome, options.keep);
-}
-
-function billableOf(plan: BillingPlanRow, fact: BillingFacts): BillablePlan {
-  const installments = plan.type === 'monthly' ? (plan.months ?? 0) : 0;
-  return {
-    id: plan.id,
-    status: plan.status,
-    type: plan.type,
-    start_date: plan.start_date,
-    end_date: plan.end_date,
-    billing_offset_months: plan.billing_offset_months,
-    fees: Array.from({ length: installments }, (_, i) => feeForInstallment(fact.prices, i + 1) ?? 0),
-    last_step_date: fact.lastStepDate,
-    pending_steps: fact.pendingSteps,
-    has_payment_method: fact.token !== null,
-    cancelled_on: plan.cancelled_on,
-    paused_on: plan.paused_on,
-    dues_waived: plan.dues_waived === 1,
-  };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import type { RefundRow } from '../../src/store/refunds.js';
 import { describe, expect, it } from 'vitest';
 import { SandboxGateway } from '../../src/billing/gateways/sandbox.js';
 import { binary, clinicWorkspace, ledgerRows, query, seededRandom, txplan, type RunResult } from '../helpers.js';
@@ -48,16 +49,7 @@ function billedWorkspace(patients: number): { ws: string; at: (...args: string[]
   return { ws, at };
 }
 
-interface Refund {
-  id: number;
-  charge_id: number;
-  seq: number;
-  idempotency_key: string;
-  amount_minor: number;
-  currency: string;
-  reason: string;
-  status: string;
-}
+type Refund = Pick<RefundRow, 'id' | 'charge_id' | 'seq' | 'idempotency_key' | 'amount_minor' | 'currency' | 'reason' | 'status'>;
 
 const refunds = (ws: string) => query<Refund>(ws, 'SELECT id, charge_id, seq, idempotency_key, amount_minor, currency, reason, status FROM refunds ORDER BY id');
 const processorRefunds = (ws: string) => ledgerRows<{ idempotency_key: string; charge_id: string; amount_minor: number; status: string }>(ws, 'SELECT idempotency_key, charge_id, amount_minor, status FROM refunds ORDER BY idempotency_key');

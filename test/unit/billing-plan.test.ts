@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { billable } from '../helpers.js';
 import { addDays, formatDate, parseDate, type PlainDate } from '../../src/domain/dates.js';
 import { dueInstallments, nextAttempt, planBilling, resumeOffset, type BillableCharge, type BillablePlan, type BillingAction } from '../../src/billing/plan.js';
 import { earlyFeeMinor, insideMinimumTerm } from '../../src/billing/points.js';
@@ -20,22 +21,7 @@ function d(text: string): PlainDate {
 }
 
 function monthly(overrides: Partial<BillablePlan> & { start_date: string; months: number; fee?: number }): BillablePlan {
-  const { months, fee = 24900, ...rest } = overrides;
-  return {
-    id: 42,
-    status: 'active',
-    type: 'monthly',
-    end_date: null,
-    billing_offset_months: 0,
-    fees: Array.from({ length: months }, () => fee),
-    last_step_date: null,
-    pending_steps: 0,
-    has_payment_method: true,
-    cancelled_on: null,
-    paused_on: null,
-    dues_waived: false,
-    ...rest,
-  };
+  return billable(overrides);
 }
 
 type Card = 'ok' | 'decline' | 'hard';

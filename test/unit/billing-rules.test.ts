@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { billable } from '../helpers.js';
 import { parseDate, type PlainDate } from '../../src/domain/dates.js';
 import { chargesAtStart, duesAtCancellation, isComplete, isOverdue, planBilling, type BillableCharge, type BillablePlan } from '../../src/billing/plan.js';
 
@@ -11,25 +12,7 @@ function d(text: string): PlainDate {
   return parseDate(text)!;
 }
 
-function plan(overrides: Partial<BillablePlan> & { months?: number; fee?: number } = {}): BillablePlan {
-  const { months = 6, fee = 24900, ...rest } = overrides;
-  return {
-    id: 42,
-    status: 'active',
-    type: 'monthly',
-    start_date: '2027-01-15',
-    end_date: null,
-    billing_offset_months: 0,
-    fees: Array.from({ length: months }, () => fee),
-    last_step_date: null,
-    pending_steps: 0,
-    has_payment_method: true,
-    cancelled_on: null,
-    paused_on: null,
-    dues_waived: false,
-    ...rest,
-  };
-}
+const plan = billable;
 
 function payg(overrides: Partial<BillablePlan> = {}): BillablePlan {
   return plan({ type: 'pay-as-you-go', months: 0, end_date: '2027-06-15', last_step_date: '2027-05-15', ...overrides });

@@ -1,18 +1,10 @@
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createContext } from '../../src/cli/context.js';
 import type { Prompter } from '../../src/cli/prompter.js';
 import { run } from '../../src/cli/commands/plan/step.js';
-import { query, setUp, workspace } from '../helpers.js';
+import { query, setUp, workspace, fakeTerminal } from '../helpers.js';
 
-/** A terminal on both ends, so the command decides to ask. */
-function terminal() {
-  const tty = <T extends object>(stream: T) => Object.assign(stream, { isTTY: true });
-  const stdout = tty(new PassThrough());
-  const chunks: string[] = [];
-  stdout.on('data', (c: Buffer) => chunks.push(c.toString()));
-  return { streams: { stdin: tty(new PassThrough()), stdout, stderr: tty(new PassThrough()) }, output: () => chunks.join('') };
-}
+const terminal = fakeTerminal;
 
 const env = { workspace: undefined, db: undefined, actor: 'test', noColor: true, editor: undefined };
 const now = () => new Date('2027-03-01T09:00:00Z');

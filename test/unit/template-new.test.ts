@@ -1,22 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { createContext } from '../../src/cli/context.js';
 import type { Prompter } from '../../src/cli/prompter.js';
 import { run } from '../../src/cli/commands/template/new.js';
 import { CancelledError } from '../../src/errors.js';
-import { workspace } from '../helpers.js';
+import { workspace, fakeTerminal } from '../helpers.js';
 
-/** A terminal on both ends, so the command decides to ask. */
-function terminal() {
-  const tty = <T extends object>(stream: T) => Object.assign(stream, { isTTY: true });
-  const stdout = tty(new PassThrough());
-  const chunks: string[] = [];
-  stdout.on('data', (c: Buffer) => chunks.push(c.toString()));
-  return { streams: { stdin: tty(new PassThrough()), stdout, stderr: tty(new PassThrough()) }, output: () => chunks.join('') };
-}
+const terminal = fakeTerminal;
 
 /** Answers questions in order and records them. */
 function scripted(answers: string[]): Prompter & { asked: string[] } {

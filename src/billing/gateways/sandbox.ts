@@ -108,10 +108,17 @@ export class SandboxGateway implements Gateway {
    * the first stored. Every answer is given only after its commit.
    */
   private flush(): void {
-    const batch = this.queue.splice(0);
+    this.commit(this.queue.splice(0), () => {
+      const { insert, read } = this.open();
+      return (row) => (insert.run(row), read.get(row.idempotency_key) as Row);
+    });
+  }
+
+  /** Writes a batch in one transaction and answers each request only after the commit, or fails them all. */
+  private commit<R, S>(batch: ReadonlyArray<{ row: R; resolve: (stored: S) => void; reject: (error: unknown) => void }>, prepare: () => (row: R) => S): void {
     try {
-      const { db, insert, read } = this.open();
-      const stored = db.transaction(() => batch.map(({ row }) => (insert.run(row), read.get(row.idempotency_key) as Row))).immediate();
+      const write = prepare();
+      const stored = this.open().db.transaction(() => batch.map(({ row }) => write(row))).immediate();
       batch.forEach(({ resolve }, i) => resolve(stored[i]!));
     } catch (error) {
       for (const { reject } of batch) reject(error);
@@ -153,16 +160,11 @@ export class SandboxGateway implements Gateway {
   }
 
   private flushRefunds(): void {
-    const batch = this.refundQueue.splice(0);
-    try {
-      const { db } = this.open();
+    // In order within the batch, each refund sees those before it: the room left is checked as it is taken.
+    this.commit(this.refundQueue.splice(0), () => {
       const { record, read } = this.openRefunds();
-      // In key order within the batch, each refund sees those before it: the room left is checked as it is taken.
-      const stored = db.transaction(() => batch.map(({ row }) => (record.run(row), read.get(row.idempotency_key) as RefundRow))).immediate();
-      batch.forEach(({ resolve }, i) => resolve(stored[i]!));
-    } catch (error) {
-      for (const { reject } of batch) reject(error);
-    }
+      return (row) => (record.run(row), read.get(row.idempotency_key) as RefundRow);
+    });
   }
 
   async *refunds(): AsyncIterable<RefundLedgerEntry> {

@@ -22,8 +22,9 @@ import { getPrices } from '../../../store/plans.js';
 import { isPaid } from '../../../plans/apply.js';
 import { feeForInstallment, loadPlanView, planJson } from '../../../plans/view.js';
 import { checkToken, type PaymentMethodDetails } from '../../../billing/gateway.js';
-import { billablePlan, chargeEarlyFee, insideMinimumTerm, earlyFeeMinor, startProgram } from '../../../billing/points.js';
+import { chargeEarlyFee, insideMinimumTerm, earlyFeeMinor, startProgram } from '../../../billing/points.js';
 import { duesAtCancellation } from '../../../billing/plan.js';
+import { billablePlan } from '../../../billing/billable.js';
 import { describeOutcome } from '../../../billing/charging.js';
 import { chargingContext } from '../../billing.js';
 import { assertBillingOpen } from '../../../billing/hold.js';
@@ -185,7 +186,7 @@ export async function cancel(ctx: Context, ref: string, opts: { reason?: string;
       const card = plan.payment_method_id !== null ? getPaymentMethod(store, plan.payment_method_id) : undefined;
       await confirmCharge(ctx, chargeConfirmation({ subject: `Cancelling plan ${plan.id}, ${plan.name}`, charges: cancelFeeCharge(earlyFeeMinor(plan)), currency: plan.currency, card }));
     }
-    const dues = duesAtCancellation(billablePlan(store, plan), chargesOfPlan(store, plan.id), day);
+    const dues = duesAtCancellation(billablePlan(store, plan.id), chargesOfPlan(store, plan.id), day);
     const cancelled = cancelPlan(store, plan, { today: day, reason, waiveFee: opts.waiveFee ?? false, waiveDue: opts.waiveDue ?? false, dues }, { actor: ctx.actor, now: ctx.now() });
     // Cancelling is recorded first; the early fee is then a charge of its own (retried by billing runs if declined).
     let fee = '';
