@@ -184,6 +184,8 @@ describe('txplan demo', () => {
     // Its months pass on a simulated clock: each run on its own day, never a --date ahead of it.
     expect(result.stdout).toContain('Months pass on a simulated clock (as TXPLAN_NOW sets it)');
     expect(result.stdout).not.toContain('billing run --date');
+    // A goodwill refund, reconciled with the processor like the charges.
+    expect(result.stdout).toMatch(/Refunded \$50\.00 of charge 3 \(plan 1, installment 2, \$249\.00 due \d{4}-\d\d-\d\d\); \$199\.00 remains refundable/);
     expect(result.stdout).toContain("Every charge matches the sandbox processor's records.");
     expect(existsSync(join(dir, 'txplan.yaml'))).toBe(true);
   });

@@ -110,8 +110,13 @@ function billingTour(today: PlainDate, clock: DemoClock): DemoStep[] {
       run: async (ctx) => (await import('./plan/lifecycle.js')).payment(ctx, '3', { paymentMethod: 'pm_card_mastercard' }),
     },
     billing(on(8)),
-    { title: 'Every charge, with its attempts', command: 'txplan billing charges', run: async (ctx) => (await import('./billing/charges.js')).run(ctx, {}) },
-    { title: "Check txplan's charges against the processor's own ledger", command: 'txplan billing reconcile', run: async (ctx) => (await import('./billing/reconcile.js')).run(ctx) },
+    {
+      title: 'Give part of a payment back: a goodwill refund, to the card that paid',
+      command: 'txplan billing refund 3 --amount 50 --reason "Session shortened" --yes',
+      run: async (ctx) => (await import('./billing/refund.js')).run(ctx, '3', { amount: '50', reason: 'Session shortened' }),
+    },
+    { title: 'Every charge, with its attempts and refunds', command: 'txplan billing charges', run: async (ctx) => (await import('./billing/charges.js')).run(ctx, {}) },
+    { title: "Check txplan's charges and refunds against the processor's own ledger", command: 'txplan billing reconcile', run: async (ctx) => (await import('./billing/reconcile.js')).run(ctx) },
   ];
 }
 
