@@ -9,6 +9,8 @@ import { refundsOfPlan } from '../store/refunds.js';
 import type { Store } from '../store/store.js';
 import { feeForInstallment } from '../plans/view.js';
 import { earlyFeeMinor, insideMinimumTerm } from './points.js';
+import { cancelledDues } from './plan.js';
+import { billablePlan } from './billable.js';
 
 /** What a plan costs and what has been paid: for handouts, `plan show` and forecasts. */
 export interface PaymentSummary {
@@ -96,6 +98,8 @@ export interface PaymentRecord {
   /** An early cancellation fee the plan's cancellation made due; null when none was. */
   earlyFee: { minor: number; waived: boolean } | null;
   refunds: ReadonlyArray<{ charge_id: number; amount_minor: number; date: string }>;
+  /** Installments a cancelled plan still owes and that no charge has asked for yet (the next billing run does). */
+  owed?: ReadonlyArray<{ installment: number; due_date: string; amount_minor: number }>;
 }
 
 export type PaymentItemState = 'paid' | 'pending' | 'declined' | 'waived' | 'owed' | 'refunded';
@@ -113,7 +117,7 @@ export interface PaymentItem {
   charge_id: number | null;
 }
 
-/** Each charge of a plan as a line, in date order, each refund after its charge, and an early fee waived or still to charge. */
+/** Each charge of a plan as a line, in date order, each refund after its charge, installments still owed, and an early fee waived or still to charge. */
 export function itemisePayments(record: PaymentRecord): PaymentItem[] {
   const label = (c: PaymentRecord['charges'][number]) =>
     c.kind === 'installment' ? `Installment ${c.installment}${record.installments ? ` of ${record.installments}` : ''}` : c.kind === 'step' ? `Visit ${c.step_n}` : 'Early cancellation fee';
@@ -127,6 +131,9 @@ export function itemisePayments(record: PaymentRecord): PaymentItem[] {
       const what = label(c);
       items.push({ kind: 'refund', label: `Refund of ${what.charAt(0).toLowerCase()}${what.slice(1)}`, date: r.date, amount_minor: r.amount_minor, state: 'refunded', charge_id: c.id });
     }
+  }
+  for (const o of record.owed ?? []) {
+    items.push({ kind: 'installment', label: `Installment ${o.installment}${record.installments ? ` of ${record.installments}` : ''}`, date: o.due_date, amount_minor: o.amount_minor, state: 'owed', charge_id: null });
   }
   if (record.earlyFee && !charges.some((c) => c.kind === 'cancel_fee')) {
     items.push({ kind: 'early_fee', label: 'Early cancellation fee', date: null, amount_minor: record.earlyFee.minor, state: record.earlyFee.waived ? 'waived' : 'owed', charge_id: null });
@@ -157,5 +164,7 @@ function paymentRecord(store: Store, plan: PlanRow, charges: ChargeRow[], refund
     const cancel = listAudit(store, { entity: 'plan', id: String(plan.id) }).filter((e) => e.action === 'plan.cancel').at(-1);
     earlyFee = { minor: earlyFeeMinor(plan), waived: Boolean((cancel?.after as { waive_fee?: boolean } | null)?.waive_fee) };
   }
-  return { installments: plan.type === 'monthly' ? (snapshot.duration.months ?? 0) : null, charges, earlyFee, refunds };
+  // Due by the cancellation and never charged: owed until the next billing run charges it (unless waived).
+  const owed = cancelledOn ? cancelledDues(billablePlan(store, plan.id), charges, cancelledOn).owed.map((d) => ({ installment: d.installment, due_date: d.dueDate, amount_minor: d.amountMinor })) : [];
+  return { installments: plan.type === 'monthly' ? (snapshot.duration.months ?? 0) : null, charges, earlyFee, refunds, owed };
 }

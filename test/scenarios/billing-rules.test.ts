@@ -111,11 +111,16 @@ describe('billing rules across a year', () => {
       expect(months[0]).toMatchObject({ month: '2027-03', installments: 5, installments_minor: 24900 + 19900 + 19900 + 2 * 19900 });
       expect(months[1]).toMatchObject({ month: '2027-04', installments: 3, installments_minor: 24900 + 19900 + 19900 });
 
+      // Until the run charges it, the cancelled plan's payments show it owed; the waived one shows nothing of it.
+      expect(on('2027-03-01').run('plan', 'show', String(id.owing)).stdout).toContain('Installment 3 of 4, due 2027-03-01: $199.00 owed, not yet charged');
+      expect(on('2027-03-01').run('plan', 'show', String(id.waived)).stdout).not.toContain('Installment 3 of 4');
+
       const mar1 = on('2027-03-01').json<Report>('billing', 'run', '--clinic', 'main');
       expect(mar1.charges.map((c) => [c.plan_id, c.installment])).toContainEqual([id.owing, 3]);
       expect(mar1.charges.map((c) => c.plan_id)).not.toContain(id.waived);
       expect(installments(id.owing!)).toEqual([[1, '2027-01-04', 'succeeded'], [2, '2027-02-01', 'succeeded'], [3, '2027-03-01', 'succeeded']]);
       expect(installments(id.waived!)).toEqual([[1, '2027-01-04', 'succeeded'], [2, '2027-02-01', 'succeeded']]);
+      expect(on('2027-03-01').run('plan', 'show', String(id.owing)).stdout).toContain('Installment 3 of 4, due 2027-03-01: $199.00 paid');
     }
 
     // A backdated start charges every installment already due at once, with the first.

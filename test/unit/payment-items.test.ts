@@ -44,6 +44,22 @@ describe('the itemised payments of a plan', () => {
     expect(describePaymentItem(owed[0]!, money)).toBe('Early cancellation fee: $50.00 owed, not yet charged');
   });
 
+  it('lists installments a cancelled plan still owes and no charge has asked for yet, after the charges', () => {
+    const items = itemisePayments({
+      installments: 4,
+      charges: [charge(1, 'installment', 'succeeded', 19900, '2027-01-04', 1), charge(2, 'installment', 'failed', 19900, '2027-02-01', 2)],
+      earlyFee: null,
+      refunds: [],
+      owed: [{ installment: 3, due_date: '2027-03-01', amount_minor: 19900 }],
+    });
+    expect(items.map((i) => describePaymentItem(i, money))).toEqual([
+      'Installment 1 of 4, due 2027-01-04: $199.00 paid',
+      'Installment 2 of 4, due 2027-02-01: $199.00 declined, still owed',
+      'Installment 3 of 4, due 2027-03-01: $199.00 owed, not yet charged',
+    ]);
+    expect(items.at(-1)).toMatchObject({ kind: 'installment', state: 'owed', charge_id: null });
+  });
+
   it('marks declined and unanswered charges, and lists visits of a pay-as-you-go plan', () => {
     const items = itemisePayments({
       installments: null,
