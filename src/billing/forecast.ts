@@ -1,8 +1,8 @@
 import { addMonths, formatDate, parseDate, type PlainDate } from '../domain/dates.js';
 import { installmentDueDate } from '../domain/plan.js';
-import { chargesOfPlans } from '../store/charges.js';
+import { chargesOfPlans, type ChargeRow } from '../store/charges.js';
 import { refundsSince } from '../store/refunds.js';
-import { billingFacts, cancelledPlansOwing, getPlan, getSteps, plansInStatus, type BillingPlanRow } from '../store/plans.js';
+import { billingFacts, cancelledPlansOwing, getPlan, getSteps, plansInStatus, type BillingFacts, type BillingPlanRow } from '../store/plans.js';
 import { cancelledDues } from './plan.js';
 import { billableOf } from './billable.js';
 import type { Store } from '../store/store.js';
@@ -44,77 +44,54 @@ export function forecast(store: Store, today: PlainDate, months: number): Foreca
   const keys = Array.from({ length: months }, (_, i) => formatDate(addMonths(first, i)).slice(0, 7));
   const byMonth = new Map<string, ForecastMonth>(keys.map((month) => [month, { month, installments: 0, installments_minor: 0, visits: 0, visits_minor: 0, retries_minor: 0, refunds_minor: 0, total_minor: 0 }]));
   const result: Forecast = { from: keys[0]!, months: [...byMonth.values()], installments_remaining: 0, installments_remaining_minor: 0, refunds_minor: 0, total_minor: 0 };
+  const day = formatDate(today);
   const bucket = (date: string) => byMonth.get(date.slice(0, 7));
+  // Anything due before today (overdue, or awaiting its run) is expected this month.
+  const from = (date: string) => bucket(date < day ? day : date);
+  const installment = (due: string, fee: number) => {
+    result.installments_remaining++;
+    result.installments_remaining_minor += fee;
+    const month = from(due);
+    if (month) {
+      month.installments++;
+      month.installments_minor += fee;
+    }
+  };
+  const retries = (charges: readonly ChargeRow[]) => {
+    for (const charge of charges) {
+      if (charge.status !== 'failed' || !charge.next_attempt_on) continue;
+      const month = from(charge.next_attempt_on);
+      if (month) month.retries_minor += charge.amount_minor;
+    }
+  };
 
-  for (let after = 0; ; ) {
-    const plans: BillingPlanRow[] = plansInStatus(store, 'active', after, 1000, null);
-    if (plans.length === 0) break;
-    after = plans[plans.length - 1]!.id;
-    const ids = plans.map((p) => p.id);
-    const charges = chargesOfPlans(store, ids);
-    const facts = billingFacts(store, ids);
-    for (const plan of plans) {
-      const planCharges = charges.get(plan.id) ?? [];
-      for (const charge of planCharges) {
-        if (charge.status !== 'failed' || !charge.next_attempt_on) continue;
-        const month = bucket(charge.next_attempt_on < formatDate(today) ? formatDate(today) : charge.next_attempt_on);
-        if (month) month.retries_minor += charge.amount_minor;
+  inChunks(store, (after) => plansInStatus(store, 'active', after, CHUNK, null), (plan, planCharges, fact) => {
+    retries(planCharges);
+    if (plan.type === 'monthly' && plan.start_date) {
+      const start = parseDate(plan.start_date)!;
+      const charged = new Set(planCharges.filter((c) => c.kind === 'installment').map((c) => c.installment));
+      for (let k = 1; k <= (plan.months ?? 0); k++) {
+        if (!charged.has(k)) installment(formatDate(installmentDueDate(start, k, plan.billing_offset_months)), feeForInstallment(fact.prices, k) ?? 0);
       }
-      if (plan.type === 'monthly' && plan.start_date) {
-        const start = parseDate(plan.start_date)!;
-        const installments = plan.months ?? 0;
-        const charged = new Set(planCharges.filter((c) => c.kind === 'installment').map((c) => c.installment));
-        for (let k = 1; k <= installments; k++) {
-          if (charged.has(k)) continue;
-          const fee = feeForInstallment(facts.get(plan.id)!.prices, k) ?? 0;
-          result.installments_remaining++;
-          result.installments_remaining_minor += fee;
-          const due = formatDate(installmentDueDate(start, k, plan.billing_offset_months));
-          const month = bucket(due < formatDate(today) ? formatDate(today) : due);
-          if (month) {
-            month.installments++;
-            month.installments_minor += fee;
-          }
-        }
-      } else if (plan.type === 'pay-as-you-go') {
-        const prices = JSON.parse(getPlan(store, plan.id)!.service_prices) as Record<string, number>;
-        for (const step of getSteps(store, plan.id)) {
-          if (step.status !== 'pending' || !step.recommended_date) continue;
-          const amount = (JSON.parse(step.services) as string[]).reduce((sum, id) => sum + (prices[id] ?? 0), 0);
-          const month = bucket(step.recommended_date < formatDate(today) ? formatDate(today) : step.recommended_date);
-          if (month && amount > 0) {
-            month.visits++;
-            month.visits_minor += amount;
-          }
+    } else if (plan.type === 'pay-as-you-go') {
+      const prices = JSON.parse(getPlan(store, plan.id)!.service_prices) as Record<string, number>;
+      for (const step of getSteps(store, plan.id)) {
+        if (step.status !== 'pending' || !step.recommended_date) continue;
+        const amount = (JSON.parse(step.services) as string[]).reduce((sum, id) => sum + (prices[id] ?? 0), 0);
+        const month = from(step.recommended_date);
+        if (month && amount > 0) {
+          month.visits++;
+          month.visits_minor += amount;
         }
       }
     }
-  }
-  for (let after = 0; ; ) {
-    const plans = cancelledPlansOwing(store, after, 1000, null);
-    if (plans.length === 0) break;
-    after = plans[plans.length - 1]!.id;
-    const ids = plans.map((p) => p.id);
-    const charges = chargesOfPlans(store, ids);
-    const facts = billingFacts(store, ids);
-    for (const plan of plans) {
-      const { owed, declined } = cancelledDues(billableOf(plan, facts.get(plan.id)!), charges.get(plan.id) ?? [], today);
-      for (const due of owed) {
-        result.installments_remaining++;
-        result.installments_remaining_minor += due.amountMinor;
-        const month = bucket(formatDate(today));
-        if (month) {
-          month.installments++;
-          month.installments_minor += due.amountMinor;
-        }
-      }
-      for (const charge of declined) {
-        if (!charge.next_attempt_on) continue;
-        const month = bucket(charge.next_attempt_on < formatDate(today) ? formatDate(today) : charge.next_attempt_on);
-        if (month) month.retries_minor += charge.amount_minor;
-      }
-    }
-  }
+  });
+  // What cancelled plans still owe: never-charged installments this month (the next run charges them), declined ones on their retry day.
+  inChunks(store, (after) => cancelledPlansOwing(store, after, CHUNK, null), (plan, planCharges, fact) => {
+    const { owed, declined } = cancelledDues(billableOf(plan, fact), planCharges, today);
+    for (const due of owed) installment(day, due.amountMinor);
+    retries(declined);
+  });
   // A refunded charge is not expected again (its installment stays charged); the money going back is taken off its month.
   for (const refund of refundsSince(store, `${keys[0]!}-01`)) {
     const month = bucket(refund.created_at);
@@ -126,4 +103,19 @@ export function forecast(store: Store, today: PlainDate, months: number): Foreca
     result.total_minor += month.total_minor;
   }
   return result;
+}
+
+const CHUNK = 1000;
+
+/** Reads plans a chunk at a time (memory does not grow with their number), with each chunk's charges and billing facts. */
+function inChunks(store: Store, read: (after: number) => BillingPlanRow[], each: (plan: BillingPlanRow, charges: ChargeRow[], fact: BillingFacts) => void): void {
+  for (let after = 0; ; ) {
+    const plans = read(after);
+    if (plans.length === 0) return;
+    after = plans[plans.length - 1]!.id;
+    const ids = plans.map((p) => p.id);
+    const charges = chargesOfPlans(store, ids);
+    const facts = billingFacts(store, ids);
+    for (const plan of plans) each(plan, charges.get(plan.id) ?? [], facts.get(plan.id)!);
+  }
 }

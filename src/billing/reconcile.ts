@@ -4,7 +4,7 @@ import { attemptsInKeyOrder } from '../store/charges.js';
 import { refundsInKeyOrder } from '../store/refunds.js';
 import { recordAudit } from '../store/audit.js';
 import { acknowledge, acknowledgedKeys, billingHold, databaseId, setBillingHold } from '../store/database-info.js';
-import type { Gateway, LedgerEntry, RefundLedgerEntry } from './gateway.js';
+import type { Gateway } from './gateway.js';
 
 export interface Difference {
   idempotency_key: string;
@@ -23,14 +23,8 @@ export interface Difference {
 export async function reconcile(store: Store, gateway: Gateway): Promise<Difference[]> {
   const differences: Difference[] = [];
   const acknowledged = acknowledgedKeys(store);
-  const ours = attemptsInKeyOrder(store);
-  const theirs = gateway.ledger()[Symbol.asyncIterator]();
-  let a = ours.next();
-  let b = await theirs.next();
-  while (!a.done || !b.done) {
-    const mine = a.done ? undefined : a.value;
-    const ledger: LedgerEntry | undefined = b.done ? undefined : b.value;
-    if (mine && (!ledger || mine.idempotency_key < ledger.idempotencyKey)) {
+  for await (const { mine, ledger } of byKey(attemptsInKeyOrder(store), gateway.ledger())) {
+    if (mine && !ledger) {
       const sent = mine.outcome !== 'pending';
       differences.push({
         idempotency_key: mine.idempotency_key,
@@ -40,13 +34,9 @@ export async function reconcile(store: Store, gateway: Gateway): Promise<Differe
         processor: null,
         message: sent ? `txplan recorded ${mine.outcome}, but the processor has no such charge` : 'pending in txplan and never reached the processor; the next billing run sends it',
       });
-      a = ours.next();
-    } else if (ledger && (!mine || ledger.idempotencyKey < mine.idempotency_key)) {
+    } else if (ledger && !mine) {
       // Seen and accepted by an operator after a restore (`billing reconcile --accept`).
-      if (acknowledged.has(ledger.idempotencyKey)) {
-        b = await theirs.next();
-        continue;
-      }
+      if (acknowledged.has(ledger.idempotencyKey)) continue;
       differences.push({
         idempotency_key: ledger.idempotencyKey,
         plan_id: null,
@@ -55,7 +45,6 @@ export async function reconcile(store: Store, gateway: Gateway): Promise<Differe
         processor: { status: ledger.status, amount_minor: ledger.amountMinor, currency: ledger.currency, id: ledger.id },
         message: `the processor ${ledger.status === 'succeeded' ? 'charged' : 'declined'} a charge txplan has no record of (${formatMoney(ledger.amountMinor, ledger.currency)})`,
       });
-      b = await theirs.next();
     } else if (mine && ledger) {
       const expected = ledger.status === 'succeeded' ? 'succeeded' : 'declined';
       const base = { idempotency_key: mine.idempotency_key, plan_id: mine.plan_id, txplan: { outcome: mine.outcome, amount_minor: mine.amount_minor, currency: mine.currency }, processor: { status: ledger.status, amount_minor: ledger.amountMinor, currency: ledger.currency, id: ledger.id } };
@@ -66,8 +55,6 @@ export async function reconcile(store: Store, gateway: Gateway): Promise<Differe
       } else if (mine.outcome !== expected) {
         differences.push({ ...base, problem: 'status', message: `txplan recorded ${mine.outcome}, the processor ${ledger.status}` });
       }
-      a = ours.next();
-      b = await theirs.next();
     }
   }
   differences.push(...(await reconcileRefunds(store, gateway, acknowledged)));
@@ -80,17 +67,11 @@ export async function reconcile(store: Store, gateway: Gateway): Promise<Differe
  */
 async function reconcileRefunds(store: Store, gateway: Gateway, acknowledged: ReadonlySet<string>): Promise<Difference[]> {
   const differences: Difference[] = [];
-  const ours = refundsInKeyOrder(store);
-  const theirs = gateway.refunds()[Symbol.asyncIterator]();
-  let a = ours.next();
-  let b = await theirs.next();
-  while (!a.done || !b.done) {
-    const mine = a.done ? undefined : a.value;
-    const ledger: RefundLedgerEntry | undefined = b.done ? undefined : b.value;
+  for await (const { mine, ledger } of byKey(refundsInKeyOrder(store), gateway.refunds())) {
     const txplan = mine && { outcome: mine.status, amount_minor: mine.amount_minor, currency: mine.currency };
     // The processor's status as it gives it: `reconcile --accept` records it, and a later refund counts an accepted succeeded refund.
     const processor = ledger && { status: ledger.status, amount_minor: ledger.amountMinor, currency: ledger.currency, id: ledger.id };
-    if (mine && (!ledger || mine.idempotency_key < ledger.idempotencyKey)) {
+    if (mine && !ledger) {
       const sent = mine.status !== 'pending';
       differences.push({
         idempotency_key: mine.idempotency_key,
@@ -100,8 +81,7 @@ async function reconcileRefunds(store: Store, gateway: Gateway, acknowledged: Re
         processor: null,
         message: sent ? `txplan recorded a ${mine.status} refund, but the processor has no such refund` : 'a refund pending in txplan that never reached the processor; rerun "txplan billing refund", or the next billing run, to send it under the same key',
       });
-      a = ours.next();
-    } else if (ledger && (!mine || ledger.idempotencyKey < mine.idempotency_key)) {
+    } else if (ledger && !mine) {
       if (!acknowledged.has(ledger.idempotencyKey)) {
         differences.push({
           idempotency_key: ledger.idempotencyKey,
@@ -112,7 +92,6 @@ async function reconcileRefunds(store: Store, gateway: Gateway, acknowledged: Re
           message: `the processor ${ledger.status === 'succeeded' ? 'refunded' : 'refused'} a refund txplan has no record of`,
         });
       }
-      b = await theirs.next();
     } else if (mine && ledger) {
       const base = { idempotency_key: mine.idempotency_key, plan_id: mine.plan_id, txplan: txplan!, processor: processor! };
       if (mine.amount_minor !== ledger.amountMinor || mine.currency !== ledger.currency) {
@@ -122,11 +101,36 @@ async function reconcileRefunds(store: Store, gateway: Gateway, acknowledged: Re
       } else if (mine.status !== ledger.status) {
         differences.push({ ...base, problem: 'status', message: `txplan recorded the refund ${mine.status}, the processor ${ledger.status}` });
       }
-      a = ours.next();
-      b = await theirs.next();
     }
   }
   return differences;
+}
+
+/**
+ * Walks txplan's records and the processor's, both in idempotency-key order,
+ * as one merge: each key once, with the side or sides that hold it. Neither
+ * side is held in memory whole.
+ */
+async function* byKey<M extends { idempotency_key: string }, L extends { idempotencyKey: string }>(ours: Iterable<M>, theirs: AsyncIterable<L>): AsyncGenerator<{ mine?: M; ledger?: L }> {
+  const mineIt = ours[Symbol.iterator]();
+  const ledgerIt = theirs[Symbol.asyncIterator]();
+  let a = mineIt.next();
+  let b = await ledgerIt.next();
+  while (!a.done || !b.done) {
+    const mine = a.done ? undefined : a.value;
+    const ledger = b.done ? undefined : b.value;
+    if (mine && (!ledger || mine.idempotency_key < ledger.idempotencyKey)) {
+      yield { mine };
+      a = mineIt.next();
+    } else if (ledger && (!mine || ledger.idempotencyKey < mine.idempotency_key)) {
+      yield { ledger };
+      b = await ledgerIt.next();
+    } else {
+      yield { mine, ledger };
+      a = mineIt.next();
+      b = await ledgerIt.next();
+    }
+  }
 }
 
 export interface Acceptance {

@@ -6,12 +6,12 @@ import { resumePlan } from '../plans/lifecycle.js';
 import { recordAudit } from '../store/audit.js';
 import { beginRetry, chargesOfPlans, insertPendingCharge, openCharges, releaseBillingLock, takeBillingLock, type ChargeRow } from '../store/charges.js';
 import { listClinics } from '../store/clinics.js';
-import { billingFacts, billingPlansByIds, cancelledPlansOwing, clinicsOfPlansInStatus, countPlansInStatus, getPlan, plansInStatus, planVersions, setPlanStatusIf, type BillingFacts, type BillingPlanRow, type PlanStatus } from '../store/plans.js';
+import { billingFacts, billingPlansByIds, cancelledPlansOwing, clinicsOfPlansInStatus, countPlansInStatus, getPlan, plansInStatus, planVersions, setPlanStatusIf, type BillingPlanRow, type PlanStatus } from '../store/plans.js';
 import { auditCharge, sendPending, type ChargingContext, type Outcome } from './charging.js';
 import { chargeKey } from '../domain/keys.js';
 import { assertBillingOpen } from './hold.js';
 import { settlePendingRefunds } from './refunding.js';
-import { isComplete, planBilling, type BillingAction } from './plan.js';
+import { isComplete, planBilling, type BillablePlan, type BillingAction } from './plan.js';
 import { billableOf } from './billable.js';
 import type { ClinicToday } from './future.js';
 import type { Store } from '../store/store.js';
@@ -167,8 +167,10 @@ async function billChunk(ctx: ChargingContext, plans: readonly BillingPlanRow[],
   // A pause planned to end (plan pause --until) ends at the first run on or after that date.
   if (!options.dryRun) plans = plans.map((plan) => resumeIfDue(ctx, plan, today(plan.clinic_id)));
   const byId = new Map(plans.map((p) => [p.id, p]));
+  // The billing plan's view of each plan, built once: planned now, asked again about completion after settling.
+  const billables = new Map(plans.map((p) => [p.id, billableOf(p, facts.get(p.id)!)]));
   const actions: BillingAction[] = [];
-  for (const plan of plans) actions.push(...planBilling(billableOf(plan, facts.get(plan.id)!), charges.get(plan.id) ?? [], today(plan.clinic_id)));
+  for (const plan of plans) actions.push(...planBilling(billables.get(plan.id)!, charges.get(plan.id) ?? [], today(plan.clinic_id)));
   const chargeById = new Map([...charges.values()].flat().map((c) => [c.id, c]));
   report.overdue_plans += actions.filter((a) => a.kind === 'overdue').length;
 
@@ -239,14 +241,19 @@ async function billChunk(ctx: ChargingContext, plans: readonly BillingPlanRow[],
   if (pending.length === 0) return;
   // Only a plan these charges would finish, if paid, is looked at again once the answers are in.
   const paying = new Map<number, ChargeRow[]>();
-  for (const charge of pending) paying.set(charge.plan_id, [...(paying.get(charge.plan_id) ?? []), charge]);
+  for (const charge of pending) {
+    const sent = paying.get(charge.plan_id);
+    if (sent) sent.push(charge);
+    else paying.set(charge.plan_id, [charge]);
+  }
   const candidates = new Set<number>();
   for (const [id, sent] of paying) {
     const plan = byId.get(id)!;
+    if (plan.status !== 'active') continue;
     const assumed = [...(charges.get(id) ?? []).filter((c) => !sent.some((s) => s.id === c.id)), ...sent.map((c) => ({ ...c, status: 'succeeded' as const }))];
-    if (plan.status === 'active' && isComplete(billableOf(plan, facts.get(id)!), assumed, today(plan.clinic_id))) candidates.add(id);
+    if (isComplete(billables.get(id)!, assumed, today(plan.clinic_id))) candidates.add(id);
   }
-  const completing = (outcomes: readonly Outcome[]) => completeSettled(ctx, outcomes, candidates, byId, facts, today, report);
+  const completing = (outcomes: readonly Outcome[]) => completeSettled(ctx, outcomes, candidates, byId, billables, today, report);
   const outcomes = await sendPending(ctx, pending, (charge) => today(byId.get(charge.plan_id)?.clinic_id ?? null), completing);
   for (const outcome of outcomes) record(report, outcome, options.keep);
 }
@@ -257,7 +264,7 @@ async function billChunk(ctx: ChargingContext, plans: readonly BillingPlanRow[],
  * run. Only over the version the run read — a plan completed, made past due,
  * cancelled or edited since is left as it is.
  */
-function completeSettled(ctx: ChargingContext, outcomes: readonly Outcome[], candidates: ReadonlySet<number>, byId: ReadonlyMap<number, BillingPlanRow>, facts: ReadonlyMap<number, BillingFacts>, today: (clinicId: string | null) => PlainDate, report: RunReport): void {
+function completeSettled(ctx: ChargingContext, outcomes: readonly Outcome[], candidates: ReadonlySet<number>, byId: ReadonlyMap<number, BillingPlanRow>, billables: ReadonlyMap<number, BillablePlan>, today: (clinicId: string | null) => PlainDate, report: RunReport): void {
   if (candidates.size === 0) return;
   const ids = [...new Set(outcomes.filter((o) => o.charge.status === 'succeeded' && candidates.has(o.charge.plan_id)).map((o) => o.charge.plan_id))];
   if (ids.length === 0) return;
@@ -267,7 +274,7 @@ function completeSettled(ctx: ChargingContext, outcomes: readonly Outcome[], can
   for (const id of ids) {
     const plan = byId.get(id)!;
     if (versions.get(id) !== plan.version) continue;
-    if (!isComplete(billableOf(plan, facts.get(id)!), charges.get(id) ?? [], today(plan.clinic_id))) continue;
+    if (!isComplete(billables.get(id)!, charges.get(id) ?? [], today(plan.clinic_id))) continue;
     if (!setPlanStatusIf(ctx.store, plan, 'completed', at)) continue;
     recordAudit(ctx.store, { at, actor: ctx.actor, action: 'plan.complete', entity: 'plan', entityId: id, before: { status: plan.status }, after: { status: 'completed' } });
     report.completed_plans++;

@@ -58,5 +58,5 @@ export async function confirmCharge(ctx: Context, confirmation: Confirmation | u
     throw new UsageError(`This would ${confirmation.summary}, which needs a confirmation: run it on a terminal to be asked, or add --yes`, 'confirmation_required');
   }
   const prompter = await ctx.prompter();
-  if (!(await prompter.confirm(`${confirmation.lines.join('\n')}\n${confirmation.question}`, false))) throw new CancelledError();
+  if (!(await prompter.confirm([...confirmation.lines, confirmation.question].join('\n'), false))) throw new CancelledError();
 }

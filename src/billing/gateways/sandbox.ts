@@ -62,9 +62,9 @@ export class SandboxGateway implements Gateway {
   readonly concurrency = 1000;
   private opened: { db: Database.Database; insert: Database.Statement; read: Database.Statement } | undefined;
   /** Requests that arrived in the same tick, committed together (a processor's group commit). */
-  private queue: Array<{ row: Row; resolve: (stored: Row) => void; reject: (error: unknown) => void }> = [];
+  private queue: Array<Waiting<Row>> = [];
   private refundsOpened: { record: Database.Statement; read: Database.Statement } | undefined;
-  private refundQueue: Array<{ row: RefundRow; resolve: (stored: RefundRow) => void; reject: (error: unknown) => void }> = [];
+  private refundQueue: Array<Waiting<RefundRow>> = [];
 
   constructor(
     private readonly ledgerPath: string,
@@ -81,7 +81,7 @@ export class SandboxGateway implements Gateway {
     const method = SANDBOX_METHODS[request.token];
     const outcome = method?.outcome ?? 'hard_decline';
     const row: Row = {
-      id: `ch_${createHash('sha256').update(request.idempotencyKey).digest('hex').slice(0, 24)}`,
+      id: processorId('ch', request.idempotencyKey),
       idempotency_key: request.idempotencyKey,
       amount_minor: request.amountMinor,
       currency: request.currency,
@@ -92,10 +92,7 @@ export class SandboxGateway implements Gateway {
       hard: outcome === 'hard_decline' ? 1 : 0,
       created_at: this.now().toISOString(),
     };
-    const stored = await new Promise<Row>((resolve, reject) => {
-      this.queue.push({ row, resolve, reject });
-      if (this.queue.length === 1) queueMicrotask(() => this.flush());
-    });
+    const stored = await waitForCommit(this.queue, row, () => this.flush());
     if (stored.amount_minor !== request.amountMinor || stored.currency !== request.currency) throw new IdempotencyConflictError(request.idempotencyKey);
     return stored.status === 'succeeded'
       ? { status: 'succeeded', id: stored.id }
@@ -115,7 +112,7 @@ export class SandboxGateway implements Gateway {
   }
 
   /** Writes a batch in one transaction and answers each request only after the commit, or fails them all. */
-  private commit<R, S>(batch: ReadonlyArray<{ row: R; resolve: (stored: S) => void; reject: (error: unknown) => void }>, prepare: () => (row: R) => S): void {
+  private commit<R>(batch: ReadonlyArray<Waiting<R>>, prepare: () => (row: R) => R): void {
     try {
       const write = prepare();
       const stored = this.open().db.transaction(() => batch.map(({ row }) => write(row))).immediate();
@@ -140,7 +137,7 @@ export class SandboxGateway implements Gateway {
    */
   async refund(request: RefundRequest): Promise<RefundResult> {
     const row: RefundRow = {
-      id: `re_${createHash('sha256').update(request.idempotencyKey).digest('hex').slice(0, 24)}`,
+      id: processorId('re', request.idempotencyKey),
       idempotency_key: request.idempotencyKey,
       charge_id: request.chargeId,
       amount_minor: request.amountMinor,
@@ -151,10 +148,7 @@ export class SandboxGateway implements Gateway {
       failure_message: null,
       created_at: this.now().toISOString(),
     };
-    const stored = await new Promise<RefundRow>((resolve, reject) => {
-      this.refundQueue.push({ row, resolve, reject });
-      if (this.refundQueue.length === 1) queueMicrotask(() => this.flushRefunds());
-    });
+    const stored = await waitForCommit(this.refundQueue, row, () => this.flushRefunds());
     if (stored.amount_minor !== request.amountMinor || stored.currency !== request.currency || stored.charge_id !== request.chargeId) throw new IdempotencyConflictError(request.idempotencyKey);
     return stored.status === 'succeeded' ? { status: 'succeeded', id: stored.id } : { status: 'failed', id: stored.id, code: stored.failure_code ?? 'refund_failed', message: stored.failure_message ?? 'The refund failed.' };
   }
@@ -244,4 +238,24 @@ export class SandboxGateway implements Gateway {
     this.opened = { db, insert, read: db.prepare('SELECT * FROM charges WHERE idempotency_key = ?') };
     return this.opened;
   }
+}
+
+/** A request waiting for its batch's commit: answered with what the ledger holds for its key. */
+interface Waiting<R> {
+  row: R;
+  resolve: (stored: R) => void;
+  reject: (error: unknown) => void;
+}
+
+/** Queues a row; the first of a tick schedules the flush, so requests arriving together commit together. */
+function waitForCommit<R>(queue: Array<Waiting<R>>, row: R, flush: () => void): Promise<R> {
+  return new Promise<R>((resolve, reject) => {
+    queue.push({ row, resolve, reject });
+    if (queue.length === 1) queueMicrotask(flush);
+  });
+}
+
+/** The processor's own id for what a key asked (ch_…, re_…): the same key always names the same object. */
+function processorId(prefix: 'ch' | 're', key: string): string {
+  return `${prefix}_${createHash('sha256').update(key).digest('hex').slice(0, 24)}`;
 }

@@ -1,8 +1,9 @@
 import type { Context } from '../../context.js';
+import { confirmCharge } from '../../confirm.js';
 import { withStore } from '../../store.js';
 import { resolveWorkspace } from '../../workspace.js';
 import { chargingContext } from '../../billing.js';
-import { CancelledError, FailedError, NotFoundError, UsageError } from '../../../errors.js';
+import { FailedError, NotFoundError, UsageError } from '../../../errors.js';
 import { formatMoney, toMinor } from '../../../domain/money.js';
 import { readSettings } from '../../../registry/settings.js';
 import { refuseCardNumbers } from '../../../domain/cards.js';
@@ -50,7 +51,7 @@ export async function run(ctx: Context, ref: string, opts: RefundOptions): Promi
 
       const charge = getCharge(store, found.id)!;
       const decision = decideRefund(charging, charge, requested);
-      if (!ctx.options.yes) await confirm(ctx, charging, charge, decision.amountMinor, decision.remainingMinor);
+      await confirm(ctx, charging, charge, decision.amountMinor, decision.remainingMinor);
       const refund = createRefund(charging, charge.id, requested, reason);
       const [outcome] = await sendRefunds(charging, [refund]);
       return report(ctx, charge, outcome!, false, remainingToRefund(charging, charge.id));
@@ -79,8 +80,9 @@ async function cardOf(charging: ChargingContext, charge: ChargeRow): Promise<str
 async function confirm(ctx: Context, charging: ChargingContext, charge: ChargeRow, amountMinor: number, remainingMinor: number): Promise<void> {
   const money = (minor: number) => formatMoney(minor, charge.currency);
   const part = amountMinor === remainingMinor ? (remainingMinor === charge.amount_minor ? 'in full' : 'all that remains') : `of ${money(remainingMinor)} refundable`;
-  const question = `Refund ${money(amountMinor)} (${part}) of ${describeCharge(charge)} to ${await cardOf(charging, charge)}?`;
-  if (!(await (await ctx.prompter()).confirm(question, false))) throw new CancelledError();
+  if (ctx.options.yes) return; // nothing to look up for a question nobody is asked
+  const refund = `refund ${money(amountMinor)} (${part}) of ${describeCharge(charge)} to ${await cardOf(charging, charge)}`;
+  await confirmCharge(ctx, { lines: [], question: `R${refund.slice(1)}?`, summary: refund });
 }
 
 function report(ctx: Context, charge: ChargeRow, outcome: RefundOutcome, resumed: boolean, remainingMinor: number): number {
