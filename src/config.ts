@@ -14,6 +14,14 @@ export interface Environment {
   dbWaitSeconds?: number;
   /** TXPLAN_NOW as given: a simulated clock for rehearsals, demos and tests (parsed by the context). */
   clock?: string;
+  /** TXPLAN_STRIPE_API_BASE: where the Stripe API is reached (stripe-mock, a test stand-in); overrides txplan.yaml. */
+  stripeApiBase?: string;
+  /**
+   * STRIPE_SECRET_KEY, read only when the Stripe gateway is opened. A getter,
+   * not a field: the key is never part of anything that prints or serialises
+   * the environment.
+   */
+  readonly stripeSecretKey?: () => string | undefined;
 }
 
 export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Environment {
@@ -26,6 +34,8 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Environme
     editor: nonEmpty(env.VISUAL) ?? nonEmpty(env.EDITOR),
     dbWaitSeconds: /^\d{1,5}$/.test(env.TXPLAN_DB_WAIT ?? '') ? Number(env.TXPLAN_DB_WAIT) : 60,
     clock: nonEmpty(env.TXPLAN_NOW),
+    stripeApiBase: nonEmpty(env.TXPLAN_STRIPE_API_BASE),
+    stripeSecretKey: () => nonEmpty(env.STRIPE_SECRET_KEY),
   };
 }
 

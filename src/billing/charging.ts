@@ -1,7 +1,7 @@
 import type { PlainDate } from '../domain/dates.js';
 import { recordAudit } from '../store/audit.js';
 import { attemptKey } from '../domain/keys.js';
-import { getCharge, settleCharge, type ChargeRow, type Settlement } from '../store/charges.js';
+import { chargeParties, getCharge, settleCharge, type ChargeRow, type Settlement } from '../store/charges.js';
 import { getPlan, setPlanStatusIf } from '../store/plans.js';
 import type { Store } from '../store/store.js';
 import type { ChargeResult, Gateway } from './gateway.js';
@@ -28,36 +28,90 @@ export interface Outcome {
 }
 
 /**
- * Sends pending charges to the processor — outside any transaction, a few at
- * a time — then records every answer in one short transaction. A charge whose
- * answer never arrives stays pending, and the next run asks again under the
- * same idempotency key: the processor then replays what it did.
+ * Sends pending charges to the processor — outside any transaction, as many
+ * at once as the processor takes — and records each answer as soon as it
+ * arrives: answers that arrive together are settled in one short
+ * transaction. A charge whose answer never arrives stays pending, and the
+ * next run asks again under the same idempotency key: the processor then
+ * replays what it did. `afterSettling` runs inside each settling transaction
+ * with the outcomes it records.
  */
 export async function sendPending(ctx: ChargingContext, pending: readonly ChargeRow[], today: (charge: ChargeRow) => PlainDate, afterSettling?: (outcomes: readonly Outcome[]) => void): Promise<Outcome[]> {
-  const answers: Array<ChargeResult | { status: 'error'; message: string }> = new Array(pending.length);
-  if (pending.length > 0) ctx.issued();
+  if (pending.length === 0) return [];
+  ctx.issued();
+  const parties = chargeParties(ctx.store, pending);
+  // In the order the charges were given, whatever order the answers come in.
+  const outcomes: Outcome[] = new Array(pending.length);
+  const settling = new Settler<{ i: number; answer: Answer }>((batch) => {
+    const settled = settleAll(ctx, batch.map((a) => pending[a.i]!), batch.map((a) => a.answer), today, afterSettling);
+    batch.forEach((a, j) => (outcomes[a.i] = settled[j]!));
+  });
   let next = 0;
   const worker = async () => {
     for (let i = next++; i < pending.length; i = next++) {
       const charge = pending[i]!;
+      const party = parties.get(charge.id);
+      let answer: Answer;
       try {
-        answers[i] = await ctx.gateway.charge({
+        answer = await ctx.gateway.charge({
           idempotencyKey: attemptKey(charge.idempotency_key, charge.attempts),
           amountMinor: charge.amount_minor,
           currency: charge.currency,
           token: charge.payment_token,
+          customer: party?.customer ?? null,
           description: describe(charge),
+          planId: charge.plan_id,
+          patientId: party?.patient_id ?? 0,
+          paysFor: paysFor(charge),
+          attemptStartedAt: charge.updated_at,
         });
       } catch (error) {
-        answers[i] = { status: 'error', message: (error as Error).message };
+        answer = { status: 'error', message: (error as Error).message };
       }
+      settling.add({ i, answer });
     }
   };
   await Promise.all(Array.from({ length: Math.min(ctx.gateway.concurrency, pending.length) }, worker));
-  return settleAll(ctx, pending, answers, today, afterSettling);
+  settling.flush();
+  return outcomes;
 }
 
-function settleAll(ctx: ChargingContext, pending: readonly ChargeRow[], answers: ReadonlyArray<ChargeResult | { status: 'error'; message: string }>, today: (charge: ChargeRow) => PlainDate, afterSettling?: (outcomes: readonly Outcome[]) => void): Outcome[] {
+type Answer = ChargeResult | { status: 'error'; message: string };
+
+/**
+ * Gathers answers that arrive in the same turn of the event loop and records
+ * them together, right after: a processor answering one at a time gets one
+ * commit per answer, one answering a whole batch at once (the sandbox) one
+ * commit for the batch. A failure to record is raised from the last flush.
+ */
+class Settler<T> {
+  private queue: T[] = [];
+  private failure: unknown;
+
+  constructor(private readonly record: (batch: T[]) => void) {}
+
+  add(item: T): void {
+    this.queue.push(item);
+    if (this.queue.length === 1) setImmediate(() => this.drain());
+  }
+
+  flush(): void {
+    this.drain();
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  private drain(): void {
+    const batch = this.queue.splice(0);
+    if (batch.length === 0 || this.failure !== undefined) return;
+    try {
+      this.record(batch);
+    } catch (error) {
+      this.failure = error;
+    }
+  }
+}
+
+function settleAll(ctx: ChargingContext, pending: readonly ChargeRow[], answers: readonly Answer[], today: (charge: ChargeRow) => PlainDate, afterSettling?: (outcomes: readonly Outcome[]) => void): Outcome[] {
   const at = ctx.now().toISOString();
   const outcomes: Outcome[] = [];
   ctx.store.transaction(() => {
@@ -142,6 +196,13 @@ function markPastDue(ctx: ChargingContext, charge: ChargeRow, code: string, at: 
   if (!setPlanStatusIf(ctx.store, plan, 'past_due', at)) return false;
   recordAudit(ctx.store, { at, actor: ctx.actor, action: 'plan.past_due', entity: 'plan', entityId: plan.id, before: { status: plan.status }, after: { status: 'past_due', charge: charge.idempotency_key, decline_code: code } });
   return true;
+}
+
+/** What a charge pays for, as the processor's metadata says it: "installment 3", "visit 5", "cancellation fee". */
+function paysFor(charge: ChargeRow): string {
+  if (charge.kind === 'installment') return `installment ${charge.installment}`;
+  if (charge.kind === 'step') return `visit ${charge.step_n}`;
+  return 'cancellation fee';
 }
 
 function describe(charge: ChargeRow): string {

@@ -10,18 +10,52 @@ export interface PaymentMethodDetails {
   exp_year: number;
 }
 
+/** A token saved for a patient, as the processor describes it, with the processor's customer it is saved to. */
+export interface SavedPaymentMethod extends PaymentMethodDetails {
+  /** The processor's customer for the patient (Stripe's cus_…); null for a processor without customers. */
+  customer: string | null;
+}
+
+export interface SaveRequest {
+  /** The token as given (pm_card_visa, pm_1Nx…); a processor may answer with its own copy of it. */
+  token: string;
+  patientId: number;
+  /** The customer saved with the patient's earlier payment methods, if any: reused, never made twice. */
+  customer: string | null;
+}
+
 export interface ChargeRequest {
   /** Derived from what is paid for (plan-42-installment-3); a repeat replays the first result. */
   idempotencyKey: string;
   amountMinor: number;
   currency: string;
   token: string;
+  /** The processor's customer the token is saved to, when it has one. */
+  customer: string | null;
   description: string;
+  /** What the charge pays for, sent as metadata (plan, patient id, "installment 3"); never anything about health. */
+  planId: number;
+  patientId: number;
+  paysFor: string;
+  /** When this attempt was written pending: a key older than the processor keeps keys is looked up before it is sent again. */
+  attemptStartedAt: string;
 }
 
 export type ChargeResult =
   | { status: 'succeeded'; id: string }
   | { status: 'declined'; id: string; code: string; message: string; /** No retry can succeed (stolen card, …). */ hard: boolean };
+
+/**
+ * Decline codes that no retry on the processor's side can clear: the patient
+ * must act (confirm the payment with their bank — SCA's 3-D Secure — or give
+ * another card). The charge fails hard and the plan goes past due until
+ * `plan payment` sets a method again.
+ */
+export const NEEDS_PATIENT = 'authentication_required';
+
+export function needsPatient(code: string | null | undefined): boolean {
+  return code === NEEDS_PATIENT;
+}
 
 /** One charge as the processor recorded it, for reconciliation. */
 export interface LedgerEntry {
@@ -40,8 +74,10 @@ export interface RefundRequest {
   chargeId: string;
   amountMinor: number;
   currency: string;
-  /** Why, as the clinic wrote it (a processor with fixed reasons keeps it as metadata). */
+  /** Why, as the clinic wrote it: kept by txplan, never sent to a processor outside (it may say something about health). */
   reason: string;
+  /** The plan the refunded charge paid for, sent as metadata. */
+  planId: number;
 }
 
 export type RefundResult =
@@ -69,7 +105,20 @@ export interface Gateway {
   readonly concurrency: number;
   /** Looks a token up at the processor; refuses tokens it does not know. */
   describePaymentMethod(token: string): Promise<PaymentMethodDetails>;
-  /** Charges once per idempotency key; the same key with another amount is refused. */
+  /**
+   * Saves a token for a patient: the first time a patient pays, the
+   * processor's customer for them is made (named by txplan's patient id only),
+   * and the token is attached to it. A token the processor does not know, or a
+   * card it declines on saving, is refused (FailedError) and nothing is kept.
+   */
+  savePaymentMethod(request: SaveRequest): Promise<SavedPaymentMethod>;
+  /**
+   * Charges once per idempotency key; the same key with another amount is
+   * refused (IdempotencyConflictError). An answer that never came (a timeout,
+   * a dropped connection, the processor busy or failing) is thrown as
+   * UnansweredError after the processor's own retries: the charge stays
+   * pending and is asked again under the same key.
+   */
   charge(request: ChargeRequest): Promise<ChargeResult>;
   /** Every charge the processor holds, for `billing reconcile`. */
   ledger(): AsyncIterable<LedgerEntry>;
@@ -89,6 +138,13 @@ export interface Gateway {
 export class IdempotencyConflictError extends FailedError {
   constructor(key: string) {
     super(`The payment processor refused idempotency key ${key}: it was used before with a different amount; nothing was ${key.includes('-refund-') ? 'refunded' : 'charged'}. Run "txplan billing reconcile"`, 'idempotency_conflict');
+  }
+}
+
+/** The processor did not answer (timeout, connection closed, 429, 5xx): what it did is unknown until asked again under the same key. */
+export class UnansweredError extends FailedError {
+  constructor(message: string) {
+    super(message, 'processor_unanswered');
   }
 }
 

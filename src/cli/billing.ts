@@ -19,7 +19,8 @@ import { highWaterFile, recordIssued } from '../store/high-water.js';
 export function chargingContext(ctx: Context, store: Store, settings: ResolvedSettings, purpose: 'charge' | 'look-up' = 'charge'): ChargingContext {
   if (purpose === 'charge') assertBillingOpen(store);
   const path = databasePath(ctx, () => resolveWorkspace(ctx));
-  const gateway = gatewayFor(settings, path, ctx.now);
+  const id = databaseId(store);
+  const gateway = gatewayFor(settings, { databasePath: path, databaseId: id, env: ctx.env, now: ctx.now });
   refuseLiveGatewayUnderSimulatedClock(ctx, gateway);
   return {
     store,
@@ -27,7 +28,7 @@ export function chargingContext(ctx: Context, store: Store, settings: ResolvedSe
     retryDays: settings.billing.retry_days,
     actor: ctx.actor,
     now: ctx.now,
-    databaseId: databaseId(store),
+    databaseId: id,
     issued: () => recordIssued(store, highWaterFile(path), ctx.now().toISOString()),
   };
 }

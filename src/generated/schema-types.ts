@@ -262,6 +262,31 @@ payments?: {
  * "sandbox" (offline test processor) or "stripe".
  */
 gateway?: ("sandbox" | "stripe")
+/**
+ * The Stripe gateway. The secret key is never written here: it comes from the STRIPE_SECRET_KEY environment variable.
+ */
+stripe?: {
+/**
+ * "test" takes only test keys (sk_test_…, rk_test_…); "live" takes only live keys and moves real money.
+ */
+mode?: ("test" | "live")
+/**
+ * Where the Stripe API is reached, e.g. http://127.0.0.1:12111 for stripe-mock. TXPLAN_STRIPE_API_BASE overrides it. Default https://api.stripe.com.
+ */
+api_base?: string
+/**
+ * How many requests may be in flight at once during a billing run.
+ */
+concurrency?: number
+/**
+ * The most requests sent in any one second; 0 sets no cap. Default 20 in test mode, 80 in live mode (under Stripe's documented limits).
+ */
+max_rps?: number
+/**
+ * How long to wait for one answer before asking again under the same idempotency key.
+ */
+timeout_seconds?: number
+}
 }
 /**
  * The monthly billing batch.

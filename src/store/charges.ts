@@ -252,3 +252,23 @@ export function releaseBillingLock(store: Store, me: Omit<BillingLockHolder, 'st
 export function deleteBillingLock(store: Store): void {
   store.statement('DELETE FROM billing_lock WHERE id = 1').run();
 }
+
+/** Who pays a charge: the plan's patient, and the processor's customer the charge's token is saved to (if any). */
+export interface ChargeParty {
+  patient_id: number;
+  customer: string | null;
+}
+
+/** The payer of each charge, by charge id, in one read. */
+export function chargeParties(store: Store, charges: readonly Pick<ChargeRow, 'id'>[]): Map<number, ChargeParty> {
+  const parties = new Map<number, ChargeParty>();
+  if (charges.length === 0) return parties;
+  const rows = store
+    .statement<[string], ChargeParty & { id: number }>(
+      `SELECT c.id, p.patient_id, (SELECT m.customer FROM payment_methods m WHERE m.patient_id = p.patient_id AND m.token = c.payment_token) AS customer
+       FROM charges c JOIN plans p ON p.id = c.plan_id WHERE c.id IN (SELECT value FROM json_each(?))`,
+    )
+    .all(JSON.stringify(charges.map((c) => c.id)));
+  for (const row of rows) parties.set(row.id, { patient_id: row.patient_id, customer: row.customer });
+  return parties;
+}

@@ -9,18 +9,20 @@ export interface PaymentMethodRow {
   last4: string;
   exp_month: number;
   exp_year: number;
+  /** The processor's customer the token is saved to (Stripe's cus_…), or null (the sandbox has none). */
+  customer: string | null;
   created_at: string;
 }
 
 /** Stores the token for the patient (once) and returns its row id. */
-export function savePaymentMethod(store: Store, method: Omit<PaymentMethodRow, 'id'>): number {
+export function savePaymentMethod(store: Store, method: Omit<PaymentMethodRow, 'id' | 'customer'> & { customer?: string | null }): number {
   store
     .statement(
-      `INSERT INTO payment_methods (patient_id, token, brand, last4, exp_month, exp_year, created_at)
-       VALUES (@patient_id, @token, @brand, @last4, @exp_month, @exp_year, @created_at)
+      `INSERT INTO payment_methods (patient_id, token, brand, last4, exp_month, exp_year, customer, created_at)
+       VALUES (@patient_id, @token, @brand, @last4, @exp_month, @exp_year, @customer, @created_at)
        ON CONFLICT (patient_id, token) DO NOTHING`,
     )
-    .run(method);
+    .run({ ...method, customer: method.customer ?? null });
   return store.statement<[number, string], { id: number }>('SELECT id FROM payment_methods WHERE patient_id = ? AND token = ?').get(method.patient_id, method.token)!.id;
 }
 
@@ -41,4 +43,9 @@ export function tokenOwners(store: Store, token: string): number[] {
 /** What may be shown of the card behind a token (brand and last four), if a patient saved it. */
 export function cardOfToken(store: Store, token: string): Pick<PaymentMethodRow, 'brand' | 'last4'> | undefined {
   return store.statement<[string], Pick<PaymentMethodRow, 'brand' | 'last4'>>('SELECT brand, last4 FROM payment_methods WHERE token = ? ORDER BY id DESC LIMIT 1').get(token);
+}
+
+/** The processor's customer made for a patient, if one was (the one their saved payment methods share). */
+export function customerOf(store: Store, patientId: number): string | null {
+  return store.statement<[number], { customer: string }>('SELECT customer FROM payment_methods WHERE patient_id = ? AND customer IS NOT NULL ORDER BY id LIMIT 1').get(patientId)?.customer ?? null;
 }

@@ -1,18 +1,26 @@
 import { dirname, join } from 'node:path';
 import type { ResolvedSettings } from '../../registry/settings.js';
+import type { Environment } from '../../config.js';
 import type { Gateway } from '../gateway.js';
 import { SandboxGateway } from './sandbox.js';
-import { FailedError } from '../../errors.js';
+import { StripeGateway, stripeConfig } from './stripe.js';
 
-/**
- * The processor named by txplan.yaml `payments.gateway`. The sandbox keeps its
- * ledger beside the database (.txplan/sandbox-gateway.db in a workspace).
- */
-export function gatewayFor(settings: ResolvedSettings, databasePath: string, now?: () => Date): Gateway {
+export interface GatewayPlace {
+  /** The database's file (the sandbox keeps its ledger beside it, .txplan/sandbox-gateway.db in a workspace). */
+  databasePath: string;
+  /** This database's random id: it names the database's charges at the processor. */
+  databaseId: string;
+  env: Pick<Environment, 'stripeApiBase' | 'stripeSecretKey'>;
+  now?: () => Date;
+}
+
+/** The processor named by txplan.yaml `payments.gateway`. */
+export function gatewayFor(settings: ResolvedSettings, place: GatewayPlace): Gateway {
   switch (settings.payments.gateway) {
+    case 'stripe':
+      return new StripeGateway(stripeConfig(settings, place.env), { databaseId: place.databaseId });
     case 'sandbox':
-      return new SandboxGateway(join(dirname(databasePath), 'sandbox-gateway.db'), now);
     default:
-      throw new FailedError(`The "${settings.payments.gateway}" gateway is not available in this version of txplan; set payments.gateway: sandbox in txplan.yaml`, 'gateway_unavailable');
+      return new SandboxGateway(join(dirname(place.databasePath), 'sandbox-gateway.db'), place.now);
   }
 }

@@ -4,7 +4,7 @@ import { makeFolder } from '../../files.js';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { FailedError } from '../../errors.js';
-import { IdempotencyConflictError, type ChargeRequest, type ChargeResult, type Gateway, type LedgerEntry, type PaymentMethodDetails, type RefundLedgerEntry, type RefundRequest, type RefundResult } from '../gateway.js';
+import { IdempotencyConflictError, type ChargeRequest, type ChargeResult, type Gateway, type LedgerEntry, type PaymentMethodDetails, type RefundLedgerEntry, type RefundRequest, type RefundResult, type SaveRequest, type SavedPaymentMethod } from '../gateway.js';
 
 interface SandboxMethod extends Omit<PaymentMethodDetails, 'token'> {
   /** How charges to it end (SPEC §5, after Stripe's test payment methods). */
@@ -75,6 +75,11 @@ export class SandboxGateway implements Gateway {
     const method = SANDBOX_METHODS[token];
     if (!method) throw new FailedError(`The sandbox processor has no payment method "${token}"; use one of ${Object.keys(SANDBOX_METHODS).join(', ')}`, 'unknown_payment_method');
     return { token, brand: method.brand, last4: method.last4, exp_month: method.exp_month, exp_year: method.exp_year };
+  }
+
+  /** The sandbox has no customers: saving a token is looking it up. */
+  async savePaymentMethod(request: SaveRequest): Promise<SavedPaymentMethod> {
+    return { ...(await this.describePaymentMethod(request.token)), customer: null };
   }
 
   async charge(request: ChargeRequest): Promise<ChargeResult> {
