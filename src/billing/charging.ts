@@ -4,7 +4,7 @@ import { attemptKey } from '../domain/keys.js';
 import { chargeParties, getCharge, settleCharge, type ChargeRow, type Settlement } from '../store/charges.js';
 import { getPlan, setPlanStatusIf } from '../store/plans.js';
 import type { Store } from '../store/store.js';
-import type { ChargeResult, Gateway } from './gateway.js';
+import { needsPatient, NEEDS_PATIENT_ADVICE, type ChargeResult, type Gateway } from './gateway.js';
 import { nextAttempt } from './plan.js';
 
 /** What the charging code needs from outside: passed in, never reached for. */
@@ -216,6 +216,7 @@ export function describeOutcome(outcome: Outcome): string {
   const { result } = outcome;
   if (result.status === 'succeeded') return 'paid';
   if (result.status === 'error') return `not answered (${result.message}); the next billing run asks again`;
+  if (needsPatient(result.code)) return `declined (${result.code}): this charge ${NEEDS_PATIENT_ADVICE}${outcome.pastDue ? '; the plan is past due until then' : ''}`;
   const retry = outcome.charge.next_attempt_on ? `; retried on ${outcome.charge.next_attempt_on}` : outcome.pastDue ? '; the plan is now past due until its payment method is updated' : '';
   return `declined (${result.code}): ${result.message}${retry}`;
 }

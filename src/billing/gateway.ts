@@ -57,6 +57,9 @@ export function needsPatient(code: string | null | undefined): boolean {
   return code === NEEDS_PATIENT;
 }
 
+/** What the front desk does about a charge that needs the patient, in one phrase. */
+export const NEEDS_PATIENT_ADVICE = 'needs the patient: their bank asks them to confirm the payment (3-D Secure); ask them to confirm it, or to give another card, then run "txplan plan payment"';
+
 /** One charge as the processor recorded it, for reconciliation. */
 export interface LedgerEntry {
   id: string;

@@ -11,6 +11,7 @@ import { auditCharge, sendPending, type ChargingContext, type Outcome } from './
 import { chargeKey } from '../domain/keys.js';
 import { assertBillingOpen } from './hold.js';
 import { settlePendingRefunds } from './refunding.js';
+import { needsPatient } from './gateway.js';
 import { isComplete, planBilling, type BillablePlan, type BillingAction } from './plan.js';
 import { billableOf } from './billable.js';
 import type { ClinicToday } from './future.js';
@@ -51,6 +52,8 @@ export interface RunReport {
   skipped: number;
   completed_plans: number;
   past_due_plans: number;
+  /** Charges declined because the patient must confirm the payment themselves (SCA): the front desk calls them. */
+  needs_patient: number;
   /** Running plans whose last recommended date has passed with visits still pending. */
   overdue_plans: number;
   amount_minor: number;
@@ -72,7 +75,7 @@ export const RUNNING: readonly PlanStatus[] = ['past_due', 'paused', 'active'];
 export async function runBilling(ctx: ChargingContext, options: RunOptions): Promise<RunReport> {
   const { store } = ctx;
   // With per-clinic dates, the run is labelled with the workspace's own today.
-  const report: RunReport = { date: formatDate(options.date ?? todayIn(options.fallbackZone, ctx.now())), charged: 0, failed: 0, skipped: 0, completed_plans: 0, past_due_plans: 0, overdue_plans: 0, amount_minor: 0, charges: [] };
+  const report: RunReport = { date: formatDate(options.date ?? todayIn(options.fallbackZone, ctx.now())), charged: 0, failed: 0, skipped: 0, completed_plans: 0, past_due_plans: 0, needs_patient: 0, overdue_plans: 0, amount_minor: 0, charges: [] };
   const zones = new Map(listClinics(store).map((c) => [c.id, c.timezone]));
   const todayCache = new Map<string, PlainDate>();
   const today = (clinicId: string | null): PlainDate => {
@@ -303,6 +306,7 @@ function record(report: RunReport, outcome: Outcome, keep: RunOptions['keep']): 
     report.charged++;
     report.amount_minor += charge.amount_minor;
   } else report.failed++;
+  if (charge.status === 'failed' && needsPatient(charge.decline_code)) report.needs_patient++;
   if (outcome.pastDue) report.past_due_plans++;
 }
 

@@ -1,5 +1,7 @@
 import type { Context } from './context.js';
+import { existsSync } from 'node:fs';
 import { FailedError } from '../errors.js';
+import { settingsErrors } from '../registry/validate.js';
 import { databasePath } from './store.js';
 import { resolveWorkspace } from './workspace.js';
 import type { ResolvedSettings } from '../registry/settings.js';
@@ -18,6 +20,7 @@ import { highWaterFile, recordIssued } from '../store/high-water.js';
  */
 export function chargingContext(ctx: Context, store: Store, settings: ResolvedSettings, purpose: 'charge' | 'look-up' = 'charge'): ChargingContext {
   if (purpose === 'charge') assertBillingOpen(store);
+  refuseBrokenSettings(ctx);
   const path = databasePath(ctx, () => resolveWorkspace(ctx));
   const id = databaseId(store);
   const gateway = gatewayFor(settings, { databasePath: path, databaseId: id, env: ctx.env, now: ctx.now });
@@ -38,4 +41,18 @@ export function refuseLiveGatewayUnderSimulatedClock(ctx: Pick<Context, 'simulat
   if (!ctx.simulatedNow || !gateway.live) return;
   gateway.close();
   throw new FailedError(`TXPLAN_NOW is set, and the ${gateway.name} processor moves real money: a simulated clock is for rehearsals with the sandbox processor; unset TXPLAN_NOW, or set payments.gateway: sandbox in txplan.yaml`, 'simulated_clock_live');
+}
+
+/** A command that talks to the processor refuses a txplan.yaml with errors, rather than fall back to defaults (the sandbox). */
+function refuseBrokenSettings(ctx: Context): void {
+  let workspace;
+  try {
+    workspace = resolveWorkspace(ctx);
+  } catch {
+    return; // a database used without a workspace (--db) has only the defaults
+  }
+  if (!existsSync(workspace.settingsFile)) return;
+  const [first, ...more] = settingsErrors(workspace, ctx.cwd);
+  if (!first) return;
+  throw new FailedError(`${first.file}:${first.line}: ${first.message}${more.length ? ` (and ${more.length} more)` : ''}; txplan takes no payment while its settings are broken — fix txplan.yaml ("txplan template validate" lists every problem)`, 'settings_invalid');
 }

@@ -110,10 +110,12 @@ function outputProblem(error: NodeJS.ErrnoException): string {
 /**
  * The last look at any message before it is printed: a value quoted from the
  * command line ("unknown option '…'", "no patient with MRN …", "did you
- * mean …") never shows a card number, and control characters are escaped.
+ * mean …") never shows a card number or a processor's secret key, and control
+ * characters are escaped.
  */
 function redact(message: string): string {
-  let text = message;
+  // A processor's secret key (sk_live_…, rk_test_…) is never printed, whatever message carries it.
+  let text = message.replace(/\b(sk|rk)_(test|live)_[A-Za-z0-9*]+/g, '$1_$2_(key not shown)');
   if (containsCardNumber(text)) {
     text = text.replace(/(['"`“‘])[^'"`”’]*(['"`”’])/g, '$1(value not shown)$2');
     if (containsCardNumber(text)) text = text.replace(/\p{Nd}/gu, '#');

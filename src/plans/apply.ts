@@ -11,7 +11,7 @@ import { insertPlan, insertSteps, setPrice, type NewPlan, type PlanStatus } from
 import { savePaymentMethod } from '../store/payment-methods.js';
 import { recordAudit } from '../store/audit.js';
 import type { Store } from '../store/store.js';
-import type { PaymentMethodDetails } from '../billing/gateway.js';
+import type { SavedPaymentMethod } from '../billing/gateway.js';
 
 export type ApplyMode = 'start' | 'prescribe';
 
@@ -25,7 +25,7 @@ export interface ApplyRequest {
   clinic: Clinic | undefined;
   start: PlainDate | undefined;
   /** Each patient's own payment method, by patient id: never one card for several patients. */
-  payments: ReadonlyMap<number, PaymentMethodDetails>;
+  payments: ReadonlyMap<number, SavedPaymentMethod>;
   actor: string;
   now: Date;
   onProgress?: (done: number, total: number) => void;

@@ -11,7 +11,7 @@ import { formatInstant } from '../domain/instants.js';
 import { savePaymentMethod } from '../store/payment-methods.js';
 import { deleteStep, getPlan, getPrices, getSteps, insertSteps, setPrice, setStepDate, updatePlanIf, updateStep, type NewStep, type PlanChanges, type PlanRow, type StepRow } from '../store/plans.js';
 import type { Store } from '../store/store.js';
-import type { PaymentMethodDetails } from '../billing/gateway.js';
+import type { SavedPaymentMethod } from '../billing/gateway.js';
 
 export interface Actor {
   actor: string;
@@ -180,7 +180,7 @@ export function cancelPlan(
  * active again, its declined charges retried at the next run with a fresh
  * set of retries (SPEC §5).
  */
-export function setPaymentMethod(store: Store, plan: PlanRow, payment: PaymentMethodDetails, input: { today: PlainDate; retries: number }, who: Actor): PlanRow {
+export function setPaymentMethod(store: Store, plan: PlanRow, payment: SavedPaymentMethod, input: { today: PlainDate; retries: number }, who: Actor): PlanRow {
   assertAllowed(plan, 'payment', 'change the payment method of');
   let after = plan;
   store.transaction(() => {

@@ -113,6 +113,16 @@ export async function validateWorkspace(options: ValidateOptions): Promise<Valid
 }
 
 /** Parse problems, then schema findings, then (only on a schema-valid document) semantic rules. */
+/**
+ * The errors in the workspace's txplan.yaml, if any. Everyday commands read
+ * settings leniently; a command that takes money does not: a broken
+ * `payments` section must never fall back to another processor.
+ */
+export function settingsErrors(workspace: Workspace, cwd: string): Diagnostic[] {
+  const source = readSource(workspace.settingsFile, { root: workspace.root, display: displayPath(workspace.settingsFile, cwd), kind: 'settings' });
+  return checkDocument<Settings>(source, 'settings', (s) => checkSettings(s)).diagnostics.filter((d) => d.severity === 'error');
+}
+
 function checkDocument<T>(source: Source, kind: SourceKind, rules: (data: T) => Finding[]): { data: T | undefined; diagnostics: Diagnostic[] } {
   if (!source.data) return { data: undefined, diagnostics: source.problems };
   // A card number is reported whatever else is wrong, and keeps the file from being used.

@@ -7,6 +7,7 @@ import { parseDate } from '../../../domain/dates.js';
 import { formatMoney } from '../../../domain/money.js';
 import { listCharges, listDeclinedStarts, type ChargeStatus } from '../../../store/charges.js';
 import { listRefunds, refundTotals } from '../../../store/refunds.js';
+import { needsPatient } from '../../../billing/gateway.js';
 
 const STATUSES: readonly ChargeStatus[] = ['pending', 'succeeded', 'failed'];
 
@@ -24,7 +25,7 @@ export async function run(ctx: Context, opts: { plan?: string; patient?: string;
     const none = { succeeded_minor: 0, pending_minor: 0 };
     if (ctx.options.json) {
       const rows = [
-        ...charges.map((c) => ({ ...c, hard_decline: c.hard_decline === 1, refunded_minor: (refunded.get(c.id) ?? none).succeeded_minor, refund_pending_minor: (refunded.get(c.id) ?? none).pending_minor })),
+        ...charges.map((c) => ({ ...c, hard_decline: c.hard_decline === 1, needs_patient: c.status === 'failed' && needsPatient(c.decline_code), refunded_minor: (refunded.get(c.id) ?? none).succeeded_minor, refund_pending_minor: (refunded.get(c.id) ?? none).pending_minor })),
         ...declined.map((d) => ({
           id: d.charge_id,
           plan_id: null,
@@ -42,6 +43,7 @@ export async function run(ctx: Context, opts: { plan?: string; patient?: string;
           next_attempt_on: null,
           decline_code: d.decline_code,
           decline_message: d.decline_message,
+          needs_patient: needsPatient(d.decline_code),
           gateway: d.gateway,
           gateway_charge_id: d.gateway_charge_id,
           created_at: d.created_at,
@@ -62,7 +64,7 @@ export async function run(ctx: Context, opts: { plan?: string; patient?: string;
     const status = (s: string) => (s === 'succeeded' ? color.green(s) : s === 'failed' ? color.red(s) : color.yellow(s));
     const what = (c: (typeof charges)[number]) => (c.kind === 'installment' ? `installment ${c.installment}` : c.kind === 'step' ? `visit ${c.step_n}` : 'early cancellation fee');
     const rows = [
-      ...charges.map((c) => ({ due: c.due_date, id: c.id, cells: [String(c.id), String(c.plan_id), what(c), c.due_date, formatMoney(c.amount_minor, c.currency), status(c.status), String(c.attempts), refundCell(c.id, c.currency), [c.decline_code ? `${c.decline_code}${c.next_attempt_on ? `, retry ${c.next_attempt_on}` : ''}` : '', c.note ?? ''].filter(Boolean).join('; ')] })),
+      ...charges.map((c) => ({ due: c.due_date, id: c.id, cells: [String(c.id), String(c.plan_id), what(c), c.due_date, formatMoney(c.amount_minor, c.currency), status(c.status), String(c.attempts), refundCell(c.id, c.currency), [c.decline_code ? `${c.decline_code}${c.next_attempt_on ? `, retry ${c.next_attempt_on}` : ''}${c.status === 'failed' && needsPatient(c.decline_code) ? ', needs the patient' : ''}` : '', c.note ?? ''].filter(Boolean).join('; ')] })),
       ...declined.map((d) => ({ due: d.due_date, id: d.charge_id, cells: [String(d.charge_id), '—', `installment ${d.installment}`, d.due_date, formatMoney(d.amount_minor, d.currency), status('failed'), String(d.attempts), '', `${d.decline_code ?? 'declined'}; start declined, plan ${d.removed_plan_id} not kept (patient ${d.patient_id})`] })),
     ].sort((a, b) => (a.due < b.due ? -1 : a.due > b.due ? 1 : a.id - b.id));
     ctx.streams.stdout.write(

@@ -10,6 +10,7 @@ import { readSettings } from '../../../registry/settings.js';
 import { getClinic } from '../../../store/clinics.js';
 import { billingTodays, runBilling } from '../../../billing/run.js';
 import { futureDateRefusal } from '../../../billing/future.js';
+import { needsPatient, NEEDS_PATIENT_ADVICE } from '../../../billing/gateway.js';
 
 export async function run(ctx: Context, opts: { date?: string; dryRun?: boolean; clinic?: string; wait?: string }): Promise<number> {
   const date = opts.date !== undefined ? parseDate(opts.date) : undefined;
@@ -50,11 +51,12 @@ export async function run(ctx: Context, opts: { date?: string; dryRun?: boolean;
       } else {
         for (const c of report.charges.filter((x) => x.status !== 'succeeded')) {
           if (c.status === 'pending') ctx.err(color.yellow(`unanswered ${c.idempotency_key} ${formatMoney(c.amount_minor, c.currency)}: the processor did not answer; the next run asks again under the same key`));
+          else if (needsPatient(c.decline_code)) ctx.err(color.yellow(`declined ${c.idempotency_key} ${formatMoney(c.amount_minor, c.currency)}: ${c.decline_code}, plan ${c.plan_id} past due; ${NEEDS_PATIENT_ADVICE}`));
           else ctx.err(color.yellow(`declined ${c.idempotency_key} ${formatMoney(c.amount_minor, c.currency)}: ${c.decline_code}${c.next_attempt_on ? `, retry on ${c.next_attempt_on}` : ', plan past due'}`));
         }
         if (report.refunds_settled) ctx.out(`settled ${report.refunds_settled} refund${report.refunds_settled === 1 ? '' : 's'} a stopped "billing refund" had left pending, under ${report.refunds_settled === 1 ? 'its' : 'their'} own key${report.refunds_settled === 1 ? '' : 's'}`);
         // One summary line per run, for cron logs.
-        ctx.out(`billing run${report.date ? ` ${report.date}` : ''}: charged ${report.charged} (${formatMoney(report.amount_minor, currency)}), failed ${report.failed}, skipped ${report.skipped}, completed ${report.completed_plans}, past due ${report.past_due_plans}, overdue ${report.overdue_plans}`);
+        ctx.out(`billing run${report.date ? ` ${report.date}` : ''}: charged ${report.charged} (${formatMoney(report.amount_minor, currency)}), failed ${report.failed}, skipped ${report.skipped}, completed ${report.completed_plans}, past due ${report.past_due_plans}, ${report.needs_patient > 0 ? `needing the patient ${report.needs_patient}, ` : ''}overdue ${report.overdue_plans}`);
       }
     }
     return report.failed > 0 && !opts.dryRun ? 3 : 0;

@@ -14,9 +14,9 @@ import { getTemplate, loadRegistry, loadTemplates, type LoadedTemplate, type Reg
 import { asNewTemplate, checkNewTemplateId, templateText, writeNewTemplate } from '../../../registry/write.js';
 import { applyAssignments, checkSnapshot, parseAssignment } from '../../../plans/snapshot.js';
 import { applyTemplate, checkApplicable, isPaid, prepareApplication, writePlans, type Application, type ApplyMode } from '../../../plans/apply.js';
-import { checkToken, isTestCardToken, type PaymentMethodDetails } from '../../../billing/gateway.js';
+import { checkToken, isTestCardToken, type PaymentMethodDetails, type SavedPaymentMethod } from '../../../billing/gateway.js';
 import type { ChargingContext } from '../../../billing/charging.js';
-import { latestPaymentMethod, tokenOwners } from '../../../store/payment-methods.js';
+import { customerOf, latestPaymentMethod, tokenOwners } from '../../../store/payment-methods.js';
 import { startProgram } from '../../../billing/points.js';
 import { startCharges, totalOf } from '../../../billing/quote.js';
 import { chargeConfirmation, combineConfirmations, confirmCharge, type Confirmation } from '../../confirm.js';
@@ -89,18 +89,23 @@ export async function run(ctx: Context, first: string | undefined, second: strin
     }
     const charging = chargingContext(ctx, store, registry.settings, applyMode === 'start' ? 'charge' : 'look-up');
     try {
-      const payments = new Map<number, PaymentMethodDetails>();
+      const payments = new Map<number, SavedPaymentMethod>();
+      // A card given here is saved with the processor for its patient (their customer made the first time they pay).
+      const save = (patientId: number, given: string) => charging.gateway.savePaymentMethod({ token: checkToken(given), patientId, customer: customerOf(store, patientId) });
       if (opts.patientsFile !== undefined) {
+        const tokens = new Map<number, string>();
         for (const entry of entries) {
           const own = entry.token ?? (entries.length === 1 ? token : undefined);
-          if (own !== undefined) payments.set(entry.patient.id, await charging.gateway.describePaymentMethod(checkToken(own)));
+          if (own !== undefined) tokens.set(entry.patient.id, checkToken(own));
           else if (applyMode === 'start') {
             const saved = latestPaymentMethod(store, entry.patient.id);
-            if (saved) payments.set(entry.patient.id, { token: saved.token, brand: saved.brand, last4: saved.last4, exp_month: saved.exp_month, exp_year: saved.exp_year });
+            if (saved) payments.set(entry.patient.id, { token: saved.token, brand: saved.brand, last4: saved.last4, exp_month: saved.exp_month, exp_year: saved.exp_year, customer: saved.customer });
           }
         }
-        refuseSharedCards(entries, payments);
-      } else if (token !== undefined) payments.set(patients[0]!.id, await charging.gateway.describePaymentMethod(checkToken(token)));
+        // Before the processor sees any of them: one card is never saved for two patients.
+        refuseSharedCards(entries, new Map<number, string>([...[...payments].map(([id, p]): [number, string] => [id, p.token]), ...tokens]));
+        for (const [patientId, given] of tokens) payments.set(patientId, await save(patientId, given));
+      } else if (token !== undefined) payments.set(patients[0]!.id, await save(patients[0]!.id, token));
       checkApplicable({ registry, source, snapshot, mode: applyMode, clinic, payments, patients });
 
       // What starting charges at once, per patient and card: asked before anything is written.
@@ -277,10 +282,10 @@ function readPatientsFile(store: Store, file: string): PatientsFileEntry[] {
 }
 
 /** Saved payment methods may be shared by accident too: refuse before anyone is charged. */
-function refuseSharedCards(entries: readonly PatientsFileEntry[], payments: ReadonlyMap<number, PaymentMethodDetails>): void {
+function refuseSharedCards(entries: readonly PatientsFileEntry[], tokens: ReadonlyMap<number, string>): void {
   const byToken = new Map<string, PatientsFileEntry>();
   for (const entry of entries) {
-    const token = payments.get(entry.patient.id)?.token;
+    const token = tokens.get(entry.patient.id);
     if (token === undefined || isTestCardToken(token)) continue;
     const other = byToken.get(token);
     if (other) {

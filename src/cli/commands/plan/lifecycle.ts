@@ -16,12 +16,12 @@ import { rolloutTarget, type RolloutTarget } from '../../../plans/rollout.js';
 import { contentHash } from '../../../domain/plan.js';
 import { cancelFeeCharge, reactivationCharges, startCharges } from '../../../billing/quote.js';
 import { chargeConfirmation, confirmCharge } from '../../confirm.js';
-import { getPaymentMethod } from '../../../store/payment-methods.js';
+import { customerOf, getPaymentMethod } from '../../../store/payment-methods.js';
 import { chargesOfPlan } from '../../../store/charges.js';
 import { getPrices } from '../../../store/plans.js';
 import { isPaid } from '../../../plans/apply.js';
 import { feeForInstallment, loadPlanView, planJson } from '../../../plans/view.js';
-import { checkToken, type PaymentMethodDetails } from '../../../billing/gateway.js';
+import { checkToken, type SavedPaymentMethod } from '../../../billing/gateway.js';
 import { chargeEarlyFee, insideMinimumTerm, earlyFeeMinor, startProgram } from '../../../billing/points.js';
 import { duesAtCancellation } from '../../../billing/plan.js';
 import { billablePlan } from '../../../billing/billable.js';
@@ -81,8 +81,8 @@ export async function start(ctx: Context, ref: string, opts: StartOptions): Prom
     const newer = await newerVersion(ctx, registry, plan, opts, day);
     const charging = chargingContext(ctx, store, registry.settings);
     try {
-      let payment: PaymentMethodDetails | undefined;
-      if (opts.paymentMethod !== undefined) payment = await charging.gateway.describePaymentMethod(checkToken(opts.paymentMethod));
+      let payment: SavedPaymentMethod | undefined;
+      if (opts.paymentMethod !== undefined) payment = await charging.gateway.savePaymentMethod({ token: checkToken(opts.paymentMethod), patientId: plan.patient_id, customer: customerOf(store, plan.patient_id) });
       const saved = plan.payment_method_id !== null ? getPaymentMethod(store, plan.payment_method_id) : undefined;
       if (!payment && !saved && isPaid(newer?.target.template ?? snapshot, registry)) {
         throw new FailedError(`Plan ${plan.id} is a paid plan: it cannot start without a payment method; add --payment-method pm_… (a processor token)`, 'payment_required');
@@ -224,7 +224,7 @@ export async function payment(ctx: Context, ref: string, opts: { paymentMethod?:
     const charging = chargingContext(ctx, store, registry.settings, 'look-up');
     let details;
     try {
-      details = await charging.gateway.describePaymentMethod(token);
+      details = await charging.gateway.savePaymentMethod({ token, patientId: plan.patient_id, customer: customerOf(store, plan.patient_id) });
     } finally {
       charging.gateway.close();
     }

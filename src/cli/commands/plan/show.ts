@@ -13,6 +13,7 @@ import { getTemplate, loadRegistry, type Registry } from '../../../registry/regi
 import type { Template } from '../../../generated/schema-types.js';
 import { differsFromPlan, performedOf } from '../../../domain/performed.js';
 import { chargesOfPlan, type ChargeRow } from '../../../store/charges.js';
+import { needsPatient, NEEDS_PATIENT_ADVICE } from '../../../billing/gateway.js';
 
 /** How a plan relates to its template now: customisations, and whether the template moved on. */
 export interface Origin {
@@ -39,7 +40,9 @@ export async function run(ctx: Context, ref: string): Promise<number> {
     const summary = paymentSummary(store, view.plan);
     const payments = { paid_minor: summary.paid_minor, refunded_minor: summary.refunded_minor ?? 0, net_minor: summary.net_minor ?? summary.paid_minor, refunds: summary.refunds ?? [] };
     if (ctx.options.json) {
-      ctx.json({ ...planJson(view), origin: { customised: from.customised, template_current_version: from.current?.version ?? null, differences: from.changes }, payments });
+      const stopped = view.plan.status === 'past_due' ? lastDeclined(chargesOfPlan(store, view.plan.id)) : undefined;
+      const pastDue = stopped ? { charge_id: stopped.id, decline_code: stopped.decline_code, needs_patient: needsPatient(stopped.decline_code) } : null;
+      ctx.json({ ...planJson(view), origin: { customised: from.customised, template_current_version: from.current?.version ?? null, differences: from.changes }, payments, past_due: pastDue });
       return 0;
     }
     const history = listAudit(store, { entity: 'plan', id: String(view.plan.id) });
@@ -72,6 +75,7 @@ function render(ctx: Context, registry: Registry, view: PlanView, from: Origin, 
   const { totals } = record;
   // Each refund is itemised under Payments, after the charge it refunds.
   if (totals.paid_minor > 0) row('Paid', totals.refunded_minor > 0 ? `${money(totals.paid_minor)}; refunded ${money(totals.refunded_minor)}; net ${money(totals.net_minor)}` : money(totals.paid_minor));
+  if (plan.status === 'past_due') row('Past due', pastDueReason(record.charges));
   if (plan.status === 'paused') row('Paused', `since ${plan.paused_on}${plan.pause_until ? `, until ${plan.pause_until}` : ''}`);
   row('Added', when(plan.created_at));
   const started = last('plan.start');
@@ -121,4 +125,18 @@ function show(value: unknown): string {
   if (value === undefined) return '(none)';
   const text = typeof value === 'string' ? value : JSON.stringify(value);
   return text.length > 60 ? `${text.slice(0, 57)}…` : text;
+}
+
+/** Why billing stopped: the declined charge that made the plan past due, and what the front desk does. */
+function pastDueReason(charges: readonly ChargeRow[]): string {
+  const last = lastDeclined(charges);
+  if (!last) return 'billing stopped until "txplan plan payment" sets a payment method';
+  const what = last.kind === 'installment' ? `installment ${last.installment}` : last.kind === 'step' ? `visit ${last.step_n}` : 'the early cancellation fee';
+  if (needsPatient(last.decline_code)) return `${what} ${NEEDS_PATIENT_ADVICE}`;
+  return `${what} was declined (${last.decline_code ?? 'declined'}); billing stopped until "txplan plan payment" sets a new payment method`;
+}
+
+/** The charge declined last: the one that stopped billing on a past-due plan. */
+function lastDeclined(charges: readonly ChargeRow[]): ChargeRow | undefined {
+  return charges.filter((c) => c.status === 'failed').sort((a, b) => (a.updated_at < b.updated_at ? -1 : a.updated_at > b.updated_at ? 1 : a.id - b.id)).at(-1);
 }
