@@ -500,8 +500,9 @@ export async function startStandIn(options = {}) {
 
   function createCustomer(params) {
     requireKnownParams(params, [
-      'metadata', 'email', 'name', 'description', 'phone', 'address', 'shipping', 'payment_method',
-      'invoice_settings', 'preferred_locales', 'expand',
+      'address', 'balance', 'business_name', 'cash_balance', 'description', 'email', 'expand', 'individual_name',
+      'invoice_prefix', 'invoice_settings', 'metadata', 'name', 'next_invoice_sequence', 'payment_method', 'phone',
+      'preferred_locales', 'shipping', 'source', 'tax', 'tax_exempt', 'tax_id_data', 'test_clock', 'validate',
     ]);
     const metadata = parseMetadata(params);
     const { expand: _expand, metadata: _metadata, ...rest } = params;
@@ -521,7 +522,7 @@ export async function startStandIn(options = {}) {
   }
 
   function attach(id, params) {
-    requireKnownParams(params, ['customer', 'expand']);
+    requireKnownParams(params, ['customer', 'customer_account', 'expand']);
     const customerId = params.customer;
     if (!customerId) throw invalid('Missing required param: customer.', { code: 'parameter_missing', param: 'customer' });
     const pm = findPaymentMethod(id);
@@ -561,12 +562,16 @@ export async function startStandIn(options = {}) {
   }
 
   function createPaymentIntent(params) {
+    // The parameters of PaymentIntentCreateParams in the installed SDK's API version, which names the allowed
+    // types `allowed_payment_method_types`; the older `payment_method_types` is accepted as well.
     requireKnownParams(params, [
-      'amount', 'currency', 'customer', 'payment_method', 'confirm', 'off_session', 'payment_method_types',
-      'description', 'metadata', 'expand', 'statement_descriptor', 'statement_descriptor_suffix', 'receipt_email',
-      'setup_future_usage', 'capture_method', 'confirmation_method', 'error_on_requires_action', 'mandate',
-      'return_url', 'automatic_payment_methods', 'payment_method_options', 'on_behalf_of', 'transfer_data',
-      'application_fee_amount', 'use_stripe_sdk', 'shipping', 'transfer_group',
+      'amount', 'currency', 'allowed_payment_method_types', 'amount_details', 'application_fee_amount',
+      'automatic_payment_methods', 'capture_method', 'confirm', 'confirmation_method', 'confirmation_token',
+      'customer', 'customer_account', 'description', 'error_on_requires_action', 'excluded_payment_method_types',
+      'expand', 'hooks', 'mandate', 'mandate_data', 'metadata', 'off_session', 'on_behalf_of', 'payment_details',
+      'payment_method', 'payment_method_configuration', 'payment_method_data', 'payment_method_options',
+      'radar_options', 'receipt_email', 'return_url', 'setup_future_usage', 'shipping', 'statement_descriptor',
+      'statement_descriptor_suffix', 'transfer_data', 'transfer_group', 'use_stripe_sdk', 'payment_method_types',
     ]);
     const amount = parseInteger(params, 'amount', { required: true, min: 1 });
     const currency = params.currency;
@@ -597,7 +602,9 @@ export async function startStandIn(options = {}) {
         code: 'payment_intent_unexpected_state', param: 'payment_method',
       });
     }
-    const types = params.payment_method_types ?? ['card'];
+    const asList = (v) => (v === undefined || v === '' ? undefined : Array.isArray(v) ? v : [v]);
+    const allowed = asList(params.allowed_payment_method_types);
+    const types = asList(params.payment_method_types) ?? allowed ?? ['card'];
     const pi = {
       id: randomId('pi_', 24),
       object: 'payment_intent',
@@ -616,7 +623,8 @@ export async function startStandIn(options = {}) {
       metadata,
       next_action: null,
       payment_method: pm ? pm.object.id : null,
-      payment_method_types: Array.isArray(types) ? types : [types],
+      allowed_payment_method_types: allowed ?? null,
+      payment_method_types: types,
       status: pm ? 'requires_confirmation' : 'requires_payment_method',
     };
     paymentIntents.set(pi.id, pi);
@@ -671,7 +679,10 @@ export async function startStandIn(options = {}) {
   }
 
   function createRefund(params) {
-    requireKnownParams(params, ['payment_intent', 'charge', 'amount', 'reason', 'metadata', 'expand']);
+    requireKnownParams(params, [
+      'amount', 'charge', 'currency', 'customer', 'expand', 'instructions_email', 'metadata', 'origin',
+      'payment_intent', 'reason', 'refund_application_fee', 'reverse_transfer',
+    ]);
     let pi;
     if (params.payment_intent) {
       pi = paymentIntents.get(params.payment_intent);
@@ -748,13 +759,15 @@ export async function startStandIn(options = {}) {
     const expand = parseExpand(params);
     switch (routeName) {
       case 'POST /v1/customers':
-        return expandOn(createCustomer(params), []);
+        return expandOn(createCustomer(params), expand);
       case 'GET /v1/customers/:id': {
+        requireKnownParams(params, ['expand']);
         const c = customers.get(match[1]);
         if (!c) throw missing('customer', match[1], 'id');
-        return c;
+        return expandOn(c, expand);
       }
       case 'GET /v1/payment_methods/:id': {
+        requireKnownParams(params, ['expand']);
         const pm = findPaymentMethod(match[1]);
         if (!pm) throw missing('PaymentMethod', match[1], 'id');
         return expandOn(pm.object, expand);
@@ -764,7 +777,8 @@ export async function startStandIn(options = {}) {
       case 'POST /v1/payment_intents':
         return expandOn(createPaymentIntent(params), expand);
       case 'GET /v1/payment_intents': {
-        requireKnownParams(params, ['limit', 'starting_after', 'ending_before', 'customer', 'created', 'expand']);
+        requireKnownParams(params, ['limit', 'starting_after', 'ending_before', 'customer', 'customer_account', 'created',
+          'expand']);
         const inCreated = parseCreatedFilter(params);
         const items = [...paymentIntents.values()].filter(
           (pi) => (!params.customer || pi.customer === params.customer) && inCreated(pi));
@@ -794,6 +808,7 @@ export async function startStandIn(options = {}) {
         };
       }
       case 'GET /v1/payment_intents/:id': {
+        requireKnownParams(params, ['client_secret', 'expand']);
         const pi = paymentIntents.get(match[1]);
         if (!pi) throw missing('payment_intent', match[1], 'intent');
         return expandOn(pi, expand);
@@ -811,6 +826,7 @@ export async function startStandIn(options = {}) {
         return { ...page, data: page.data.map((r) => expandOn(r, expand)) };
       }
       case 'GET /v1/refunds/:id': {
+        requireKnownParams(params, ['expand']);
         const r = refunds.get(match[1]);
         if (!r) throw missing('refund', match[1], 'id');
         return expandOn(r, expand);
