@@ -11,6 +11,9 @@ import type { BillablePlan } from '../src/billing/plan.js';
 export const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
 export const binary = join(repoRoot, 'bin', 'txplan');
 
+/** The secret key every test process gets: a test-mode key only the stand-in accepts. */
+export const STRIPE_TEST_KEY = 'sk_test_51TxplanStandInKey00000000';
+
 export interface RunResult {
   stdout: string;
   stderr: string;
@@ -28,7 +31,8 @@ export function txplan(args: readonly string[], options: { cwd?: string; env?: R
   }
   const spawnOptions: SpawnSyncOptions = {
     cwd: options.cwd ?? repoRoot,
-    env: { ...env, TXPLAN_ACTOR: 'test', ...options.env },
+    // A test key for workspaces pointed at the Stripe stand-in (test/stripe/); the sandbox never reads it.
+    env: { ...env, TXPLAN_ACTOR: 'test', STRIPE_SECRET_KEY: STRIPE_TEST_KEY, ...options.env },
     input: options.input ?? '',
     encoding: 'utf8',
     timeout: 60_000,
