@@ -17,7 +17,7 @@
 // From the command line (bench/, or a test that runs txplan as a child process and wants the stand-in in
 // another process):
 //
-//   node test/stripe/standin.mjs [--port N] [--latency MS] [--seed N]
+//   node test/stripe/standin.mjs [--port N] [--latency MS] [--seed N] [--api-key KEY]
 //
 // prints one line `{"url":"http://127.0.0.1:PORT"}` once it listens, and runs until SIGTERM or SIGINT.
 // It is then driven over HTTP on the same port (control requests need no key and are not counted in stats):
@@ -49,9 +49,21 @@
 // then every charge declines) and pm_card_authenticationRequired (attaches; an off-session charge fails with
 // authentication_required). Attaching a pm_card_* name creates a new pm_1… clone, as Stripe does.
 //
-// Small additions to the written contract (all optional): startStandIn({ apiKey }) accepts only that exact
-// key; GET /v1/refunds/:id, GET /v1/payment_intents?customer=…&created[gte]=…, search on status, customer,
-// currency, amount and created besides metadata, and `expand` of latest_charge, payment_method and customer.
+// Beyond faults, configure() also takes `limitRps: N` (answer 429 with Retry-After: 1 to requests beyond N in any
+// 1,000 ms, as Stripe's limiter does; 0 = off; counted in stats().rateLimited), `now: '2031-03-01'` (stamp
+// `created` from that instant, moving on with real time; null = the real clock) and `seed` (reseed the RNG).
+//
+// Where it differs from, or adds to, the written contract for this stand-in:
+// - A bad or live key gets 401 with Stripe's real body, type 'invalid_request_error', code 'api_key_invalid'
+//   (the SDK still raises StripeAuthenticationError); startStandIn({ apiKey }) accepts only that exact key.
+// - The installed SDK's API version names the PaymentIntent's types `allowed_payment_method_types`; both that
+//   and `payment_method_types` are accepted. Parameters Stripe does not know are refused with 400
+//   "Received unknown parameter: x" (the lists are those of the installed SDK's types), and metadata follows
+//   Stripe's limits (50 keys, key up to 40 characters, value up to 500).
+// - Also served: POST /v1/customers/:id (update), POST /v1/payment_methods/:id/detach (a detached method cannot
+//   be used again, as at Stripe), GET /v1/refunds/:id, customer/created filters on the lists, search on status,
+//   customer, currency, amount and created besides metadata, and `expand` of latest_charge, payment_method,
+//   customer and payment_intent.
 
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
@@ -123,7 +135,6 @@ function seededRandom(seed) {
   };
 }
 
-const nowSeconds = () => Math.floor(Date.now() / 1000);
 const clone = (value) => (value === undefined ? undefined : JSON.parse(JSON.stringify(value)));
 
 /** Stripe-style form parameters (`metadata[k]=v`, `types[0]=card`, `expand[]=x`) into nested objects/arrays. */
@@ -377,7 +388,9 @@ const ROUTES = [
   ['POST', /^\/v1\/customers$/, 'POST /v1/customers'],
   ['GET', /^\/v1\/customers\/([^/]+)$/, 'GET /v1/customers/:id'],
   ['GET', /^\/v1\/payment_methods\/([^/]+)$/, 'GET /v1/payment_methods/:id'],
+  ['POST', /^\/v1\/customers\/([^/]+)$/, 'POST /v1/customers/:id'],
   ['POST', /^\/v1\/payment_methods\/([^/]+)\/attach$/, 'POST /v1/payment_methods/:id/attach'],
+  ['POST', /^\/v1\/payment_methods\/([^/]+)\/detach$/, 'POST /v1/payment_methods/:id/detach'],
   ['POST', /^\/v1\/payment_intents$/, 'POST /v1/payment_intents'],
   ['GET', /^\/v1\/payment_intents$/, 'GET /v1/payment_intents'],
   ['GET', /^\/v1\/payment_intents\/search$/, 'GET /v1/payment_intents/search'],
@@ -393,6 +406,10 @@ const ROUTES = [
  */
 export async function startStandIn(options = {}) {
   let latencyMs = options.latencyMs ?? 0;
+  let limitRps = 0; // 0 = no limit
+  let clockBase; // { at: ms the caller asked for, setAt: Date.now() then } or undefined = the real clock
+  const nowSeconds = () =>
+    Math.floor((clockBase ? clockBase.at + (Date.now() - clockBase.setAt) : Date.now()) / 1000);
   let faults = [];
   let random = seededRandom(options.seed ?? 1);
   const requiredKey = options.apiKey;
@@ -413,7 +430,9 @@ export async function startStandIn(options = {}) {
   let closed = false;
 
   function freshStats() {
-    return { requests: 0, byRoute: {}, maxInFlight: 0, replays: 0, faultsInjected: {}, requestTimes: [] };
+    return {
+      requests: 0, byRoute: {}, maxInFlight: 0, replays: 0, faultsInjected: {}, rateLimited: 0, requestTimes: [],
+    };
   }
 
   function sleep(ms) {
@@ -435,6 +454,20 @@ export async function startStandIn(options = {}) {
       latencyMs = settings.latencyMs;
     }
     if (settings.seed !== undefined) random = seededRandom(settings.seed);
+    if (settings.limitRps !== undefined) {
+      if (!Number.isInteger(settings.limitRps) || settings.limitRps < 0) {
+        throw new Error(`limitRps must be a whole number of requests per second, 0 for no limit (got ${settings.limitRps}).`);
+      }
+      limitRps = settings.limitRps;
+    }
+    if (settings.now !== undefined) {
+      if (settings.now === null) clockBase = undefined;
+      else {
+        const at = Date.parse(String(settings.now));
+        if (Number.isNaN(at)) throw new Error(`now must be an ISO date or instant, or null (got ${settings.now}).`);
+        clockBase = { at, setAt: Date.now() };
+      }
+    }
     if (settings.faults !== undefined) {
       for (const f of settings.faults) {
         if (!['429', '500', 'drop', 'hang'].includes(String(f.kind))) {
@@ -529,6 +562,7 @@ export async function startStandIn(options = {}) {
     if (!pm) throw missing('PaymentMethod', id, 'payment_method');
     if (!customers.has(customerId)) throw missing('customer', customerId, 'customer');
     if (paymentMethods.has(id)) {
+      if (pm.detached) throw detachedError();
       if (pm.object.customer && pm.object.customer !== customerId) {
         throw invalid('The payment method you provided has already been attached to a customer.', {
           code: 'payment_method_unexpected_state', param: 'payment_method',
@@ -542,6 +576,12 @@ export async function startStandIn(options = {}) {
     const object = testCardObject(pm.base, card, randomId('pm_1', 23), customerId);
     paymentMethods.set(object.id, { object, base: pm.base });
     return object;
+  }
+
+  function detachedError() {
+    return invalid(
+      'The provided PaymentMethod was previously used with a PaymentIntent without Customer attachment, shared with a connected account without Customer attachment, or was detached from a Customer. It may not be used again. To use a PaymentMethod multiple times, you must attach it to a Customer first.',
+      { param: 'payment_method' });
   }
 
   function cardError(e, extra) {
@@ -590,6 +630,7 @@ export async function startStandIn(options = {}) {
     const pmId = params.payment_method || null;
     const pm = pmId ? findPaymentMethod(pmId) : undefined;
     if (pmId && !pm) throw missing('PaymentMethod', pmId, 'payment_method', 400);
+    if (pm?.detached) throw detachedError();
     if (pm && pm.object.customer && pm.object.customer !== customerId) {
       throw invalid(
         customerId
@@ -772,6 +813,41 @@ export async function startStandIn(options = {}) {
         if (!pm) throw missing('PaymentMethod', match[1], 'id');
         return expandOn(pm.object, expand);
       }
+      case 'POST /v1/customers/:id': {
+        const c = customers.get(match[1]);
+        if (!c) throw missing('customer', match[1], 'id');
+        requireKnownParams(params, [
+          'address', 'balance', 'business_name', 'cash_balance', 'default_source', 'description', 'email', 'expand',
+          'individual_name', 'invoice_prefix', 'invoice_settings', 'metadata', 'name', 'next_invoice_sequence',
+          'phone', 'preferred_locales', 'shipping', 'source', 'tax', 'tax_exempt', 'validate',
+        ]);
+        const { expand: _e, metadata: _m, ...rest } = params;
+        Object.assign(c, rest);
+        if (params.metadata !== undefined) {
+          // As Stripe: keys sent are set, keys sent empty are removed, `metadata=` clears them all.
+          const raw = params.metadata;
+          if (raw === '') c.metadata = {};
+          else {
+            const set = parseMetadata(params);
+            for (const k of Object.keys(raw)) if (raw[k] === '') delete c.metadata[k];
+            Object.assign(c.metadata, set);
+          }
+        }
+        return expandOn(c, expand);
+      }
+      case 'POST /v1/payment_methods/:id/detach': {
+        requireKnownParams(params, ['expand']);
+        const pm = paymentMethods.get(match[1]);
+        if (!pm) throw missing('PaymentMethod', match[1], 'payment_method');
+        if (!pm.object.customer) {
+          throw invalid('The payment method you provided is not attached to a customer so detachment is impossible.', {
+            code: 'payment_method_unexpected_state', param: 'payment_method',
+          });
+        }
+        pm.object.customer = null;
+        pm.detached = true;
+        return expandOn(pm.object, expand);
+      }
       case 'POST /v1/payment_methods/:id/attach':
         return expandOn(attach(match[1], params), expand);
       case 'POST /v1/payment_intents':
@@ -878,6 +954,15 @@ export async function startStandIn(options = {}) {
     });
   }
 
+  /** Stripe-like rate limiting: more than limitRps requests answered normally in the last 1,000 ms. */
+  const admitted = [];
+  function overLimit(arrival) {
+    while (admitted.length > 0 && arrival - admitted[0] >= 1000) admitted.shift();
+    if (admitted.length >= limitRps) return true;
+    admitted.push(arrival);
+    return false;
+  }
+
   async function handleApi(req, res, url) {
     const arrival = performance.now() - origin;
     const method = req.method ?? 'GET';
@@ -913,7 +998,11 @@ export async function startStandIn(options = {}) {
     const key = method === 'POST' ? req.headers['idempotency-key'] : undefined;
     if (typeof key === 'string') headers['Idempotency-Key'] = key;
 
-    const fault = route ? pickFault(route) : undefined;
+    let fault = route ? pickFault(route) : undefined;
+    if (!fault && limitRps > 0 && overLimit(performance.now())) {
+      stats.rateLimited += 1;
+      fault = { kind: '429', retryAfter: 1 };
+    }
     if (fault?.kind === '429') {
       headers['Retry-After'] = String(fault.retryAfter ?? 1);
       send(res, 429, {
@@ -1104,6 +1193,7 @@ export async function startStandIn(options = {}) {
         maxInFlight: stats.maxInFlight,
         replays: stats.replays,
         faultsInjected: { ...stats.faultsInjected },
+        rateLimited: stats.rateLimited,
         requestTimes: times.slice(),
       };
     },

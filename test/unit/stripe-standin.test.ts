@@ -144,6 +144,17 @@ describe('customers and payment methods', () => {
     const longKey = await rejection(stripe.customers.create({ metadata: { ['k'.repeat(41)]: 'v' } }));
     expect(longKey).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
   });
+  it('updates a customer and detaches a saved method, which then cannot be charged for that customer', async () => {
+    const { customer, paymentMethod } = await customerWith('pm_card_visa');
+    const updated = await stripe.customers.update(customer, { metadata: { txplan_patient_id: '', txplan_db: 'd1' } });
+    expect(updated.metadata).toEqual({ txplan_db: 'd1' });
+    const detached = await stripe.paymentMethods.detach(paymentMethod);
+    expect(detached.customer).toBeNull();
+    const again = await rejection(stripe.paymentMethods.detach(paymentMethod));
+    expect(again).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
+    expect(await rejection(charge(customer, paymentMethod, 'txp_detached'))).toBeInstanceOf(
+      Stripe.errors.StripeInvalidRequestError);
+  });
 });
 
 describe('PaymentIntents', () => {
@@ -358,6 +369,20 @@ describe('injected faults', () => {
     expect(failed).toBeLessThan(20);
     expect(() => standIn.configure({ faults: [{ kind: '418' as '500' }] })).toThrow(/Unknown fault kind/);
   });
+  it('limitRps answers 429 with Retry-After beyond the limit in a second, executing nothing', async () => {
+    const customer = await stripe.customers.create({});
+    standIn.configure({ limitRps: 3 });
+    standIn.resetStats();
+    const results = await Promise.allSettled(Array.from({ length: 5 }, () => stripe.customers.retrieve(customer.id)));
+    standIn.configure({ limitRps: 0 });
+    const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason);
+    expect(refused).toHaveLength(2);
+    for (const err of refused) {
+      expect(err).toBeInstanceOf(Stripe.errors.StripeRateLimitError);
+      expect(err.headers['retry-after']).toBe('1');
+    }
+    expect(standIn.stats().rateLimited).toBe(2);
+  });
 });
 
 describe('lists and search', () => {
@@ -411,6 +436,23 @@ describe('lists and search', () => {
     expect(both.has_more).toBe(false);
     const bad = await rejection(stripe.paymentIntents.search({ query: 'metadata[' }));
     expect(bad).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
+  });
+  it('stamps created from a configured instant, and lists filter on it', async () => {
+    const fresh = await startStandIn();
+    try {
+      const sdk = client(fresh);
+      fresh.configure({ now: '2031-03-01T09:00:00Z' });
+      const pi = await sdk.paymentIntents.create({ amount: 100, currency: 'eur', payment_method: 'pm_card_visa', confirm: true });
+      const at = Date.parse('2031-03-01T09:00:00Z') / 1000;
+      expect(pi.created).toBeGreaterThanOrEqual(at);
+      expect(pi.created).toBeLessThan(at + 60);
+      fresh.configure({ now: null });
+      await sdk.paymentIntents.create({ amount: 100, currency: 'eur', payment_method: 'pm_card_visa', confirm: true });
+      const since = await sdk.paymentIntents.list({ created: { gte: at } });
+      expect(since.data.map((p) => p.id)).toEqual([pi.id]);
+    } finally {
+      await fresh.close();
+    }
   });
 });
 
