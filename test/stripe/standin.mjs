@@ -60,6 +60,9 @@
 //   and `payment_method_types` are accepted. Parameters Stripe does not know are refused with 400
 //   "Received unknown parameter: x" (the lists are those of the installed SDK's types), and metadata follows
 //   Stripe's limits (50 keys, key up to 40 characters, value up to 500).
+// - Like Stripe, a request whose parameters fail validation (unknown or malformed parameter, missing required
+//   one) stores nothing under its idempotency key; errors once the work began (declines, resource_missing,
+//   amount_too_large …) are stored and replayed.
 // - Also served: POST /v1/customers/:id (update), POST /v1/payment_methods/:id/detach (a detached method cannot
 //   be used again, as at Stripe), GET /v1/refunds/:id, customer/created filters on the lists, search on status,
 //   customer, currency, amount and created besides metadata, and `expand` of latest_charge, payment_method,
@@ -209,6 +212,9 @@ class ApiError {
 }
 
 const invalid = (message, extra = {}) => new ApiError(400, { type: 'invalid_request_error', message, ...extra });
+/** Parameters that fail validation: as at Stripe, the endpoint never began executing, so nothing is stored
+ *  under the idempotency key. */
+const malformed = (message, extra = {}) => Object.assign(invalid(message, extra), { stored: false });
 const missing = (what, id, param, status = 404) =>
   new ApiError(status, {
     type: 'invalid_request_error', code: 'resource_missing', message: `No such ${what}: '${id}'`, param,
@@ -216,24 +222,24 @@ const missing = (what, id, param, status = 404) =>
 
 function requireKnownParams(params, allowed) {
   for (const key of Object.keys(params)) {
-    if (!allowed.includes(key)) throw invalid(`Received unknown parameter: ${key}`, { param: key });
+    if (!allowed.includes(key)) throw malformed(`Received unknown parameter: ${key}`, { param: key });
   }
 }
 
 function parseInteger(params, name, { required = false, min } = {}) {
   const raw = params[name];
   if (raw === undefined || raw === '') {
-    if (required) throw invalid(`Missing required param: ${name}.`, { code: 'parameter_missing', param: name });
+    if (required) throw malformed(`Missing required param: ${name}.`, { code: 'parameter_missing', param: name });
     return undefined;
   }
   if (typeof raw !== 'string' || !/^-?\d+$/.test(raw)) {
-    throw invalid(`Invalid integer: ${typeof raw === 'string' ? raw : JSON.stringify(raw)}`, {
+    throw malformed(`Invalid integer: ${typeof raw === 'string' ? raw : JSON.stringify(raw)}`, {
       code: 'parameter_invalid_integer', param: name,
     });
   }
   const n = Number(raw);
   if (min !== undefined && n < min) {
-    throw invalid(`This value must be greater than or equal to ${min}.`, { code: 'parameter_invalid_integer', param: name });
+    throw malformed(`This value must be greater than or equal to ${min}.`, { code: 'parameter_invalid_integer', param: name });
   }
   return n;
 }
@@ -243,24 +249,24 @@ function parseBoolean(params, name) {
   if (raw === undefined || raw === '') return undefined;
   if (raw === 'true') return true;
   if (raw === 'false') return false;
-  throw invalid(`Invalid boolean: ${raw}`, { param: name });
+  throw malformed(`Invalid boolean: ${raw}`, { param: name });
 }
 
 function parseMetadata(params) {
   const raw = params.metadata;
   if (raw === undefined || raw === '') return {};
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw invalid('Invalid metadata: must be an object.', { param: 'metadata' });
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw malformed('Invalid metadata: must be an object.', { param: 'metadata' });
   const keys = Object.keys(raw);
-  if (keys.length > 50) throw invalid('Invalid metadata: metadata can have up to 50 keys.', { param: 'metadata' });
+  if (keys.length > 50) throw malformed('Invalid metadata: metadata can have up to 50 keys.', { param: 'metadata' });
   const out = {};
   for (const k of keys) {
     const v = raw[k];
     if (k.length > 40) {
-      throw invalid(`Invalid metadata: metadata keys can have up to 40 characters (${k}).`, { param: `metadata[${k}]` });
+      throw malformed(`Invalid metadata: metadata keys can have up to 40 characters (${k}).`, { param: `metadata[${k}]` });
     }
-    if (typeof v !== 'string') throw invalid(`Invalid metadata value for ${k}: must be a string.`, { param: `metadata[${k}]` });
+    if (typeof v !== 'string') throw malformed(`Invalid metadata value for ${k}: must be a string.`, { param: `metadata[${k}]` });
     if (v.length > 500) {
-      throw invalid(`Invalid metadata: metadata values can have up to 500 characters (${k}).`, { param: `metadata[${k}]` });
+      throw malformed(`Invalid metadata: metadata values can have up to 500 characters (${k}).`, { param: `metadata[${k}]` });
     }
     if (v !== '') out[k] = v;
   }
@@ -276,7 +282,7 @@ function parseExpand(params) {
 function parseListWindow(params) {
   const limit = parseInteger(params, 'limit') ?? 10;
   if (limit < 1 || limit > 100) {
-    throw invalid(`This value must be ${limit < 1 ? 'greater than or equal to 1' : 'less than or equal to 100'}.`, {
+    throw malformed(`This value must be ${limit < 1 ? 'greater than or equal to 1' : 'less than or equal to 100'}.`, {
       code: 'parameter_invalid_integer', param: 'limit',
     });
   }
@@ -331,7 +337,7 @@ function listPage(items, params, url) {
 
 function parseSearchQuery(query) {
   if (typeof query !== 'string' || query.trim() === '') {
-    throw invalid('Missing required param: query.', { code: 'parameter_missing', param: 'query' });
+    throw malformed('Missing required param: query.', { code: 'parameter_missing', param: 'query' });
   }
   const clauses = [];
   const joins = [];
@@ -342,7 +348,7 @@ function parseSearchQuery(query) {
   for (;;) {
     clauseRe.lastIndex = pos;
     const m = clauseRe.exec(query);
-    if (!m) throw invalid(`Invalid search query: could not parse '${query.slice(pos)}'.`, { param: 'query' });
+    if (!m) throw malformed(`Invalid search query: could not parse '${query.slice(pos)}'.`, { param: 'query' });
     pos = clauseRe.lastIndex;
     const field = m[2].startsWith('metadata[') ? { metadata: m[3] ?? m[4] } : m[2];
     const rawValue = m[6] ?? m[7] ?? m[8] ?? '';
@@ -350,16 +356,16 @@ function parseSearchQuery(query) {
     if (pos >= query.length) break;
     joinRe.lastIndex = pos;
     const j = joinRe.exec(query);
-    if (!j) throw invalid(`Invalid search query: expected AND or OR at '${query.slice(pos)}'.`, { param: 'query' });
+    if (!j) throw malformed(`Invalid search query: expected AND or OR at '${query.slice(pos)}'.`, { param: 'query' });
     joins.push(j[1].toUpperCase());
     pos = joinRe.lastIndex;
   }
-  if (new Set(joins).size > 1) throw invalid('Invalid search query: AND and OR cannot be mixed.', { param: 'query' });
+  if (new Set(joins).size > 1) throw malformed('Invalid search query: AND and OR cannot be mixed.', { param: 'query' });
   const mode = joins[0] ?? 'AND';
   const fields = ['status', 'customer', 'currency', 'amount', 'created', 'payment_method'];
   for (const c of clauses) {
     if (typeof c.field === 'string' && !fields.includes(c.field)) {
-      throw invalid(`Invalid search query: unsupported field '${c.field}'.`, { param: 'query' });
+      throw malformed(`Invalid search query: unsupported field '${c.field}'.`, { param: 'query' });
     }
   }
   const test = (pi, c) => {
@@ -557,7 +563,7 @@ export async function startStandIn(options = {}) {
   function attach(id, params) {
     requireKnownParams(params, ['customer', 'customer_account', 'expand']);
     const customerId = params.customer;
-    if (!customerId) throw invalid('Missing required param: customer.', { code: 'parameter_missing', param: 'customer' });
+    if (!customerId) throw malformed('Missing required param: customer.', { code: 'parameter_missing', param: 'customer' });
     const pm = findPaymentMethod(id);
     if (!pm) throw missing('PaymentMethod', id, 'payment_method');
     if (!customers.has(customerId)) throw missing('customer', customerId, 'customer');
@@ -615,14 +621,14 @@ export async function startStandIn(options = {}) {
     ]);
     const amount = parseInteger(params, 'amount', { required: true, min: 1 });
     const currency = params.currency;
-    if (!currency) throw invalid('Missing required param: currency.', { code: 'parameter_missing', param: 'currency' });
+    if (!currency) throw malformed('Missing required param: currency.', { code: 'parameter_missing', param: 'currency' });
     if (typeof currency !== 'string' || !/^[A-Za-z]{3}$/.test(currency)) {
-      throw invalid(`Invalid currency: ${currency}.`, { code: 'parameter_invalid_string', param: 'currency' });
+      throw malformed(`Invalid currency: ${currency}.`, { code: 'parameter_invalid_string', param: 'currency' });
     }
     const confirm = parseBoolean(params, 'confirm') ?? false;
     const offSession = parseBoolean(params, 'off_session');
     if (offSession !== undefined && !confirm) {
-      throw invalid('You can only pass in `off_session` when `confirm=true`.', { param: 'off_session' });
+      throw malformed('You can only pass in `off_session` when `confirm=true`.', { param: 'off_session' });
     }
     const metadata = parseMetadata(params);
     const customerId = params.customer || null;
@@ -733,13 +739,13 @@ export async function startStandIn(options = {}) {
       if (!ch) throw missing('charge', params.charge, 'charge');
       pi = paymentIntents.get(ch.payment_intent);
     } else {
-      throw invalid('One of the following params should be provided for this request: payment_intent or charge.', {
+      throw malformed('One of the following params should be provided for this request: payment_intent or charge.', {
         code: 'parameter_missing', param: 'payment_intent',
       });
     }
     const reason = params.reason || null;
     if (reason && !['duplicate', 'fraudulent', 'requested_by_customer'].includes(reason)) {
-      throw invalid(`Invalid reason: must be one of duplicate, fraudulent, or requested_by_customer`, { param: 'reason' });
+      throw malformed(`Invalid reason: must be one of duplicate, fraudulent, or requested_by_customer`, { param: 'reason' });
     }
     const metadata = parseMetadata(params);
     const charge = pi.latest_charge ? charges.get(pi.latest_charge) : undefined;
@@ -1076,6 +1082,10 @@ export async function startStandIn(options = {}) {
         if (e instanceof ApiError) {
           status = e.status;
           body = { error: e.error };
+          if (e.stored === false && store) {
+            idempotency.delete(key);
+            store = undefined;
+          }
         } else {
           // A bug in the stand-in: answer like Stripe's 500 and keep nothing under the key.
           if (typeof key === 'string') idempotency.delete(key);

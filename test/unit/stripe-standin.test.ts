@@ -276,6 +276,18 @@ describe('idempotency keys', () => {
     expect(piCount('txp_other_amount')).toBe(1);
   });
 
+  it('a request refused for its parameters stores nothing under its key, as at Stripe', async () => {
+    const { customer, paymentMethod } = await customerWith('pm_card_visa');
+    const refused = await rejection(stripe.paymentIntents.create(
+      { amount: 100, currency: 'eur', customer, payment_method: paymentMethod, confirm: true,
+        metadata: { ['k'.repeat(41)]: 'v', txplan_key: 'txp_malformed' } },
+      { idempotencyKey: 'txp_malformed' }));
+    expect(refused).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
+    const fixed = await charge(customer, paymentMethod, 'txp_malformed');
+    expect(fixed.status).toBe('succeeded');
+    expect(fixed.lastResponse.headers['idempotent-replayed']).toBeUndefined();
+  });
+
   it('the same key while its first request is still executing is 409 idempotency_key_in_use', async () => {
     const { customer, paymentMethod } = await customerWith('pm_card_visa');
     standIn.configure({ latencyMs: 150 });
