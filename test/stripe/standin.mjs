@@ -63,6 +63,9 @@
 // - Like Stripe, a request whose parameters fail validation (unknown or malformed parameter, missing required
 //   one) stores nothing under its idempotency key; errors once the work began (declines, resource_missing,
 //   amount_too_large …) are stored and replayed.
+// - A pm_card_* name given straight to a PaymentIntent becomes a new unattached pm_1… (the PI names that one), as
+//   in Stripe's test mode. With error_on_requires_action=true, a 'requires_action' outcome is a 402
+//   authentication_required decline instead of a PI in requires_action.
 // - Also served: POST /v1/customers/:id (update), POST /v1/payment_methods/:id/detach (a detached method cannot
 //   be used again, as at Stripe), GET /v1/refunds/:id, customer/created filters on the lists, search on status,
 //   customer, currency, amount and created besides metadata, and `expand` of latest_charge, payment_method,
@@ -634,7 +637,7 @@ export async function startStandIn(options = {}) {
     const customerId = params.customer || null;
     if (customerId && !customers.has(customerId)) throw missing('customer', customerId, 'customer', 400);
     const pmId = params.payment_method || null;
-    const pm = pmId ? findPaymentMethod(pmId) : undefined;
+    let pm = pmId ? findPaymentMethod(pmId) : undefined;
     if (pmId && !pm) throw missing('PaymentMethod', pmId, 'payment_method', 400);
     if (pm?.detached) throw detachedError();
     if (pm && pm.object.customer && pm.object.customer !== customerId) {
@@ -649,6 +652,13 @@ export async function startStandIn(options = {}) {
         code: 'payment_intent_unexpected_state', param: 'payment_method',
       });
     }
+    if (pm && !paymentMethods.has(pm.object.id)) {
+      // A pm_card_* name used directly becomes a new, unattached pm_1… as in Stripe's test mode.
+      const object = testCardObject(pm.base, TEST_CARDS[pm.base], randomId('pm_1', 23), null);
+      pm = { object, base: pm.base };
+      paymentMethods.set(object.id, pm);
+    }
+    const errorOnRequiresAction = parseBoolean(params, 'error_on_requires_action') ?? false;
     const asList = (v) => (v === undefined || v === '' ? undefined : Array.isArray(v) ? v : [v]);
     const allowed = asList(params.allowed_payment_method_types);
     const types = asList(params.payment_method_types) ?? allowed ?? ['card'];
@@ -677,7 +687,13 @@ export async function startStandIn(options = {}) {
     paymentIntents.set(pi.id, pi);
     if (!confirm) return pi;
 
-    const outcome = outcomeFor(pm);
+    let outcome = outcomeFor(pm);
+    if (outcome === 'requires_action' && errorOnRequiresAction) {
+      outcome = {
+        code: 'authentication_required', decline_code: 'authentication_required',
+        message: TEST_CARDS.pm_card_authenticationRequired.chargeError.message,
+      };
+    }
     if (outcome === 'requires_action') {
       pi.status = 'requires_action';
       pi.next_action = { type: 'use_stripe_sdk', use_stripe_sdk: { type: 'three_d_secure_redirect' } };
@@ -937,6 +953,7 @@ export async function startStandIn(options = {}) {
       const chunks = [];
       req.on('data', (c) => chunks.push(c));
       req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      req.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
       req.on('error', reject);
     });
   }

@@ -230,6 +230,21 @@ describe('PaymentIntents', () => {
     standIn.setOutcome('pm_card_mastercard', null);
   });
 
+  it('a pm_card_* name charged directly becomes a new pm_1…, and error_on_requires_action turns SCA into a decline', async () => {
+    const pi = await stripe.paymentIntents.create({ amount: 300, currency: 'eur', payment_method: 'pm_card_visa', confirm: true });
+    expect(pi.payment_method).toMatch(/^pm_1/);
+    const { customer, paymentMethod } = await customerWith('pm_card_visa');
+    standIn.setOutcome(paymentMethod, 'requires_action');
+    const err = await rejection(stripe.paymentIntents.create({
+      amount: 300, currency: 'eur', customer, payment_method: paymentMethod, confirm: true, off_session: true,
+      error_on_requires_action: true,
+    }));
+    standIn.setOutcome(paymentMethod, null);
+    expect(err).toBeInstanceOf(Stripe.errors.StripeCardError);
+    expect(err.code).toBe('authentication_required');
+    expect(err.payment_intent?.status).toBe('requires_payment_method');
+  });
+
   it('an unknown payment method is an invalid request, resource_missing', async () => {
     const err = await rejection(charge(undefined, 'pm_1doesnotexist', 'txp_unknown_pm'));
     expect(err).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
