@@ -305,7 +305,7 @@ describe('idempotency keys', () => {
 
   it('the same key while its first request is still executing is 409 idempotency_key_in_use', async () => {
     const { customer, paymentMethod } = await customerWith('pm_card_visa');
-    standIn.configure({ latencyMs: 150 });
+    standIn.configure({ latencyMs: 300 });
     const [a, b] = await Promise.allSettled([
       charge(customer, paymentMethod, 'txp_concurrent'),
       charge(customer, paymentMethod, 'txp_concurrent'),
@@ -535,19 +535,22 @@ describe('authentication', () => {
 });
 
 describe('latency and counting', () => {
-  it('waits the configured latency and counts requests, routes, the busiest second and the most in flight', async () => {
+  it('holds each answer for the configured latency, and counts requests, routes, the busiest second and the most in flight', async () => {
     const { customer } = await customerWith('pm_card_visa');
-    standIn.configure({ latencyMs: 120 });
+    standIn.configure({ latencyMs: 300 });
     standIn.resetStats();
-    const started = performance.now();
     await Promise.all(Array.from({ length: 4 }, () => stripe.customers.retrieve(customer)));
-    expect(performance.now() - started).toBeGreaterThanOrEqual(115);
     const stats = standIn.stats();
     expect(stats.requests).toBe(4);
     expect(stats.byRoute).toEqual({ 'GET /v1/customers/:id': 4 });
     expect(stats.requestTimes).toHaveLength(4);
     expect(stats.maxInAnySecond).toBe(4);
     expect(stats.maxInFlight).toBe(4);
+
+    // The latency holds the answer back: a client that waits less gives up.
+    const err = await rejection(client(standIn, { timeout: 50 }).customers.retrieve(customer));
+    expect(err).toBeInstanceOf(Stripe.errors.StripeConnectionError);
+    expect(err.message).toContain('timeout');
   });
 });
 
