@@ -45,7 +45,7 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
-  standIn.configure({ latencyMs: 0, faults: [] });
+  standIn.configure({ latencyMs: 0, faults: [], limitRps: 0, now: null });
 });
 
 async function customerWith(card: string): Promise<{ customer: string; paymentMethod: string }> {
