@@ -45,7 +45,7 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
-  standIn.configure({ latencyMs: 0, faults: [] });
+  standIn.configure({ latencyMs: 0, faults: [], limitRps: 0, now: null });
 });
 
 async function customerWith(card: string): Promise<{ customer: string; paymentMethod: string }> {
@@ -144,6 +144,17 @@ describe('customers and payment methods', () => {
     const longKey = await rejection(stripe.customers.create({ metadata: { ['k'.repeat(41)]: 'v' } }));
     expect(longKey).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
   });
+  it('updates a customer and detaches a saved method, which then cannot be charged for that customer', async () => {
+    const { customer, paymentMethod } = await customerWith('pm_card_visa');
+    const updated = await stripe.customers.update(customer, { metadata: { txplan_patient_id: '', txplan_db: 'd1' } });
+    expect(updated.metadata).toEqual({ txplan_db: 'd1' });
+    const detached = await stripe.paymentMethods.detach(paymentMethod);
+    expect(detached.customer).toBeNull();
+    const again = await rejection(stripe.paymentMethods.detach(paymentMethod));
+    expect(again).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
+    expect(await rejection(charge(customer, paymentMethod, 'txp_detached'))).toBeInstanceOf(
+      Stripe.errors.StripeInvalidRequestError);
+  });
 });
 
 describe('PaymentIntents', () => {
@@ -219,6 +230,21 @@ describe('PaymentIntents', () => {
     standIn.setOutcome('pm_card_mastercard', null);
   });
 
+  it('a pm_card_* name charged directly becomes a new pm_1…, and error_on_requires_action turns SCA into a decline', async () => {
+    const pi = await stripe.paymentIntents.create({ amount: 300, currency: 'eur', payment_method: 'pm_card_visa', confirm: true });
+    expect(pi.payment_method).toMatch(/^pm_1/);
+    const { customer, paymentMethod } = await customerWith('pm_card_visa');
+    standIn.setOutcome(paymentMethod, 'requires_action');
+    const err = await rejection(stripe.paymentIntents.create({
+      amount: 300, currency: 'eur', customer, payment_method: paymentMethod, confirm: true, off_session: true,
+      error_on_requires_action: true,
+    }));
+    standIn.setOutcome(paymentMethod, null);
+    expect(err).toBeInstanceOf(Stripe.errors.StripeCardError);
+    expect(err.code).toBe('authentication_required');
+    expect(err.payment_intent?.status).toBe('requires_payment_method');
+  });
+
   it('an unknown payment method is an invalid request, resource_missing', async () => {
     const err = await rejection(charge(undefined, 'pm_1doesnotexist', 'txp_unknown_pm'));
     expect(err).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
@@ -265,9 +291,21 @@ describe('idempotency keys', () => {
     expect(piCount('txp_other_amount')).toBe(1);
   });
 
+  it('a request refused for its parameters stores nothing under its key, as at Stripe', async () => {
+    const { customer, paymentMethod } = await customerWith('pm_card_visa');
+    const refused = await rejection(stripe.paymentIntents.create(
+      { amount: 100, currency: 'eur', customer, payment_method: paymentMethod, confirm: true,
+        metadata: { ['k'.repeat(41)]: 'v', txplan_key: 'txp_malformed' } },
+      { idempotencyKey: 'txp_malformed' }));
+    expect(refused).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
+    const fixed = await charge(customer, paymentMethod, 'txp_malformed');
+    expect(fixed.status).toBe('succeeded');
+    expect(fixed.lastResponse.headers['idempotent-replayed']).toBeUndefined();
+  });
+
   it('the same key while its first request is still executing is 409 idempotency_key_in_use', async () => {
     const { customer, paymentMethod } = await customerWith('pm_card_visa');
-    standIn.configure({ latencyMs: 150 });
+    standIn.configure({ latencyMs: 300 });
     const [a, b] = await Promise.allSettled([
       charge(customer, paymentMethod, 'txp_concurrent'),
       charge(customer, paymentMethod, 'txp_concurrent'),
@@ -358,6 +396,20 @@ describe('injected faults', () => {
     expect(failed).toBeLessThan(20);
     expect(() => standIn.configure({ faults: [{ kind: '418' as '500' }] })).toThrow(/Unknown fault kind/);
   });
+  it('limitRps answers 429 with Retry-After beyond the limit in a second, executing nothing', async () => {
+    const customer = await stripe.customers.create({});
+    standIn.configure({ limitRps: 3 });
+    standIn.resetStats();
+    const results = await Promise.allSettled(Array.from({ length: 5 }, () => stripe.customers.retrieve(customer.id)));
+    standIn.configure({ limitRps: 0 });
+    const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason);
+    expect(refused).toHaveLength(2);
+    for (const err of refused) {
+      expect(err).toBeInstanceOf(Stripe.errors.StripeRateLimitError);
+      expect(err.headers['retry-after']).toBe('1');
+    }
+    expect(standIn.stats().rateLimited).toBe(2);
+  });
 });
 
 describe('lists and search', () => {
@@ -411,6 +463,23 @@ describe('lists and search', () => {
     expect(both.has_more).toBe(false);
     const bad = await rejection(stripe.paymentIntents.search({ query: 'metadata[' }));
     expect(bad).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
+  });
+  it('stamps created from a configured instant, and lists filter on it', async () => {
+    const fresh = await startStandIn();
+    try {
+      const sdk = client(fresh);
+      fresh.configure({ now: '2031-03-01T09:00:00Z' });
+      const pi = await sdk.paymentIntents.create({ amount: 100, currency: 'eur', payment_method: 'pm_card_visa', confirm: true });
+      const at = Date.parse('2031-03-01T09:00:00Z') / 1000;
+      expect(pi.created).toBeGreaterThanOrEqual(at);
+      expect(pi.created).toBeLessThan(at + 60);
+      fresh.configure({ now: null });
+      await sdk.paymentIntents.create({ amount: 100, currency: 'eur', payment_method: 'pm_card_visa', confirm: true });
+      const since = await sdk.paymentIntents.list({ created: { gte: at } });
+      expect(since.data.map((p) => p.id)).toEqual([pi.id]);
+    } finally {
+      await fresh.close();
+    }
   });
 });
 
@@ -466,19 +535,22 @@ describe('authentication', () => {
 });
 
 describe('latency and counting', () => {
-  it('waits the configured latency and counts requests, routes, the busiest second and the most in flight', async () => {
+  it('holds each answer for the configured latency, and counts requests, routes, the busiest second and the most in flight', async () => {
     const { customer } = await customerWith('pm_card_visa');
-    standIn.configure({ latencyMs: 120 });
+    standIn.configure({ latencyMs: 300 });
     standIn.resetStats();
-    const started = performance.now();
     await Promise.all(Array.from({ length: 4 }, () => stripe.customers.retrieve(customer)));
-    expect(performance.now() - started).toBeGreaterThanOrEqual(115);
     const stats = standIn.stats();
     expect(stats.requests).toBe(4);
     expect(stats.byRoute).toEqual({ 'GET /v1/customers/:id': 4 });
     expect(stats.requestTimes).toHaveLength(4);
     expect(stats.maxInAnySecond).toBe(4);
     expect(stats.maxInFlight).toBe(4);
+
+    // The latency holds the answer back: a client that waits less gives up.
+    const err = await rejection(client(standIn, { timeout: 50 }).customers.retrieve(customer));
+    expect(err).toBeInstanceOf(Stripe.errors.StripeConnectionError);
+    expect(err.message).toContain('timeout');
   });
 });
 
