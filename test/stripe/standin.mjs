@@ -562,7 +562,7 @@ export async function startStandIn(options = {}) {
 
   function createPaymentIntent(params) {
     requireKnownParams(params, [
-      'amount', 'currency', 'customer', 'payment_method', 'confirm', 'off_session', 'payment_method_types',
+      'amount', 'currency', 'customer', 'payment_method', 'confirm', 'off_session', 'payment_method_types', 'allowed_payment_method_types',
       'description', 'metadata', 'expand', 'statement_descriptor', 'statement_descriptor_suffix', 'receipt_email',
       'setup_future_usage', 'capture_method', 'confirmation_method', 'error_on_requires_action', 'mandate',
       'return_url', 'automatic_payment_methods', 'payment_method_options', 'on_behalf_of', 'transfer_data',
@@ -597,7 +597,8 @@ export async function startStandIn(options = {}) {
         code: 'payment_intent_unexpected_state', param: 'payment_method',
       });
     }
-    const types = params.payment_method_types ?? ['card'];
+    // API versions from 2026-10-28 (the SDK's pinned one) name it allowed_payment_method_types.
+    const types = params.allowed_payment_method_types ?? params.payment_method_types ?? ['card'];
     const pi = {
       id: randomId('pi_', 24),
       object: 'payment_intent',
