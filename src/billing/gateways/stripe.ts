@@ -256,7 +256,9 @@ export class StripeGateway implements Gateway {
 
   async *ledger(): AsyncIterable<LedgerEntry> {
     const intents = await this.#listAll({ what: 'the list of PaymentIntents', then: 'nothing was compared; run billing reconcile again in a minute' }, (stripe, page) => stripe.paymentIntents.list(page)).catch((error: unknown) => Promise.reject(this.#plain(error)));
+    // Stripe lists newest first; oldest first, and a stable sort keeps two of one key in the order they were made.
     const entries = intents
+      .reverse()
       .filter((intent) => intent.metadata?.txplan_database === this.#databaseId)
       .map(
         (intent): LedgerEntry => ({
@@ -301,6 +303,7 @@ export class StripeGateway implements Gateway {
   async *refunds(): AsyncIterable<RefundLedgerEntry> {
     const refunds = await this.#listAll({ what: 'the list of refunds', then: 'nothing was compared; run billing reconcile again in a minute' }, (stripe, page) => stripe.refunds.list(page)).catch((error: unknown) => Promise.reject(this.#plain(error)));
     const entries = refunds
+      .reverse()
       .filter((refund) => refund.metadata?.txplan_database === this.#databaseId)
       .map(
         (refund): RefundLedgerEntry => ({
@@ -332,12 +335,39 @@ export class StripeGateway implements Gateway {
 
   #client(): Stripe {
     if (this.#keyRefused) throw keyRefused();
+    if (this.#stripe) return this.#stripe;
     const base = this.#apiBase;
-    this.#stripe ??= new Stripe(this.#secretKey, {
+    // Paced where each HTTP request is made, so the SDK's own resend of a closed connection is counted too.
+    const http = Stripe.createNodeHttpClient();
+    const pacer = this.#pacer;
+    const httpClient: Stripe.HttpClient = {
+      getClientName: () => http.getClientName(),
+      makeRequest: (...request) =>
+        pacer.run(async () => {
+          // A request still waiting its turn when Stripe refused the key is not sent.
+          if (this.#keyRefused) throw new Error('not sent: Stripe refused the key');
+          const response = await http.makeRequest(...request);
+          // The request holds its place until its whole answer is read.
+          const body = await response.toJSON().then(
+            (value: unknown) => ({ value }),
+            (error: unknown) => ({ error }),
+          );
+          if (response.getStatusCode() === 401) this.#keyRefused = true;
+          return {
+            getStatusCode: () => response.getStatusCode(),
+            getHeaders: () => response.getHeaders(),
+            getRawResponse: () => response.getRawResponse(),
+            toStream: (done: () => void) => response.toStream(done),
+            toJSON: () => ('error' in body ? Promise.reject(body.error) : Promise.resolve(body.value)),
+          };
+        }),
+    };
+    this.#stripe = new Stripe(this.#secretKey, {
+      httpClient,
       host: base.hostname,
       port: base.port || (base.protocol === 'https:' ? 443 : 80),
       protocol: base.protocol === 'https:' ? 'https' : 'http',
-      // Retries are made here, under the pacer, always under the same idempotency key.
+      // Retries are made here, always under the same idempotency key.
       maxNetworkRetries: 0,
       timeout: this.#timeoutMs,
       telemetry: false,
@@ -347,7 +377,7 @@ export class StripeGateway implements Gateway {
   }
 
   /**
-   * Sends one request through the pacer, and again under the same key while
+   * Sends one request (paced by the client's HTTP layer), and again under the same key while
    * Stripe does not answer (429, 5xx, a closed connection, a timeout, the key
    * still in use), with a growing wait, or Retry-After when Stripe gives one.
    * Other Stripe errors are thrown as they are, for the caller to map.
@@ -356,12 +386,10 @@ export class StripeGateway implements Gateway {
     for (let attempt = 1; ; attempt++) {
       const stripe = this.#client();
       try {
-        return await this.#pacer.run(() => call(stripe));
+        return await call(stripe);
       } catch (error) {
-        if (error instanceof StripeAuthenticationError) {
-          this.#keyRefused = true;
-          throw keyRefused();
-        }
+        if (error instanceof StripeAuthenticationError) this.#keyRefused = true;
+        if (this.#keyRefused) throw keyRefused();
         const unanswered = this.#unanswered(error);
         if (unanswered === undefined) throw error;
         if (attempt >= this.#retry.tries || (unanswered.retryAfterMs ?? 0) > MAX_RETRY_AFTER_MS) {
@@ -492,9 +520,7 @@ function backoff(attempt: number, policy: RetryPolicy): number {
   return Math.round(ceiling * (0.5 + Math.random() / 2));
 }
 
-/** Idempotency-key order, as the sandbox's ledger and txplan's side of reconcile read them. */
-function byKey<T extends { idempotencyKey: string; createdAt: string; id: string }>(a: T, b: T): number {
-  if (a.idempotencyKey !== b.idempotencyKey) return a.idempotencyKey < b.idempotencyKey ? -1 : 1;
-  if (a.createdAt !== b.createdAt) return a.createdAt < b.createdAt ? -1 : 1;
-  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+/** Idempotency-key order (plain code-unit order), as the sandbox's ledger and txplan's side of reconcile read them. */
+function byKey(a: { idempotencyKey: string }, b: { idempotencyKey: string }): number {
+  return a.idempotencyKey < b.idempotencyKey ? -1 : a.idempotencyKey > b.idempotencyKey ? 1 : 0;
 }
