@@ -114,9 +114,18 @@ describe('payment methods', () => {
     expect(error.message).toBe('Stripe declined the card when saving it (insufficient funds); nothing was saved, ask the patient for another card');
     // Asked once (a decline is an answer, not retried); the patient's customer holds no card to charge.
     expect(standIn.stats().byRoute['POST /v1/payment_methods/:id/attach']).toBe(1);
-    const customer = standIn.customers()[0]!.id;
-    const charged = await stripe.charge(chargeOf({ token: 'pm_card_visa', customer }));
-    expect(charged.status).toBe('succeeded');
+    // Saving another card for the patient, with nothing kept from the refused save, finds the same customer (same key).
+    const saved = await stripe.savePaymentMethod({ token: 'pm_card_visa', patientId: 8, customer: null });
+    expect(standIn.customers()).toHaveLength(1);
+    expect(saved.customer).toBe(standIn.customers()[0]!.id);
+    expect((await stripe.charge(chargeOf({ token: saved.token, customer: saved.customer }))).status).toBe('succeeded');
+  });
+
+  it('holds nothing open: after close a later call makes a new client', async () => {
+    const stripe = gateway();
+    await stripe.describePaymentMethod('pm_card_visa');
+    stripe.close();
+    expect((await stripe.describePaymentMethod('pm_card_amex')).last4).toBe('8431');
   });
 
   it('refuses an unknown token and a card saved to another patient', async () => {
@@ -224,6 +233,17 @@ describe('charges', () => {
     expect(standIn.stats().replays).toBeGreaterThanOrEqual(2);
     expect(standIn.succeededByKey().get(key(1))).toBe(1);
     expect(standIn.succeededByKey().get(key(3))).toBe(1);
+  });
+
+  it('the same key still being handled (409, two runs at once) is asked again and gets the one PaymentIntent', async () => {
+    standIn.configure({ latencyMs: 60 });
+    const stripe = gateway();
+    const [a, b] = await Promise.all([stripe.charge(chargeOf()), stripe.charge(chargeOf())]);
+    expect(standIn.paymentIntents()).toHaveLength(1);
+    expect(a).toEqual({ status: 'succeeded', id: standIn.paymentIntents()[0]!.id });
+    expect(b).toEqual(a);
+    expect(standIn.stats().replays).toBe(1);
+    expect(standIn.stats().requests).toBe(3);
   });
 
   it('gives up after its tries as unanswered; a later call under the same key gets what Stripe did', async () => {

@@ -65,7 +65,6 @@ export function stripeConfig(settings: ResolvedSettings, env: Pick<Environment, 
   };
 }
 
-
 export interface RetryPolicy {
   /** Tries of one request, the first included, before it is given up as unanswered. */
   tries: number;
