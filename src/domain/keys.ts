@@ -50,3 +50,17 @@ export function attemptKey(storedKey: string, attempt: number): string {
 export function refundKey(chargeKey: string, seq: number): string {
   return `${chargeKey}-refund-${seq}`;
 }
+
+/**
+ * The key of making a patient's customer at the processor: the same patient
+ * always asks under the same key, so a save retried after a lost answer never
+ * makes a second customer.
+ */
+export function customerKey(databaseId: string, patientId: number): string {
+  return `txp_${databaseId}_patient-${patientId}-customer`;
+}
+
+/** The key of saving a token to a patient's customer: a repeat replays the first save. */
+export function attachKey(databaseId: string, patientId: number, token: string): string {
+  return `txp_${databaseId}_patient-${patientId}-attach-${token}`;
+}

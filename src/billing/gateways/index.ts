@@ -18,7 +18,7 @@ export interface GatewayPlace {
 export function gatewayFor(settings: ResolvedSettings, place: GatewayPlace): Gateway {
   switch (settings.payments.gateway) {
     case 'stripe':
-      return new StripeGateway(stripeConfig(settings, place.env), { databaseId: place.databaseId });
+      return new StripeGateway(stripeConfig(settings, place.env), { databaseId: place.databaseId, ...(place.now ? { now: place.now } : {}) });
     case 'sandbox':
     default:
       return new SandboxGateway(join(dirname(place.databasePath), 'sandbox-gateway.db'), place.now);
