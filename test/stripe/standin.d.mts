@@ -3,8 +3,10 @@
 export type StandInRoute =
   | 'POST /v1/customers'
   | 'GET /v1/customers/:id'
+  | 'POST /v1/customers/:id'
   | 'GET /v1/payment_methods/:id'
   | 'POST /v1/payment_methods/:id/attach'
+  | 'POST /v1/payment_methods/:id/detach'
   | 'POST /v1/payment_intents'
   | 'GET /v1/payment_intents'
   | 'GET /v1/payment_intents/search'
@@ -41,6 +43,12 @@ export interface StandInSettings {
   faults?: Fault[];
   /** Reseed the fault RNG. */
   seed?: number;
+  /** Answer 429 (Retry-After: 1) to requests beyond this many in any 1,000 ms, as Stripe's rate limiter does;
+   *  0 = no limit (the default). Such answers are not executed and count in stats().rateLimited. */
+  limitRps?: number;
+  /** Stamp `created` on new objects from this ISO instant (moving on with real time from now), e.g. the
+   *  TXPLAN_NOW of a test; null = the real clock (the default). */
+  now?: string | null;
 }
 
 export type Outcome =
@@ -59,6 +67,8 @@ export interface StandInStats {
   /** Answers replayed from the idempotency store. */
   replays: number;
   faultsInjected: Partial<Record<Fault['kind'], number>>;
+  /** Requests answered 429 by the limitRps limiter (not counted in faultsInjected). */
+  rateLimited: number;
   /** Arrival of each /v1 request, ms since start (or the last resetStats), oldest first. */
   requestTimes: number[];
 }

@@ -17,7 +17,7 @@
 // From the command line (bench/, or a test that runs txplan as a child process and wants the stand-in in
 // another process):
 //
-//   node test/stripe/standin.mjs [--port N] [--latency MS] [--seed N]
+//   node test/stripe/standin.mjs [--port N] [--latency MS] [--seed N] [--api-key KEY]
 //
 // prints one line `{"url":"http://127.0.0.1:PORT"}` once it listens, and runs until SIGTERM or SIGINT.
 // It is then driven over HTTP on the same port (control requests need no key and are not counted in stats):
@@ -49,9 +49,27 @@
 // then every charge declines) and pm_card_authenticationRequired (attaches; an off-session charge fails with
 // authentication_required). Attaching a pm_card_* name creates a new pm_1… clone, as Stripe does.
 //
-// Small additions to the written contract (all optional): startStandIn({ apiKey }) accepts only that exact
-// key; GET /v1/refunds/:id, GET /v1/payment_intents?customer=…&created[gte]=…, search on status, customer,
-// currency, amount and created besides metadata, and `expand` of latest_charge, payment_method and customer.
+// Beyond faults, configure() also takes `limitRps: N` (answer 429 with Retry-After: 1 to requests beyond N in any
+// 1,000 ms, as Stripe's limiter does; 0 = off; counted in stats().rateLimited), `now: '2031-03-01'` (stamp
+// `created` from that instant, moving on with real time; null = the real clock) and `seed` (reseed the RNG).
+//
+// Where it differs from, or adds to, the written contract for this stand-in:
+// - A bad or live key gets 401 with Stripe's real body, type 'invalid_request_error', code 'api_key_invalid'
+//   (the SDK still raises StripeAuthenticationError); startStandIn({ apiKey }) accepts only that exact key.
+// - The installed SDK's API version names the PaymentIntent's types `allowed_payment_method_types`; both that
+//   and `payment_method_types` are accepted. Parameters Stripe does not know are refused with 400
+//   "Received unknown parameter: x" (the lists are those of the installed SDK's types), and metadata follows
+//   Stripe's limits (50 keys, key up to 40 characters, value up to 500).
+// - Like Stripe, a request whose parameters fail validation (unknown or malformed parameter, missing required
+//   one) stores nothing under its idempotency key; errors once the work began (declines, resource_missing,
+//   amount_too_large …) are stored and replayed.
+// - A pm_card_* name given straight to a PaymentIntent becomes a new unattached pm_1… (the PI names that one), as
+//   in Stripe's test mode. With error_on_requires_action=true, a 'requires_action' outcome is a 402
+//   authentication_required decline instead of a PI in requires_action.
+// - Also served: POST /v1/customers/:id (update), POST /v1/payment_methods/:id/detach (a detached method cannot
+//   be used again, as at Stripe), GET /v1/refunds/:id, customer/created filters on the lists, search on status,
+//   customer, currency, amount and created besides metadata, and `expand` of latest_charge, payment_method,
+//   customer and payment_intent.
 
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
@@ -123,7 +141,6 @@ function seededRandom(seed) {
   };
 }
 
-const nowSeconds = () => Math.floor(Date.now() / 1000);
 const clone = (value) => (value === undefined ? undefined : JSON.parse(JSON.stringify(value)));
 
 /** Stripe-style form parameters (`metadata[k]=v`, `types[0]=card`, `expand[]=x`) into nested objects/arrays. */
@@ -198,6 +215,9 @@ class ApiError {
 }
 
 const invalid = (message, extra = {}) => new ApiError(400, { type: 'invalid_request_error', message, ...extra });
+/** Parameters that fail validation: as at Stripe, the endpoint never began executing, so nothing is stored
+ *  under the idempotency key. */
+const malformed = (message, extra = {}) => Object.assign(invalid(message, extra), { stored: false });
 const missing = (what, id, param, status = 404) =>
   new ApiError(status, {
     type: 'invalid_request_error', code: 'resource_missing', message: `No such ${what}: '${id}'`, param,
@@ -205,24 +225,24 @@ const missing = (what, id, param, status = 404) =>
 
 function requireKnownParams(params, allowed) {
   for (const key of Object.keys(params)) {
-    if (!allowed.includes(key)) throw invalid(`Received unknown parameter: ${key}`, { param: key });
+    if (!allowed.includes(key)) throw malformed(`Received unknown parameter: ${key}`, { param: key });
   }
 }
 
 function parseInteger(params, name, { required = false, min } = {}) {
   const raw = params[name];
   if (raw === undefined || raw === '') {
-    if (required) throw invalid(`Missing required param: ${name}.`, { code: 'parameter_missing', param: name });
+    if (required) throw malformed(`Missing required param: ${name}.`, { code: 'parameter_missing', param: name });
     return undefined;
   }
   if (typeof raw !== 'string' || !/^-?\d+$/.test(raw)) {
-    throw invalid(`Invalid integer: ${typeof raw === 'string' ? raw : JSON.stringify(raw)}`, {
+    throw malformed(`Invalid integer: ${typeof raw === 'string' ? raw : JSON.stringify(raw)}`, {
       code: 'parameter_invalid_integer', param: name,
     });
   }
   const n = Number(raw);
   if (min !== undefined && n < min) {
-    throw invalid(`This value must be greater than or equal to ${min}.`, { code: 'parameter_invalid_integer', param: name });
+    throw malformed(`This value must be greater than or equal to ${min}.`, { code: 'parameter_invalid_integer', param: name });
   }
   return n;
 }
@@ -232,24 +252,24 @@ function parseBoolean(params, name) {
   if (raw === undefined || raw === '') return undefined;
   if (raw === 'true') return true;
   if (raw === 'false') return false;
-  throw invalid(`Invalid boolean: ${raw}`, { param: name });
+  throw malformed(`Invalid boolean: ${raw}`, { param: name });
 }
 
 function parseMetadata(params) {
   const raw = params.metadata;
   if (raw === undefined || raw === '') return {};
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw invalid('Invalid metadata: must be an object.', { param: 'metadata' });
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw malformed('Invalid metadata: must be an object.', { param: 'metadata' });
   const keys = Object.keys(raw);
-  if (keys.length > 50) throw invalid('Invalid metadata: metadata can have up to 50 keys.', { param: 'metadata' });
+  if (keys.length > 50) throw malformed('Invalid metadata: metadata can have up to 50 keys.', { param: 'metadata' });
   const out = {};
   for (const k of keys) {
     const v = raw[k];
     if (k.length > 40) {
-      throw invalid(`Invalid metadata: metadata keys can have up to 40 characters (${k}).`, { param: `metadata[${k}]` });
+      throw malformed(`Invalid metadata: metadata keys can have up to 40 characters (${k}).`, { param: `metadata[${k}]` });
     }
-    if (typeof v !== 'string') throw invalid(`Invalid metadata value for ${k}: must be a string.`, { param: `metadata[${k}]` });
+    if (typeof v !== 'string') throw malformed(`Invalid metadata value for ${k}: must be a string.`, { param: `metadata[${k}]` });
     if (v.length > 500) {
-      throw invalid(`Invalid metadata: metadata values can have up to 500 characters (${k}).`, { param: `metadata[${k}]` });
+      throw malformed(`Invalid metadata: metadata values can have up to 500 characters (${k}).`, { param: `metadata[${k}]` });
     }
     if (v !== '') out[k] = v;
   }
@@ -265,7 +285,7 @@ function parseExpand(params) {
 function parseListWindow(params) {
   const limit = parseInteger(params, 'limit') ?? 10;
   if (limit < 1 || limit > 100) {
-    throw invalid(`This value must be ${limit < 1 ? 'greater than or equal to 1' : 'less than or equal to 100'}.`, {
+    throw malformed(`This value must be ${limit < 1 ? 'greater than or equal to 1' : 'less than or equal to 100'}.`, {
       code: 'parameter_invalid_integer', param: 'limit',
     });
   }
@@ -320,7 +340,7 @@ function listPage(items, params, url) {
 
 function parseSearchQuery(query) {
   if (typeof query !== 'string' || query.trim() === '') {
-    throw invalid('Missing required param: query.', { code: 'parameter_missing', param: 'query' });
+    throw malformed('Missing required param: query.', { code: 'parameter_missing', param: 'query' });
   }
   const clauses = [];
   const joins = [];
@@ -331,7 +351,7 @@ function parseSearchQuery(query) {
   for (;;) {
     clauseRe.lastIndex = pos;
     const m = clauseRe.exec(query);
-    if (!m) throw invalid(`Invalid search query: could not parse '${query.slice(pos)}'.`, { param: 'query' });
+    if (!m) throw malformed(`Invalid search query: could not parse '${query.slice(pos)}'.`, { param: 'query' });
     pos = clauseRe.lastIndex;
     const field = m[2].startsWith('metadata[') ? { metadata: m[3] ?? m[4] } : m[2];
     const rawValue = m[6] ?? m[7] ?? m[8] ?? '';
@@ -339,16 +359,16 @@ function parseSearchQuery(query) {
     if (pos >= query.length) break;
     joinRe.lastIndex = pos;
     const j = joinRe.exec(query);
-    if (!j) throw invalid(`Invalid search query: expected AND or OR at '${query.slice(pos)}'.`, { param: 'query' });
+    if (!j) throw malformed(`Invalid search query: expected AND or OR at '${query.slice(pos)}'.`, { param: 'query' });
     joins.push(j[1].toUpperCase());
     pos = joinRe.lastIndex;
   }
-  if (new Set(joins).size > 1) throw invalid('Invalid search query: AND and OR cannot be mixed.', { param: 'query' });
+  if (new Set(joins).size > 1) throw malformed('Invalid search query: AND and OR cannot be mixed.', { param: 'query' });
   const mode = joins[0] ?? 'AND';
   const fields = ['status', 'customer', 'currency', 'amount', 'created', 'payment_method'];
   for (const c of clauses) {
     if (typeof c.field === 'string' && !fields.includes(c.field)) {
-      throw invalid(`Invalid search query: unsupported field '${c.field}'.`, { param: 'query' });
+      throw malformed(`Invalid search query: unsupported field '${c.field}'.`, { param: 'query' });
     }
   }
   const test = (pi, c) => {
@@ -377,7 +397,9 @@ const ROUTES = [
   ['POST', /^\/v1\/customers$/, 'POST /v1/customers'],
   ['GET', /^\/v1\/customers\/([^/]+)$/, 'GET /v1/customers/:id'],
   ['GET', /^\/v1\/payment_methods\/([^/]+)$/, 'GET /v1/payment_methods/:id'],
+  ['POST', /^\/v1\/customers\/([^/]+)$/, 'POST /v1/customers/:id'],
   ['POST', /^\/v1\/payment_methods\/([^/]+)\/attach$/, 'POST /v1/payment_methods/:id/attach'],
+  ['POST', /^\/v1\/payment_methods\/([^/]+)\/detach$/, 'POST /v1/payment_methods/:id/detach'],
   ['POST', /^\/v1\/payment_intents$/, 'POST /v1/payment_intents'],
   ['GET', /^\/v1\/payment_intents$/, 'GET /v1/payment_intents'],
   ['GET', /^\/v1\/payment_intents\/search$/, 'GET /v1/payment_intents/search'],
@@ -393,6 +415,10 @@ const ROUTES = [
  */
 export async function startStandIn(options = {}) {
   let latencyMs = options.latencyMs ?? 0;
+  let limitRps = 0; // 0 = no limit
+  let clockBase; // { at: ms the caller asked for, setAt: Date.now() then } or undefined = the real clock
+  const nowSeconds = () =>
+    Math.floor((clockBase ? clockBase.at + (Date.now() - clockBase.setAt) : Date.now()) / 1000);
   let faults = [];
   let random = seededRandom(options.seed ?? 1);
   const requiredKey = options.apiKey;
@@ -413,7 +439,9 @@ export async function startStandIn(options = {}) {
   let closed = false;
 
   function freshStats() {
-    return { requests: 0, byRoute: {}, maxInFlight: 0, replays: 0, faultsInjected: {}, requestTimes: [] };
+    return {
+      requests: 0, byRoute: {}, maxInFlight: 0, replays: 0, faultsInjected: {}, rateLimited: 0, requestTimes: [],
+    };
   }
 
   function sleep(ms) {
@@ -435,6 +463,20 @@ export async function startStandIn(options = {}) {
       latencyMs = settings.latencyMs;
     }
     if (settings.seed !== undefined) random = seededRandom(settings.seed);
+    if (settings.limitRps !== undefined) {
+      if (!Number.isInteger(settings.limitRps) || settings.limitRps < 0) {
+        throw new Error(`limitRps must be a whole number of requests per second, 0 for no limit (got ${settings.limitRps}).`);
+      }
+      limitRps = settings.limitRps;
+    }
+    if (settings.now !== undefined) {
+      if (settings.now === null) clockBase = undefined;
+      else {
+        const at = Date.parse(String(settings.now));
+        if (Number.isNaN(at)) throw new Error(`now must be an ISO date or instant, or null (got ${settings.now}).`);
+        clockBase = { at, setAt: Date.now() };
+      }
+    }
     if (settings.faults !== undefined) {
       for (const f of settings.faults) {
         if (!['429', '500', 'drop', 'hang'].includes(String(f.kind))) {
@@ -500,8 +542,9 @@ export async function startStandIn(options = {}) {
 
   function createCustomer(params) {
     requireKnownParams(params, [
-      'metadata', 'email', 'name', 'description', 'phone', 'address', 'shipping', 'payment_method',
-      'invoice_settings', 'preferred_locales', 'expand',
+      'address', 'balance', 'business_name', 'cash_balance', 'description', 'email', 'expand', 'individual_name',
+      'invoice_prefix', 'invoice_settings', 'metadata', 'name', 'next_invoice_sequence', 'payment_method', 'phone',
+      'preferred_locales', 'shipping', 'source', 'tax', 'tax_exempt', 'tax_id_data', 'test_clock', 'validate',
     ]);
     const metadata = parseMetadata(params);
     const { expand: _expand, metadata: _metadata, ...rest } = params;
@@ -521,13 +564,14 @@ export async function startStandIn(options = {}) {
   }
 
   function attach(id, params) {
-    requireKnownParams(params, ['customer', 'expand']);
+    requireKnownParams(params, ['customer', 'customer_account', 'expand']);
     const customerId = params.customer;
-    if (!customerId) throw invalid('Missing required param: customer.', { code: 'parameter_missing', param: 'customer' });
+    if (!customerId) throw malformed('Missing required param: customer.', { code: 'parameter_missing', param: 'customer' });
     const pm = findPaymentMethod(id);
     if (!pm) throw missing('PaymentMethod', id, 'payment_method');
     if (!customers.has(customerId)) throw missing('customer', customerId, 'customer');
     if (paymentMethods.has(id)) {
+      if (pm.detached) throw detachedError();
       if (pm.object.customer && pm.object.customer !== customerId) {
         throw invalid('The payment method you provided has already been attached to a customer.', {
           code: 'payment_method_unexpected_state', param: 'payment_method',
@@ -541,6 +585,12 @@ export async function startStandIn(options = {}) {
     const object = testCardObject(pm.base, card, randomId('pm_1', 23), customerId);
     paymentMethods.set(object.id, { object, base: pm.base });
     return object;
+  }
+
+  function detachedError() {
+    return invalid(
+      'The provided PaymentMethod was previously used with a PaymentIntent without Customer attachment, shared with a connected account without Customer attachment, or was detached from a Customer. It may not be used again. To use a PaymentMethod multiple times, you must attach it to a Customer first.',
+      { param: 'payment_method' });
   }
 
   function cardError(e, extra) {
@@ -561,30 +611,35 @@ export async function startStandIn(options = {}) {
   }
 
   function createPaymentIntent(params) {
+    // The parameters of PaymentIntentCreateParams in the installed SDK's API version, which names the allowed
+    // types `allowed_payment_method_types`; the older `payment_method_types` is accepted as well.
     requireKnownParams(params, [
-      'amount', 'currency', 'customer', 'payment_method', 'confirm', 'off_session', 'payment_method_types', 'allowed_payment_method_types',
-      'description', 'metadata', 'expand', 'statement_descriptor', 'statement_descriptor_suffix', 'receipt_email',
-      'setup_future_usage', 'capture_method', 'confirmation_method', 'error_on_requires_action', 'mandate',
-      'return_url', 'automatic_payment_methods', 'payment_method_options', 'on_behalf_of', 'transfer_data',
-      'application_fee_amount', 'use_stripe_sdk', 'shipping', 'transfer_group',
+      'amount', 'currency', 'allowed_payment_method_types', 'amount_details', 'application_fee_amount',
+      'automatic_payment_methods', 'capture_method', 'confirm', 'confirmation_method', 'confirmation_token',
+      'customer', 'customer_account', 'description', 'error_on_requires_action', 'excluded_payment_method_types',
+      'expand', 'hooks', 'mandate', 'mandate_data', 'metadata', 'off_session', 'on_behalf_of', 'payment_details',
+      'payment_method', 'payment_method_configuration', 'payment_method_data', 'payment_method_options',
+      'radar_options', 'receipt_email', 'return_url', 'setup_future_usage', 'shipping', 'statement_descriptor',
+      'statement_descriptor_suffix', 'transfer_data', 'transfer_group', 'use_stripe_sdk', 'payment_method_types',
     ]);
     const amount = parseInteger(params, 'amount', { required: true, min: 1 });
     const currency = params.currency;
-    if (!currency) throw invalid('Missing required param: currency.', { code: 'parameter_missing', param: 'currency' });
+    if (!currency) throw malformed('Missing required param: currency.', { code: 'parameter_missing', param: 'currency' });
     if (typeof currency !== 'string' || !/^[A-Za-z]{3}$/.test(currency)) {
-      throw invalid(`Invalid currency: ${currency}.`, { code: 'parameter_invalid_string', param: 'currency' });
+      throw malformed(`Invalid currency: ${currency}.`, { code: 'parameter_invalid_string', param: 'currency' });
     }
     const confirm = parseBoolean(params, 'confirm') ?? false;
     const offSession = parseBoolean(params, 'off_session');
     if (offSession !== undefined && !confirm) {
-      throw invalid('You can only pass in `off_session` when `confirm=true`.', { param: 'off_session' });
+      throw malformed('You can only pass in `off_session` when `confirm=true`.', { param: 'off_session' });
     }
     const metadata = parseMetadata(params);
     const customerId = params.customer || null;
     if (customerId && !customers.has(customerId)) throw missing('customer', customerId, 'customer', 400);
     const pmId = params.payment_method || null;
-    const pm = pmId ? findPaymentMethod(pmId) : undefined;
+    let pm = pmId ? findPaymentMethod(pmId) : undefined;
     if (pmId && !pm) throw missing('PaymentMethod', pmId, 'payment_method', 400);
+    if (pm?.detached) throw detachedError();
     if (pm && pm.object.customer && pm.object.customer !== customerId) {
       throw invalid(
         customerId
@@ -597,8 +652,16 @@ export async function startStandIn(options = {}) {
         code: 'payment_intent_unexpected_state', param: 'payment_method',
       });
     }
-    // API versions from 2026-10-28 (the SDK's pinned one) name it allowed_payment_method_types.
-    const types = params.allowed_payment_method_types ?? params.payment_method_types ?? ['card'];
+    if (pm && !paymentMethods.has(pm.object.id)) {
+      // A pm_card_* name used directly becomes a new, unattached pm_1… as in Stripe's test mode.
+      const object = testCardObject(pm.base, TEST_CARDS[pm.base], randomId('pm_1', 23), null);
+      pm = { object, base: pm.base };
+      paymentMethods.set(object.id, pm);
+    }
+    const errorOnRequiresAction = parseBoolean(params, 'error_on_requires_action') ?? false;
+    const asList = (v) => (v === undefined || v === '' ? undefined : Array.isArray(v) ? v : [v]);
+    const allowed = asList(params.allowed_payment_method_types);
+    const types = asList(params.payment_method_types) ?? allowed ?? ['card'];
     const pi = {
       id: randomId('pi_', 24),
       object: 'payment_intent',
@@ -617,13 +680,20 @@ export async function startStandIn(options = {}) {
       metadata,
       next_action: null,
       payment_method: pm ? pm.object.id : null,
-      payment_method_types: Array.isArray(types) ? types : [types],
+      allowed_payment_method_types: allowed ?? null,
+      payment_method_types: types,
       status: pm ? 'requires_confirmation' : 'requires_payment_method',
     };
     paymentIntents.set(pi.id, pi);
     if (!confirm) return pi;
 
-    const outcome = outcomeFor(pm);
+    let outcome = outcomeFor(pm);
+    if (outcome === 'requires_action' && errorOnRequiresAction) {
+      outcome = {
+        code: 'authentication_required', decline_code: 'authentication_required',
+        message: TEST_CARDS.pm_card_authenticationRequired.chargeError.message,
+      };
+    }
     if (outcome === 'requires_action') {
       pi.status = 'requires_action';
       pi.next_action = { type: 'use_stripe_sdk', use_stripe_sdk: { type: 'three_d_secure_redirect' } };
@@ -672,7 +742,10 @@ export async function startStandIn(options = {}) {
   }
 
   function createRefund(params) {
-    requireKnownParams(params, ['payment_intent', 'charge', 'amount', 'reason', 'metadata', 'expand']);
+    requireKnownParams(params, [
+      'amount', 'charge', 'currency', 'customer', 'expand', 'instructions_email', 'metadata', 'origin',
+      'payment_intent', 'reason', 'refund_application_fee', 'reverse_transfer',
+    ]);
     let pi;
     if (params.payment_intent) {
       pi = paymentIntents.get(params.payment_intent);
@@ -682,13 +755,13 @@ export async function startStandIn(options = {}) {
       if (!ch) throw missing('charge', params.charge, 'charge');
       pi = paymentIntents.get(ch.payment_intent);
     } else {
-      throw invalid('One of the following params should be provided for this request: payment_intent or charge.', {
+      throw malformed('One of the following params should be provided for this request: payment_intent or charge.', {
         code: 'parameter_missing', param: 'payment_intent',
       });
     }
     const reason = params.reason || null;
     if (reason && !['duplicate', 'fraudulent', 'requested_by_customer'].includes(reason)) {
-      throw invalid(`Invalid reason: must be one of duplicate, fraudulent, or requested_by_customer`, { param: 'reason' });
+      throw malformed(`Invalid reason: must be one of duplicate, fraudulent, or requested_by_customer`, { param: 'reason' });
     }
     const metadata = parseMetadata(params);
     const charge = pi.latest_charge ? charges.get(pi.latest_charge) : undefined;
@@ -749,15 +822,52 @@ export async function startStandIn(options = {}) {
     const expand = parseExpand(params);
     switch (routeName) {
       case 'POST /v1/customers':
-        return expandOn(createCustomer(params), []);
+        return expandOn(createCustomer(params), expand);
       case 'GET /v1/customers/:id': {
+        requireKnownParams(params, ['expand']);
         const c = customers.get(match[1]);
         if (!c) throw missing('customer', match[1], 'id');
-        return c;
+        return expandOn(c, expand);
       }
       case 'GET /v1/payment_methods/:id': {
+        requireKnownParams(params, ['expand']);
         const pm = findPaymentMethod(match[1]);
         if (!pm) throw missing('PaymentMethod', match[1], 'id');
+        return expandOn(pm.object, expand);
+      }
+      case 'POST /v1/customers/:id': {
+        const c = customers.get(match[1]);
+        if (!c) throw missing('customer', match[1], 'id');
+        requireKnownParams(params, [
+          'address', 'balance', 'business_name', 'cash_balance', 'default_source', 'description', 'email', 'expand',
+          'individual_name', 'invoice_prefix', 'invoice_settings', 'metadata', 'name', 'next_invoice_sequence',
+          'phone', 'preferred_locales', 'shipping', 'source', 'tax', 'tax_exempt', 'validate',
+        ]);
+        const { expand: _e, metadata: _m, ...rest } = params;
+        Object.assign(c, rest);
+        if (params.metadata !== undefined) {
+          // As Stripe: keys sent are set, keys sent empty are removed, `metadata=` clears them all.
+          const raw = params.metadata;
+          if (raw === '') c.metadata = {};
+          else {
+            const set = parseMetadata(params);
+            for (const k of Object.keys(raw)) if (raw[k] === '') delete c.metadata[k];
+            Object.assign(c.metadata, set);
+          }
+        }
+        return expandOn(c, expand);
+      }
+      case 'POST /v1/payment_methods/:id/detach': {
+        requireKnownParams(params, ['expand']);
+        const pm = paymentMethods.get(match[1]);
+        if (!pm) throw missing('PaymentMethod', match[1], 'payment_method');
+        if (!pm.object.customer) {
+          throw invalid('The payment method you provided is not attached to a customer so detachment is impossible.', {
+            code: 'payment_method_unexpected_state', param: 'payment_method',
+          });
+        }
+        pm.object.customer = null;
+        pm.detached = true;
         return expandOn(pm.object, expand);
       }
       case 'POST /v1/payment_methods/:id/attach':
@@ -765,7 +875,8 @@ export async function startStandIn(options = {}) {
       case 'POST /v1/payment_intents':
         return expandOn(createPaymentIntent(params), expand);
       case 'GET /v1/payment_intents': {
-        requireKnownParams(params, ['limit', 'starting_after', 'ending_before', 'customer', 'created', 'expand']);
+        requireKnownParams(params, ['limit', 'starting_after', 'ending_before', 'customer', 'customer_account', 'created',
+          'expand']);
         const inCreated = parseCreatedFilter(params);
         const items = [...paymentIntents.values()].filter(
           (pi) => (!params.customer || pi.customer === params.customer) && inCreated(pi));
@@ -795,6 +906,7 @@ export async function startStandIn(options = {}) {
         };
       }
       case 'GET /v1/payment_intents/:id': {
+        requireKnownParams(params, ['client_secret', 'expand']);
         const pi = paymentIntents.get(match[1]);
         if (!pi) throw missing('payment_intent', match[1], 'intent');
         return expandOn(pi, expand);
@@ -812,6 +924,7 @@ export async function startStandIn(options = {}) {
         return { ...page, data: page.data.map((r) => expandOn(r, expand)) };
       }
       case 'GET /v1/refunds/:id': {
+        requireKnownParams(params, ['expand']);
         const r = refunds.get(match[1]);
         if (!r) throw missing('refund', match[1], 'id');
         return expandOn(r, expand);
@@ -840,6 +953,7 @@ export async function startStandIn(options = {}) {
       const chunks = [];
       req.on('data', (c) => chunks.push(c));
       req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      req.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
       req.on('error', reject);
     });
   }
@@ -861,6 +975,15 @@ export async function startStandIn(options = {}) {
       code: 'api_key_invalid',
       message: `Invalid API Key provided: ${maskKey(key)}`,
     });
+  }
+
+  /** Stripe-like rate limiting: more than limitRps requests answered normally in the last 1,000 ms. */
+  const admitted = [];
+  function overLimit(arrival) {
+    while (admitted.length > 0 && arrival - admitted[0] >= 1000) admitted.shift();
+    if (admitted.length >= limitRps) return true;
+    admitted.push(arrival);
+    return false;
   }
 
   async function handleApi(req, res, url) {
@@ -898,7 +1021,11 @@ export async function startStandIn(options = {}) {
     const key = method === 'POST' ? req.headers['idempotency-key'] : undefined;
     if (typeof key === 'string') headers['Idempotency-Key'] = key;
 
-    const fault = route ? pickFault(route) : undefined;
+    let fault = route ? pickFault(route) : undefined;
+    if (!fault && limitRps > 0 && overLimit(performance.now())) {
+      stats.rateLimited += 1;
+      fault = { kind: '429', retryAfter: 1 };
+    }
     if (fault?.kind === '429') {
       headers['Retry-After'] = String(fault.retryAfter ?? 1);
       send(res, 429, {
@@ -972,6 +1099,10 @@ export async function startStandIn(options = {}) {
         if (e instanceof ApiError) {
           status = e.status;
           body = { error: e.error };
+          if (e.stored === false && store) {
+            idempotency.delete(key);
+            store = undefined;
+          }
         } else {
           // A bug in the stand-in: answer like Stripe's 500 and keep nothing under the key.
           if (typeof key === 'string') idempotency.delete(key);
@@ -1089,6 +1220,7 @@ export async function startStandIn(options = {}) {
         maxInFlight: stats.maxInFlight,
         replays: stats.replays,
         faultsInjected: { ...stats.faultsInjected },
+        rateLimited: stats.rateLimited,
         requestTimes: times.slice(),
       };
     },
