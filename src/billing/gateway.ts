@@ -81,6 +81,8 @@ export interface RefundRequest {
   reason: string;
   /** The plan the refunded charge paid for, sent as metadata. */
   planId: number;
+  /** When the refund was written pending: a key older than the processor keeps keys is looked up before it is sent again. */
+  attemptStartedAt: string;
 }
 
 export type RefundResult =

@@ -95,7 +95,7 @@ export async function sendRefunds(ctx: ChargingContext, refunds: readonly Refund
       const refund = refunds[i]!;
       const charge = charges.get(refund.charge_id)!;
       try {
-        answers[i] = await ctx.gateway.refund({ idempotencyKey: refund.idempotency_key, chargeId: charge.gateway_charge_id ?? '', amountMinor: refund.amount_minor, currency: refund.currency, reason: refund.reason, planId: charge.plan_id });
+        answers[i] = await ctx.gateway.refund({ idempotencyKey: refund.idempotency_key, chargeId: charge.gateway_charge_id ?? '', amountMinor: refund.amount_minor, currency: refund.currency, reason: refund.reason, planId: charge.plan_id, attemptStartedAt: refund.created_at });
       } catch (error) {
         answers[i] = { status: 'error', message: (error as Error).message };
       }

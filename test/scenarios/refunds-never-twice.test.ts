@@ -90,7 +90,7 @@ describe('a refund is never made twice (issue 9)', () => {
     expect(first).toMatchObject({ seq: 1, amount_minor: 4000, idempotency_key: `${charge.idempotency_key}-refund-1` });
     const processor = new SandboxGateway(join(ws, '.txplan', 'sandbox-gateway.db'));
     try {
-      expect(await processor.refund({ idempotencyKey: first.idempotency_key, chargeId: charge.gateway_charge_id, amountMinor: 4000, currency: 'USD', reason: 'missed session', planId: 1 })).toMatchObject({ status: 'succeeded' });
+      expect(await processor.refund({ idempotencyKey: first.idempotency_key, chargeId: charge.gateway_charge_id, amountMinor: 4000, currency: 'USD', reason: 'missed session', planId: 1, attemptStartedAt: new Date().toISOString() })).toMatchObject({ status: 'succeeded' });
     } finally {
       processor.close();
     }

@@ -48,7 +48,7 @@ function chargeOf(over: Partial<ChargeRequest> = {}): ChargeRequest {
 }
 
 function refundOf(chargeId: string, over: Partial<RefundRequest> = {}): RefundRequest {
-  return { idempotencyKey: `${key(1)}-refund-1`, chargeId, amountMinor: 5000, currency: 'EUR', reason: 'Patient had an allergic reaction to the filler', planId: 1, ...over };
+  return { idempotencyKey: `${key(1)}-refund-1`, chargeId, amountMinor: 5000, currency: 'EUR', reason: 'Patient had an allergic reaction to the filler', planId: 1, attemptStartedAt: new Date().toISOString(), ...over };
 }
 
 /** The error a promise is rejected with (the test fails if it resolves). */
@@ -303,6 +303,22 @@ describe('charges', () => {
     // A recent key is sent without looking.
     await stripe.charge(chargeOf({ idempotencyKey: key(3), planId: 3 }));
     expect(standIn.stats().byRoute['GET /v1/payment_intents/search']).toBe(2);
+  });
+
+  it('a refund older than Stripe keeps keys is looked up among the charge\'s refunds first: none is made twice', async () => {
+    const stripe = gateway();
+    const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000).toISOString();
+    const paid = await stripe.charge(chargeOf());
+    if (paid.status !== 'succeeded') throw new Error('the charge should succeed');
+    const earlier = await rawClient().refunds.create(
+      { payment_intent: paid.id, amount: 5000, metadata: { txplan_key: `${key(1)}-refund-1`, txplan_database: DB, txplan_plan: '1' } },
+      { idempotencyKey: 'made-before-stripe-forgot-the-key' },
+    );
+    expect(await stripe.refund(refundOf(paid.id, { attemptStartedAt: twoDaysAgo }))).toEqual({ status: 'succeeded', id: earlier.id });
+    expect(standIn.refunds()).toHaveLength(1);
+    // Nothing under that key yet: the refund is made.
+    expect((await stripe.refund(refundOf(paid.id, { idempotencyKey: `${key(1)}-refund-2`, attemptStartedAt: twoDaysAgo }))).status).toBe('succeeded');
+    expect(standIn.refunds()).toHaveLength(2);
   });
 });
 

@@ -275,6 +275,13 @@ export class StripeGateway implements Gateway {
 
   async refund(request: RefundRequest): Promise<RefundResult> {
     const asked = { what: `refund ${request.idempotencyKey}`, then: 'it stays pending and is asked again under the same key' };
+    if (this.#now().getTime() - Date.parse(request.attemptStartedAt) > KEY_KEPT_MS) {
+      // As for charges: a refund Stripe made under a key it has since forgotten is found, never made twice.
+      const earlier = (await this.#listAll(asked, (stripe, page) => stripe.refunds.list({ ...page, payment_intent: request.chargeId })).catch((error: unknown) => Promise.reject(this.#plain(error)))).find(
+        (refund) => refund.metadata?.txplan_key === request.idempotencyKey && refund.metadata?.txplan_database === this.#databaseId,
+      );
+      if (earlier) return earlier.status === 'failed' || earlier.status === 'canceled' ? { status: 'failed', id: earlier.id, code: earlier.failure_reason ?? earlier.status, message: `Stripe did not make the refund (${earlier.failure_reason ?? earlier.status})` } : { status: 'succeeded', id: earlier.id };
+    }
     try {
       const refund = await this.#send(asked, (stripe) =>
         stripe.refunds.create(
