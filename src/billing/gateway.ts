@@ -146,6 +146,11 @@ export class IdempotencyConflictError extends FailedError {
   }
 }
 
+/** A processor's name as people write it: "Stripe", "sandbox". */
+export function processorLabel(name: string): string {
+  return name === 'stripe' ? 'Stripe' : name;
+}
+
 /** The processor did not answer (timeout, connection closed, 429, 5xx): what it did is unknown until asked again under the same key. */
 export class UnansweredError extends FailedError {
   constructor(message: string) {

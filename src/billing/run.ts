@@ -43,6 +43,8 @@ export interface RunCharge {
   idempotency_key: string;
   decline_code: string | null;
   next_attempt_on: string | null;
+  /** Why a charge stayed pending (the processor did not answer, or refused its key): only on pending charges. */
+  problem?: string;
 }
 
 export interface RunReport {
@@ -301,7 +303,7 @@ function resumeIfDue(ctx: ChargingContext, plan: BillingPlanRow, today: PlainDat
 function record(report: RunReport, outcome: Outcome, keep: RunOptions['keep']): void {
   const charge = outcome.charge;
   // With a hundred thousand charges in a run, the report keeps only what will be printed.
-  if (keep === 'all' || charge.status !== 'succeeded') report.charges.push(runCharge(charge));
+  if (keep === 'all' || charge.status !== 'succeeded') report.charges.push(outcome.result.status === 'error' && charge.status === 'pending' ? { ...runCharge(charge), problem: outcome.result.message } : runCharge(charge));
   if (charge.status === 'succeeded') {
     report.charged++;
     report.amount_minor += charge.amount_minor;

@@ -1,3 +1,4 @@
+import { processorLabel } from '../billing/gateway.js';
 import type { Context } from './context.js';
 import { existsSync } from 'node:fs';
 import { FailedError } from '../errors.js';
@@ -40,7 +41,7 @@ export function chargingContext(ctx: Context, store: Store, settings: ResolvedSe
 export function refuseLiveGatewayUnderSimulatedClock(ctx: Pick<Context, 'simulatedNow'>, gateway: Pick<Gateway, 'name' | 'live' | 'close'>): void {
   if (!ctx.simulatedNow || !gateway.live) return;
   gateway.close();
-  throw new FailedError(`TXPLAN_NOW is set, and the ${gateway.name} processor moves real money: a simulated clock is for rehearsals with the sandbox processor; unset TXPLAN_NOW, or set payments.gateway: sandbox in txplan.yaml`, 'simulated_clock_live');
+  throw new FailedError(`TXPLAN_NOW is set, and the ${processorLabel(gateway.name)} processor moves real money: a simulated clock is for rehearsals with the sandbox processor; unset TXPLAN_NOW, or set payments.gateway: sandbox in txplan.yaml`, 'simulated_clock_live');
 }
 
 /** A command that talks to the processor refuses a txplan.yaml with errors, rather than fall back to defaults (the sandbox). */

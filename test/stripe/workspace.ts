@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { ledgerRows, query } from '../helpers.js';
-import type { StandIn } from './standin.mjs';
+import type { StandIn, StandInPaymentIntent } from './standin.mjs';
 
 /** The processors txplan charges through; scenario tests run against each. */
 export type GatewayName = 'sandbox' | 'stripe';
@@ -36,13 +36,14 @@ export function databaseIdOf(ws: string): string {
 
 /**
  * The processor's own record of this workspace's charges: the sandbox's ledger
- * file, or the stand-in's PaymentIntents carrying this database's id.
+ * file, or the stand-in's PaymentIntents carrying this database's id (as
+ * `standIn.paymentIntents()` gives them, in-process or over its control endpoint).
  */
-export function processorCharges(ws: string, standIn?: StandIn): ProcessorCharge[] {
-  if (!standIn) return ledgerRows<ProcessorCharge>(ws, 'SELECT idempotency_key, status, amount_minor, currency FROM charges');
+export function processorCharges(ws: string, intents?: readonly StandInPaymentIntent[] | StandIn): ProcessorCharge[] {
+  if (!intents) return ledgerRows<ProcessorCharge>(ws, 'SELECT idempotency_key, status, amount_minor, currency FROM charges');
   const id = databaseIdOf(ws);
-  return standIn
-    .paymentIntents()
+  const all = 'paymentIntents' in intents ? intents.paymentIntents() : intents;
+  return all
     .filter((pi) => pi.metadata.txplan_database === id)
     .map((pi) => ({ idempotency_key: pi.metadata.txplan_key!, status: pi.status === 'succeeded' ? 'succeeded' : 'declined', amount_minor: pi.amount, currency: pi.currency.toUpperCase() }));
 }

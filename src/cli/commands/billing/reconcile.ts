@@ -1,3 +1,4 @@
+import { processorLabel } from '../../../billing/gateway.js';
 import type { Context } from '../../context.js';
 import { withStore } from '../../store.js';
 import { resolveWorkspace } from '../../workspace.js';
@@ -16,11 +17,12 @@ export async function run(ctx: Context, opts: { accept?: boolean } = {}): Promis
     } finally {
       charging.gateway.close();
     }
-    const name = charging.gateway.name;
+    const gateway = charging.gateway.name;
+    const name = processorLabel(gateway);
     const who = { actor: ctx.actor, now: ctx.now() };
     if (opts.accept) {
       const accepted = acceptDifferences(store, differences, who);
-      if (ctx.options.json) ctx.json({ gateway: name, ok: accepted.remaining.length === 0, on_hold: false, acknowledged: accepted.acknowledged, differences: accepted.remaining });
+      if (ctx.options.json) ctx.json({ gateway, ok: accepted.remaining.length === 0, on_hold: false, acknowledged: accepted.acknowledged, differences: accepted.remaining });
       else {
         for (const key of accepted.acknowledged) ctx.out(`${key}: acknowledged (held by the processor, unknown to this database)`);
         for (const d of accepted.remaining) ctx.out(`${d.idempotency_key}${d.plan_id !== null ? ` (plan ${d.plan_id})` : ''}: ${d.message}`);
@@ -31,7 +33,7 @@ export async function run(ctx: Context, opts: { accept?: boolean } = {}): Promis
     }
     const lifted = liftHoldIfClean(store, differences, who);
     const onHold = billingHold(store) !== undefined;
-    if (ctx.options.json) ctx.json({ gateway: name, ok: differences.length === 0, on_hold: onHold, differences });
+    if (ctx.options.json) ctx.json({ gateway, ok: differences.length === 0, on_hold: onHold, differences });
     else {
       if (differences.length === 0) ctx.out(`${ctx.color.green('✔')} Every charge matches the ${name} processor's records.`);
       else {

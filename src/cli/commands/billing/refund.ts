@@ -1,3 +1,4 @@
+import { processorLabel } from '../../../billing/gateway.js';
 import type { Context } from '../../context.js';
 import { confirmCharge } from '../../confirm.js';
 import { withStore } from '../../store.js';
@@ -43,7 +44,7 @@ export async function run(ctx: Context, ref: string, opts: RefundOptions): Promi
     }
     const charging = chargingContext(ctx, store, settings);
     try {
-      if (found.gateway !== charging.gateway.name) throw new FailedError(`Charge ${found.id} was made through the ${found.gateway} processor, not ${charging.gateway.name}; refund it there`, 'other_gateway');
+      if (found.gateway !== charging.gateway.name) throw new FailedError(`Charge ${found.id} was made through the ${processorLabel(found.gateway)} processor, not ${processorLabel(charging.gateway.name)}; refund it there`, 'other_gateway');
       // Refunds of this charge left pending by a stopped process go first, under their own keys.
       const resumed = await settlePendingRefunds(charging, found.id);
       const rerun = resumed.find((o) => o.refund.reason === reason && (requested === undefined || o.refund.amount_minor === requested));

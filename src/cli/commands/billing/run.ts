@@ -50,7 +50,7 @@ export async function run(ctx: Context, opts: { date?: string; dryRun?: boolean;
         ctx.out(`billing run (dry run)${report.date ? ` ${report.date}` : ''}: would charge ${report.charges.length} (${formatMoney(total, currency)}), ${report.skipped} skipped, ${report.completed_plans} to complete, ${report.overdue_plans} overdue; nothing was charged or written`);
       } else {
         for (const c of report.charges.filter((x) => x.status !== 'succeeded')) {
-          if (c.status === 'pending') ctx.err(color.yellow(`unanswered ${c.idempotency_key} ${formatMoney(c.amount_minor, c.currency)}: the processor did not answer; the next run asks again under the same key`));
+          if (c.status === 'pending') ctx.err(color.yellow(`unanswered ${c.idempotency_key} ${formatMoney(c.amount_minor, c.currency)}: ${c.problem ?? 'the processor did not answer; the next run asks again under the same key'}`));
           else if (needsPatient(c.decline_code)) ctx.err(color.yellow(`declined ${c.idempotency_key} ${formatMoney(c.amount_minor, c.currency)}: ${c.decline_code}, plan ${c.plan_id} past due; ${NEEDS_PATIENT_ADVICE}`));
           else ctx.err(color.yellow(`declined ${c.idempotency_key} ${formatMoney(c.amount_minor, c.currency)}: ${c.decline_code}${c.next_attempt_on ? `, retry on ${c.next_attempt_on}` : ', plan past due'}`));
         }
