@@ -62,9 +62,9 @@ interface Finished {
 }
 
 /** The stand-in for one test, closed when the test finishes; the sandbox needs none. */
-async function processorFor(gateway: GatewayName, seed = 1): Promise<StandIn | undefined> {
+async function processorFor(gateway: GatewayName, seed = 1, latencyMs = 0): Promise<StandIn | undefined> {
   if (gateway === 'sandbox') return undefined;
-  const standIn = await startStandIn({ latencyMs: 0, seed });
+  const standIn = await startStandIn({ latencyMs, seed });
   onTestFinished(() => standIn.close());
   return standIn;
 }
@@ -307,7 +307,8 @@ async function killStripeRuns(): Promise<void> {
   const seed = Number(process.env.NEVER_TWICE_SEED ?? Math.floor(Math.random() * 2 ** 31));
   console.log(`never-twice (c, stripe): seed ${seed} (replay with NEVER_TWICE_SEED=${seed})`);
   const random = seededRandom(seed);
-  const standIn = (await processorFor('stripe', seed))!;
+  // A few milliseconds per answer, so that several requests are in flight whenever a run is killed.
+  const standIn = (await processorFor('stripe', seed, 5))!;
   // 1 in 40 pays with a card Stripe declines hard (stolen_card): its plan goes past due, its charges are declined once each.
   const w = await setup(2000, { declineEvery: 40, declineToken: 'pm_card_chargeDeclinedStolenCard', standIn });
   const faults: Fault[] = [
