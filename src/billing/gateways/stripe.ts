@@ -55,6 +55,10 @@ export function stripeConfig(settings: ResolvedSettings, env: Pick<Environment, 
   if ((apiBase.protocol !== 'http:' && apiBase.protocol !== 'https:') || apiBase.pathname.replace(/\/$/, '') !== '' || apiBase.search || apiBase.username || apiBase.password) {
     throw new FailedError(`${from} "${base}" must be an http(s) origin without a path, e.g. http://127.0.0.1:12111`, 'stripe_api_base');
   }
+  // A live key goes only over TLS: a plain-http base is for stripe-mock and test stand-ins.
+  if (mode === 'live' && apiBase.protocol !== 'https:') {
+    throw new FailedError(`${from} "${base}" is plain http, and payments.stripe.mode is live: a live key is sent only over https; remove the override to reach https://api.stripe.com`, 'stripe_api_base');
+  }
   return {
     secretKey,
     mode,
