@@ -18,12 +18,12 @@
 //
 //   node bench/stripe.mjs [--plans N] [--rounds N] [--capped-rounds N] [--latency MS] [--json]
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import Database from 'better-sqlite3';
 import { parseDocument } from 'yaml';
-import { arg, bin, median, root, time } from './lib.mjs';
+import { arg, bin, median, monthlyPlansWorkspace, root, time } from './lib.mjs';
 
 const plans = arg('--plans', 2000);
 const rounds = arg('--rounds', 3);
@@ -56,42 +56,14 @@ async function startStandIn(latency) {
 
 // The workspace: one real plan through the CLI (on the sandbox), the rest copied from its rows; then every
 // payment method is Stripe's test card pm_card_visa (no customer), and the workspace charges Stripe.
-rmSync(work, { recursive: true, force: true });
-mkdirSync(work, { recursive: true });
-time(process.execPath, [bin, 'init', work]);
-const setupEnv = { env: { ...process.env, TXPLAN_NOW: START_DATE } };
-const txplan = (...args) => time(process.execPath, [bin, '--workspace', work, '--yes', ...args], setupEnv);
-txplan('clinic', 'add', 'downtown', '--name', 'Downtown', '--timezone', 'America/New_York');
-txplan('patient', 'add', '--first', 'Template', '--last', 'Patient', '--mrn', 'T-1');
-txplan('plan', 'apply', 'T-1', 'comprehensive-acne-resolution', '--mode', 'start', '--clinic', 'downtown', '--start', START_DATE, '--payment-method', 'pm_card_visa');
-
-const dbPath = join(work, '.txplan', 'txplan.db');
-const db = new Database(dbPath);
-db.pragma('synchronous = OFF');
-const plan = db.prepare('SELECT * FROM plans WHERE id = 1').get();
-const steps = db.prepare('SELECT * FROM steps WHERE plan_id = 1').all();
-const insertPatient = db.prepare("INSERT INTO patients (mrn, first_name, last_name, created_at, updated_at) VALUES (?, 'Bench', 'Patient', 'x', 'x')");
-const insertMethod = db.prepare("INSERT INTO payment_methods (patient_id, token, brand, last4, exp_month, exp_year, created_at) VALUES (?, 'pm_card_visa', 'visa', '4242', 12, 2034, 'x')");
-const columns = Object.keys(plan).filter((c) => c !== 'id');
-const insertPlan = db.prepare(`INSERT INTO plans (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`);
-const stepColumns = Object.keys(steps[0]).filter((c) => c !== 'id' && c !== 'plan_id');
-const insertStep = db.prepare(`INSERT INTO steps (plan_id, ${stepColumns.join(', ')}) VALUES (@plan_id, ${stepColumns.map((c) => `@${c}`).join(', ')})`);
-const insertPrice = db.prepare('INSERT INTO plan_prices (plan_id, from_installment, monthly_fee_minor) VALUES (?, 1, 24900)');
-const insertPaid = db.prepare(`INSERT INTO charges (plan_id, kind, installment, idempotency_key, due_date, amount_minor, currency, status, attempts, retries_allowed, gateway, payment_token, created_at, updated_at)
-  VALUES (?, 'installment', 1, ?, '2026-11-02', 24900, 'USD', 'succeeded', 1, 3, 'sandbox', 'pm_card_visa', 'x', 'x')`);
-db.transaction(() => {
-  for (let done = 1; done < plans; done++) {
-    const patient = insertPatient.run(`B-${done}`).lastInsertRowid;
-    const method = insertMethod.run(patient).lastInsertRowid;
-    const id = insertPlan.run({ ...plan, patient_id: patient, payment_method_id: method }).lastInsertRowid;
-    for (const step of steps) insertStep.run({ ...step, plan_id: id });
-    insertPrice.run(id);
-    insertPaid.run(id, `plan-${id}-installment-1`);
-  }
+const dbPath = monthlyPlansWorkspace(work, plans, START_DATE);
+// Every payment method is Stripe's test card pm_card_visa, with no customer: charged as a pm_card_* name.
+{
+  const db = new Database(dbPath);
   db.prepare("UPDATE payment_methods SET token = 'pm_card_visa', customer = NULL").run();
-})();
-db.pragma('wal_checkpoint(TRUNCATE)');
-db.close();
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  db.close();
+}
 const pristine = join(work, 'pristine.db');
 copyFileSync(dbPath, pristine);
 const settingsFile = join(work, 'txplan.yaml');
