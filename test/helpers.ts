@@ -131,17 +131,7 @@ export function databaseBytes(ws: string): string {
     .join('');
 }
 
-/** mulberry32: a small seeded generator, so a failing run (of strings, of kills) can be replayed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from './random.mjs';
 
 const PEOPLE = [
   ['Ada', 'Lovelace'],
