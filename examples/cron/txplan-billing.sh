@@ -4,6 +4,9 @@
 #
 #   txplan-billing.sh WORKSPACE [ALERT_EMAIL]
 #
+# Environment: TXPLAN_ENV_FILE (default /etc/txplan/billing.env, read if it exists and only if no one but its
+# owner can read it) for the processor's secret key; TXPLAN_LOG_DIR; TXPLAN_ALERT_EMAIL.
+#
 # Exit codes of `txplan billing run` (see "Exit codes" in the README): 0 all charged, 3 at least one
 # charge failed, 4 another run holds the lock (this one waits up to 10 minutes).
 #
@@ -18,6 +21,20 @@ alert_to=${2:-${TXPLAN_ALERT_EMAIL:-}}
 log_dir=${TXPLAN_LOG_DIR:-$workspace/.txplan/logs}
 mkdir -p "$log_dir" && chmod 700 "$log_dir"
 log="$log_dir/billing-$(date +%Y-%m).log"
+
+# With payments.gateway: stripe, the secret key comes from an environment file only the billing user can
+# read (never from the crontab, the workspace or its repository): lines such as STRIPE_SECRET_KEY=sk_live_…
+env_file=${TXPLAN_ENV_FILE:-/etc/txplan/billing.env}
+if [ -f "$env_file" ]; then
+  if [ -n "$(find "$env_file" -perm /077 2>/dev/null)" ]; then
+    echo "txplan-billing: $env_file can be read by others; run: chmod 600 $env_file" >&2
+    exit 1
+  fi
+  set -a
+  # shellcheck source=/dev/null
+  . "$env_file"
+  set +a
+fi
 
 export TXPLAN_ACTOR=cron
 output=$(txplan --workspace "$workspace" --no-color billing run --wait 600 2>&1)
@@ -38,6 +55,7 @@ case $status in
   0) ;;
   3) alert "txplan billing: some charges were declined ($(date +%F))" ;;
   4) alert "txplan billing: another run held the lock for 10 minutes ($(date +%F))" ;;
-  *) alert "txplan billing: the run failed with exit $status ($(date +%F))" ;;
+  # The run's own sentence says what to fix (a missing key, a broken txplan.yaml, a database on hold).
+  *) alert "txplan billing: the run failed with exit $status ($(date +%F)): $(printf '%s' "$output" | grep '^txplan: ' | grep -v '^txplan: warning:' | tail -n 1 | cut -c 9-)" ;;
 esac
 exit "$status"
