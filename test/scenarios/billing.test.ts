@@ -935,8 +935,8 @@ describe.each(GATEWAYS)('%s', (gateway) => {
 
       if (gateway === 'stripe') {
         // Stripe's records cannot be edited by hand: txplan's are. txplan records a fourth installment Stripe never
-        // charged and another amount for installment 3; Stripe holds a charge with this database's metadata that
-        // txplan never made.
+        // charged, another amount for installment 3, and a fifth installment as paid that Stripe declined; Stripe
+        // holds a charge with this database's metadata that txplan never made.
         const db = c.db(false);
         db.exec('DROP TRIGGER charges_fixed_columns; DROP TRIGGER charges_transitions;');
         db.prepare('UPDATE charges SET amount_minor = 1 WHERE idempotency_key = ?').run(`${c.k}plan-${id}-installment-3`);
@@ -944,7 +944,13 @@ describe.each(GATEWAYS)('%s', (gateway) => {
           `INSERT INTO charges (plan_id, kind, installment, step_n, idempotency_key, due_date, amount_minor, currency, status, attempts, retries_allowed, gateway, gateway_charge_id, payment_token, created_at, updated_at)
            SELECT plan_id, 'installment', 4, NULL, ?, '2031-03-01', 24900, 'USD', 'succeeded', 1, 3, 'stripe', 'pi_never_made', payment_token, created_at, updated_at FROM charges WHERE idempotency_key = ?`,
         ).run(`${c.k}plan-${id}-installment-4`, `${c.k}plan-${id}-installment-3`);
+        db.prepare(
+          `INSERT INTO charges (plan_id, kind, installment, step_n, idempotency_key, due_date, amount_minor, currency, status, attempts, retries_allowed, gateway, gateway_charge_id, payment_token, created_at, updated_at)
+           SELECT plan_id, 'installment', 5, NULL, ?, '2031-03-01', 24900, 'USD', 'succeeded', 1, 3, 'stripe', 'pi_x', payment_token, created_at, updated_at FROM charges WHERE idempotency_key = ?`,
+        ).run(`${c.k}plan-${id}-installment-5`, `${c.k}plan-${id}-installment-3`);
         db.close();
+        const fifth = `${c.k}plan-${id}-installment-5`;
+        await intentAtStripe({ amount: 24900, currency: 'usd', payment_method: 'pm_card_chargeCustomerFail', confirm: true, metadata: { txplan_key: fifth, txplan_database: c.databaseId, txplan_plan: String(id) } }, fifth);
         const stray = `${c.k}plan-99-installment-1`;
         await intentAtStripe({ amount: 500, currency: 'usd', payment_method: 'pm_card_visa', confirm: true, metadata: { txplan_key: stray, txplan_database: c.databaseId, txplan_plan: '99' } }, stray);
         const bad = c.run('billing', 'reconcile');
@@ -952,8 +958,9 @@ describe.each(GATEWAYS)('%s', (gateway) => {
         expect(bad.stdout.trim().split('\n')).toEqual([
           `${c.k}plan-${id}-installment-3 (plan ${id}): txplan has $0.01, the processor $249.00`,
           `${c.k}plan-${id}-installment-4 (plan ${id}): txplan recorded succeeded, but the processor has no such charge`,
+          `${fifth} (plan ${id}): txplan recorded succeeded, the processor declined`,
           `${c.k}plan-99-installment-1: the processor charged a charge txplan has no record of ($5.00)`,
-          '✖ 3 differences with the stripe processor',
+          '✖ 4 differences with the stripe processor',
         ]);
         const asJson = c.run('billing', 'reconcile', '--json');
         expect(asJson.code).toBe(1);
@@ -962,6 +969,7 @@ describe.each(GATEWAYS)('%s', (gateway) => {
         expect(report.differences.map((d) => [d.idempotency_key, d.problem, d.plan_id])).toEqual([
           [`${c.k}plan-${id}-installment-3`, 'amount', id],
           [`${c.k}plan-${id}-installment-4`, 'missing_at_processor', id],
+          [fifth, 'status', id],
           [stray, 'unknown_to_txplan', null],
         ]);
         return;
