@@ -3,7 +3,7 @@ import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { at, binary, repoRoot, setUp, STRIPE_TEST_KEY, tempDir, workspace } from '../helpers.js';
-import { startStandInProcess } from '../stripe/remote.js';
+import { startStandInProcess } from '../stripe/standin-process.js';
 import { useStripe } from '../stripe/workspace.js';
 
 const wrapper = join(repoRoot, 'examples', 'cron', 'txplan-billing.sh');

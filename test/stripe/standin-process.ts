@@ -33,8 +33,9 @@ fetch(url, { method, headers: { 'content-type': 'application/json' }, body: meth
   .catch((e) => { process.stderr.write(String(e)); process.exit(1); });
 `;
 
-export async function startStandInProcess(options: { seed?: number; latencyMs?: number } = {}): Promise<StandInProcess> {
+export async function startStandInProcess(options: { seed?: number; latencyMs?: number; apiKey?: string } = {}): Promise<StandInProcess> {
   const args = [script, '--port', '0', '--seed', String(options.seed ?? 1), '--latency', String(options.latencyMs ?? 0)];
+  if (options.apiKey !== undefined) args.push('--api-key', options.apiKey);
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';

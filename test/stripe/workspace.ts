@@ -39,7 +39,7 @@ export function databaseIdOf(ws: string): string {
  * file, or the stand-in's PaymentIntents carrying this database's id (as
  * `standIn.paymentIntents()` gives them, in-process or over its control endpoint).
  */
-export function processorCharges(ws: string, intents?: readonly StandInPaymentIntent[] | StandIn): ProcessorCharge[] {
+export function processorCharges(ws: string, intents?: readonly StandInPaymentIntent[] | Pick<StandIn, 'paymentIntents'>): ProcessorCharge[] {
   if (!intents) return ledgerRows<ProcessorCharge>(ws, 'SELECT idempotency_key, status, amount_minor, currency FROM charges');
   const id = databaseIdOf(ws);
   const all = 'paymentIntents' in intents ? intents.paymentIntents() : intents;

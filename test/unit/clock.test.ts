@@ -83,7 +83,7 @@ describe('a processor that moves real money under a simulated clock', () => {
         constructor: FailedError,
         exitCode: 1,
         code: 'simulated_clock_live',
-        message: 'TXPLAN_NOW is set, and the stripe processor moves real money: a simulated clock is for rehearsals with the sandbox processor; unset TXPLAN_NOW, or set payments.gateway: sandbox in txplan.yaml',
+        message: 'TXPLAN_NOW is set, and the Stripe processor moves real money: a simulated clock is for rehearsals with the sandbox processor; unset TXPLAN_NOW, or set payments.gateway: sandbox in txplan.yaml',
       }),
     );
     expect(live.closed).toBe(true);
