@@ -930,7 +930,7 @@ describe.each(GATEWAYS)('%s', (gateway) => {
       c.bill('2031-03-01');
       const ok = c.run('billing', 'reconcile');
       expect(ok.code).toBe(0);
-      expect(ok.stdout).toContain(`Every charge matches the ${gateway} processor's records.`);
+      expect(ok.stdout).toContain(`Every charge matches the ${gateway === 'stripe' ? 'Stripe' : 'sandbox'} processor's records.`);
       expect(c.json<{ ok: boolean; differences: unknown[] }>('billing', 'reconcile')).toEqual({ gateway, ok: true, on_hold: false, differences: [] });
 
       if (gateway === 'stripe') {
@@ -960,7 +960,7 @@ describe.each(GATEWAYS)('%s', (gateway) => {
           `${c.k}plan-${id}-installment-4 (plan ${id}): txplan recorded succeeded, but the processor has no such charge`,
           `${fifth} (plan ${id}): txplan recorded succeeded, the processor declined`,
           `${c.k}plan-99-installment-1: the processor charged a charge txplan has no record of ($5.00)`,
-          '✖ 4 differences with the stripe processor',
+          '✖ 4 differences with the Stripe processor',
         ]);
         const asJson = c.run('billing', 'reconcile', '--json');
         expect(asJson.code).toBe(1);
@@ -1102,7 +1102,7 @@ describe.each(GATEWAYS)('%s', (gateway) => {
         for (let n = 1; n <= attempts; n++) if (n !== 7) await declinedAt(n);
         const bad = c.run('billing', 'reconcile');
         expect(bad.code).toBe(1);
-        expect(bad.stdout.trim().split('\n')).toEqual([`${attemptKey(7)} (plan ${id}): txplan recorded declined, but the processor has no such charge`, '✖ 1 difference with the stripe processor']);
+        expect(bad.stdout.trim().split('\n')).toEqual([`${attemptKey(7)} (plan ${id}): txplan recorded declined, but the processor has no such charge`, '✖ 1 difference with the Stripe processor']);
         await declinedAt(7);
         expect(c.ledger().filter((r) => r.idempotency_key.startsWith(attemptKey(1))).every((r) => r.status === 'declined' && r.decline_code === 'generic_decline')).toBe(true);
         const ok = c.run('billing', 'reconcile');
