@@ -6,6 +6,7 @@ import { getPlan, setPlanStatusIf } from '../store/plans.js';
 import type { Store } from '../store/store.js';
 import { needsPatient, NEEDS_PATIENT_ADVICE, type ChargeResult, type Gateway } from './gateway.js';
 import { nextAttempt } from './plan.js';
+import { Settler } from './settler.js';
 
 /** What the charging code needs from outside: passed in, never reached for. */
 export interface ChargingContext {
@@ -78,38 +79,6 @@ export async function sendPending(ctx: ChargingContext, pending: readonly Charge
 
 type Answer = ChargeResult | { status: 'error'; message: string };
 
-/**
- * Gathers answers that arrive in the same turn of the event loop and records
- * them together, right after: a processor answering one at a time gets one
- * commit per answer, one answering a whole batch at once (the sandbox) one
- * commit for the batch. A failure to record is raised from the last flush.
- */
-class Settler<T> {
-  private queue: T[] = [];
-  private failure: unknown;
-
-  constructor(private readonly record: (batch: T[]) => void) {}
-
-  add(item: T): void {
-    this.queue.push(item);
-    if (this.queue.length === 1) setImmediate(() => this.drain());
-  }
-
-  flush(): void {
-    this.drain();
-    if (this.failure !== undefined) throw this.failure;
-  }
-
-  private drain(): void {
-    const batch = this.queue.splice(0);
-    if (batch.length === 0 || this.failure !== undefined) return;
-    try {
-      this.record(batch);
-    } catch (error) {
-      this.failure = error;
-    }
-  }
-}
 
 function settleAll(ctx: ChargingContext, pending: readonly ChargeRow[], answers: readonly Answer[], today: (charge: ChargeRow) => PlainDate, afterSettling?: (outcomes: readonly Outcome[]) => void): Outcome[] {
   const at = ctx.now().toISOString();

@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
 import type { Environment } from '../../config.js';
 import { attachKey, customerKey } from '../../domain/keys.js';
 import { FailedError } from '../../errors.js';
@@ -96,7 +96,29 @@ export interface StripeGatewayOptions {
   clock?: PacingClock;
 }
 
-const { StripeError, StripeCardError, StripeInvalidRequestError, StripeAuthenticationError, StripePermissionError, StripeRateLimitError, StripeConnectionError, StripeAPIError, StripeIdempotencyError } = Stripe.errors;
+/**
+ * The SDK, loaded the first time a request is made: commands that never talk
+ * to Stripe (every command on the sandbox) do not pay for loading it.
+ */
+let sdk: typeof Stripe | undefined;
+
+async function loadSdk(): Promise<typeof Stripe> {
+  sdk ??= (await import('stripe')).default;
+  return sdk;
+}
+
+type StripeErrors = typeof Stripe.errors;
+
+/** `error instanceof Stripe.errors[name]`, without loading the SDK to ask (no SDK loaded, no Stripe error). */
+function isError<K extends keyof StripeErrors>(error: unknown, name: K): error is InstanceType<Extract<StripeErrors[K], abstract new (...args: never[]) => unknown>> {
+  const type = sdk?.errors[name] as unknown as (abstract new (...args: never[]) => unknown) | undefined;
+  return type !== undefined && error instanceof type;
+}
+
+/** The same question, without narrowing the error's type (Stripe's error classes all have one shape). */
+function kindOf(error: unknown, name: keyof StripeErrors): boolean {
+  return isError(error, name);
+}
 
 const SECRET = /\b(sk|rk)_(test|live)_[A-Za-z0-9*]+/g;
 
@@ -204,7 +226,7 @@ export class StripeGateway implements Gateway {
       const method = await this.#send(asked, (stripe) => stripe.paymentMethods.attach(request.token, { customer: owner }, { idempotencyKey: attachKey(this.#databaseId, request.patientId, request.token) }));
       return { ...details(method), customer: owner };
     } catch (error) {
-      if (error instanceof StripeCardError) {
+      if (isError(error, 'StripeCardError')) {
         const reason = (error.decline_code || error.code || 'card_declined').replace(/_/g, ' ');
         throw new FailedError(`Stripe declined the card when saving it (${reason}); nothing was saved, ask the patient for another card`, 'card_declined_on_save');
       }
@@ -212,7 +234,7 @@ export class StripeGateway implements Gateway {
         throw new FailedError(`Stripe has no customer ${owner} for patient ${request.patientId}; it may have been deleted in the Stripe dashboard. Nothing was saved`, 'unknown_customer');
       }
       if (isMissing(error)) throw unknownPaymentMethod(request.token);
-      if (error instanceof StripeInvalidRequestError || error instanceof StripeIdempotencyError) {
+      if (isError(error, 'StripeInvalidRequestError') || isError(error, 'StripeIdempotencyError')) {
         throw new FailedError(`Stripe would not save payment method ${request.token} for patient ${request.patientId} (${scrub(error.message)}); nothing was saved. A card saved to another customer must be added again for this patient`, 'payment_method_refused');
       }
       throw this.#plain(error);
@@ -230,9 +252,9 @@ export class StripeGateway implements Gateway {
       const intent = await this.#send(asked, (stripe) => stripe.paymentIntents.create(chargeParams(request, this.#databaseId), { idempotencyKey: request.idempotencyKey }));
       return chargeResult(intent, asked);
     } catch (error) {
-      if (error instanceof StripeIdempotencyError) throw new IdempotencyConflictError(request.idempotencyKey);
-      if (error instanceof StripeCardError) return declined(error.payment_intent?.id ?? '', error.code, error.decline_code, error.message);
-      if (error instanceof StripeInvalidRequestError) {
+      if (isError(error, 'StripeIdempotencyError')) throw new IdempotencyConflictError(request.idempotencyKey);
+      if (isError(error, 'StripeCardError')) return declined(error.payment_intent?.id ?? '', error.code, error.decline_code, error.message);
+      if (isError(error, 'StripeInvalidRequestError')) {
         if (error.code === 'resource_missing' && (error.param === 'payment_method' || error.param === 'customer')) {
           return { status: 'declined', id: error.payment_intent?.id ?? '', code: 'payment_method_missing', message: 'Stripe has no such payment method; set a new one with plan payment', hard: true };
         }
@@ -250,7 +272,7 @@ export class StripeGateway implements Gateway {
       const result = await this.#send(asked, (stripe) => stripe.paymentIntents.search({ query: `metadata['txplan_key']:'${key.replace(/'/g, "\\'")}'`, limit: 100 }));
       found = result.data;
     } catch (error) {
-      if (!(error instanceof StripeInvalidRequestError || error instanceof StripePermissionError)) throw this.#plain(error);
+      if (!(isError(error, 'StripeInvalidRequestError') || isError(error, 'StripePermissionError'))) throw this.#plain(error);
       found = await this.#listAll(asked, (stripe, page) => stripe.paymentIntents.list(page));
     }
     const mine = found.filter((intent) => intent.metadata?.txplan_key === key && intent.metadata?.txplan_database === this.#databaseId);
@@ -304,8 +326,8 @@ export class StripeGateway implements Gateway {
       }
       return { status: 'succeeded', id: refund.id };
     } catch (error) {
-      if (error instanceof StripeIdempotencyError) throw new IdempotencyConflictError(request.idempotencyKey);
-      if (error instanceof StripeInvalidRequestError) return { status: 'failed', id: '', code: error.code ?? 'invalid_request', message: scrub(error.message) };
+      if (isError(error, 'StripeIdempotencyError')) throw new IdempotencyConflictError(request.idempotencyKey);
+      if (isError(error, 'StripeInvalidRequestError')) return { status: 'failed', id: '', code: error.code ?? 'invalid_request', message: scrub(error.message) };
       throw this.#plain(error);
     }
   }
@@ -343,12 +365,13 @@ export class StripeGateway implements Gateway {
     return `StripeGateway ${JSON.stringify(this.toJSON())}`;
   }
 
-  #client(): Stripe {
+  async #client(): Promise<Stripe> {
     if (this.#keyRefused) throw keyRefused();
     if (this.#stripe) return this.#stripe;
     const base = this.#apiBase;
     // Paced where each HTTP request is made, so the SDK's own resend of a closed connection is counted too.
-    const http = Stripe.createNodeHttpClient();
+    const Sdk = await loadSdk();
+    const http = Sdk.createNodeHttpClient();
     const pacer = this.#pacer;
     const httpClient: Stripe.HttpClient = {
       getClientName: () => http.getClientName(),
@@ -372,7 +395,7 @@ export class StripeGateway implements Gateway {
           };
         }),
     };
-    this.#stripe = new Stripe(this.#secretKey, {
+    this.#stripe = new Sdk(this.#secretKey, {
       httpClient,
       host: base.hostname,
       port: base.port || (base.protocol === 'https:' ? 443 : 80),
@@ -394,11 +417,11 @@ export class StripeGateway implements Gateway {
    */
   async #send<T>(asked: Asked, call: (stripe: Stripe) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      const stripe = this.#client();
+      const stripe = await this.#client();
       try {
         return await call(stripe);
       } catch (error) {
-        if (error instanceof StripeAuthenticationError) this.#keyRefused = true;
+        if (isError(error, 'StripeAuthenticationError')) this.#keyRefused = true;
         if (this.#keyRefused) throw keyRefused();
         const unanswered = this.#unanswered(error);
         if (unanswered === undefined) throw error;
@@ -413,15 +436,15 @@ export class StripeGateway implements Gateway {
 
   /** Why Stripe's answer is unknown or was "not now", or undefined when it answered. */
   #unanswered(error: unknown): { reason: string; retryAfterMs?: number } | undefined {
-    if (!(error instanceof StripeError)) return undefined;
-    if (error instanceof StripeRateLimitError || error.code === 'lock_timeout') {
+    if (!(isError(error, 'StripeError'))) return undefined;
+    if (kindOf(error, 'StripeRateLimitError') || error.code === 'lock_timeout') {
       const seconds = Number(error.headers?.['retry-after']);
       return { reason: error.code === 'lock_timeout' ? 'the object was locked by another request' : 'too many requests (HTTP 429)', ...(Number.isFinite(seconds) && seconds >= 0 ? { retryAfterMs: seconds * 1000 } : {}) };
     }
-    if (error instanceof StripeConnectionError) {
+    if (kindOf(error, 'StripeConnectionError')) {
       return { reason: /timeout/i.test(error.message) ? `no answer within ${this.#timeoutMs / 1000} s` : 'the connection failed or closed before the answer' };
     }
-    if (error instanceof StripeAPIError && !(error.statusCode !== undefined && error.statusCode < 500)) {
+    if (kindOf(error, 'StripeAPIError') && !(error.statusCode !== undefined && error.statusCode < 500)) {
       return { reason: error.statusCode ? `Stripe failed with HTTP ${error.statusCode}` : 'Stripe answered with something unreadable' };
     }
     if (error.statusCode === 409 || error.code === 'idempotency_key_in_use') return { reason: 'the same request was still being handled' };
@@ -431,10 +454,10 @@ export class StripeGateway implements Gateway {
   /** Any error left, as one sentence that never carries the key. */
   #plain(error: unknown): Error {
     if (error instanceof FailedError) return error;
-    if (error instanceof StripePermissionError) {
+    if (isError(error, 'StripePermissionError')) {
       return new FailedError(`Stripe refused the request: the key in STRIPE_SECRET_KEY is not allowed to do this (${scrub(error.message)}); give the restricted key that permission or use the secret key`, 'stripe_permission');
     }
-    if (error instanceof StripeError) return new FailedError(`Stripe refused the request: ${scrub(error.message)}`, 'stripe_error');
+    if (isError(error, 'StripeError')) return new FailedError(`Stripe refused the request: ${scrub(error.message)}`, 'stripe_error');
     if (error instanceof Error) error.message = scrub(error.message);
     return error as Error;
   }
@@ -513,7 +536,7 @@ function details(method: Stripe.PaymentMethod): PaymentMethodDetails {
 }
 
 function isMissing(error: unknown): error is Stripe.errors.StripeError {
-  return error instanceof StripeInvalidRequestError && error.code === 'resource_missing';
+  return isError(error, 'StripeInvalidRequestError') && error.code === 'resource_missing';
 }
 
 function unknownPaymentMethod(token: string): FailedError {
