@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { Outcome, StandInCustomer, StandInPaymentIntent, StandInRefund, StandInSettings, StandInStats } from './standin.mjs';
+import type { StandIn } from './standin.mjs';
 
 /**
  * The Stripe stand-in in a process of its own, read and driven synchronously.
@@ -11,17 +11,7 @@ import type { Outcome, StandInCustomer, StandInPaymentIntent, StandInRefund, Sta
  * `node standin.mjs` as a child and talks to its /__standin/ control endpoints
  * with a short synchronous request, so a test reads it between commands.
  */
-export interface StandInProcess {
-  readonly url: string;
-  readonly port: number;
-  configure(settings: StandInSettings): void;
-  setOutcome(paymentMethodId: string, outcome: Outcome): void;
-  paymentIntents(): StandInPaymentIntent[];
-  customers(): StandInCustomer[];
-  refunds(): StandInRefund[];
-  stats(): StandInStats;
-  close(): Promise<void>;
-}
+export type StandInProcess = Pick<StandIn, 'url' | 'port' | 'configure' | 'setOutcome' | 'paymentIntents' | 'customers' | 'refunds' | 'stats' | 'close'>;
 
 const script = fileURLToPath(new URL('./standin.mjs', import.meta.url));
 
