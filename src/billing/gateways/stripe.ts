@@ -280,12 +280,7 @@ export class StripeGateway implements Gateway {
   }
 
   async *ledger(): AsyncIterable<LedgerEntry> {
-    const intents = await this.#listAll({ what: 'the list of PaymentIntents', then: 'nothing was compared; run billing reconcile again in a minute' }, (stripe, page) => stripe.paymentIntents.list(page)).catch((error: unknown) => Promise.reject(this.#plain(error)));
-    // Stripe lists newest first; oldest first, and a stable sort keeps two of one key in the order they were made.
-    const entries = intents
-      .reverse()
-      .filter((intent) => intent.metadata?.txplan_database === this.#databaseId)
-      .map(
+    const entries = (await this.#listMine('PaymentIntents', (stripe, page) => stripe.paymentIntents.list(page))).map(
         (intent): LedgerEntry => ({
           id: intent.id,
           idempotencyKey: intent.metadata?.txplan_key ?? '',
@@ -306,7 +301,7 @@ export class StripeGateway implements Gateway {
       const earlier = (await this.#listAll(asked, (stripe, page) => stripe.refunds.list({ ...page, payment_intent: request.chargeId })).catch((error: unknown) => Promise.reject(this.#plain(error)))).find(
         (refund) => refund.metadata?.txplan_key === request.idempotencyKey && refund.metadata?.txplan_database === this.#databaseId,
       );
-      if (earlier) return earlier.status === 'failed' || earlier.status === 'canceled' ? { status: 'failed', id: earlier.id, code: earlier.failure_reason ?? earlier.status, message: `Stripe did not make the refund (${earlier.failure_reason ?? earlier.status})` } : { status: 'succeeded', id: earlier.id };
+      if (earlier) return refundResult(earlier);
     }
     try {
       const refund = await this.#send(asked, (stripe) =>
@@ -321,10 +316,7 @@ export class StripeGateway implements Gateway {
           { idempotencyKey: request.idempotencyKey },
         ),
       );
-      if (refund.status === 'failed' || refund.status === 'canceled') {
-        return { status: 'failed', id: refund.id, code: refund.failure_reason ?? refund.status, message: `Stripe ${refund.status === 'failed' ? 'could not make' : 'cancelled'} the refund${refund.failure_reason ? ` (${refund.failure_reason.replace(/_/g, ' ')})` : ''}` };
-      }
-      return { status: 'succeeded', id: refund.id };
+      return refundResult(refund);
     } catch (error) {
       if (isError(error, 'StripeIdempotencyError')) throw new IdempotencyConflictError(request.idempotencyKey);
       if (isError(error, 'StripeInvalidRequestError')) return { status: 'failed', id: '', code: error.code ?? 'invalid_request', message: scrub(error.message) };
@@ -333,11 +325,7 @@ export class StripeGateway implements Gateway {
   }
 
   async *refunds(): AsyncIterable<RefundLedgerEntry> {
-    const refunds = await this.#listAll({ what: 'the list of refunds', then: 'nothing was compared; run billing reconcile again in a minute' }, (stripe, page) => stripe.refunds.list(page)).catch((error: unknown) => Promise.reject(this.#plain(error)));
-    const entries = refunds
-      .reverse()
-      .filter((refund) => refund.metadata?.txplan_database === this.#databaseId)
-      .map(
+    const entries = (await this.#listMine('refunds', (stripe, page) => stripe.refunds.list(page))).map(
         (refund): RefundLedgerEntry => ({
           id: refund.id,
           idempotencyKey: refund.metadata?.txplan_key ?? '',
@@ -462,6 +450,15 @@ export class StripeGateway implements Gateway {
     return error as Error;
   }
 
+  /**
+   * Every object of a list that this database made (by `txplan_database` in its metadata), oldest first:
+   * Stripe lists newest first, and a stable sort by key then keeps two of one key in the order they were made.
+   */
+  async #listMine<T extends { id: string; metadata: Stripe.Metadata | null }>(what: string, list: (stripe: Stripe, page: { limit: number; starting_after?: string }) => PromiseLike<Stripe.ApiList<T>>): Promise<T[]> {
+    const all = await this.#listAll({ what: `the list of ${what}`, then: 'nothing was compared; run billing reconcile again in a minute' }, list).catch((error: unknown) => Promise.reject(this.#plain(error)));
+    return all.reverse().filter((object) => object.metadata?.txplan_database === this.#databaseId);
+  }
+
   /** Every object of a list, a page of 100 at a time, each page through the pacer. */
   async #listAll<T extends { id: string }>(asked: Asked, list: (stripe: Stripe, page: { limit: number; starting_after?: string }) => PromiseLike<Stripe.ApiList<T>>): Promise<T[]> {
     const all: T[] = [];
@@ -518,6 +515,14 @@ function chargeResult(intent: Stripe.PaymentIntent, asked: Asked): ChargeResult 
     default:
       return { status: 'declined', id: intent.id, code: intent.status, message: `Stripe left the payment ${intent.status.replace(/_/g, ' ')}`, hard: false };
   }
+}
+
+/** What a refund Stripe holds says of it: failed or cancelled is a failed refund, anything else made. */
+function refundResult(refund: Stripe.Refund): RefundResult {
+  if (refund.status === 'failed' || refund.status === 'canceled') {
+    return { status: 'failed', id: refund.id, code: refund.failure_reason ?? refund.status, message: `Stripe ${refund.status === 'failed' ? 'could not make' : 'cancelled'} the refund${refund.failure_reason ? ` (${refund.failure_reason.replace(/_/g, ' ')})` : ''}` };
+  }
+  return { status: 'succeeded', id: refund.id };
 }
 
 /** A card declined: hard when no retry can clear it, needing the patient when the bank asks them to confirm. */
