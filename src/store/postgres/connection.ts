@@ -1,0 +1,148 @@
+import { createRequire } from 'node:module';
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+
+/**
+ * A synchronous PostgreSQL connection. The store is synchronous (short
+ * transactions, no network call inside one), so the `pg` client runs in a
+ * worker thread and the calling thread waits for each answer with
+ * Atomics.wait. The worker holds one connection for the life of the process;
+ * when the process ends, the server ends the session and releases its locks.
+ */
+
+export interface QueryResult<R = Record<string, unknown>> {
+  rows: R[];
+  rowCount: number;
+}
+
+/** An error the server (or the client library) reported, carried over from the worker. */
+export class PostgresError extends Error {
+  constructor(
+    message: string,
+    /** SQLSTATE (e.g. 23505) or a Node error code (ECONNREFUSED). */
+    readonly code: string | undefined,
+    readonly detail: string | undefined,
+    readonly constraint: string | undefined,
+  ) {
+    super(message);
+    this.name = 'PostgresError';
+  }
+}
+
+export interface ConnectOptions {
+  /** A postgres:// URL; libpq variables (PGHOST, PGPASSWORD, PGSSLMODE, …) fill in what it leaves out. */
+  url: string;
+  /** Seconds to wait for the server to answer a connection attempt. */
+  connectTimeoutSeconds?: number;
+  /** The application_name the server shows in pg_stat_activity. */
+  applicationName?: string;
+}
+
+interface Reply {
+  rows?: unknown[];
+  rowCount?: number;
+  serverVersion?: number;
+  error?: { message: string; code?: string; detail?: string; constraint?: string };
+}
+
+/** The worker's source. Kept as plain JavaScript so it runs from the built package and from the sources alike. */
+const WORKER = String.raw`
+const { workerData } = require('node:worker_threads');
+const pg = require(workerData.pg);
+const flag = new Int32Array(workerData.shared);
+const port = workerData.port;
+// int8 (counts, sums, money) and numeric (sums of int8) come back as numbers, as they do from SQLite.
+pg.types.setTypeParser(20, (v) => { const n = Number(v); if (!Number.isSafeInteger(n)) throw new Error('integer out of range: ' + v); return n; });
+pg.types.setTypeParser(1700, (v) => Number(v));
+let client;
+let broken;
+function reply(message) {
+  port.postMessage(message);
+  Atomics.store(flag, 0, 1);
+  Atomics.notify(flag, 0);
+}
+function failure(e) {
+  return { error: { message: String(e && e.message || e), code: e && e.code, detail: e && e.detail, constraint: e && e.constraint } };
+}
+port.on('message', async (m) => {
+  try {
+    if (m.op === 'connect') {
+      const config = { connectionString: m.url, connectionTimeoutMillis: m.timeout * 1000, application_name: m.name, keepAlive: true };
+      client = new pg.Client(config);
+      client.on('error', (e) => { broken = e; });
+      await client.connect();
+      const r = await client.query('SHOW server_version_num');
+      reply({ serverVersion: Number(r.rows[0].server_version_num) });
+    } else if (m.op === 'query') {
+      if (broken) throw broken;
+      const r = await client.query({ text: m.sql, values: m.params, name: m.name });
+      reply({ rows: r.rows, rowCount: r.rowCount ?? 0 });
+    } else if (m.op === 'end') {
+      if (client) await client.end().catch(() => {});
+      reply({});
+    }
+  } catch (e) {
+    reply(failure(e));
+  }
+});
+`;
+
+export class PostgresConnection {
+  private readonly flag: Int32Array;
+  private readonly port: MessagePort;
+  private readonly worker: Worker;
+  private closed = false;
+  readonly serverVersion: number;
+
+  private constructor(options: ConnectOptions) {
+    const shared = new SharedArrayBuffer(4);
+    this.flag = new Int32Array(shared);
+    const { port1, port2 } = new MessageChannel();
+    this.port = port1;
+    const pgPath = createRequire(import.meta.url).resolve('pg');
+    this.worker = new Worker(WORKER, { eval: true, workerData: { shared, port: port2, pg: pgPath }, transferList: [port2] });
+    // The connection never keeps the process alive; the server ends the session when the process ends.
+    this.worker.unref();
+    this.port.unref();
+    const answer = this.ask({ op: 'connect', url: options.url, timeout: options.connectTimeoutSeconds ?? 10, name: options.applicationName ?? 'txplan' }, (options.connectTimeoutSeconds ?? 10) + 30);
+    this.serverVersion = answer.serverVersion!;
+  }
+
+  /** Connects, or throws the PostgresError the server or the network gave. */
+  static connect(options: ConnectOptions): PostgresConnection {
+    return new PostgresConnection(options);
+  }
+
+  /**
+   * Runs one statement with `$1…` parameters. `name` makes it a prepared
+   * statement the server parses once per session.
+   */
+  query<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = [], name?: string): QueryResult<R> {
+    if (this.closed) throw new PostgresError('the database connection is closed', 'closed', undefined, undefined);
+    const answer = this.ask({ op: 'query', sql, params, name });
+    return { rows: answer.rows as R[], rowCount: answer.rowCount ?? 0 };
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.ask({ op: 'end' }, 10);
+    } catch {
+      // the session ends with the worker anyway
+    }
+    void this.worker.terminate();
+  }
+
+  private ask(message: Record<string, unknown>, timeoutSeconds = 24 * 3600): Reply {
+    Atomics.store(this.flag, 0, 0);
+    this.port.postMessage(message);
+    const waited = Atomics.wait(this.flag, 0, 0, timeoutSeconds * 1000);
+    const received = receiveMessageOnPort(this.port);
+    if (waited === 'timed-out' || !received) {
+      throw new PostgresError(`the database did not answer within ${timeoutSeconds} s`, 'timeout', undefined, undefined);
+    }
+    const reply = received.message as Reply;
+    if (reply.error) throw new PostgresError(reply.error.message, reply.error.code, reply.error.detail, reply.error.constraint);
+    return reply;
+  }
+}
