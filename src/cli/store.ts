@@ -6,7 +6,7 @@ import { billingLock } from '../billing/lock.js';
 import { Store } from '../store/store.js';
 import { checkHighWater, highWaterFile, recordIssued } from '../store/high-water.js';
 import { DATA_DIR, type Workspace } from '../registry/workspace.js';
-import { getPatient, getPatientByMrn, type Patient } from '../store/patients.js';
+import { getPatient, getPatientByMrn, mrnsNear, type Patient } from '../store/patients.js';
 import { getPlan, type PlanRow } from '../store/plans.js';
 import { NotFoundError, UsageError } from '../errors.js';
 import { closest } from '../domain/text.js';
@@ -117,13 +117,7 @@ function byMrn(store: Store, mrn: string): Patient {
 }
 
 function hint(store: Store, text: string): string {
-  const near = store
-    .statement<[string, string], { mrn: string }>(
-      `SELECT mrn FROM (SELECT mrn FROM patients WHERE mrn >= ? ORDER BY mrn LIMIT 5)
-       UNION SELECT mrn FROM (SELECT mrn FROM patients WHERE mrn < ? ORDER BY mrn DESC LIMIT 5)`,
-    )
-    .all(text, text)
-    .map((r) => r.mrn);
+  const near = mrnsNear(store, text);
   const guess = closest(text, near);
   return guess ? `; did you mean MRN "${guess}"? ("txplan patient list --search TEXT" finds patients by name)` : '; "txplan patient list --search TEXT" finds patients by name or MRN';
 }

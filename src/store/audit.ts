@@ -94,7 +94,7 @@ export function listAudit(store: Store, filter: AuditFilter): AuditEntry[] {
        WHERE (@entity IS NULL OR entity = @entity) AND (@id IS NULL OR entity_id = @id) AND (@since IS NULL OR at >= @since) AND (@before IS NULL OR at < @before)
        ORDER BY id LIMIT @limit`,
     )
-    .all({ entity: filter.entity ?? null, id: filter.id ?? null, since: filter.since ?? null, before: filter.before ?? null, limit: filter.limit ?? -1 });
+    .all({ entity: filter.entity ?? null, id: filter.id ?? null, since: filter.since ?? null, before: filter.before ?? null, limit: filter.limit ?? store.dialect.noLimit });
   return rows.map((row) => ({ ...row, before: row.before === null ? null : JSON.parse(row.before), after: row.after === null ? null : JSON.parse(row.after) }));
 }
 

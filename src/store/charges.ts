@@ -37,15 +37,12 @@ export type NewCharge = Omit<ChargeRow, 'id' | 'status' | 'attempts' | 'next_att
  * Parameters are bound by position: a billing run inserts a charge per plan, and binding by name costs more than the insert.
  */
 export function insertPendingCharge(store: Store, charge: NewCharge): ChargeRow {
-  const id = Number(
-    store
-      .statement(
-        `INSERT INTO charges (plan_id, kind, installment, step_n, idempotency_key, due_date, amount_minor, currency, status, attempts, retries_allowed, gateway, payment_token, created_at, updated_at, note)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 1, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(charge.plan_id, charge.kind, charge.installment, charge.step_n, charge.idempotency_key, charge.due_date, charge.amount_minor, charge.currency, charge.retries_allowed, charge.gateway, charge.payment_token, charge.created_at, charge.updated_at, charge.note ?? null)
-      .lastInsertRowid,
-  );
+  const { id } = store
+    .statement<unknown[], { id: number }>(
+      `INSERT INTO charges (plan_id, kind, installment, step_n, idempotency_key, due_date, amount_minor, currency, status, attempts, retries_allowed, gateway, payment_token, created_at, updated_at, note)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 1, ?, ?, ?, ?, ?, ?) RETURNING id`,
+    )
+    .get(charge.plan_id, charge.kind, charge.installment, charge.step_n, charge.idempotency_key, charge.due_date, charge.amount_minor, charge.currency, charge.retries_allowed, charge.gateway, charge.payment_token, charge.created_at, charge.updated_at, charge.note ?? null)!;
   return { ...charge, note: charge.note ?? null, id, status: 'pending', attempts: 1, next_attempt_on: null, hard_decline: 0, decline_code: null, decline_message: null, gateway_charge_id: null };
 }
 
@@ -89,7 +86,7 @@ export function chargesOfPlan(store: Store, planId: number): ChargeRow[] {
 export function chargesOfPlans(store: Store, planIds: readonly number[]): Map<number, ChargeRow[]> {
   const byPlan = new Map<number, ChargeRow[]>(planIds.map((id) => [id, []]));
   if (planIds.length === 0) return byPlan;
-  const { where, params } = planIdsCondition('plan_id', planIds);
+  const { where, params } = planIdsCondition(store, 'plan_id', planIds);
   const rows = store.statement<[Record<string, unknown>], ChargeRow>(`SELECT * FROM charges WHERE ${where} ORDER BY plan_id, id`).iterate(params);
   for (const row of rows) byPlan.get(row.plan_id)?.push(row);
   return byPlan;
@@ -127,7 +124,7 @@ export function listCharges(store: Store, filter: ChargeFilter): ChargeRow[] {
          AND (@patient IS NULL OR plan_id IN (SELECT id FROM plans WHERE patient_id = @patient))
        ORDER BY due_date, id LIMIT @limit`,
     )
-    .all({ plan: filter.planId ?? null, patient: filter.patientId ?? null, status: filter.status ?? null, since: filter.since ?? null, limit: filter.limit ?? -1 });
+    .all({ plan: filter.planId ?? null, patient: filter.patientId ?? null, status: filter.status ?? null, since: filter.since ?? null, limit: filter.limit ?? store.dialect.noLimit });
 }
 
 /** One attempt at the processor, as txplan knows it. */
@@ -238,7 +235,8 @@ export function takeBillingLock(store: Store, me: Omit<BillingLockHolder, 'start
     const isMe = holder && holder.pid === me.pid && holder.host === me.host && holder.start_ticks === me.start_ticks;
     if (holder && !isMe && held(holder)) return holder;
     store
-      .statement('INSERT OR REPLACE INTO billing_lock (id, pid, started_at, host, boot_id, start_ticks) VALUES (1, @pid, @at, @host, @boot_id, @start_ticks)')
+      .statement(`INSERT INTO billing_lock (id, pid, started_at, host, boot_id, start_ticks) VALUES (1, @pid, @at, @host, @boot_id, @start_ticks)
+         ON CONFLICT (id) DO UPDATE SET pid = excluded.pid, started_at = excluded.started_at, host = excluded.host, boot_id = excluded.boot_id, start_ticks = excluded.start_ticks`)
       .run({ pid: me.pid, at, host: me.host, boot_id: me.boot_id, start_ticks: me.start_ticks });
     return undefined;
   });
@@ -246,7 +244,7 @@ export function takeBillingLock(store: Store, me: Omit<BillingLockHolder, 'start
 
 /** Releases the lock if `me` still holds it (after a `billing unlock`, another run may). */
 export function releaseBillingLock(store: Store, me: Omit<BillingLockHolder, 'started_at'>): void {
-  store.statement('DELETE FROM billing_lock WHERE id = 1 AND pid = @pid AND host IS @host AND start_ticks IS @start_ticks').run({ pid: me.pid, host: me.host, start_ticks: me.start_ticks });
+  store.statement('DELETE FROM billing_lock WHERE id = 1 AND pid = @pid AND (host = @host OR (host IS NULL AND @host IS NULL)) AND (start_ticks = @start_ticks OR (start_ticks IS NULL AND @start_ticks IS NULL))').run({ pid: me.pid, host: me.host, start_ticks: me.start_ticks });
 }
 
 export function deleteBillingLock(store: Store): void {
@@ -266,7 +264,7 @@ export function chargeParties(store: Store, charges: readonly Pick<ChargeRow, 'i
   const rows = store
     .statement<[string], ChargeParty & { id: number }>(
       `SELECT c.id, p.patient_id, (SELECT m.customer FROM payment_methods m WHERE m.patient_id = p.patient_id AND m.token = c.payment_token) AS customer
-       FROM charges c JOIN plans p ON p.id = c.plan_id WHERE c.id IN (SELECT value FROM json_each(?))`,
+       FROM charges c JOIN plans p ON p.id = c.plan_id WHERE c.id IN (${store.dialect.integersIn('?')})`,
     )
     .all(JSON.stringify(charges.map((c) => c.id)));
   for (const row of rows) parties.set(row.id, { patient_id: row.patient_id, customer: row.customer });

@@ -15,10 +15,9 @@ export interface Patient {
 export type NewPatient = Omit<Patient, 'id'>;
 
 export function insertPatient(store: Store, patient: NewPatient): number {
-  const result = store
-    .statement('INSERT INTO patients (mrn, first_name, last_name, dob, email, phone, created_at, updated_at) VALUES (@mrn, @first_name, @last_name, @dob, @email, @phone, @created_at, @updated_at)')
-    .run(patient);
-  return Number(result.lastInsertRowid);
+  return store
+    .statement<[NewPatient], { id: number }>('INSERT INTO patients (mrn, first_name, last_name, dob, email, phone, created_at, updated_at) VALUES (@mrn, @first_name, @last_name, @dob, @email, @phone, @created_at, @updated_at) RETURNING id')
+    .get(patient)!.id;
 }
 
 export function getPatient(store: Store, id: number): Patient | undefined {
@@ -31,19 +30,25 @@ export function getPatientByMrn(store: Store, mrn: string): Patient | undefined 
 
 // LIKE with ESCAPE: the user's % and _ are literal characters, not wildcards.
 // Named parameters: better-sqlite3 rejects numbered ones (?1) with "Too many parameter values".
-const SEARCH_WHERE = `first_name LIKE @like ESCAPE '\\' OR last_name LIKE @like ESCAPE '\\' OR (first_name || ' ' || last_name) LIKE @like ESCAPE '\\'
-   OR mrn LIKE @like ESCAPE '\\' OR email LIKE @like ESCAPE '\\'`;
-const BY_NAME = 'ORDER BY last_name COLLATE NOCASE, first_name COLLATE NOCASE, id';
+function searchWhere(store: Store): string {
+  const like = store.dialect.like;
+  return `first_name ${like} @like ESCAPE '\\' OR last_name ${like} @like ESCAPE '\\' OR (first_name || ' ' || last_name) ${like} @like ESCAPE '\\'
+   OR mrn ${like} @like ESCAPE '\\' OR email ${like} @like ESCAPE '\\'`;
+}
+
+function byName(store: Store): string {
+  return `ORDER BY ${store.dialect.caseless('last_name')}, ${store.dialect.caseless('first_name')}, id`;
+}
 
 function likePattern(text: string): string {
   return `%${text.trim().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
-export function searchPatients(store: Store, text: string | undefined, limit = -1): Patient[] {
+export function searchPatients(store: Store, text: string | undefined, limit: number | null = store.dialect.noLimit): Patient[] {
   if (text === undefined || text.trim() === '') {
-    return store.statement<[number], Patient>(`SELECT * FROM patients ${BY_NAME} LIMIT ?`).all(limit);
+    return store.statement<[number | null], Patient>(`SELECT * FROM patients ${byName(store)} LIMIT ?`).all(limit);
   }
-  return store.statement<[{ like: string; limit: number }], Patient>(`SELECT * FROM patients WHERE ${SEARCH_WHERE} ${BY_NAME} LIMIT @limit`).all({ like: likePattern(text), limit });
+  return store.statement<[{ like: string; limit: number | null }], Patient>(`SELECT * FROM patients WHERE ${searchWhere(store)} ${byName(store)} LIMIT @limit`).all({ like: likePattern(text), limit });
 }
 
 export type PatientWithPlanCounts = Patient & { plans: number; active_plans: number };
@@ -57,9 +62,20 @@ export function listPatientsWithPlanCounts(store: Store, text: string | undefine
   const counts = `(SELECT count(*) FROM plans WHERE plans.patient_id = patients.id) AS plans,
     (SELECT count(*) FROM plans WHERE plans.patient_id = patients.id AND plans.status = 'active') AS active_plans`;
   if (text === undefined || text.trim() === '') {
-    return store.statement<[], PatientWithPlanCounts>(`SELECT patients.*, ${counts} FROM patients ${BY_NAME}`).all();
+    return store.statement<[], PatientWithPlanCounts>(`SELECT patients.*, ${counts} FROM patients ${byName(store)}`).all();
   }
-  return store.statement<[{ like: string }], PatientWithPlanCounts>(`SELECT patients.*, ${counts} FROM patients WHERE ${SEARCH_WHERE} ${BY_NAME}`).all({ like: likePattern(text) });
+  return store.statement<[{ like: string }], PatientWithPlanCounts>(`SELECT patients.*, ${counts} FROM patients WHERE ${searchWhere(store)} ${byName(store)}`).all({ like: likePattern(text) });
+}
+
+/** Up to ten MRNs around `text` in sort order (five either side), read through the MRN index: the candidates for "did you mean". */
+export function mrnsNear(store: Store, text: string): string[] {
+  return store
+    .statement<[string, string], { mrn: string }>(
+      `SELECT mrn FROM (SELECT mrn FROM patients WHERE mrn >= ? ORDER BY mrn LIMIT 5) AS above
+       UNION SELECT mrn FROM (SELECT mrn FROM patients WHERE mrn < ? ORDER BY mrn DESC LIMIT 5) AS below`,
+    )
+    .all(text, text)
+    .map((r) => r.mrn);
 }
 
 export function countPatients(store: Store): number {

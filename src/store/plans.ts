@@ -63,7 +63,7 @@ const PLAN_COLUMNS = 'patient_id, clinic_id, template_id, template_version, temp
 
 export function insertPlan(store: Store, plan: NewPlan): number {
   const values = PLAN_COLUMNS.split(', ').map((c) => `@${c}`).join(', ');
-  return Number(store.statement(`INSERT INTO plans (${PLAN_COLUMNS}) VALUES (${values})`).run(plan).lastInsertRowid);
+  return store.statement<[NewPlan], { id: number }>(`INSERT INTO plans (${PLAN_COLUMNS}) VALUES (${values}) RETURNING id`).get(plan)!.id;
 }
 
 export function getPlan(store: Store, id: number): PlanRow | undefined {
@@ -111,7 +111,7 @@ export type PlanSummary = Pick<PlanRow, 'id' | 'patient_id' | 'clinic_id' | 'tem
 /** Plan lines for lists; each filter is served by an index (plans_patient, plans_status, plans_template, plans_clinic). */
 export function listPlans(store: Store, filter: PlanFilter): PlanSummary[] {
   const clauses: string[] = [];
-  const params: Record<string, unknown> = { limit: filter.limit ?? -1 };
+  const params: Record<string, unknown> = { limit: filter.limit ?? store.dialect.noLimit };
   if (filter.patientId !== undefined) (clauses.push('p.patient_id = @patientId'), (params.patientId = filter.patientId));
   if (filter.status !== undefined) (clauses.push('p.status = @status'), (params.status = filter.status));
   if (filter.templateId !== undefined) (clauses.push('p.template_id = @templateId'), (params.templateId = filter.templateId));
@@ -187,9 +187,9 @@ export interface AttachmentRow {
 }
 
 export function insertAttachment(store: Store, attachment: Omit<AttachmentRow, 'id'>): number {
-  return Number(
-    store.statement('INSERT INTO attachments (step_id, sha256, path, original_name, bytes, created_at) VALUES (@step_id, @sha256, @path, @original_name, @bytes, @created_at)').run(attachment).lastInsertRowid,
-  );
+  return store
+    .statement<[Omit<AttachmentRow, 'id'>], { id: number }>('INSERT INTO attachments (step_id, sha256, path, original_name, bytes, created_at) VALUES (@step_id, @sha256, @path, @original_name, @bytes, @created_at) RETURNING id')
+    .get(attachment)!.id;
 }
 
 export function getAttachments(store: Store, planId: number): AttachmentRow[] {
@@ -224,19 +224,19 @@ export function cancelledPlansOwing(store: Store, afterId: number, limit: number
 }
 
 export function billingPlansByIds(store: Store, ids: readonly number[]): BillingPlanRow[] {
-  return store.statement<[string], BillingPlanRow>(`SELECT ${BILLING_COLUMNS} FROM plans WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id`).all(JSON.stringify(ids));
+  return store.statement<[string], BillingPlanRow>(`SELECT ${BILLING_COLUMNS} FROM plans WHERE id IN (${store.dialect.integersIn('?')}) ORDER BY id`).all(JSON.stringify(ids));
 }
 
 export function countPlansInStatus(store: Store, statuses: readonly PlanStatus[], clinicId: string | null): number {
   return store
-    .statement<[Record<string, unknown>], { n: number }>('SELECT count(*) AS n FROM plans WHERE status IN (SELECT value FROM json_each(@statuses)) AND (@clinicId IS NULL OR clinic_id = @clinicId)')
+    .statement<[Record<string, unknown>], { n: number }>(`SELECT count(*) AS n FROM plans WHERE status IN (${store.dialect.textsIn('@statuses')}) AND (@clinicId IS NULL OR clinic_id = @clinicId)`)
     .get({ statuses: JSON.stringify(statuses), clinicId })!.n;
 }
 
 /** The clinics (null: none) that plans in these statuses belong to: whose today a billing run goes by. */
 export function clinicsOfPlansInStatus(store: Store, statuses: readonly PlanStatus[], clinicId: string | null): (string | null)[] {
   return store
-    .statement<[Record<string, unknown>], { clinic_id: string | null }>('SELECT DISTINCT clinic_id FROM plans WHERE status IN (SELECT value FROM json_each(@statuses)) AND (@clinicId IS NULL OR clinic_id = @clinicId)')
+    .statement<[Record<string, unknown>], { clinic_id: string | null }>(`SELECT DISTINCT clinic_id FROM plans WHERE status IN (${store.dialect.textsIn('@statuses')}) AND (@clinicId IS NULL OR clinic_id = @clinicId)`)
     .all({ statuses: JSON.stringify(statuses), clinicId })
     .map((r) => r.clinic_id);
 }
@@ -250,7 +250,7 @@ export function setPlanStatusIf(store: Store, plan: Pick<PlanRow, 'id' | 'versio
 
 /** The current version of each plan, read inside the transaction that is about to act on what was read before. */
 export function planVersions(store: Store, ids: readonly number[]): Map<number, number> {
-  const rows = store.statement<[string], { id: number; version: number }>('SELECT id, version FROM plans WHERE id IN (SELECT value FROM json_each(?))').all(JSON.stringify(ids));
+  const rows = store.statement<[string], { id: number; version: number }>(`SELECT id, version FROM plans WHERE id IN (${store.dialect.integersIn('?')})`).all(JSON.stringify(ids));
   return new Map(rows.map((r) => [r.id, r.version]));
 }
 
@@ -269,7 +269,7 @@ export interface BillingFacts {
 export function billingFacts(store: Store, ids: readonly number[]): Map<number, BillingFacts> {
   const facts = new Map<number, BillingFacts>(ids.map((id) => [id, { lastStepDate: null, pendingSteps: 0, prices: [], token: null }]));
   if (ids.length === 0) return facts;
-  const byPlanId = planIdsCondition('plan_id', ids);
+  const byPlanId = planIdsCondition(store, 'plan_id', ids);
   for (const row of store.statement<[Record<string, unknown>], { plan_id: number; last: string | null; pending: number }>(`SELECT plan_id, max(recommended_date) AS last, sum(status = 'pending') AS pending FROM steps WHERE ${byPlanId.where} GROUP BY plan_id`).iterate(byPlanId.params)) {
     const fact = facts.get(row.plan_id);
     if (!fact) continue;
@@ -279,7 +279,7 @@ export function billingFacts(store: Store, ids: readonly number[]): Map<number, 
   for (const row of store.statement<[Record<string, unknown>], PriceRow & { plan_id: number }>(`SELECT plan_id, from_installment, monthly_fee_minor FROM plan_prices WHERE ${byPlanId.where} ORDER BY plan_id, from_installment`).iterate(byPlanId.params)) {
     facts.get(row.plan_id)?.prices.push({ from_installment: row.from_installment, monthly_fee_minor: row.monthly_fee_minor });
   }
-  const plans = planIdsCondition('p.id', ids);
+  const plans = planIdsCondition(store, 'p.id', ids);
   for (const row of store.statement<[Record<string, unknown>], { plan_id: number; token: string }>(`SELECT p.id AS plan_id, m.token FROM plans p JOIN payment_methods m ON m.id = p.payment_method_id WHERE ${plans.where}`).iterate(plans.params)) {
     const fact = facts.get(row.plan_id);
     if (fact) fact.token = row.token;

@@ -30,19 +30,20 @@ export type NewRefund = Omit<RefundRow, 'id' | 'status' | 'failure_code' | 'fail
  * the room is gone.
  */
 export function insertPendingRefund(store: Store, refund: NewRefund): RefundRow | undefined {
-  const result = store
-    .statement(
+  const inserted = store
+    .statement<[NewRefund], { id: number }>(
       `INSERT INTO refunds (charge_id, seq, idempotency_key, amount_minor, currency, reason, actor, status, gateway, created_at, updated_at)
-       SELECT @charge_id, @seq, @idempotency_key, @amount_minor, @currency, @reason, @actor, 'pending', @gateway, @created_at, @created_at
+       SELECT CAST(@charge_id AS INTEGER), CAST(@seq AS INTEGER), CAST(@idempotency_key AS TEXT), CAST(@amount_minor AS BIGINT), CAST(@currency AS TEXT), CAST(@reason AS TEXT), CAST(@actor AS TEXT), 'pending', CAST(@gateway AS TEXT), CAST(@created_at AS TEXT), CAST(@created_at AS TEXT)
        FROM charges c
        WHERE c.id = @charge_id AND c.status = 'succeeded'
          AND c.amount_minor - (SELECT coalesce(sum(amount_minor), 0) FROM refunds WHERE charge_id = c.id AND status != 'failed')
              - (SELECT coalesce(sum(amount_minor), 0) FROM acknowledged_processor_charges a
-                WHERE substr(a.idempotency_key, 1, length(c.idempotency_key) + 8) = c.idempotency_key || '-refund-' AND a.status = 'succeeded') >= @amount_minor`,
+                WHERE substr(a.idempotency_key, 1, length(c.idempotency_key) + 8) = c.idempotency_key || '-refund-' AND a.status = 'succeeded') >= @amount_minor
+       RETURNING id`,
     )
-    .run(refund);
-  if (result.changes === 0) return undefined;
-  return { ...refund, id: Number(result.lastInsertRowid), status: 'pending', failure_code: null, failure_message: null, gateway_refund_id: null, updated_at: refund.created_at };
+    .get(refund);
+  if (!inserted) return undefined;
+  return { ...refund, id: inserted.id, status: 'pending', failure_code: null, failure_message: null, gateway_refund_id: null, updated_at: refund.created_at };
 }
 
 export interface RefundSettlement {
@@ -94,7 +95,7 @@ export function refundTotals(store: Store, chargeIds: readonly number[]): Map<nu
   const rows = store
     .statement<[string], { charge_id: number; succeeded_minor: number; pending_minor: number }>(
       `SELECT charge_id, sum(CASE WHEN status = 'succeeded' THEN amount_minor ELSE 0 END) AS succeeded_minor, sum(CASE WHEN status = 'pending' THEN amount_minor ELSE 0 END) AS pending_minor
-       FROM refunds WHERE charge_id IN (SELECT value FROM json_each(?)) GROUP BY charge_id`,
+       FROM refunds WHERE charge_id IN (${store.dialect.integersIn('?')}) GROUP BY charge_id`,
     )
     .all(JSON.stringify(chargeIds));
   for (const row of rows) totals.set(row.charge_id, { succeeded_minor: row.succeeded_minor, pending_minor: row.pending_minor });

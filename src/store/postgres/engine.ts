@@ -1,0 +1,233 @@
+import type { Statement } from 'better-sqlite3';
+import type { BusyWait, Dialect, Engine } from '../engine.js';
+import { FailedError } from '../../errors.js';
+import { PostgresError, type PostgresConnection } from './connection.js';
+
+export const POSTGRES_DIALECT: Dialect = {
+  integersIn: (parameter) => `SELECT CAST(jsonb_array_elements_text(CAST(${parameter} AS jsonb)) AS bigint)`,
+  textsIn: (parameter) => `SELECT jsonb_array_elements_text(CAST(${parameter} AS jsonb))`,
+  caseless: (column) => `lower(${column})`,
+  like: 'ILIKE',
+  noLimit: null,
+};
+
+/**
+ * Advisory lock keys (pg_advisory_lock(class, key)): txplan's class, then one
+ * key per purpose. Advisory locks belong to one database, so two txplan
+ * databases on one server never wait for each other.
+ */
+export const LOCK_CLASS = 0x74787031; // "txp1"
+export const LOCKS = { write: 1, billing: 2, migrate: 3 } as const;
+
+const FIRST_TRY_MS = 1000;
+
+/** A database on a PostgreSQL server, reached through one synchronous connection. */
+export class PostgresEngine implements Engine {
+  readonly kind = 'postgres';
+  readonly dialect = POSTGRES_DIALECT;
+  private depth = 0;
+  private named = 0;
+
+  constructor(
+    readonly connection: PostgresConnection,
+    readonly name: string,
+    readonly readonly: boolean,
+  ) {}
+
+  get inTransaction(): boolean {
+    return this.depth > 0;
+  }
+
+  prepare<P extends unknown[] | {} = unknown[], R = unknown>(sql: string): Statement<P, R> {
+    this.named += 1;
+    return new PostgresStatement(this.connection, sql, `txplan_${this.named}`) as unknown as Statement<P, R>;
+  }
+
+  schemaVersion(): number {
+    const row = this.connection.query<{ version: number | null }>(
+      "SELECT CASE WHEN to_regclass('schema_migrations') IS NULL THEN 0 ELSE (SELECT coalesce(max(version), 0) FROM schema_migrations) END AS version",
+    ).rows[0];
+    return row?.version ?? 0;
+  }
+
+  /**
+   * BEGIN, then the write lock (a transaction-level advisory lock, released
+   * at COMMIT or ROLLBACK, or by the server if the process dies): writers go
+   * one at a time as on SQLite, readers never wait. Nested calls are
+   * savepoints, so an inner failure undoes only the inner work.
+   */
+  transaction<T>(work: () => T, wait?: BusyWait): T {
+    if (this.depth > 0) {
+      const savepoint = `txplan_sp${this.depth}`;
+      this.connection.query(`SAVEPOINT ${savepoint}`);
+      this.depth += 1;
+      try {
+        const result = work();
+        this.connection.query(`RELEASE SAVEPOINT ${savepoint}`);
+        return result;
+      } catch (error) {
+        this.connection.query(`ROLLBACK TO SAVEPOINT ${savepoint}`);
+        throw error;
+      } finally {
+        this.depth -= 1;
+      }
+    }
+    this.begin(wait);
+    this.depth = 1;
+    try {
+      const result = work();
+      this.connection.query('COMMIT');
+      return result;
+    } catch (error) {
+      this.rollback();
+      throw error;
+    } finally {
+      this.depth = 0;
+    }
+  }
+
+  private begin(wait: BusyWait | undefined): void {
+    this.connection.query('BEGIN');
+    const got = this.connection.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1, $2) AS ok', [LOCK_CLASS, LOCKS.write], 'txplan_try_write').rows[0]!.ok;
+    if (got) return;
+    if (!wait) {
+      this.connection.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_CLASS, LOCKS.write], 'txplan_write');
+      return;
+    }
+    const full = wait.seconds * 1000;
+    let holder = '';
+    for (const [timeout, last] of [[Math.min(FIRST_TRY_MS, full), full <= FIRST_TRY_MS], [full - FIRST_TRY_MS, true]] as const) {
+      if (timeout <= 0) continue;
+      try {
+        this.connection.query(`SET LOCAL lock_timeout = ${Math.round(timeout)}`);
+        this.connection.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_CLASS, LOCKS.write], 'txplan_write');
+        this.connection.query('SET LOCAL lock_timeout = 0');
+        return;
+      } catch (error) {
+        this.rollback();
+        if (!(error instanceof PostgresError) || error.code !== '55P03') throw error;
+        if (last) {
+          throw new FailedError(`The database ${this.name} is still busy after ${wait.seconds} s: another process is writing to it${holder ? ` ${holder}` : ''}; try again once it has finished, or set TXPLAN_DB_WAIT to wait longer; nothing was changed`, 'database_busy');
+        }
+        holder = wait.holder();
+        wait.notify(`the database ${this.name} is busy: another process is writing to it${holder ? ` ${holder}` : ''}; waiting up to ${wait.seconds} s…`);
+        this.connection.query('BEGIN');
+      }
+    }
+  }
+
+  private rollback(): void {
+    try {
+      this.connection.query('ROLLBACK');
+    } catch {
+      // a lost connection has rolled back already
+    }
+  }
+
+  close(): void {
+    this.connection.close();
+  }
+}
+
+/**
+ * A statement written with SQLite's parameters (`?` by position, `@name` by
+ * name), run with PostgreSQL's `$1…`, as a prepared statement of the session.
+ * It offers what the store uses of better-sqlite3's statements.
+ */
+class PostgresStatement {
+  private readonly text: string;
+  /** The parameter names in `$n` order, or undefined when the statement uses `?`. */
+  private readonly names: string[] | undefined;
+
+  constructor(
+    private readonly connection: PostgresConnection,
+    sql: string,
+    private readonly name: string,
+  ) {
+    const translated = translateParameters(sql);
+    this.text = translated.text;
+    this.names = translated.names;
+  }
+
+  run(...params: unknown[]): { changes: number; lastInsertRowid: number } {
+    return { changes: this.execute(params).rowCount, lastInsertRowid: 0 };
+  }
+
+  get(...params: unknown[]): unknown {
+    return this.execute(params).rows[0];
+  }
+
+  all(...params: unknown[]): unknown[] {
+    return this.execute(params).rows;
+  }
+
+  iterate(...params: unknown[]): IterableIterator<unknown> {
+    return this.execute(params).rows[Symbol.iterator]();
+  }
+
+  private execute(params: unknown[]): { rows: unknown[]; rowCount: number } {
+    let values: unknown[];
+    if (this.names) {
+      const named = (params[0] ?? {}) as Record<string, unknown>;
+      values = this.names.map((name) => named[name]);
+    } else values = params;
+    return this.connection.query(this.text, values.map(value), this.name);
+  }
+}
+
+function value(v: unknown): unknown {
+  if (v === undefined) return null;
+  if (typeof v === 'bigint') return v.toString();
+  return v;
+}
+
+/**
+ * `?` → `$1, $2…` in order; `@name` → one `$n` per distinct name. Quoted
+ * strings, quoted identifiers and comments are left alone.
+ */
+export function translateParameters(sql: string): { text: string; names: string[] | undefined } {
+  let out = '';
+  let positional = 0;
+  const names: string[] = [];
+  for (let i = 0; i < sql.length; ) {
+    const c = sql[i]!;
+    if (c === "'" || c === '"') {
+      let j = i + 1;
+      while (j < sql.length) {
+        if (sql[j] === c) {
+          if (sql[j + 1] === c) j += 2;
+          else break;
+        } else j += 1;
+      }
+      out += sql.slice(i, j + 1);
+      i = j + 1;
+    } else if (c === '-' && sql[i + 1] === '-') {
+      const end = sql.indexOf('\n', i);
+      const j = end === -1 ? sql.length : end;
+      out += sql.slice(i, j);
+      i = j;
+    } else if (c === '/' && sql[i + 1] === '*') {
+      const end = sql.indexOf('*/', i + 2);
+      const j = end === -1 ? sql.length : end + 2;
+      out += sql.slice(i, j);
+      i = j;
+    } else if (c === '?') {
+      positional += 1;
+      out += `$${positional}`;
+      i += 1;
+    } else if (c === '@' && /[A-Za-z_]/.test(sql[i + 1] ?? '')) {
+      let j = i + 1;
+      while (j < sql.length && /[A-Za-z0-9_]/.test(sql[j]!)) j += 1;
+      const name = sql.slice(i + 1, j);
+      let index = names.indexOf(name);
+      if (index === -1) index = names.push(name) - 1;
+      out += `$${index + 1}`;
+      i = j;
+    } else {
+      out += c;
+      i += 1;
+    }
+  }
+  if (positional > 0 && names.length > 0) throw new Error(`A statement mixes ? and @name parameters: ${sql}`);
+  return { text: out, names: names.length > 0 ? names : undefined };
+}
