@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { formatInstant } from '../domain/instants.js';
 import { recordAudit } from '../store/audit.js';
-import { billingLockHolder, deleteBillingLock, type BillingLockHolder } from '../store/charges.js';
+import { billingLockHolder, billingLockLive, deleteBillingLock, type BillingLockHolder } from '../store/charges.js';
+import { FailedError } from '../errors.js';
 import type { Store } from '../store/store.js';
 
 /**
@@ -40,7 +41,10 @@ export function holderState(holder: Pick<BillingLockHolder, 'pid' | 'host' | 'bo
 /** The lock and its holder's state, for `db check` and `billing unlock`. */
 export function billingLock(store: Store): (BillingLockHolder & { state: HolderState }) | undefined {
   const holder = billingLockHolder(store);
-  return holder && { ...holder, state: holderState(holder) };
+  if (!holder) return undefined;
+  // On PostgreSQL the server knows: the lock is held by a live session, or it is not held at all.
+  const live = billingLockLive(store);
+  return { ...holder, state: live === undefined ? holderState(holder) : live ? 'alive' : 'stale' };
 }
 
 /** Removes the lock whoever holds it, recording who did and whom it named. Returns the holder removed. */
@@ -48,6 +52,9 @@ export function unlockBilling(store: Store, by: { actor: string; now: Date }): B
   return store.transaction(() => {
     const holder = billingLockHolder(store);
     if (!holder) return undefined;
+    if (billingLockLive(store)) {
+      throw new FailedError(`The billing lock is held by a billing run that is still connected to the database (process ${holder.pid}${holder.host ? ` on ${holder.host}` : ''}); the server releases it as soon as that run ends, even if it is killed, so there is nothing to remove; nothing was changed`, 'billing_locked');
+    }
     deleteBillingLock(store);
     const { pid, host, started_at } = holder;
     recordAudit(store, { at: by.now.toISOString(), actor: by.actor, action: 'billing.unlock', entity: 'billing_lock', entityId: 1, before: { pid, host, started_at, state: holderState(holder) } });

@@ -1,5 +1,6 @@
 import { attemptKey } from '../domain/keys.js';
 import { planIdsCondition, type Store } from './store.js';
+import { advisoryBillingLockHeld, releaseAdvisoryBillingLock, tryAdvisoryBillingLock } from './postgres/billing-lock.js';
 
 export type ChargeKind = 'installment' | 'step' | 'cancel_fee';
 export type ChargeStatus = 'pending' | 'succeeded' | 'failed';
@@ -232,18 +233,42 @@ export function billingLockHolder(store: Store): BillingLockHolder | undefined {
 export function takeBillingLock(store: Store, me: Omit<BillingLockHolder, 'started_at'>, at: string, held: (holder: BillingLockHolder) => boolean): BillingLockHolder | undefined {
   return store.transaction(() => {
     const holder = billingLockHolder(store);
+    if (store.kind === 'postgres') {
+      // The server knows whether a live session holds the lock; the row only names it.
+      if (!tryAdvisoryBillingLock(store)) return holder ?? { pid: 0, started_at: at, host: null, boot_id: null, start_ticks: null };
+      writeHolder(store, me, at);
+      return undefined;
+    }
     const isMe = holder && holder.pid === me.pid && holder.host === me.host && holder.start_ticks === me.start_ticks;
     if (holder && !isMe && held(holder)) return holder;
-    store
-      .statement(`INSERT INTO billing_lock (id, pid, started_at, host, boot_id, start_ticks) VALUES (1, @pid, @at, @host, @boot_id, @start_ticks)
-         ON CONFLICT (id) DO UPDATE SET pid = excluded.pid, started_at = excluded.started_at, host = excluded.host, boot_id = excluded.boot_id, start_ticks = excluded.start_ticks`)
-      .run({ pid: me.pid, at, host: me.host, boot_id: me.boot_id, start_ticks: me.start_ticks });
+    writeHolder(store, me, at);
     return undefined;
   });
 }
 
+function writeHolder(store: Store, me: Omit<BillingLockHolder, 'started_at'>, at: string): void {
+  store
+    .statement(
+      `INSERT INTO billing_lock (id, pid, started_at, host, boot_id, start_ticks) VALUES (1, @pid, @at, @host, @boot_id, @start_ticks)
+       ON CONFLICT (id) DO UPDATE SET pid = excluded.pid, started_at = excluded.started_at, host = excluded.host, boot_id = excluded.boot_id, start_ticks = excluded.start_ticks`,
+    )
+    .run({ pid: me.pid, at, host: me.host, boot_id: me.boot_id, start_ticks: me.start_ticks });
+}
+
+/** Whether the holder the billing_lock row names still holds the lock, as the server sees it (PostgreSQL only; undefined on SQLite). */
+export function billingLockLive(store: Store): boolean | undefined {
+  return store.kind === 'postgres' ? advisoryBillingLockHeld(store) : undefined;
+}
+
 /** Releases the lock if `me` still holds it (after a `billing unlock`, another run may). */
 export function releaseBillingLock(store: Store, me: Omit<BillingLockHolder, 'started_at'>): void {
+  if (store.kind === 'postgres') {
+    store.transaction(() => {
+      store.statement('DELETE FROM billing_lock WHERE id = 1 AND pid = @pid AND (host = @host OR (host IS NULL AND @host IS NULL))').run({ pid: me.pid, host: me.host });
+      releaseAdvisoryBillingLock(store);
+    });
+    return;
+  }
   store.statement('DELETE FROM billing_lock WHERE id = 1 AND pid = @pid AND (host = @host OR (host IS NULL AND @host IS NULL)) AND (start_ticks = @start_ticks OR (start_ticks IS NULL AND @start_ticks IS NULL))').run({ pid: me.pid, host: me.host, start_ticks: me.start_ticks });
 }
 
