@@ -1,4 +1,5 @@
 import type { Store } from './store.js';
+import { postgresSequences, raisePostgresSequence } from './postgres/sequences.js';
 
 /**
  * The tables whose ids reach the processor (in idempotency keys) and so must
@@ -24,6 +25,7 @@ export function databaseId(store: Store): string {
 
 /** The highest id ever handed out for each table (SQLite's AUTOINCREMENT counter). */
 export function sequences(store: Store): Sequences {
+  if (store.kind === 'postgres') return postgresSequences(store, SEQUENCED) as Sequences;
   const rows = store.statement<[], { name: string; seq: number }>("SELECT name, seq FROM sqlite_sequence WHERE name IN ('plans', 'charges', 'refunds')").all();
   const result: Sequences = { plans: 0, charges: 0, refunds: 0 };
   for (const row of rows) result[row.name as Sequenced] = row.seq;
@@ -32,6 +34,10 @@ export function sequences(store: Store): Sequences {
 
 /** Moves the AUTOINCREMENT counters up to `to`, so the next plan or charge gets an id above anything issued before. */
 export function raiseSequences(store: Store, to: Sequences): void {
+  if (store.kind === 'postgres') {
+    for (const name of SEQUENCED) if (to[name] > 0) raisePostgresSequence(store, name, to[name]);
+    return;
+  }
   for (const name of SEQUENCED) {
     const changed = store.statement('UPDATE sqlite_sequence SET seq = ? WHERE name = ? AND seq < ?').run(to[name], name, to[name]).changes;
     const present = store.statement<[string], { n: number }>('SELECT count(*) AS n FROM sqlite_sequence WHERE name = ?').get(name)!.n > 0;

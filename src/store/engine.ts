@@ -22,6 +22,10 @@ export interface Engine {
    * the outer transaction.
    */
   transaction<T>(work: () => T, wait?: BusyWait): T;
+  /** Runs `work` reading one consistent snapshot of the database, writing nothing. */
+  readSnapshot<T>(work: () => T): T;
+  /** The columns of a table, in their order. */
+  columns(table: string): string[];
   /** The schema version the database is at. */
   schemaVersion(): number;
   close(): void;

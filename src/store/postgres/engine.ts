@@ -43,6 +43,24 @@ export class PostgresEngine implements Engine {
     return new PostgresStatement(this.connection, sql, `txplan_${this.named}`) as unknown as Statement<P, R>;
   }
 
+  readSnapshot<T>(work: () => T): T {
+    if (this.depth > 0) return work();
+    this.connection.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    this.depth = 1;
+    try {
+      return work();
+    } finally {
+      this.depth = 0;
+      this.rollback();
+    }
+  }
+
+  columns(table: string): string[] {
+    return this.connection
+      .query<{ column_name: string }>('SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position', [table], 'txplan_columns')
+      .rows.map((r) => r.column_name);
+  }
+
   schemaVersion(): number {
     const row = this.connection.query<{ version: number | null }>(
       "SELECT CASE WHEN to_regclass('schema_migrations') IS NULL THEN 0 ELSE (SELECT coalesce(max(version), 0) FROM schema_migrations) END AS version",

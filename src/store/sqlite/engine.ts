@@ -32,6 +32,21 @@ export class SqliteEngine implements Engine {
     return this.db.prepare(sql) as unknown as Statement<P, R>;
   }
 
+  readSnapshot<T>(work: () => T): T {
+    if (this.db.inTransaction) return work();
+    // A deferred transaction: its first read fixes the snapshot (WAL), and writers go on meanwhile.
+    this.db.exec('BEGIN');
+    try {
+      return work();
+    } finally {
+      this.db.exec('ROLLBACK');
+    }
+  }
+
+  columns(table: string): string[] {
+    return (this.db.pragma(`table_info("${table.replace(/"/g, '""')}")`) as Array<{ name: string }>).map((c) => c.name);
+  }
+
   schemaVersion(): number {
     return this.db.pragma('user_version', { simple: true }) as number;
   }
