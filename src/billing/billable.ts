@@ -1,7 +1,8 @@
-import { billingFacts, billingPlansByIds, type BillingFacts, type BillingPlanRow } from '../store/plans.js';
+import { billingFacts, billingPlansByIds } from '../store/plans.js';
 import type { Store } from '../store/store.js';
 import { feeForInstallment } from '../plans/view.js';
 import type { BillablePlan } from './plan.js';
+import type { BillingFacts, BillingPlanRow } from '../domain/records.js';
 
 /** The billing plan's view of one plan, from its row and the facts read with its chunk. */
 export function billableOf(plan: BillingPlanRow, fact: BillingFacts): BillablePlan {

@@ -1,12 +1,13 @@
 import type { PlainDate } from '../domain/dates.js';
 import { recordAudit } from '../store/audit.js';
 import { attemptKey } from '../domain/keys.js';
-import { chargeParties, getCharge, settleCharge, type ChargeRow, type Settlement } from '../store/charges.js';
+import { chargeParties, getCharge, settleCharge } from '../store/charges.js';
 import { getPlan, setPlanStatusIf } from '../store/plans.js';
 import type { Store } from '../store/store.js';
 import { needsPatient, NEEDS_PATIENT_ADVICE, type ChargeResult, type Gateway } from './gateway.js';
 import { nextAttempt } from './plan.js';
 import { Settler } from './settler.js';
+import type { ChargeRow, Settlement } from '../domain/records.js';
 
 /** What the charging code needs from outside: passed in, never reached for. */
 export interface ChargingContext {

@@ -1,12 +1,13 @@
 import { addMonths, formatDate, parseDate, type PlainDate } from '../domain/dates.js';
 import { installmentDueDate } from '../domain/plan.js';
-import { chargesOfPlans, type ChargeRow } from '../store/charges.js';
+import { chargesOfPlans } from '../store/charges.js';
 import { refundsSince } from '../store/refunds.js';
-import { billingFacts, cancelledPlansOwing, getPlan, getSteps, plansInStatus, type BillingFacts, type BillingPlanRow } from '../store/plans.js';
+import { billingFacts, cancelledPlansOwing, getPlan, getSteps, plansInStatus } from '../store/plans.js';
 import { cancelledDues } from './plan.js';
 import { billableOf } from './billable.js';
 import type { Store } from '../store/store.js';
 import { feeForInstallment } from '../plans/view.js';
+import type { BillingFacts, BillingPlanRow, ChargeRow } from '../domain/records.js';
 
 export interface ForecastMonth {
   month: string;

@@ -1,20 +1,9 @@
 import { FailedError } from '../errors.js';
 import { containsCardNumber } from '../domain/cards.js';
+import type { PaymentMethodDetails, SavedPaymentMethod } from '../domain/records.js';
 
-/** What may be kept of a card: the processor's token, brand, last four digits and expiry. */
-export interface PaymentMethodDetails {
-  token: string;
-  brand: string;
-  last4: string;
-  exp_month: number;
-  exp_year: number;
-}
-
-/** A token saved for a patient, as the processor describes it, with the processor's customer it is saved to. */
-export interface SavedPaymentMethod extends PaymentMethodDetails {
-  /** The processor's customer for the patient (Stripe's cus_…); null for a processor without customers. */
-  customer: string | null;
-}
+// A saved card's details are domain records; the gateway's contract names them here for its implementations and callers.
+export type { PaymentMethodDetails, SavedPaymentMethod };
 
 export interface SaveRequest {
   /** The token as given (pm_card_visa, pm_1Nx…); a processor may answer with its own copy of it. */

@@ -2,9 +2,10 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { formatInstant } from '../domain/instants.js';
 import { recordAudit } from '../store/audit.js';
-import { billingLockHolder, billingLockLive, deleteBillingLock, type BillingLockHolder } from '../store/charges.js';
+import { billingLockHolder, billingLockLive, deleteBillingLock } from '../store/charges.js';
 import { FailedError } from '../errors.js';
 import type { Store } from '../store/store.js';
+import type { BillingLockHolder } from '../domain/records.js';
 
 /**
  * Who a process is, beyond its pid: pids are reused, so the lock also records

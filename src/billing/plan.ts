@@ -1,7 +1,6 @@
 import { addDays, formatDate, parseDate, type PlainDate } from '../domain/dates.js';
 import { installmentDueDate } from '../domain/plan.js';
-import type { PlanStatus } from '../store/plans.js';
-import type { ChargeKind, ChargeStatus } from '../store/charges.js';
+import type { ChargeKind, ChargeStatus, PlanStatus } from '../domain/records.js';
 
 /**
  * The billing rules of SPEC §5 as one pure function: from a plan, its charges
@@ -201,27 +200,4 @@ export function nextAttempt(charge: Pick<BillableCharge, 'attempts' | 'retries_a
   if (hard || retryDays.length === 0 || charge.attempts - 1 >= charge.retries_allowed) return null;
   const gap = retryDays[Math.min(charge.attempts - 1, retryDays.length - 1)]!;
   return formatDate(addDays(today, gap));
-}
-
-/**
- * On resume, installments not yet charged continue from the next 1st (SPEC
- * §5): the months to add to the plan's offset so the first of them falls due
- * on the first 1st on or after the resume date, never earlier than before.
- */
-export function resumeOffset(plan: Pick<BillablePlan, 'start_date' | 'billing_offset_months' | 'fees'>, charges: readonly Pick<BillableCharge, 'kind' | 'installment'>[], resumedOn: PlainDate): number {
-  if (!plan.start_date) return 0;
-  const start = parseDate(plan.start_date)!;
-  const charged = new Set(charges.filter((c) => c.kind === 'installment').map((c) => c.installment));
-  let first = 0;
-  for (let k = 2; k <= plan.fees.length; k++) {
-    if (!charged.has(k)) {
-      first = k;
-      break;
-    }
-  }
-  if (first === 0) return 0;
-  const nextFirst = resumedOn.day === 1 ? resumedOn : { year: resumedOn.year + (resumedOn.month === 12 ? 1 : 0), month: (resumedOn.month % 12) + 1, day: 1 };
-  const current = installmentDueDate(start, first, plan.billing_offset_months);
-  const months = (nextFirst.year - current.year) * 12 + (nextFirst.month - current.month);
-  return Math.max(0, months);
 }

@@ -3,16 +3,17 @@ import { FailedError } from '../errors.js';
 import { addMonths, formatDate, parseDate, type PlainDate } from '../domain/dates.js';
 import { minorOf, visitCharge, type VisitCharge } from '../domain/pricing.js';
 import { performedOf } from '../domain/performed.js';
-import { beginRetry, chargesOfPlan, closeCharge, insertPendingCharge, type ChargeKind, type ChargeRow } from '../store/charges.js';
+import { beginRetry, chargesOfPlan, closeCharge, insertPendingCharge } from '../store/charges.js';
 import { recordAudit } from '../store/audit.js';
 import { formatMoney } from '../domain/money.js';
 import { getPaymentMethod } from '../store/payment-methods.js';
-import { getSteps, type PlanRow } from '../store/plans.js';
+import { getSteps } from '../store/plans.js';
 import { chargeKey } from '../domain/keys.js';
 import { assertBillingOpen } from './hold.js';
 import { billablePlan } from './billable.js';
 import { auditCharge, sendPending, type ChargingContext, type Outcome } from './charging.js';
 import { chargesAtStart } from './plan.js';
+import type { ChargeKind, ChargeRow, PlanRow } from '../domain/records.js';
 
 /**
  * The moments outside the monthly run when SPEC §5 takes money: a monthly

@@ -1,6 +1,6 @@
 import { formatDate, type PlainDate } from '../domain/dates.js';
 import { installmentDueDate } from '../domain/plan.js';
-import type { ChargeKind, ChargeStatus } from '../store/charges.js';
+import type { ChargeKind, ChargeStatus } from '../domain/records.js';
 
 /**
  * What a command would charge before it charges it — pure, so the

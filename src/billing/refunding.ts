@@ -2,11 +2,12 @@ import { FailedError } from '../errors.js';
 import { formatMoney } from '../domain/money.js';
 import { refundKey } from '../domain/keys.js';
 import { recordAudit } from '../store/audit.js';
-import { getCharge, type ChargeRow } from '../store/charges.js';
-import { acknowledgedRefunds, insertPendingRefund, pendingRefunds, refundsOfCharge, settleRefund, type RefundRow, type RefundSettlement } from '../store/refunds.js';
+import { getCharge } from '../store/charges.js';
+import { acknowledgedRefunds, insertPendingRefund, pendingRefunds, refundsOfCharge, settleRefund } from '../store/refunds.js';
 import type { ChargingContext } from './charging.js';
 import type { RefundResult } from './gateway.js';
 import { planRefund, refundableMinor, type RefundDecision, type RefundSoFar } from './refund-rule.js';
+import type { ChargeRow, RefundRow, RefundSettlement } from '../domain/records.js';
 
 /**
  * Refunds follow the charges' never-twice protocol: the refund is inserted

@@ -4,9 +4,9 @@ import { formatDate, parseDate, todayIn, type PlainDate } from '../domain/dates.
 import { formatInstant } from '../domain/instants.js';
 import { resumePlan } from '../plans/lifecycle.js';
 import { recordAudit } from '../store/audit.js';
-import { beginRetry, chargesOfPlans, insertPendingCharge, openCharges, releaseBillingLock, takeBillingLock, type ChargeRow } from '../store/charges.js';
+import { beginRetry, chargesOfPlans, insertPendingCharge, openCharges, releaseBillingLock, takeBillingLock } from '../store/charges.js';
 import { listClinics } from '../store/clinics.js';
-import { billingFacts, billingPlansByIds, cancelledPlansOwing, clinicsOfPlansInStatus, countPlansInStatus, getPlan, plansInStatus, planVersions, setPlanStatusIf, type BillingPlanRow, type PlanStatus } from '../store/plans.js';
+import { billingFacts, billingPlansByIds, cancelledPlansOwing, clinicsOfPlansInStatus, countPlansInStatus, getPlan, plansInStatus, planVersions, setPlanStatusIf } from '../store/plans.js';
 import { auditCharge, sendPending, type ChargingContext, type Outcome } from './charging.js';
 import { chargeKey } from '../domain/keys.js';
 import { assertBillingOpen } from './hold.js';
@@ -16,6 +16,7 @@ import { isComplete, planBilling, type BillablePlan, type BillingAction } from '
 import { billableOf } from './billable.js';
 import type { ClinicToday } from './future.js';
 import type { Store } from '../store/store.js';
+import type { BillingPlanRow, ChargeRow, PlanStatus } from '../domain/records.js';
 
 export interface RunOptions {
   /** The date to bill as of, for every clinic; default: each clinic's own today. */

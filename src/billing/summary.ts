@@ -1,9 +1,9 @@
 import type { Template } from '../generated/schema-types.js';
 import { formatDate, parseDate } from '../domain/dates.js';
 import { installmentDueDate } from '../domain/plan.js';
-import { chargesOfPlan, type ChargeRow } from '../store/charges.js';
+import { chargesOfPlan } from '../store/charges.js';
 import { listAudit } from '../store/audit.js';
-import { getPrices, getSteps, type PlanRow } from '../store/plans.js';
+import { getPrices, getSteps } from '../store/plans.js';
 import { performedOf } from '../domain/performed.js';
 import { refundsOfPlan } from '../store/refunds.js';
 import type { Store } from '../store/store.js';
@@ -11,6 +11,7 @@ import { feeForInstallment } from '../plans/view.js';
 import { earlyFeeMinor, insideMinimumTerm } from './points.js';
 import { cancelledDues } from './plan.js';
 import { billablePlan } from './billable.js';
+import type { ChargeRow, PlanRow } from '../domain/records.js';
 
 /** What a plan costs and what has been paid: for handouts, `plan show` and forecasts. */
 export interface PaymentSummary {

@@ -6,10 +6,11 @@ import { billingLock } from '../billing/lock.js';
 import { Store } from '../store/store.js';
 import { checkHighWater, highWaterFile, recordIssued } from '../store/high-water.js';
 import { DATA_DIR, type Workspace } from '../registry/workspace.js';
-import { getPatient, getPatientByMrn, mrnsNear, type Patient } from '../store/patients.js';
-import { getPlan, type PlanRow } from '../store/plans.js';
+import { getPatient, getPatientByMrn, mrnsNear } from '../store/patients.js';
+import { getPlan } from '../store/plans.js';
 import { NotFoundError, UsageError } from '../errors.js';
 import { closest } from '../domain/text.js';
+import type { Patient, PlanRow } from '../domain/records.js';
 
 /** SPEC §2: --db, else TXPLAN_DB, else .txplan/txplan.db in the workspace. */
 export function databasePath(ctx: Context, workspace: () => Workspace): string {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Template } from '../generated/schema-types.js';
-import type { NewStep, PlanStatus } from '../store/plans.js';
 import { addMonths, endDate, formatDate, parseDate, recommendedDate, type PlainDate } from './dates.js';
+import type { ChargeKind, NewStep, PlanStatus } from './records.js';
 
 /**
  * The plan rules that need no database: steps from a snapshot, the lifecycle,
@@ -67,6 +67,29 @@ export function planEndDate(snapshot: Template, start: string): string {
 export function installmentDueDate(start: PlainDate, k: number, offsetMonths = 0): PlainDate {
   if (k === 1) return start;
   return addMonths({ year: start.year, month: start.month, day: 1 }, k - 1 + offsetMonths);
+}
+
+/**
+ * On resume, installments not yet charged continue from the next 1st (SPEC
+ * §5): the months to add to the plan's offset so the first of them falls due
+ * on the first 1st on or after the resume date, never earlier than before.
+ */
+export function resumeOffset(plan: { start_date: string | null; billing_offset_months: number; fees: readonly number[] }, charges: readonly { kind: ChargeKind; installment: number | null }[], resumedOn: PlainDate): number {
+  if (!plan.start_date) return 0;
+  const start = parseDate(plan.start_date)!;
+  const charged = new Set(charges.filter((c) => c.kind === 'installment').map((c) => c.installment));
+  let first = 0;
+  for (let k = 2; k <= plan.fees.length; k++) {
+    if (!charged.has(k)) {
+      first = k;
+      break;
+    }
+  }
+  if (first === 0) return 0;
+  const nextFirst = resumedOn.day === 1 ? resumedOn : { year: resumedOn.year + (resumedOn.month === 12 ? 1 : 0), month: (resumedOn.month % 12) + 1, day: 1 };
+  const current = installmentDueDate(start, first, plan.billing_offset_months);
+  const months = (nextFirst.year - current.year) * 12 + (nextFirst.month - current.month);
+  return Math.max(0, months);
 }
 
 /** The first installment not yet due on `today` (the one a price change applies from). */

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { PaymentItem, PaymentSummary } from '../billing/summary.js';
 import type { PlanView } from '../plans/view.js';
-import type { PlanStatus } from '../store/plans.js';
 import type { When } from '../generated/schema-types.js';
 import { addMonths, describeDuration, describeWhen, formatDate, parseDate, recommendedDate, todayIn } from '../domain/dates.js';
 import { formatMoney, toMinor } from '../domain/money.js';
 import { differsFromPlan, performedOf } from '../domain/performed.js';
+import type { PlanStatus } from '../domain/records.js';
 
 /**
  * The patient handout as words, before any layout: every string a patient

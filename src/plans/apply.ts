@@ -5,13 +5,11 @@ import { contentHash, planEndDate, stepsFor } from '../domain/plan.js';
 import { minorOf, servicePrices, visitPriceMinor } from '../domain/pricing.js';
 import type { Registry, LoadedTemplate } from '../registry/registry.js';
 import { fileProvenance } from '../registry/git.js';
-import type { Clinic } from '../store/clinics.js';
-import type { Patient } from '../store/patients.js';
-import { insertPlan, insertSteps, setPrice, type NewPlan, type PlanStatus } from '../store/plans.js';
+import { insertPlan, insertSteps, setPrice } from '../store/plans.js';
 import { savePaymentMethod } from '../store/payment-methods.js';
 import { recordAudit } from '../store/audit.js';
 import type { Store } from '../store/store.js';
-import type { SavedPaymentMethod } from '../billing/gateway.js';
+import type { Clinic, NewPlan, Patient, PlanStatus, SavedPaymentMethod } from '../domain/records.js';
 
 export type ApplyMode = 'start' | 'prescribe';
 

@@ -1,5 +1,5 @@
 import type { PlanView } from './view.js';
-import type { PlanStatus, StepRow } from '../store/plans.js';
+import type { PlanStatus, StepRow } from '../domain/records.js';
 
 /** SPEC §1: how plan statuses map onto FHIR R4 CarePlan status and intent. */
 const STATUS: Record<PlanStatus, { status: string; intent: string }> = {

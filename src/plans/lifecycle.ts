@@ -2,16 +2,15 @@ import type { Template } from '../generated/schema-types.js';
 import { FailedError } from '../errors.js';
 import { addDays, addMonths, daysBetween, endDate, formatDate, parseDate, recommendedDate, type PlainDate } from '../domain/dates.js';
 import { chargesOfPlan, rescheduleFailedCharges } from '../store/charges.js';
-import { resumeOffset } from '../billing/plan.js';
-import { contentHash, diff, nextInstallment, planEndDate, refusal, stepsFor, type Change, type PlanAction } from '../domain/plan.js';
+import { contentHash, diff, nextInstallment, planEndDate, refusal, resumeOffset, stepsFor, type Change, type PlanAction } from '../domain/plan.js';
 import { minorOf } from '../domain/pricing.js';
 import { latestAudit, recordAudit } from '../store/audit.js';
-import { clinicZone, type Clinic } from '../store/clinics.js';
+import { clinicZone } from '../store/clinics.js';
 import { formatInstant } from '../domain/instants.js';
 import { savePaymentMethod } from '../store/payment-methods.js';
-import { deleteStep, getPlan, getPrices, getSteps, insertSteps, setPrice, setStepDate, updatePlanIf, updateStep, type NewStep, type PlanChanges, type PlanRow, type StepRow } from '../store/plans.js';
+import { deleteStep, getPlan, getPrices, getSteps, insertSteps, setPrice, setStepDate, updatePlanIf, updateStep } from '../store/plans.js';
 import type { Store } from '../store/store.js';
-import type { SavedPaymentMethod } from '../billing/gateway.js';
+import type { Clinic, NewStep, PlanChanges, PlanRow, SavedPaymentMethod, StepRow } from '../domain/records.js';
 
 export interface Actor {
   actor: string;

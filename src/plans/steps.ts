@@ -8,11 +8,12 @@ import { refuseCardNumbers } from '../domain/cards.js';
 import { refuseControlCharacters } from '../domain/safe-text.js';
 import { addDays, formatDate, parseDate, type PlainDate } from '../domain/dates.js';
 import { recordAudit } from '../store/audit.js';
-import { getAttachments, getSteps, insertAttachment, updatePlanIf, updateStep, type AttachmentRow, type PlanRow, type StepRow } from '../store/plans.js';
+import { getAttachments, getSteps, insertAttachment, updatePlanIf, updateStep } from '../store/plans.js';
 import type { Store } from '../store/store.js';
 import type { Actor } from './lifecycle.js';
 import { assertAllowed, changedMeanwhile } from './lifecycle.js';
 import { createTempFile, makeFolder, placeNoClobber } from '../files.js';
+import type { AttachmentRow, PlanRow, StepRow } from '../domain/records.js';
 
 /**
  * Progress on a plan's steps: marking a visit done or skipped (with notes and

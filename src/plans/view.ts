@@ -1,9 +1,10 @@
 import type { Template } from '../generated/schema-types.js';
 import type { Store } from '../store/store.js';
-import { getAttachments, getPrices, getSteps, type AttachmentRow, type PlanRow, type PriceRow, type StepRow } from '../store/plans.js';
-import { getPatient, type Patient } from '../store/patients.js';
-import { getClinic, type Clinic } from '../store/clinics.js';
-import { getPaymentMethod, type PaymentMethodRow } from '../store/payment-methods.js';
+import { getAttachments, getPrices, getSteps } from '../store/plans.js';
+import { getPatient } from '../store/patients.js';
+import { getClinic } from '../store/clinics.js';
+import { getPaymentMethod } from '../store/payment-methods.js';
+import type { AttachmentRow, Clinic, Patient, PaymentMethodRow, PlanRow, PriceRow, StepRow } from '../domain/records.js';
 
 /** Everything known about one plan, read in one place for show, export and handouts. */
 export interface PlanView {

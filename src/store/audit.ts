@@ -1,27 +1,7 @@
 import type { Store } from './store.js';
 import { containsCardNumber } from '../domain/cards.js';
 import { FailedError } from '../errors.js';
-
-export interface AuditEntry {
-  id: number;
-  at: string;
-  actor: string;
-  action: string;
-  entity: string;
-  entity_id: string;
-  before: unknown;
-  after: unknown;
-}
-
-export interface NewAuditEntry {
-  at: string;
-  actor: string;
-  action: string;
-  entity: string;
-  entityId: string | number;
-  before?: unknown;
-  after?: unknown;
-}
+import type { AuditEntry, AuditFilter, NewAuditEntry } from '../domain/records.js';
 
 /**
  * Appends one entry; call it inside the transaction that makes the change.
@@ -64,16 +44,6 @@ export function holdsCardNumber(value: unknown): boolean {
 
 function json(value: unknown): string | null {
   return value === undefined ? null : JSON.stringify(value);
-}
-
-export interface AuditFilter {
-  entity?: string | undefined;
-  id?: string | undefined;
-  /** Entries at or after this instant (ISO 8601, UTC). */
-  since?: string | undefined;
-  /** Entries strictly before this instant (ISO 8601, UTC). */
-  before?: string | undefined;
-  limit?: number | undefined;
 }
 
 interface AuditRow {

@@ -6,10 +6,11 @@ import { FailedError } from '../errors.js';
 import { makeFolder, writeBeside } from '../files.js';
 import { recordAudit } from './audit.js';
 import { openDatabase } from './database.js';
-import { databaseId, lastAuditId, sequences, SEQUENCED, type Sequences } from './database-info.js';
+import { databaseId, lastAuditId, sequences } from './database-info.js';
 import { raiseHighWater, readHighWater } from './high-water.js';
 import { LATEST_VERSION } from './migrations/index.js';
 import { Store } from './store.js';
+import { SEQUENCED, type Sequences } from '../domain/records.js';
 
 /**
  * A backup is one private folder: the database (SQLite's online backup, a

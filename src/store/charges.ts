@@ -1,37 +1,7 @@
 import { attemptKey } from '../domain/keys.js';
 import { planIdsCondition, type Store } from './store.js';
 import { advisoryBillingLockHeld, releaseAdvisoryBillingLock, tryAdvisoryBillingLock } from './postgres/billing-lock.js';
-
-export type ChargeKind = 'installment' | 'step' | 'cancel_fee';
-export type ChargeStatus = 'pending' | 'succeeded' | 'failed';
-
-export interface ChargeRow {
-  id: number;
-  plan_id: number;
-  kind: ChargeKind;
-  installment: number | null;
-  step_n: number | null;
-  idempotency_key: string;
-  due_date: string;
-  amount_minor: number;
-  currency: string;
-  status: ChargeStatus;
-  attempts: number;
-  retries_allowed: number;
-  next_attempt_on: string | null;
-  hard_decline: number;
-  decline_code: string | null;
-  decline_message: string | null;
-  gateway: string;
-  gateway_charge_id: string | null;
-  payment_token: string;
-  created_at: string;
-  updated_at: string;
-  /** Why the amount differs from the plan's prices, for people reading the charge (migration 008). */
-  note: string | null;
-}
-
-export type NewCharge = Omit<ChargeRow, 'id' | 'status' | 'attempts' | 'next_attempt_on' | 'hard_decline' | 'decline_code' | 'decline_message' | 'gateway_charge_id' | 'note'> & { note?: string | null };
+import type { Attempt, BillingLockHolder, ChargeFilter, ChargeParty, ChargeRow, DeclinedStartRow, NewCharge, Settlement } from '../domain/records.js';
 
 /**
  * Inserts the charge pending; the caller's transaction makes it durable before the processor is called.
@@ -53,15 +23,6 @@ export function beginRetry(store: Store, charge: ChargeRow, at: string): ChargeR
   // The retry goes to the plan's current payment method, which may be new since the decline.
   store.statement("UPDATE charges SET status = 'pending', attempts = ?, next_attempt_on = NULL, payment_token = ?, updated_at = ? WHERE id = ? AND status = 'failed'").run(attempt, charge.payment_token, at, charge.id);
   return { ...charge, status: 'pending', attempts: attempt, next_attempt_on: null, updated_at: at };
-}
-
-export interface Settlement {
-  status: 'succeeded' | 'failed';
-  gatewayChargeId: string | null;
-  declineCode: string | null;
-  declineMessage: string | null;
-  hardDecline: boolean;
-  nextAttemptOn: string | null;
 }
 
 /** Records the processor's answer for the charge's current attempt; only a pending charge is settled, once. */
@@ -110,14 +71,6 @@ export function rescheduleFailedCharges(store: Store, planId: number, on: string
     .run(on, retriesAllowed, at, planId).changes;
 }
 
-export interface ChargeFilter {
-  planId?: number | undefined;
-  patientId?: number | undefined;
-  status?: ChargeStatus | undefined;
-  since?: string | undefined;
-  limit?: number | undefined;
-}
-
 export function listCharges(store: Store, filter: ChargeFilter): ChargeRow[] {
   return store
     .statement<[Record<string, unknown>], ChargeRow>(
@@ -126,15 +79,6 @@ export function listCharges(store: Store, filter: ChargeFilter): ChargeRow[] {
        ORDER BY due_date, id LIMIT @limit`,
     )
     .all({ plan: filter.planId ?? null, patient: filter.patientId ?? null, status: filter.status ?? null, since: filter.since ?? null, limit: filter.limit ?? store.dialect.noLimit });
-}
-
-/** One attempt at the processor, as txplan knows it. */
-export interface Attempt {
-  idempotency_key: string;
-  plan_id: number;
-  amount_minor: number;
-  currency: string;
-  outcome: 'pending' | 'succeeded' | 'declined';
 }
 
 /**
@@ -183,28 +127,6 @@ export function removeUnstartedPlan(store: Store, planId: number): void {
   store.statement('DELETE FROM plans WHERE id = ?').run(planId);
 }
 
-/** A start whose first installment was declined: the attempt, kept without its plan. */
-export interface DeclinedStartRow {
-  id: number;
-  patient_id: number;
-  removed_plan_id: number;
-  template: string;
-  charge_id: number;
-  kind: 'installment';
-  installment: number;
-  idempotency_key: string;
-  due_date: string;
-  amount_minor: number;
-  currency: string;
-  attempts: number;
-  decline_code: string | null;
-  decline_message: string | null;
-  gateway: string;
-  gateway_charge_id: string | null;
-  created_at: string;
-  declined_at: string;
-}
-
 export function listDeclinedStarts(store: Store, filter: { patientId?: number | undefined; since?: string | undefined }): DeclinedStartRow[] {
   return store
     .statement<[Record<string, unknown>], DeclinedStartRow>('SELECT * FROM declined_starts WHERE (@patient IS NULL OR patient_id = @patient) AND (@since IS NULL OR due_date >= @since) ORDER BY due_date, charge_id')
@@ -214,15 +136,6 @@ export function listDeclinedStarts(store: Store, filter: { patientId?: number | 
 /** Charges whose plan does not exist (none should: see removeUnstartedPlan), as "db check" reports them. */
 export function chargesWithoutPlan(store: Store): Array<{ id: number; plan_id: number }> {
   return store.statement<[], { id: number; plan_id: number }>('SELECT id, plan_id FROM charges WHERE plan_id NOT IN (SELECT id FROM plans) ORDER BY id').all();
-}
-
-/** The billing lock's row: who took it, when, and (since schema 6) on which host, boot and process start. */
-export interface BillingLockHolder {
-  pid: number;
-  started_at: string;
-  host: string | null;
-  boot_id: string | null;
-  start_ticks: number | null;
 }
 
 export function billingLockHolder(store: Store): BillingLockHolder | undefined {
@@ -274,12 +187,6 @@ export function releaseBillingLock(store: Store, me: Omit<BillingLockHolder, 'st
 
 export function deleteBillingLock(store: Store): void {
   store.statement('DELETE FROM billing_lock WHERE id = 1').run();
-}
-
-/** Who pays a charge: the plan's patient, and the processor's customer the charge's token is saved to (if any). */
-export interface ChargeParty {
-  patient_id: number;
-  customer: string | null;
 }
 
 /** The payer of each charge, by charge id, in one read. */

@@ -1,13 +1,5 @@
 import type { Store } from './store.js';
-
-export interface Clinic {
-  id: string;
-  name: string;
-  timezone: string;
-  address: string | null;
-  phone: string | null;
-  created_at: string;
-}
+import type { Clinic } from '../domain/records.js';
 
 export function insertClinic(store: Store, clinic: Clinic): void {
   store

@@ -1,23 +1,6 @@
 import type { Store } from './store.js';
 import { postgresSequences, raisePostgresSequence } from './postgres/sequences.js';
-
-/**
- * The tables whose ids reach the processor (in idempotency keys) and so must
- * never go backwards. A refund's key carries its charge's key and its number
- * on that charge, not its id; its counter is kept so that a database restored
- * from before a refund is found behind, and billing held until reconciled.
- */
-export const SEQUENCED = ['plans', 'charges', 'refunds'] as const;
-export type Sequenced = (typeof SEQUENCED)[number];
-export type Sequences = Record<Sequenced, number>;
-
-export interface BillingHold {
-  /** When the database was found behind. */
-  at: string;
-  /** The highest ids the processor may have seen, and this database's own when found. */
-  seen: Sequences;
-  found: Sequences;
-}
+import { type Acknowledgement, type BillingHold, SEQUENCED, type Sequenced, type Sequences } from '../domain/records.js';
 
 export function databaseId(store: Store): string {
   return store.statement<[], { id: string }>('SELECT id FROM database_info WHERE singleton = 1').get()!.id;
@@ -52,16 +35,6 @@ export function billingHold(store: Store): BillingHold | undefined {
 
 export function setBillingHold(store: Store, hold: BillingHold | undefined): void {
   store.statement('UPDATE database_info SET billing_hold = ? WHERE singleton = 1').run(hold === undefined ? null : JSON.stringify(hold));
-}
-
-export interface Acknowledgement {
-  idempotency_key: string;
-  processor_id: string;
-  status: string;
-  amount_minor: number;
-  currency: string;
-  acknowledged_at: string;
-  actor: string;
 }
 
 export function acknowledgedKeys(store: Store): Set<string> {

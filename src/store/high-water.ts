@@ -2,8 +2,9 @@ import { readFileSync, renameSync } from 'node:fs';
 import { writeBeside } from '../files.js';
 import { dirname, join } from 'node:path';
 import { recordAudit } from './audit.js';
-import { billingHold, databaseId, raiseSequences, sequences, setBillingHold, SEQUENCED, type Sequences } from './database-info.js';
+import { billingHold, databaseId, raiseSequences, sequences, setBillingHold } from './database-info.js';
 import type { Store } from './store.js';
+import { SEQUENCED, type Sequences } from '../domain/records.js';
 
 /**
  * The high-water mark: for each database id, the highest plan, charge and refund ids

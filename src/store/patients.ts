@@ -1,18 +1,5 @@
 import type { Store } from './store.js';
-
-export interface Patient {
-  id: number;
-  mrn: string | null;
-  first_name: string;
-  last_name: string;
-  dob: string | null;
-  email: string | null;
-  phone: string | null;
-  created_at: string;
-  updated_at: string;
-}
-
-export type NewPatient = Omit<Patient, 'id'>;
+import type { NewPatient, Patient, PatientWithPlanCounts } from '../domain/records.js';
 
 export function insertPatient(store: Store, patient: NewPatient): number {
   return store
@@ -50,8 +37,6 @@ export function searchPatients(store: Store, text: string | undefined, limit: nu
   }
   return store.statement<[{ like: string; limit: number | null }], Patient>(`SELECT * FROM patients WHERE ${searchWhere(store)} ${byName(store)} LIMIT @limit`).all({ like: likePattern(text), limit });
 }
-
-export type PatientWithPlanCounts = Patient & { plans: number; active_plans: number };
 
 /**
  * Patients for `patient list`, each with how many plans it has, in one

@@ -1,18 +1,5 @@
 import type { Store } from './store.js';
-
-/** A processor token with what may be shown of the card: never a card number. */
-export interface PaymentMethodRow {
-  id: number;
-  patient_id: number;
-  token: string;
-  brand: string;
-  last4: string;
-  exp_month: number;
-  exp_year: number;
-  /** The processor's customer the token is saved to (Stripe's cus_…), or null (the sandbox has none). */
-  customer: string | null;
-  created_at: string;
-}
+import type { PaymentMethodRow } from '../domain/records.js';
 
 /** Stores the token for the patient (once) and returns its row id. */
 export function savePaymentMethod(store: Store, method: Omit<PaymentMethodRow, 'id' | 'customer'> & { customer?: string | null }): number {

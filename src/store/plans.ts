@@ -1,63 +1,5 @@
 import { planIdsCondition, type Store } from './store.js';
-
-export type PlanStatus = 'prescribed' | 'active' | 'paused' | 'past_due' | 'completed' | 'cancelled';
-export const PLAN_STATUSES: readonly PlanStatus[] = ['prescribed', 'active', 'paused', 'past_due', 'completed', 'cancelled'];
-
-export interface PlanRow {
-  id: number;
-  patient_id: number;
-  clinic_id: string | null;
-  template_id: string;
-  template_version: number;
-  template_hash: string;
-  template_commit: string | null;
-  template_dirty: number | null;
-  name: string;
-  type: 'monthly' | 'pay-as-you-go';
-  status: PlanStatus;
-  snapshot: string;
-  currency: string;
-  start_date: string | null;
-  end_date: string | null;
-  paused_on: string | null;
-  pause_until: string | null;
-  cancelled_on: string | null;
-  cancel_reason: string | null;
-  payment_method_id: number | null;
-  /** JSON map of service id → price in minor units, frozen at apply time. */
-  service_prices: string;
-  billing_offset_months: number;
-  created_at: string;
-  updated_at: string;
-  /** Bumped by every write; a write names the version it read (migration 004). */
-  version: number;
-  /** 1 when a cancellation forgave what was due (`plan cancel --waive-due`; migration 007); always read from the database. */
-  dues_waived?: number;
-}
-
-export type NewPlan = Omit<PlanRow, 'id' | 'billing_offset_months' | 'version' | 'dues_waived'>;
-
-export interface StepRow {
-  id: number;
-  plan_id: number;
-  n: number;
-  when_unit: 'week' | 'month';
-  when_value: number;
-  services: string;
-  alternatives: string | null;
-  note: string | null;
-  recommended_date: string | null;
-  booked_at: string | null;
-  status: 'pending' | 'done' | 'skipped';
-  completed_on: string | null;
-  completion_note: string | null;
-  outcome: string | null;
-  /** JSON list of the catalog service ids delivered, recorded when the step is done; NULL otherwise (migration 008). */
-  performed: string | null;
-  version: number;
-}
-
-export type NewStep = Omit<StepRow, 'id' | 'plan_id' | 'version'>;
+import { type AttachmentRow, type BillingFacts, type BillingPlanRow, MUTABLE_PLAN_COLUMNS as MUTABLE_COLUMNS, type NewPlan, type NewStep, type PlanChanges, type PlanFilter, type PlanRow, type PlanStatus, type PlanSummary, type PriceRow, type StepRow } from '../domain/records.js';
 
 const PLAN_COLUMNS = 'patient_id, clinic_id, template_id, template_version, template_hash, template_commit, template_dirty, name, type, status, snapshot, currency, start_date, end_date, paused_on, pause_until, cancelled_on, cancel_reason, payment_method_id, service_prices, created_at, updated_at';
 
@@ -69,14 +11,6 @@ export function insertPlan(store: Store, plan: NewPlan): number {
 export function getPlan(store: Store, id: number): PlanRow | undefined {
   return store.statement<[number], PlanRow>('SELECT * FROM plans WHERE id = ?').get(id);
 }
-
-/** The columns a write may change; each lifecycle command passes only those it owns. */
-const MUTABLE_COLUMNS = [
-  'clinic_id', 'template_version', 'template_hash', 'template_commit', 'template_dirty', 'name', 'status', 'snapshot', 'start_date', 'end_date',
-  'paused_on', 'pause_until', 'cancelled_on', 'cancel_reason', 'payment_method_id', 'service_prices', 'billing_offset_months', 'dues_waived',
-] as const;
-
-export type PlanChanges = Partial<Pick<PlanRow, (typeof MUTABLE_COLUMNS)[number]>>;
 
 /**
  * Writes the given columns of a plan if it is still at `version` (the one the
@@ -90,23 +24,6 @@ export function updatePlanIf(store: Store, id: number, version: number, changes:
   const set = [...columns.map((c) => `${c} = @${c}`), 'version = version + 1', 'updated_at = @updated_at'].join(', ');
   return store.statement(`UPDATE plans SET ${set} WHERE id = @id AND version = @version`).run(params).changes === 1;
 }
-
-export interface PlanFilter {
-  patientId?: number | undefined;
-  status?: PlanStatus | undefined;
-  templateId?: string | undefined;
-  clinicId?: string | undefined;
-  /** Only running plans with a step still pending, each with its last recommended date (the caller judges "passed" at each clinic's today). */
-  withPendingSteps?: boolean | undefined;
-  limit?: number | undefined;
-}
-
-export type PlanSummary = Pick<PlanRow, 'id' | 'patient_id' | 'clinic_id' | 'template_id' | 'template_version' | 'name' | 'type' | 'status' | 'start_date' | 'end_date' | 'created_at'> & {
-  patient_name: string;
-  patient_mrn: string | null;
-  /** Present with `withPendingSteps`. */
-  last_step_date?: string | null;
-};
 
 /** Plan lines for lists; each filter is served by an index (plans_patient, plans_status, plans_template, plans_clinic). */
 export function listPlans(store: Store, filter: PlanFilter): PlanSummary[] {
@@ -161,11 +78,6 @@ export function deleteStep(store: Store, step: Pick<StepRow, 'id' | 'version'>):
   return store.statement('DELETE FROM steps WHERE id = ? AND version = ?').run(step.id, step.version).changes === 1;
 }
 
-export interface PriceRow {
-  from_installment: number;
-  monthly_fee_minor: number;
-}
-
 export function setPrice(store: Store, planId: number, fromInstallment: number, feeMinor: number): void {
   store
     .statement('INSERT INTO plan_prices (plan_id, from_installment, monthly_fee_minor) VALUES (?, ?, ?) ON CONFLICT (plan_id, from_installment) DO UPDATE SET monthly_fee_minor = excluded.monthly_fee_minor')
@@ -174,16 +86,6 @@ export function setPrice(store: Store, planId: number, fromInstallment: number, 
 
 export function getPrices(store: Store, planId: number): PriceRow[] {
   return store.statement<[number], PriceRow>('SELECT from_installment, monthly_fee_minor FROM plan_prices WHERE plan_id = ? ORDER BY from_installment').all(planId);
-}
-
-export interface AttachmentRow {
-  id: number;
-  step_id: number;
-  sha256: string;
-  path: string;
-  original_name: string;
-  bytes: number;
-  created_at: string;
 }
 
 export function insertAttachment(store: Store, attachment: Omit<AttachmentRow, 'id'>): number {
@@ -197,9 +99,6 @@ export function getAttachments(store: Store, planId: number): AttachmentRow[] {
     .statement<[number], AttachmentRow>('SELECT a.* FROM attachments a JOIN steps s ON s.id = a.step_id WHERE s.plan_id = ? ORDER BY a.id')
     .all(planId);
 }
-
-/** What a billing run needs of a plan: no snapshot, only the number of installments it holds. */
-export type BillingPlanRow = Pick<PlanRow, 'id' | 'version' | 'status' | 'type' | 'clinic_id' | 'start_date' | 'end_date' | 'billing_offset_months' | 'currency' | 'pause_until' | 'paused_on' | 'cancelled_on'> & { dues_waived: number; months: number | null };
 
 const BILLING_COLUMNS = "id, version, status, type, clinic_id, start_date, end_date, billing_offset_months, currency, pause_until, paused_on, cancelled_on, dues_waived, json_extract(snapshot, '$.duration.months') AS months";
 
@@ -252,14 +151,6 @@ export function setPlanStatusIf(store: Store, plan: Pick<PlanRow, 'id' | 'versio
 export function planVersions(store: Store, ids: readonly number[]): Map<number, number> {
   const rows = store.statement<[string], { id: number; version: number }>(`SELECT id, version FROM plans WHERE id IN (${store.dialect.integersIn('?')})`).all(JSON.stringify(ids));
   return new Map(rows.map((r) => [r.id, r.version]));
-}
-
-export interface BillingFacts {
-  lastStepDate: string | null;
-  /** Steps neither done nor skipped. */
-  pendingSteps: number;
-  prices: PriceRow[];
-  token: string | null;
 }
 
 /**

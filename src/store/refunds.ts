@@ -1,26 +1,5 @@
 import type { Store } from './store.js';
-
-export type RefundStatus = 'pending' | 'succeeded' | 'failed';
-
-export interface RefundRow {
-  id: number;
-  charge_id: number;
-  seq: number;
-  idempotency_key: string;
-  amount_minor: number;
-  currency: string;
-  reason: string;
-  actor: string;
-  status: RefundStatus;
-  failure_code: string | null;
-  failure_message: string | null;
-  gateway: string;
-  gateway_refund_id: string | null;
-  created_at: string;
-  updated_at: string;
-}
-
-export type NewRefund = Omit<RefundRow, 'id' | 'status' | 'failure_code' | 'failure_message' | 'gateway_refund_id' | 'updated_at'>;
+import type { ListedRefund, NewRefund, RefundFilter, RefundRow, RefundSettlement, RefundTotals } from '../domain/records.js';
 
 /**
  * Inserts the refund pending, in the caller's transaction, only if the charge
@@ -44,13 +23,6 @@ export function insertPendingRefund(store: Store, refund: NewRefund): RefundRow 
     .get(refund);
   if (!inserted) return undefined;
   return { ...refund, id: inserted.id, status: 'pending', failure_code: null, failure_message: null, gateway_refund_id: null, updated_at: refund.created_at };
-}
-
-export interface RefundSettlement {
-  status: 'succeeded' | 'failed';
-  gatewayRefundId: string | null;
-  failureCode: string | null;
-  failureMessage: string | null;
 }
 
 /** Records the processor's answer; only a pending refund is settled, once. */
@@ -83,11 +55,6 @@ export function refundsOfPlan(store: Store, planId: number): RefundRow[] {
   return store.statement<[number], RefundRow>('SELECT r.* FROM refunds r JOIN charges c ON c.id = r.charge_id WHERE c.plan_id = ? ORDER BY r.id').all(planId);
 }
 
-export interface RefundTotals {
-  succeeded_minor: number;
-  pending_minor: number;
-}
-
 /** Refunded and pending amounts per charge, for the charges listed. */
 export function refundTotals(store: Store, chargeIds: readonly number[]): Map<number, RefundTotals> {
   const totals = new Map<number, RefundTotals>();
@@ -101,14 +68,6 @@ export function refundTotals(store: Store, chargeIds: readonly number[]): Map<nu
   for (const row of rows) totals.set(row.charge_id, { succeeded_minor: row.succeeded_minor, pending_minor: row.pending_minor });
   return totals;
 }
-
-export interface RefundFilter {
-  planId?: number | undefined;
-  chargeId?: number | undefined;
-  status?: RefundStatus | undefined;
-}
-
-export type ListedRefund = RefundRow & { plan_id: number };
 
 export function listRefunds(store: Store, filter: RefundFilter): ListedRefund[] {
   return store

@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { RefundRow } from '../../src/store/refunds.js';
 import { describe, expect, it } from 'vitest';
 import { SandboxGateway } from '../../src/billing/gateways/sandbox.js';
 import { binary, clinicWorkspace, ledgerRows, query, seededRandom, txplan, type RunResult } from '../helpers.js';
+import type { RefundRow } from '../../src/domain/records.js';
 
 /**
  * Issue 9: a refund is never made twice, the way charges are proven (see

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { billable } from '../helpers.js';
 import { addDays, formatDate, parseDate, type PlainDate } from '../../src/domain/dates.js';
-import { dueInstallments, nextAttempt, planBilling, resumeOffset, type BillableCharge, type BillablePlan, type BillingAction } from '../../src/billing/plan.js';
+import { dueInstallments, nextAttempt, planBilling, type BillableCharge, type BillablePlan, type BillingAction } from '../../src/billing/plan.js';
+import { resumeOffset } from '../../src/domain/plan.js';
 import { earlyFeeMinor, insideMinimumTerm } from '../../src/billing/points.js';
-import type { PlanRow } from '../../src/store/plans.js';
+import type { PlanRow } from '../../src/domain/records.js';
 
 /**
  * The pure planning step of the billing run, walked across a fixed clock:

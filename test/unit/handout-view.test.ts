@@ -8,10 +8,10 @@ import { stepsFor } from '../../src/domain/plan.js';
 import { parseDate } from '../../src/domain/dates.js';
 import type { PaymentSummary } from '../../src/billing/summary.js';
 import type { PlanView } from '../../src/plans/view.js';
-import type { PlanRow, PlanStatus, StepRow } from '../../src/store/plans.js';
 import type { Catalog, Template } from '../../src/generated/schema-types.js';
 import { repoRoot } from '../helpers.js';
 import { pdfText } from '../pdf-text.js';
+import type { PlanRow, PlanStatus, StepRow } from '../../src/domain/records.js';
 
 const template = (id: string) => parse(readFileSync(join(repoRoot, 'templates', `${id}.yaml`), 'utf8')) as Template;
 const catalog = parse(readFileSync(join(repoRoot, 'catalog.yaml'), 'utf8')) as Catalog;

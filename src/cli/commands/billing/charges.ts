@@ -5,9 +5,10 @@ import { findPatient, findPlan, withStore } from '../../store.js';
 import { UsageError } from '../../../errors.js';
 import { parseDate } from '../../../domain/dates.js';
 import { formatMoney } from '../../../domain/money.js';
-import { listCharges, listDeclinedStarts, type ChargeStatus } from '../../../store/charges.js';
+import { listCharges, listDeclinedStarts } from '../../../store/charges.js';
 import { listRefunds, refundTotals } from '../../../store/refunds.js';
 import { needsPatient } from '../../../billing/gateway.js';
+import type { ChargeStatus } from '../../../domain/records.js';
 
 const STATUSES: readonly ChargeStatus[] = ['pending', 'succeeded', 'failed'];
 

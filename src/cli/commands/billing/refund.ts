@@ -9,10 +9,11 @@ import { formatMoney, toMinor } from '../../../domain/money.js';
 import { readSettings } from '../../../registry/settings.js';
 import { refuseCardNumbers } from '../../../domain/cards.js';
 import { refuseControlCharacters } from '../../../domain/safe-text.js';
-import { getCharge, type ChargeRow } from '../../../store/charges.js';
+import { getCharge } from '../../../store/charges.js';
 import { cardOfToken } from '../../../store/payment-methods.js';
 import { createRefund, decideRefund, remainingToRefund, sendRefunds, settlePendingRefunds, type RefundOutcome } from '../../../billing/refunding.js';
 import type { ChargingContext } from '../../../billing/charging.js';
+import type { ChargeRow } from '../../../domain/records.js';
 
 export interface RefundOptions {
   amount?: string;

@@ -4,9 +4,10 @@ import { resolveWorkspace } from '../../workspace.js';
 import { readSettings } from '../../../registry/settings.js';
 import { isTimeZone } from '../../../domain/dates.js';
 import { checkClinic, type ClinicFields } from '../../../domain/clinic.js';
-import { getClinic, insertClinic, type Clinic } from '../../../store/clinics.js';
+import { getClinic, insertClinic } from '../../../store/clinics.js';
 import { recordAudit } from '../../../store/audit.js';
 import { FailedError, UsageError } from '../../../errors.js';
+import type { Clinic } from '../../../domain/records.js';
 
 export interface AddClinicOptions {
   name?: string | undefined;

@@ -6,11 +6,12 @@ import { findPlan, withStore } from '../../store.js';
 import { resolveWorkspace } from '../../workspace.js';
 import { FailedError, TxplanError, UsageError } from '../../../errors.js';
 import { loadRegistry, templateIds, type Registry } from '../../../registry/registry.js';
-import { getPlan, listPlans, PLAN_STATUSES, type PlanRow, type PlanStatus } from '../../../store/plans.js';
+import { getPlan, listPlans } from '../../../store/plans.js';
 import type { Store } from '../../../store/store.js';
 import { loadHandout } from '../../../handout/load.js';
 import { renderHandout, type Paper } from '../../../handout/render.js';
 import { checkTarget, makeFolder as makePrivateFolder, writeFileAtomically } from '../../../files.js';
+import { PLAN_STATUSES, type PlanRow, type PlanStatus } from '../../../domain/records.js';
 
 export interface HandoutOptions {
   output?: string;

@@ -8,9 +8,10 @@ import { resolveWorkspace } from '../../workspace.js';
 import { mrnTakenMessage, savePatient } from './save.js';
 import { checkPatientRows, describeProblems, parsePatientCsv, type ImportRow, type RowProblem } from '../../../domain/patient-csv.js';
 import { latestToday } from '../../../domain/patient.js';
-import { getPatientByMrn, type Patient } from '../../../store/patients.js';
+import { getPatientByMrn } from '../../../store/patients.js';
 import type { Store } from '../../../store/store.js';
 import { FailedError, NotFoundError } from '../../../errors.js';
+import type { Patient } from '../../../domain/records.js';
 
 /**
  * `patient import FILE.csv`: every row is checked before anything is

@@ -1,7 +1,8 @@
 import type { Store } from '../../../store/store.js';
-import { getPatient, insertPatient, type Patient } from '../../../store/patients.js';
+import { getPatient, insertPatient } from '../../../store/patients.js';
 import { recordAudit } from '../../../store/audit.js';
 import type { PatientFields } from '../../../domain/patient.js';
+import type { Patient } from '../../../domain/records.js';
 
 /**
  * Writes one patient and its audit entry. Call it inside the transaction

@@ -23,10 +23,11 @@ import { chargeConfirmation, combineConfirmations, confirmCharge, type Confirmat
 import { chargingContext } from '../../billing.js';
 import { removeUnstartedPlan } from '../../../store/charges.js';
 import { getPlan } from '../../../store/plans.js';
-import { getClinic, listClinics, type Clinic } from '../../../store/clinics.js';
-import { searchPatients, type Patient } from '../../../store/patients.js';
+import { getClinic, listClinics } from '../../../store/clinics.js';
+import { searchPatients } from '../../../store/patients.js';
 import type { Store } from '../../../store/store.js';
 import type { Template } from '../../../generated/schema-types.js';
+import type { Clinic, Patient } from '../../../domain/records.js';
 
 export interface ApplyOptions {
   mode?: string;

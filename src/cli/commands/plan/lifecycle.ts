@@ -31,9 +31,10 @@ import { assertBillingOpen } from '../../../billing/hold.js';
 import { formatMoney } from '../../../domain/money.js';
 import { clinicZone, getClinic, listClinics } from '../../../store/clinics.js';
 import { savePaymentMethod } from '../../../store/payment-methods.js';
-import { getPlan, type PlanRow } from '../../../store/plans.js';
+import { getPlan } from '../../../store/plans.js';
 import type { Store } from '../../../store/store.js';
 import type { Template } from '../../../generated/schema-types.js';
+import type { PlanRow } from '../../../domain/records.js';
 
 /** The plan's clinic's today (or the workspace zone's, before it has a clinic). */
 function today(ctx: Context, store: Store, plan: PlanRow, registry?: Registry): PlainDate {

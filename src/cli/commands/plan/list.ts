@@ -1,13 +1,14 @@
 import type { Context } from '../../context.js';
 import { renderTable } from '../../output/table.js';
 import { findPatient, withStore } from '../../store.js';
-import { listPlans, PLAN_STATUSES, type PlanStatus } from '../../../store/plans.js';
+import { listPlans } from '../../../store/plans.js';
 import { UsageError } from '../../../errors.js';
 import { todayIn } from '../../../domain/dates.js';
 import { isOverdue } from '../../../billing/plan.js';
 import { clinicZone } from '../../../store/clinics.js';
 import { readSettings } from '../../../registry/settings.js';
 import { resolveWorkspace } from '../../workspace.js';
+import { PLAN_STATUSES, type PlanStatus } from '../../../domain/records.js';
 
 export interface ListOptions {
   patient?: string;

@@ -8,12 +8,13 @@ import { describeDuration } from '../../../domain/dates.js';
 import { formatMoney } from '../../../domain/money.js';
 import { formatInstant } from '../../../domain/instants.js';
 import { describePaymentItem, paymentSummary, type PaymentItem } from '../../../billing/summary.js';
-import { listAudit, type AuditEntry } from '../../../store/audit.js';
+import { listAudit } from '../../../store/audit.js';
 import { getTemplate, loadRegistry, type Registry } from '../../../registry/registry.js';
 import type { Template } from '../../../generated/schema-types.js';
 import { differsFromPlan, performedOf } from '../../../domain/performed.js';
-import { chargesOfPlan, type ChargeRow } from '../../../store/charges.js';
+import { chargesOfPlan } from '../../../store/charges.js';
 import { needsPatient, NEEDS_PATIENT_ADVICE } from '../../../billing/gateway.js';
+import type { AuditEntry, ChargeRow } from '../../../domain/records.js';
 
 /** How a plan relates to its template now: customisations, and whether the template moved on. */
 export interface Origin {

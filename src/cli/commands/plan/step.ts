@@ -21,7 +21,8 @@ import { visitQuote } from '../../../billing/quote.js';
 import { chargeConfirmation, confirmCharge } from '../../confirm.js';
 import { performedOf } from '../../../domain/performed.js';
 import { clinicZone } from '../../../store/clinics.js';
-import { getSteps, type AttachmentRow, type PlanRow, type StepRow } from '../../../store/plans.js';
+import { getSteps } from '../../../store/plans.js';
+import type { AttachmentRow, PlanRow, StepRow } from '../../../domain/records.js';
 
 export interface StepOptions {
   done?: boolean;
