@@ -22,6 +22,11 @@ export interface Environment {
    * the environment.
    */
   readonly stripeSecretKey?: () => string | undefined;
+  /**
+   * The whole process environment, for ${VAR} in txplan.yaml's database URL.
+   * A getter, like the key above, so nothing prints it by accident.
+   */
+  readonly variables?: () => Readonly<Record<string, string | undefined>>;
 }
 
 export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Environment {
@@ -36,6 +41,7 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Environme
     clock: nonEmpty(env.TXPLAN_NOW),
     stripeApiBase: nonEmpty(env.TXPLAN_STRIPE_API_BASE),
     stripeSecretKey: () => nonEmpty(env.STRIPE_SECRET_KEY),
+    variables: () => env,
   };
 }
 

@@ -26,7 +26,7 @@ export function buildProgram(version: string, makeContext: (options: GlobalOptio
     .description('Treatment plan templates for aesthetic clinics: validate the registry, apply plans, print handouts, run billing.')
     .version(version, '-V, --version', 'print the version')
     .option('--workspace <dir>', 'workspace folder (default: TXPLAN_WORKSPACE, else the nearest folder with txplan.yaml)')
-    .option('--db <path>', 'database file (default: TXPLAN_DB, else .txplan/txplan.db in the workspace)')
+    .option('--db <path|url>', 'database file or postgres:// URL (default: TXPLAN_DB, else database: in txplan.yaml, else .txplan/txplan.db in the workspace)')
     .option('--json', 'print one JSON document on stdout; errors as JSON on stderr')
     .option('--no-color', 'no colours (also NO_COLOR)')
     .option('--actor <name>', 'name recorded in the audit log (default: TXPLAN_ACTOR, else the OS user)')

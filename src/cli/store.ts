@@ -1,22 +1,36 @@
-import { join, resolve } from 'node:path';
 import { simulatedClockWarning, type Context } from './context.js';
 import { resolveWorkspace } from './workspace.js';
 import { databaseError, openDatabase } from '../store/database.js';
 import { billingLock } from '../billing/lock.js';
 import { Store } from '../store/store.js';
 import { checkHighWater, highWaterFile, recordIssued } from '../store/high-water.js';
-import { DATA_DIR, type Workspace } from '../registry/workspace.js';
+import type { Workspace } from '../registry/workspace.js';
+import { settingsDatabase } from '../registry/settings.js';
+import { databaseLocation, type DatabaseLocation } from '../store/location.js';
 import { getPatient, getPatientByMrn, mrnsNear } from '../store/patients.js';
 import { getPlan } from '../store/plans.js';
-import { NotFoundError, UsageError } from '../errors.js';
+import { FailedError, NotFoundError, UsageError } from '../errors.js';
 import { closest } from '../domain/text.js';
 import type { Patient, PlanRow } from '../domain/records.js';
 
-/** SPEC §2: --db, else TXPLAN_DB, else .txplan/txplan.db in the workspace. */
+/** SPEC §2: --db, else TXPLAN_DB, else database: in txplan.yaml, else .txplan/txplan.db in the workspace. */
+export function databaseLocationOf(ctx: Context, workspace: () => Workspace): DatabaseLocation {
+  return databaseLocation({
+    flag: ctx.options.db,
+    env: { ...ctx.env.variables?.(), db: ctx.env.db },
+    cwd: ctx.cwd,
+    workspace: () => {
+      const found = workspace();
+      return { root: found.root, settingsDatabase: settingsDatabase(found) };
+    },
+  });
+}
+
+/** The SQLite database file of this command. */
 export function databasePath(ctx: Context, workspace: () => Workspace): string {
-  const explicit = ctx.options.db ?? ctx.env.db;
-  if (explicit !== undefined) return resolve(ctx.cwd, explicit);
-  return join(workspace().root, DATA_DIR, 'txplan.db');
+  const location = databaseLocationOf(ctx, workspace);
+  if (location.engine === 'postgres') throw new FailedError('PostgreSQL support is not wired yet');
+  return location.path;
 }
 
 /**

@@ -255,6 +255,10 @@ timezone?: string
  */
 paper?: ("letter" | "a4")
 /**
+ * Where patients and plans are kept: a SQLite file path (relative to this folder) or a postgres:// (or postgresql://) URL. Write no password here: use ${VAR} for it (postgres://clinic:${PGPASSWORD}@db.example.org/txplan), or PGPASSWORD / ~/.pgpass. ${VAR} and ${VAR:-default} are read from the environment. --db and TXPLAN_DB override it. Default .txplan/txplan.db.
+ */
+database?: string
+/**
  * Payment processing.
  */
 payments?: {

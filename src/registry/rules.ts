@@ -3,6 +3,7 @@ import { approximateOffsetDays, describeDuration, describeWhen, isTimeZone, mont
 import { isCurrency, toMinor } from '../domain/money.js';
 import { closest } from '../domain/text.js';
 import { containsCardNumber } from '../domain/cards.js';
+import { databaseSettingProblem } from '../store/location.js';
 import type { Finding, PathSegment } from './diagnostics.js';
 import { formatPath } from './diagnostics.js';
 
@@ -140,6 +141,8 @@ export function checkSettings(settings: Settings): Finding[] {
   if (settings.timezone !== undefined && !isTimeZone(settings.timezone)) {
     findings.push({ path: ['timezone'], code: 'settings-timezone', message: `timezone "${settings.timezone}" is not an IANA time zone; use one such as America/New_York or Europe/London` });
   }
+  const database = settings.database === undefined ? undefined : databaseSettingProblem(settings.database);
+  if (database) findings.push({ path: ['database'], code: 'settings-database', message: database });
   return findings;
 }
 
