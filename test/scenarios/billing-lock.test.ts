@@ -4,7 +4,7 @@ import { stripVTControlCharacters } from 'node:util';
 import { hostname } from 'node:os';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { at, binary, clinicWorkspace, clockWarning, databaseFile, query, runner, txplan } from '../helpers.js';
+import { at, binary, clinicWorkspace, databaseEnv, clockWarning, databaseFile, query, runner, txplan } from '../helpers.js';
 
 /**
  * The billing lock names its holder by pid, process start time, boot id and
@@ -144,7 +144,7 @@ describe('the billing lock', () => {
 /** Runs txplan on a pseudo-terminal (util-linux `script`) and types `keys` once the question is on screen. */
 function onTerminal(cwd: string, args: string[], keys: string): Promise<{ code: number; screen: string }> {
   const command = [process.execPath, binary, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  const child = spawn('script', ['-qec', command, '/dev/null'], { cwd, env: { ...process.env, TERM: 'xterm', TXPLAN_ACTOR: 'test' } });
+  const child = spawn('script', ['-qec', command, '/dev/null'], { cwd, env: { ...process.env, TERM: 'xterm', TXPLAN_ACTOR: 'test', ...databaseEnv(cwd, args) } });
   let screen = '';
   let typed = false;
   child.stdout.on('data', (chunk: Buffer) => {

@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { parse } from 'yaml';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { at, binary, clockWarning, runner, setUp, STRIPE_TEST_KEY, withoutClockWarning, workspace, type RunResult, type TestClock } from '../helpers.js';
+import { at, binary, clockWarning, databaseEnv, runner, setUp, STRIPE_TEST_KEY, withoutClockWarning, workspace, type RunResult, type TestClock } from '../helpers.js';
 import { startStandInProcess, type StandInProcess } from '../stripe/standin-process.js';
 import { GATEWAYS, useStripe, type GatewayName } from '../stripe/workspace.js';
 
@@ -1219,7 +1219,7 @@ describe.each(GATEWAYS)('%s', (gateway) => {
       const started = Date.now();
       return new Promise((resolve, reject) => {
         const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TXPLAN_') && k !== 'NO_COLOR' && k !== 'FORCE_COLOR'));
-        const child = spawn(process.execPath, [binary, ...args], { cwd, env: { ...env, TXPLAN_ACTOR: 'test', STRIPE_SECRET_KEY: STRIPE_TEST_KEY, ...at(clock.now!) }, stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(process.execPath, [binary, ...args], { cwd, env: { ...env, TXPLAN_ACTOR: 'test', STRIPE_SECRET_KEY: STRIPE_TEST_KEY, ...databaseEnv(cwd, args), ...at(clock.now!) }, stdio: ['ignore', 'pipe', 'pipe'] });
         let stdout = '';
         let stderr = '';
         child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));

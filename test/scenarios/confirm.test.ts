@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { binary, clinicWorkspace, git, ledgerRows, query, txplan } from '../helpers.js';
+import { binary, clinicWorkspace, databaseEnv, git, ledgerRows, query, txplan } from '../helpers.js';
 
 /**
  * Item 5 and 7 of issue 9 through the built binary: nothing moves money
@@ -146,7 +146,7 @@ describe('confirming before money moves, on a terminal', () => {
     const ws = clinicWorkspace(1);
     expect(txplan(['plan', 'apply', 'P-1', ACNE, '--mode', 'prescribe'], { cwd: ws }).code).toBe(0);
     const command = [process.execPath, binary, 'plan', 'start', '1', '--payment-method', 'pm_card_amex'].map((a) => `'${a}'`).join(' ');
-    const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: ws, env: { ...process.env, TERM: 'xterm', TXPLAN_ACTOR: 'test', TXPLAN_NOW: '2027-01-04T09:00:00Z' } });
+    const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: ws, env: { ...process.env, TERM: 'xterm', TXPLAN_ACTOR: 'test', TXPLAN_NOW: '2027-01-04T09:00:00Z', ...databaseEnv(ws) } });
     let screen = '';
     child.stdout.on('data', (chunk: Buffer) => (screen += chunk.toString()));
     const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { at, binary, repoRoot, setUp, STRIPE_TEST_KEY, tempDir, workspace } from '../helpers.js';
+import { at, binary, databaseEnv, repoRoot, setUp, STRIPE_TEST_KEY, tempDir, workspace } from '../helpers.js';
 import { startStandInProcess } from '../stripe/standin-process.js';
 import { useStripe } from '../stripe/workspace.js';
 
@@ -13,7 +13,7 @@ function cron(ws: string, now: string, env: Record<string, string> = {}): { stat
   const bin = tempDir();
   writeFileSync(join(bin, 'txplan'), `#!/bin/sh\nexec "${process.execPath}" "${binary}" "$@"\n`);
   chmodSync(join(bin, 'txplan'), 0o755);
-  const result = spawnSync('bash', [wrapper, ws], { encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, TXPLAN_ALERT_EMAIL: '', TXPLAN_ENV_FILE: join(ws, 'no-such.env'), ...at(now), ...env } });
+  const result = spawnSync('bash', [wrapper, ws], { encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, TXPLAN_ALERT_EMAIL: '', TXPLAN_ENV_FILE: join(ws, 'no-such.env'), ...databaseEnv(ws, [], env), ...at(now), ...env } });
   const logs = join(ws, '.txplan', 'logs');
   const log = (existsSync(logs) ? readdirSync(logs) : []).map((f) => readFileSync(join(logs, f), 'utf8')).join('');
   return { status: result.status ?? -1, stderr: result.stderr, log };

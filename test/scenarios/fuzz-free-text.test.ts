@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { binary, databaseFile, repoRoot, txplan, workspace, seededRandom } from '../helpers.js';
+import { binary, databaseEnv, databaseFile, repoRoot, txplan, workspace, seededRandom } from '../helpers.js';
 import { main } from '../../src/cli/main.js';
 import { luhn, normaliseDigits } from '../../src/domain/cards.js';
 
@@ -166,7 +166,7 @@ describe('fuzz: 10,000 strings through every free-text flag', () => {
         for (const [key, value] of Object.entries(process.env)) if (value !== undefined && !key.startsWith('TXPLAN_') && key !== 'NO_COLOR' && key !== 'FORCE_COLOR') clean[key] = value;
         // A real command line cannot carry a NUL byte: those become U+0001, still a control character.
         const noNul = (text: string) => text.replace(/\u0000/g, '\u0001');
-        const childEnv = Object.fromEntries(Object.entries({ ...clean, ...env, ...extraEnv }).map(([k, v]) => [k, noNul(v)]));
+        const childEnv = Object.fromEntries(Object.entries({ ...clean, ...databaseEnv(ws, args, { ...env, ...extraEnv }), ...env, ...extraEnv }).map(([k, v]) => [k, noNul(v)]));
         const child = spawn(process.execPath, [binary, ...args.map(noNul)], { cwd: ws, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
         let stdout = '';
         let stderr = '';

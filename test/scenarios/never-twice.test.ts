@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { at, binary, STRIPE_TEST_KEY, txplan, withoutClockWarning, workspace, seededRandom } from '../helpers.js';
+import { at, binary, databaseEnv, STRIPE_TEST_KEY, txplan, withoutClockWarning, workspace, seededRandom } from '../helpers.js';
 import { startStandIn, type Fault, type StandIn } from '../stripe/standin.mjs';
 import { GATEWAYS, processorCharges, useStripe, type GatewayName } from '../stripe/workspace.js';
 
@@ -140,7 +140,7 @@ async function bill(ws: string, date = DATE): Promise<Finished & { report: Repor
  */
 function run(ws: string, args: string[], date?: string) {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TXPLAN_') && k !== 'NO_COLOR' && k !== 'FORCE_COLOR')) as Record<string, string>;
-  const child = spawn(process.execPath, [binary, ...args], { cwd: ws, env: { ...env, TXPLAN_ACTOR: 'test', STRIPE_SECRET_KEY: STRIPE_TEST_KEY, ...(date ? at(date) : {}) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [binary, ...args], { cwd: ws, env: { ...env, TXPLAN_ACTOR: 'test', STRIPE_SECRET_KEY: STRIPE_TEST_KEY, ...databaseEnv(ws, args), ...(date ? at(date) : {}) }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

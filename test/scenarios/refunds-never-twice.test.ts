@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { SandboxGateway } from '../../src/billing/gateways/sandbox.js';
-import { binary, clinicWorkspace, ledgerRows, query, seededRandom, txplan, type RunResult } from '../helpers.js';
+import { binary, clinicWorkspace, databaseEnv, ledgerRows, query, seededRandom, txplan, type RunResult } from '../helpers.js';
 import type { RefundRow } from '../../src/domain/records.js';
 
 /**
@@ -25,7 +25,7 @@ function environment(): Record<string, string> {
 }
 
 function spawnTxplan(ws: string, args: string[]) {
-  const child = spawn(process.execPath, [binary, ...args], { cwd: ws, env: environment(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [binary, ...args], { cwd: ws, env: { ...environment(), ...databaseEnv(ws, args) }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stdout.resume();
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { binary, ledgerRows, query, setUp, STRIPE_TEST_KEY, txplan, type RunResult } from '../helpers.js';
+import { binary, databaseEnv, ledgerRows, query, setUp, STRIPE_TEST_KEY, txplan, type RunResult } from '../helpers.js';
 import { startStandInProcess, type StandInProcess } from '../stripe/standin-process.js';
 import { databaseIdOf, GATEWAYS, useStripe } from '../stripe/workspace.js';
 
@@ -72,7 +72,7 @@ describe.each(GATEWAYS)('%s', (gateway) => {
   /** `billing refund` on a real pseudo-terminal (util-linux `script`): waits for the question, answers it, returns the exit code and screen. */
   async function onTerminal(args: string[], answer: string): Promise<{ code: number; question: string; screen: string }> {
     const command = [process.execPath, binary, 'billing', 'refund', ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-    const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: ws, env: { ...process.env, TERM: 'xterm', TXPLAN_ACTOR: 'test', STRIPE_SECRET_KEY: STRIPE_TEST_KEY, TXPLAN_NOW: NOW } });
+    const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: ws, env: { ...process.env, TERM: 'xterm', TXPLAN_ACTOR: 'test', STRIPE_SECRET_KEY: STRIPE_TEST_KEY, TXPLAN_NOW: NOW, ...databaseEnv(ws, args) } });
     let screen = '';
     child.stdout.on('data', (chunk: Buffer) => (screen += chunk.toString()));
     const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { binary, workspace } from '../helpers.js';
+import { binary, databaseEnv, workspace } from '../helpers.js';
 
 /**
  * Drives txplan on a real pseudo-terminal (util-linux `script`), answering
@@ -12,7 +12,7 @@ import { binary, workspace } from '../helpers.js';
  */
 function session(args: string[], cwd: string, env: Record<string, string> = {}) {
   const command = [process.execPath, binary, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  const child = spawn('script', ['-qec', command, '/dev/null'], { cwd, env: { ...process.env, TERM: 'xterm', TXPLAN_ACTOR: 'test', ...env } });
+  const child = spawn('script', ['-qec', command, '/dev/null'], { cwd, env: { ...process.env, TERM: 'xterm', TXPLAN_ACTOR: 'test', ...databaseEnv(cwd, args, env), ...env } });
   let screen = '';
   child.stdout.on('data', (chunk: Buffer) => (screen += chunk.toString()));
   const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
@@ -96,7 +96,7 @@ describe('txplan plan apply on a terminal', () => {
 
   it('never prompts with --yes: a missing value is a usage error', () => {
     const ws = workspace();
-    const script = spawnSync('script', ['-qec', `'${process.execPath}' '${binary}' plan apply --yes`, '/dev/null'], { cwd: ws, encoding: 'utf8', input: '' });
+    const script = spawnSync('script', ['-qec', `'${process.execPath}' '${binary}' plan apply --yes`, '/dev/null'], { cwd: ws, env: { ...process.env, ...databaseEnv(ws) }, encoding: 'utf8', input: '' });
     expect(script.status).toBe(2);
     expect(stripVTControlCharacters(script.stdout)).toContain('Missing the patient (id or MRN)');
   });
