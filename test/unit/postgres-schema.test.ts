@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
 import { FailedError } from '../../src/errors.js';
+import { migrate } from '../../src/store/database.js';
 import { PostgresConnection } from '../../src/store/postgres/connection.js';
 import { postgresDrift } from '../../src/store/postgres/drift.js';
 import { migratePostgres, postgresSchemaVersion } from '../../src/store/postgres/migrate.js';
@@ -145,6 +147,26 @@ describe('the PostgreSQL schema', () => {
       [installment, key, NOW],
     );
   }
+
+  it('has SQLite\'s tables, columns in the same order, nullability, indexes and triggers', () => {
+    const sqlite = new Database(':memory:');
+    migrate(sqlite);
+    const sqliteTables = sqlite.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all().map((r) => r.name);
+    for (const table of sqliteTables) {
+      const expected = (sqlite.pragma(`table_info(${table})`) as Array<{ name: string; notnull: number; pk: number }>).map((c) => ({ name: c.name, nullable: c.notnull === 0 && c.pk === 0 }));
+      const actual = conn.query<{ name: string; nullable: boolean }>(
+        "SELECT column_name AS name, is_nullable = 'YES' AS nullable FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
+        [table],
+      ).rows;
+      expect(actual, table).toEqual(expected);
+    }
+    const names = (type: string) => sqlite.prepare<[string], { name: string }>("SELECT name FROM sqlite_master WHERE type = ? AND name NOT LIKE 'sqlite_%' ORDER BY name").all(type).map((r) => r.name);
+    const pgIndexes = conn.query<{ name: string }>('SELECT indexname AS name FROM pg_indexes WHERE schemaname = current_schema()').rows.map((r) => r.name);
+    expect(pgIndexes).toEqual(expect.arrayContaining(names('index')));
+    const pgTriggers = conn.query<{ name: string }>('SELECT DISTINCT trigger_name AS name FROM information_schema.triggers WHERE trigger_schema = current_schema()').rows.map((r) => r.name);
+    expect(pgTriggers).toEqual(expect.arrayContaining(names('trigger')));
+    sqlite.close();
+  });
 
   it('keeps the audit log append-only', () => {
     conn.query("INSERT INTO audit (at, actor, action, entity, entity_id, before, after) VALUES ($1, 'test', 'patient.add', 'patient', '1', NULL, '{}')", [NOW]);

@@ -27,13 +27,15 @@ export function migratePostgres(
   list: readonly PostgresMigration[] = postgresMigrations,
 ): number[] {
   const known = list.length === 0 ? 0 : list[list.length - 1]!.version;
+  // Most starts find the schema up to date: that needs no lock.
+  const seen = postgresSchemaVersion(conn);
+  if (seen > known) throw tooNew(seen, known);
+  if (seen >= Math.min(target, known)) return [];
   conn.query('SELECT pg_advisory_lock($1::bigint)', [MIGRATION_LOCK_KEY]);
   try {
     conn.query(SCHEMA_MIGRATIONS_TABLE);
     let version = appliedVersion(conn);
-    if (version > known) {
-      throw new FailedError(`The database was written by a newer txplan (schema ${version}, this one knows ${known}); upgrade txplan`, 'database_too_new');
-    }
+    if (version > known) throw tooNew(version, known);
     const applied: number[] = [];
     for (const migration of list) {
       if (migration.version <= version || migration.version > target) continue;
@@ -49,6 +51,10 @@ export function migratePostgres(
       // a lost connection has released its locks already
     }
   }
+}
+
+function tooNew(version: number, known: number): FailedError {
+  return new FailedError(`The database was written by a newer txplan (schema ${version}, this one knows ${known}); upgrade txplan`, 'database_too_new');
 }
 
 function apply(conn: Queryable, migration: PostgresMigration, now: string): void {
