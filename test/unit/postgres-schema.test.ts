@@ -192,6 +192,34 @@ describe('the PostgreSQL schema', () => {
     expect(failure(() => conn.query("UPDATE charges SET status = 'succeeded'")).message).toMatch(/^a charge only changes/);
   });
 
+  it('lets a charge leave only for declined_starts, whole', () => {
+    conn.query("INSERT INTO patients (first_name, last_name, created_at, updated_at) VALUES ('Zoë', 'Ødegård', $1, $1)", [NOW]);
+    addCharge(1, 'txp_db_p7_i1');
+    conn.query("UPDATE charges SET status = 'failed', decline_code = 'card_declined'");
+    conn.query('BEGIN');
+    conn.query(
+      `INSERT INTO declined_starts (patient_id, removed_plan_id, template, charge_id, kind, installment, idempotency_key, due_date, amount_minor, currency, attempts, decline_code, gateway, created_at, declined_at)
+       SELECT 1, plan_id, 'acne@3', id, kind, installment, idempotency_key, due_date, amount_minor, currency, attempts, decline_code, gateway, created_at, $1 FROM charges`,
+      [NOW],
+    );
+    conn.query('DELETE FROM charges');
+    conn.query('COMMIT');
+    expect(conn.query('SELECT count(*)::int AS n FROM charges').rows).toEqual([{ n: 0 }]);
+    expect(conn.query('SELECT idempotency_key FROM declined_starts').rows).toEqual([{ idempotency_key: 'txp_db_p7_i1' }]);
+  });
+
+  it('orders patients by name as SQLite\'s NOCASE does, with the index', () => {
+    for (const [first, last] of [['ann', 'émile'], ['Bo', 'Zed'], ['cy', 'abel'], ['Di', 'Émile'], ['ed', 'Abel']]) {
+      conn.query('INSERT INTO patients (first_name, last_name, created_at, updated_at) VALUES ($1, $2, $3, $3)', [first, last, NOW]);
+    }
+    const order = 'ORDER BY lower(last_name), lower(first_name), id';
+    expect(conn.query(`SELECT last_name FROM patients ${order}`).rows.map((r) => r.last_name)).toEqual(['abel', 'Abel', 'Zed', 'Émile', 'émile']);
+    conn.query('SET enable_seqscan = off');
+    const plan = conn.query<{ 'QUERY PLAN': string }>(`EXPLAIN SELECT id FROM patients ${order}`).rows.map((r) => r['QUERY PLAN']).join('\n');
+    conn.query('RESET enable_seqscan');
+    expect(plan).toContain('patients_name');
+  });
+
   it('stores a photo only with its own size and a sha256 for a name', () => {
     const bytes = Buffer.from('not really a photo');
     conn.query('INSERT INTO attachment_blobs (sha256, bytes, size, created_at) VALUES ($1, $2, $3, $4)', ['a'.repeat(64), bytes, bytes.length, NOW]);
