@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { PassThrough } from 'node:stream';
 import { onTestFinished } from 'vitest';
 import type { BillablePlan } from '../src/billing/plan.js';
-import { databaseUrlForCommand, dropDatabaseFor, dumpPostgres, hasTable, ledgerSql, onPostgres, queryPostgres } from './postgres.js';
+import { databaseUrlForCommand, dropDatabaseFor, dumpPostgres, hasTable, ledgerSql, onPostgres, postgresStore, queryPostgres } from './postgres.js';
+import type { PostgresEngine } from '../src/store/postgres/engine.js';
 
 export const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
 export const binary = join(repoRoot, 'bin', 'txplan');
@@ -146,6 +147,28 @@ export function query<T = Record<string, unknown>>(ws: string, sql: string, ...p
   } finally {
     db.close();
   }
+}
+
+/** The few calls tests make on a database handle, the same on both engines. */
+export interface TestDatabase {
+  prepare(sql: string): { get(...params: unknown[]): any; all(...params: unknown[]): any[]; run(...params: unknown[]): { changes: number } };
+  exec(sql: string): void;
+  close(): void;
+}
+
+/**
+ * The workspace's database, opened directly (SQLite-style `?`/`@name`
+ * parameters on both engines); the caller closes it. On SQLite it is the
+ * better-sqlite3 handle itself.
+ */
+export function testDatabase(ws: string, options: { readonly?: boolean } = {}): TestDatabase {
+  if (!onPostgres) return new Database(databaseFile(ws), { readonly: options.readonly === true, fileMustExist: true });
+  const store = postgresStore(ws);
+  return {
+    prepare: (sql) => store.statement(sql) as unknown as ReturnType<TestDatabase['prepare']>,
+    exec: (sql) => void (store.engine as PostgresEngine).connection.query(sql),
+    close: () => store.close(),
+  };
 }
 
 /**

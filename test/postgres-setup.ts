@@ -17,12 +17,8 @@ const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
  * Then the template database every test database is cloned from.
  */
 
-/**
- * Whether prepareTemplate() migrates the template. Off while `--db` takes
- * only a file path: `db check --db postgres://…` would then make a SQLite file
- * named like the URL. Turn it on once the CLI opens postgres:// URLs.
- */
-const MIGRATE_TEMPLATE = false;
+/** Whether prepareTemplate() migrates the template (each test database is then a ready copy). */
+const MIGRATE_TEMPLATE = true;
 
 /**
  * Builds the schema in the template database once per run (txplan migrates a

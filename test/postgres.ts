@@ -1,9 +1,12 @@
+import { randomBytes } from 'node:crypto';
+import { newDatabaseId } from '../src/domain/keys.js';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { tmpdir } from 'node:os';
 import { PostgresConnection } from '../src/store/postgres/connection.js';
-import { translateParameters } from '../src/store/postgres/engine.js';
+import { PostgresEngine } from '../src/store/postgres/engine.js';
+import { Store } from '../src/store/store.js';
 import { findBinDir } from '../scripts/test-postgres.mjs';
 
 /**
@@ -77,7 +80,7 @@ export function databaseNameFor(folder: string, run = server().run): string {
 
 let admin: PostgresConnection | undefined;
 const created = new Set<string>();
-const readers = new Map<string, PostgresConnection>();
+const readers = new Map<string, Store>();
 
 /** One connection to the maintenance database, for CREATE and DROP DATABASE. */
 function adminConnection(): PostgresConnection {
@@ -95,7 +98,16 @@ export function databaseUrlFor(folder: string): string {
   if (!created.has(name)) {
     const db = adminConnection();
     const exists = db.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]).rowCount > 0;
-    if (!exists) db.query(`CREATE DATABASE ${ident(name)} TEMPLATE ${ident(TEMPLATE_DATABASE)}`);
+    if (!exists) {
+      db.query(`CREATE DATABASE ${ident(name)} TEMPLATE ${ident(TEMPLATE_DATABASE)}`);
+      // Each clone is its own database to the processor: its own random id, as a fresh migration would give it.
+      const clone = PostgresConnection.connect({ url: withDatabase(url, name), applicationName: 'txplan-tests' });
+      try {
+        clone.query('UPDATE database_info SET id = $1 WHERE singleton = 1', [newDatabaseId(randomBytes)]);
+      } finally {
+        clone.close();
+      }
+    }
     created.add(name);
   }
   return withDatabase(url, name);
@@ -127,18 +139,21 @@ function folderOf(ws: string): string {
   return folder;
 }
 
+/** A store on workspace `ws`'s database (its own connection; the caller closes it). */
+export function postgresStore(ws: string): Store {
+  const url = databaseUrlFor(folderOf(ws));
+  return new Store(new PostgresEngine(PostgresConnection.connect({ url, applicationName: 'txplan-tests' }), databaseNameFor(folderOf(ws)), false));
+}
+
 /** Runs a read against workspace `ws`'s database, with SQLite-style `?` or `@name` parameters. */
 export function queryPostgres<T>(ws: string, sql: string, params: readonly unknown[]): T[] {
-  const url = databaseUrlFor(folderOf(ws));
   const name = databaseNameFor(folderOf(ws));
-  let db = readers.get(name);
-  if (!db) {
-    db = PostgresConnection.connect({ url, applicationName: 'txplan-tests' });
-    readers.set(name, db);
+  let store = readers.get(name);
+  if (!store) {
+    store = postgresStore(ws);
+    readers.set(name, store);
   }
-  const { text, names } = translateParameters(sql);
-  const values = names ? names.map((n) => (params[0] as Record<string, unknown> | undefined)?.[n]) : params;
-  return db.query<T>(text, values).rows;
+  return store.statement<unknown[], T>(sql).all(...params);
 }
 
 /** The sandbox processor's ledger is in tables sandbox_charges / sandbox_refunds of the same database on PostgreSQL. */

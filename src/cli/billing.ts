@@ -3,7 +3,7 @@ import type { Context } from './context.js';
 import { existsSync } from 'node:fs';
 import { FailedError } from '../errors.js';
 import { settingsErrors } from '../registry/validate.js';
-import { databasePath } from './store.js';
+import { databaseLocationOf, highWaterOf } from './store.js';
 import { resolveWorkspace } from './workspace.js';
 import type { ResolvedSettings } from '../registry/settings.js';
 import type { Store } from '../store/store.js';
@@ -12,7 +12,7 @@ import type { ChargingContext } from '../billing/charging.js';
 import type { Gateway } from '../billing/gateway.js';
 import { assertBillingOpen } from '../billing/hold.js';
 import { databaseId } from '../store/database-info.js';
-import { highWaterFile, recordIssued } from '../store/high-water.js';
+import { recordIssued } from '../store/high-water.js';
 
 /**
  * The processor and billing settings for a command that takes money (refused
@@ -22,9 +22,8 @@ import { highWaterFile, recordIssued } from '../store/high-water.js';
 export function chargingContext(ctx: Context, store: Store, settings: ResolvedSettings, purpose: 'charge' | 'look-up' = 'charge'): ChargingContext {
   if (purpose === 'charge') assertBillingOpen(store);
   refuseBrokenSettings(ctx);
-  const path = databasePath(ctx, () => resolveWorkspace(ctx));
   const id = databaseId(store);
-  const gateway = gatewayFor(settings, { databasePath: path, databaseId: id, env: ctx.env, now: ctx.now });
+  const gateway = gatewayFor(settings, { databasePath: store.kind === 'sqlite' ? store.name : databaseLocationOf(ctx, () => resolveWorkspace(ctx)).display, databaseId: id, env: ctx.env, now: ctx.now });
   refuseLiveGatewayUnderSimulatedClock(ctx, gateway);
   return {
     store,
@@ -33,7 +32,10 @@ export function chargingContext(ctx: Context, store: Store, settings: ResolvedSe
     actor: ctx.actor,
     now: ctx.now,
     databaseId: id,
-    issued: () => recordIssued(store, highWaterFile(path), ctx.now().toISOString()),
+    issued: () => {
+      const mark = highWaterOf(store);
+      if (mark) recordIssued(store, mark, ctx.now().toISOString());
+    },
   };
 }
 

@@ -3,8 +3,12 @@ import { resolveWorkspace } from './workspace.js';
 import { databaseError, openDatabase } from '../store/database.js';
 import { billingLock } from '../billing/lock.js';
 import { Store } from '../store/store.js';
+import { openPostgres } from '../store/postgres/open.js';
+import { postgresProblem } from '../store/postgres/errors.js';
 import { checkHighWater, highWaterFile, recordIssued } from '../store/high-water.js';
-import type { Workspace } from '../registry/workspace.js';
+import { join } from 'node:path';
+import { makeFolder } from '../files.js';
+import { DATA_DIR, type Workspace } from '../registry/workspace.js';
 import { settingsDatabase } from '../registry/settings.js';
 import { databaseLocation, type DatabaseLocation } from '../store/location.js';
 import { getPatient, getPatientByMrn, mrnsNear } from '../store/patients.js';
@@ -26,14 +30,30 @@ export function databaseLocationOf(ctx: Context, workspace: () => Workspace): Da
   });
 }
 
-/** The SQLite database file of this command. */
-export function databasePath(ctx: Context, workspace: () => Workspace): string {
+/** The SQLite database file of this command; a command that works only on a file says so for a PostgreSQL database. */
+export function databasePath(ctx: Context, workspace: () => Workspace, what = 'This command'): string {
   const location = databaseLocationOf(ctx, workspace);
-  if (location.engine === 'postgres') throw new FailedError('PostgreSQL support is not wired yet');
+  if (location.engine === 'postgres') throw new FailedError(`${what} works on a SQLite database file, and ${location.display} is a PostgreSQL database; use PostgreSQL's own tools (pg_dump, pg_restore) there`, 'not_sqlite');
   return location.path;
 }
 
 /**
+ * The high-water mark's file: beside a SQLite database, and in the
+ * workspace's .txplan folder for a PostgreSQL one (the machine that bills
+ * keeps the mark of what it sent); none outside a workspace.
+ */
+function highWaterPlace(ctx: Context, location: DatabaseLocation): string | undefined {
+  if (location.engine === 'sqlite') return highWaterFile(location.path);
+  let folder: string;
+  try {
+    folder = join(resolveWorkspace(ctx).root, DATA_DIR);
+  } catch {
+    return undefined;
+  }
+  makeFolder(folder, 0o700);
+  return join(folder, 'high-water.json');
+}
+
 /**
  * Opens the patient database for a command; the caller closes it. A write
  * that finds the database busy says so on stderr and waits (TXPLAN_DB_WAIT).
@@ -41,10 +61,13 @@ export function databasePath(ctx: Context, workspace: () => Workspace): string {
  * moved past the mark and billing held until reconciled.
  */
 export function openStore(ctx: Context): Store {
-  const path = databasePath(ctx, () => resolveWorkspace(ctx));
+  const location = databaseLocationOf(ctx, () => resolveWorkspace(ctx));
   const seconds = ctx.env.dbWaitSeconds ?? 60;
-  const db = openDatabase(path, { busyTimeoutMs: seconds * 1000 });
-  const store: Store = new Store(db, {
+  const engine =
+    location.engine === 'sqlite'
+      ? openDatabase(location.path, { busyTimeoutMs: seconds * 1000 })
+      : openPostgres({ url: location.url, display: location.display, now: ctx.now().toISOString() });
+  const store: Store = new Store(engine, {
     seconds,
     holder: () => {
       try {
@@ -57,13 +80,28 @@ export function openStore(ctx: Context): Store {
     notify: (line) => ctx.err(`txplan: ${line}`),
     beforeFirstWrite: ctx.simulatedNow ? () => ctx.err(`txplan: ${simulatedClockWarning(ctx.simulatedNow!)}`) : undefined,
   });
+  issuedMarks.set(store, highWaterPlace(ctx, location));
   try {
-    if (!db.readonly) checkHighWater(store, highWaterFile(path), ctx.now().toISOString(), ctx.actor);
+    const mark = issuedMarks.get(store);
+    if (!store.readonly && mark) checkHighWater(store, mark, ctx.now().toISOString(), ctx.actor);
   } catch (error) {
     store.close();
-    throw databaseError(error, path) ?? error;
+    throw storeProblem(error, location) ?? error;
   }
   return store;
+}
+
+/** Where each open store records the ids it issued (undefined: nowhere). */
+const issuedMarks = new WeakMap<Store, string | undefined>();
+
+/** The high-water file of an open store, for the charging path (undefined: none). */
+export function highWaterOf(store: Store): string | undefined {
+  return issuedMarks.get(store);
+}
+
+/** The one sentence for a database failure on either engine, or undefined. */
+function storeProblem(error: unknown, location: DatabaseLocation) {
+  return location.engine === 'sqlite' ? databaseError(error, location.path) : postgresProblem(error, location.display);
 }
 
 /**
@@ -82,7 +120,7 @@ export async function withStore<T>(ctx: Context, work: (store: Store) => Promise
     } catch {
       // the command's own error is the one to report
     }
-    throw databaseError(error, databasePath(ctx, () => resolveWorkspace(ctx))) ?? error;
+    throw storeProblem(error, databaseLocationOf(ctx, () => resolveWorkspace(ctx))) ?? error;
   } finally {
     store.close();
   }
@@ -96,12 +134,13 @@ export async function withStore<T>(ctx: Context, work: (store: Store) => Promise
  */
 function markIssued(ctx: Context, store: Store): void {
   // A read-only database (or its in-memory copy) issued nothing.
-  if (store.db.readonly) return;
+  const mark = issuedMarks.get(store);
+  if (store.readonly || !mark) return;
   try {
-    recordIssued(store, highWaterFile(store.db.name), ctx.now().toISOString());
+    recordIssued(store, mark, ctx.now().toISOString());
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'EACCES' && code !== 'EROFS' && code !== 'EPERM' && code !== 'ENOSPC') throw error;
+    if (code !== 'EACCES' && code !== 'EROFS' && code !== 'EPERM' && code !== 'ENOSPC' && code !== 'ENOENT') throw error;
   }
 }
 

@@ -101,8 +101,9 @@ function copyDatabaseInfo(source: Store, target: Store, columns: readonly string
 
 function* pages(store: Store, table: string, columns: readonly string[], key: readonly string[]): Generator<Record<string, unknown>[]> {
   const list = columns.join(', ');
-  if (key.length === 1 && key[0] === 'id') {
-    for (let after = Number.MIN_SAFE_INTEGER; ; ) {
+  if (key.length === 1 && key[0] === 'id' && table !== 'clinics') {
+    // Integer ids: read a page at a time, in id order.
+    for (let after = -1; ; ) {
       const rows = store.statement<[number, number], Record<string, unknown>>(`SELECT ${list} FROM ${table} WHERE id > ? ORDER BY id LIMIT ?`).all(after, PAGE);
       if (rows.length > 0) yield rows;
       if (rows.length < PAGE) return;

@@ -53,6 +53,8 @@ export interface Dialect {
   textsIn(parameter: string): string;
   /** An ORDER BY term sorting a text column without regard to case. */
   caseless(column: string): string;
+  /** The number at `path` inside a JSON text column (null when absent). */
+  jsonNumber(column: string, path: readonly string[]): string;
   /** The case-insensitive LIKE. */
   like: 'LIKE' | 'ILIKE';
   /** The LIMIT parameter value meaning "no limit". */

@@ -1,5 +1,9 @@
 import { chargesWithoutPlan } from './charges.js';
 import type { Store } from './store.js';
+import { postgresTextRows } from './postgres/maintenance.js';
+import { postgresDrift } from './postgres/drift.js';
+import type { PostgresEngine } from './postgres/engine.js';
+import { sqliteDrift } from './sqlite/drift.js';
 import { containsCardNumber } from '../domain/cards.js';
 import { GENERATED_FIELDS, holdsCardNumber } from './audit.js';
 
@@ -29,21 +33,32 @@ export interface CardNumberLocation {
 export interface DatabaseHealth {
   schemaVersion: number;
   integrity: string[];
+  /** How the schema differs from the one txplan's migrations build (changed by hand). */
+  drift: string[];
   foreignKeys: string[];
   counts: Record<string, number>;
   cardNumbers: CardNumberLocation[];
 }
 
 export function databaseHealth(store: Store): DatabaseHealth {
+  if (store.kind === 'postgres') {
+    return {
+      schemaVersion: store.engine.schemaVersion(),
+      // The server keeps its own pages sound.
+      integrity: [],
+      drift: postgresDrift((store.engine as PostgresEngine).connection),
+      foreignKeys: chargesWithoutPlan(store).map((c) => `charges row ${c.id} points at a missing plans (plan ${c.plan_id})`),
+      counts: tableCounts(store),
+      cardNumbers: findCardNumbers(store),
+    };
+  }
   const integrity = store.db.pragma('integrity_check') as Array<{ integrity_check: string }>;
   const foreignKeys = store.db.pragma('foreign_key_check') as Array<{ table: string; rowid: number; parent: string }>;
-  const counts: Record<string, number> = {};
-  for (const table of ['clinics', 'patients', 'plans', 'steps', 'audit']) {
-    counts[table] = store.statement<[], { n: number }>(`SELECT count(*) AS n FROM ${table}`).get()!.n;
-  }
+  const counts = tableCounts(store);
   return {
     schemaVersion: store.db.pragma('user_version', { simple: true }) as number,
     integrity: integrity.map((r) => r.integrity_check).filter((r) => r !== 'ok'),
+    drift: sqliteDrift(store.db),
     // charges.plan_id has no declared foreign key (see migration 3), so it is checked here.
     foreignKeys: [...foreignKeys.map((r) => `${r.table} row ${r.rowid} points at a missing ${r.parent}`), ...chargesWithoutPlan(store).map((c) => `charges row ${c.id} points at a missing plans (plan ${c.plan_id})`)],
     counts,
@@ -51,9 +66,25 @@ export function databaseHealth(store: Store): DatabaseHealth {
   };
 }
 
+function tableCounts(store: Store): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const table of ['clinics', 'patients', 'plans', 'steps', 'audit']) {
+    counts[table] = store.statement<[], { n: number }>(`SELECT count(*) AS n FROM ${table}`).get()!.n;
+  }
+  return counts;
+}
+
 /** Every text value of every table (the audit included) through the card detector. */
 export function findCardNumbers(store: Store): CardNumberLocation[] {
   const found: CardNumberLocation[] = [];
+  if (store.kind === 'postgres') {
+    for (const { table, columns, row, values } of postgresTextRows(store)) {
+      values.forEach((value, index) => {
+        if (typeof value === 'string' && textHoldsCardNumber(table, columns[index]!, value)) found.push({ table, column: columns[index]!, row });
+      });
+    }
+    return found;
+  }
   const tables = store.statement<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name").all();
   for (const { name: table } of tables) {
     const columns = (store.db.pragma(`table_info("${table.replace(/"/g, '""')}")`) as Array<{ name: string }>).map((c) => c.name);

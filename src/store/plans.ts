@@ -100,12 +100,14 @@ export function getAttachments(store: Store, planId: number): AttachmentRow[] {
     .all(planId);
 }
 
-const BILLING_COLUMNS = "id, version, status, type, clinic_id, start_date, end_date, billing_offset_months, currency, pause_until, paused_on, cancelled_on, dues_waived, json_extract(snapshot, '$.duration.months') AS months";
+function billingColumns(store: Store): string {
+  return `id, version, status, type, clinic_id, start_date, end_date, billing_offset_months, currency, pause_until, paused_on, cancelled_on, dues_waived, ${store.dialect.jsonNumber('snapshot', ['duration', 'months'])} AS months`;
+}
 
 /** Plans in one status after `afterId`, in id order: the status index (status, rowid) serves this directly. */
 export function plansInStatus(store: Store, status: PlanStatus, afterId: number, limit: number, clinicId: string | null): BillingPlanRow[] {
   return store
-    .statement<[Record<string, unknown>], BillingPlanRow>(`SELECT ${BILLING_COLUMNS} FROM plans WHERE status = @status AND id > @afterId AND (@clinicId IS NULL OR clinic_id = @clinicId) ORDER BY id LIMIT @limit`)
+    .statement<[Record<string, unknown>], BillingPlanRow>(`SELECT ${billingColumns(store)} FROM plans WHERE status = @status AND id > @afterId AND (@clinicId IS NULL OR clinic_id = @clinicId) ORDER BY id LIMIT @limit`)
     .all({ status, afterId, clinicId, limit });
 }
 
@@ -117,13 +119,13 @@ export function plansInStatus(store: Store, status: PlanStatus, afterId: number,
 export function cancelledPlansOwing(store: Store, afterId: number, limit: number, clinicId: string | null): BillingPlanRow[] {
   return store
     .statement<[Record<string, unknown>], BillingPlanRow>(
-      `SELECT ${BILLING_COLUMNS} FROM plans WHERE status = 'cancelled' AND dues_waived = 0 AND type = 'monthly' AND id > @afterId AND (@clinicId IS NULL OR clinic_id = @clinicId) ORDER BY id LIMIT @limit`,
+      `SELECT ${billingColumns(store)} FROM plans WHERE status = 'cancelled' AND dues_waived = 0 AND type = 'monthly' AND id > @afterId AND (@clinicId IS NULL OR clinic_id = @clinicId) ORDER BY id LIMIT @limit`,
     )
     .all({ afterId, clinicId, limit });
 }
 
 export function billingPlansByIds(store: Store, ids: readonly number[]): BillingPlanRow[] {
-  return store.statement<[string], BillingPlanRow>(`SELECT ${BILLING_COLUMNS} FROM plans WHERE id IN (${store.dialect.integersIn('?')}) ORDER BY id`).all(JSON.stringify(ids));
+  return store.statement<[string], BillingPlanRow>(`SELECT ${billingColumns(store)} FROM plans WHERE id IN (${store.dialect.integersIn('?')}) ORDER BY id`).all(JSON.stringify(ids));
 }
 
 export function countPlansInStatus(store: Store, statuses: readonly PlanStatus[], clinicId: string | null): number {
@@ -161,7 +163,7 @@ export function billingFacts(store: Store, ids: readonly number[]): Map<number, 
   const facts = new Map<number, BillingFacts>(ids.map((id) => [id, { lastStepDate: null, pendingSteps: 0, prices: [], token: null }]));
   if (ids.length === 0) return facts;
   const byPlanId = planIdsCondition(store, 'plan_id', ids);
-  for (const row of store.statement<[Record<string, unknown>], { plan_id: number; last: string | null; pending: number }>(`SELECT plan_id, max(recommended_date) AS last, sum(status = 'pending') AS pending FROM steps WHERE ${byPlanId.where} GROUP BY plan_id`).iterate(byPlanId.params)) {
+  for (const row of store.statement<[Record<string, unknown>], { plan_id: number; last: string | null; pending: number }>(`SELECT plan_id, max(recommended_date) AS last, sum(CASE WHEN status = 'pending' THEN 1 ELSE 0 END) AS pending FROM steps WHERE ${byPlanId.where} GROUP BY plan_id`).iterate(byPlanId.params)) {
     const fact = facts.get(row.plan_id);
     if (!fact) continue;
     fact.lastStepDate = row.last;

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/store/database.js';
-import { sqliteDrift } from '../../src/store/sqlite-drift.js';
+import { sqliteDrift } from '../../src/store/sqlite/drift.js';
 import { tempDir } from '../helpers.js';
 
 describe('SQLite schema drift', () => {

@@ -99,7 +99,7 @@ export class PostgresConnection {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     const pgPath = createRequire(import.meta.url).resolve('pg');
-    this.worker = new Worker(WORKER, { eval: true, workerData: { shared, port: port2, pg: pgPath }, transferList: [port2] });
+    this.worker = new Worker(WORKER, { eval: true, execArgv: [], workerData: { shared, port: port2, pg: pgPath }, transferList: [port2] });
     // The connection never keeps the process alive; the server ends the session when the process ends.
     this.worker.unref();
     this.port.unref();

@@ -7,6 +7,7 @@ export const POSTGRES_DIALECT: Dialect = {
   integersIn: (parameter) => `SELECT CAST(jsonb_array_elements_text(CAST(${parameter} AS jsonb)) AS bigint)`,
   textsIn: (parameter) => `SELECT jsonb_array_elements_text(CAST(${parameter} AS jsonb))`,
   caseless: (column) => `lower(${column})`,
+  jsonNumber: (column, path) => `CAST(CAST(${column} AS jsonb) #>> '{${path.join(',')}}' AS numeric)`,
   like: 'ILIKE',
   noLimit: null,
 };
@@ -187,7 +188,11 @@ class PostgresStatement {
     let values: unknown[];
     if (this.names) {
       const named = (params[0] ?? {}) as Record<string, unknown>;
-      values = this.names.map((name) => named[name]);
+      values = this.names.map((name) => {
+        if (!name.endsWith(TEXT_COPY)) return named[name];
+        const v = named[name.slice(0, -TEXT_COPY.length)];
+        return v === null || v === undefined ? null : String(v);
+      });
     } else values = params;
     return this.connection.query(this.text, values.map(value), this.name);
   }
@@ -198,6 +203,9 @@ function value(v: unknown): unknown {
   if (typeof v === 'bigint') return v.toString();
   return v;
 }
+
+/** Marks a parameter slot that carries a named value as text, for an IS NULL test. */
+const TEXT_COPY = '#text';
 
 /**
  * `?` → `$1, $2…` in order; `@name` → one `$n` per distinct name. Quoted
@@ -236,10 +244,12 @@ export function translateParameters(sql: string): { text: string; names: string[
     } else if (c === '@' && /[A-Za-z_]/.test(sql[i + 1] ?? '')) {
       let j = i + 1;
       while (j < sql.length && /[A-Za-z0-9_]/.test(sql[j]!)) j += 1;
-      const name = sql.slice(i + 1, j);
+      // "@x IS NULL" says nothing of x's type, which PostgreSQL must know: that test gets its own text parameter.
+      const nullTest = /^\s+IS\s+(?:NOT\s+)?NULL\b/i.test(sql.slice(j));
+      const name = sql.slice(i + 1, j) + (nullTest ? TEXT_COPY : '');
       let index = names.indexOf(name);
       if (index === -1) index = names.push(name) - 1;
-      out += `$${index + 1}`;
+      out += nullTest ? `CAST($${index + 1} AS text)` : `$${index + 1}`;
       i = j;
     } else {
       out += c;

@@ -21,7 +21,7 @@ export function* postgresTextRows(store: Store): Generator<{ table: string; colu
   for (const c of columns) {
     if (SKIPPED.has(c.table_name)) continue;
     const entry = tables.get(c.table_name) ?? { text: [], hasId: false };
-    if (c.column_name === 'id') entry.hasId = true;
+    if (c.column_name === 'id' && (c.data_type === 'bigint' || c.data_type === 'integer')) entry.hasId = true;
     if (c.data_type === 'text' || c.data_type === 'character varying') entry.text.push(c.column_name);
     tables.set(c.table_name, entry);
   }
@@ -30,8 +30,8 @@ export function* postgresTextRows(store: Store): Generator<{ table: string; colu
     const quoted = text.map((c) => `"${c.replace(/"/g, '""')}"`).join(', ');
     const name = `"${table.replace(/"/g, '""')}"`;
     if (hasId) {
-      for (let after = -Infinity; ; ) {
-        const rows = store.statement<[number, number], Record<string, unknown>>(`SELECT id, ${quoted} FROM ${name} WHERE id > ? ORDER BY id LIMIT ?`).all(after === -Infinity ? -(2 ** 52) : after, PAGE);
+      for (let after = -1; ; ) {
+        const rows = store.statement<[number, number], Record<string, unknown>>(`SELECT id, ${quoted} FROM ${name} WHERE id > ? ORDER BY id LIMIT ?`).all(after, PAGE);
         for (const r of rows) yield { table, columns: text, row: Number(r.id), values: text.map((c) => r[c]) };
         if (rows.length < PAGE) break;
         after = Number(rows[rows.length - 1]!.id);

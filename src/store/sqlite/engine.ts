@@ -9,6 +9,7 @@ export const SQLITE_DIALECT: Dialect = {
   integersIn: (parameter) => `SELECT value FROM json_each(${parameter})`,
   textsIn: (parameter) => `SELECT value FROM json_each(${parameter})`,
   caseless: (column) => `${column} COLLATE NOCASE`,
+  jsonNumber: (column, path) => `json_extract(${column}, '$.${path.join('.')}')`,
   like: 'LIKE',
   noLimit: -1,
 };

@@ -1,6 +1,6 @@
 import { dirname, join, resolve } from 'node:path';
 import type { Context } from '../../context.js';
-import { databasePath, withStore } from '../../store.js';
+import { databaseLocationOf, databasePath, withStore } from '../../store.js';
 import { resolveWorkspace, workspaceZone } from '../../workspace.js';
 import { CancelledError, FailedError, UsageError } from '../../../errors.js';
 import { formatInstant } from '../../../domain/instants.js';
@@ -13,25 +13,31 @@ import { billingLock, describeHolder } from '../../../billing/lock.js';
 export async function check(ctx: Context): Promise<number> {
   return withStore(ctx, (store) => {
     const health = databaseHealth(store);
-    const ok = health.integrity.length === 0 && health.foreignKeys.length === 0 && health.cardNumbers.length === 0;
+    const ok = health.integrity.length === 0 && health.foreignKeys.length === 0 && health.drift.length === 0 && health.cardNumbers.length === 0;
     const cards = health.cardNumbers.map((c) => `card number: ${c.table}.${c.column} in row ${c.row} looks like it holds a card number (not shown); remove it`);
     const lock = billingLock(store);
     if (ctx.options.json) {
       const billing_lock = lock ? { pid: lock.pid, host: lock.host, since: lock.started_at, state: lock.state } : null;
-      ctx.json({ id: databasePath(ctx, () => resolveWorkspace(ctx)), ok, schema_version: health.schemaVersion, latest_version: LATEST_VERSION, integrity: health.integrity, foreign_keys: health.foreignKeys, card_numbers: health.cardNumbers, counts: health.counts, billing_lock });
+      ctx.json({ id: databaseLocationOf(ctx, () => resolveWorkspace(ctx)).display, ok, schema_version: health.schemaVersion, latest_version: LATEST_VERSION, engine: store.kind, integrity: health.integrity, drift: health.drift, foreign_keys: health.foreignKeys, card_numbers: health.cardNumbers, counts: health.counts, billing_lock });
     } else if (ok) {
-      ctx.out(`${ctx.color.green('✔')} Database is sound: schema ${health.schemaVersion}, ${Object.entries(health.counts).map(([t, n]) => `${n} ${t}`).join(', ')}.`);
+      ctx.out(`${ctx.color.green('✔')} Database is sound: ${store.kind === 'postgres' ? 'PostgreSQL, ' : ''}schema ${health.schemaVersion} (no drift), ${Object.entries(health.counts).map(([t, n]) => `${n} ${t}`).join(', ')}.`);
     } else {
-      ctx.out([...health.integrity.map((p) => `integrity: ${p}`), ...health.foreignKeys.map((p) => `foreign key: ${p}`), ...cards].join('\n'));
+      ctx.out([`schema ${health.schemaVersion}`, ...health.integrity.map((p) => `integrity: ${p}`), ...health.drift.map((p) => `drift: ${p}`), ...health.foreignKeys.map((p) => `foreign key: ${p}`), ...cards].join('\n'));
     }
     if (lock && !ctx.options.json) {
       const hint = lock.state === 'alive' ? '' : lock.state === 'stale' ? '; the next billing run takes it over' : '; if no run is going on there, "txplan billing unlock" removes it';
       ctx.out(`billing lock: ${describeHolder(lock, lock.state, workspaceZone(ctx))}${hint}`);
     }
-    if (health.cardNumbers.length > 0 && health.integrity.length === 0 && health.foreignKeys.length === 0) {
+    if (health.cardNumbers.length > 0 && health.integrity.length === 0 && health.foreignKeys.length === 0 && health.drift.length === 0) {
       throw new FailedError(`The database check found ${health.cardNumbers.length === 1 ? 'a value' : `${health.cardNumbers.length} values`} that look like card numbers (listed above by table, column and row); txplan never keeps card numbers, so remove them`, 'card_number');
     }
-    if (!ok) throw new FailedError(`The database ${store.db.name} is damaged (the problems are listed above): restore the latest backup with "txplan db restore <backup>", and check the disk`, 'db_corrupt');
+    if (health.integrity.length === 0 && health.foreignKeys.length === 0 && health.drift.length > 0) {
+      throw new FailedError(`The schema of ${store.name} differs from the one txplan's migrations build (listed above): someone changed it by hand; undo those changes, or copy the data into a new database with "txplan db copy"`, 'db_drift');
+    }
+    if (!ok) {
+      const fix = store.kind === 'postgres' ? 'restore it from the server\'s backups (pg_dump, base backups)' : 'restore the latest backup with "txplan db restore <backup>", and check the disk';
+      throw new FailedError(`The database ${store.name} is damaged (the problems are listed above): ${fix}`, 'db_corrupt');
+    }
     return 0;
   });
 }
@@ -39,7 +45,7 @@ export async function check(ctx: Context): Promise<number> {
 export async function backup(ctx: Context, dest: string): Promise<number> {
   const target = resolve(ctx.cwd, dest);
   return withStore(ctx, async (store) => {
-    const path = databasePath(ctx, () => resolveWorkspace(ctx));
+    const path = databasePath(ctx, () => resolveWorkspace(ctx), '"txplan db backup"');
     const manifest = await writeBackup(target, { store, attachmentsDir: attachmentsDir(ctx, path), ledgerPath: join(dirname(path), 'sandbox-gateway.db'), now: ctx.now() });
     if (ctx.options.json) ctx.json({ id: target, folder: target, ...manifest });
     else {
@@ -55,7 +61,7 @@ export async function restore(ctx: Context, src: string, opts: { force?: boolean
   const folder = resolve(ctx.cwd, src);
   const manifest = verifyBackup(folder);
   if (!ctx.interactive && !ctx.options.yes) throw new UsageError('Restoring replaces the database; add --yes to confirm when not at a terminal');
-  const path = databasePath(ctx, () => resolveWorkspace(ctx));
+  const path = databasePath(ctx, () => resolveWorkspace(ctx), '"txplan db restore"');
   const target = { databasePath: path, attachmentsDir: attachmentsDir(ctx, path), highWaterFile: highWaterFile(path) };
   const newer = newerThanBackup(folder, target);
   if (newer && !opts.force) throw new FailedError(`Not restored: ${newer}, and restoring would lose that; add --force to restore the backup anyway`, 'database_newer');

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { Context } from '../../context.js';
 import { renderTable } from '../../output/table.js';
 import { progressBar, type Progress } from '../../progress.js';
-import { databasePath, openStore } from '../../store.js';
+import { databaseLocationOf, openStore } from '../../store.js';
 import { resolveWorkspace } from '../../workspace.js';
 import { mrnTakenMessage, savePatient } from './save.js';
 import { checkPatientRows, describeProblems, parsePatientCsv, type ImportRow, type RowProblem } from '../../../domain/patient-csv.js';
@@ -36,7 +36,8 @@ export async function run(ctx: Context, file: string, opts: { dryRun?: boolean |
 
   // Without a database no MRN can be taken yet: a dry run, or a file with
   // problems, is decided here without creating an empty database.
-  if (!existsSync(databasePath(ctx, () => resolveWorkspace(ctx)))) {
+  const location = databaseLocationOf(ctx, () => resolveWorkspace(ctx));
+  if (location.engine === 'sqlite' && !existsSync(location.path)) {
     refuseProblems(csv.problems, file, opts.dryRun);
     if (opts.dryRun) return report(ctx, file, rows.map((row) => ({ line: row.line, ...row.patient })), true);
   }

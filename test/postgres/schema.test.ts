@@ -13,8 +13,9 @@ import { postgresDrift } from '../../src/store/postgres/drift.js';
 import { migratePostgres, postgresSchemaVersion } from '../../src/store/postgres/migrate.js';
 import { POSTGRES_LATEST, postgresMigrations, type PostgresMigration } from '../../src/store/postgres/migrations/index.js';
 import { repoRoot, tempDir } from '../helpers.js';
+import { postgresTestUrl } from './server.js';
 
-const SERVER = process.env.TXPLAN_TEST_POSTGRES_URL ?? 'postgres://postgres@/postgres?host=/tmp/pgdev';
+const SERVER = postgresTestUrl();
 const NOW = '2027-01-04T09:00:00.000Z';
 
 /** The server's URL with another database in its path. */

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
-import { migrate, type Db } from './database.js';
-import { LATEST_VERSION } from './migrations/index.js';
+import { migrate, type Db } from '../database.js';
+import { LATEST_VERSION } from '../migrations/index.js';
 
 interface SchemaObject {
   type: string;

@@ -1,0 +1,69 @@
+import { FailedError } from '../../errors.js';
+import { PostgresConnection } from './connection.js';
+import { PostgresEngine } from './engine.js';
+import { connectFailure, postgresProblem } from './errors.js';
+import { migratePostgres, postgresSchemaVersion } from './migrate.js';
+import { POSTGRES_LATEST } from './migrations/index.js';
+
+export interface PostgresOpenOptions {
+  /** The postgres:// URL; libpq's variables (PGHOST, PGUSER, PGPASSWORD, PGSSLMODE, …) fill in what it leaves out. */
+  url: string;
+  /** How messages name the database: the URL without its password. */
+  display: string;
+  /** When migrations are recorded as applied. */
+  now: string;
+  /** Stop at this schema version (tests build earlier ones). */
+  targetVersion?: number;
+  readonly?: boolean;
+}
+
+/** The oldest server txplan runs on: 13 has everything it uses and is the oldest still supported upstream. */
+export const OLDEST_SERVER = 130000;
+
+/**
+ * Connects to the database and brings its schema up to date. Every failure is
+ * one sentence: an unreachable server, a refused login, a missing database,
+ * a server too old, a schema newer than this txplan. A migration runs in its
+ * own transaction, so a failure leaves the schema as it was.
+ */
+export function openPostgres(options: PostgresOpenOptions): PostgresEngine {
+  let connection: PostgresConnection;
+  try {
+    connection = PostgresConnection.connect({ url: options.url, applicationName: 'txplan' });
+  } catch (error) {
+    throw connectFailure(error, options.display, asked(options.url));
+  }
+  try {
+    if (connection.serverVersion < OLDEST_SERVER) {
+      const major = Math.floor(connection.serverVersion / 10000);
+      const shown = major >= 10 ? `${major}` : `${Math.floor(connection.serverVersion / 10000)}.${Math.floor(connection.serverVersion / 100) % 100}`;
+      throw new FailedError(`The PostgreSQL server for ${options.display} runs version ${shown}; txplan needs PostgreSQL 13 or newer: upgrade the server or point txplan at a newer one; nothing was changed`, 'database_too_old');
+    }
+    const readOnly = options.readonly === true || connection.query<{ transaction_read_only: string }>('SHOW transaction_read_only').rows[0]?.transaction_read_only === 'on';
+    const version = postgresSchemaVersion(connection);
+    if (version > POSTGRES_LATEST) {
+      throw new FailedError(`The database ${options.display} was written by a newer txplan (schema ${version}, this one knows ${POSTGRES_LATEST}); upgrade txplan`, 'database_too_new');
+    }
+    const target = options.targetVersion ?? POSTGRES_LATEST;
+    if (version < target) {
+      if (readOnly) throw new FailedError(`The database ${options.display} needs an upgrade but can only be read here; run "txplan db check" as a user who may change it`, 'database_read_only');
+      migratePostgres(connection, target, options.now);
+    }
+    return new PostgresEngine(connection, options.display, readOnly);
+  } catch (error) {
+    connection.close();
+    throw postgresProblem(error, options.display) ?? error;
+  }
+}
+
+/** The user and database the URL names, for messages (libpq's defaults fill in the rest, unnamed here). */
+function asked(url: string): { user?: string; database?: string } {
+  try {
+    const parsed = new URL(url);
+    const database = decodeURIComponent(parsed.pathname.replace(/^\//, '')) || parsed.searchParams.get('dbname') || undefined;
+    const user = decodeURIComponent(parsed.username) || parsed.searchParams.get('user') || undefined;
+    return { ...(user ? { user } : {}), ...(database ? { database } : {}) };
+  } catch {
+    return {};
+  }
+}
