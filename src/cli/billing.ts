@@ -24,7 +24,7 @@ export function chargingContext(ctx: Context, store: Store, settings: ResolvedSe
   refuseBrokenSettings(ctx);
   const path = databasePath(ctx, () => resolveWorkspace(ctx));
   const id = databaseId(store);
-  const gateway = gatewayFor(settings, { databasePath: path, databaseId: id, env: ctx.env, now: ctx.now });
+  const gateway = gatewayFor(settings, { store, databasePath: path, databaseId: id, env: ctx.env, now: ctx.now });
   refuseLiveGatewayUnderSimulatedClock(ctx, gateway);
   return {
     store,
