@@ -3,7 +3,7 @@ import type { Context } from './context.js';
 import { existsSync } from 'node:fs';
 import { FailedError } from '../errors.js';
 import { settingsErrors } from '../registry/validate.js';
-import { databaseLocationOf, highWaterOf } from './store.js';
+import { highWaterOf } from './store.js';
 import { resolveWorkspace } from './workspace.js';
 import type { ResolvedSettings } from '../registry/settings.js';
 import type { Store } from '../store/store.js';
@@ -23,7 +23,7 @@ export function chargingContext(ctx: Context, store: Store, settings: ResolvedSe
   if (purpose === 'charge') assertBillingOpen(store);
   refuseBrokenSettings(ctx);
   const id = databaseId(store);
-  const gateway = gatewayFor(settings, { databasePath: store.kind === 'sqlite' ? store.name : databaseLocationOf(ctx, () => resolveWorkspace(ctx)).display, databaseId: id, env: ctx.env, now: ctx.now });
+  const gateway = gatewayFor(settings, { store, databasePath: store.kind === 'sqlite' ? store.name : '', databaseId: id, env: ctx.env, now: ctx.now });
   refuseLiveGatewayUnderSimulatedClock(ctx, gateway);
   return {
     store,

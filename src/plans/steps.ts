@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, openSync, readSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, join, relative, sep } from 'node:path';
 import ical from 'ical-generator';
 import { FailedError, UsageError } from '../errors.js';
@@ -10,6 +10,7 @@ import { addDays, formatDate, parseDate, type PlainDate } from '../domain/dates.
 import { recordAudit } from '../store/audit.js';
 import { getAttachments, getSteps, insertAttachment, updatePlanIf, updateStep } from '../store/plans.js';
 import type { Store } from '../store/store.js';
+import { readAttachmentBlob, storeAttachmentBlob } from '../store/postgres/attachment-blobs.js';
 import type { Actor } from './lifecycle.js';
 import { assertAllowed, changedMeanwhile } from './lifecycle.js';
 import { createTempFile, makeFolder, placeNoClobber } from '../files.js';
@@ -132,7 +133,7 @@ export function readPhoto(path: string, shown: string = path): Photo {
     throw unreadable(shown, error);
   }
   if (!stat.isFile()) throw new FailedError(`The photo ${shown} is not a regular file; give --photo an image file`, 'photo_invalid');
-  if (stat.size > MAX_PHOTO_BYTES) throw new FailedError(`The photo ${shown} is ${(stat.size / 1048576).toFixed(1)} MiB, more than the 25 MiB allowed; export a smaller copy`, 'photo_too_large');
+  if (stat.size > MAX_PHOTO_BYTES) throw tooLarge(shown, stat.size);
   if (stat.size === 0) throw new FailedError(`The photo ${shown} is empty; give --photo a JPEG, PNG, HEIC or WebP image`, 'photo_invalid');
   let data: Buffer;
   let fd: number;
@@ -155,10 +156,14 @@ export function readPhoto(path: string, shown: string = path): Photo {
   } finally {
     closeSync(fd);
   }
-  if (data.length > MAX_PHOTO_BYTES) throw new FailedError(`The photo ${shown} is more than the 25 MiB allowed; export a smaller copy`, 'photo_too_large');
+  if (data.length > MAX_PHOTO_BYTES) throw tooLarge(shown);
   const kind = sniffImage(data);
   if (!kind) throw new FailedError(`The photo ${shown} is not a JPEG, PNG, HEIC or WebP image; convert it to one of those`, 'photo_invalid');
   return { source: path, name: basename(path), bytes: data.length, sha256: createHash('sha256').update(data).digest('hex'), kind, data };
+}
+
+function tooLarge(shown: string, size?: number): FailedError {
+  return new FailedError(`The photo ${shown} is ${size === undefined ? 'more' : `${(size / 1048576).toFixed(1)} MiB, more`} than the 25 MiB allowed; export a smaller copy`, 'photo_too_large');
 }
 
 function unreadable(shown: string, error: unknown): FailedError {
@@ -195,6 +200,43 @@ function storePhotos(dir: string, photos: readonly Photo[]): string[] {
     throw new FailedError(`Could not copy the photos into ${dir}: ${(error as Error).message}; check that folder's permissions`, 'photo_copy');
   }
   return created;
+}
+
+/**
+ * Where an attachment's bytes are, as its `path` says. On SQLite a photo is a
+ * file in the attachments folder and the path is relative to the workspace
+ * root (.txplan/attachments/<sha256>.<ext>). On PostgreSQL the bytes are in
+ * the database (attachment_blobs, one row per content) so every terminal sees
+ * them, and the path says so: `db:<sha256>.<ext>`.
+ */
+const IN_DATABASE = 'db:';
+
+function databasePhotoPath(photo: Pick<Photo, 'sha256' | 'kind'>): string {
+  return `${IN_DATABASE}${photo.sha256}.${photo.kind}`;
+}
+
+/**
+ * The bytes of an attached photo, wherever its path says they are (`root` is
+ * the workspace root a file's path is relative to). What is read is checked
+ * against the photo's sha256, so a damaged or replaced copy is never passed on.
+ */
+export function readAttachment(store: Store, attachment: Pick<AttachmentRow, 'sha256' | 'path' | 'original_name'>, root: string | undefined): Buffer {
+  let data: Buffer | undefined;
+  if (attachment.path.startsWith(IN_DATABASE)) {
+    data = store.kind === 'postgres' ? readAttachmentBlob(store, attachment.sha256) : undefined;
+    if (!data) throw new FailedError(`The photo ${attachment.original_name} (${attachment.path}) is not in the database ${store.name}; restore it from a backup`, 'photo_missing');
+  } else {
+    if (root === undefined) throw new FailedError(`The photo ${attachment.original_name} is a file in a workspace (${attachment.path}); run this inside that workspace`, 'photo_missing');
+    try {
+      data = readFileSync(join(root, attachment.path));
+    } catch (error) {
+      throw new FailedError(`Cannot read the photo ${attachment.original_name} at ${attachment.path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); restore it from a backup`, 'photo_missing');
+    }
+  }
+  if (createHash('sha256').update(data).digest('hex') !== attachment.sha256) {
+    throw new FailedError(`The photo ${attachment.original_name} at ${attachment.path} does not match its recorded sha256; restore it from a backup`, 'photo_damaged');
+  }
+  return data;
 }
 
 /**
@@ -266,7 +308,7 @@ export interface StepRecord {
   /** The services delivered at a done visit, checked with checkedServices; left out, the planned ones. */
   performed?: readonly string[];
   photos: readonly Photo[];
-  /** Where photos go: the workspace root (paths are stored relative to it) and the attachments folder. Needed only with photos. */
+  /** Where photos go on SQLite: the workspace root (paths are stored relative to it) and the attachments folder. Needed only with photos; on PostgreSQL they go in the database. */
   attachments?: { root: string; dir: string };
 }
 
@@ -288,7 +330,8 @@ function stepSummary(step: StepRow, attachments: readonly AttachmentRow[]) {
  * Marks a step done or skipped. Everything is checked before anything is
  * written; the photos are copied first, then the step, its attachment rows and
  * the audit entry are written in one transaction, and the copies are removed
- * again if that fails. Charging for a pay-as-you-go visit is the caller's
+ * again if that fails. On PostgreSQL the photos' bytes are written in that
+ * same transaction instead. Charging for a pay-as-you-go visit is the caller's
  * business, after this returns (see Billing.stepDone).
  */
 export function recordStep(store: Store, plan: PlanRow, input: StepRecord, who: Actor): { step: StepRow; attachments: AttachmentRow[] } {
@@ -305,20 +348,25 @@ export function recordStep(store: Store, plan: PlanRow, input: StepRecord, who: 
   refuseControlCharacters({ '--note': input.note, '--outcome': input.outcome }, true);
   refuseControlCharacters(Object.fromEntries(input.photos.map((p, i) => [`The name of photo ${i + 1}`, p.name])));
   const photos = [...new Map(input.photos.map((p) => [p.sha256, p])).values()]; // the same picture twice is one attachment
-  if (photos.length > 0 && !input.attachments) throw new Error('recordStep: photos need an attachments folder');
+  // readPhoto refuses a larger file; a photo reaching here another way meets the same limit before anything is written.
+  for (const photo of photos) if (photo.data.length > MAX_PHOTO_BYTES) throw tooLarge(photo.name, photo.data.length);
+  const inDatabase = store.kind === 'postgres';
+  if (photos.length > 0 && !inDatabase && !input.attachments) throw new Error('recordStep: photos need an attachments folder');
 
   const before = stepSummary(step, getAttachments(store, plan.id));
   // A done step records what it delivered: the services given, or the planned ones.
   const performed = input.mark === 'done' ? JSON.stringify(input.performed?.length ? [...input.performed] : (JSON.parse(step.services) as string[])) : null;
   const after: StepRow = { ...step, status: input.mark, completed_on: date, completion_note: input.note, outcome: input.outcome, performed };
   const at = who.now.toISOString();
-  const created = photos.length > 0 ? storePhotos(input.attachments!.dir, photos) : [];
+  const created = photos.length > 0 && !inDatabase ? storePhotos(input.attachments!.dir, photos) : [];
   try {
     store.transaction(() => {
       // Conditional on the step and the plan as read above: a cancellation or an edit meanwhile refuses this.
       if (!updateStep(store, after) || !updatePlanIf(store, plan.id, plan.version, {}, at)) throw changedMeanwhile(store, plan.id);
       for (const photo of photos) {
-        const path = relative(input.attachments!.root, join(input.attachments!.dir, `${photo.sha256}.${photo.kind}`)).split(sep).join('/');
+        // In the database, the bytes go in the same transaction as the rows pointing at them: all of it, or nothing.
+        if (inDatabase) storeAttachmentBlob(store, { sha256: photo.sha256, bytes: photo.data, created_at: at });
+        const path = inDatabase ? databasePhotoPath(photo) : relative(input.attachments!.root, join(input.attachments!.dir, `${photo.sha256}.${photo.kind}`)).split(sep).join('/');
         insertAttachment(store, { step_id: step.id, sha256: photo.sha256, path, original_name: photo.name, bytes: photo.bytes, created_at: at });
       }
       const attachments = getAttachments(store, plan.id);

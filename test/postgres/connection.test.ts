@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresConnection, PostgresError } from '../../src/store/postgres/connection.js';
 import { PostgresEngine, translateParameters } from '../../src/store/postgres/engine.js';
 import { Store } from '../../src/store/store.js';
-import { postgresTestUrl, scratchDatabase } from './server.js';
+import { postgresTestUrl } from './server.js';
+import { scratchDatabase } from './scratch.js';
 
 describe('translateParameters', () => {
   it('numbers ? in order and gives each @name one number', () => {
@@ -53,7 +54,8 @@ describe('the synchronous connection', () => {
 describe('a store on PostgreSQL', () => {
   let store: Store;
   let other: Store;
-  const url = scratchDatabase('engine');
+  const scratch = scratchDatabase('txplan_engine');
+  const url = scratch.url;
   beforeAll(() => {
     store = new Store(new PostgresEngine(PostgresConnection.connect({ url }), 'test', false));
     other = new Store(new PostgresEngine(PostgresConnection.connect({ url }), 'test', false));
@@ -64,6 +66,7 @@ describe('a store on PostgreSQL', () => {
     store.statement('DROP TABLE IF EXISTS engine_probe').run();
     store.close();
     other.close();
+    scratch.drop();
   });
 
   it('rolls back the whole transaction when its work throws', () => {

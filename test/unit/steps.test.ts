@@ -13,6 +13,7 @@ import {
   parseDateTime,
   parseStepNumber,
   planCalendar,
+  readAttachment,
   readPhoto,
   recordStep,
   sniffImage,
@@ -198,6 +199,7 @@ describe('recordStep', () => {
       expect(rows).toHaveLength(1);
       expect(rows[0]!.path).toBe(`.txplan/attachments/${rows[0]!.sha256}.png`);
       expect(existsSync(join(dir, rows[0]!.path))).toBe(true);
+      expect(readAttachment(store, rows[0]!, dir).equals(PNG)).toBe(true);
     } finally {
       store.close();
     }

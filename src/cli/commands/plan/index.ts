@@ -125,7 +125,7 @@ Examples:
     .option('--skip', 'the visit was skipped')
     .option('--note <text>', 'what was done, for the record (never a card number)')
     .option('--outcome <text>', 'how the skin responded')
-    .option('--photo <file...>', 'progress photos: JPEG, PNG, HEIC or WebP, up to 25 MiB each, kept in .txplan/attachments/')
+    .option('--photo <file...>', 'progress photos: JPEG, PNG, HEIC or WebP, up to 25 MiB each, kept in .txplan/attachments/ (in the database itself on PostgreSQL)')
     .option('--date <date>', 'when it happened, YYYY-MM-DD (default: today at the clinic)')
     .option('--service <id>', 'a catalog service performed at the visit, when not exactly the planned ones; repeat for each (see README: services performed)', (value: string, list: string[] = []) => [...list, value])
     .addHelpText(

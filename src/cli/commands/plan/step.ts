@@ -83,7 +83,8 @@ export async function run(ctx: Context, ref: string, nText: string, opts: StepOp
       }
     }
     const photos = (opts.photo ?? []).map((file) => readPhoto(resolve(ctx.cwd, file), file));
-    const attachments = photos.length > 0 ? (() => {
+    // On PostgreSQL photos go in the database; on SQLite, into the workspace's attachments folder.
+    const attachments = photos.length > 0 && store.kind === 'sqlite' ? (() => {
       const workspace = resolveWorkspace(ctx);
       return { root: workspace.root, dir: join(workspace.dataDir, 'attachments') };
     })() : undefined;
