@@ -34,11 +34,8 @@ export function openPostgres(options: PostgresOpenOptions): PostgresEngine {
     throw connectFailure(error, options.display, asked(options.url));
   }
   try {
-    if (connection.serverVersion < OLDEST_SERVER) {
-      const major = Math.floor(connection.serverVersion / 10000);
-      const shown = major >= 10 ? `${major}` : `${Math.floor(connection.serverVersion / 10000)}.${Math.floor(connection.serverVersion / 100) % 100}`;
-      throw new FailedError(`The PostgreSQL server for ${options.display} runs version ${shown}; txplan needs PostgreSQL 13 or newer: upgrade the server or point txplan at a newer one; nothing was changed`, 'database_too_old');
-    }
+    const old = tooOld(connection.serverVersion, options.display);
+    if (old) throw old;
     const readOnly = options.readonly === true || connection.query<{ transaction_read_only: string }>('SHOW transaction_read_only').rows[0]?.transaction_read_only === 'on';
     const version = postgresSchemaVersion(connection);
     if (version > POSTGRES_LATEST) {
@@ -54,6 +51,14 @@ export function openPostgres(options: PostgresOpenOptions): PostgresEngine {
     connection.close();
     throw postgresProblem(error, options.display) ?? error;
   }
+}
+
+/** The refusal of a server older than PostgreSQL 13 (server_version_num: 120005 is 12.5, 90624 is 9.6.24), or undefined. */
+export function tooOld(serverVersion: number, display: string): FailedError | undefined {
+  if (serverVersion >= OLDEST_SERVER) return undefined;
+  const major = Math.floor(serverVersion / 10000);
+  const shown = major >= 10 ? `${major}` : `${major}.${Math.floor(serverVersion / 100) % 100}`;
+  return new FailedError(`The PostgreSQL server for ${display} runs version ${shown}; txplan needs PostgreSQL 13 or newer: upgrade the server or point txplan at a newer one; nothing was changed`, 'database_too_old');
 }
 
 /** The user and database the URL names, for messages (libpq's defaults fill in the rest, unnamed here). */
