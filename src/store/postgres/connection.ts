@@ -66,7 +66,15 @@ function failure(e) {
 port.on('message', async (m) => {
   try {
     if (m.op === 'connect') {
-      const config = { connectionString: m.url, connectionTimeoutMillis: m.timeout * 1000, application_name: m.name, keepAlive: true };
+      const parsed = require(workerData.parseUrl).parse(m.url);
+      const config = { ...parsed, connectionTimeoutMillis: m.timeout * 1000, application_name: m.name, keepAlive: true };
+      if (!parsed.password && !process.env.PGPASSWORD) {
+        // ~/.pgpass (or PGPASSFILE), looked up only when the server asks for a password, as libpq does.
+        const env = process.env;
+        const user = parsed.user || env.PGUSER || require('node:os').userInfo().username;
+        const wanted = { host: parsed.host || env.PGHOST || 'localhost', port: parsed.port || env.PGPORT || 5432, user, database: parsed.database || env.PGDATABASE || user };
+        config.password = () => new Promise((resolve) => require(workerData.pgpass)(wanted, (pass) => resolve(pass === undefined ? '' : pass)));
+      }
       client = new pg.Client(config);
       client.on('error', (e) => { broken = e; });
       await client.connect();
@@ -98,8 +106,12 @@ export class PostgresConnection {
     this.flag = new Int32Array(shared);
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
-    const pgPath = createRequire(import.meta.url).resolve('pg');
-    this.worker = new Worker(WORKER, { eval: true, execArgv: [], workerData: { shared, port: port2, pg: pgPath }, transferList: [port2] });
+    // pg's own URL parser and ~/.pgpass reader, found from pg (they are its dependencies).
+    const fromHere = createRequire(import.meta.url);
+    const pgPath = fromHere.resolve('pg');
+    const fromPg = createRequire(pgPath);
+    const paths = { pg: pgPath, parseUrl: fromPg.resolve('pg-connection-string'), pgpass: fromPg.resolve('pgpass') };
+    this.worker = new Worker(WORKER, { eval: true, execArgv: [], workerData: { shared, port: port2, ...paths }, transferList: [port2] });
     // The connection never keeps the process alive; the server ends the session when the process ends.
     this.worker.unref();
     this.port.unref();
