@@ -161,24 +161,26 @@ describe('choosing where the sandbox keeps its ledger', () => {
   });
 });
 
-/** One billing machine: connects to the database, charges every key at once and prints the answers. */
+/** One billing machine: connects to the database, sends every request at once and prints the answers. */
 const MACHINE = (dist: string) => `
 import { Store } from ${JSON.stringify(pathToFileURL(join(dist, 'store/store.js')).href)};
 import { PostgresEngine } from ${JSON.stringify(pathToFileURL(join(dist, 'store/postgres/engine.js')).href)};
 import { PostgresConnection } from ${JSON.stringify(pathToFileURL(join(dist, 'store/postgres/connection.js')).href)};
 import { PostgresSandboxLedger } from ${JSON.stringify(pathToFileURL(join(dist, 'store/postgres/sandbox-ledger.js')).href)};
 import { SandboxGateway } from ${JSON.stringify(pathToFileURL(join(dist, 'billing/gateways/sandbox.js')).href)};
-const [url, keys] = [process.argv[2], JSON.parse(process.argv[3])];
+const [url, requests] = [process.argv[2], JSON.parse(process.argv[3])];
 const store = new Store(new PostgresEngine(PostgresConnection.connect({ url }), 'machine', false));
 const gateway = new SandboxGateway(new PostgresSandboxLedger(store));
-const results = await Promise.all(keys.map((key) => gateway.charge({ idempotencyKey: key, amountMinor: 2500, currency: 'USD', token: 'pm_card_visa', customer: null, description: 'Visit', planId: 1, patientId: 1, paysFor: 'visit', attemptStartedAt: '2031-01-01T00:00:00.000Z' })));
+const results = await Promise.all(requests.map(({ refund, ...request }) => (refund ? gateway.refund(request) : gateway.charge(request))));
 process.stdout.write(JSON.stringify(results));
 store.close();
 `;
 
-function machine(script: string, url: string, keys: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+type Sent = (ChargeRequest & { refund?: false }) | (RefundRequest & { refund: true });
+
+function machine(script: string, url: string, requests: Sent[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, url, JSON.stringify(keys)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [script, url, JSON.stringify(requests)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -188,12 +190,27 @@ function machine(script: string, url: string, keys: string[]): Promise<{ code: n
   });
 }
 
+/** Waits until two sessions of the database wait for a lock (both machines at the starting line). */
+async function bothWaiting(store: Store): Promise<void> {
+  for (;;) {
+    // The activity view is read once per transaction unless told to look again, and the caller holds one open.
+    store.statement('SELECT pg_stat_clear_snapshot()').get();
+    if (store.statement<[], { n: number }>("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'").get()!.n >= 2) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function machineScript(): string {
+  const dist = join(repoRoot, 'dist');
+  if (!existsSync(join(dist, 'store/postgres/sandbox-ledger.js'))) throw new Error('Build txplan first (npm run build): the machines run the built code');
+  const script = join(folder(), 'machine.mjs');
+  writeFileSync(script, MACHINE(dist));
+  return script;
+}
+
 describe('two machines billing one PostgreSQL database', () => {
   it('charge the same keys at the same moment: one ledger row per key, and both are told the same', async () => {
-    const dist = join(repoRoot, 'dist');
-    if (!existsSync(join(dist, 'store/postgres/sandbox-ledger.js'))) throw new Error('Build txplan first (npm run build): the machines run the built code');
-    const script = join(folder(), 'machine.mjs');
-    writeFileSync(script, MACHINE(dist));
+    const script = machineScript();
     pgStore.statement('TRUNCATE sandbox_charges, sandbox_refunds').run();
     // The same keys, in opposite orders, so the two batches cross.
     const keys = Array.from({ length: 200 }, (_, i) => `plan-${i + 1}-visit-1`);
@@ -203,10 +220,9 @@ describe('two machines billing one PostgreSQL database', () => {
     const line = (starter.engine as PostgresEngine).connection;
     line.query('BEGIN');
     line.query('LOCK TABLE sandbox_charges IN SHARE ROW EXCLUSIVE MODE');
-    const runs = [machine(script, pg.url, keys), machine(script, pg.url, [...keys].reverse())];
-    while (starter.statement<[], { n: number }>("SELECT count(*) AS n FROM pg_locks WHERE locktype = 'relation' AND relation = CAST('sandbox_charges' AS regclass) AND NOT granted").get()!.n < 2) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    const requests = keys.map((key) => charge(key, 2500));
+    const runs = [machine(script, pg.url, requests), machine(script, pg.url, [...requests].reverse())];
+    await bothWaiting(starter);
     line.query('COMMIT');
     const [a, b] = await Promise.all(runs);
     expect(a!.stderr).toBe('');
@@ -221,5 +237,27 @@ describe('two machines billing one PostgreSQL database', () => {
     expect(rows).toHaveLength(200);
     expect(rows.every((r) => r.n === 1)).toBe(true);
     expect(new Set(rows.map((r) => r.idempotency_key))).toEqual(new Set(keys));
+  });
+
+  it('refund one charge at the same moment: they take turns, and never refund more than it had', async () => {
+    const script = machineScript();
+    pgStore.statement('TRUNCATE sandbox_charges, sandbox_refunds').run();
+    const ledger = new PostgresSandboxLedger(pgStore);
+    const paid = await new SandboxGateway(ledger, clock).charge(charge('plan-1-installment-1', 5000));
+    // Each asks back 3,000 of the 5,000 under its own key: only one can have it.
+    const starter = pg.store();
+    const line = (starter.engine as PostgresEngine).connection;
+    line.query('BEGIN');
+    line.query('LOCK TABLE sandbox_refunds IN SHARE ROW EXCLUSIVE MODE');
+    const runs = ['a', 'b'].map((machineName) => machine(script, pg.url, [{ ...refund(`plan-1-installment-1-refund-${machineName}`, paid.id, 3000), refund: true }]));
+    await bothWaiting(starter);
+    line.query('COMMIT');
+    const answers = (await Promise.all(runs)).map((run) => {
+      expect(run.stderr).toBe('');
+      return (JSON.parse(run.stdout) as Array<{ status: string; code?: string }>)[0]!;
+    });
+    expect(answers.map((a) => a.status).sort()).toEqual(['failed', 'succeeded']);
+    expect(answers.find((a) => a.status === 'failed')!.code).toBe('amount_too_large');
+    expect(pgStore.statement<[], { n: number; total: number }>("SELECT count(*) AS n, coalesce(sum(amount_minor), 0) AS total FROM sandbox_refunds WHERE status = 'succeeded'").get()).toEqual({ n: 1, total: 3000 });
   });
 });
