@@ -14,9 +14,7 @@ export function recordAudit(store: Store, entry: NewAuditEntry): void {
   if (holdsCardNumber(entry.actor) || holdsCardNumber(entry.action) || holdsCardNumber(entry.entity) || holdsCardNumber(entry.entityId) || holdsCardNumber(entry.before) || holdsCardNumber(entry.after)) {
     throw new FailedError(`A value of this ${entry.entity} change looks like a card number, which txplan never stores; nothing was saved. Remove the number and try again`, 'card_number');
   }
-  store
-    .statement('INSERT INTO audit (at, actor, action, entity, entity_id, before, after) VALUES (?, ?, ?, ?, ?, ?, ?)')
-    .run(entry.at, entry.actor, entry.action, entry.entity, String(entry.entityId), json(entry.before), json(entry.after));
+  store.append('INSERT INTO audit (at, actor, action, entity, entity_id, before, after) VALUES (?, ?, ?, ?, ?, ?, ?)', entry.at, entry.actor, entry.action, entry.entity, String(entry.entityId), json(entry.before), json(entry.after));
 }
 
 /**

@@ -22,6 +22,12 @@ export interface Engine {
    * the outer transaction.
    */
   transaction<T>(work: () => T, wait?: BusyWait): T;
+  /**
+   * Runs a single-row INSERT whose result is not needed (an audit entry). An
+   * engine may hold it and send it with the next ones as one statement,
+   * always before anything else the transaction does.
+   */
+  append?(sql: string, params: readonly unknown[]): void;
   /** Runs `work` reading one consistent snapshot of the database, writing nothing. */
   readSnapshot<T>(work: () => T): T;
   /** The columns of a table, in their order. */

@@ -55,6 +55,12 @@ export class Store {
     return statement as unknown as Statement<P, R>;
   }
 
+  /** A single-row INSERT whose result is not needed: the engine may send several at once (see Engine.append). */
+  append(sql: string, ...params: unknown[]): void {
+    if (this.engine.append) this.engine.append(sql, params);
+    else this.statement(sql).run(...params);
+  }
+
   /** A short synchronous write transaction; writers are serialized, readers are not blocked. */
   transaction<T>(work: () => T): T {
     if (this.wait?.beforeFirstWrite) {

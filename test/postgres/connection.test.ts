@@ -92,6 +92,33 @@ describe('a store on PostgreSQL', () => {
     expect(store.statement<[], { v: string }>('SELECT v FROM engine_probe ORDER BY id').all().map((r) => r.v)).toEqual(['outer']);
   });
 
+  it('sends appended rows in order before the next statement, and drops them with the work undone', () => {
+    const values = () => store.statement<[], { v: string }>('SELECT v FROM engine_probe ORDER BY id').all().map((r) => r.v);
+    store.statement('TRUNCATE engine_probe').run();
+    store.append('INSERT INTO engine_probe (v) VALUES (?)', 'outside');
+    expect(values()).toEqual(['outside']); // outside a transaction: at once
+    store.transaction(() => {
+      for (const v of ['a', 'b', 'c']) store.append('INSERT INTO engine_probe (v) VALUES (?)', v);
+      expect(values()).toEqual(['outside', 'a', 'b', 'c']); // the read sees them, in order
+      store.append('INSERT INTO engine_probe (v) VALUES (?)', 'd');
+      expect(() =>
+        store.transaction(() => {
+          store.append('INSERT INTO engine_probe (v) VALUES (?)', 'inner');
+          throw new Error('inner fails');
+        }),
+      ).toThrow('inner fails');
+      store.append('INSERT INTO engine_probe (v) VALUES (?)', 'e');
+    });
+    expect(values()).toEqual(['outside', 'a', 'b', 'c', 'd', 'e']);
+    expect(() =>
+      store.transaction(() => {
+        store.append('INSERT INTO engine_probe (v) VALUES (?)', 'lost');
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
+    expect(values()).toEqual(['outside', 'a', 'b', 'c', 'd', 'e']);
+  });
+
   it('serializes writers: a second write transaction waits for the first to commit', () => {
     // The other connection holds the write lock in an open transaction (taken by hand, as its BEGIN would).
     const conn = (other.engine as PostgresEngine).connection;

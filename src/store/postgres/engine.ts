@@ -21,6 +21,8 @@ export const LOCK_CLASS = 0x74787031; // "txp1"
 export const LOCKS = { write: 1, billing: 2, migrate: 3 } as const;
 
 const FIRST_TRY_MS = 1000;
+/** Rows per multi-row INSERT sent by flush(); audit rows have 7 parameters, well under PostgreSQL's 65,535. */
+const APPEND_BATCH = 1000;
 
 /** A database on a PostgreSQL server, reached through one synchronous connection. */
 export class PostgresEngine implements Engine {
@@ -28,6 +30,8 @@ export class PostgresEngine implements Engine {
   readonly dialect = POSTGRES_DIALECT;
   private depth = 0;
   private named = 0;
+  /** Rows appended in this transaction and not yet sent: one INSERT per run of the same statement. */
+  private appended: Array<{ sql: string; params: readonly unknown[] }> = [];
 
   constructor(
     readonly connection: PostgresConnection,
@@ -41,7 +45,43 @@ export class PostgresEngine implements Engine {
 
   prepare<P extends unknown[] | {} = unknown[], R = unknown>(sql: string): Statement<P, R> {
     this.named += 1;
-    return new PostgresStatement(this.connection, sql, `txplan_${this.named}`) as unknown as Statement<P, R>;
+    return new PostgresStatement(this, sql, `txplan_${this.named}`) as unknown as Statement<P, R>;
+  }
+
+  /**
+   * A single-row INSERT whose result nobody reads (an audit entry): inside a
+   * transaction it is held and sent with the rows appended after it as one
+   * multi-row INSERT, before the next statement or the commit — a billing run
+   * writes two audit entries a charge, and each round trip to the server costs
+   * more than the row.
+   */
+  append(sql: string, params: readonly unknown[]): void {
+    if (this.depth === 0) {
+      this.query(translateParameters(sql).text, params.map(value));
+      return;
+    }
+    this.appended.push({ sql, params });
+  }
+
+  /** Sends the rows held by append(), in order. */
+  flush(): void {
+    while (this.appended.length > 0) {
+      const { sql } = this.appended[0]!;
+      let n = 1;
+      while (n < this.appended.length && n < APPEND_BATCH && this.appended[n]!.sql === sql) n += 1;
+      const batch = this.appended.splice(0, n);
+      const values = sql.search(/\bVALUES\s*\(/i);
+      if (values === -1) throw new Error(`append() takes a single-row INSERT … VALUES (…): ${sql}`);
+      const width = batch[0]!.params.length;
+      const tuples = batch.map((_, row) => `(${Array.from({ length: width }, (_, c) => `$${row * width + c + 1}`).join(', ')})`);
+      this.connection.query(`${sql.slice(0, values)}VALUES ${tuples.join(', ')}`, batch.flatMap((item) => item.params.map(value)));
+    }
+  }
+
+  /** Runs SQL with $n parameters, after the rows held by append(). */
+  query<R>(text: string, params: readonly unknown[], name?: string): { rows: R[]; rowCount: number } {
+    if (this.appended.length > 0) this.flush();
+    return this.connection.query<R>(text, params, name);
   }
 
   readSnapshot<T>(work: () => T): T {
@@ -78,13 +118,15 @@ export class PostgresEngine implements Engine {
   transaction<T>(work: () => T, wait?: BusyWait): T {
     if (this.depth > 0) {
       const savepoint = `txplan_sp${this.depth}`;
-      this.connection.query(`SAVEPOINT ${savepoint}`);
+      this.query(`SAVEPOINT ${savepoint}`, []);
       this.depth += 1;
       try {
         const result = work();
-        this.connection.query(`RELEASE SAVEPOINT ${savepoint}`);
+        this.query(`RELEASE SAVEPOINT ${savepoint}`, []);
         return result;
       } catch (error) {
+        // Rows held since the savepoint belong to the work undone.
+        this.appended = [];
         this.connection.query(`ROLLBACK TO SAVEPOINT ${savepoint}`);
         throw error;
       } finally {
@@ -95,7 +137,7 @@ export class PostgresEngine implements Engine {
     this.depth = 1;
     try {
       const result = work();
-      this.connection.query('COMMIT');
+      this.query('COMMIT', []);
       return result;
     } catch (error) {
       this.rollback();
@@ -136,6 +178,7 @@ export class PostgresEngine implements Engine {
   }
 
   private rollback(): void {
+    this.appended = [];
     try {
       this.connection.query('ROLLBACK');
     } catch {
@@ -159,7 +202,7 @@ class PostgresStatement {
   private readonly names: string[] | undefined;
 
   constructor(
-    private readonly connection: PostgresConnection,
+    private readonly engine: PostgresEngine,
     sql: string,
     private readonly name: string,
   ) {
@@ -194,7 +237,7 @@ class PostgresStatement {
         return v === null || v === undefined ? null : String(v);
       });
     } else values = params;
-    return this.connection.query(this.text, values.map(value), this.name);
+    return this.engine.query(this.text, values.map(value), this.name);
   }
 }
 
