@@ -129,7 +129,8 @@ export function writePlans(store: Store, application: Application, patients: rea
       ids.push(id);
       onProgress?.(index + 1);
     });
-  });
+    // Only new rows: other desks keep working meanwhile (on PostgreSQL).
+  }, { bulk: true });
   return ids;
 }
 

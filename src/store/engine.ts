@@ -19,9 +19,11 @@ export interface Engine {
    * Runs `work` in one write transaction: writers are serialized (SQLite's
    * BEGIN IMMEDIATE; an advisory lock on PostgreSQL), so what `work` reads it
    * may write without another writer slipping in between. Nested calls join
-   * the outer transaction.
+   * the outer transaction. A `bulk` transaction (many new rows: a patients
+   * file, a bulk apply) only adds rows nobody else writes, so where the engine
+   * allows it, it does not make the other writers wait while it works.
    */
-  transaction<T>(work: () => T, wait?: BusyWait): T;
+  transaction<T>(work: () => T, wait?: BusyWait, options?: TransactionOptions): T;
   /**
    * Runs a single-row INSERT whose result is not needed (an audit entry). An
    * engine may hold it and send it with the next ones as one statement,
@@ -35,6 +37,11 @@ export interface Engine {
   /** The schema version the database is at. */
   schemaVersion(): number;
   close(): void;
+}
+
+export interface TransactionOptions {
+  /** Many new rows, none read-then-written: on PostgreSQL other writers go on meanwhile (bulk jobs still take turns among themselves). */
+  bulk?: boolean;
 }
 
 /**

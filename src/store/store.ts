@@ -1,6 +1,6 @@
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './database.js';
-import type { BusyWait, Dialect, Engine } from './engine.js';
+import type { BusyWait, Dialect, Engine, TransactionOptions } from './engine.js';
 import { SqliteEngine } from './sqlite/engine.js';
 import { FailedError } from '../errors.js';
 
@@ -62,13 +62,13 @@ export class Store {
   }
 
   /** A short synchronous write transaction; writers are serialized, readers are not blocked. */
-  transaction<T>(work: () => T): T {
+  transaction<T>(work: () => T, options?: TransactionOptions): T {
     if (this.wait?.beforeFirstWrite) {
       const first = this.wait.beforeFirstWrite;
       this.wait.beforeFirstWrite = undefined;
       first();
     }
-    return this.engine.transaction(work, this.wait);
+    return this.engine.transaction(work, this.wait, options);
   }
 
   close(): void {

@@ -2,6 +2,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tooOld } from '../../src/store/postgres/open.js';
+import { postgresProblem } from '../../src/store/postgres/errors.js';
+import { PostgresError } from '../../src/store/postgres/connection.js';
 import { databaseUrlFor } from '../postgres.js';
 import { tempDir, txplan } from '../helpers.js';
 
@@ -60,6 +62,12 @@ describe('connecting to PostgreSQL', () => {
     expect(tooOld(130000, 'db')).toBeUndefined();
     expect(tooOld(120005, 'postgres://x@h/db')?.message).toBe('The PostgreSQL server for postgres://x@h/db runs version 12; txplan needs PostgreSQL 13 or newer: upgrade the server or point txplan at a newer one; nothing was changed');
     expect(tooOld(90624, 'db')?.message).toMatch(/runs version 9\.6;/);
+  });
+
+  it('explains a unique value another terminal saved at the same moment', () => {
+    const mrn = postgresProblem(new PostgresError('duplicate key value violates unique constraint "patients_mrn_key"', '23505', undefined, 'patients_mrn_key'), 'postgres://x@h/db');
+    expect(mrn?.message).toBe('Another terminal saved a patient with the same MRN on postgres://x@h/db at the same moment; nothing was changed: look at what is there now, and run the command again if it is still needed');
+    expect(postgresProblem(new PostgresError('boom', '42P01', undefined, undefined), 'db')).toBeUndefined();
   });
 
   it('takes what the URL leaves out from libpq variables (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE)', () => {

@@ -1,5 +1,5 @@
 import type { Statement } from 'better-sqlite3';
-import type { BusyWait, Dialect, Engine } from '../engine.js';
+import type { BusyWait, Dialect, Engine, TransactionOptions } from '../engine.js';
 import { FailedError } from '../../errors.js';
 import { PostgresError, type PostgresConnection } from './connection.js';
 
@@ -14,11 +14,12 @@ export const POSTGRES_DIALECT: Dialect = {
 
 /**
  * Advisory lock keys (pg_advisory_lock(class, key)): txplan's class, then one
- * key per purpose. Advisory locks belong to one database, so two txplan
+ * key per purpose: ordinary write transactions, the billing run, bulk jobs.
+ * (Migrations take a lock of their own, with a single bigint key.) Advisory locks belong to one database, so two txplan
  * databases on one server never wait for each other.
  */
 export const LOCK_CLASS = 0x74787031; // "txp1"
-export const LOCKS = { write: 1, billing: 2, migrate: 3 } as const;
+export const LOCKS = { write: 1, billing: 2, bulk: 4 } as const;
 
 const FIRST_TRY_MS = 1000;
 /** Rows per multi-row INSERT sent by flush(); audit rows have 7 parameters, well under PostgreSQL's 65,535. */
@@ -115,7 +116,7 @@ export class PostgresEngine implements Engine {
    * one at a time as on SQLite, readers never wait. Nested calls are
    * savepoints, so an inner failure undoes only the inner work.
    */
-  transaction<T>(work: () => T, wait?: BusyWait): T {
+  transaction<T>(work: () => T, wait?: BusyWait, options: TransactionOptions = {}): T {
     if (this.depth > 0) {
       const savepoint = `txplan_sp${this.depth}`;
       this.query(`SAVEPOINT ${savepoint}`, []);
@@ -133,7 +134,7 @@ export class PostgresEngine implements Engine {
         this.depth -= 1;
       }
     }
-    this.begin(wait);
+    this.begin(wait, options.bulk ? LOCKS.bulk : LOCKS.write);
     this.depth = 1;
     try {
       const result = work();
@@ -147,12 +148,12 @@ export class PostgresEngine implements Engine {
     }
   }
 
-  private begin(wait: BusyWait | undefined): void {
+  private begin(wait: BusyWait | undefined, lock: number): void {
     this.connection.query('BEGIN');
-    const got = this.connection.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1, $2) AS ok', [LOCK_CLASS, LOCKS.write], 'txplan_try_write').rows[0]!.ok;
+    const got = this.connection.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1, $2) AS ok', [LOCK_CLASS, lock], 'txplan_try_lock').rows[0]!.ok;
     if (got) return;
     if (!wait) {
-      this.connection.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_CLASS, LOCKS.write], 'txplan_write');
+      this.connection.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_CLASS, lock], 'txplan_lock');
       return;
     }
     const full = wait.seconds * 1000;
@@ -161,7 +162,7 @@ export class PostgresEngine implements Engine {
       if (timeout <= 0) continue;
       try {
         this.connection.query(`SET LOCAL lock_timeout = ${Math.round(timeout)}`);
-        this.connection.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_CLASS, LOCKS.write], 'txplan_write');
+        this.connection.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_CLASS, lock], 'txplan_lock');
         this.connection.query('SET LOCAL lock_timeout = 0');
         return;
       } catch (error) {

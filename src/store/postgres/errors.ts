@@ -51,6 +51,11 @@ export function postgresProblem(error: unknown, display: string): TxplanError | 
   if (UNREACHABLE.has(code) || code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || code === 'closed' || /Connection terminated/i.test(error.message)) {
     return new FailedError(`The connection to the PostgreSQL server for ${display} was lost (${reason(error)}): the transaction under way was rolled back; check the server and run the command again`, 'database_unreachable');
   }
+  if (code === '23505') {
+    // Another terminal wrote the same thing between this command's check and its write (the checks run on SQLite's single writer; a bulk job on PostgreSQL lets others go on).
+    const what = /mrn/i.test(error.constraint ?? '') ? 'a patient with the same MRN' : /charges/i.test(error.constraint ?? '') ? 'the same charge' : `the same record (${error.constraint ?? 'a unique value'})`;
+    return new FailedError(`Another terminal saved ${what} on ${display} at the same moment; nothing was changed: look at what is there now, and run the command again if it is still needed`, 'conflict');
+  }
   if (code === '53100') return new FailedError(`The PostgreSQL server for ${display} has run out of disk space: free some space on the server and run the command again; nothing was changed`, 'disk_full');
   if (code === '25006') return new FailedError(`The PostgreSQL server for ${display} accepts only reads (a standby, or default_transaction_read_only): point txplan at the primary to change anything; nothing was changed`, 'database_read_only');
   if (code === '42501') return new FailedError(`The database user may not do this on ${display} (${error.message}): grant it the privileges on txplan's tables, or use the owner; nothing was changed`, 'database_permission');

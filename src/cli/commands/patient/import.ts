@@ -52,7 +52,7 @@ export async function run(ctx: Context, file: string, opts: { dryRun?: boolean |
     let saved: Array<Patient & { line: number }>;
     try {
       const at = ctx.now().toISOString();
-      // The MRN check runs inside the write transaction, so no other writer can take one in between.
+      // The MRN check runs inside the transaction; an MRN another desk takes meanwhile is still refused, by the unique index.
       saved = store.transaction(() => {
         refuseProblems([...csv.problems, ...takenMrns(store, rows)], file, false);
         return rows.map((row, i) => {
@@ -60,7 +60,8 @@ export async function run(ctx: Context, file: string, opts: { dryRun?: boolean |
           importing.update(i + 1, rows.length);
           return { ...patient, line: row.line };
         });
-      });
+        // New rows only: other desks keep working meanwhile (on PostgreSQL), and an MRN one of them takes first is refused by its unique index.
+      }, { bulk: true });
     } finally {
       importing.stop();
     }
