@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engine, txplan, type RunResult } from '../helpers.js';
+import { redactUrl } from '../../src/store/location.js';
 import { scratchDatabase, type ScratchDatabase } from '../postgres/scratch.js';
 
 /**
@@ -170,7 +171,9 @@ describe('txplan db copy', () => {
       const result = copyToFile(original, server.url);
       expect(result.stdout).toMatch(/^ {2}plans +4 rows {2}✔ same on both sides$/m);
       expect(result.stdout).toMatch(/^ {2}photos +1 row {3}✔ same on both sides$/m);
-      expect(result.stdout).toContain(`point txplan at it (TXPLAN_DB=${server.url}, or database: in txplan.yaml)`);
+      const shownUrl = redactUrl(server.url);
+      expect(result.stdout).toContain(`point txplan at it (${shownUrl === server.url ? `TXPLAN_DB=${server.url}` : 'TXPLAN_DB set to the URL given to --to'}, or database: in txplan.yaml)`);
+      expect(result.stdout).toContain(`Copied ${original} to ${shownUrl}.`);
       const onServer = shown(server.url);
       // On PostgreSQL a photo's bytes are in the database, and its path says so.
       const inDatabase = (s: Shown) => ({ ...s, plans: s.plans.map((p) => p.replaceAll(`.txplan/attachments/${PHOTO}.png`, `db:${PHOTO}.png`)) });
@@ -195,7 +198,7 @@ describe('txplan db copy', () => {
       expect(ledgerFile(join(ws, 'back', 'sandbox-gateway.db'))).toEqual(ledger);
       // Each copy audited on its target.
       const copies = (JSON.parse(on(back)('audit', '--json').stdout) as Array<{ action: string; after: { from: string } }>).filter((e) => e.action === 'db.copy').map((e) => e.after.from);
-      expect(copies).toEqual([original, server.url]);
+      expect(copies).toEqual([original, redactUrl(server.url)]);
     });
 
     it('refuses a PostgreSQL database that holds data, and changes nothing in it', () => {
@@ -203,7 +206,7 @@ describe('txplan db copy', () => {
       const before = count();
       const result = on(original)('db', 'copy', '--to', server.url);
       expect(result.code).toBe(1);
-      expect(result.stderr).toMatch(new RegExp(`^txplan: The database ${server.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} already holds txplan data \\(\\d+ clinics, 4 patients, .*\\); db copy fills only an empty database: create a new one, or choose another file; nothing was changed\\n$`));
+      expect(result.stderr).toMatch(new RegExp(`^txplan: The database ${redactUrl(server.url).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} already holds txplan data \\(\\d+ clinics, 4 patients, .*\\); db copy fills only an empty database: create a new one, or choose another file; nothing was changed\\n$`));
       expect(count()).toBe(before);
     });
 

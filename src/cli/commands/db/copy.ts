@@ -67,7 +67,8 @@ export async function copy(ctx: Context, opts: { to?: string }): Promise<number>
     for (const [i, t] of tables.entries()) {
       ctx.out(`  ${t.table.padEnd(width)}  ${counts[i]!.padStart(countWidth)} ${t.rows === 1 ? 'row ' : 'rows'}  ${ctx.color.green('✔')} same on both sides`);
     }
-    const pointAt = to.engine === 'postgres' ? `TXPLAN_DB=${to.display}` : `TXPLAN_DB=${to.path}`;
+    // A password is never printed: then the URL is the one given to --to.
+    const pointAt = to.engine === 'sqlite' ? `TXPLAN_DB=${to.path}` : to.display === to.url ? `TXPLAN_DB=${to.url}` : 'TXPLAN_DB set to the URL given to --to';
     ctx.out(
       `${ctx.color.green('✔')} Copied ${from.display} to ${to.display}. To use the copy, point txplan at it (${pointAt}, or database: in txplan.yaml); ` +
         `${from.display} is untouched: keep it as it is, and bill only from the new one.`,
