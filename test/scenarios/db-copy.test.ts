@@ -112,6 +112,13 @@ describe('txplan db copy', () => {
     return result;
   };
 
+  it('says in one sentence what is wrong with --to, and writes nothing', () => {
+    const other = on(original)('db', 'copy', '--to', 'mysql://clinic@db/txplan');
+    expect(other).toEqual({ code: 2, stdout: '', stderr: 'txplan: --to names a mysql:// database, which txplan cannot use; give a SQLite file path or a postgres:// (or postgresql://) URL\n' });
+    const itself = on(original)('db', 'copy', '--to', original);
+    expect(itself).toEqual({ code: 2, stdout: '', stderr: `txplan: --to names the database being copied (${original}); name a new file or a postgres:// URL\n` });
+  });
+
   if (engine === 'sqlite') {
     it('copies a SQLite database into a new file: every table verified, the same plans, charges, audit, photo and processor ledger', () => {
       const moved = join(ws, 'moved', 'txplan.db');

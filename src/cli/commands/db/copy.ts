@@ -4,11 +4,10 @@ import type { Context } from '../../context.js';
 import { databaseLocationOf, withStore } from '../../store.js';
 import { resolveWorkspace } from '../../workspace.js';
 import { FailedError, UsageError } from '../../../errors.js';
-import { openDatabase } from '../../../store/database.js';
 import { openPostgres } from '../../../store/postgres/open.js';
 import { postgresProblem } from '../../../store/postgres/errors.js';
-import { databaseError } from '../../../store/database.js';
-import { databaseLocation, type DatabaseLocation } from '../../../store/location.js';
+import { databaseError, openDatabase } from '../../../store/database.js';
+import { namedDatabase, type DatabaseLocation } from '../../../store/location.js';
 import { Store } from '../../../store/store.js';
 import { copyDatabase, type TableCopy } from '../../../store/copy.js';
 import { attachmentPathRewrite, photosExtra, sandboxLedgerExtra, type FilePlace } from '../../../store/copy-extras.js';
@@ -23,7 +22,7 @@ import { databaseId } from '../../../store/database-info.js';
 export async function copy(ctx: Context, opts: { to?: string }): Promise<number> {
   if (!opts.to || opts.to.trim() === '') throw new UsageError('Say where to copy the database: --to postgres://USER@HOST/DATABASE, or --to FILE for a new SQLite file');
   const from = databaseLocationOf(ctx, () => resolveWorkspace(ctx));
-  const to = databaseLocation({ flag: opts.to, env: {}, cwd: ctx.cwd, workspace: () => { throw new Error('unused'); } });
+  const to = namedDatabase(opts.to, ctx.cwd, '--to');
   if (to.engine === 'sqlite' && from.engine === 'sqlite' && to.path === from.path) throw new UsageError(`--to names the database being copied (${from.display}); name a new file or a postgres:// URL`);
   if (to.engine === 'sqlite' && existsSync(to.path) && statSync(to.path).size > 0) {
     throw new FailedError(`The file ${to.path} already exists; db copy writes only a new database: choose another file name (or move that file away); nothing was changed`, 'copy_target_not_empty');
