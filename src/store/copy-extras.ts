@@ -48,8 +48,8 @@ export function attachmentPathRewrite(target: Store, place: FilePlace | undefine
  */
 export function photosExtra(source: Store, sourcePlace: FilePlace | undefined, target: Store, targetPlace: FilePlace | undefined): CopiedExtra {
   const created: string[] = [];
-  const photos = (): Array<{ sha256: string; path: string }> =>
-    source.statement<[], { sha256: string; path: string }>('SELECT sha256, min(path) AS path FROM attachments GROUP BY sha256 ORDER BY sha256').all();
+  const photos = (): Array<{ sha256: string; path: string; created_at: string }> =>
+    source.statement<[], { sha256: string; path: string; created_at: string }>('SELECT sha256, min(path) AS path, min(created_at) AS created_at FROM attachments GROUP BY sha256 ORDER BY sha256').all();
   const read = (store: Store, place: FilePlace | undefined, sha256: string, path: string): Buffer | undefined => {
     if (store.kind === 'postgres') return readAttachmentBlob(store, sha256);
     const file = path.startsWith(IN_DATABASE) ? join(place!.attachmentsDir, photoName(path, sha256)) : join(place!.root, path);
@@ -65,14 +65,13 @@ export function photosExtra(source: Store, sourcePlace: FilePlace | undefined, t
     copy() {
       const hash = createHash('sha256');
       const list = photos();
-      const now = new Date().toISOString();
-      for (const { sha256, path } of list) {
+      for (const { sha256, path, created_at } of list) {
         const bytes = read(source, sourcePlace, sha256, path);
         if (!bytes || createHash('sha256').update(bytes).digest('hex') !== sha256) {
           throw new FailedError(`The photo ${path} in ${source.name} is ${bytes ? 'damaged (its content does not match its sha256)' : 'missing'}; restore it from a backup before copying; nothing was copied`, 'photo_missing');
         }
         const name = photoName(path, sha256);
-        if (target.kind === 'postgres') storeAttachmentBlob(target, { sha256, bytes, created_at: now });
+        if (target.kind === 'postgres') storeAttachmentBlob(target, { sha256, bytes, created_at });
         else {
           makeFolder(targetPlace!.attachmentsDir, 0o700);
           const file = join(targetPlace!.attachmentsDir, name);
