@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { FailedError } from '../errors.js';
 import { makeFolder } from '../files.js';
 import type { SandboxCharge, SandboxRefund } from '../billing/gateways/sandbox-ledger.js';
-import type { CopiedExtra } from './copy.js';
+import { insertRows, type CopiedExtra } from './copy.js';
 import type { Store } from './store.js';
 import { readAttachmentBlob, storeAttachmentBlob } from './postgres/attachment-blobs.js';
 import { SqliteSandboxLedger } from './sandbox-ledger.js';
@@ -153,10 +153,8 @@ export function sandboxLedgerExtra(source: Store, sourcePlace: FilePlace | undef
       const expected = ledgerDigest(ledger);
       if (expected.rows === 0) return expected;
       if (target.kind === 'postgres') {
-        const charge = target.statement(`INSERT INTO sandbox_charges (${CHARGE_COLUMNS.join(', ')}) VALUES (${CHARGE_COLUMNS.map((c) => `@${c}`).join(', ')})`);
-        for (const row of ledger.charges) charge.run(row);
-        const refund = target.statement(`INSERT INTO sandbox_refunds (${REFUND_COLUMNS.join(', ')}) VALUES (${REFUND_COLUMNS.map((c) => `@${c}`).join(', ')})`);
-        for (const row of ledger.refunds) refund.run(row);
+        insertRows(target, 'sandbox_charges', CHARGE_COLUMNS, ledger.charges as unknown as Record<string, unknown>[]);
+        insertRows(target, 'sandbox_refunds', REFUND_COLUMNS, ledger.refunds as unknown as Record<string, unknown>[]);
       } else {
         const path = targetPlace!.ledgerPath;
         if (!existsSync(path)) createdFile = path;

@@ -159,7 +159,8 @@ function* pages(store: Store, table: string, columns: readonly string[], key: re
   for (let i = 0; i < rows.length; i += PAGE) yield rows.slice(i, i + PAGE);
 }
 
-function insertRows(target: Store, table: string, columns: readonly string[], rows: readonly Record<string, unknown>[]): void {
+/** Rows inserted as they are, many to a statement. */
+export function insertRows(target: Store, table: string, columns: readonly string[], rows: readonly Record<string, unknown>[]): void {
   const perInsert = Math.max(1, Math.min(500, Math.floor(MAX_PARAMETERS / columns.length)));
   const tuple = `(${columns.map(() => '?').join(', ')})`;
   for (let i = 0; i < rows.length; i += perInsert) {
