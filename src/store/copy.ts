@@ -36,7 +36,19 @@ export interface TableCopy {
 /** Extra content that lives outside the tables on one engine (photos, the sandbox ledger): read from the source, written to the target. */
 export interface CopiedExtra {
   name: string;
+  /** What the target holds of this already (e.g. "3 sandbox charges"), checked before anything is written; none when empty. */
+  held?(): string | undefined;
+  /** Reads the source, writes the target, reads the target back: throws when the two differ. Runs inside the target's transaction. */
   copy(): { rows: number; digest: string };
+  /** Removes what `copy` wrote outside the target's transaction (files), when the copy fails after it ran. */
+  undo?(): void;
+}
+
+export interface CopyOptions {
+  /** A row as the target keeps it, where the engines differ (a photo's path says where its bytes are). */
+  rewrite?: Readonly<Record<string, (row: Record<string, unknown>) => Record<string, unknown>>>;
+  /** Runs in the target's transaction once everything is verified (the audit entry of the copy). */
+  finish?: (tables: readonly TableCopy[]) => void;
 }
 
 const PAGE = 2000;
@@ -49,42 +61,77 @@ const MAX_PARAMETERS = 30000;
  * the target; then reads both sides again and compares each table's row
  * count and digest before committing. Refuses a target that holds any data.
  */
-export function copyDatabase(source: Store, target: Store, extras: readonly CopiedExtra[] = []): TableCopy[] {
-  return source.engine.readSnapshot(() =>
-    target.transaction(() => {
-      refuseNonEmpty(target);
-      for (const { table, key } of COPIED_TABLES) {
-        const columns = source.engine.columns(table);
-        const theirs = target.engine.columns(table);
-        if (columns.join(',') !== theirs.join(',')) {
-          throw new FailedError(`The table ${table} has other columns in ${target.name} than in ${source.name}; both must be at the same schema version (run "txplan db check" on each); nothing was copied`, 'copy_schema');
+export function copyDatabase(source: Store, target: Store, extras: readonly CopiedExtra[] = [], options: CopyOptions = {}): TableCopy[] {
+  const ran: CopiedExtra[] = [];
+  try {
+    return source.engine.readSnapshot(() =>
+      target.transaction(() => {
+        refuseNonEmpty(target, extras);
+        const read = new Map<string, { rows: number; digest: string }>();
+        for (const { table, key } of COPIED_TABLES) {
+          const columns = source.engine.columns(table);
+          const theirs = target.engine.columns(table);
+          if (columns.join(',') !== theirs.join(',')) {
+            throw new FailedError(`The table ${table} has other columns in ${target.name} than in ${source.name}; both must be at the same schema version (run "txplan db check" on each); nothing was copied`, 'copy_schema');
+          }
+          const rewrite = options.rewrite?.[table];
+          const digest = new TableDigest(columns);
+          if (table === 'database_info') {
+            const row = source.statement<[], Record<string, unknown>>('SELECT * FROM database_info WHERE singleton = 1').get();
+            if (row) {
+              copyDatabaseInfo(target, columns, row);
+              digest.add(row);
+            }
+          } else {
+            for (const page of pages(source, table, columns, key)) {
+              const rows = rewrite ? page.map(rewrite) : page;
+              insertRows(target, table, columns, rows);
+              for (const row of rows) digest.add(row);
+            }
+          }
+          read.set(table, digest.result());
         }
-        if (table === 'database_info') copyDatabaseInfo(source, target, columns);
-        else for (const rows of pages(source, table, columns, key)) insertRows(target, table, columns, rows);
+        continueSequences(source, target);
+        // Each extra compares what it wrote with what it read, and throws when they differ.
+        const more = extras.map((extra) => {
+          ran.push(extra);
+          return { table: extra.name, ...extra.copy() };
+        });
+        // The target read again, table by table: what it will commit is what was read from the source.
+        const tables = COPIED_TABLES.map(({ table, key }) => {
+          const mine = read.get(table)!;
+          const theirs = tableDigest(target, table, target.engine.columns(table), key);
+          if (mine.rows !== theirs.rows || mine.digest !== theirs.digest) {
+            throw new FailedError(`The copy of ${table} in ${target.name} differs from the source (${mine.rows} rows read, ${theirs.rows} found); nothing was copied`, 'copy_mismatch');
+          }
+          return { table, ...mine };
+        }).concat(more);
+        options.finish?.(tables);
+        return tables;
+      }),
+    );
+  } catch (error) {
+    for (const extra of ran.reverse()) {
+      try {
+        extra.undo?.();
+      } catch {
+        // the copy's own failure is the one to report
       }
-      continueSequences(source, target);
-      // Each extra compares what it wrote with what it read, and throws when they differ.
-      const more = extras.map((extra) => ({ table: extra.name, ...extra.copy() }));
-      // Both sides read again, table by table: what the target will commit is what the source holds.
-      return COPIED_TABLES.map(({ table, key }) => {
-        const columns = source.engine.columns(table);
-        const mine = tableDigest(source, table, columns, key);
-        const theirs = tableDigest(target, table, columns, key);
-        if (mine.rows !== theirs.rows || mine.digest !== theirs.digest) {
-          throw new FailedError(`The copy of ${table} differs from the source (${mine.rows} rows read, ${theirs.rows} found); nothing was copied`, 'copy_mismatch');
-        }
-        return { table, ...mine };
-      }).concat(more);
-    }),
-  );
+    }
+    throw error;
+  }
 }
 
-function refuseNonEmpty(target: Store): void {
+function refuseNonEmpty(target: Store, extras: readonly CopiedExtra[]): void {
   const held: string[] = [];
   for (const { table } of COPIED_TABLES) {
     if (table === 'database_info') continue;
     const n = target.statement<[], { n: number }>(`SELECT count(*) AS n FROM ${table}`).get()!.n;
     if (n > 0) held.push(`${n} ${table}`);
+  }
+  for (const extra of extras) {
+    const more = extra.held?.();
+    if (more) held.push(more);
   }
   if (held.length > 0) {
     throw new FailedError(`The database ${target.name} already holds txplan data (${held.join(', ')}); db copy fills only an empty database: create a new one, or choose another file; nothing was changed`, 'copy_target_not_empty');
@@ -92,9 +139,7 @@ function refuseNonEmpty(target: Store): void {
 }
 
 /** The singleton row: the source's database id travels with its data (the processor knows its charges by it). */
-function copyDatabaseInfo(source: Store, target: Store, columns: readonly string[]): void {
-  const row = source.statement<[], Record<string, unknown>>('SELECT * FROM database_info WHERE singleton = 1').get();
-  if (!row) return;
+function copyDatabaseInfo(target: Store, columns: readonly string[], row: Record<string, unknown>): void {
   const set = columns.filter((c) => c !== 'singleton');
   target.statement(`UPDATE database_info SET ${set.map((c) => `${c} = @${c}`).join(', ')} WHERE singleton = 1`).run(row);
 }
@@ -114,7 +159,8 @@ function* pages(store: Store, table: string, columns: readonly string[], key: re
   for (let i = 0; i < rows.length; i += PAGE) yield rows.slice(i, i + PAGE);
 }
 
-function insertRows(target: Store, table: string, columns: readonly string[], rows: readonly Record<string, unknown>[]): void {
+/** Rows inserted as they are, many to a statement. */
+export function insertRows(target: Store, table: string, columns: readonly string[], rows: readonly Record<string, unknown>[]): void {
   const perInsert = Math.max(1, Math.min(500, Math.floor(MAX_PARAMETERS / columns.length)));
   const tuple = `(${columns.map(() => '?').join(', ')})`;
   for (let i = 0; i < rows.length; i += perInsert) {
@@ -139,22 +185,40 @@ function continueSequences(source: Store, target: Store): void {
   raiseSequences(target, sequences(source));
 }
 
+/** Row count and SHA-256 of rows in key order, each row as the JSON array of its values. */
+class TableDigest {
+  private readonly hash = createHash('sha256');
+  private rows = 0;
+
+  constructor(private readonly columns: readonly string[]) {}
+
+  add(row: Record<string, unknown>): void {
+    this.rows += 1;
+    this.hash.update(JSON.stringify(this.columns.map((c) => canonical(row[c]))));
+    this.hash.update('\n');
+  }
+
+  result(): { rows: number; digest: string } {
+    return { rows: this.rows, digest: this.hash.digest('hex') };
+  }
+}
+
 /** Row count and SHA-256 of a table's rows in key order, each row as the JSON array of its values. */
 export function tableDigest(store: Store, table: string, columns: readonly string[], key: readonly string[]): { rows: number; digest: string } {
-  const hash = createHash('sha256');
-  let rows = 0;
-  for (const page of pages(store, table, columns, key)) {
-    for (const row of page) {
-      rows += 1;
-      hash.update(JSON.stringify(columns.map((c) => canonical(row[c]))));
-      hash.update('\n');
-    }
+  const digest = new TableDigest(columns);
+  if (table === 'database_info') {
+    const row = store.statement<[], Record<string, unknown>>('SELECT * FROM database_info WHERE singleton = 1').get();
+    if (row) digest.add(row);
+    return digest.result();
   }
-  return { rows, digest: hash.digest('hex') };
+  for (const page of pages(store, table, columns, key)) for (const row of page) digest.add(row);
+  return digest.result();
 }
 
 function canonical(value: unknown): unknown {
   if (value === undefined) return null;
   if (Buffer.isBuffer(value) || value instanceof Uint8Array) return Buffer.from(value).toString('base64');
+  // int8 and numeric may arrive as strings or bigints on one engine and numbers on the other.
+  if (typeof value === 'bigint') return Number(value);
   return value;
 }

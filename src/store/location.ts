@@ -107,6 +107,11 @@ function authorityEnd(rest: string): number {
   return end < 0 ? rest.length : end;
 }
 
+/** A database named on the command line by an option other than --db (`db copy --to`); messages name `label`. */
+export function namedDatabase(value: string, cwd: string, label: string): DatabaseLocation {
+  return fromValue(value, '--db', cwd, label);
+}
+
 function fromValue(value: string, source: DatabaseSource, base: string, label: string): DatabaseLocation {
   const refuse = (message: string, code: string): TxplanError => (source === 'txplan.yaml' ? new FailedError(message, code) : new UsageError(message, code));
   const trimmed = value.trim();
