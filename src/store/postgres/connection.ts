@@ -94,6 +94,46 @@ port.on('message', async (m) => {
 });
 `;
 
+interface StartedWorker {
+  url: string;
+  name: string;
+  flag: Int32Array;
+  port: MessagePort;
+  worker: Worker;
+}
+
+/** The worker started by prewarmPostgres, waiting to be taken by the first connection to its URL. */
+let prewarmed: StartedWorker | undefined;
+
+/** Starts a worker and asks it to connect; the answer waits on the port. */
+function startWorker(connect: { url: string; timeout: number; name: string }): StartedWorker {
+  const shared = new SharedArrayBuffer(4);
+  const flag = new Int32Array(shared);
+  const { port1, port2 } = new MessageChannel();
+  // pg's own URL parser and ~/.pgpass reader, found from pg (they are its dependencies).
+  const fromHere = createRequire(import.meta.url);
+  const pgPath = fromHere.resolve('pg');
+  const fromPg = createRequire(pgPath);
+  const paths = { pg: pgPath, parseUrl: fromPg.resolve('pg-connection-string'), pgpass: fromPg.resolve('pgpass') };
+  const worker = new Worker(WORKER, { eval: true, execArgv: [], workerData: { shared, port: port2, ...paths }, transferList: [port2] });
+  // The connection never keeps the process alive; the server ends the session when the process ends.
+  worker.unref();
+  port1.unref();
+  port1.postMessage({ op: 'connect', ...connect });
+  return { url: connect.url, name: connect.name, flag, port: port1, worker };
+}
+
+/**
+ * Starts connecting to `url` now, in the background, so that loading the
+ * PostgreSQL client and logging in overlap with txplan loading its own code.
+ * The first PostgresConnection.connect() to the same URL takes it over; a
+ * command that never opens the database simply lets it go with the process.
+ */
+export function prewarmPostgres(url: string, applicationName = 'txplan'): void {
+  if (prewarmed) return;
+  prewarmed = startWorker({ url, timeout: 10, name: applicationName });
+}
+
 export class PostgresConnection {
   private readonly flag: Int32Array;
   private readonly port: MessagePort;
@@ -102,20 +142,15 @@ export class PostgresConnection {
   readonly serverVersion: number;
 
   private constructor(options: ConnectOptions) {
-    const shared = new SharedArrayBuffer(4);
-    this.flag = new Int32Array(shared);
-    const { port1, port2 } = new MessageChannel();
-    this.port = port1;
-    // pg's own URL parser and ~/.pgpass reader, found from pg (they are its dependencies).
-    const fromHere = createRequire(import.meta.url);
-    const pgPath = fromHere.resolve('pg');
-    const fromPg = createRequire(pgPath);
-    const paths = { pg: pgPath, parseUrl: fromPg.resolve('pg-connection-string'), pgpass: fromPg.resolve('pgpass') };
-    this.worker = new Worker(WORKER, { eval: true, execArgv: [], workerData: { shared, port: port2, ...paths }, transferList: [port2] });
-    // The connection never keeps the process alive; the server ends the session when the process ends.
-    this.worker.unref();
-    this.port.unref();
-    const answer = this.ask({ op: 'connect', url: options.url, timeout: options.connectTimeoutSeconds ?? 10, name: options.applicationName ?? 'txplan' }, (options.connectTimeoutSeconds ?? 10) + 30);
+    const timeout = options.connectTimeoutSeconds ?? 10;
+    const connect = { op: 'connect', url: options.url, timeout, name: options.applicationName ?? 'txplan' };
+    // A worker started early for this URL (see prewarmPostgres) has loaded pg and connected meanwhile.
+    const early = prewarmed?.url === options.url && prewarmed.name === connect.name ? prewarmed : undefined;
+    if (prewarmed && !early) void prewarmed.worker.terminate();
+    prewarmed = undefined;
+    const started = early ?? startWorker(connect);
+    ({ flag: this.flag, port: this.port, worker: this.worker } = started);
+    const answer = this.wait(timeout + 30);
     this.serverVersion = answer.serverVersion!;
   }
 
@@ -148,6 +183,11 @@ export class PostgresConnection {
   private ask(message: Record<string, unknown>, timeoutSeconds = 24 * 3600): Reply {
     Atomics.store(this.flag, 0, 0);
     this.port.postMessage(message);
+    return this.wait(timeoutSeconds);
+  }
+
+  /** Waits for the worker's answer to the message posted last. */
+  private wait(timeoutSeconds: number): Reply {
     const waited = Atomics.wait(this.flag, 0, 0, timeoutSeconds * 1000);
     const received = receiveMessageOnPort(this.port);
     if (waited === 'timed-out' || !received) {
@@ -157,4 +197,5 @@ export class PostgresConnection {
     if (reply.error) throw new PostgresError(reply.error.message, reply.error.code, reply.error.detail, reply.error.constraint);
     return reply;
   }
+
 }
