@@ -17,9 +17,6 @@ const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
  * Then the template database every test database is cloned from.
  */
 
-/** Whether prepareTemplate() migrates the template (each test database is then a ready copy). */
-const MIGRATE_TEMPLATE = true;
-
 /**
  * Builds the schema in the template database once per run (txplan migrates a
  * database on first open), so each test database is a ready copy of it.
@@ -53,7 +50,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   admin.query(`DROP DATABASE IF EXISTS ${ident(TEMPLATE_DATABASE)}`);
   admin.query(`CREATE DATABASE ${ident(TEMPLATE_DATABASE)}`);
-  if (MIGRATE_TEMPLATE) prepareTemplate(withDatabase(url, TEMPLATE_DATABASE));
+  // Migrated once here, so each test database is a ready copy of it.
+  prepareTemplate(withDatabase(url, TEMPLATE_DATABASE));
 
   process.env.TXPLAN_TEST_POSTGRES_URL = url;
   process.env.TXPLAN_TEST_POSTGRES_RUN = run;
