@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { databaseBytes, databaseFile, query, txplan, workspace } from '../helpers.js';
+import { databaseBytes, databaseFile, engine, query, txplan, workspace } from '../helpers.js';
 
 
 
@@ -28,9 +28,15 @@ describe('txplan clinic add', () => {
     expect(JSON.parse(result.stdout)).toMatchObject({ id: 'oslo', name: 'Lumen Oslo', timezone: 'Europe/Oslo', address: null, phone: null });
   });
 
-  it('creates the database private: the file 0600 in a 0700 folder', () => {
+  it('creates the database private: the file 0600 in a 0700 folder (on PostgreSQL: no database file in the workspace at all)', () => {
     const ws = workspace();
     expect(txplan(['clinic', 'add', 'downtown', '--name', 'Lumen Downtown'], { cwd: ws }).code).toBe(0);
+    if (engine === 'postgres') {
+      // The records live on the server; nothing of them is written beside the workspace.
+      expect(existsSync(join(ws, '.txplan', 'txplan.db'))).toBe(false);
+      expect(query(ws, 'SELECT id FROM clinics')).toEqual([{ id: 'downtown' }]);
+      return;
+    }
     expect(statSync(join(ws, '.txplan')).mode & 0o777).toBe(0o700);
     expect(statSync(databaseFile(ws)).mode & 0o777).toBe(0o600);
   });
@@ -56,7 +62,7 @@ describe('txplan clinic add', () => {
     expect(JSON.parse(settings.stderr)).toEqual({
       error: { code: 'invalid_timezone', message: expect.stringMatching(/^The default timezone "Mars\/Olympus_Mons" in .*txplan\.yaml is not an IANA time zone; fix it there or pass --timezone/) },
     });
-    expect(existsSync(databaseFile(ws)) ? query(ws, 'SELECT * FROM clinics') : []).toEqual([]);
+    expect(engine === 'postgres' || existsSync(databaseFile(ws)) ? query(ws, 'SELECT * FROM clinics') : []).toEqual([]);
   });
 
   it('refuses a bad id and a missing name as usage errors', () => {

@@ -2,13 +2,16 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { binary, databaseBytes, databaseFile, query, repoRoot, txplan, workspace } from '../helpers.js';
+import { binary, databaseBytes, databaseEnv, databaseFile, engine, query, repoRoot, testDatabase, txplan, workspace } from '../helpers.js';
 
 
-const countPatients = (ws: string) => (existsSync(databaseFile(ws)) ? query<{ n: number }>(ws, 'SELECT count(*) AS n FROM patients')[0]!.n : 0);
-const countAudit = (ws: string) => (existsSync(databaseFile(ws)) ? query<{ n: number }>(ws, 'SELECT count(*) AS n FROM audit')[0]!.n : 0);
+/** On SQLite a command that writes nothing leaves no database file behind; a PostgreSQL database is there from the start. */
+const hasDatabase = (ws: string) => engine === 'postgres' || existsSync(databaseFile(ws));
+const countPatients = (ws: string) => (hasDatabase(ws) ? query<{ n: number }>(ws, 'SELECT count(*) AS n FROM patients')[0]!.n : 0);
+const countAudit = (ws: string) => (hasDatabase(ws) ? query<{ n: number }>(ws, 'SELECT count(*) AS n FROM audit')[0]!.n : 0);
+/** Nothing was written: no database file on SQLite; on PostgreSQL no patient and no audit entry. */
+const wroteNothing = (ws: string) => (engine === 'postgres' ? countPatients(ws) + countAudit(ws) === 0 : !existsSync(databaseFile(ws)));
 
 
 const VISA = '4111 1111 1111 1111';
@@ -25,7 +28,7 @@ function add(ws: string, ...args: string[]) {
  */
 function onTerminal(ws: string, args: readonly string[]): { screen: string; code: number } | undefined {
   const command = [process.execPath, binary, '--no-color', ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  const run = spawnSync('script', ['-qec', command, '/dev/null'], { cwd: ws, encoding: 'utf8', env: { ...process.env, TERM: 'xterm', TXPLAN_ACTOR: 'test' } });
+  const run = spawnSync('script', ['-qec', command, '/dev/null'], { cwd: ws, encoding: 'utf8', env: { ...process.env, TERM: 'xterm', TXPLAN_ACTOR: 'test', ...databaseEnv(ws, args) } });
   if (run.error) return undefined;
   return { screen: stripVTControlCharacters(run.stdout).replace(/\r/g, ''), code: run.status ?? -1 };
 }
@@ -74,9 +77,15 @@ describe('txplan patient add', () => {
     });
   });
 
-  it('creates the database private: the file 0600 in a 0700 folder', () => {
+  it('creates the database private: the file 0600 in a 0700 folder (on PostgreSQL: no database file in the workspace at all)', () => {
     const ws = workspace();
     expect(add(ws, '--first', 'Mei', '--last', 'Nakamura').code).toBe(0);
+    if (engine === 'postgres') {
+      // The records live on the server; nothing of them is written beside the workspace.
+      expect(existsSync(join(ws, '.txplan', 'txplan.db'))).toBe(false);
+      expect(countPatients(ws)).toBe(1);
+      return;
+    }
     expect(statSync(join(ws, '.txplan')).mode & 0o777).toBe(0o700);
     expect(statSync(databaseFile(ws)).mode & 0o777).toBe(0o600);
     for (const suffix of ['-wal', '-shm']) if (existsSync(databaseFile(ws) + suffix)) expect(statSync(databaseFile(ws) + suffix).mode & 0o077).toBe(0);
@@ -151,15 +160,16 @@ describe('txplan patient add', () => {
 
 /** A plan row as `plan apply` would leave it, written straight into the database. */
 function insertPlan(ws: string, patientId: number, status: string, name = 'Comprehensive Acne Resolution'): number {
-  const db = new Database(databaseFile(ws));
+  const db = testDatabase(ws);
   try {
-    const result = db
+    const row = db
       .prepare(
         `INSERT INTO plans (patient_id, template_id, template_version, template_hash, name, type, status, snapshot, currency, start_date, end_date, created_at, updated_at)
-         VALUES (?, 'comprehensive-acne-resolution', 3, 'hash', ?, 'monthly', ?, '{}', 'USD', '2026-01-15', '2026-07-15', '2026-01-15T10:00:00Z', '2026-01-15T10:00:00Z')`,
+         VALUES (?, 'comprehensive-acne-resolution', 3, 'hash', ?, 'monthly', ?, '{}', 'USD', '2026-01-15', '2026-07-15', '2026-01-15T10:00:00Z', '2026-01-15T10:00:00Z')
+         RETURNING id`,
       )
-      .run(patientId, name, status);
-    return Number(result.lastInsertRowid);
+      .get(patientId, name, status) as { id: number };
+    return Number(row.id);
   } finally {
     db.close();
   }
@@ -398,7 +408,7 @@ describe('txplan patient import', () => {
     for (const [text, stderr] of cases) {
       expect(txplan(['patient', 'import', csv(ws, 'bad.csv', text)], { cwd: ws })).toEqual({ code: 1, stdout: '', stderr });
     }
-    expect(existsSync(databaseFile(ws))).toBe(false);
+    expect(wroteNothing(ws)).toBe(true);
   });
 
   it('says clearly when the file is empty, has only a header, is missing or is not UTF-8', () => {
@@ -413,7 +423,7 @@ describe('txplan patient import', () => {
     const quote = run(csv(ws, 'quote.csv', 'first_name,last_name\nZoë,Ødegård\n"José,Núñez\nMei,Nakamura\n'));
     expect(quote.code).toBe(1);
     expect(quote.stderr).toMatch(/^txplan: quote\.csv line 3: a quoted field is never closed/);
-    expect(existsSync(databaseFile(ws))).toBe(false);
+    expect(wroteNothing(ws)).toBe(true);
   });
 
   it('--dry-run checks everything and writes nothing', () => {
@@ -422,7 +432,7 @@ describe('txplan patient import', () => {
     // Without a database, a dry run does not even create one.
     const first = txplan(['patient', 'import', file, '--dry-run', '--json'], { cwd: ws });
     expect(first.code).toBe(0);
-    expect(existsSync(databaseFile(ws))).toBe(false);
+    expect(wroteNothing(ws)).toBe(true);
     const report = JSON.parse(first.stdout) as { dry_run: boolean; count: number; patients: Array<Record<string, unknown>> };
     expect(report).toMatchObject({ dry_run: true, count: 12 });
     expect(report.patients[0]).toEqual({ line: 2, mrn: 'LUM-1001', first_name: 'Zoë', last_name: 'Ødegård', dob: '1988-02-14', email: 'zoe.odegard@example.org', phone: '+47 400 00 101' });

@@ -1,15 +1,15 @@
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { git, runner, setUp, tempDir, txplan, workspace } from '../helpers.js';
+import { engine, git, runner, setUp, tempDir, testDatabase, txplan, workspace, type TestDatabase } from '../helpers.js';
+import Database from 'better-sqlite3';
 
 const ACNE = 'comprehensive-acne-resolution';
 const CARD = '4242 4242 4242 4242';
 
 /** A committed workspace with two clinics and three patients. */
-function clinic(): { ws: string; run: (...args: string[]) => ReturnType<typeof txplan>; json: <T = any>(...args: string[]) => T; db: () => Database.Database } {
+function clinic(): { ws: string; run: (...args: string[]) => ReturnType<typeof txplan>; json: <T = any>(...args: string[]) => T; db: () => TestDatabase } {
   const ws = workspace();
   git(ws, 'add', '-A');
   git(ws, 'commit', '-qm', 'starter library');
@@ -21,11 +21,11 @@ function clinic(): { ws: string; run: (...args: string[]) => ReturnType<typeof t
     ['patient', 'add', '--first', 'José', '--last', 'Núñez', '--mrn', 'A-1002'],
     ['patient', 'add', '--first', 'Ярослава', '--last', 'Коваленко', '--mrn', 'A-1003'],
   ]);
-  const db = () => new Database(join(ws, '.txplan', 'txplan.db'), { readonly: true });
+  const db = () => testDatabase(ws, { readonly: true });
   return { ws, run, json, db };
 }
 
-function count(db: Database.Database, table: string): number {
+function count(db: TestDatabase, table: string): number {
   const n = (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
   db.close();
   return n;
@@ -305,7 +305,7 @@ describe('txplan template rollout', () => {
     const { id } = c.json<{ id: number }>('plan', 'apply', 'A-1001', ACNE, '--mode', 'start', '--yes', '--clinic', 'downtown', '--start', '2026-10-05', '--payment-method', 'pm_card_visa');
     const customised = c.json<{ id: number }>('plan', 'apply', 'A-1002', ACNE, '--mode', 'start', '--yes', '--clinic', 'downtown', '--payment-method', 'pm_card_visa', '--set', 'name=Just for José').id;
     // Step 1 happened: history that a rollout must not rewrite.
-    const db = new Database(join(c.ws, '.txplan', 'txplan.db'));
+    const db = testDatabase(c.ws);
     db.prepare("UPDATE steps SET status = 'done', completed_on = '2026-10-05', services = '[\"deep-cleansing-facial\"]' WHERE plan_id = ? AND n = 1").run(id);
     db.close();
     const file = join(c.ws, 'templates', `${ACNE}.yaml`);
@@ -381,6 +381,15 @@ describe('audit and database', () => {
     const check = c.json<{ ok: boolean; counts: Record<string, number> }>('db', 'check');
     expect(check).toMatchObject({ ok: true, counts: { patients: 3, plans: 1, clinics: 2 } });
     const backup = join(tempDir(), 'backup');
+    if (engine === 'postgres') {
+      // A PostgreSQL database is backed up with the server's own tools; txplan says so and writes nothing.
+      const refused = c.run('db', 'backup', backup);
+      expect(refused.code).toBe(1);
+      expect(refused.stdout).toBe('');
+      expect(refused.stderr).toMatch(/^txplan: .* works on a SQLite database file, and .* is a PostgreSQL database; use PostgreSQL's own tools \(pg_dump, pg_restore\) there\n$/);
+      expect(existsSync(backup)).toBe(false);
+      return;
+    }
     expect(c.run('db', 'backup', backup).code).toBe(0);
     expect(statSync(backup).mode & 0o777).toBe(0o700);
     expect(statSync(join(backup, 'txplan.db')).mode & 0o777).toBe(0o600);

@@ -1,9 +1,8 @@
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { txplan, workspace } from '../helpers.js';
+import { databaseBytes, engine, query, testDatabase, txplan, workspace } from '../helpers.js';
 
 /** A 1×1 transparent PNG, as a camera roll would never make it but every decoder reads it. */
 const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8ffff3f0005fe02fea7d6a4b20000000049454e44ae426082', 'hex');
@@ -25,24 +24,33 @@ function clinicWorkspace() {
   must('patient', 'add', '--first', 'Zoë', '--last', 'Ødegård', '--mrn', 'A-1001');
   must('plan', 'apply', 'A-1001', 'post-procedure-recovery', '--mode', 'start', '--yes', '--clinic', 'downtown', '--start', '2026-11-02', '--payment-method', 'pm_card_visa');
   must('plan', 'apply', 'A-1001', 'comprehensive-acne-resolution', '--mode', 'prescribe');
-  const dbFile = join(dir, '.txplan', 'txplan.db');
-  /** Everything a step command could change, as data (file bytes move with WAL checkpoints). */
+  /**
+   * Everything a step command could change, as data (file bytes move with WAL
+   * checkpoints). `stored` is what holds photo bytes: the files of the
+   * attachments folder on SQLite, the attachment_blobs rows (by sha256) on PostgreSQL.
+   */
   const state = () => {
-    const db = new Database(dbFile, { readonly: true });
+    const db = testDatabase(dir, { readonly: true });
     try {
-      const rows = (table: string) => db.prepare(`SELECT * FROM ${table} ORDER BY rowid`).all();
+      const rows = (table: string) => db.prepare(`SELECT * FROM ${table} ORDER BY id`).all();
       const attachments = join(dir, '.txplan', 'attachments');
-      return { plans: rows('plans'), steps: rows('steps'), attachments: rows('attachments'), audit: rows('audit'), files: existsSync(attachments) ? readdirSync(attachments) : [] };
+      const stored: string[] =
+        engine === 'postgres'
+          ? db.prepare('SELECT sha256 FROM attachment_blobs ORDER BY sha256').all().map((row: { sha256: string }) => row.sha256)
+          : existsSync(attachments)
+            ? readdirSync(attachments)
+            : [];
+      return { plans: rows('plans'), steps: rows('steps'), attachments: rows('attachments'), audit: rows('audit'), stored };
     } finally {
       db.close();
     }
   };
   const steps = (plan = 1) => state().steps.filter((s) => (s as { plan_id: number }).plan_id === plan) as Array<Record<string, unknown>>;
-  return { dir, run, must, state, steps, dbFile };
+  return { dir, run, must, state, steps };
 }
 
 describe('txplan plan step', () => {
-  it('marks a step done with a note, an outcome and a photo kept privately under .txplan/attachments', () => {
+  it('marks a step done with a note, an outcome and a photo kept privately under .txplan/attachments (on PostgreSQL: in the database)', () => {
     const { dir, run, state, steps } = clinicWorkspace();
     writeFileSync(join(dir, 'week1.png'), PNG);
     const result = run('plan', 'step', '--yes', '1', '1', '--done', '--note', 'Healing well', '--outcome', 'Mild redness', '--photo', 'week1.png', '--date', '2026-11-02');
@@ -51,12 +59,21 @@ describe('txplan plan step', () => {
 
     expect(steps()[0]).toMatchObject({ n: 1, status: 'done', completed_on: '2026-11-02', completion_note: 'Healing well', outcome: 'Mild redness' });
     const hash = sha256(PNG);
-    const file = join(dir, '.txplan', 'attachments', `${hash}.png`);
-    expect(readFileSync(file).equals(PNG)).toBe(true);
-    expect(statSync(file).mode & 0o777).toBe(0o600);
-    expect(statSync(join(dir, '.txplan', 'attachments')).mode & 0o777).toBe(0o700);
+    if (engine === 'postgres') {
+      // Every terminal sees the photo: its bytes are in the database, and no file is left in the workspace.
+      const [blob] = query<{ bytes: Uint8Array; size: number }>(dir, 'SELECT bytes, size FROM attachment_blobs WHERE sha256 = ?', hash);
+      expect(Buffer.from(blob!.bytes).equals(PNG)).toBe(true);
+      expect(blob!.size).toBe(PNG.length);
+      expect(existsSync(join(dir, '.txplan', 'attachments'))).toBe(false);
+    } else {
+      const file = join(dir, '.txplan', 'attachments', `${hash}.png`);
+      expect(readFileSync(file).equals(PNG)).toBe(true);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      expect(statSync(join(dir, '.txplan', 'attachments')).mode & 0o777).toBe(0o700);
+    }
     const { attachments, audit } = state();
-    expect(attachments).toEqual([expect.objectContaining({ sha256: hash, path: `.txplan/attachments/${hash}.png`, original_name: 'week1.png', bytes: PNG.length })]);
+    const path = engine === 'postgres' ? `db:${hash}.png` : `.txplan/attachments/${hash}.png`;
+    expect(attachments).toEqual([expect.objectContaining({ sha256: hash, path, original_name: 'week1.png', bytes: PNG.length })]);
     const entry = audit.at(-1) as { action: string; entity: string; entity_id: string; actor: string; before: string; after: string };
     expect(entry).toMatchObject({ action: 'plan.step', entity: 'plan', entity_id: '1', actor: 'test' });
     expect(JSON.parse(entry.before)).toMatchObject({ step: 1, status: 'pending', completed_on: null, photos: [] });
@@ -67,7 +84,7 @@ describe('txplan plan step', () => {
     const json = run('--json', 'plan', 'step', '--yes', '1', '2', '--done', '--photo', 'copy.png', '--date', '2026-11-09');
     expect(json.code).toBe(0);
     expect(JSON.parse(json.stdout)).toMatchObject({ id: expect.any(Number), plan_id: 1, n: 2, status: 'done', completed_on: '2026-11-09', attachments: [{ id: expect.any(Number), sha256: hash, original_name: 'copy.png' }] });
-    expect(state().files).toEqual([`${hash}.png`]);
+    expect(state().stored).toEqual([engine === 'postgres' ? hash : `${hash}.png`]);
     expect(state().attachments).toHaveLength(2);
   });
 
@@ -123,7 +140,7 @@ describe('txplan plan step', () => {
   });
 
   it('refuses a card number in free text without ever writing or echoing it', () => {
-    const { dir, run, state, dbFile } = clinicWorkspace();
+    const { dir, run, state } = clinicWorkspace();
     const before = state();
     for (const flag of ['--note', '--outcome']) {
       const result = run('plan', 'step', '--yes', '1', '1', '--done', flag, 'paid with 4242 4242 4242 4242 today');
@@ -137,13 +154,11 @@ describe('txplan plan step', () => {
     expect(named.stderr).toContain('looks like it holds a card number');
     expect(named.stderr).not.toMatch(/4111/);
     expect(state()).toEqual(before);
-    for (const file of [dbFile, `${dbFile}-wal`]) {
-      if (!existsSync(file)) continue;
-      const bytes = readFileSync(file).toString('latin1');
-      expect(bytes).not.toContain('4242 4242 4242 4242');
-      expect(bytes).not.toContain('4242424242424242');
-      expect(bytes).not.toContain('4111-1111');
-    }
+    const bytes = databaseBytes(dir);
+    expect(bytes).toContain('A-1001'); // the records are in what was read
+    expect(bytes).not.toContain('4242 4242 4242 4242');
+    expect(bytes).not.toContain('4242424242424242');
+    expect(bytes).not.toContain('4111-1111');
   });
 });
 
