@@ -233,6 +233,8 @@ export async function startCluster() {
           'fsync = off',
           'synchronous_commit = off',
           'full_page_writes = off',
+          // Test databases are dropped as soon as their test ends; an autovacuum worker busy in one would refuse the test role's DROP … WITH (FORCE).
+          'autovacuum = off',
           '',
         ].join('\n'),
       );
