@@ -10,8 +10,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
  * - failures: a full or read-only disk under the database file, a locked file.
  * - temp-files: the journal and temporary files SQLite leaves beside the database.
  * - restore-keys: puts an older copy of the database file back (high-water mark on the file).
- * - fuzz-free-text, unsafe-text: read the database file's bytes and open it with better-sqlite3.
- * - init, template, validate, fixtures, cli, terminal, clock, confirm*, stripe*: not about the
+ * - init, template, validate, fixtures, cli, clock, confirm-in-process, stripe-*: not about the
  *   database engine, or not yet looked at; add them here once they are engine-neutral.
  */
 export const POSTGRES_SCENARIOS = [
@@ -31,6 +30,9 @@ export const POSTGRES_SCENARIOS = [
   'money-words',
   'cron',
   'billing-lock',
+  'stripe',
+  'confirm',
+  'terminal',
 ] as const;
 
 export default defineConfig({
