@@ -10,7 +10,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
  * - failures: a full or read-only disk under the database file, a locked file.
  * - temp-files: the journal and temporary files SQLite leaves beside the database.
  * - restore-keys: puts an older copy of the database file back (high-water mark on the file).
- * - init, template, validate, fixtures, cli, clock, confirm-in-process, stripe-*: not about the
+ * - init, template, validate, fixtures, cli, clock, confirm-in-process: not about the
  *   database engine, or not yet looked at; add them here once they are engine-neutral.
  */
 export const POSTGRES_SCENARIOS = [
@@ -31,6 +31,7 @@ export const POSTGRES_SCENARIOS = [
   'cron',
   'billing-lock',
   'stripe',
+  'unsafe-text',
   'confirm',
   'terminal',
 ] as const;
