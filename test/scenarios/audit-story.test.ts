@@ -1,7 +1,5 @@
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { clinicWorkspace, runner, setUp, type TestClock } from '../helpers.js';
+import { clinicWorkspace, runner, setUp, testDatabase, type TestClock } from '../helpers.js';
 
 /**
  * Issue 8 item 11: every charge event is in the audit, the charges table
@@ -23,7 +21,7 @@ function clinic() {
   const ws = clinicWorkspace(2);
   const clock: TestClock = { now: undefined };
   const { run, json } = runner(ws, clock);
-  const db = (readonly = true) => new Database(join(ws, '.txplan', 'txplan.db'), { readonly });
+  const db = (readonly = true) => testDatabase(ws, { readonly });
   return { ws, clock, run, json, db };
 }
 
@@ -56,7 +54,7 @@ describe('charge events in the audit', () => {
 });
 
 describe('the charges table keeps its history', () => {
-  it('refuses DELETE and any UPDATE other than settling or retrying, through SQLite itself', () => {
+  it('refuses DELETE and any UPDATE other than settling or retrying, through the database itself', () => {
     const c = clinic();
     setUp(c.ws, [['plan', 'apply', 'P-1', 'comprehensive-acne-resolution', '--mode', 'start', '--yes', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_visa', '--yes']], '2031-01-15');
     const db = c.db(false);
@@ -85,6 +83,10 @@ describe('txplan audit --since/--until', () => {
       insert.run('2026-03-10T04:30:00.000Z', 'probe.early-on-10th', '2');
       insert.run('2026-03-11T03:59:59.999Z', 'probe.last-of-10th', '3');
       insert.run('2026-03-11T04:00:00.000Z', 'probe.first-of-11th', '4');
+      // The audit is append-only in the database itself: no entry is rewritten or deleted.
+      expect(() => db.prepare("UPDATE audit SET action = 'probe.rewritten' WHERE entity = 'probe'").run()).toThrow(/audit entries are append-only/);
+      expect(() => db.prepare("DELETE FROM audit WHERE entity = 'probe'").run()).toThrow(/audit entries are append-only/);
+      expect(db.prepare("SELECT count(*) AS n FROM audit WHERE entity = 'probe' AND action LIKE 'probe.%'").get()).toEqual({ n: 4 });
     } finally {
       db.close();
     }

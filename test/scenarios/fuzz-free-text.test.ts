@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { binary, databaseEnv, databaseFile, repoRoot, txplan, workspace, seededRandom } from '../helpers.js';
+import { binary, databaseBytes, databaseEnv, databaseFile, engine, repoRoot, txplan, workspace, seededRandom } from '../helpers.js';
 import { main } from '../../src/cli/main.js';
 import { luhn, normaliseDigits } from '../../src/domain/cards.js';
 
@@ -155,7 +155,7 @@ describe('fuzz: 10,000 strings through every free-text flag', () => {
       const sink = (append: (text: string) => void) => new Writable({ write: (chunk: Buffer | string, _encoding, done) => { append(chunk.toString()); done(); } });
       const code = await main(['node', 'txplan', ...args], {
         streams: { stdout: sink((t) => (stdout += t)), stderr: sink((t) => (stderr += t)), stdin: Readable.from([]) },
-        env: { ...env, ...extraEnv },
+        env: { ...databaseEnv(ws, args, { ...env, ...extraEnv }), ...env, ...extraEnv },
         cwd: ws,
       });
       return { stdout, stderr, code };
@@ -330,9 +330,11 @@ describe('fuzz: 10,000 strings through every free-text flag', () => {
     );
     check('spawned patient list', undefined, txplan(['patient', 'list'], { cwd: ws }));
 
-    // Nothing stored anywhere holds a card number: database, WAL, and the audit as txplan reads it.
-    const files = ['', '-wal', '-journal'].map((suffix) => databaseFile(ws) + suffix).filter((f) => existsSync(f));
-    const stored = digitView(files.map((f) => readFileSync(f).toString('utf8')).join('\n'));
+    // Nothing stored anywhere holds a card number: the database (on SQLite its file, WAL and journal; on
+    // PostgreSQL every value, as pg_dump writes it), and the audit as txplan reads it.
+    const files = engine === 'sqlite' ? ['', '-wal', '-journal'].map((suffix) => databaseFile(ws) + suffix).filter((f) => existsSync(f)) : [];
+    const stored = digitView(engine === 'sqlite' ? files.map((f) => readFileSync(f).toString('utf8')).join('\n') : Buffer.from(databaseBytes(ws), 'latin1').toString('utf8'));
+    expect(stored).toContain('BASE-1');
     const audit = digitView((await inProcess(['audit', '--json'])).stdout);
     const leaked = allCards.filter((number) => stored.includes(number) || audit.includes(number));
 

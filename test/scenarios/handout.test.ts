@@ -7,6 +7,8 @@ import { pdfText } from '../pdf-text.js';
 const ACNE = 'comprehensive-acne-resolution';
 const TIGHTENING = 'comprehensive-skin-tightening';
 const RECOVERY = 'post-procedure-recovery';
+/** A 1×1 transparent PNG: a photo taken at a visit. */
+const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8ffff3f0005fe02fea7d6a4b20000000049454e44ae426082', 'hex');
 
 /** A committed workspace with a clinic and four patients whose names need more than ASCII. */
 function clinic() {
@@ -44,7 +46,9 @@ describe('txplan handout', () => {
   it('prints every section of a started monthly plan, in order, with the footer on every page', async () => {
     const c = clinic();
     c.ok('plan', 'apply', 'A-1001', ACNE, '--mode', 'start', '--yes', '--clinic', 'downtown', '--start', '2025-03-03', '--payment-method', 'pm_card_visa');
-    c.ok('plan', 'step', '--yes', '1', '1', '--done', '--date', '2025-03-03', '--note', 'Baseline photos taken', '--outcome', 'Moderate inflammatory acne, no cysts');
+    // A visit with a photo: kept in .txplan/attachments on SQLite, in the database on PostgreSQL; the handout is made either way.
+    writeFileSync(join(c.ws, 'baseline.png'), PNG);
+    c.ok('plan', 'step', '--yes', '1', '1', '--done', '--date', '2025-03-03', '--note', 'Baseline photos taken', '--outcome', 'Moderate inflammatory acne, no cysts', '--photo', 'baseline.png');
     c.ok('plan', 'book', '1', '3', '--at', '2025-05-05 14:30');
 
     const result = c.run('handout', '1');

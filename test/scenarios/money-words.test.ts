@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { binary, txplan, type RunResult } from '../helpers.js';
+import { binary, engine, testDatabase, txplan, type RunResult } from '../helpers.js';
 import { pdfText } from '../pdf-text.js';
 
 /**
@@ -62,8 +62,10 @@ describe('money in the right words', () => {
     expect(outputs['template show']!.stdout).toContain('$249.00');
 
     // An amount the processor disagrees with is told in money on both sides.
-    const ledger = new Database(join(ws, '.txplan', 'sandbox-gateway.db'));
-    ledger.prepare("UPDATE charges SET amount_minor = 25000 WHERE idempotency_key LIKE '%plan-1-installment-1'").run();
+    // The sandbox processor's ledger: its own file beside a SQLite database, its tables in a PostgreSQL one.
+    const ledger = engine === 'postgres' ? testDatabase(ws) : new Database(join(ws, '.txplan', 'sandbox-gateway.db'));
+    const table = engine === 'postgres' ? 'sandbox_charges' : 'charges';
+    expect(ledger.prepare(`UPDATE ${table} SET amount_minor = 25000 WHERE idempotency_key LIKE '%plan-1-installment-1'`).run().changes).toBe(1);
     ledger.close();
     const reconcile = later('billing', 'reconcile');
     expect(reconcile.code).toBe(1);

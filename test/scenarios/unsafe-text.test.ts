@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { databaseBytes, databaseFile, query, txplan, workspace } from '../helpers.js';
+import { databaseBytes, databaseFile, engine, query, testDatabase, txplan, workspace } from '../helpers.js';
 import { formatters } from '../../src/cli/output/diagnostics.js';
 import { Chalk } from 'chalk';
 import type { Diagnostic } from '../../src/registry/diagnostics.js';
@@ -32,13 +31,16 @@ describe('card numbers in any form, in any field', () => {
       expect(hasCardDigits(result.stdout + result.stderr), `${args.join(' ')}: ${result.stderr}`).toBe(false);
       expect(result.stderr).not.toMatch(/\n\s+at /);
     }
-    expect(hasCardDigits(databaseBytes(ws))).toBe(false);
+    // The stored bytes, read byte by byte and as UTF-8 text (so digits in any script are seen as digits).
+    const bytes = databaseBytes(ws);
+    expect(hasCardDigits(bytes)).toBe(false);
+    expect(hasCardDigits(Buffer.from(bytes, 'latin1').toString('utf8'))).toBe(false);
   });
 
   it('db check reports where a card number sits (table, column, row), never the number', () => {
     const ws = workspace();
     expect(txplan(['patient', 'add', '--first', 'Ann', '--last', 'Lee'], { cwd: ws }).code).toBe(0);
-    const db = new Database(databaseFile(ws));
+    const db = testDatabase(ws);
     db.prepare('UPDATE patients SET last_name = ? WHERE id = 1').run(`Lee ${NBSP}`);
     db.close();
     const result = txplan(['db', 'check'], { cwd: ws });
@@ -57,7 +59,8 @@ describe('text that cannot become a trap', () => {
       expect(result.stderr).toContain(flag);
       expect(result.stderr).not.toMatch(TRAP);
     }
-    expect(existsSync(databaseFile(ws)) ? query(ws, 'SELECT * FROM clinics') : []).toEqual([]);
+    // Nothing written: on SQLite maybe not even the database file; a PostgreSQL database is there from the start.
+    expect(engine === 'postgres' || existsSync(databaseFile(ws)) ? query(ws, 'SELECT * FROM clinics') : []).toEqual([]);
   });
 
   it('piped tables escape tabs, newlines and backslashes and neutralise formula cells; --raw keeps formulas', () => {
@@ -75,7 +78,7 @@ describe('text that cannot become a trap', () => {
   it('neutralises escape sequences already in the database in every output', () => {
     const ws = workspace();
     expect(txplan(['patient', 'add', '--first', 'Ann', '--last', 'Lee'], { cwd: ws }).code).toBe(0);
-    const db = new Database(databaseFile(ws));
+    const db = testDatabase(ws);
     db.prepare('UPDATE patients SET last_name = ? WHERE id = 1').run('Lee\u001b]8;;http://evil\u0007x\u001b]8;;\u0007\t\u202eevil\nnext');
     db.close();
     for (const args of [['patient', 'list'], ['patient', 'show', '1'], ['patient', 'list', '--json'], ['audit']]) {
