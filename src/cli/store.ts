@@ -11,7 +11,7 @@ import { makeFolder } from '../files.js';
 import { DATA_DIR, type Workspace } from '../registry/workspace.js';
 import { settingsDatabase } from '../registry/settings.js';
 import { databaseLocation, type DatabaseLocation } from '../store/location.js';
-import { getPatient, getPatientByMrn, mrnsNear } from '../store/patients.js';
+import { getPatient, getPatientByMrn, getPatientsByIds, getPatientsByMrns, mrnsNear } from '../store/patients.js';
 import { getPlan } from '../store/plans.js';
 import { FailedError, NotFoundError, UsageError } from '../errors.js';
 import { closest } from '../domain/text.js';
@@ -148,12 +148,13 @@ function markIssued(ctx: Context, store: Store): void {
  * `<patient>` is the numeric id or the MRN (SPEC §4); `mrn:X` forces the MRN.
  * A miss names close MRNs, found through the MRN index, not a scan.
  */
-export function findPatient(store: Store, ref: string): Patient {
+export function findPatient(store: Store, ref: string, known?: KnownPatients): Patient {
   const text = ref.trim();
-  if (text.startsWith('mrn:')) return byMrn(store, text.slice(4));
+  const lookUp = known ? { id: (id: number) => known.byId.get(id), mrn: (mrn: string) => known.byMrn.get(mrn) } : { id: (id: number) => getPatient(store, id), mrn: (mrn: string) => getPatientByMrn(store, mrn) };
+  if (text.startsWith('mrn:')) return byMrn(store, text.slice(4), lookUp.mrn);
   if (/^\d+$/.test(text)) {
-    const byId = getPatient(store, Number(text));
-    const sameMrn = getPatientByMrn(store, text);
+    const byId = lookUp.id(Number(text));
+    const sameMrn = lookUp.mrn(text);
     if (byId && sameMrn && sameMrn.id !== byId.id) {
       throw new UsageError(`"${text}" is both patient ${byId.id} and the MRN of patient ${sameMrn.id}; write "mrn:${text}" for the MRN`);
     }
@@ -161,11 +162,27 @@ export function findPatient(store: Store, ref: string): Patient {
     if (found) return found;
     throw new NotFoundError(`No patient with id or MRN "${text}"${hint(store, text)}`);
   }
-  return byMrn(store, text);
+  return byMrn(store, text, lookUp.mrn);
 }
 
-function byMrn(store: Store, mrn: string): Patient {
-  const found = getPatientByMrn(store, mrn);
+/** Patients read ahead for many references at once (a patients file): two queries, not two per line. */
+export interface KnownPatients {
+  byId: Map<number, Patient>;
+  byMrn: Map<string, Patient>;
+}
+
+export function knownPatients(store: Store, refs: readonly string[]): KnownPatients {
+  const texts = refs.map((ref) => ref.trim());
+  const mrns = texts.map((t) => (t.startsWith('mrn:') ? t.slice(4) : t));
+  const ids = texts.filter((t) => /^\d+$/.test(t)).map(Number);
+  return {
+    byId: new Map(getPatientsByIds(store, ids).map((p) => [p.id, p])),
+    byMrn: new Map(getPatientsByMrns(store, mrns).map((p) => [p.mrn!, p])),
+  };
+}
+
+function byMrn(store: Store, mrn: string, lookUp: (mrn: string) => Patient | undefined): Patient {
+  const found = lookUp(mrn);
   if (found) return found;
   throw new NotFoundError(`No patient with MRN "${mrn}"${hint(store, mrn)}`);
 }

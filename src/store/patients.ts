@@ -15,6 +15,18 @@ export function getPatientByMrn(store: Store, mrn: string): Patient | undefined 
   return store.statement<[string], Patient>('SELECT * FROM patients WHERE mrn = ?').get(mrn);
 }
 
+/** The patients with these ids (those that exist), in one read. */
+export function getPatientsByIds(store: Store, ids: readonly number[]): Patient[] {
+  if (ids.length === 0) return [];
+  return store.statement<[string], Patient>(`SELECT * FROM patients WHERE id IN (${store.dialect.integersIn('?')})`).all(JSON.stringify(ids));
+}
+
+/** The patients with these MRNs (those that exist), in one read. */
+export function getPatientsByMrns(store: Store, mrns: readonly string[]): Patient[] {
+  if (mrns.length === 0) return [];
+  return store.statement<[string], Patient>(`SELECT * FROM patients WHERE mrn IN (${store.dialect.textsIn('?')})`).all(JSON.stringify(mrns));
+}
+
 // LIKE with ESCAPE: the user's % and _ are literal characters, not wildcards.
 // Named parameters: better-sqlite3 rejects numbered ones (?1) with "Too many parameter values".
 function searchWhere(store: Store): string {

@@ -44,11 +44,10 @@ export function listPlans(store: Store, filter: PlanFilter): PlanSummary[] {
 }
 
 export function insertSteps(store: Store, planId: number, steps: readonly NewStep[]): void {
-  const insert = store.statement(
-    `INSERT INTO steps (plan_id, n, when_unit, when_value, services, alternatives, note, recommended_date, booked_at, status, completed_on, completion_note, outcome, performed)
-     VALUES (@plan_id, @n, @when_unit, @when_value, @services, @alternatives, @note, @recommended_date, @booked_at, @status, @completed_on, @completion_note, @outcome, @performed)`,
-  );
-  for (const step of steps) insert.run({ ...step, plan_id: planId });
+  // Nothing reads the ids back: the engine may send a plan's steps (and the next plans' ones) together.
+  const sql = `INSERT INTO steps (plan_id, n, when_unit, when_value, services, alternatives, note, recommended_date, booked_at, status, completed_on, completion_note, outcome, performed)
+     VALUES (@plan_id, @n, @when_unit, @when_value, @services, @alternatives, @note, @recommended_date, @booked_at, @status, @completed_on, @completion_note, @outcome, @performed)`;
+  for (const step of steps) store.append(sql, { ...step, plan_id: planId });
 }
 
 export function getSteps(store: Store, planId: number): StepRow[] {

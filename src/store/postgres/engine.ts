@@ -32,7 +32,8 @@ export class PostgresEngine implements Engine {
   private depth = 0;
   private named = 0;
   /** Rows appended in this transaction and not yet sent: one INSERT per run of the same statement. */
-  private appended: Array<{ sql: string; params: readonly unknown[] }> = [];
+  private appended: Array<{ sql: string; params: readonly unknown[]; table: string }> = [];
+  private readonly appendedTables = new Set<string>();
 
   constructor(
     readonly connection: PostgresConnection,
@@ -57,31 +58,59 @@ export class PostgresEngine implements Engine {
    * more than the row.
    */
   append(sql: string, params: readonly unknown[]): void {
+    const { text, names } = translateParameters(sql);
+    // Named parameters (one object) become positional, in the order of the statement.
+    const values = names ? names.map((name) => (params[0] as Record<string, unknown>)[name]) : params;
     if (this.depth === 0) {
-      this.query(translateParameters(sql).text, params.map(value));
+      this.query(text, values.map(value));
       return;
     }
-    this.appended.push({ sql, params });
+    const table = /^\s*INSERT\s+INTO\s+([A-Za-z_][A-Za-z0-9_]*)/i.exec(sql)?.[1];
+    if (!table) throw new Error(`append() takes a single-row INSERT INTO table … VALUES (…): ${sql}`);
+    this.appended.push({ sql: text, params: values, table });
+    this.appendedTables.add(table.toLowerCase());
   }
 
   /** Sends the rows held by append(), in order. */
   flush(): void {
-    while (this.appended.length > 0) {
-      const { sql } = this.appended[0]!;
-      let n = 1;
-      while (n < this.appended.length && n < APPEND_BATCH && this.appended[n]!.sql === sql) n += 1;
-      const batch = this.appended.splice(0, n);
+    // One multi-row INSERT per statement, rows in the order they were appended (rows of different tables never depend on each other's order).
+    const byStatement = new Map<string, Array<readonly unknown[]>>();
+    for (const { sql, params } of this.appended) {
+      const rows = byStatement.get(sql) ?? [];
+      rows.push(params);
+      byStatement.set(sql, rows);
+    }
+    this.appended = [];
+    for (const [sql, rows] of byStatement) {
       const values = sql.search(/\bVALUES\s*\(/i);
       if (values === -1) throw new Error(`append() takes a single-row INSERT … VALUES (…): ${sql}`);
-      const width = batch[0]!.params.length;
-      const tuples = batch.map((_, row) => `(${Array.from({ length: width }, (_, c) => `$${row * width + c + 1}`).join(', ')})`);
-      this.connection.query(`${sql.slice(0, values)}VALUES ${tuples.join(', ')}`, batch.flatMap((item) => item.params.map(value)));
+      const width = rows[0]!.length;
+      const perInsert = Math.max(1, Math.min(APPEND_BATCH, Math.floor(60000 / Math.max(width, 1))));
+      for (let start = 0; start < rows.length; start += perInsert) {
+        const batch = rows.slice(start, start + perInsert);
+        const tuples = batch.map((_, row) => `(${Array.from({ length: width }, (_, c) => `$${row * width + c + 1}`).join(', ')})`);
+        this.connection.query(`${sql.slice(0, values)}VALUES ${tuples.join(', ')}`, batch.flatMap((params) => params.map(value)));
+      }
     }
+    this.appendedTables.clear();
+  }
+
+  /**
+   * Whether a statement must see the rows held by append() first: it names
+   * one of their tables, deletes (a foreign key may point at them), or ends
+   * the transaction or a savepoint. Other statements — an UPDATE of a charge,
+   * an INSERT of the next plan — go ahead of them, so a loop that appends a
+   * row after each of its own statements still sends those rows together.
+   */
+  private needsAppended(text: string): boolean {
+    if (/^\s*(DELETE|COMMIT|SAVEPOINT|RELEASE|TRUNCATE)\b/i.test(text)) return true;
+    for (const table of this.appendedTables) if (new RegExp(`\\b${table}\\b`, 'i').test(text)) return true;
+    return false;
   }
 
   /** Runs SQL with $n parameters, after the rows held by append(). */
   query<R>(text: string, params: readonly unknown[], name?: string): { rows: R[]; rowCount: number } {
-    if (this.appended.length > 0) this.flush();
+    if (this.appended.length > 0 && this.needsAppended(text)) this.flush();
     return this.connection.query<R>(text, params, name);
   }
 
@@ -128,6 +157,7 @@ export class PostgresEngine implements Engine {
       } catch (error) {
         // Rows held since the savepoint belong to the work undone.
         this.appended = [];
+        this.appendedTables.clear();
         this.connection.query(`ROLLBACK TO SAVEPOINT ${savepoint}`);
         throw error;
       } finally {
@@ -180,6 +210,7 @@ export class PostgresEngine implements Engine {
 
   private rollback(): void {
     this.appended = [];
+    this.appendedTables.clear();
     try {
       this.connection.query('ROLLBACK');
     } catch {

@@ -3,7 +3,7 @@ import { relative, resolve } from 'node:path';
 import type { Context } from '../../context.js';
 import type { Prompter } from '../../prompter.js';
 import { resolveWorkspace } from '../../workspace.js';
-import { findPatient, withStore } from '../../store.js';
+import { findPatient, knownPatients, withStore } from '../../store.js';
 import { progressBar } from '../../progress.js';
 import { editSnapshot } from '../../editor.js';
 import { CancelledError, FailedError, UsageError } from '../../../errors.js';
@@ -239,7 +239,10 @@ function readPatientsFile(store: Store, file: string): PatientsFileEntry[] {
   const tokens = new Map<string, number>();
   const problems: string[] = [];
   let columns: { patient: number; token: number } | undefined;
-  text.split(/\r?\n/).forEach((raw, index) => {
+  const lines = text.split(/\r?\n/);
+  // Every patient the file may name, read ahead in two queries (a file may list thousands).
+  const known = knownPatients(store, lines.flatMap((raw) => raw.replace(/#.*$/, '').split(',').map((cell) => cell.trim()).filter((cell) => cell !== '')));
+  lines.forEach((raw, index) => {
     const line = index + 1;
     const cells = raw.replace(/#.*$/, '').split(',').map((cell) => cell.trim());
     if (cells.every((cell) => cell === '')) return;
@@ -256,7 +259,7 @@ function readPatientsFile(store: Store, file: string): PatientsFileEntry[] {
     const token = (columns ? (columns.token === -1 ? undefined : cells[columns.token]) : cells[1]) || undefined;
     if (ref === '') return void problems.push(`line ${line}: names no patient`);
     try {
-      const patient = findPatient(store, ref);
+      const patient = findPatient(store, ref, known);
       const earlier = seen.get(patient.id);
       if (earlier !== undefined) return void problems.push(`line ${line}: patient ${patient.id} is already on line ${earlier}`);
       seen.set(patient.id, line);
