@@ -37,6 +37,11 @@ export const POSTGRES_SCENARIOS = [
   'unsafe-text',
   'confirm',
   'terminal',
+  'init',
+  'template',
+  'validate',
+  'cli',
+  'fixtures',
 ] as const;
 
 export default defineConfig({
