@@ -31,6 +31,7 @@ export const POSTGRES_SCENARIOS = [
   'money-words',
   'cron',
   'billing-lock',
+  'refunds-never-twice',
 ] as const;
 
 export default defineConfig({
