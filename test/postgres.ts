@@ -180,3 +180,56 @@ export function dumpPostgres(ws: string): string {
   if (result.status !== 0) throw new Error(`pg_dump failed: ${String(result.stderr).trim()}`);
   return result.stdout.toString('latin1');
 }
+
+/**
+ * Makes test folder `to`'s database a copy of workspace `ws`'s (CREATE
+ * DATABASE … TEMPLATE, the sandbox ledger with it), as copying a SQLite
+ * workspace's folder copies its files. This process's reader of `ws` is
+ * closed first: the server copies only a database nobody is connected to.
+ */
+export function copyDatabase(ws: string, to: string): void {
+  const source = databaseNameFor(folderOf(ws));
+  readers.get(source)?.close();
+  readers.delete(source);
+  const name = databaseNameFor(folderOf(to));
+  adminConnection().query(`CREATE DATABASE ${ident(name)} TEMPLATE ${ident(source)}`);
+  created.add(name);
+}
+
+function pgTool(name: string, args: string[]): void {
+  const bindir = findBinDir();
+  const result = spawnSync(bindir ? join(bindir, name) : name, args, { maxBuffer: 1 << 30 });
+  if (result.error) throw new Error(`${name} could not be run (${result.error.message}): install Debian's postgresql-client package.`);
+  if (result.status !== 0) throw new Error(`${name} failed: ${String(result.stderr).trim()}`);
+}
+
+/** Dumps workspace `ws`'s whole database to `file` with pg_dump (custom format), as a clinic's nightly backup would. */
+export function dumpDatabase(ws: string, file: string): void {
+  pgTool('pg_dump', ['--format=custom', '--no-owner', '--file', file, '--dbname', databaseUrlFor(folderOf(ws))]);
+}
+
+/**
+ * Puts dump `file` back as workspace `ws`'s database (dropped, made anew,
+ * pg_restore), as a clinic restoring last night's backup does. The sandbox
+ * processor's ledger stands for a processor elsewhere, which no restore of
+ * the clinic's database takes back: its tables keep what they hold now.
+ */
+export function restoreDatabase(ws: string, file: string): void {
+  const name = databaseNameFor(folderOf(ws));
+  const url = databaseUrlFor(folderOf(ws));
+  const ledger = { sandbox_charges: queryPostgres<unknown>(ws, 'SELECT * FROM sandbox_charges', []), sandbox_refunds: queryPostgres<unknown>(ws, 'SELECT * FROM sandbox_refunds', []) };
+  readers.get(name)?.close();
+  readers.delete(name);
+  adminConnection().query(`DROP DATABASE ${ident(name)} WITH (FORCE)`);
+  adminConnection().query(`CREATE DATABASE ${ident(name)} TEMPLATE template0`);
+  pgTool('pg_restore', ['--no-owner', '--exit-on-error', '--dbname', url, file]);
+  const db = PostgresConnection.connect({ url, applicationName: 'txplan-tests' });
+  try {
+    for (const [table, rows] of Object.entries(ledger)) {
+      db.query(`DELETE FROM ${ident(table)}`);
+      db.query(`INSERT INTO ${ident(table)} SELECT * FROM jsonb_populate_recordset(NULL::${ident(table)}, $1::jsonb)`, [JSON.stringify(rows)]);
+    }
+  } finally {
+    db.close();
+  }
+}

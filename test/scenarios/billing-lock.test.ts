@@ -2,14 +2,17 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { stripVTControlCharacters } from 'node:util';
 import { hostname } from 'node:os';
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { at, binary, clinicWorkspace, databaseEnv, clockWarning, databaseFile, query, runner, txplan } from '../helpers.js';
+import { at, binary, clinicWorkspace, databaseEnv, clockWarning, engine, query, runner, testDatabase, txplan } from '../helpers.js';
+import { LOCK_CLASS, LOCKS } from '../../src/store/postgres/engine.js';
 
 /**
- * The billing lock names its holder by pid, process start time, boot id and
- * host, so a pid reused by an unrelated process after a killed run never
- * blocks billing; a real holder still does.
+ * On SQLite the billing lock names its holder by pid, process start time, boot
+ * id and host, so a pid reused by an unrelated process after a killed run never
+ * blocks billing; a real holder still does. On PostgreSQL the lock is a
+ * session advisory lock: the billing_lock row only names the holder, a row no
+ * live session backs is simply taken over (whatever its pid or host says), and
+ * a live session refuses other runs and cannot be unlocked by hand.
  */
 
 const ACNE = 'comprehensive-acne-resolution';
@@ -36,17 +39,49 @@ function startTicks(pid: number): number {
 
 const bootId = () => readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
 
+interface Holder {
+  pid: number;
+  start_ticks: number;
+  boot_id: string;
+  host: string;
+}
+
 /** Writes the lock row as a run with this identity would (columns the schema lacks are left out). */
-function writeLock(ws: string, holder: { pid: number; start_ticks: number; boot_id: string; host: string }): void {
-  const db = new Database(databaseFile(ws));
+function writeLock(ws: string, holder: Holder): void {
+  const db = testDatabase(ws);
   try {
-    const columns = new Set((db.prepare('PRAGMA table_info(billing_lock)').all() as Array<{ name: string }>).map((c) => c.name));
+    const columns = new Set(
+      engine === 'sqlite'
+        ? (db.prepare('PRAGMA table_info(billing_lock)').all() as Array<{ name: string }>).map((c) => c.name)
+        : (db.prepare("SELECT column_name AS name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'billing_lock'").all() as Array<{ name: string }>).map((c) => c.name),
+    );
     const row: Record<string, unknown> = { id: 1, pid: holder.pid, started_at: '2031-02-01T00:00:00.000Z', start_ticks: holder.start_ticks, boot_id: holder.boot_id, host: holder.host };
     const names = Object.keys(row).filter((name) => columns.has(name));
-    db.prepare(`INSERT OR REPLACE INTO billing_lock (${names.join(', ')}) VALUES (${names.map((n) => `@${n}`).join(', ')})`).run(Object.fromEntries(names.map((n) => [n, row[n]])));
+    db.prepare('DELETE FROM billing_lock WHERE id = 1').run();
+    db.prepare(`INSERT INTO billing_lock (${names.join(', ')}) VALUES (${names.map((n) => `@${n}`).join(', ')})`).run(Object.fromEntries(names.map((n) => [n, row[n]])));
   } finally {
     db.close();
   }
+}
+
+/**
+ * A billing run that holds the lock now: on SQLite its row (naming a live
+ * process); on PostgreSQL also a live session holding the advisory lock, as a
+ * run does. `release()` ends that session (the server then frees the lock and
+ * the row is left behind, as by a killed run).
+ */
+function holdLock(ws: string, holder: Holder): { release: () => void } {
+  writeLock(ws, holder);
+  if (engine === 'sqlite') return { release: () => undefined };
+  const session = testDatabase(ws);
+  expect(session.prepare('SELECT pg_try_advisory_lock(?, ?) AS ok').get(LOCK_CLASS, LOCKS.billing)).toEqual({ ok: true });
+  let open = true;
+  return {
+    release: () => {
+      if (open) session.close();
+      open = false;
+    },
+  };
 }
 
 describe('the billing lock', () => {
@@ -71,8 +106,8 @@ describe('the billing lock', () => {
   it('a running holder still refuses a second run (exit 4); db check names it; billing unlock --yes clears it, audited', async () => {
     const c = clinic();
     const holder = await sleeper();
+    const held = holdLock(c.ws, { pid: holder.pid!, start_ticks: startTicks(holder.pid!), boot_id: bootId(), host: hostname() });
     try {
-      writeLock(c.ws, { pid: holder.pid!, start_ticks: startTicks(holder.pid!), boot_id: bootId(), host: hostname() });
       const busy = c.bill('2031-02-01');
       expect(busy.code).toBe(4);
       expect(busy.stderr).toContain(`process ${holder.pid}`);
@@ -87,6 +122,18 @@ describe('the billing lock', () => {
       expect(refused.code).toBe(2);
       expect(refused.stderr).toMatch(/--yes/);
       expect(query(c.ws, 'SELECT pid FROM billing_lock')).toEqual([{ pid: holder.pid }]);
+
+      if (engine === 'postgres') {
+        // A live session holds it: nothing to remove by hand, and nothing is changed.
+        const live = c.run('billing', 'unlock', '--yes');
+        expect(live.code).toBe(1);
+        expect(live.stderr).toBe(`txplan: The billing lock is held by a billing run that is still connected to the database (process ${holder.pid} on ${hostname()}); the server releases it as soon as that run ends, even if it is killed, so there is nothing to remove; nothing was changed\n`);
+        expect(query(c.ws, 'SELECT pid FROM billing_lock')).toEqual([{ pid: holder.pid }]);
+        expect(query(c.ws, "SELECT count(*) AS n FROM audit WHERE action = 'billing.unlock'")).toEqual([{ n: 0 }]);
+        // The run ends (its connection closes): the row it left names no live session any more.
+        held.release();
+        expect(c.json<{ billing_lock: { state: string } }>('db', 'check').billing_lock).toMatchObject({ pid: holder.pid, state: 'stale' });
+      }
 
       const unlocked = c.run('billing', 'unlock', '--yes');
       expect(unlocked.stderr).toBe('');
@@ -105,37 +152,57 @@ describe('the billing lock', () => {
       expect(none.stdout).toContain('No billing lock');
       expect(c.json<{ billing_lock: unknown }>('db', 'check').billing_lock).toBeNull();
     } finally {
+      held.release();
       holder.kill('SIGKILL');
     }
   });
 
-  it('a holder on another host cannot be checked: the run refuses and points at billing unlock', () => {
+  it('a holder on another host refuses the run: on SQLite it cannot be checked (the run points at billing unlock), on PostgreSQL the server frees its lock when it ends', () => {
     const c = clinic();
     // Its pid means nothing here (no such process on this machine), so a pid check alone would take the lock.
-    writeLock(c.ws, { pid: 4_000_000, start_ticks: 1, boot_id: bootId(), host: 'front-desk-pc' });
-    const busy = c.bill('2031-02-01');
-    expect(busy.code).toBe(4);
-    expect(busy.stderr).toBe(clockWarning('2031-02-01') + 'txplan: Another billing run (process 4000000 on front-desk-pc, started 2031-01-31 19:00 America/New_York) holds the lock, and a process on another computer cannot be checked from here; if no run is going on there, run "txplan billing unlock"\n');
-    expect(c.json<{ billing_lock: { state: string } }>('db', 'check').billing_lock).toMatchObject({ host: 'front-desk-pc', state: 'unknown' });
-    expect(c.run('billing', 'unlock', '--yes').code).toBe(0);
-    expect(c.bill('2031-02-01').code).toBe(0);
+    const held = holdLock(c.ws, { pid: 4_000_000, start_ticks: 1, boot_id: bootId(), host: 'front-desk-pc' });
+    try {
+      const busy = c.bill('2031-02-01');
+      expect(busy.code).toBe(4);
+      if (engine === 'sqlite') {
+        expect(busy.stderr).toBe(clockWarning('2031-02-01') + 'txplan: Another billing run (process 4000000 on front-desk-pc, started 2031-01-31 19:00 America/New_York) holds the lock, and a process on another computer cannot be checked from here; if no run is going on there, run "txplan billing unlock"\n');
+        expect(c.json<{ billing_lock: { state: string } }>('db', 'check').billing_lock).toMatchObject({ host: 'front-desk-pc', state: 'unknown' });
+        expect(c.run('billing', 'unlock', '--yes').code).toBe(0);
+      } else {
+        // The server knows the other computer's run is connected: it is simply running, wherever it is.
+        expect(busy.stderr).toBe(clockWarning('2031-02-01') + 'txplan: Another billing run (process 4000000, started 2031-01-31 19:00 America/New_York) is working; let it finish, or rerun with --wait SECONDS\n');
+        expect(c.json<{ billing_lock: { state: string } }>('db', 'check').billing_lock).toMatchObject({ host: 'front-desk-pc', state: 'alive' });
+        // That run ends; the row it left is taken over by the next run, no unlock needed.
+        held.release();
+      }
+      const run = c.bill('2031-02-01');
+      expect(run.stderr).toBe(clockWarning('2031-02-01'));
+      expect(run.code).toBe(0);
+      expect(query(c.ws, 'SELECT * FROM billing_lock')).toEqual([]);
+    } finally {
+      held.release();
+    }
   });
 
   it('on a terminal, billing unlock shows the holder and asks; no keeps the lock, yes removes it', async () => {
     const c = clinic();
     const holder = await sleeper();
+    const held = holdLock(c.ws, { pid: holder.pid!, start_ticks: startTicks(holder.pid!), boot_id: bootId(), host: hostname() });
     try {
-      writeLock(c.ws, { pid: holder.pid!, start_ticks: startTicks(holder.pid!), boot_id: bootId(), host: hostname() });
       const no = await onTerminal(c.ws, ['billing', 'unlock'], 'n\r');
       expect(no.screen).toContain(`The billing lock is held by process ${holder.pid} on ${hostname()} since 2031-01-31 19:00 America/New_York (running). That process is still running`);
       expect(no.code).toBe(130);
       expect(query(c.ws, 'SELECT pid FROM billing_lock')).toEqual([{ pid: holder.pid }]);
+      // On PostgreSQL a live session's lock cannot be removed (see above): its run ends first, leaving the row.
+      if (engine === 'postgres') held.release();
       const yes = await onTerminal(c.ws, ['billing', 'unlock'], 'y\r');
       expect(yes.code).toBe(0);
       expect(yes.screen).toContain('Removed the billing lock');
+      if (engine === 'postgres') expect(yes.screen).toContain('(no longer running)');
       expect(query(c.ws, 'SELECT * FROM billing_lock')).toEqual([]);
       expect(query(c.ws, "SELECT count(*) AS n FROM audit WHERE action = 'billing.unlock'")).toEqual([{ n: 1 }]);
     } finally {
+      held.release();
       holder.kill('SIGKILL');
     }
   }, 40_000);

@@ -5,7 +5,8 @@ import Database from 'better-sqlite3';
 import { parse } from 'yaml';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { at, binary, clockWarning, databaseEnv, runner, setUp, STRIPE_TEST_KEY, withoutClockWarning, workspace, type RunResult, type TestClock } from '../helpers.js';
+import { at, binary, clockWarning, databaseBytes, databaseEnv, engine, runner, setUp, STRIPE_TEST_KEY, testDatabase, withoutClockWarning, workspace, type RunResult, type TestClock, type TestDatabase } from '../helpers.js';
+import { LOCK_CLASS, LOCKS } from '../../src/store/postgres/engine.js';
 import { startStandInProcess, type StandInProcess } from '../stripe/standin-process.js';
 import { GATEWAYS, useStripe, type GatewayName } from '../stripe/workspace.js';
 
@@ -162,8 +163,10 @@ interface Clinic {
   charges: (...filters: string[]) => Charge[];
   /** The processor's own record of this workspace's charges, in idempotency-key order. */
   ledger: () => LedgerRow[];
-  db: (readonly?: boolean) => Database.Database;
-  sandbox: (readonly?: boolean) => Database.Database;
+  /** txplan's database (SQLite's file, or the workspace's PostgreSQL database). */
+  db: (readonly?: boolean) => TestDatabase;
+  /** The sandbox processor's ledger: its own file beside a SQLite database; on PostgreSQL its tables sandbox_charges and sandbox_refunds in the same database, which `charges` and `refunds` in the SQL given name. */
+  sandbox: (readonly?: boolean) => TestDatabase;
   /** `plan apply --mode start`; a start later than the clock moves the clock to it (the plan is entered on its start date). */
   apply: (template: string, start: string, token?: string, clinic?: string, patient?: string) => number;
   /** `plan apply --mode start` at the clock as it stands, even for a start after it (a plan entered ahead of its start). */
@@ -199,8 +202,13 @@ function makeClinic(gateway: GatewayName, today = TODAY): Clinic {
     ['patient', 'add', '--first', 'Grace', '--last', 'Hopper', '--mrn', 'P-2'],
     ['patient', 'add', '--first', 'Alan', '--last', 'Turing', '--mrn', 'P-3'],
   ], today);
-  const db = (readonly = true) => new Database(join(ws, '.txplan', 'txplan.db'), { readonly });
-  const sandbox = (readonly = true) => new Database(join(ws, '.txplan', 'sandbox-gateway.db'), { readonly });
+  const db = (readonly = true) => testDatabase(ws, { readonly });
+  const sandbox = (readonly = true): TestDatabase => {
+    if (engine === 'sqlite') return new Database(join(ws, '.txplan', 'sandbox-gateway.db'), { readonly });
+    const handle = testDatabase(ws, { readonly });
+    const ledgerTables = (sql: string) => sql.replace(/\b(FROM|JOIN|INTO|UPDATE)\s+(charges|refunds)\b/gi, (_all, keyword: string, table: string) => `${keyword} sandbox_${table}`);
+    return { prepare: (sql) => handle.prepare(ledgerTables(sql)), exec: (sql) => handle.exec(ledgerTables(sql)), close: () => handle.close() };
+  };
   const databaseId = query<{ id: string }>(db(), 'SELECT id FROM database_info')[0]!.id;
   const k = `txp_${databaseId}_`;
   const forward = (now: string) => {
@@ -283,7 +291,7 @@ function makeClinic(gateway: GatewayName, today = TODAY): Clinic {
   };
 }
 
-function query<T = Record<string, unknown>>(handle: Database.Database, sql: string, ...params: unknown[]): T[] {
+function query<T = Record<string, unknown>>(handle: TestDatabase, sql: string, ...params: unknown[]): T[] {
   try {
     return handle.prepare(sql).all(...params) as T[];
   } finally {
@@ -294,6 +302,9 @@ function query<T = Record<string, unknown>>(handle: Database.Database, sql: stri
 function keysOf(rows: Array<{ idempotency_key: string }>): string[] {
   return rows.map((r) => r.idempotency_key).sort();
 }
+
+/** Drops the triggers that keep a charge's fixed columns and its status transitions (as tampering with the database would). */
+const DROP_CHARGE_TRIGGERS = engine === 'sqlite' ? 'DROP TRIGGER charges_fixed_columns; DROP TRIGGER charges_transitions;' : 'DROP TRIGGER charges_fixed_columns ON charges; DROP TRIGGER charges_transitions ON charges;';
 
 // ---- tests ----
 
@@ -472,15 +483,19 @@ describe.each(GATEWAYS)('%s', (gateway) => {
       expect(c.json<PlanJson & { payment_method: { token: string } }>('plan', 'show', String(id)).payment_method.token).toEqual(c.token('pm_card_visa'));
       expect(c.charges()[0]!.payment_token).toBe(c.json<PlanJson & { payment_method: { token: string } }>('plan', 'show', String(id)).payment_method.token);
       expect(c.json<PlanJson>('plan', 'show', String(id)).status).toBe('active');
-      // Nothing of the card reached a file.
-      for (const file of ['txplan.db', 'txplan.db-wal', 'sandbox-gateway.db', 'sandbox-gateway.db-wal']) {
-        let bytes = '';
-        try {
-          bytes = readFileSync(join(c.ws, '.txplan', file)).toString('latin1');
-        } catch {
-          continue;
+      // Nothing of the card reached a file (on PostgreSQL: any value of the database, the sandbox's ledger tables included).
+      const hasCard = (bytes: string) => bytes.includes('4242424242424242') || bytes.includes('4242 4242 4242 4242') || bytes.includes('4242-4242-4242-4242');
+      if (engine === 'postgres') expect(hasCard(databaseBytes(c.ws)), 'the database').toBe(false);
+      else {
+        for (const file of ['txplan.db', 'txplan.db-wal', 'sandbox-gateway.db', 'sandbox-gateway.db-wal']) {
+          let bytes = '';
+          try {
+            bytes = readFileSync(join(c.ws, '.txplan', file)).toString('latin1');
+          } catch {
+            continue;
+          }
+          expect(hasCard(bytes), file).toBe(false);
         }
-        expect(bytes.includes('4242424242424242') || bytes.includes('4242 4242 4242 4242') || bytes.includes('4242-4242-4242-4242'), file).toBe(false);
       }
       // Nor did it reach Stripe.
       if (gateway === 'stripe') expect(JSON.stringify([standIn.customers(), standIn.paymentIntents()]).replace(/[ -]/g, '')).not.toContain('4242424242424242');
@@ -938,7 +953,7 @@ describe.each(GATEWAYS)('%s', (gateway) => {
         // charged, another amount for installment 3, and a fifth installment as paid that Stripe declined; Stripe
         // holds a charge with this database's metadata that txplan never made.
         const db = c.db(false);
-        db.exec('DROP TRIGGER charges_fixed_columns; DROP TRIGGER charges_transitions;');
+        db.exec(DROP_CHARGE_TRIGGERS);
         db.prepare('UPDATE charges SET amount_minor = 1 WHERE idempotency_key = ?').run(`${c.k}plan-${id}-installment-3`);
         db.prepare(
           `INSERT INTO charges (plan_id, kind, installment, step_n, idempotency_key, due_date, amount_minor, currency, status, attempts, retries_allowed, gateway, gateway_charge_id, payment_token, created_at, updated_at)
@@ -1071,7 +1086,7 @@ describe.each(GATEWAYS)('%s', (gateway) => {
       // Installment 2's row is damaged back to pending with another amount (as tampering with the file would:
       // the database's own triggers refuse such an update, so they go first).
       const db = c.db(false);
-      db.exec('DROP TRIGGER charges_fixed_columns; DROP TRIGGER charges_transitions;');
+      db.exec(DROP_CHARGE_TRIGGERS);
       db.prepare("UPDATE charges SET status = 'pending', amount_minor = 30000 WHERE idempotency_key = ?").run(`${c.k}plan-${id}-installment-2`);
       db.close();
       const run = c.run('billing', 'run', '--date', '2031-02-01');
@@ -1228,10 +1243,28 @@ describe.each(GATEWAYS)('%s', (gateway) => {
         child.once('close', (code) => resolve({ stdout, stderr, code: code ?? -1, ms: Date.now() - started }));
       });
     }
-    function holdLock(c: Clinic, pid: number): void {
+    /** Writes the lock row naming `pid`. */
+    function writeLock(c: Clinic, pid: number): void {
       const db = c.db(false);
       db.prepare("INSERT INTO billing_lock (id, pid, started_at) VALUES (1, ?, '2031-02-01T00:00:00.000Z') ON CONFLICT (id) DO UPDATE SET pid = excluded.pid").run(pid);
       db.close();
+    }
+    /**
+     * A run holding the lock, process `pid`: on SQLite the row naming it; on PostgreSQL also a live session
+     * holding the advisory lock, as a run does. `release()` ends that session (the server frees the lock).
+     */
+    function holdLock(c: Clinic, pid: number): { release: () => void } {
+      writeLock(c, pid);
+      if (engine === 'sqlite') return { release: () => undefined };
+      const session = c.db(false);
+      expect(session.prepare('SELECT pg_try_advisory_lock(?, ?) AS ok').get(LOCK_CLASS, LOCKS.billing)).toEqual({ ok: true });
+      let open = true;
+      return {
+        release: () => {
+          if (open) session.close();
+          open = false;
+        },
+      };
     }
 
     it('a live holder makes a second run exit 4; --wait waits for it; a dead holder is taken over', async () => {
@@ -1239,8 +1272,9 @@ describe.each(GATEWAYS)('%s', (gateway) => {
       const id = c.apply(ACNE, '2031-01-15');
       c.clock.now = '2031-02-01';
       const holder = await sleeper();
+      let held: { release: () => void } | undefined;
       try {
-        holdLock(c, holder.pid!);
+        held = holdLock(c, holder.pid!);
         const busy = c.run('billing', 'run', '--date', '2031-02-01');
         expect(busy.code).toBe(4);
         expect(busy.stdout).toBe('');
@@ -1262,18 +1296,20 @@ describe.each(GATEWAYS)('%s', (gateway) => {
         expect(c.ledger()).toHaveLength(1); // still waiting
         holder.kill('SIGKILL');
         await exited(holder);
+        held.release(); // on PostgreSQL the holder's connection closes with it
         const waited = await waiting;
         expect(waited.code).toBe(0);
         expect(waited.ms).toBeGreaterThanOrEqual(1400);
         expect((JSON.parse(waited.stdout) as RunReport).charges.map((ch) => ch.idempotency_key)).toEqual([`${c.k}plan-${id}-installment-2`]);
       } finally {
+        held?.release();
         holder.kill('SIGKILL');
       }
       // The run released the lock.
       expect(query(c.db(), 'SELECT * FROM billing_lock')).toEqual([]);
 
-      // A lock left by a process that died (kill -9 mid-run) is taken over at once.
-      holdLock(c, holder.pid!);
+      // A lock left by a process that died (kill -9 mid-run) is taken over at once (on PostgreSQL: a row no session backs).
+      writeLock(c, holder.pid!);
       const takeover = c.bill('2031-03-01');
       expect(takeover.code).toBe(0);
       expect(takeover.report.charges.map((ch) => ch.idempotency_key)).toEqual([`${c.k}plan-${id}-installment-3`]);

@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import Database from 'better-sqlite3';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { at, binary, databaseEnv, STRIPE_TEST_KEY, txplan, withoutClockWarning, workspace, seededRandom } from '../helpers.js';
+import { at, binary, databaseEnv, engine, query, STRIPE_TEST_KEY, testDatabase, txplan, withoutClockWarning, workspace, seededRandom } from '../helpers.js';
+import { copyDatabase, dropDatabaseFor } from '../postgres.js';
 import { startStandIn, type Fault, type StandIn } from '../stripe/standin.mjs';
 import { GATEWAYS, processorCharges, useStripe, type GatewayName } from '../stripe/workspace.js';
 
@@ -19,8 +19,8 @@ import { GATEWAYS, processorCharges, useStripe, type GatewayName } from '../stri
  * installment, and txplan's charges must agree. Against Stripe, (d) also drops
  * answers the processor has already acted on.
  *
- * The first plans are made with the CLI; the rest are inserted directly with
- * better-sqlite3 as copies of the first (plan, steps, price, payment method,
+ * The first plans are made with the CLI; the rest are inserted directly into
+ * the database (SQLite or PostgreSQL) as copies of the first (plan, steps, price, payment method,
  * patient and audit rows, as `plan apply` writes them), which takes
  * milliseconds instead of a process per plan. Their payment method is the
  * test card's name itself (pm_card_visa, no customer), which Stripe's test
@@ -91,33 +91,38 @@ async function setup(plans: number, options: { declineEvery?: number; declineTok
     if (result.code !== 0) throw new Error(`plan apply: ${result.stderr}`);
   }
 
-  const db = new Database(join(ws, '.txplan', 'txplan.db'));
+  const db = testDatabase(ws);
   const declining = new Set<number>();
   try {
     const model = db.prepare('SELECT * FROM plans WHERE id = 1').get() as Record<string, unknown>;
     const steps = db.prepare('SELECT * FROM steps WHERE plan_id = 1 ORDER BY n').all() as Array<Record<string, unknown>>;
     const prices = db.prepare('SELECT * FROM plan_prices WHERE plan_id = 1').all() as Array<Record<string, unknown>>;
-    const insertPatient = db.prepare("INSERT INTO patients (mrn, first_name, last_name, created_at, updated_at) VALUES (?, 'Bulk', ?, @at, @at)".replace(/@at/g, "'2030-12-01T00:00:00.000Z'"));
-    const insertMethod = db.prepare("INSERT INTO payment_methods (patient_id, token, brand, last4, exp_month, exp_year, created_at) VALUES (?, ?, 'visa', ?, 12, 2034, '2030-12-01T00:00:00.000Z')");
+    const insertPatient = db.prepare("INSERT INTO patients (mrn, first_name, last_name, created_at, updated_at) VALUES (?, 'Bulk', ?, @at, @at) RETURNING id".replace(/@at/g, "'2030-12-01T00:00:00.000Z'"));
+    const insertMethod = db.prepare("INSERT INTO payment_methods (patient_id, token, brand, last4, exp_month, exp_year, created_at) VALUES (?, ?, 'visa', ?, 12, 2034, '2030-12-01T00:00:00.000Z') RETURNING id");
     const columns = Object.keys(model).filter((c) => c !== 'id');
-    const insertPlan = db.prepare(`INSERT INTO plans (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`);
+    const insertPlan = db.prepare(`INSERT INTO plans (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')}) RETURNING id`);
     const stepColumns = Object.keys(steps[0]!).filter((c) => c !== 'id');
     const insertStep = db.prepare(`INSERT INTO steps (${stepColumns.join(', ')}) VALUES (${stepColumns.map((c) => `@${c}`).join(', ')})`);
     const insertPrice = db.prepare('INSERT INTO plan_prices (plan_id, from_installment, monthly_fee_minor) VALUES (?, ?, ?)');
     const insertAudit = db.prepare("INSERT INTO audit (at, actor, action, entity, entity_id, before, after) VALUES ('2030-12-01T00:00:00.000Z', 'test', 'plan.start', 'plan', ?, NULL, ?)");
-    db.transaction(() => {
+    db.exec('BEGIN');
+    try {
       for (let i = 3; i <= plans; i++) {
         const decline = declineEvery > 0 && i % declineEvery === 0;
-        const patient = Number(insertPatient.run(`B-${i}`, `Patient ${i}`).lastInsertRowid);
+        const patient = Number((insertPatient.get(`B-${i}`, `Patient ${i}`) as { id: number }).id);
         const token = decline ? declineToken : 'pm_card_visa';
-        const method = Number(insertMethod.run(patient, token, decline ? '0002' : '4242').lastInsertRowid);
-        const id = Number(insertPlan.run({ ...model, patient_id: patient, payment_method_id: method }).lastInsertRowid);
+        const method = Number((insertMethod.get(patient, token, decline ? '0002' : '4242') as { id: number }).id);
+        const id = Number((insertPlan.get({ ...model, patient_id: patient, payment_method_id: method }) as { id: number }).id);
         if (decline) declining.add(id);
         for (const step of steps) insertStep.run({ ...step, id: undefined, plan_id: id });
         for (const price of prices) insertPrice.run(id, price.from_installment, price.monthly_fee_minor);
         insertAudit.run(String(id), JSON.stringify({ patient_id: patient, template: `${GLOW}@3`, status: 'active', clinic_id: 'main', start_date: START }));
       }
-    })();
+      db.exec('COMMIT');
+    } catch (error) {
+      db.exec('ROLLBACK');
+      throw error;
+    }
     const planIds = (db.prepare('SELECT id FROM plans ORDER BY id').all() as Array<{ id: number }>).map((r) => r.id);
     if (planIds.length !== plans) throw new Error(`expected ${plans} plans, have ${planIds.length}`);
     return { ws, planIds, declining, ...(standIn ? { standIn } : {}) };
@@ -163,21 +168,11 @@ function readLedger(w: Pick<Workspace, 'ws' | 'standIn'>) {
 
 /** What every idempotency key of the workspace's database starts with: txp_<database id>_. */
 function keyPrefix(ws: string): string {
-  const db = new Database(join(ws, '.txplan', 'txplan.db'), { readonly: true });
-  try {
-    return `txp_${(db.prepare('SELECT id FROM database_info').get() as { id: string }).id}_`;
-  } finally {
-    db.close();
-  }
+  return `txp_${query<{ id: string }>(ws, 'SELECT id FROM database_info')[0]!.id}_`;
 }
 
 function readCharges(ws: string): Array<{ plan_id: number; kind: string; installment: number | null; idempotency_key: string; status: string; amount_minor: number; attempts: number }> {
-  const db = new Database(join(ws, '.txplan', 'txplan.db'), { readonly: true });
-  try {
-    return db.prepare('SELECT plan_id, kind, installment, idempotency_key, status, amount_minor, attempts FROM charges').all() as ReturnType<typeof readCharges>;
-  } finally {
-    db.close();
-  }
+  return query<ReturnType<typeof readCharges>[number]>(ws, 'SELECT plan_id, kind, installment, idempotency_key, status, amount_minor, attempts FROM charges');
 }
 
 /**
@@ -250,12 +245,15 @@ async function killSandboxRuns(): Promise<void> {
     let typical: number;
     try {
       cpSync(w.ws, copy, { recursive: true });
+      // On PostgreSQL the database and the sandbox ledger in it are on the server: copy them there.
+      if (engine === 'postgres') copyDatabase(w.ws, copy);
       const t0 = Date.now();
       const full = await spawnRun(copy, [], date).done;
       expect([0, 3]).toContain(full.code);
       typical = Date.now() - t0;
     } finally {
       rmSync(dirname(copy), { recursive: true, force: true });
+      if (engine === 'postgres') dropDatabaseFor(dirname(copy));
     }
     log.push(`${date}: a full run takes ${typical} ms`);
     for (let round = 1; round <= 10; round++) {
@@ -402,10 +400,10 @@ for (const gateway of GATEWAYS) {
       // With --wait, on a fresh month: both finish; together they charge each installment of April once.
       const april = async () => {
         const result = await spawnRun(w.ws, ['--json', '--wait', '60'], '2031-04-01').done;
-        return { code: result.code, report: JSON.parse(result.stdout || '{}') as Report };
+        return { code: result.code, report: JSON.parse(result.stdout || '{}') as Report, stderr: result.stderr };
       };
       const both = await Promise.all([april(), april()]);
-      expect(both.map((r) => r.code)).toEqual([0, 0]);
+      expect(both.map((r) => r.code), both.map((r) => r.stderr).join(' | ')).toEqual([0, 0]);
       expect(both.map((r) => r.report.charged).sort((x, y) => x - y)).toEqual([0, w.planIds.length]);
       const ledger = readLedger(w);
       const april4 = ledger.filter((r) => r.idempotency_key.endsWith('-installment-4'));

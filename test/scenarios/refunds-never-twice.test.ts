@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { SandboxGateway } from '../../src/billing/gateways/sandbox.js';
-import { binary, clinicWorkspace, databaseEnv, ledgerRows, query, seededRandom, txplan, type RunResult } from '../helpers.js';
+import { binary, clinicWorkspace, databaseEnv, engine, ledgerRows, query, seededRandom, testDatabase, txplan, type RunResult, type TestDatabase } from '../helpers.js';
+import { dumpDatabase, postgresStore, restoreDatabase } from '../postgres.js';
+import { PostgresSandboxLedger } from '../../src/store/postgres/sandbox-ledger.js';
 import type { RefundRow } from '../../src/domain/records.js';
 
 /**
@@ -55,14 +57,58 @@ const refunds = (ws: string) => query<Refund>(ws, 'SELECT id, charge_id, seq, id
 const processorRefunds = (ws: string) => ledgerRows<{ idempotency_key: string; charge_id: string; amount_minor: number; status: string }>(ws, 'SELECT idempotency_key, charge_id, amount_minor, status FROM refunds ORDER BY idempotency_key');
 
 /**
+ * A slow processor: holds its ledger so no refund can be written to it until
+ * `release()`. The SQLite ledger file is locked (BEGIN IMMEDIATE); on
+ * PostgreSQL the ledger's refunds table is locked in a transaction of a
+ * session of its own (readers still read it). With `nowait`, gives up (false)
+ * rather than wait for a refund that is writing it now.
+ */
+function lockLedger(ledger: TestDatabase, nowait = false): boolean {
+  if (engine === 'sqlite') {
+    ledger.prepare('BEGIN IMMEDIATE').run();
+    return true;
+  }
+  ledger.exec('BEGIN');
+  try {
+    ledger.exec(`LOCK TABLE sandbox_refunds IN EXCLUSIVE MODE${nowait ? ' NOWAIT' : ''}`);
+    return true;
+  } catch (error) {
+    ledger.exec('ROLLBACK');
+    if (nowait) return false;
+    throw error;
+  }
+}
+
+function unlockLedger(ledger: TestDatabase): void {
+  if (engine === 'sqlite') ledger.prepare('ROLLBACK').run();
+  else ledger.exec('ROLLBACK');
+}
+
+/** A handle on the processor's ledger: the SQLite file beside the database, or (PostgreSQL) the database itself. */
+function ledgerHandle(ws: string): TestDatabase {
+  return engine === 'sqlite' ? new Database(join(ws, '.txplan', 'sandbox-gateway.db')) : testDatabase(ws);
+}
+
+/** The sandbox processor itself, on the workspace's ledger; `close()` closes what it opened. */
+function sandboxProcessor(ws: string): { processor: SandboxGateway; close: () => void } {
+  if (engine === 'sqlite') {
+    const processor = new SandboxGateway(join(ws, '.txplan', 'sandbox-gateway.db'));
+    return { processor, close: () => processor.close() };
+  }
+  const store = postgresStore(ws);
+  const processor = new SandboxGateway(new PostgresSandboxLedger(store));
+  return { processor, close: () => (processor.close(), store.close()) };
+}
+
+/**
  * Starts `billing refund` while the processor's ledger is locked (the
  * processor is slow to answer), waits until the refund is durable and
  * pending in txplan, and kills the process with SIGKILL: the crash between
  * asking the processor and recording its answer.
  */
 async function killedWhilePending(ws: string, args: string[]): Promise<Refund> {
-  const ledger = new Database(join(ws, '.txplan', 'sandbox-gateway.db'));
-  ledger.prepare('BEGIN IMMEDIATE').run();
+  const ledger = ledgerHandle(ws);
+  lockLedger(ledger);
   try {
     const before = refunds(ws).length;
     const { child, done } = spawnTxplan(ws, ['billing', 'refund', ...args]);
@@ -71,7 +117,7 @@ async function killedWhilePending(ws: string, args: string[]): Promise<Refund> {
     child.kill('SIGKILL');
     expect((await done).signal).toBe('SIGKILL');
   } finally {
-    ledger.prepare('ROLLBACK').run();
+    unlockLedger(ledger);
     ledger.close();
   }
   const left = refunds(ws).at(-1)!;
@@ -88,11 +134,11 @@ describe('a refund is never made twice (issue 9)', () => {
     // Killed after the processor made the refund, before txplan recorded it.
     const first = await killedWhilePending(ws, args);
     expect(first).toMatchObject({ seq: 1, amount_minor: 4000, idempotency_key: `${charge.idempotency_key}-refund-1` });
-    const processor = new SandboxGateway(join(ws, '.txplan', 'sandbox-gateway.db'));
+    const { processor, close } = sandboxProcessor(ws);
     try {
       expect(await processor.refund({ idempotencyKey: first.idempotency_key, chargeId: charge.gateway_charge_id, amountMinor: 4000, currency: 'USD', reason: 'missed session', planId: 1, attemptStartedAt: new Date().toISOString() })).toMatchObject({ status: 'succeeded' });
     } finally {
-      processor.close();
+      close();
     }
     const rerun = at('billing', 'refund', ...args);
     expect(rerun.code, rerun.stderr).toBe(0);
@@ -128,13 +174,14 @@ describe('a refund is never made twice (issue 9)', () => {
     let killedPending = 0;
     const outcomes: string[] = [];
     // A slow processor: its ledger is locked for stretches, so refunds wait at the processor, durable and pending, when the kills come.
-    const ledger = new Database(join(ws, '.txplan', 'sandbox-gateway.db'));
+    const ledger = ledgerHandle(ws);
     let slow = true;
     const stall = async () => {
       while (slow) {
-        ledger.prepare('BEGIN IMMEDIATE').run();
+        // On PostgreSQL this process waits synchronously for a lock: it never waits for one a refund holds.
+        const locked = lockLedger(ledger, true);
         await new Promise((resolve) => setTimeout(resolve, 100 + random() * 400));
-        ledger.prepare('ROLLBACK').run();
+        if (locked) unlockLedger(ledger);
         await new Promise((resolve) => setTimeout(resolve, 50 + random() * 150));
       }
     };
@@ -206,9 +253,17 @@ describe('a refund is never made twice (issue 9)', () => {
     const { ws, at } = billedWorkspace(1);
     const charge = query<{ id: number; idempotency_key: string }>(ws, 'SELECT id, idempotency_key FROM charges WHERE installment = 1')[0]!;
     const backup = join(ws, '..', 'backup');
-    expect(at('db', 'backup', backup).code).toBe(0);
+    if (engine === 'sqlite') expect(at('db', 'backup', backup).code).toBe(0);
+    else {
+      // On PostgreSQL txplan leaves backups to the server's own tools: the dump and its restore are pg_dump's and pg_restore's.
+      const refused = at('db', 'backup', backup);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain('pg_dump');
+      dumpDatabase(ws, backup);
+    }
     expect(at('billing', 'refund', String(charge.id), '--amount', '100', '--reason', 'before the restore', '--yes').code).toBe(0);
-    expect(at('db', 'restore', backup, '--yes', '--force').code).toBe(0);
+    if (engine === 'sqlite') expect(at('db', 'restore', backup, '--yes', '--force').code).toBe(0);
+    else restoreDatabase(ws, backup);
 
     const held = at('billing', 'refund', String(charge.id), '--amount', '10', '--reason', 'after the restore', '--yes');
     expect(held.code).toBe(1);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { binary, databaseEnv, ledgerRows, query, setUp, STRIPE_TEST_KEY, txplan, type RunResult } from '../helpers.js';
+import { binary, databaseEnv, engine, ledgerRows, query, setUp, STRIPE_TEST_KEY, testDatabase, txplan, type RunResult } from '../helpers.js';
 import { startStandInProcess, type StandInProcess } from '../stripe/standin-process.js';
 import { databaseIdOf, GATEWAYS, useStripe } from '../stripe/workspace.js';
 
@@ -61,8 +61,9 @@ describe.each(GATEWAYS)('%s', (gateway) => {
         .map((r) => ({ idempotency_key: r.metadata.txplan_key!, amount_minor: r.amount, status: r.status, charge_id: r.payment_intent }))
         .sort((a, b) => (a.idempotency_key < b.idempotency_key ? -1 : 1));
     }
-    const tables = ledgerRows<{ n: number }>(ws, "SELECT count(*) AS n FROM sqlite_master WHERE name = 'refunds'");
-    return tables[0]?.n ? ledgerRows<{ idempotency_key: string; amount_minor: number; status: string; charge_id: string }>(ws, 'SELECT idempotency_key, amount_minor, status, charge_id FROM refunds ORDER BY idempotency_key') : [];
+    // The SQLite ledger file gets its refunds table with its first refund; PostgreSQL's migrations make sandbox_refunds.
+    const hasRefunds = engine === 'postgres' || ledgerRows<{ n: number }>(ws, "SELECT count(*) AS n FROM sqlite_master WHERE name = 'refunds'")[0]?.n;
+    return hasRefunds ? ledgerRows<{ idempotency_key: string; amount_minor: number; status: string; charge_id: string }>(ws, 'SELECT idempotency_key, amount_minor, status, charge_id FROM refunds ORDER BY idempotency_key') : [];
   };
   const refundAudit = () => query<{ action: string; actor: string; after: string }>(ws, "SELECT action, actor, after FROM audit WHERE entity = 'refund' ORDER BY id");
   const oneSentence = (result: RunResult) => result.stderr.split('\n').filter((line) => line && !line.includes('TXPLAN_NOW is set'));
@@ -222,10 +223,12 @@ describe.each(GATEWAYS)('%s', (gateway) => {
     it('reconcile reports a refund only the processor holds, and one the processor does not hold, and exits 1', async () => {
       let missing = `${paidCharge.idempotency_key}-refund-1`;
       if (gateway === 'sandbox') {
-        const ledger = new Database(join(ws, '.txplan', 'sandbox-gateway.db'));
+        // The processor's ledger: its own file beside a SQLite database, its own tables in a PostgreSQL one.
+        const ledger = engine === 'sqlite' ? new Database(join(ws, '.txplan', 'sandbox-gateway.db')) : testDatabase(ws);
+        const refundsTable = engine === 'sqlite' ? 'refunds' : 'sandbox_refunds';
         try {
-          ledger.prepare("INSERT INTO refunds (id, idempotency_key, charge_id, amount_minor, currency, reason, status, created_at) VALUES ('re_extra', 'txp_other_plan-9-installment-1-refund-1', 'ch_x', 700, 'USD', 'x', 'succeeded', '2031-03-01T00:00:00Z')").run();
-          ledger.prepare('DELETE FROM refunds WHERE idempotency_key = ?').run(`${paidCharge.idempotency_key}-refund-1`);
+          ledger.prepare(`INSERT INTO ${refundsTable} (id, idempotency_key, charge_id, amount_minor, currency, reason, status, created_at) VALUES ('re_extra', 'txp_other_plan-9-installment-1-refund-1', 'ch_x', 700, 'USD', 'x', 'succeeded', '2031-03-01T00:00:00Z')`).run();
+          ledger.prepare(`DELETE FROM ${refundsTable} WHERE idempotency_key = ?`).run(`${paidCharge.idempotency_key}-refund-1`);
         } finally {
           ledger.close();
         }
@@ -237,7 +240,7 @@ describe.each(GATEWAYS)('%s', (gateway) => {
         const stripe = new Stripe(STRIPE_TEST_KEY, { host: '127.0.0.1', port: standIn.port, protocol: 'http', maxNetworkRetries: 0, telemetry: false });
         await stripe.refunds.create({ payment_intent: second.gateway_charge_id, amount: 700, metadata: { txplan_key: 'txp_other_plan-9-installment-1-refund-1', txplan_database: databaseIdOf(ws), txplan_plan: '9' } });
         missing = `${second.idempotency_key}-refund-1`;
-        const db = new Database(join(ws, '.txplan', 'txplan.db'));
+        const db = testDatabase(ws);
         try {
           db.prepare("INSERT INTO refunds (charge_id, seq, idempotency_key, amount_minor, currency, reason, actor, status, gateway, gateway_refund_id, created_at, updated_at) VALUES (?, 1, ?, 300, 'USD', 'x', 'test', 'succeeded', 'stripe', 're_never_made', ?, ?)").run(second.id, missing, second.created_at, second.created_at);
         } finally {
