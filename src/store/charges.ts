@@ -144,14 +144,16 @@ export function billingLockHolder(store: Store): BillingLockHolder | undefined {
 
 /** Takes the billing lock for `me` unless `held` says its holder still holds it; returns the holder when refused. */
 export function takeBillingLock(store: Store, me: Omit<BillingLockHolder, 'started_at'>, at: string, held: (holder: BillingLockHolder) => boolean): BillingLockHolder | undefined {
+  if (store.kind === 'postgres') {
+    // The server knows whether a live session holds the lock; the row only names it. Asked before any
+    // write transaction, so a run refused here never waits behind the running one's writes.
+    store.aboutToWrite();
+    if (!tryAdvisoryBillingLock(store)) return billingLockHolder(store) ?? { pid: 0, started_at: at, host: null, boot_id: null, start_ticks: null };
+    store.transaction(() => writeHolder(store, me, at));
+    return undefined;
+  }
   return store.transaction(() => {
     const holder = billingLockHolder(store);
-    if (store.kind === 'postgres') {
-      // The server knows whether a live session holds the lock; the row only names it.
-      if (!tryAdvisoryBillingLock(store)) return holder ?? { pid: 0, started_at: at, host: null, boot_id: null, start_ticks: null };
-      writeHolder(store, me, at);
-      return undefined;
-    }
     const isMe = holder && holder.pid === me.pid && holder.host === me.host && holder.start_ticks === me.start_ticks;
     if (holder && !isMe && held(holder)) return holder;
     writeHolder(store, me, at);

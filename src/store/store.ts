@@ -63,12 +63,17 @@ export class Store {
 
   /** A short synchronous write transaction; writers are serialized, readers are not blocked. */
   transaction<T>(work: () => T, options?: TransactionOptions): T {
+    this.aboutToWrite();
+    return this.engine.transaction(work, this.wait, options);
+  }
+
+  /** Says, once, what a command says before its first write (the simulated clock's warning). */
+  aboutToWrite(): void {
     if (this.wait?.beforeFirstWrite) {
       const first = this.wait.beforeFirstWrite;
       this.wait.beforeFirstWrite = undefined;
       first();
     }
-    return this.engine.transaction(work, this.wait, options);
   }
 
   close(): void {
