@@ -10,7 +10,7 @@ import { MAX_PHOTO_BYTES, readAttachment, readPhoto, recordStep, type Photo, typ
 import { getAttachments, getPlan, getSteps, insertPlan, insertSteps } from '../../src/store/plans.js';
 import type { PlanRow } from '../../src/domain/records.js';
 import type { Store } from '../../src/store/store.js';
-import { createLedgerAndPhotoTables, scratchDatabase, type ScratchDatabase } from './scratch.js';
+import { migrateScratch, scratchDatabase, type ScratchDatabase } from './scratch.js';
 
 const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8ffff3f0005fe02fea7d6a4b20000000049454e44ae426082', 'hex');
 const who = { actor: 'front desk', now: new Date('2026-11-27T12:00:00Z') };
@@ -22,7 +22,8 @@ let dir: string;
 beforeAll(() => {
   pg = scratchDatabase('ledger_photos');
   store = pg.store();
-  createLedgerAndPhotoTables(store);
+  migrateScratch(store);
+  store.statement("INSERT INTO patients (id, mrn, first_name, last_name, created_at, updated_at) VALUES (1, 'P-1', 'Photo', 'Patient', 'x', 'x')").run();
   dir = mkdtempSync(join(tmpdir(), 'txplan-photos-'));
 });
 

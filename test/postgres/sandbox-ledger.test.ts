@@ -15,7 +15,7 @@ import { SqliteSandboxLedger } from '../../src/store/sandbox-ledger.js';
 import { openDatabase } from '../../src/store/database.js';
 import { Store } from '../../src/store/store.js';
 import { repoRoot } from '../helpers.js';
-import { createLedgerAndPhotoTables, scratchDatabase, type ScratchDatabase } from './scratch.js';
+import { migrateScratch, scratchDatabase, type ScratchDatabase } from './scratch.js';
 
 const STARTED = '2031-01-01T00:00:00.000Z';
 const clock = () => new Date('2031-01-02T09:00:00.000Z');
@@ -86,7 +86,7 @@ beforeAll(() => {
   // English collation sorts "plan-1" before "Plan-9"; the ledger lists in byte order all the same.
   pg = scratchDatabase('ledger_test', { icuLocale: 'en-US' });
   pgStore = pg.store();
-  createLedgerAndPhotoTables(pgStore);
+  migrateScratch(pgStore);
 });
 
 afterAll(() => {
