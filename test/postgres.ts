@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { newDatabaseId } from '../src/domain/keys.js';
 import { spawnSync } from 'node:child_process';
@@ -65,11 +66,16 @@ export const ident = (name: string) => `"${name.replaceAll('"', '""')}"`;
  * elsewhere (the repository itself, for instance).
  */
 export function testFolderOf(path: string): string | undefined {
+  // The repository may itself sit in the temporary folder (a CI clone): it is never a test's folder.
+  const inRepository = relative(REPOSITORY, resolve(path));
+  if (inRepository === '' || !(inRepository.startsWith('..') || isAbsolute(inRepository))) return undefined;
   const base = resolve(tmpdir());
   const rel = relative(base, resolve(path));
   if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) return undefined;
   return join(base, rel.split(sep)[0]!);
 }
+
+const REPOSITORY = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
 /** The database name for test folder `folder`: readable, unique, at most 63 bytes. */
 export function databaseNameFor(folder: string, run = server().run): string {

@@ -41,7 +41,8 @@ export class PostgresSandboxLedger implements SandboxLedger {
            FROM jsonb_to_recordset(CAST(@rows AS jsonb)) AS r (id text, idempotency_key text, amount_minor bigint, currency text, token text, status text,
                 decline_code text, decline_message text, hard integer, created_at text)
            ORDER BY r.idempotency_key COLLATE "C"
-           ON CONFLICT (idempotency_key) DO NOTHING`,
+           -- No conflict target: the id is made from the key, so a second machine may meet either unique index first.
+           ON CONFLICT DO NOTHING`,
         )
         .run({ rows: JSON.stringify(rows) }),
     );
@@ -74,7 +75,7 @@ export class PostgresSandboxLedger implements SandboxLedger {
                WHEN c.amount_minor - (SELECT coalesce(sum(amount_minor), 0) FROM sandbox_refunds WHERE charge_id = CAST(@charge_id AS text) AND status = 'succeeded') < CAST(@amount_minor AS bigint) THEN 'amount_too_large'
              END AS problem
              FROM (SELECT 1) AS one LEFT JOIN sandbox_charges c ON c.id = CAST(@charge_id AS text)) v
-       ON CONFLICT (idempotency_key) DO NOTHING`,
+       ON CONFLICT DO NOTHING`,
     );
     const read = this.store.statement<[string], SandboxRefund>('SELECT * FROM sandbox_refunds WHERE idempotency_key = ?');
     const lock = this.store.statement(`SELECT id FROM sandbox_charges WHERE id IN (${this.store.dialect.textsIn('@ids')}) ORDER BY id COLLATE "C" FOR UPDATE`);
