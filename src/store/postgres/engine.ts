@@ -15,8 +15,9 @@ export const POSTGRES_DIALECT: Dialect = {
 /**
  * Advisory lock keys (pg_advisory_lock(class, key)): txplan's class, then one
  * key per purpose: ordinary write transactions, the billing run, bulk jobs.
- * (Migrations take a lock of their own, with a single bigint key.) Advisory locks belong to one database, so two txplan
- * databases on one server never wait for each other.
+ * Migrations take a lock of their own, with a single bigint key. Advisory
+ * locks belong to one database, so two txplan databases on one server never
+ * wait for each other.
  */
 export const LOCK_CLASS = 0x74787031; // "txp1"
 export const LOCKS = { write: 1, billing: 2, bulk: 4 } as const;
@@ -31,7 +32,7 @@ export class PostgresEngine implements Engine {
   readonly dialect = POSTGRES_DIALECT;
   private depth = 0;
   private named = 0;
-  /** Rows appended in this transaction and not yet sent: one INSERT per run of the same statement. */
+  /** Rows appended in this transaction and not yet sent (flush() sends one multi-row INSERT per statement). */
   private appended: Array<{ sql: string; params: readonly unknown[]; table: string }> = [];
   private readonly appendedTables = new Set<string>();
 
@@ -51,11 +52,11 @@ export class PostgresEngine implements Engine {
   }
 
   /**
-   * A single-row INSERT whose result nobody reads (an audit entry): inside a
-   * transaction it is held and sent with the rows appended after it as one
-   * multi-row INSERT, before the next statement or the commit — a billing run
-   * writes two audit entries a charge, and each round trip to the server costs
-   * more than the row.
+   * A single-row INSERT whose result nobody reads (an audit entry, a step):
+   * inside a transaction it is held and sent with the other rows of the same
+   * statement as one multi-row INSERT, before the first statement that needs
+   * them or the commit — a billing run writes two audit entries a charge, and
+   * each round trip to the server costs more than the row.
    */
   append(sql: string, params: readonly unknown[]): void {
     const { text, names } = translateParameters(sql);
