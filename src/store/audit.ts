@@ -44,16 +44,8 @@ function json(value: unknown): string | null {
   return value === undefined ? null : JSON.stringify(value);
 }
 
-interface AuditRow {
-  id: number;
-  at: string;
-  actor: string;
-  action: string;
-  entity: string;
-  entity_id: string;
-  before: string | null;
-  after: string | null;
-}
+/** An audit entry as stored: before and after as JSON text. */
+type AuditRow = Omit<AuditEntry, 'before' | 'after'> & { before: string | null; after: string | null };
 
 export function listAudit(store: Store, filter: AuditFilter): AuditEntry[] {
   const rows = store

@@ -6,15 +6,6 @@ import { Store } from '../../src/store/store.js';
 import { migratePostgres } from '../../src/store/postgres/migrate.js';
 import { POSTGRES_LATEST } from '../../src/store/postgres/migrations/index.js';
 
-/**
- * A PostgreSQL server the tests may create databases on, named by
- * TXPLAN_TEST_POSTGRES_URL (a role with CREATEDB). Each test file makes its
- * own database and drops it at the end.
- */
-export function testServerUrl(): string {
-  return postgresTestUrl();
-}
-
 /** The same URL with another database name. */
 export function withDatabase(url: string, name: string): string {
   const match = /^(postgres(?:ql)?:\/\/[^/?]*)(\/[^?]*)?(\?.*)?$/.exec(url);
@@ -35,7 +26,7 @@ export interface ScratchDatabase {
  * clinic's database may have, where text sorts unlike SQLite's byte order.
  */
 export function scratchDatabase(prefix: string, options: { icuLocale?: string } = {}): ScratchDatabase {
-  const server = testServerUrl();
+  const server = postgresTestUrl();
   const name = `${prefix}_${randomBytes(6).toString('hex')}`;
   const admin = PostgresConnection.connect({ url: server });
   try {

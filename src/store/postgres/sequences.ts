@@ -5,11 +5,13 @@ import type { Store } from '../store.js';
  * keeps them: each identity column's sequence (0 before its first id).
  */
 export function postgresSequences(store: Store, tables: readonly string[]): Record<string, number> {
-  const result: Record<string, number> = {};
-  for (const table of tables) {
-    result[table] = store.statement<[string], { seq: number }>("SELECT coalesce(pg_sequence_last_value(CAST(pg_get_serial_sequence(?, 'id') AS regclass)), 0) AS seq").get(table)!.seq;
-  }
-  return result;
+  // One round trip for all of them: this runs when every command opens the database and when it ends.
+  const rows = store
+    .statement<[string], { name: string; seq: number }>(
+      `SELECT t.name, coalesce(pg_sequence_last_value(CAST(pg_get_serial_sequence(t.name, 'id') AS regclass)), 0) AS seq FROM (${store.dialect.textsIn('?')}) AS t(name)`,
+    )
+    .all(JSON.stringify(tables));
+  return Object.fromEntries(rows.map((r) => [r.name, r.seq]));
 }
 
 /** Moves a table's id counter up to `to`, never down, so the next id is above anything issued before. */
