@@ -12,7 +12,10 @@ import { scratchDatabase, type ScratchDatabase } from '../postgres/scratch.js';
  * Issue 11, item 5: `txplan db copy --to URL|FILE` moves a whole clinic —
  * patients, plans, steps, charges, refunds, the audit, a photo and the
  * sandbox processor's ledger — into an empty database and back. What every
- * command shows afterwards is what it showed before. On the sqlite project
+ * command shows afterwards is what it showed before, for plans of every kind:
+ * monthly and pay-as-you-go, paid, declined, refunded, paused, resumed with a
+ * later price, cancelled, prescribed and edited, with done, skipped and booked
+ * visits. On the sqlite project
  * the copy goes from one SQLite file to another; on the postgres project from
  * SQLite to PostgreSQL and back to a new SQLite file.
  */
@@ -20,6 +23,7 @@ import { scratchDatabase, type ScratchDatabase } from '../postgres/scratch.js';
 const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8ffff3f0005fe02fea7d6a4b20000000049454e44ae426082', 'hex');
 const PHOTO = createHash('sha256').update(PNG).digest('hex');
 const GLOW = 'glow-membership'; // monthly, 12 × $169.00
+const MILD = 'mild-acne-clearing'; // pay-as-you-go, 4 visits
 
 interface Shown {
   plans: string[];
@@ -61,7 +65,7 @@ describe('txplan db copy', () => {
     const init = txplan(['init', ws], { env: { TXPLAN_DB: original } });
     if (init.code !== 0) throw new Error(init.stderr);
     must(undefined, 'clinic', 'add', 'main', '--name', 'Main Street', '--timezone', 'UTC');
-    for (const [i, [first, last]] of [['Ada', 'Lovelace'], ['Grace', 'Hopper'], ['Alan', 'Turing'], ['Edsger', 'Dijkstra']].entries()) {
+    for (const [i, [first, last]] of [['Ada', 'Lovelace'], ['Grace', 'Hopper'], ['Alan', 'Turing'], ['Edsger', 'Dijkstra'], ['Barbara', 'Liskov']].entries()) {
       must(undefined, 'patient', 'add', '--first', first!, '--last', last!, '--mrn', `P-${i + 1}`);
     }
     const start = (patient: string, card = 'pm_card_visa') => must('2031-01-15T09:00:00Z', 'plan', 'apply', patient, GLOW, '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', card, '--yes');
@@ -74,6 +78,16 @@ describe('txplan db copy', () => {
     must('2031-02-15T09:00:00Z', 'plan', 'cancel', '4', '--reason', 'Moved away', '--yes');
     // The second installments: plan 1 paid, plan 2 declined.
     on(original, '2031-02-15T10:00:00Z')('billing', 'run', '--yes');
+    // Pay-as-you-go (plan 5): a visit done and charged, one skipped, one booked.
+    must('2031-01-15T09:00:00Z', 'plan', 'apply', 'P-5', MILD, '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_visa', '--yes');
+    must('2031-01-20T09:00:00Z', 'plan', 'step', '5', '1', '--done', '--date', '2031-01-20', '--outcome', 'Less redness', '--yes');
+    must('2031-02-20T09:00:00Z', 'plan', 'step', '5', '2', '--skip', '--yes');
+    must('2031-02-20T09:00:00Z', 'plan', 'book', '5', '3', '--at', '2031-03-12 10:30');
+    // Prescribed and edited (plan 6); plan 3 resumed, then a new fee from a later installment.
+    must('2031-02-20T09:00:00Z', 'plan', 'apply', 'P-5', GLOW, '--mode', 'prescribe');
+    must('2031-02-20T09:00:00Z', 'plan', 'edit', '6', '--set', 'goal=Glow before the wedding', '--set', 'pricing.monthly_fee=150', '--yes');
+    must('2031-02-20T09:00:00Z', 'plan', 'resume', '3', '--yes');
+    must('2031-02-20T09:00:00Z', 'plan', 'edit', '3', '--set', 'pricing.monthly_fee=159', '--set', 'name=Glow, Alan', '--yes');
     must('2031-02-20T09:00:00Z', 'billing', 'refund', '1', '--amount', '50', '--reason', 'missed session', '--yes');
     writeFileSync(join(ws, 'week1.png'), PNG);
     must('2031-02-20T09:00:00Z', 'plan', 'step', '1', '1', '--done', '--note', 'Healing well', '--photo', 'week1.png', '--date', '2031-02-20', '--yes');
@@ -85,6 +99,22 @@ describe('txplan db copy', () => {
       expect(new Set(statuses.map((s) => s.status))).toEqual(new Set(['succeeded', 'failed']));
       expect((db.prepare('SELECT count(*) AS n FROM refunds').get() as { n: number }).n).toBe(1);
       expect((db.prepare('SELECT count(*) AS n FROM attachments').get() as { n: number }).n).toBe(1);
+      const plans = db.prepare('SELECT type, status FROM plans ORDER BY id').all();
+      expect(plans).toEqual([
+        { type: 'monthly', status: 'active' },
+        { type: 'monthly', status: 'active' }, // its declined installment waits for a retry
+        { type: 'monthly', status: 'active' },
+        { type: 'monthly', status: 'cancelled' },
+        { type: 'pay-as-you-go', status: 'active' },
+        { type: 'monthly', status: 'prescribed' },
+      ]);
+      const steps = db.prepare("SELECT status, booked_at IS NOT NULL AS booked FROM steps WHERE plan_id = 5 ORDER BY n").all();
+      expect(steps).toEqual([{ status: 'done', booked: 0 }, { status: 'skipped', booked: 0 }, { status: 'pending', booked: 1 }, { status: 'pending', booked: 0 }]);
+      expect(db.prepare('SELECT plan_id, from_installment, monthly_fee_minor FROM plan_prices WHERE plan_id IN (3, 6) ORDER BY plan_id, from_installment').all()).toEqual([
+        { plan_id: 3, from_installment: 1, monthly_fee_minor: 16900 },
+        { plan_id: 3, from_installment: 2, monthly_fee_minor: 15900 },
+        { plan_id: 6, from_installment: 1, monthly_fee_minor: 15000 },
+      ]);
     } finally {
       db.close();
     }
@@ -123,7 +153,7 @@ describe('txplan db copy', () => {
     it('copies a SQLite database into a new file: every table verified, the same plans, charges, audit, photo and processor ledger', () => {
       const moved = join(ws, 'moved', 'txplan.db');
       const result = copyToFile(original, moved);
-      expect(result.stdout).toMatch(/^ {2}patients +4 rows {2}✔ same on both sides$/m);
+      expect(result.stdout).toMatch(/^ {2}patients +5 rows {2}✔ same on both sides$/m);
       expect(result.stdout).toMatch(/^ {2}photos +1 row {3}✔ same on both sides$/m);
       expect(result.stdout).toMatch(/^ {2}sandbox ledger +\d+ rows {2}✔ same on both sides$/m);
       expect(result.stdout).toContain(`point txplan at it (TXPLAN_DB=${moved}, or database: in txplan.yaml)`);
@@ -131,7 +161,7 @@ describe('txplan db copy', () => {
       expect(shown(moved)).toEqual(shownBefore);
       expect(ledgerFile(join(ws, 'moved', 'sandbox-gateway.db'))).toEqual(ledgerFile(join(ws, '.txplan', 'sandbox-gateway.db')));
       const copyEntries = (JSON.parse(on(moved)('audit', '--json').stdout) as Array<{ action: string; after: { from: string; rows: Record<string, number> } }>).filter((e) => e.action === 'db.copy');
-      expect(copyEntries).toEqual([expect.objectContaining({ after: expect.objectContaining({ from: original, rows: expect.objectContaining({ patients: 4, plans: 4, photos: 1 }) }) })]);
+      expect(copyEntries).toEqual([expect.objectContaining({ after: expect.objectContaining({ from: original, rows: expect.objectContaining({ patients: 5, plans: 6, photos: 1 }) }) })]);
       // The source is untouched: no copy entry there.
       expect((JSON.parse(on(original)('audit', '--json').stdout) as Array<{ action: string }>).some((e) => e.action === 'db.copy')).toBe(false);
 
@@ -139,7 +169,7 @@ describe('txplan db copy', () => {
       const again = join(ws, 'again', 'txplan.db');
       const json = JSON.parse(on(original)('db', 'copy', '--to', again, '--json').stdout) as { tables: Array<{ table: string; rows: number; digest: string }> };
       const plans = json.tables.find((t) => t.table === 'plans')!;
-      expect(plans).toMatchObject({ rows: 4, digest: expect.stringMatching(/^[0-9a-f]{64}$/) });
+      expect(plans).toMatchObject({ rows: 6, digest: expect.stringMatching(/^[0-9a-f]{64}$/) });
     });
 
     it('refuses a file that already exists, and leaves it as it was', () => {
@@ -176,7 +206,7 @@ describe('txplan db copy', () => {
 
     it('copies a SQLite workspace into PostgreSQL and back: the same plans, charges, audit, photo and processor ledger on all three', () => {
       const result = copyToFile(original, server.url);
-      expect(result.stdout).toMatch(/^ {2}plans +4 rows {2}✔ same on both sides$/m);
+      expect(result.stdout).toMatch(/^ {2}plans +6 rows {2}✔ same on both sides$/m);
       expect(result.stdout).toMatch(/^ {2}photos +1 row {3}✔ same on both sides$/m);
       const shownUrl = redactUrl(server.url);
       expect(result.stdout).toContain(`point txplan at it (${shownUrl === server.url ? `TXPLAN_DB=${server.url}` : 'TXPLAN_DB set to the URL given to --to'}, or database: in txplan.yaml)`);
@@ -213,7 +243,7 @@ describe('txplan db copy', () => {
       const before = count();
       const result = on(original)('db', 'copy', '--to', server.url);
       expect(result.code).toBe(1);
-      expect(result.stderr).toMatch(new RegExp(`^txplan: The database ${redactUrl(server.url).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} already holds txplan data \\(\\d+ clinics, 4 patients, .*\\); db copy fills only an empty database: create a new one, or choose another file; nothing was changed\\n$`));
+      expect(result.stderr).toMatch(new RegExp(`^txplan: The database ${redactUrl(server.url).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} already holds txplan data \\(\\d+ clinics, 5 patients, .*\\); db copy fills only an empty database: create a new one, or choose another file; nothing was changed\\n$`));
       expect(count()).toBe(before);
     });
 

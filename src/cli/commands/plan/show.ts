@@ -1,5 +1,6 @@
 import type { Context } from '../../context.js';
 import { findPlan, withStore } from '../../store.js';
+import type { Store } from '../../../store/store.js';
 import { resolveWorkspace } from '../../workspace.js';
 import { loadPlanView, planJson, type PlanView } from '../../../plans/view.js';
 import { isCustomised } from '../../../plans/lifecycle.js';
@@ -35,21 +36,28 @@ export async function origin(registry: Registry, view: PlanView): Promise<Origin
 
 export async function run(ctx: Context, ref: string): Promise<number> {
   const registry = await loadRegistry(resolveWorkspace(ctx));
-  return withStore(ctx, async (store) => {
-    const view = loadPlanView(store, findPlan(store, ref));
-    const from = await origin(registry, view);
-    const summary = paymentSummary(store, view.plan);
-    const payments = { paid_minor: summary.paid_minor, refunded_minor: summary.refunded_minor ?? 0, net_minor: summary.net_minor ?? summary.paid_minor, refunds: summary.refunds ?? [] };
-    if (ctx.options.json) {
-      const stopped = view.plan.status === 'past_due' ? lastDeclined(chargesOfPlan(store, view.plan.id)) : undefined;
-      const pastDue = stopped ? { charge_id: stopped.id, decline_code: stopped.decline_code, needs_patient: needsPatient(stopped.decline_code) } : null;
-      ctx.json({ ...planJson(view), origin: { customised: from.customised, template_current_version: from.current?.version ?? null, differences: from.changes }, payments, past_due: pastDue });
-      return 0;
-    }
-    const history = listAudit(store, { entity: 'plan', id: String(view.plan.id) });
-    ctx.out(render(ctx, registry, view, from, { payments: summary.items, totals: payments, history, charges: chargesOfPlan(store, view.plan.id) }));
+  return withStore(ctx, (store) => showPlan(ctx, store, registry, ref));
+}
+
+/**
+ * Prints one plan (as text, or its JSON document with --json) from an open
+ * store: what `plan show` prints, also for a caller that shows many plans
+ * through one store.
+ */
+export async function showPlan(ctx: Context, store: Store, registry: Registry, ref: string): Promise<number> {
+  const view = loadPlanView(store, findPlan(store, ref));
+  const from = await origin(registry, view);
+  const summary = paymentSummary(store, view.plan);
+  const payments = { paid_minor: summary.paid_minor, refunded_minor: summary.refunded_minor ?? 0, net_minor: summary.net_minor ?? summary.paid_minor, refunds: summary.refunds ?? [] };
+  if (ctx.options.json) {
+    const stopped = view.plan.status === 'past_due' ? lastDeclined(chargesOfPlan(store, view.plan.id)) : undefined;
+    const pastDue = stopped ? { charge_id: stopped.id, decline_code: stopped.decline_code, needs_patient: needsPatient(stopped.decline_code) } : null;
+    ctx.json({ ...planJson(view), origin: { customised: from.customised, template_current_version: from.current?.version ?? null, differences: from.changes }, payments, past_due: pastDue });
     return 0;
-  });
+  }
+  const history = listAudit(store, { entity: 'plan', id: String(view.plan.id) });
+  ctx.out(render(ctx, registry, view, from, { payments: summary.items, totals: payments, history, charges: chargesOfPlan(store, view.plan.id) }));
+  return 0;
 }
 
 function render(ctx: Context, registry: Registry, view: PlanView, from: Origin, record: { payments: PaymentItem[]; totals: { paid_minor: number; refunded_minor: number; net_minor: number }; history: AuditEntry[]; charges: readonly ChargeRow[] }): string {
