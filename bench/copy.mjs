@@ -5,8 +5,9 @@
 // into PostgreSQL and back into a new SQLite file, printing how long each
 // copy takes. Then the three databases are compared in full as the clinic
 // sees them: `billing charges --json`, `billing charges --refunds --json` and
-// `audit --json` (all of them: neither has a default limit; the copies' own
-// audit entries left out), run as commands, and `plan show --json` of every
+// `audit --json` (all of them: neither has a default limit, and how many
+// they list is checked against the source's tables; the copies' own audit
+// entries left out), run as commands, and `plan show --json` of every
 // plan. Starting `txplan plan show` once per plan and database would take
 // far longer than the copies, so the plans are shown in this process by the
 // command's own code (showPlan, what `plan show` runs once its store is
@@ -86,6 +87,18 @@ try {
       console.log(`${what} differ on ${where} (${x.length} vs ${other.length} entries); the first difference, at entry ${k}:\n  ${JSON.stringify(x[k])}\n  ${JSON.stringify(other[k])}`);
     }
   }
+  // In full: as many charges, refunds and audit entries as the source's tables hold.
+  const rows = (() => {
+    const db = new Database(source, { readonly: true });
+    const count = (sql) => db.prepare(sql).get().n;
+    try {
+      return { charges: count('SELECT (SELECT count(*) FROM charges) + (SELECT count(*) FROM declined_starts) AS n'), refunds: count('SELECT count(*) AS n FROM refunds'), audit: count('SELECT count(*) AS n FROM audit') };
+    } finally {
+      db.close();
+    }
+  })();
+  const whole = a.charges.length === rows.charges && a.refunds.length === rows.refunds && a.audit.length === rows.audit;
+  if (!whole) console.log(`not in full: the commands listed ${a.charges.length} charges, ${a.refunds.length} refunds and ${a.audit.length} audit entries of the source's ${rows.charges}, ${rows.refunds} and ${rows.audit}`);
   const plansShown = await showEveryPlan([source, url, back]);
   // The text shown in this process is what the command prints when it runs on its own.
   for (const db of [source, url]) {
@@ -96,7 +109,7 @@ try {
   const compareMs = Number(process.hrtime.bigint() - start) / 1e6;
   console.log(`${plans} plans: SQLite → PostgreSQL ${Math.round(there.ms)} ms, PostgreSQL → SQLite ${Math.round(home.ms)} ms`);
   console.log(`plan show --json of every plan: ${plansShown.ms.map((ms, k) => `${['SQLite', 'PostgreSQL', 'SQLite copied back'][k]} ${ms} ms`).join(', ')}`);
-  const allSame = same && plansShown.differing === 0;
+  const allSame = same && whole && plansShown.differing === 0;
   console.log(`${allSame ? 'same' : 'DIFFERENT'}: billing charges (${a.charges.length}), refunds (${a.refunds.length}), audit (${a.audit.length} entries) and plan show of every plan (${plansShown.plans}, ${plansShown.differing} differing) compared on all three databases in ${Math.round(compareMs)} ms`);
   if (!allSame) process.exitCode = 1;
 } finally {
@@ -133,8 +146,7 @@ async function showEveryPlan(databases) {
         if (n === 0) {
           if (JSON.parse(printed).id !== id) throw new Error(`plan show ${id} --json on ${db} printed another plan`);
           shown.push(printed);
-        }
-        else if (printed !== shown[k]) {
+        } else if (printed !== shown[k]) {
           if (++differing <= 3) console.log(`plan show ${id} --json differs on ${db}:\n${firstDifference(shown[k], printed)}`);
         }
       }
@@ -158,7 +170,8 @@ function firstDifference(a, b) {
 /**
  * `txplan demo` in `work`, then `extra` copies of its plan 1 with all their
  * rows (a new patient and card each; the charges' keys made unique) and the
- * audit entries of its patient, plan and charges, 10,000 to a transaction. Returns the database's path.
+ * audit entries of its patient, plan and charges, 10,000 to a transaction.
+ * Returns the database's path.
  */
 function demoWorkspace(work, extra) {
   rmSync(work, { recursive: true, force: true });
