@@ -228,11 +228,6 @@ export class PostgresConnection {
     return new PostgresConnection(options, key);
   }
 
-  /** Whether this process holds idle connections (closed stores' connections kept for the next). */
-  static get idleCount(): number {
-    return idle.length;
-  }
-
   /**
    * Runs one statement with `$1…` parameters. `name` makes it a prepared
    * statement the server parses once per session.
