@@ -10,10 +10,12 @@ import { configDefaults, defineConfig } from 'vitest/config';
  * - failures: a full or read-only disk under the database file, a locked file.
  * - temp-files: the journal and temporary files SQLite leaves beside the database.
  * - restore-keys: puts an older copy of the database file back (high-water mark on the file).
- * - fuzz-free-text: engine-neutral, but each of its thousands of in-process commands opens a
- *   PostgreSQL connection (a worker thread, ~0.2 s), far beyond its time limit there.
- * - clock, confirm-in-process: not yet made engine-neutral (they fail on PostgreSQL as they
- *   stand); add them here once they are.
+ *
+ * database-location tests where the database is named (--db, TXPLAN_DB, txplan.yaml): its
+ * commands that must find the database as a user's would run with `txplan(…, { testDatabase:
+ * false })`, and it names another test folder's database on purpose. fuzz-free-text runs its
+ * thousands of in-process commands on one PostgreSQL connection, which a process reuses from
+ * store to store.
  */
 export const POSTGRES_SCENARIOS = [
   'plans',
@@ -43,6 +45,10 @@ export const POSTGRES_SCENARIOS = [
   'cli',
   'fixtures',
   'refunds-never-twice',
+  'clock',
+  'confirm-in-process',
+  'database-location',
+  'fuzz-free-text',
 ] as const;
 
 export default defineConfig({

@@ -41,9 +41,11 @@ export function databaseEnv(cwd: string, args: readonly string[] = [], env: Reco
 /**
  * Runs the built txplan binary as a user would: a fresh process, no terminal,
  * a clean environment (no inherited TXPLAN_* or colour settings). On
- * PostgreSQL, the test folder's database (databaseEnv).
+ * PostgreSQL, the test folder's database (databaseEnv), unless
+ * `testDatabase: false` leaves txplan to find its database as a user's would
+ * (txplan.yaml, the workspace's SQLite file): for tests of that very choice.
  */
-export function txplan(args: readonly string[], options: { cwd?: string; env?: Record<string, string>; input?: string } = {}): RunResult {
+export function txplan(args: readonly string[], options: { cwd?: string; env?: Record<string, string>; input?: string; testDatabase?: boolean } = {}): RunResult {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (value !== undefined && !key.startsWith('TXPLAN_') && key !== 'NO_COLOR' && key !== 'FORCE_COLOR') env[key] = value;
@@ -52,7 +54,7 @@ export function txplan(args: readonly string[], options: { cwd?: string; env?: R
   const spawnOptions: SpawnSyncOptions = {
     cwd,
     // A test key for workspaces pointed at the Stripe stand-in (test/stripe/); the sandbox never reads it.
-    env: { ...env, TXPLAN_ACTOR: 'test', STRIPE_SECRET_KEY: STRIPE_TEST_KEY, ...databaseEnv(cwd, args, options.env), ...options.env },
+    env: { ...env, TXPLAN_ACTOR: 'test', STRIPE_SECRET_KEY: STRIPE_TEST_KEY, ...(options.testDatabase === false ? {} : databaseEnv(cwd, args, options.env)), ...options.env },
     input: options.input ?? '',
     encoding: 'utf8',
     timeout: 60_000,

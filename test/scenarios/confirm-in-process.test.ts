@@ -2,7 +2,7 @@ import { PassThrough, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import type { Prompter } from '../../src/cli/prompter.js';
-import { clinicWorkspace, query } from '../helpers.js';
+import { clinicWorkspace, databaseEnv, query } from '../helpers.js';
 
 /**
  * The confirmation before money moves, run in-process on fake terminal
@@ -39,7 +39,8 @@ async function txplanIn(ws: string, args: string[], options: { tty: boolean; ans
   };
   const code = await main(['node', 'txplan', ...args], {
     streams: { stdout: sink((t) => (stdout += t)), stderr: sink((t) => (stderr += t)), stdin },
-    env: { ...process.env, TXPLAN_ACTOR: 'test', TXPLAN_NOW: CLOCK, NO_COLOR: '1' },
+    // On PostgreSQL, the workspace's own test database (as the txplan() helper gives a spawned binary).
+    env: { ...process.env, ...databaseEnv(ws, args), TXPLAN_ACTOR: 'test', TXPLAN_NOW: CLOCK, NO_COLOR: '1' },
     cwd: ws,
     prompter: () => Promise.resolve(prompter),
   });

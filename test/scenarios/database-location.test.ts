@@ -1,14 +1,40 @@
-import { appendFileSync, existsSync, readdirSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { tempDir, txplan, workspace } from '../helpers.js';
+import { databaseEnv, engine, query, tempDir, txplan, workspace } from '../helpers.js';
 
 /**
  * Where the database is: --db, TXPLAN_DB or txplan.yaml name a SQLite file or
  * a postgres:// URL. A URL is never taken for a file name, another kind of
  * URL is refused, and a password written in txplan.yaml is refused without
  * being repeated.
+ *
+ * On PostgreSQL the txplan() helper names the test folder's database itself
+ * (TXPLAN_DB); here, where that choice is what is tested, commands that must
+ * find their database as a user's would run with `testDatabase: false`, and a
+ * database named on purpose is a PostgreSQL one: another test folder's.
  */
+
+/** Where a database named on purpose lives: a SQLite file in a folder of its own, or that folder's PostgreSQL database. */
+function namedDatabase(file: string): { name: string; folder: string } {
+  const folder = tempDir();
+  return { name: engine === 'sqlite' ? join(folder, file) : databaseEnv(folder).TXPLAN_DB!, folder };
+}
+
+/** The MRNs of the patients in the database named by namedDatabase(). */
+function mrns(database: { name: string; folder: string }): string[] {
+  if (engine === 'sqlite') {
+    expect(existsSync(database.name)).toBe(true);
+    const db = new Database(database.name, { readonly: true });
+    try {
+      return db.prepare<[], { mrn: string }>('SELECT mrn FROM patients ORDER BY id').all().map((r) => r.mrn);
+    } finally {
+      db.close();
+    }
+  }
+  return query<{ mrn: string }>(database.folder, 'SELECT mrn FROM patients ORDER BY id').map((r) => r.mrn);
+}
 
 /** Every file and folder under `dir`, relative to it. */
 function tree(dir: string): string[] {
@@ -30,19 +56,19 @@ describe('the database named in txplan.yaml', () => {
     appendFileSync(join(ws, 'txplan.yaml'), 'database: postgres://clinic:Hunter2-Secret@db.example.org/txplan\n');
     const before = tree(ws);
     for (const args of [['plan', 'list'], ['patient', 'add', '--first', 'Ada', '--last', 'Lovelace', '--mrn', 'P-1'], ['db', 'check']]) {
-      const result = txplan(args, { cwd: ws });
+      const result = txplan(args, { cwd: ws, testDatabase: false });
       expect(result.code, args.join(' ')).toBe(1);
       oneSentence(result.stderr);
       expect(result.stderr).toBe(`txplan: ${join(ws, 'txplan.yaml')} holds a database password in plain text; put it in an environment variable (database: postgres://USER:\${PGPASSWORD}@HOST/DATABASE) or leave it out and use PGPASSWORD or ~/.pgpass\n`);
       expect(result.stdout + result.stderr).not.toContain('Hunter2');
     }
-    const json = txplan(['plan', 'list', '--json'], { cwd: ws });
+    const json = txplan(['plan', 'list', '--json'], { cwd: ws, testDatabase: false });
     expect(json.code).toBe(1);
     expect(JSON.parse(json.stderr)).toMatchObject({ error: { code: 'database_setting' } });
     expect(json.stdout + json.stderr).not.toContain('Hunter2');
 
     // template validate points at the line, without the password either.
-    const validate = txplan(['template', 'validate'], { cwd: ws });
+    const validate = txplan(['template', 'validate'], { cwd: ws, testDatabase: false });
     expect(validate.code).toBe(1);
     expect(validate.stdout + validate.stderr).toMatch(/txplan\.yaml:\d+:\d+ +error +txplan\.yaml holds a database password in plain text/);
     expect(validate.stdout + validate.stderr).not.toContain('Hunter2');
@@ -54,28 +80,48 @@ describe('the database named in txplan.yaml', () => {
   it('is not read when TXPLAN_DB or --db names the database', () => {
     const ws = workspace();
     appendFileSync(join(ws, 'txplan.yaml'), 'database: postgres://clinic:Hunter2-Secret@db.example.org/txplan\n');
-    const file = join(tempDir(), 'clinic.db');
-    expect(txplan(['patient', 'add', '--first', 'Ada', '--last', 'Lovelace', '--mrn', 'P-1'], { cwd: ws, env: { TXPLAN_DB: file } })).toMatchObject({ code: 0, stderr: '' });
-    const listed = txplan(['--db', file, 'patient', 'list'], { cwd: ws });
+    const database = namedDatabase('clinic.db');
+    expect(txplan(['patient', 'add', '--first', 'Ada', '--last', 'Lovelace', '--mrn', 'P-1'], { cwd: ws, env: { TXPLAN_DB: database.name } })).toMatchObject({ code: 0, stderr: '' });
+    const listed = txplan(['--db', database.name, 'patient', 'list'], { cwd: ws });
     expect(listed).toMatchObject({ code: 0, stderr: '' });
     expect(listed.stdout).toContain('P-1');
-    expect(existsSync(file)).toBe(true);
+    expect(mrns(database)).toEqual(['P-1']);
     expect(existsSync(join(ws, '.txplan', 'txplan.db'))).toBe(false);
   });
 
   it('with ${VAR} left unset names the variable and the file', () => {
     const ws = workspace();
-    appendFileSync(join(ws, 'txplan.yaml'), 'database: ${TXPLAN_TEST_CLINIC_DB}\n');
-    const unset = txplan(['patient', 'list'], { cwd: ws });
+    const yaml = join(ws, 'txplan.yaml');
+    appendFileSync(yaml, 'database: ${TXPLAN_TEST_CLINIC_DB}\n');
+    const unset = txplan(['patient', 'list'], { cwd: ws, testDatabase: false });
     expect(unset.code).toBe(1);
     oneSentence(unset.stderr);
-    expect(unset.stderr).toContain(`${join(ws, 'txplan.yaml')} names the database with \${TXPLAN_TEST_CLINIC_DB}, but TXPLAN_TEST_CLINIC_DB is not set`);
+    expect(unset.stderr).toContain(`${yaml} names the database with \${TXPLAN_TEST_CLINIC_DB}, but TXPLAN_TEST_CLINIC_DB is not set`);
 
-    // Set, it names a SQLite file relative to the workspace.
-    const set = txplan(['patient', 'add', '--first', 'Ada', '--last', 'Lovelace', '--mrn', 'P-1'], { cwd: ws, env: { TXPLAN_TEST_CLINIC_DB: 'data/clinic.db' } });
+    // Set, it names a SQLite file relative to the workspace, or a PostgreSQL database by its URL.
+    const database = engine === 'sqlite' ? { name: join(ws, 'data', 'clinic.db'), folder: ws } : namedDatabase('');
+    const value = engine === 'sqlite' ? 'data/clinic.db' : database.name;
+    const set = txplan(['patient', 'add', '--first', 'Ada', '--last', 'Lovelace', '--mrn', 'P-1'], { cwd: ws, env: { TXPLAN_TEST_CLINIC_DB: value }, testDatabase: false });
     expect(set).toMatchObject({ code: 0, stderr: '' });
-    expect(existsSync(join(ws, 'data', 'clinic.db'))).toBe(true);
+    expect(mrns(database)).toEqual(['P-1']);
     expect(existsSync(join(ws, '.txplan', 'txplan.db'))).toBe(false);
+
+    if (engine === 'postgres') {
+      // The password alone in a variable, as the refusal of a written one advises: used, never shown.
+      const url = new URL(database.name);
+      const password = decodeURIComponent(url.password);
+      expect(password).not.toBe('');
+      url.password = '';
+      const written = url.toString().replace(`${url.username}@`, `${url.username}:\${TXPLAN_TEST_CLINIC_PASSWORD}@`);
+      writeFileSync(yaml, readFileSync(yaml, 'utf8').replace('database: ${TXPLAN_TEST_CLINIC_DB}', `database: ${written}`));
+      const listed = txplan(['patient', 'list'], { cwd: ws, env: { TXPLAN_TEST_CLINIC_PASSWORD: password }, testDatabase: false });
+      expect(listed).toMatchObject({ code: 0, stderr: '' });
+      expect(listed.stdout).toContain('P-1');
+      const wrong = txplan(['patient', 'list'], { cwd: ws, env: { TXPLAN_TEST_CLINIC_PASSWORD: 'Wrong-Hunter2' }, testDatabase: false });
+      expect(wrong.code).toBe(1);
+      oneSentence(wrong.stderr);
+      expect(wrong.stdout + wrong.stderr).not.toContain('Hunter2');
+    }
   });
 });
 

@@ -5,8 +5,18 @@ import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from '
  * A synchronous PostgreSQL connection. The store is synchronous (short
  * transactions, no network call inside one), so the `pg` client runs in a
  * worker thread and the calling thread waits for each answer with
- * Atomics.wait. The worker holds one connection for the life of the process;
- * when the process ends, the server ends the session and releases its locks.
+ * Atomics.wait.
+ *
+ * Starting a worker and logging in costs far more than a command's work, so a
+ * process keeps the connections it closed and hands them to the next store it
+ * opens with the same URL (and the same libpq variables): `db copy` and
+ * in-process callers open several stores. A connection goes back only clean —
+ * any transaction rolled back, then DISCARD ALL: session advisory locks (the
+ * billing lock), prepared statements, settings and temporary tables gone —
+ * and is checked with a round trip before it is handed out again; one that
+ * failed, timed out or was cut off is ended instead. The workers never keep
+ * the process alive; the idle connections are ended when it exits (and if it
+ * dies, the server ends the sessions and releases their locks).
  */
 
 export interface QueryResult<R = Record<string, unknown>> {
@@ -84,6 +94,21 @@ port.on('message', async (m) => {
       if (broken) throw broken;
       const r = await client.query({ text: m.sql, values: m.params, name: m.name });
       reply({ rows: r.rows, rowCount: r.rowCount ?? 0 });
+    } else if (m.op === 'ping') {
+      if (broken) throw broken;
+      await client.query('SELECT 1');
+      reply({});
+    } else if (m.op === 'reset') {
+      // Back to a fresh session for the next store: no transaction, no advisory lock, no prepared statement, no setting.
+      if (broken) throw broken;
+      if (client.getTransactionStatus() !== 'I') await client.query('ROLLBACK');
+      await client.query('DISCARD ALL');
+      // The client remembers which named statements the session has prepared: DISCARD ALL dropped them all.
+      const c = client.connection;
+      if (!c || typeof c.parsedStatements !== 'object' || typeof c.submittedNamedStatements !== 'object') throw new Error('cannot reset the client');
+      c.parsedStatements = {};
+      c.submittedNamedStatements = {};
+      reply({});
     } else if (m.op === 'end') {
       if (client) await client.end().catch(() => {});
       reply({});
@@ -134,14 +159,41 @@ export function prewarmPostgres(url: string, applicationName = 'txplan'): void {
   prewarmed = startWorker({ url, timeout: 10, name: applicationName });
 }
 
+/** Idle connections at most kept per process (the oldest is ended first). */
+const MAX_IDLE = 4;
+
+/** Connections closed by their stores, clean, waiting for the next store with the same key (oldest first). */
+const idle: PostgresConnection[] = [];
+let endIdleAtExit = false;
+
+/**
+ * What a connection was made with: the URL, the application name and the
+ * libpq variables the worker read when it logged in (a store opened after
+ * PGPASSWORD or PGHOST changed gets a connection of its own).
+ */
+function keyOf(url: string, applicationName: string): string {
+  const libpq = Object.entries(process.env)
+    .filter(([name]) => name.startsWith('PG'))
+    .sort(([a], [b]) => (a < b ? -1 : 1));
+  return JSON.stringify([url, applicationName, libpq]);
+}
+
+/** Ends every idle connection of this process (at exit, or for a caller that wants the sessions gone now). */
+export function endIdlePostgres(): void {
+  for (const connection of idle.splice(0)) connection.end();
+}
+
 export class PostgresConnection {
   private readonly flag: Int32Array;
   private readonly port: MessagePort;
   private readonly worker: Worker;
+  private readonly key: string;
   private closed = false;
+  /** Set when the worker gave no answer in time or the session can no longer be trusted: never reused. */
+  private unusable = false;
   readonly serverVersion: number;
 
-  private constructor(options: ConnectOptions) {
+  private constructor(options: ConnectOptions, key: string) {
     const timeout = options.connectTimeoutSeconds ?? 10;
     const connect = { op: 'connect', url: options.url, timeout, name: options.applicationName ?? 'txplan' };
     // A worker started early for this URL (see prewarmPostgres) has loaded pg and connected meanwhile.
@@ -150,13 +202,30 @@ export class PostgresConnection {
     prewarmed = undefined;
     const started = early ?? startWorker(connect);
     ({ flag: this.flag, port: this.port, worker: this.worker } = started);
-    const answer = this.wait(timeout + 30);
-    this.serverVersion = answer.serverVersion!;
+    this.key = key;
+    try {
+      const answer = this.wait(timeout + 30);
+      this.serverVersion = answer.serverVersion!;
+    } catch (error) {
+      void this.worker.terminate();
+      throw error;
+    }
   }
 
-  /** Connects, or throws the PostgresError the server or the network gave. */
+  /**
+   * A connection to the database: one this process closed earlier with the
+   * same URL, if it still answers, else a new one. Throws the PostgresError
+   * the server or the network gave.
+   */
   static connect(options: ConnectOptions): PostgresConnection {
-    return new PostgresConnection(options);
+    const key = keyOf(options.url, options.applicationName ?? 'txplan');
+    for (let i = idle.length - 1; i >= 0; i--) {
+      const candidate = idle[i]!;
+      if (candidate.key !== key) continue;
+      idle.splice(i, 1);
+      if (candidate.revive()) return candidate;
+    }
+    return new PostgresConnection(options, key);
   }
 
   /**
@@ -169,15 +238,52 @@ export class PostgresConnection {
     return { rows: answer.rows as R[], rowCount: answer.rowCount ?? 0 };
   }
 
+  /**
+   * Gives the connection back for the next store of this process, clean (see
+   * the top of this file), or ends it when it cannot be made clean.
+   */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (!this.unusable) {
+      try {
+        this.ask({ op: 'reset' }, 10);
+        idle.push(this);
+        if (!endIdleAtExit) {
+          endIdleAtExit = true;
+          process.once('exit', endIdlePostgres);
+        }
+        while (idle.length > MAX_IDLE) idle.shift()!.end();
+        return;
+      } catch {
+        // not clean: ended below
+      }
+    }
+    this.end();
+  }
+
+  /** Ends the session and the worker: the connection is never used again. */
+  end(): void {
+    this.closed = true;
+    this.unusable = true;
     try {
       this.ask({ op: 'end' }, 10);
     } catch {
       // the session ends with the worker anyway
     }
     void this.worker.terminate();
+  }
+
+  /** Takes an idle connection back into use if it still answers; ends it otherwise. */
+  private revive(): boolean {
+    try {
+      this.ask({ op: 'ping' }, 10);
+      this.closed = false;
+      return true;
+    } catch {
+      this.end();
+      return false;
+    }
   }
 
   private ask(message: Record<string, unknown>, timeoutSeconds = 24 * 3600): Reply {
@@ -191,11 +297,12 @@ export class PostgresConnection {
     const waited = Atomics.wait(this.flag, 0, 0, timeoutSeconds * 1000);
     const received = receiveMessageOnPort(this.port);
     if (waited === 'timed-out' || !received) {
+      // A late answer would be taken for the next question's: this connection is done.
+      this.unusable = true;
       throw new PostgresError(`the database did not answer within ${timeoutSeconds} s`, 'timeout', undefined, undefined);
     }
     const reply = received.message as Reply;
     if (reply.error) throw new PostgresError(reply.error.message, reply.error.code, reply.error.detail, reply.error.constraint);
     return reply;
   }
-
 }
