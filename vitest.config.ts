@@ -5,11 +5,16 @@ import { configDefaults, defineConfig } from 'vitest/config';
  * in the `postgres` project. Each test folder gets a database of its own there;
  * the `txplan()` helper points the binary at it (TXPLAN_DB).
  *
+ * Files whose SQLite tests are about the database file branch on `engine` and
+ * prove the PostgreSQL counterpart there: backup-restore (`db backup` / `db
+ * restore` refuse, naming pg_dump / pg_restore; a database put back from a dump
+ * is caught by the high-water mark), failures (a schema changed by hand, a
+ * read-only database, a user without write rights, txplan's write lock held by
+ * another session, the server going away), temp-files (nothing of the database
+ * is written into the workspace), restore-keys (an older copy put back with
+ * pg_restore or CREATE DATABASE … TEMPLATE).
+ *
  * SQLite only, by nature:
- * - backup-restore: `db backup` / `db restore` copy the SQLite file and its sidecars.
- * - failures: a full or read-only disk under the database file, a locked file.
- * - temp-files: the journal and temporary files SQLite leaves beside the database.
- * - restore-keys: puts an older copy of the database file back (high-water mark on the file).
  * - fuzz-free-text: engine-neutral, but each of its thousands of in-process commands opens a
  *   PostgreSQL connection (a worker thread, ~0.2 s), far beyond its time limit there.
  * - clock, confirm-in-process: not yet made engine-neutral (they fail on PostgreSQL as they
@@ -43,6 +48,10 @@ export const POSTGRES_SCENARIOS = [
   'cli',
   'fixtures',
   'refunds-never-twice',
+  'backup-restore',
+  'failures',
+  'temp-files',
+  'restore-keys',
 ] as const;
 
 export default defineConfig({
