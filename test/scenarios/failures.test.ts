@@ -3,7 +3,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, statSync, writeSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { binary, databaseEnv, databaseFile, engine, query, repoRoot, setUp, tempDir, testDatabase, txplan, workspace } from '../helpers.js';
+import { binary, databaseEnv, databaseFile, engine, query, repoRoot, setUp, tempDir, testDatabase, txplan, withoutClockWarning, workspace } from '../helpers.js';
 import { LOCK_CLASS, LOCKS } from '../../src/store/postgres/engine.js';
 
 /**
@@ -297,6 +297,43 @@ describe.skipIf(engine === 'sqlite' && !canMount)('a full disk (a small tmpfs; P
         expect(result.stderr).toMatch(/^txplan: Cannot reach the PostgreSQL server for postgres:\/\/txplan@127\.0\.0\.1:9\/txplan \(connection refused\): .*nothing was changed\n$/);
       }
       expect(query(ws, 'SELECT count(*) AS n FROM patients')).toEqual([{ n: 1 }]);
+    });
+
+    it.skipIf(!canMount)("PostgreSQL, the workspace's own disk full: the database goes on; handouts say the disk is full; billing charges nothing until the high-water mark can be raised, then charges once", () => {
+      const mount = tempDir();
+      expect(sh(`mount -t tmpfs -o size=3m tmpfs '${mount}'`)).toBe(0);
+      onTestFinished(() => void sh(`umount '${mount}'`));
+      const ws = join(mount, 'clinic');
+      expect(txplan(['init', ws]).code).toBe(0);
+      clinic(ws);
+      const filler = openSync(join(mount, 'filler'), 'w');
+      try {
+        for (;;) writeSync(filler, Buffer.alloc(4096));
+      } catch (error) {
+        expect((error as NodeJS.ErrnoException).code).toBe('ENOSPC');
+      } finally {
+        closeSync(filler);
+      }
+      expect(txplan(['plan', 'list'], { cwd: ws }).stdout).toContain('Lovelace');
+      expect(txplan(['patient', 'add', '--first', 'Bo', '--last', 'Bell', '--mrn', 'P-2'], { cwd: ws }).code).toBe(0);
+      const handout = txplan(['handout', '1', '-o', 'plan-1.pdf'], { cwd: ws });
+      expect(handout.code).toBe(1);
+      oneSentence(handout.stderr);
+      expect(handout.stderr).toMatch(/the disk is full/i);
+      // The mark of what the processor saw is raised before the processor is called: it cannot be, so nothing is charged.
+      const ledger = () => query<{ n: number }>(ws, 'SELECT count(*) AS n FROM sandbox_charges')[0]!.n;
+      expect(ledger()).toBe(1);
+      const run = txplan(['billing', 'run', '--date', '2031-02-15'], { cwd: ws, env: { TXPLAN_NOW: '2031-02-15' } });
+      expect(run.code).toBe(1);
+      oneSentence(withoutClockWarning(run.stderr));
+      expect(run.stderr).toMatch(/the disk is full/i);
+      expect(ledger()).toBe(1);
+      expect(query(ws, 'SELECT * FROM billing_lock')).toEqual([]);
+      // Space freed, the next run charges the installment once (the charge left pending is settled by its key).
+      sh(`rm '${join(mount, 'filler')}'`);
+      expect(txplan(['billing', 'run', '--date', '2031-02-15'], { cwd: ws, env: { TXPLAN_NOW: '2031-02-15' } }).code).toBe(0);
+      expect(ledger()).toBe(2);
+      expect(query(ws, "SELECT installment, status FROM charges WHERE plan_id = 1 ORDER BY installment")).toEqual([{ installment: 1, status: 'succeeded' }, { installment: 2, status: 'succeeded' }]);
     });
     return;
   }
