@@ -221,14 +221,32 @@ export function dumpDatabase(ws: string, file: string): void {
  * the clinic's database takes back: its tables keep what they hold now.
  */
 export function restoreDatabase(ws: string, file: string): void {
+  replaceDatabase(ws, 'template0', (url) => pgTool('pg_restore', ['--no-owner', '--exit-on-error', '--dbname', url, file]));
+}
+
+/**
+ * Puts test folder `from`'s database (a copy made earlier with
+ * copyDatabase) back as workspace `ws`'s, as an administrator recreating the
+ * database from an old copy (CREATE DATABASE … TEMPLATE) does; the sandbox
+ * ledger keeps what it holds now, as in restoreDatabase.
+ */
+export function putBackDatabase(ws: string, from: string): void {
+  const source = databaseNameFor(folderOf(from));
+  readers.get(source)?.close();
+  readers.delete(source);
+  replaceDatabase(ws, source, () => undefined);
+}
+
+/** Drops workspace `ws`'s database and makes it anew from `template`, then `fill(url)`; the sandbox ledger is kept as it is now. */
+function replaceDatabase(ws: string, template: string, fill: (url: string) => void): void {
   const name = databaseNameFor(folderOf(ws));
   const url = databaseUrlFor(folderOf(ws));
   const ledger = { sandbox_charges: queryPostgres<unknown>(ws, 'SELECT * FROM sandbox_charges', []), sandbox_refunds: queryPostgres<unknown>(ws, 'SELECT * FROM sandbox_refunds', []) };
   readers.get(name)?.close();
   readers.delete(name);
   adminConnection().query(`DROP DATABASE ${ident(name)} WITH (FORCE)`);
-  adminConnection().query(`CREATE DATABASE ${ident(name)} TEMPLATE template0`);
-  pgTool('pg_restore', ['--no-owner', '--exit-on-error', '--dbname', url, file]);
+  adminConnection().query(`CREATE DATABASE ${ident(name)} TEMPLATE ${ident(template)}`);
+  fill(url);
   const db = PostgresConnection.connect({ url, applicationName: 'txplan-tests' });
   try {
     for (const [table, rows] of Object.entries(ledger)) {

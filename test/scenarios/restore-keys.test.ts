@@ -1,13 +1,16 @@
-import { copyFileSync, existsSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { at, clinicWorkspace, ledgerRows, runner, tempDir, txplan, withoutClockWarning } from '../helpers.js';
+import { at, clinicWorkspace, engine, ledgerRows, query, runner, tempDir, txplan, withoutClockWarning } from '../helpers.js';
+import { copyDatabase, dumpDatabase, putBackDatabase, restoreDatabase } from '../postgres.js';
 
 /**
  * Issue 8 item 3: a restored database must never make the processor replay an
  * old charge for a new patient. Keys carry the database's own random id, and
  * ids never go backwards: the high-water mark lives outside the database file.
+ * On PostgreSQL the mark is the workspace's .txplan/high-water.json (the
+ * machine that bills keeps it), and an older copy is put back with the
+ * server's own tools (pg_dump / pg_restore, CREATE DATABASE … TEMPLATE).
  */
 
 const ACNE = 'comprehensive-acne-resolution'; // monthly, 6 × $249.00
@@ -25,18 +28,17 @@ function clinic() {
   const { run, json } = runner(ws);
   const dbFile = join(ws, '.txplan', 'txplan.db');
   const ledger = (): LedgerRow[] => ledgerRows<LedgerRow>(ws, 'SELECT * FROM charges ORDER BY created_at, idempotency_key');
-  const databaseId = (): string => {
-    const handle = new Database(dbFile, { readonly: true });
-    try {
-      return (handle.prepare('SELECT id FROM database_info').get() as { id: string }).id;
-    } finally {
-      handle.close();
-    }
-  };
+  const databaseId = (): string => query<{ id: string }>(ws, 'SELECT id FROM database_info')[0]!.id;
   // Plans are entered on their start date: txplan's clock (TXPLAN_NOW) is set there.
   const start = (patient: string, token = 'pm_card_mastercard') =>
     txplan(['plan', 'apply', patient, ACNE, '--mode', 'start', '--yes', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', token, '--json', '--yes'], { cwd: ws, env: at('2031-01-15') });
   return { ws, run, json, dbFile, ledger, databaseId, start };
+}
+
+/** The workspace's high-water mark for its database: beside the SQLite file, in .txplan of the workspace for PostgreSQL. */
+function highWater(ws: string, id: string): { plans: number; charges: number } {
+  const marks = JSON.parse(readFileSync(join(ws, '.txplan', 'high-water.json'), 'utf8')) as { databases: Record<string, { plans: number; charges: number }> };
+  return marks.databases[id]!;
 }
 
 function started(result: { code: number; stdout: string; stderr: string }): number {
@@ -51,6 +53,9 @@ describe('idempotency keys across restores', () => {
     const dbId = c.databaseId();
     expect(dbId).toMatch(/^[a-z]{24}$/);
     expect(c.ledger().map((r) => r.idempotency_key)).toEqual([`txp_${dbId}_plan-${id}-installment-1`]);
+    // The mark of what the processor saw is kept outside the database, in the workspace (on either engine).
+    expect(highWater(c.ws, dbId)).toMatchObject({ plans: id, charges: 1 });
+    if (engine === 'postgres') expect(existsSync(c.dbFile)).toBe(false);
     const other = clinic();
     expect(other.databaseId()).not.toBe(dbId);
   });
@@ -59,13 +64,22 @@ describe('idempotency keys across restores', () => {
     const c = clinic();
     started(c.start('P-1'));
     const backup = join(tempDir(), 'backup');
-    expect(c.run('db', 'backup', backup).code).toBe(0);
+    if (engine === 'sqlite') expect(c.run('db', 'backup', backup).code).toBe(0);
+    else {
+      // On PostgreSQL backups are the server's own tools' (txplan's refusal is in backup-restore): pg_dump, then pg_restore.
+      dumpDatabase(c.ws, backup);
+    }
     const second = started(c.start('P-2'));
     expect(c.ledger()).toHaveLength(2);
 
-    const restored = c.run('db', 'restore', backup, '--yes', '--force');
-    expect(restored.stderr).toBe('');
-    expect(restored.code).toBe(0);
+    if (engine === 'sqlite') {
+      const restored = c.run('db', 'restore', backup, '--yes', '--force');
+      expect(restored.stderr).toBe('');
+      expect(restored.code).toBe(0);
+    } else {
+      restoreDatabase(c.ws, backup);
+      expect(query(c.ws, 'SELECT count(*) AS n FROM plans')).toEqual([{ n: 1 }]);
+    }
 
     // The processor holds a charge the restored database does not: no money moves until it is reconciled.
     const refused = c.start('P-3');
@@ -87,14 +101,21 @@ describe('idempotency keys across restores', () => {
     expect(charge.map((ch) => ch.gateway_charge_id)).toEqual([ledger[2]!.id]);
   });
 
-  it('a database file copied back by hand is caught when opened: ids continue past what the processor saw', () => {
+  it('a database copied back by hand is caught when opened: ids continue past what the processor saw', () => {
     const c = clinic();
     started(c.start('P-1'));
     const copy = join(tempDir(), 'copy.db');
-    copyFileSync(c.dbFile, copy);
+    // SQLite: the file copied aside and back. PostgreSQL: a copy made with CREATE DATABASE … TEMPLATE, later put back in its place.
+    if (engine === 'sqlite') copyFileSync(c.dbFile, copy);
+    else copyDatabase(c.ws, copy);
     const second = started(c.start('P-2'));
-    for (const suffix of ['-wal', '-shm']) if (existsSync(c.dbFile + suffix)) rmSync(c.dbFile + suffix);
-    copyFileSync(copy, c.dbFile);
+    if (engine === 'sqlite') {
+      for (const suffix of ['-wal', '-shm']) if (existsSync(c.dbFile + suffix)) rmSync(c.dbFile + suffix);
+      copyFileSync(copy, c.dbFile);
+    } else {
+      putBackDatabase(c.ws, copy);
+      expect(query(c.ws, 'SELECT count(*) AS n FROM plans')).toEqual([{ n: 1 }]);
+    }
 
     const refused = txplan(['billing', 'run', '--date', '2031-02-01'], { cwd: c.ws, env: at('2031-02-01') });
     expect(refused.code).toBe(1);

@@ -1,14 +1,17 @@
 import { spawnSync } from 'node:child_process';
-import { lstatSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, lstatSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { binary, setUp, tempDir, txplan, workspace, repoRoot } from '../helpers.js';
+import { binary, databaseEnv, engine, query, setUp, tempDir, txplan, workspace, repoRoot } from '../helpers.js';
 
 /**
  * Temporary files have random names and are created exclusively, so a
  * symlink planted where one was expected is never followed; folders and files
  * txplan makes have their modes whatever the umask; the workspace's
- * .gitignore covers where txplan writes patient data by default.
+ * .gitignore covers where txplan writes patient data by default. On
+ * PostgreSQL no database file, journal or ledger is written into the
+ * workspace at all (only the high-water mark, private, in .txplan), and
+ * `db backup` refuses before it touches the disk.
  */
 
 const ACNE = 'comprehensive-acne-resolution';
@@ -17,7 +20,7 @@ const ACNE = 'comprehensive-acne-resolution';
 function shell(cwd: string, before: string, args: readonly string[]): { code: number; stdout: string; stderr: string } {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TXPLAN_')));
   const quoted = args.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  const result = spawnSync('/bin/sh', ['-c', `${before}; exec '${process.execPath}' '${binary}' ${quoted}`], { cwd, env: { ...env, TXPLAN_ACTOR: 'test' }, encoding: 'utf8' });
+  const result = spawnSync('/bin/sh', ['-c', `${before}; exec '${process.execPath}' '${binary}' ${quoted}`], { cwd, env: { ...env, TXPLAN_ACTOR: 'test', ...databaseEnv(cwd, args) }, encoding: 'utf8' });
   return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -32,6 +35,20 @@ function started(): string {
 }
 
 const mode = (path: string) => statSync(path).mode & 0o777;
+
+/** Every file under `root` (relative paths), links included. */
+function filesUnder(root: string): string[] {
+  return readdirSync(root, { recursive: true, withFileTypes: true })
+    .filter((entry) => !entry.isDirectory())
+    .map((entry) => relative(root, join(entry.parentPath, entry.name)))
+    .sort();
+}
+
+/** PostgreSQL: nothing of the database is in the workspace — no database file, journal, WAL, shared memory or sandbox ledger. */
+function noDatabaseFiles(ws: string): void {
+  expect(filesUnder(ws).filter((f) => /\.db($|-)|-journal$|-wal$|-shm$/.test(f))).toEqual([]);
+  expect(existsSync(join(ws, '.txplan', 'txplan.db'))).toBe(false);
+}
 
 describe('temporary files', () => {
   it.each([
@@ -49,17 +66,27 @@ describe('temporary files', () => {
     expect(mode(join(ws, name))).toBe(0o600);
     // No temporary file is left behind (the planted link is txplan's to ignore, not to remove).
     expect(readdirSync(ws).filter((f) => f.startsWith(`.${name}.`) && !lstatSync(join(ws, f)).isSymbolicLink())).toEqual([]);
+    if (engine === 'postgres') noDatabaseFiles(ws);
   });
 });
 
 describe('backups', () => {
-  it('a backup never writes through a symlink planted at its folder, and its own files are private', () => {
+  it('a backup never writes through a symlink planted at its folder, and its own files are private (PostgreSQL: refused before any file is written)', () => {
     const ws = started();
     const victim = tempDir();
     const planted = shell(ws, `ln -s '${victim}' backup-here`, ['db', 'backup', 'backup-here']);
     expect(planted.code).toBe(1);
     expect(planted.stderr).toMatch(/^txplan: .+\n$/);
     expect(readdirSync(victim)).toEqual([]);
+    if (engine === 'postgres') {
+      expect(planted.stderr).toContain('pg_dump');
+      const refused = shell(ws, 'true', ['db', 'backup', 'backup-folder']);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/^txplan: "txplan db backup" works on a SQLite database file, .*pg_dump.*\n$/);
+      expect(existsSync(join(ws, 'backup-folder'))).toBe(false);
+      noDatabaseFiles(ws);
+      return;
+    }
     const made = shell(ws, 'true', ['db', 'backup', 'backup-folder']);
     expect(made.code).toBe(0);
     expect(mode(join(ws, 'backup-folder'))).toBe(0o700);
@@ -92,7 +119,13 @@ describe('modes whatever the umask', () => {
       expect(result.code, args.join(' ')).toBe(0);
     }
     expect(mode(join(ws, '.txplan'))).toBe(0o700);
-    expect(mode(join(ws, '.txplan', 'txplan.db'))).toBe(0o600);
+    if (engine === 'sqlite') expect(mode(join(ws, '.txplan', 'txplan.db'))).toBe(0o600);
+    else {
+      expect(query(ws, 'SELECT count(*) AS n FROM plans')).toEqual([{ n: 1 }]);
+      noDatabaseFiles(ws);
+    }
+    // The mark of the ids the processor may have seen is patient-free, but private like all of .txplan.
+    expect(mode(join(ws, '.txplan', 'high-water.json'))).toBe(0o600);
     // Every folder --out-dir created is private: handouts are about patients.
     expect(mode(join(ws, 'out'))).toBe(0o700);
     expect(mode(join(ws, 'out', 'handouts'))).toBe(0o700);
@@ -115,5 +148,7 @@ describe('the workspace .gitignore', () => {
       // What the clinic shares is not ignored.
       expect(spawnSync('git', ['check-ignore', '--no-index', 'txplan.yaml', `templates/${ACNE}.yaml`, 'catalog.yaml'], { cwd: root }).status).toBe(1);
     }
+    // On PostgreSQL the patient data the .gitignore must cover is on the server: no database file in the workspace at all.
+    if (engine === 'postgres') noDatabaseFiles(ws);
   });
 });

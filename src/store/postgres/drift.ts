@@ -45,7 +45,8 @@ export function postgresDrift(conn: Queryable, list: readonly PostgresMigration[
   const live = describe(conn, currentSchema(conn));
   const scratch = `txplan_expected_${randomBytes(8).toString('hex')}`;
   let expected: Catalog;
-  conn.query('BEGIN');
+  // Always rolled back, so it may run where reads are the default (default_transaction_read_only): db check reads.
+  conn.query('BEGIN READ WRITE');
   try {
     conn.query(`CREATE SCHEMA ${scratch}`);
     conn.query(`SET LOCAL search_path TO ${scratch}`);

@@ -56,6 +56,10 @@ export function postgresProblem(error: unknown, display: string): TxplanError | 
     const what = /mrn/i.test(error.constraint ?? '') ? 'a patient with the same MRN' : /charges/i.test(error.constraint ?? '') ? 'the same charge' : `the same record (${error.constraint ?? 'a unique value'})`;
     return new FailedError(`Another terminal saved ${what} on ${display} at the same moment; nothing was changed: look at what is there now, and run the command again if it is still needed`, 'conflict');
   }
+  if (code === '42P01' || code === '42703') {
+    // A table or column txplan's migrations made is gone: the schema was changed by hand.
+    return new FailedError(`The database ${display} is missing part of txplan's schema (${error.message}): it was changed by hand; "txplan db check" lists what differs, so undo the change or restore the database from the server's backups (pg_dump); nothing was changed`, 'db_drift');
+  }
   if (code === '53100') return new FailedError(`The PostgreSQL server for ${display} has run out of disk space: free some space on the server and run the command again; nothing was changed`, 'disk_full');
   if (code === '25006') return new FailedError(`The PostgreSQL server for ${display} accepts only reads (a standby, or default_transaction_read_only): point txplan at the primary to change anything; nothing was changed`, 'database_read_only');
   if (code === '42501') return new FailedError(`The database user may not do this on ${display} (${error.message}): grant it the privileges on txplan's tables, or use the owner; nothing was changed`, 'database_permission');

@@ -71,6 +71,13 @@ function apply(conn: Queryable, migration: PostgresMigration, now: string): void
     } catch {
       // the transaction ended with the connection
     }
+    if ((error as { code?: string }).code === '42P07' || (error as { code?: string }).code === '42710') {
+      // The tables are there but their migration's record is not: schema_migrations was changed by hand.
+      throw new FailedError(
+        `The database already holds what txplan's migration ${migration.version} makes (${(error as Error).message}), but schema_migrations has no record of it: it was changed by hand; put its row back or restore the database from the server's backups (pg_dump); nothing was changed`,
+        'db_drift',
+      );
+    }
     throw new FailedError(
       `The database could not be upgraded to schema ${migration.version} (${migration.name}): ${(error as Error).message}; nothing was changed`,
       'database_migration',

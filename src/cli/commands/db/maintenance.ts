@@ -59,9 +59,10 @@ export async function backup(ctx: Context, dest: string): Promise<number> {
 
 export async function restore(ctx: Context, src: string, opts: { force?: boolean }): Promise<number> {
   const folder = resolve(ctx.cwd, src);
+  // A PostgreSQL database is never restored from a txplan backup folder, whatever the folder holds: say so first.
+  const path = databasePath(ctx, () => resolveWorkspace(ctx), '"txplan db restore"');
   const manifest = verifyBackup(folder);
   if (!ctx.interactive && !ctx.options.yes) throw new UsageError('Restoring replaces the database; add --yes to confirm when not at a terminal');
-  const path = databasePath(ctx, () => resolveWorkspace(ctx), '"txplan db restore"');
   const target = { databasePath: path, attachmentsDir: attachmentsDir(ctx, path), highWaterFile: highWaterFile(path) };
   const newer = newerThanBackup(folder, target);
   if (newer && !opts.force) throw new FailedError(`Not restored: ${newer}, and restoring would lose that; add --force to restore the backup anyway`, 'database_newer');
