@@ -3,6 +3,7 @@ import { FailedError } from '../errors.js';
 import type { Store } from './store.js';
 import { raiseSequences, sequences } from './database-info.js';
 import { raisePostgresSequence } from './postgres/sequences.js';
+import { refreshStatistics } from './postgres/maintenance.js';
 
 /**
  * The tables a copy carries, parents before children, each with the columns
@@ -64,7 +65,7 @@ const MAX_PARAMETERS = 30000;
 export function copyDatabase(source: Store, target: Store, extras: readonly CopiedExtra[] = [], options: CopyOptions = {}): TableCopy[] {
   const ran: CopiedExtra[] = [];
   try {
-    return source.engine.readSnapshot(() =>
+    const tables = source.engine.readSnapshot(() =>
       target.transaction(() => {
         refuseNonEmpty(target, extras);
         const read = new Map<string, { rows: number; digest: string }>();
@@ -110,6 +111,8 @@ export function copyDatabase(source: Store, target: Store, extras: readonly Copi
         return tables;
       }),
     );
+    if (target.kind === 'postgres') refreshStatistics(target);
+    return tables;
   } catch (error) {
     for (const extra of ran.reverse()) {
       try {
