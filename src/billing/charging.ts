@@ -1,7 +1,7 @@
 import type { PlainDate } from '../domain/dates.js';
 import { recordAudit } from '../store/audit.js';
 import { attemptKey } from '../domain/keys.js';
-import { chargeParties, getCharge, settleCharge } from '../store/charges.js';
+import { chargeParties, getCharge, settleCharges } from '../store/charges.js';
 import { getPlan, setPlanStatusIf } from '../store/plans.js';
 import type { Store } from '../store/store.js';
 import { needsPatient, NEEDS_PATIENT_ADVICE, type ChargeResult, type Gateway } from './gateway.js';
@@ -85,33 +85,44 @@ function settleAll(ctx: ChargingContext, pending: readonly ChargeRow[], answers:
   const at = ctx.now().toISOString();
   const outcomes: Outcome[] = [];
   ctx.store.transaction(() => {
-    pending.forEach((charge, i) => {
+    // Every answer's settlement first, written together (one statement on a server); then what follows from each, in order.
+    const settlements = pending.map((charge, i): Settlement | null => {
       const result = answers[i]!;
-      if (result.status === 'error') {
-        outcomes.push({ charge, result, pastDue: false });
-        return; // unknown outcome: stays pending for the next run
-      }
+      if (result.status === 'error') return null; // unknown outcome: stays pending for the next run
       const hard = result.status === 'declined' && result.hard;
-      const next = result.status === 'declined' ? nextAttempt(charge, hard, today(charge), ctx.retryDays) : null;
-      const settlement: Settlement = {
+      return {
         status: result.status === 'succeeded' ? 'succeeded' : 'failed',
         gatewayChargeId: result.id,
         declineCode: result.status === 'declined' ? result.code : null,
         declineMessage: result.status === 'declined' ? result.message : null,
         hardDecline: hard,
-        nextAttemptOn: next,
+        nextAttemptOn: result.status === 'declined' ? nextAttempt(charge, hard, today(charge), ctx.retryDays) : null,
       };
-      if (!settleCharge(ctx.store, charge, settlement, at)) {
+    });
+    const changed = settleCharges(
+      ctx.store,
+      settlements.flatMap((settlement, i) => (settlement ? [{ id: pending[i]!.id, settlement }] : [])),
+      at,
+    );
+    pending.forEach((charge, i) => {
+      const result = answers[i]!;
+      const settlement = settlements[i];
+      if (result.status === 'error' || !settlement) {
+        outcomes.push({ charge, result, pastDue: false });
+        return;
+      }
+      if (!changed.has(charge.id)) {
         outcomes.push({ charge: getCharge(ctx.store, charge.id)!, result, pastDue: false }); // settled meanwhile
         return;
       }
+      const next = settlement.nextAttemptOn;
       const settled: ChargeRow = {
         ...charge,
         status: settlement.status,
         gateway_charge_id: settlement.gatewayChargeId,
         decline_code: settlement.declineCode,
         decline_message: settlement.declineMessage,
-        hard_decline: hard ? 1 : 0,
+        hard_decline: settlement.hardDecline ? 1 : 0,
         next_attempt_on: next,
         updated_at: at,
       };

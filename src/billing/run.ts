@@ -4,7 +4,7 @@ import { formatDate, parseDate, todayIn, type PlainDate } from '../domain/dates.
 import { formatInstant } from '../domain/instants.js';
 import { resumePlan } from '../plans/lifecycle.js';
 import { recordAudit } from '../store/audit.js';
-import { beginRetry, chargesOfPlans, insertPendingCharge, openCharges, releaseBillingLock, takeBillingLock } from '../store/charges.js';
+import { beginRetry, chargesOfPlans, insertPendingCharges, openCharges, releaseBillingLock, takeBillingLock } from '../store/charges.js';
 import { listClinics } from '../store/clinics.js';
 import { billingFacts, billingPlansByIds, cancelledPlansOwing, clinicsOfPlansInStatus, countPlansInStatus, getPlan, plansInStatus, planVersions, setPlanStatusIf } from '../store/plans.js';
 import { auditCharge, sendPending, type ChargingContext, type Outcome } from './charging.js';
@@ -16,7 +16,7 @@ import { isComplete, planBilling, type BillablePlan, type BillingAction } from '
 import { billableOf } from './billable.js';
 import type { ClinicToday } from './future.js';
 import type { Store } from '../store/store.js';
-import type { BillingPlanRow, ChargeRow, PlanStatus } from '../domain/records.js';
+import type { BillingPlanRow, ChargeRow, NewCharge, PlanStatus } from '../domain/records.js';
 
 export interface RunOptions {
   /** The date to bill as of, for every clinic; default: each clinic's own today. */
@@ -196,10 +196,21 @@ async function billChunk(ctx: ChargingContext, plans: readonly BillingPlanRow[],
   store.transaction(() => {
     // The plans were read before this transaction: one changed since (cancelled, paused, edited) is left for the next run.
     const versions = planVersions(store, ids);
+    // New charges are written together (one statement on a server), before anything else that is audited, in order.
+    let created: NewCharge[] = [];
+    const insertCreated = () => {
+      if (created.length === 0) return;
+      for (const charge of insertPendingCharges(store, created)) {
+        auditCharge(ctx, 'charge.created', charge, at);
+        pending.push(charge);
+      }
+      created = [];
+    };
     for (const action of actions) {
       const plan = byId.get(action.planId)!;
       // A charge already sent is still asked about: the same key only replays what the processor did.
       if (action.kind !== 'settle' && versions.get(plan.id) !== plan.version) continue;
+      if (action.kind !== 'charge' && action.kind !== 'overdue' && action.kind !== 'skip') insertCreated();
       switch (action.kind) {
         case 'overdue':
           break;
@@ -209,8 +220,8 @@ async function billChunk(ctx: ChargingContext, plans: readonly BillingPlanRow[],
         case 'settle':
           pending.push(chargeById.get(action.chargeId)!);
           break;
-        case 'charge': {
-          const created = insertPendingCharge(store, {
+        case 'charge':
+          created.push({
             plan_id: plan.id,
             kind: 'installment',
             installment: action.installment,
@@ -225,10 +236,7 @@ async function billChunk(ctx: ChargingContext, plans: readonly BillingPlanRow[],
             created_at: at,
             updated_at: at,
           });
-          auditCharge(ctx, 'charge.created', created, at);
-          pending.push(created);
           break;
-        }
         case 'retry': {
           const token = facts.get(plan.id)!.token ?? chargeById.get(action.chargeId)!.payment_token;
           const retry = beginRetry(store, { ...chargeById.get(action.chargeId)!, payment_token: token }, at);
@@ -243,6 +251,7 @@ async function billChunk(ctx: ChargingContext, plans: readonly BillingPlanRow[],
           break;
       }
     }
+    insertCreated();
   });
   if (pending.length === 0) return;
   // Only a plan these charges would finish, if paid, is looked at again once the answers are in.

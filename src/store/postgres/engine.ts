@@ -7,7 +7,7 @@ export const POSTGRES_DIALECT: Dialect = {
   integersIn: (parameter) => `SELECT CAST(jsonb_array_elements_text(CAST(${parameter} AS jsonb)) AS bigint)`,
   textsIn: (parameter) => `SELECT jsonb_array_elements_text(CAST(${parameter} AS jsonb))`,
   caseless: (column) => `lower(${column})`,
-  jsonNumber: (column, path) => `CAST(CAST(${column} AS jsonb) #>> '{${path.join(',')}}' AS numeric)`,
+  jsonNumber: (column, path) => `CAST(CAST(${column} AS json) #>> '{${path.join(',')}}' AS numeric)`,
   like: 'ILIKE',
   noLimit: null,
 };
