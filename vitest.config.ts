@@ -43,6 +43,7 @@ export const POSTGRES_SCENARIOS = [
   'cli',
   'fixtures',
   'refunds-never-twice',
+  'store-batches',
 ] as const;
 
 export default defineConfig({
