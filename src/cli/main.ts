@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { CommanderError } from 'commander';
 import { FailedError, TxplanError } from '../errors.js';
-import { databaseError } from '../store/database.js';
 import { readEnvironment } from '../config.js';
 import { containsCardNumber } from '../domain/cards.js';
 import { buildProgram } from './program.js';
@@ -79,7 +78,7 @@ export async function main(argv: readonly string[], io?: Io): Promise<number> {
       report({ code: 'usage', message: `${capitalize(message.replace(/\n/g, ' '))}${/[.?)]$/.test(message) ? '' : '.'} Run "${commandPath(program, argv)} --help" for usage.`, json });
       return 2;
     }
-    const known = error instanceof TxplanError ? error : mapFailure(error);
+    const known = error instanceof TxplanError ? error : await mapFailure(error);
     if (known) {
       report({ code: known.code, message: known.message, json });
       if (debug && error instanceof Error && error.stack) stderr(`${redact(error.stack)}\n`);
@@ -93,7 +92,9 @@ export async function main(argv: readonly string[], io?: Io): Promise<number> {
 }
 
 /** Failures of the machine rather than of txplan, as one sentence: a damaged, read-only, busy or full database, a full or read-only disk. */
-function mapFailure(error: unknown): TxplanError | undefined {
+async function mapFailure(error: unknown): Promise<TxplanError | undefined> {
+  // Loaded only here: a command on a PostgreSQL database never loads the SQLite modules.
+  const { databaseError } = await import('../store/database.js');
   const database = databaseError(error);
   if (database) return database;
   const code = (error as NodeJS.ErrnoException | undefined)?.code;

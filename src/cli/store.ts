@@ -1,9 +1,7 @@
 import { simulatedClockWarning, type Context } from './context.js';
 import { resolveWorkspace } from './workspace.js';
-import { databaseError, openDatabase } from '../store/database.js';
 import { billingLock } from '../billing/lock.js';
 import { Store } from '../store/store.js';
-import { openPostgres } from '../store/postgres/open.js';
 import { postgresProblem } from '../store/postgres/errors.js';
 import { checkHighWater, highWaterFile, recordIssued } from '../store/high-water.js';
 import { join } from 'node:path';
@@ -60,13 +58,14 @@ function highWaterPlace(ctx: Context, location: DatabaseLocation): string | unde
  * A database behind its high-water mark (an older copy put back) has its ids
  * moved past the mark and billing held until reconciled.
  */
-export function openStore(ctx: Context): Store {
+export async function openStore(ctx: Context): Promise<Store> {
   const location = databaseLocationOf(ctx, () => resolveWorkspace(ctx));
   const seconds = ctx.env.dbWaitSeconds ?? 60;
+  // Each engine's modules are loaded only when a database of that engine is opened.
   const engine =
     location.engine === 'sqlite'
-      ? openDatabase(location.path, { busyTimeoutMs: seconds * 1000 })
-      : openPostgres({ url: location.url, display: location.display, now: ctx.now().toISOString() });
+      ? (await import('../store/database.js')).openDatabase(location.path, { busyTimeoutMs: seconds * 1000 })
+      : (await import('../store/postgres/open.js')).openPostgres({ url: location.url, display: location.display, now: ctx.now().toISOString() });
   const store: Store = new Store(engine, {
     seconds,
     holder: () => {
@@ -86,7 +85,7 @@ export function openStore(ctx: Context): Store {
     if (!store.readonly && mark) checkHighWater(store, mark, ctx.now().toISOString(), ctx.actor);
   } catch (error) {
     store.close();
-    throw storeProblem(error, location) ?? error;
+    throw (await storeProblem(error, location)) ?? error;
   }
   return store;
 }
@@ -100,8 +99,8 @@ export function highWaterOf(store: Store): string | undefined {
 }
 
 /** The one sentence for a database failure on either engine, or undefined. */
-function storeProblem(error: unknown, location: DatabaseLocation) {
-  return location.engine === 'sqlite' ? databaseError(error, location.path) : postgresProblem(error, location.display);
+async function storeProblem(error: unknown, location: DatabaseLocation) {
+  return location.engine === 'sqlite' ? (await import('../store/database.js')).databaseError(error, location.path) : postgresProblem(error, location.display);
 }
 
 /**
@@ -109,7 +108,7 @@ function storeProblem(error: unknown, location: DatabaseLocation) {
  * issued in the high-water mark; a database failure becomes its one sentence.
  */
 export async function withStore<T>(ctx: Context, work: (store: Store) => Promise<T> | T): Promise<T> {
-  const store = openStore(ctx);
+  const store = await openStore(ctx);
   try {
     const result = await work(store);
     markIssued(ctx, store);
@@ -120,7 +119,7 @@ export async function withStore<T>(ctx: Context, work: (store: Store) => Promise
     } catch {
       // the command's own error is the one to report
     }
-    throw storeProblem(error, databaseLocationOf(ctx, () => resolveWorkspace(ctx))) ?? error;
+    throw (await storeProblem(error, databaseLocationOf(ctx, () => resolveWorkspace(ctx)))) ?? error;
   } finally {
     store.close();
   }

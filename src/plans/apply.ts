@@ -5,13 +5,16 @@ import { contentHash, planEndDate, stepsFor } from '../domain/plan.js';
 import { minorOf, servicePrices, visitPriceMinor } from '../domain/pricing.js';
 import type { Registry, LoadedTemplate } from '../registry/registry.js';
 import { fileProvenance } from '../registry/git.js';
-import { insertPlan, insertSteps, setPrice } from '../store/plans.js';
+import { insertPlans, insertPrice, insertSteps } from '../store/plans.js';
 import { savePaymentMethod } from '../store/payment-methods.js';
 import { recordAudit } from '../store/audit.js';
 import type { Store } from '../store/store.js';
 import type { Clinic, NewPlan, Patient, PlanStatus, SavedPaymentMethod } from '../domain/records.js';
 
 export type ApplyMode = 'start' | 'prescribe';
+
+/** Plans written by one statement on PostgreSQL (their steps and audit entries follow, held and sent together). */
+const PLAN_BATCH = 1000;
 
 export interface ApplyRequest {
   registry: Registry;
@@ -109,26 +112,36 @@ export function writePlans(store: Store, application: Application, patients: rea
   const { request, base, steps, fee } = application;
   const { source, mode } = request;
   const ids: number[] = [];
+  const action = mode === 'start' ? 'plan.start' : 'plan.prescribe';
+  const template = `${source.template.id}@${source.template.version}`;
+  const customised = base.snapshot !== JSON.stringify(source.template);
   store.transaction(() => {
-    patients.forEach((patient, index) => {
-      const payment = request.payments.get(patient.id);
-      const paymentMethodId = payment ? savePaymentMethod(store, { ...payment, patient_id: patient.id, created_at: base.created_at }) : null;
-      const plan: NewPlan = { ...base, patient_id: patient.id, payment_method_id: paymentMethodId };
-      const id = insertPlan(store, plan);
-      insertSteps(store, id, steps);
-      if (fee !== undefined) setPrice(store, id, 1, fee);
-      recordAudit(store, {
-        at: base.created_at,
-        actor: request.actor,
-        action: mode === 'start' ? 'plan.start' : 'plan.prescribe',
-        entity: 'plan',
-        entityId: id,
-        before: null,
-        after: { patient_id: patient.id, template: `${source.template.id}@${source.template.version}`, status: base.status, clinic_id: plan.clinic_id, start_date: base.start_date, customised: base.snapshot !== JSON.stringify(source.template) },
+    // Plans go in batches, each batch of plans written together, then their steps, prices and audit entries in the same order.
+    for (let start = 0; start < patients.length; start += PLAN_BATCH) {
+      const batch = patients.slice(start, start + PLAN_BATCH);
+      const plans = batch.map((patient): NewPlan => {
+        const payment = request.payments.get(patient.id);
+        const paymentMethodId = payment ? savePaymentMethod(store, { ...payment, patient_id: patient.id, created_at: base.created_at }) : null;
+        return { ...base, patient_id: patient.id, payment_method_id: paymentMethodId };
       });
-      ids.push(id);
-      onProgress?.(index + 1);
-    });
+      const batchIds = insertPlans(store, plans);
+      plans.forEach((plan, index) => {
+        const id = batchIds[index]!;
+        insertSteps(store, id, steps);
+        if (fee !== undefined) insertPrice(store, id, 1, fee);
+        recordAudit(store, {
+          at: base.created_at,
+          actor: request.actor,
+          action,
+          entity: 'plan',
+          entityId: id,
+          before: null,
+          after: { patient_id: plan.patient_id, template, status: base.status, clinic_id: plan.clinic_id, start_date: base.start_date, customised },
+        });
+        ids.push(id);
+        onProgress?.(ids.length);
+      });
+    }
     // Only new rows: other desks keep working meanwhile (on PostgreSQL).
   }, { bulk: true });
   return ids;

@@ -1,8 +1,18 @@
 import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
+import { createRequire } from 'node:module';
 import type { Settings } from '../generated/schema-types.js';
 import { DEFAULT_SETTINGS, type Workspace } from './workspace.js';
 import { FailedError } from '../errors.js';
+
+/**
+ * The YAML parser, loaded the first time a file is parsed: most commands
+ * never read txplan.yaml (a database named by --db or TXPLAN_DB), and the
+ * parser is the largest module they would load. It is the same module an
+ * `import … from 'yaml'` elsewhere gets (the package is CommonJS).
+ */
+function parse(text: string): unknown {
+  return (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse(text);
+}
 
 export type ResolvedSettings = typeof DEFAULT_SETTINGS & Settings;
 

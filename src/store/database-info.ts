@@ -1,5 +1,5 @@
 import type { Store } from './store.js';
-import { postgresSequences, raisePostgresSequence } from './postgres/sequences.js';
+import { postgresMarks, postgresSequences, raisePostgresSequence } from './postgres/sequences.js';
 import { type Acknowledgement, type BillingHold, SEQUENCED, type Sequenced, type Sequences } from '../domain/records.js';
 
 export function databaseId(store: Store): string {
@@ -13,6 +13,15 @@ export function sequences(store: Store): Sequences {
   const result: Sequences = { plans: 0, charges: 0, refunds: 0 };
   for (const row of rows) result[row.name as Sequenced] = row.seq;
   return result;
+}
+
+/** The database's id and its id counters together: what the high-water mark compares, read as every command opens and ends. */
+export function databaseMarks(store: Store): { id: string; sequences: Sequences } {
+  if (store.kind === 'postgres') {
+    const marks = postgresMarks(store, SEQUENCED);
+    return { id: marks.id, sequences: { plans: marks.sequences.plans ?? 0, charges: marks.sequences.charges ?? 0, refunds: marks.sequences.refunds ?? 0 } };
+  }
+  return { id: databaseId(store), sequences: sequences(store) };
 }
 
 /** Moves the AUTOINCREMENT counters up to `to`, so the next plan or charge gets an id above anything issued before. */

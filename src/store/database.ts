@@ -1,6 +1,7 @@
 import { accessSync, chmodSync, closeSync, constants, existsSync, openSync, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { isSqliteError, sqliteDriver } from './sqlite/driver.js';
 import { FailedError, type TxplanError } from '../errors.js';
 import { makeFolder } from '../files.js';
 import { LATEST_VERSION, migrations, type Migration } from './migrations/index.js';
@@ -39,7 +40,7 @@ export function openDatabase(path: string, options: OpenOptions = {}): Db {
   const readonly = options.readonly === true || unwritable !== undefined;
   let db: Db;
   try {
-    db = new Database(path, { readonly, fileMustExist: true });
+    db = new (sqliteDriver())(path, { readonly, fileMustExist: true });
     if (unwritable) db = readableOrCopy(db, path);
   } catch (error) {
     throw databaseError(error, path) ?? new FailedError(`Cannot open the database ${path}: ${(error as Error).message}; check the path and its permissions`, 'database');
@@ -52,7 +53,7 @@ export function openDatabase(path: string, options: OpenOptions = {}): Db {
     // SQLite could not even make its -shm file: reading still works from a copy, and writers are told the disk is full.
     fullDisks.add(path);
     try {
-      db = readableOrCopy(new Database(path, { readonly: true, fileMustExist: true }), path);
+      db = readableOrCopy(new (sqliteDriver())(path, { readonly: true, fileMustExist: true }), path);
       prepare(db, path, true, 'the disk is full', options);
     } catch (again) {
       throw databaseError(again, path) ?? again;
@@ -83,7 +84,7 @@ function prepare(db: Db, path: string, readonly: boolean, unwritable: string | u
 }
 
 function isDiskFull(error: unknown): boolean {
-  return error instanceof Database.SqliteError && (error.code === 'SQLITE_FULL' || error.code === 'SQLITE_IOERR_SHMSIZE');
+  return isSqliteError(error) && (error.code === 'SQLITE_FULL' || error.code === 'SQLITE_IOERR_SHMSIZE');
 }
 
 /**
@@ -97,13 +98,13 @@ function readableOrCopy(db: Db, path: string): Db {
     db.pragma('user_version', { simple: true });
     return db;
   } catch (error) {
-    if (!(error instanceof Database.SqliteError) || !(error.code.startsWith('SQLITE_CANTOPEN') || isDiskFull(error))) throw error;
+    if (!(isSqliteError(error)) || !(error.code.startsWith('SQLITE_CANTOPEN') || isDiskFull(error))) throw error;
     db.close();
     if (existsSync(`${path}-wal`) && statSync(`${path}-wal`).size > 0) throw error; // changes not yet in the main file: a copy would miss them
     const bytes = readFileSync(path);
     // Bytes 18 and 19 say "WAL"; an in-memory copy reads as a rollback-journal database.
     if (bytes.length >= 20 && bytes[18] === 2 && bytes[19] === 2) bytes[18] = bytes[19] = 1;
-    return new Database(bytes, { readonly: true });
+    return new (sqliteDriver())(bytes, { readonly: true });
   }
 }
 
@@ -127,7 +128,7 @@ export function readOnlyReason(path: string): string | undefined {
  * `path` names the database when the caller knows it.
  */
 export function databaseError(error: unknown, path?: string): TxplanError | undefined {
-  if (!(error instanceof Database.SqliteError)) return undefined;
+  if (!(isSqliteError(error))) return undefined;
   const name = path ? `The database ${path}` : 'The database';
   const code = error.code;
   if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') {

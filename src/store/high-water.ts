@@ -2,7 +2,7 @@ import { readFileSync, renameSync } from 'node:fs';
 import { writeBeside } from '../files.js';
 import { dirname, join } from 'node:path';
 import { recordAudit } from './audit.js';
-import { billingHold, databaseId, raiseSequences, sequences, setBillingHold } from './database-info.js';
+import { billingHold, databaseMarks, raiseSequences, setBillingHold } from './database-info.js';
 import type { Store } from './store.js';
 import { SEQUENCED, type Sequences } from '../domain/records.js';
 
@@ -50,7 +50,8 @@ export function raiseHighWater(file: string, id: string, marks: Sequences, at: s
 
 /** Records the store's current ids as issued: before a charge goes to the processor, and when a command ends. */
 export function recordIssued(store: Store, file: string, at: string): void {
-  raiseHighWater(file, databaseId(store), sequences(store), at);
+  const { id, sequences } = databaseMarks(store);
+  raiseHighWater(file, id, sequences, at);
 }
 
 /**
@@ -60,9 +61,8 @@ export function recordIssued(store: Store, file: string, at: string): void {
  * until `billing reconcile` has shown the operator what the processor holds.
  */
 export function checkHighWater(store: Store, file: string, at: string, actor: string): boolean {
-  const id = databaseId(store);
+  const { id, sequences: found } = databaseMarks(store);
   const seen = readHighWater(file, id);
-  const found = sequences(store);
   if (SEQUENCED.every((name) => found[name] >= seen[name])) return false;
   store.transaction(() => {
     raiseSequences(store, seen);

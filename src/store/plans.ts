@@ -1,4 +1,5 @@
 import { planIdsCondition, type Store } from './store.js';
+import { insertReturningIds } from './postgres/rows.js';
 import { type AttachmentRow, type BillingFacts, type BillingPlanRow, MUTABLE_PLAN_COLUMNS as MUTABLE_COLUMNS, type NewPlan, type NewStep, type PlanChanges, type PlanFilter, type PlanRow, type PlanStatus, type PlanSummary, type PriceRow, type StepRow } from '../domain/records.js';
 
 const PLAN_COLUMNS = 'patient_id, clinic_id, template_id, template_version, template_hash, template_commit, template_dirty, name, type, status, snapshot, currency, start_date, end_date, paused_on, pause_until, cancelled_on, cancel_reason, payment_method_id, service_prices, created_at, updated_at';
@@ -6,6 +7,16 @@ const PLAN_COLUMNS = 'patient_id, clinic_id, template_id, template_version, temp
 export function insertPlan(store: Store, plan: NewPlan): number {
   const values = PLAN_COLUMNS.split(', ').map((c) => `@${c}`).join(', ');
   return store.statement<[NewPlan], { id: number }>(`INSERT INTO plans (${PLAN_COLUMNS}) VALUES (${values}) RETURNING id`).get(plan)!.id;
+}
+
+/**
+ * Inserts several new plans and returns their ids, in the order given. SQLite
+ * writes them one by one with the prepared statement (no round trip to pay);
+ * PostgreSQL gets them all in one statement.
+ */
+export function insertPlans(store: Store, plans: readonly NewPlan[]): number[] {
+  if (store.kind === 'postgres') return insertReturningIds(store, 'plans', PLAN_COLUMNS.split(', '), plans as unknown as readonly Record<string, unknown>[]);
+  return plans.map((plan) => insertPlan(store, plan));
 }
 
 export function getPlan(store: Store, id: number): PlanRow | undefined {
@@ -81,6 +92,11 @@ export function setPrice(store: Store, planId: number, fromInstallment: number, 
   store
     .statement('INSERT INTO plan_prices (plan_id, from_installment, monthly_fee_minor) VALUES (?, ?, ?) ON CONFLICT (plan_id, from_installment) DO UPDATE SET monthly_fee_minor = excluded.monthly_fee_minor')
     .run(planId, fromInstallment, feeMinor);
+}
+
+/** The first price of a plan inserted in this transaction (nothing to replace): the engine may send it with the next plans' ones. */
+export function insertPrice(store: Store, planId: number, fromInstallment: number, feeMinor: number): void {
+  store.append('INSERT INTO plan_prices (plan_id, from_installment, monthly_fee_minor) VALUES (?, ?, ?)', planId, fromInstallment, feeMinor);
 }
 
 export function getPrices(store: Store, planId: number): PriceRow[] {

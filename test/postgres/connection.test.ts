@@ -33,6 +33,11 @@ describe('the synchronous connection', () => {
     expect(rows).toEqual([{ n: 9007199254740991, s: 5, t: 'hi' }]);
   });
 
+  it('knows the server version the server announced as the session started', () => {
+    const { rows } = connection.query<{ server_version_num: string }>('SHOW server_version_num');
+    expect(connection.serverVersion).toBe(Number(rows[0]!.server_version_num));
+  });
+
   it('carries the server error and its SQLSTATE across', () => {
     let caught: unknown;
     try {

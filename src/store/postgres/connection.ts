@@ -70,6 +70,13 @@ function reply(message) {
   Atomics.store(flag, 0, 1);
   Atomics.notify(flag, 0);
 }
+// "15.4" → 150004, "16beta1" → 160000, "9.6.24" → 90624, as server_version_num says them.
+function versionNumber(text) {
+  const m = /^(\d+)(?:\.(\d+))?(?:\.(\d+))?/.exec(String(text));
+  if (!m) return undefined;
+  const [major, minor, patch] = [Number(m[1]), Number(m[2] || 0), Number(m[3] || 0)];
+  return major >= 10 ? major * 10000 + minor : major * 10000 + minor * 100 + patch;
+}
 function failure(e) {
   return { error: { message: String(e && e.message || e), code: e && e.code, detail: e && e.detail, constraint: e && e.constraint } };
 }
@@ -87,9 +94,12 @@ port.on('message', async (m) => {
       }
       client = new pg.Client(config);
       client.on('error', (e) => { broken = e; });
+      // The server says its version as the session starts (server_version, "15.4"): no query needed for it.
+      let announced;
+      client.connection.on('parameterStatus', (p) => { if (p.parameterName === 'server_version') announced = versionNumber(p.parameterValue); });
       await client.connect();
-      const r = await client.query('SHOW server_version_num');
-      reply({ serverVersion: Number(r.rows[0].server_version_num) });
+      const serverVersion = announced ?? Number((await client.query('SHOW server_version_num')).rows[0].server_version_num);
+      reply({ serverVersion });
     } else if (m.op === 'query') {
       if (broken) throw broken;
       const r = await client.query({ text: m.sql, values: m.params, name: m.name });

@@ -25,6 +25,8 @@ export const LOCKS = { write: 1, billing: 2, bulk: 4 } as const;
 const FIRST_TRY_MS = 1000;
 /** Rows per multi-row INSERT sent by flush(); audit rows have 7 parameters, well under PostgreSQL's 65,535. */
 const APPEND_BATCH = 1000;
+/** Rows per INSERT of held rows sent as one JSON parameter. */
+const JSON_BATCH = 2000;
 
 /** A database on a PostgreSQL server, reached through one synchronous connection. */
 export class PostgresEngine implements Engine {
@@ -35,6 +37,8 @@ export class PostgresEngine implements Engine {
   /** Rows appended in this transaction and not yet sent (flush() sends one multi-row INSERT per statement). */
   private appended: Array<{ sql: string; params: readonly unknown[]; table: string }> = [];
   private readonly appendedTables = new Set<string>();
+  /** append()'s statements in PostgreSQL's form, translated once each (a bulk apply appends tens of thousands of rows). */
+  private readonly translations = new Map<string, ReturnType<typeof translateParameters>>();
 
   constructor(
     readonly connection: PostgresConnection,
@@ -59,7 +63,9 @@ export class PostgresEngine implements Engine {
    * each round trip to the server costs more than the row.
    */
   append(sql: string, params: readonly unknown[]): void {
-    const { text, names } = translateParameters(sql);
+    let translated = this.translations.get(sql);
+    if (!translated) this.translations.set(sql, (translated = translateParameters(sql)));
+    const { text, names } = translated;
     // Named parameters (one object) become positional, in the order of the statement.
     const values = names ? names.map((name) => (params[0] as Record<string, unknown>)[name]) : params;
     if (this.depth === 0) {
@@ -74,7 +80,7 @@ export class PostgresEngine implements Engine {
 
   /** Sends the rows held by append(), in order. */
   flush(): void {
-    // One multi-row INSERT per statement, rows in the order they were appended (rows of different tables never depend on each other's order).
+    // One INSERT per statement and batch of rows, rows in the order they were appended (rows of different tables never depend on each other's order).
     const byStatement = new Map<string, Array<readonly unknown[]>>();
     for (const { sql, params } of this.appended) {
       const rows = byStatement.get(sql) ?? [];
@@ -83,6 +89,18 @@ export class PostgresEngine implements Engine {
     }
     this.appended = [];
     for (const [sql, rows] of byStatement) {
+      const columns = plainColumns(sql);
+      if (columns && rows.every((params) => params.every(jsonSafe))) {
+        // The rows as one JSON parameter, read with the table's own row type: no limit on parameters, and the server
+        // parses one short statement instead of a VALUES list of thousands of them.
+        const insert = `${sql.slice(0, sql.search(/\bVALUES\s*\(/i))}SELECT ${columns.columns.map((c) => `r.${c}`).join(', ')}
+          FROM ROWS FROM (jsonb_populate_recordset(CAST(NULL AS ${columns.table}), CAST($1 AS jsonb))) WITH ORDINALITY AS r ORDER BY r.ordinality`;
+        for (let start = 0; start < rows.length; start += JSON_BATCH) {
+          const batch = rows.slice(start, start + JSON_BATCH).map((params) => Object.fromEntries(columns.columns.map((c, i) => [c, value(params[i])])));
+          this.connection.query(insert, [JSON.stringify(batch)]);
+        }
+        continue;
+      }
       const values = sql.search(/\bVALUES\s*\(/i);
       if (values === -1) throw new Error(`append() takes a single-row INSERT … VALUES (…): ${sql}`);
       const width = rows[0]!.length;
@@ -272,6 +290,25 @@ class PostgresStatement {
     } else values = params;
     return this.engine.query(this.text, values.map(value), this.name);
   }
+}
+
+/**
+ * The table and columns of `INSERT INTO t (a, b, …) VALUES ($1, $2, …)` whose
+ * values are the parameters in column order, nothing else: its rows can be
+ * sent as JSON objects. Undefined for any other form.
+ */
+function plainColumns(text: string): { table: string; columns: string[] } | undefined {
+  const match = /^\s*INSERT\s+INTO\s+([A-Za-z_][A-Za-z0-9_]*)\s*\(([^)]*)\)\s*VALUES\s*\(([^)]*)\)\s*$/i.exec(text);
+  if (!match) return undefined;
+  const columns = match[2]!.split(',').map((c) => c.trim());
+  const slots = match[3]!.split(',').map((c) => c.trim());
+  if (slots.length !== columns.length || !columns.every((c) => /^[a-z_][a-z0-9_]*$/.test(c)) || !slots.every((slot, i) => slot === `$${i + 1}`)) return undefined;
+  return { table: match[1]!, columns };
+}
+
+/** Whether a parameter keeps its value through JSON: text, a finite number, a bigint (as text), null. */
+function jsonSafe(v: unknown): boolean {
+  return v === null || v === undefined || typeof v === 'string' || typeof v === 'bigint' || (typeof v === 'number' && Number.isFinite(v));
 }
 
 function value(v: unknown): unknown {

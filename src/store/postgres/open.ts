@@ -1,5 +1,5 @@
 import { FailedError } from '../../errors.js';
-import { PostgresConnection } from './connection.js';
+import { PostgresConnection, PostgresError } from './connection.js';
 import { PostgresEngine } from './engine.js';
 import { connectFailure, postgresProblem } from './errors.js';
 import { migratePostgres, postgresSchemaVersion } from './migrate.js';
@@ -15,6 +15,21 @@ export interface PostgresOpenOptions {
   /** Stop at this schema version (tests build earlier ones). */
   targetVersion?: number;
   readonly?: boolean;
+}
+
+/**
+ * Whether the session may only read, and the schema version, in one round
+ * trip (every command opens the database): a database txplan has not set up
+ * yet has no schema_migrations table, and is asked again without it.
+ */
+function openingFacts(connection: PostgresConnection): { readOnly: boolean; version: number } {
+  try {
+    const row = connection.query<{ read_only: string; version: number | null }>("SELECT current_setting('transaction_read_only') AS read_only, (SELECT max(version) FROM schema_migrations) AS version", [], 'txplan_opening').rows[0]!;
+    return { readOnly: row.read_only === 'on', version: row.version ?? 0 };
+  } catch (error) {
+    if (!(error instanceof PostgresError) || error.code !== '42P01') throw error;
+    return { readOnly: connection.query<{ transaction_read_only: string }>('SHOW transaction_read_only').rows[0]?.transaction_read_only === 'on', version: postgresSchemaVersion(connection) };
+  }
 }
 
 /** The oldest server txplan runs on: 13 has everything it uses and is the oldest still supported upstream. */
@@ -36,8 +51,9 @@ export function openPostgres(options: PostgresOpenOptions): PostgresEngine {
   try {
     const old = tooOld(connection.serverVersion, options.display);
     if (old) throw old;
-    const readOnly = options.readonly === true || connection.query<{ transaction_read_only: string }>('SHOW transaction_read_only').rows[0]?.transaction_read_only === 'on';
-    const version = postgresSchemaVersion(connection);
+    const facts = openingFacts(connection);
+    const readOnly = options.readonly === true || facts.readOnly;
+    const version = facts.version;
     if (version > POSTGRES_LATEST) {
       throw new FailedError(`The database ${options.display} was written by a newer txplan (schema ${version}, this one knows ${POSTGRES_LATEST}); upgrade txplan`, 'database_too_new');
     }

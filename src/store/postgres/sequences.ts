@@ -14,6 +14,17 @@ export function postgresSequences(store: Store, tables: readonly string[]): Reco
   return Object.fromEntries(rows.map((r) => [r.name, r.seq]));
 }
 
+/** The database's id and the id counters of `tables`, in one round trip (see postgresSequences). */
+export function postgresMarks(store: Store, tables: readonly string[]): { id: string; sequences: Record<string, number> } {
+  const rows = store
+    .statement<[string], { id: string; name: string; seq: number }>(
+      `SELECT (SELECT id FROM database_info WHERE singleton = 1) AS id, t.name, coalesce(pg_sequence_last_value(CAST(pg_get_serial_sequence(t.name, 'id') AS regclass)), 0) AS seq
+       FROM (${store.dialect.textsIn('?')}) AS t(name)`,
+    )
+    .all(JSON.stringify(tables));
+  return { id: rows[0]!.id, sequences: Object.fromEntries(rows.map((r) => [r.name, r.seq])) };
+}
+
 /** Moves a table's id counter up to `to`, never down, so the next id is above anything issued before. */
 export function raisePostgresSequence(store: Store, table: string, to: number): void {
   store

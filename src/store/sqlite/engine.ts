@@ -1,4 +1,5 @@
-import Database, { type Statement } from 'better-sqlite3';
+import type { Statement } from 'better-sqlite3';
+import { isSqliteError } from './driver.js';
 import type { Db } from '../database.js';
 import type { BusyWait, Dialect, Engine } from '../engine.js';
 import { FailedError } from '../../errors.js';
@@ -92,5 +93,5 @@ export class SqliteEngine implements Engine {
 }
 
 function isBusy(error: unknown): boolean {
-  return error instanceof Database.SqliteError && (error.code.startsWith('SQLITE_BUSY') || error.code.startsWith('SQLITE_LOCKED'));
+  return isSqliteError(error) && (error.code.startsWith('SQLITE_BUSY') || error.code.startsWith('SQLITE_LOCKED'));
 }

@@ -42,7 +42,7 @@ export async function run(ctx: Context, file: string, opts: { dryRun?: boolean |
     if (opts.dryRun) return report(ctx, file, rows.map((row) => ({ line: row.line, ...row.patient })), true);
   }
 
-  const store = openStore(ctx);
+  const store = await openStore(ctx);
   try {
     if (opts.dryRun) {
       refuseProblems([...csv.problems, ...takenMrns(store, rows)], file, true);
