@@ -133,7 +133,7 @@ async function showEveryPlan(databases) {
     const start = process.hrtime.bigint();
     const ctx = createContext({ db, json: true }, { streams: { stdout, stderr, stdin: process.stdin }, cwd: work });
     const registry = await loadRegistry(resolveWorkspace(ctx));
-    const store = openStore(ctx);
+    const store = await openStore(ctx);
     try {
       for (const [k, id] of planIds.entries()) {
         printed = '';
