@@ -28,7 +28,7 @@ const work = join(root, 'bench', '.work', 'postgres');
 const START_DATE = '2026-11-02';
 const RUN_DATE = '2026-12-01';
 
-const { PostgresConnection } = await import(join(root, 'dist', 'store', 'postgres', 'connection.js'));
+const { PostgresConnection, endIdlePostgres } = await import(join(root, 'dist', 'store', 'postgres', 'connection.js'));
 const { openPostgres } = await import(join(root, 'dist', 'store', 'postgres', 'open.js'));
 const { openDatabase } = await import(join(root, 'dist', 'store', 'database.js'));
 const { Store } = await import(join(root, 'dist', 'store', 'store.js'));
@@ -59,6 +59,7 @@ try {
     const tables = copyDatabase(source, target);
     source.close();
     target.close();
+    endIdlePostgres(); // the session ends now, not at exit: the database is a template for the rounds
     console.log(`copied into PostgreSQL in ${((Date.now() - started) / 1000).toFixed(1)} s: ${tables.filter((t) => t.rows > 0).map((t) => `${t.rows} ${t.table}`).join(', ')}`);
   };
   const fresh = (pristine, path) => {

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { tmpdir } from 'node:os';
-import { PostgresConnection } from '../src/store/postgres/connection.js';
+import { endIdlePostgres, PostgresConnection } from '../src/store/postgres/connection.js';
 import { PostgresEngine } from '../src/store/postgres/engine.js';
 import { Store } from '../src/store/store.js';
 import { findBinDir } from '../scripts/test-postgres.mjs';
@@ -123,8 +123,7 @@ export function databaseUrlFor(folder: string): string {
 export function dropDatabaseFor(folder: string): void {
   const name = databaseNameFor(folder);
   if (!created.has(name)) return;
-  readers.get(name)?.close();
-  readers.delete(name);
+  letGo(name);
   try {
     adminConnection().query(`DROP DATABASE IF EXISTS ${ident(name)} WITH (FORCE)`);
   } catch {
@@ -195,11 +194,21 @@ export function dumpPostgres(ws: string): string {
  */
 export function copyDatabase(ws: string, to: string): void {
   const source = databaseNameFor(folderOf(ws));
-  readers.get(source)?.close();
-  readers.delete(source);
+  letGo(source);
   const name = databaseNameFor(folderOf(to));
   adminConnection().query(`CREATE DATABASE ${ident(name)} TEMPLATE ${ident(source)}`);
   created.add(name);
+}
+
+/**
+ * Ends this process's sessions on database `name` (the cached reader, and
+ * the connections closed stores left for reuse), so it can be dropped or be
+ * the template of another.
+ */
+function letGo(name: string): void {
+  readers.get(name)?.close();
+  readers.delete(name);
+  endIdlePostgres();
 }
 
 function pgTool(name: string, args: string[]): void {
@@ -232,8 +241,7 @@ export function restoreDatabase(ws: string, file: string): void {
  */
 export function putBackDatabase(ws: string, from: string): void {
   const source = databaseNameFor(folderOf(from));
-  readers.get(source)?.close();
-  readers.delete(source);
+  letGo(source);
   replaceDatabase(ws, source, () => undefined);
 }
 
@@ -242,8 +250,7 @@ function replaceDatabase(ws: string, template: string, fill: (url: string) => vo
   const name = databaseNameFor(folderOf(ws));
   const url = databaseUrlFor(folderOf(ws));
   const ledger = { sandbox_charges: queryPostgres<unknown>(ws, 'SELECT * FROM sandbox_charges', []), sandbox_refunds: queryPostgres<unknown>(ws, 'SELECT * FROM sandbox_refunds', []) };
-  readers.get(name)?.close();
-  readers.delete(name);
+  letGo(name);
   adminConnection().query(`DROP DATABASE ${ident(name)} WITH (FORCE)`);
   adminConnection().query(`CREATE DATABASE ${ident(name)} TEMPLATE ${ident(template)}`);
   fill(url);

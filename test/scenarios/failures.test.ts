@@ -67,6 +67,25 @@ const canMount = (() => {
   return ok;
 })();
 
+/** A clinic on a small tmpfs of its own, filled to the last byte; `mount/filler` is what to remove to free it. */
+function clinicOnFullDisk(): { mount: string; ws: string } {
+  const mount = tempDir();
+  expect(sh(`mount -t tmpfs -o size=3m tmpfs '${mount}'`)).toBe(0);
+  onTestFinished(() => void sh(`umount '${mount}'`));
+  const ws = join(mount, 'clinic');
+  expect(txplan(['init', ws]).code).toBe(0);
+  clinic(ws);
+  const filler = openSync(join(mount, 'filler'), 'w');
+  try {
+    for (;;) writeSync(filler, Buffer.alloc(4096));
+  } catch (error) {
+    expect((error as NodeJS.ErrnoException).code).toBe('ENOSPC');
+  } finally {
+    closeSync(filler);
+  }
+  return { mount, ws };
+}
+
 describe('a damaged database', () => {
   // On PostgreSQL the server keeps its own pages sound: the damage a clinic's database can suffer is a schema changed by hand.
   if (engine === 'postgres') {
@@ -300,20 +319,7 @@ describe.skipIf(engine === 'sqlite' && !canMount)('a full disk (a small tmpfs; P
     });
 
     it.skipIf(!canMount)("PostgreSQL, the workspace's own disk full: the database goes on; handouts say the disk is full; billing charges nothing until the high-water mark can be raised, then charges once", () => {
-      const mount = tempDir();
-      expect(sh(`mount -t tmpfs -o size=3m tmpfs '${mount}'`)).toBe(0);
-      onTestFinished(() => void sh(`umount '${mount}'`));
-      const ws = join(mount, 'clinic');
-      expect(txplan(['init', ws]).code).toBe(0);
-      clinic(ws);
-      const filler = openSync(join(mount, 'filler'), 'w');
-      try {
-        for (;;) writeSync(filler, Buffer.alloc(4096));
-      } catch (error) {
-        expect((error as NodeJS.ErrnoException).code).toBe('ENOSPC');
-      } finally {
-        closeSync(filler);
-      }
+      const { mount, ws } = clinicOnFullDisk();
       expect(txplan(['plan', 'list'], { cwd: ws }).stdout).toContain('Lovelace');
       expect(txplan(['patient', 'add', '--first', 'Bo', '--last', 'Bell', '--mrn', 'P-2'], { cwd: ws }).code).toBe(0);
       const handout = txplan(['handout', '1', '-o', 'plan-1.pdf'], { cwd: ws });
@@ -338,21 +344,7 @@ describe.skipIf(engine === 'sqlite' && !canMount)('a full disk (a small tmpfs; P
     return;
   }
   it('reading still works; writers say the disk is full, change nothing, and leave no billing lock; handouts say so too', () => {
-    const mount = tempDir();
-    expect(sh(`mount -t tmpfs -o size=3m tmpfs '${mount}'`)).toBe(0);
-    onTestFinished(() => void sh(`umount '${mount}'`));
-    const ws = join(mount, 'clinic');
-    expect(txplan(['init', ws]).code).toBe(0);
-    clinic(ws);
-    // Fill what is left.
-    const filler = openSync(join(mount, 'filler'), 'w');
-    try {
-      for (;;) writeSync(filler, Buffer.alloc(4096));
-    } catch (error) {
-      expect((error as NodeJS.ErrnoException).code).toBe('ENOSPC');
-    } finally {
-      closeSync(filler);
-    }
+    const { mount, ws } = clinicOnFullDisk();
     const before = readFileSync(databaseFile(ws));
     // Reading still works: the database is read from a copy when SQLite cannot make its -shm file.
     const list = txplan(['plan', 'list'], { cwd: ws });
