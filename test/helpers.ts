@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PassThrough } from 'node:stream';
-import { onTestFinished } from 'vitest';
+import { expect, onTestFinished } from 'vitest';
 import type { BillablePlan } from '../src/billing/plan.js';
 import { databaseUrlForCommand, dropDatabaseFor, dumpPostgres, hasTable, ledgerSql, onPostgres, postgresStore, queryPostgres } from './postgres.js';
-import type { PostgresEngine } from '../src/store/postgres/engine.js';
+import { LOCK_CLASS, LOCKS, type PostgresEngine } from '../src/store/postgres/engine.js';
 
 export const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
 export const binary = join(repoRoot, 'bin', 'txplan');
@@ -170,6 +170,23 @@ export function testDatabase(ws: string, options: { readonly?: boolean } = {}): 
     prepare: (sql) => store.statement(sql) as unknown as ReturnType<TestDatabase['prepare']>,
     exec: (sql) => void (store.engine as PostgresEngine).connection.query(sql),
     close: () => store.close(),
+  };
+}
+
+/**
+ * On PostgreSQL, a live session on `open()`'s database holding the billing
+ * lock's advisory lock, as a running billing run's does; the returned release
+ * closes it and the lock is freed, as when a run's session ends. On SQLite the
+ * lock is its row alone, and there is nothing to release.
+ */
+export function holdAdvisoryBillingLock(open: () => TestDatabase): () => void {
+  if (!onPostgres) return () => undefined;
+  const session = open();
+  expect(session.prepare('SELECT pg_try_advisory_lock(?, ?) AS ok').get(LOCK_CLASS, LOCKS.billing)).toEqual({ ok: true });
+  let held = true;
+  return () => {
+    if (held) session.close();
+    held = false;
   };
 }
 

@@ -1,6 +1,7 @@
 import { attemptKey } from '../domain/keys.js';
 import { planIdsCondition, type Store } from './store.js';
-import { insertPendingChargesAtOnce, settleChargesAtOnce } from './postgres/charges.js';
+import { settleChargesAtOnce } from './postgres/charges.js';
+import { insertReturningIds } from './postgres/rows.js';
 import { advisoryBillingLockHeld, releaseAdvisoryBillingLock, tryAdvisoryBillingLock } from './postgres/billing-lock.js';
 import type { Attempt, BillingLockHolder, ChargeFilter, ChargeParty, ChargeRow, DeclinedStartRow, NewCharge, Settlement } from '../domain/records.js';
 
@@ -15,8 +16,15 @@ export function insertPendingCharge(store: Store, charge: NewCharge): ChargeRow 
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 1, ?, ?, ?, ?, ?, ?) RETURNING id`,
     )
     .get(charge.plan_id, charge.kind, charge.installment, charge.step_n, charge.idempotency_key, charge.due_date, charge.amount_minor, charge.currency, charge.retries_allowed, charge.gateway, charge.payment_token, charge.created_at, charge.updated_at, charge.note ?? null)!;
+  return pendingRow(charge, id);
+}
+
+/** The row a new charge becomes once inserted pending with id `id`. */
+function pendingRow(charge: NewCharge, id: number): ChargeRow {
   return { ...charge, note: charge.note ?? null, id, status: 'pending', attempts: 1, next_attempt_on: null, hard_decline: 0, decline_code: null, decline_message: null, gateway_charge_id: null };
 }
+
+const PENDING_COLUMNS = ['plan_id', 'kind', 'installment', 'step_n', 'idempotency_key', 'due_date', 'amount_minor', 'currency', 'status', 'attempts', 'retries_allowed', 'gateway', 'payment_token', 'created_at', 'updated_at', 'note'];
 
 /**
  * Inserts many charges pending, in order (a billing run's chunk): one
@@ -25,8 +33,9 @@ export function insertPendingCharge(store: Store, charge: NewCharge): ChargeRow 
  */
 export function insertPendingCharges(store: Store, charges: readonly NewCharge[]): ChargeRow[] {
   if (store.kind !== 'postgres' || charges.length < 2) return charges.map((charge) => insertPendingCharge(store, charge));
-  const ids = insertPendingChargesAtOnce(store, charges);
-  return charges.map((charge, i) => ({ ...charge, note: charge.note ?? null, id: ids[i]!, status: 'pending', attempts: 1, next_attempt_on: null, hard_decline: 0, decline_code: null, decline_message: null, gateway_charge_id: null }));
+  const rows = charges.map((charge) => pendingRow(charge, 0));
+  const ids = insertReturningIds(store, 'charges', PENDING_COLUMNS, rows as unknown as readonly Record<string, unknown>[]);
+  return rows.map((row, i) => ({ ...row, id: ids[i]! }));
 }
 
 /** A failed charge goes pending again for its next attempt, under that attempt's key, paid with `charge.payment_token`. */

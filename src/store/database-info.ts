@@ -1,5 +1,5 @@
 import type { Store } from './store.js';
-import { postgresMarks, postgresSequences, raisePostgresSequence } from './postgres/sequences.js';
+import { postgresMarks, raisePostgresSequence } from './postgres/sequences.js';
 import { type Acknowledgement, type BillingHold, SEQUENCED, type Sequenced, type Sequences } from '../domain/records.js';
 
 export function databaseId(store: Store): string {
@@ -8,7 +8,7 @@ export function databaseId(store: Store): string {
 
 /** The highest id ever handed out for each table (SQLite's AUTOINCREMENT counter). */
 export function sequences(store: Store): Sequences {
-  if (store.kind === 'postgres') return postgresSequences(store, SEQUENCED) as Sequences;
+  if (store.kind === 'postgres') return postgresMarks(store, SEQUENCED).sequences as Sequences;
   const rows = store.statement<[], { name: string; seq: number }>("SELECT name, seq FROM sqlite_sequence WHERE name IN ('plans', 'charges', 'refunds')").all();
   const result: Sequences = { plans: 0, charges: 0, refunds: 0 };
   for (const row of rows) result[row.name as Sequenced] = row.seq;
@@ -17,10 +17,7 @@ export function sequences(store: Store): Sequences {
 
 /** The database's id and its id counters together: what the high-water mark compares, read as every command opens and ends. */
 export function databaseMarks(store: Store): { id: string; sequences: Sequences } {
-  if (store.kind === 'postgres') {
-    const marks = postgresMarks(store, SEQUENCED);
-    return { id: marks.id, sequences: { plans: marks.sequences.plans ?? 0, charges: marks.sequences.charges ?? 0, refunds: marks.sequences.refunds ?? 0 } };
-  }
+  if (store.kind === 'postgres') return postgresMarks(store, SEQUENCED) as { id: string; sequences: Sequences };
   return { id: databaseId(store), sequences: sequences(store) };
 }
 

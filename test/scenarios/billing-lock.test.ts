@@ -3,8 +3,7 @@ import { readFileSync } from 'node:fs';
 import { stripVTControlCharacters } from 'node:util';
 import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { at, binary, clinicWorkspace, databaseEnv, clockWarning, engine, query, runner, testDatabase, txplan } from '../helpers.js';
-import { LOCK_CLASS, LOCKS } from '../../src/store/postgres/engine.js';
+import { at, binary, clinicWorkspace, databaseEnv, clockWarning, engine, holdAdvisoryBillingLock, query, runner, testDatabase, txplan } from '../helpers.js';
 
 /**
  * On SQLite the billing lock names its holder by pid, process start time, boot
@@ -72,16 +71,7 @@ function writeLock(ws: string, holder: Holder): void {
  */
 function holdLock(ws: string, holder: Holder): { release: () => void } {
   writeLock(ws, holder);
-  if (engine === 'sqlite') return { release: () => undefined };
-  const session = testDatabase(ws);
-  expect(session.prepare('SELECT pg_try_advisory_lock(?, ?) AS ok').get(LOCK_CLASS, LOCKS.billing)).toEqual({ ok: true });
-  let open = true;
-  return {
-    release: () => {
-      if (open) session.close();
-      open = false;
-    },
-  };
+  return { release: holdAdvisoryBillingLock(() => testDatabase(ws)) };
 }
 
 describe('the billing lock', () => {

@@ -5,8 +5,7 @@ import Database from 'better-sqlite3';
 import { parse } from 'yaml';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { at, binary, clockWarning, databaseBytes, databaseEnv, engine, runner, setUp, STRIPE_TEST_KEY, testDatabase, withoutClockWarning, workspace, type RunResult, type TestClock, type TestDatabase } from '../helpers.js';
-import { LOCK_CLASS, LOCKS } from '../../src/store/postgres/engine.js';
+import { at, binary, clockWarning, databaseBytes, databaseEnv, engine, holdAdvisoryBillingLock, runner, setUp, STRIPE_TEST_KEY, testDatabase, withoutClockWarning, workspace, type RunResult, type TestClock, type TestDatabase } from '../helpers.js';
 import { startStandInProcess, type StandInProcess } from '../stripe/standin-process.js';
 import { GATEWAYS, useStripe, type GatewayName } from '../stripe/workspace.js';
 
@@ -1255,16 +1254,7 @@ describe.each(GATEWAYS)('%s', (gateway) => {
      */
     function holdLock(c: Clinic, pid: number): { release: () => void } {
       writeLock(c, pid);
-      if (engine === 'sqlite') return { release: () => undefined };
-      const session = c.db(false);
-      expect(session.prepare('SELECT pg_try_advisory_lock(?, ?) AS ok').get(LOCK_CLASS, LOCKS.billing)).toEqual({ ok: true });
-      let open = true;
-      return {
-        release: () => {
-          if (open) session.close();
-          open = false;
-        },
-      };
+      return { release: holdAdvisoryBillingLock(() => c.db(false)) };
     }
 
     it('a live holder makes a second run exit 4; --wait waits for it; a dead holder is taken over', async () => {

@@ -1,20 +1,10 @@
 import type { Store } from '../store.js';
 
 /**
- * The id counters of the tables whose ids reach the processor, as PostgreSQL
- * keeps them: each identity column's sequence (0 before its first id).
+ * The database's id and the id counters of `tables` where PostgreSQL keeps
+ * them (each identity column's sequence, 0 before its first id), in one round
+ * trip: this runs when every command opens the database and when it ends.
  */
-export function postgresSequences(store: Store, tables: readonly string[]): Record<string, number> {
-  // One round trip for all of them: this runs when every command opens the database and when it ends.
-  const rows = store
-    .statement<[string], { name: string; seq: number }>(
-      `SELECT t.name, coalesce(pg_sequence_last_value(CAST(pg_get_serial_sequence(t.name, 'id') AS regclass)), 0) AS seq FROM (${store.dialect.textsIn('?')}) AS t(name)`,
-    )
-    .all(JSON.stringify(tables));
-  return Object.fromEntries(rows.map((r) => [r.name, r.seq]));
-}
-
-/** The database's id and the id counters of `tables`, in one round trip (see postgresSequences). */
 export function postgresMarks(store: Store, tables: readonly string[]): { id: string; sequences: Record<string, number> } {
   const rows = store
     .statement<[string], { id: string; name: string; seq: number }>(
