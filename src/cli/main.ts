@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { CommanderError } from 'commander';
 import { FailedError, TxplanError } from '../errors.js';
 import { readEnvironment } from '../config.js';
@@ -7,6 +8,7 @@ import { buildProgram } from './program.js';
 import { createContext, guardStreams, type Streams } from './context.js';
 import type { Prompter } from './prompter.js';
 import { escapeJson, neutraliseValue } from './output/escape.js';
+import { packageRoot } from '../paths.js';
 
 /** What one run of txplan talks to; the process's own by default. */
 export interface Io {
@@ -50,10 +52,11 @@ export async function main(argv: readonly string[], io?: Io): Promise<number> {
     }
   }
   const debug = argv.includes('--debug');
-  const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  const { program, exitCode } = buildProgram(
+  const version = (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
+  const { program, exitCode } = await buildProgram(
     version,
     io ? (options) => createContext(options, { streams: io.streams, env: readEnvironment(io.env), cwd: io.cwd, ...(io.prompter ? { prompter: io.prompter } : {}) }) : createContext,
+    argv,
   );
   let usageMessage: string | undefined;
   program.exitOverride();

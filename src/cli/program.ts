@@ -2,16 +2,42 @@ import { Command } from 'commander';
 import type { Context, GlobalOptions } from './context.js';
 import { createContext } from './context.js';
 import type { Action } from './action.js';
-import { register as registerInit } from './commands/init-demo.js';
-import { register as registerTemplate } from './commands/template/index.js';
-import { register as registerCatalog } from './commands/catalog/index.js';
-import { register as registerClinic } from './commands/clinic/index.js';
-import { register as registerPatient } from './commands/patient/index.js';
-import { register as registerPlan } from './commands/plan/index.js';
-import { register as registerAudit } from './commands/audit/index.js';
-import { register as registerDb } from './commands/db/index.js';
-import { register as registerHandout } from './commands/handout/index.js';
-import { register as registerBilling } from './commands/billing/index.js';
+
+type Registrar = { register: (program: Command, action: Action) => void };
+
+/** Each top-level command's module, in the order `txplan --help` lists them (init-demo registers both). */
+const COMMANDS: ReadonlyArray<readonly [names: readonly string[], load: () => Promise<Registrar>]> = [
+  [['init', 'demo'], () => import('./commands/init-demo.js')],
+  [['template'], () => import('./commands/template/index.js')],
+  [['catalog'], () => import('./commands/catalog/index.js')],
+  [['clinic'], () => import('./commands/clinic/index.js')],
+  [['patient'], () => import('./commands/patient/index.js')],
+  [['plan'], () => import('./commands/plan/index.js')],
+  [['audit'], () => import('./commands/audit/index.js')],
+  [['billing'], () => import('./commands/billing/index.js')],
+  [['db'], () => import('./commands/db/index.js')],
+  [['handout'], () => import('./commands/handout/index.js')],
+];
+
+/** The global options that take a value: the word after them is not the command. */
+const VALUED_GLOBALS = new Set(['--workspace', '--db', '--actor']);
+
+/**
+ * The top-level command `argv` runs, when it plainly names one and asks for no
+ * help; undefined otherwise (help, a typo, no command), and then every command
+ * is registered so that help and suggestions list them all.
+ */
+export function namedCommand(argv: readonly string[]): string | undefined {
+  const words = argv.slice(2);
+  if (words.some((word) => word === '--help' || word === '-h')) return undefined;
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i]!;
+    if (word === '--') return undefined;
+    if (!word.startsWith('-')) return COMMANDS.some(([names]) => names.includes(word)) ? word : undefined;
+    if (VALUED_GLOBALS.has(word)) i++;
+  }
+  return undefined;
+}
 import { cardNumberError, containsCardNumber } from '../domain/cards.js';
 import { controlCharacterError, hasControlCharacter, normaliseNewlines } from '../domain/safe-text.js';
 
@@ -20,7 +46,11 @@ import { controlCharacterError, hasControlCharacter, normaliseNewlines } from '.
  * its own folder; every action loads its verb module on demand, so
  * `txplan --help` never pays for ajv or SQLite.
  */
-export function buildProgram(version: string, makeContext: (options: GlobalOptions) => Context = createContext): { program: Command; exitCode: () => number } {
+export async function buildProgram(
+  version: string,
+  makeContext: (options: GlobalOptions) => Context = createContext,
+  argv?: readonly string[],
+): Promise<{ program: Command; exitCode: () => number }> {
   let exitCode = 0;
   const program = new Command('txplan')
     .description('Treatment plan templates for aesthetic clinics: validate the registry, apply plans, print handouts, run billing.')
@@ -48,16 +78,10 @@ export function buildProgram(version: string, makeContext: (options: GlobalOptio
       exitCode = (await verb(ctx, ...args.slice(0, -1))) ?? 0;
     };
 
-  registerInit(program, action);
-  registerTemplate(program, action);
-  registerCatalog(program, action);
-  registerClinic(program, action);
-  registerPatient(program, action);
-  registerPlan(program, action);
-  registerAudit(program, action);
-  registerBilling(program, action);
-  registerDb(program, action);
-  registerHandout(program, action);
+  // A command line that names its command loads and registers that one alone: start-up pays for one noun's verbs, not eleven.
+  const named = argv && namedCommand(argv);
+  const wanted = named ? COMMANDS.filter(([names]) => names.includes(named)) : COMMANDS;
+  for (const { register } of await Promise.all(wanted.map(([, load]) => load()))) register(program, action);
 
   return { program, exitCode: () => exitCode };
 }
