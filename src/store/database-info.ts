@@ -15,9 +15,15 @@ export function sequences(store: Store): Sequences {
   return result;
 }
 
-/** The database's id and its id counters together: what the high-water mark compares, read as every command opens and ends. */
-export function databaseMarks(store: Store): { id: string; sequences: Sequences } {
-  if (store.kind === 'postgres') return postgresMarks(store, SEQUENCED) as { id: string; sequences: Sequences };
+/**
+ * The database's id and its id counters together: what the high-water mark
+ * compares, read as every command opens and ends. `asOpened`: on PostgreSQL,
+ * the marks read as the store opened, while it has only read since — they may
+ * be older than ids other processes issued meanwhile, never lower than this
+ * store's own.
+ */
+export function databaseMarks(store: Store, options: { asOpened?: boolean } = {}): { id: string; sequences: Sequences } {
+  if (store.kind === 'postgres') return postgresMarks(store, SEQUENCED, options) as { id: string; sequences: Sequences };
   return { id: databaseId(store), sequences: sequences(store) };
 }
 

@@ -50,7 +50,7 @@ export function raiseHighWater(file: string, id: string, marks: Sequences, at: s
 
 /** Records the store's current ids as issued: before a charge goes to the processor, and when a command ends. */
 export function recordIssued(store: Store, file: string, at: string): void {
-  const { id, sequences } = databaseMarks(store);
+  const { id, sequences } = databaseMarks(store, { asOpened: true });
   raiseHighWater(file, id, sequences, at);
 }
 
@@ -61,8 +61,12 @@ export function recordIssued(store: Store, file: string, at: string): void {
  * until `billing reconcile` has shown the operator what the processor holds.
  */
 export function checkHighWater(store: Store, file: string, at: string, actor: string): boolean {
-  const { id, sequences: found } = databaseMarks(store);
+  const { id, sequences: opened } = databaseMarks(store, { asOpened: true });
   const seen = readHighWater(file, id);
+  if (SEQUENCED.every((name) => opened[name] >= seen[name])) return false;
+  // Marks read before the file may predate ids another process issued and recorded since: only counters
+  // read after the file, and still behind it, mean an older copy of the database.
+  const found = databaseMarks(store).sequences;
   if (SEQUENCED.every((name) => found[name] >= seen[name])) return false;
   store.transaction(() => {
     raiseSequences(store, seen);

@@ -1,4 +1,7 @@
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { OPENING } from './opening.js';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 
 /**
@@ -45,12 +48,15 @@ export interface ConnectOptions {
   connectTimeoutSeconds?: number;
   /** The application_name the server shows in pg_stat_activity. */
   applicationName?: string;
+  /** Run the store's opening query as the session starts (see opening.ts and takeOpening). */
+  opening?: boolean;
 }
 
 interface Reply {
   rows?: unknown[];
   rowCount?: number;
   serverVersion?: number;
+  opening?: { row?: Record<string, unknown>; error?: Reply['error'] };
   error?: { message: string; code?: string; detail?: string; constraint?: string };
 }
 
@@ -61,7 +67,8 @@ const { workerData } = require('node:worker_threads');
 // navigator (Node 20), by making a fetch Response, which loads Node's whole fetch implementation: a third
 // of the time pg takes to load. This thread runs pg alone; Node 21 and later define the same navigator.
 if (typeof globalThis.navigator === 'undefined') globalThis.navigator = { userAgent: 'Node.js/' + process.versions.node.split('.')[0] };
-const pg = require(workerData.pg);
+const client_ = workerData.client ? require(workerData.client) : { pg: require(workerData.pg), parse: require(workerData.parseUrl).parse, pgpass: require(workerData.pgpass) };
+const pg = client_.pg;
 const flag = new Int32Array(workerData.shared);
 const port = workerData.port;
 // int8 (counts, sums, money) and numeric (sums of int8) come back as numbers, as they do from SQLite.
@@ -87,14 +94,14 @@ function failure(e) {
 port.on('message', async (m) => {
   try {
     if (m.op === 'connect') {
-      const parsed = require(workerData.parseUrl).parse(m.url);
+      const parsed = client_.parse(m.url);
       const config = { ...parsed, connectionTimeoutMillis: m.timeout * 1000, application_name: m.name, keepAlive: true };
       if (!parsed.password && !process.env.PGPASSWORD) {
         // ~/.pgpass (or PGPASSFILE), looked up only when the server asks for a password, as libpq does.
         const env = process.env;
         const user = parsed.user || env.PGUSER || require('node:os').userInfo().username;
         const wanted = { host: parsed.host || env.PGHOST || 'localhost', port: parsed.port || env.PGPORT || 5432, user, database: parsed.database || env.PGDATABASE || user };
-        config.password = () => new Promise((resolve) => require(workerData.pgpass)(wanted, (pass) => resolve(pass === undefined ? '' : pass)));
+        config.password = () => new Promise((resolve) => client_.pgpass(wanted, (pass) => resolve(pass === undefined ? '' : pass)));
       }
       client = new pg.Client(config);
       client.on('error', (e) => { broken = e; });
@@ -103,7 +110,16 @@ port.on('message', async (m) => {
       client.connection.on('parameterStatus', (p) => { if (p.parameterName === 'server_version') announced = versionNumber(p.parameterValue); });
       await client.connect();
       const serverVersion = announced ?? Number((await client.query('SHOW server_version_num')).rows[0].server_version_num);
-      reply({ serverVersion });
+      // The store's opening query, answered with the connection (see opening.ts).
+      let opening;
+      if (m.opening) {
+        try {
+          opening = { row: (await client.query(m.opening.text, m.opening.params)).rows[0] };
+        } catch (e) {
+          opening = failure(e);
+        }
+      }
+      reply({ serverVersion, opening });
     } else if (m.op === 'query') {
       if (broken) throw broken;
       const r = await client.query({ text: m.sql, values: m.params, name: m.name });
@@ -124,7 +140,9 @@ port.on('message', async (m) => {
       c.submittedNamedStatements = {};
       reply({});
     } else if (m.op === 'end') {
-      if (client) await client.end().catch(() => {});
+      // The goodbye (Terminate) is written to the socket at once; waiting for the server to close its side
+      // would cost every command's exit a round trip, and the server ends the session on either.
+      if (client) client.end().catch(() => {});
       reply({});
     }
   } catch (e) {
@@ -132,6 +150,8 @@ port.on('message', async (m) => {
   }
 });
 `;
+
+type Opening = { text: string; params: readonly unknown[] };
 
 interface StartedWorker {
   url: string;
@@ -141,19 +161,29 @@ interface StartedWorker {
   worker: Worker;
 }
 
+/**
+ * Where the worker loads the client from: the one-file copy the start-up
+ * bundle ships beside itself (see scripts/bundle.mjs), else pg and its own URL
+ * parser and ~/.pgpass reader from node_modules (the module-per-file build,
+ * the tests).
+ */
+function clientPaths(): { client: string } | { pg: string; parseUrl: string; pgpass: string } {
+  const bundled = fileURLToPath(new URL('./postgres-client.cjs', import.meta.url));
+  if (existsSync(bundled)) return { client: bundled };
+  const pgPath = createRequire(import.meta.url).resolve('pg');
+  const fromPg = createRequire(pgPath);
+  return { pg: pgPath, parseUrl: fromPg.resolve('pg-connection-string'), pgpass: fromPg.resolve('pgpass') };
+}
+
 /** The worker started by prewarmPostgres, waiting to be taken by the first connection to its URL. */
 let prewarmed: StartedWorker | undefined;
 
 /** Starts a worker and asks it to connect; the answer waits on the port. */
-function startWorker(connect: { url: string; timeout: number; name: string }): StartedWorker {
+function startWorker(connect: { url: string; timeout: number; name: string; opening?: Opening }): StartedWorker {
   const shared = new SharedArrayBuffer(4);
   const flag = new Int32Array(shared);
   const { port1, port2 } = new MessageChannel();
-  // pg's own URL parser and ~/.pgpass reader, found from pg (they are its dependencies).
-  const fromHere = createRequire(import.meta.url);
-  const pgPath = fromHere.resolve('pg');
-  const fromPg = createRequire(pgPath);
-  const paths = { pg: pgPath, parseUrl: fromPg.resolve('pg-connection-string'), pgpass: fromPg.resolve('pgpass') };
+  const paths = clientPaths();
   const worker = new Worker(WORKER, { eval: true, execArgv: [], workerData: { shared, port: port2, ...paths }, transferList: [port2] });
   // The connection never keeps the process alive; the server ends the session when the process ends.
   worker.unref();
@@ -170,8 +200,11 @@ function startWorker(connect: { url: string; timeout: number; name: string }): S
  */
 export function prewarmPostgres(url: string, applicationName = 'txplan'): void {
   if (prewarmed) return;
-  prewarmed = startWorker({ url, timeout: 10, name: applicationName });
+  prewarmed = startWorker({ url, timeout: 10, name: applicationName, opening: OPENING });
 }
+
+/** A statement that changes nothing: a SELECT calling no function that sets a sequence, a lock or a setting, and filling no table. */
+const READ_ONLY = /^\s*SELECT\b(?![\s\S]*(?:setval|nextval|advisory|set_config|\binto\b))/i;
 
 /** Idle connections at most kept per process (the oldest is ended first). */
 const MAX_IDLE = 4;
@@ -205,11 +238,15 @@ export class PostgresConnection {
   private closed = false;
   /** Set when the worker gave no answer in time or the session can no longer be trusted: never reused. */
   private unusable = false;
+  /** The opening query's answer from the session's start, until taken. */
+  private opening: Reply['opening'];
+  /** No statement since the connection was taken could have changed anything (see untouched). */
+  private quiet = true;
   readonly serverVersion: number;
 
   private constructor(options: ConnectOptions, key: string) {
     const timeout = options.connectTimeoutSeconds ?? 10;
-    const connect = { op: 'connect', url: options.url, timeout, name: options.applicationName ?? 'txplan' };
+    const connect = { op: 'connect', url: options.url, timeout, name: options.applicationName ?? 'txplan', ...(options.opening ? { opening: OPENING } : {}) };
     // A worker started early for this URL (see prewarmPostgres) has loaded pg and connected meanwhile.
     const early = prewarmed?.url === options.url && prewarmed.name === connect.name ? prewarmed : undefined;
     if (prewarmed && !early) void prewarmed.worker.terminate();
@@ -220,6 +257,7 @@ export class PostgresConnection {
     try {
       const answer = this.wait(timeout + 30);
       this.serverVersion = answer.serverVersion!;
+      this.opening = answer.opening;
     } catch (error) {
       void this.worker.terminate();
       throw error;
@@ -248,8 +286,30 @@ export class PostgresConnection {
    */
   query<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = [], name?: string): QueryResult<R> {
     if (this.closed) throw new PostgresError('the database connection is closed', 'closed', undefined, undefined);
+    if (this.quiet && !READ_ONLY.test(sql)) this.quiet = false;
     const answer = this.ask({ op: 'query', sql, params, name });
     return { rows: answer.rows as R[], rowCount: answer.rowCount ?? 0 };
+  }
+
+  /**
+   * The opening query's row, read as the session started (see opening.ts),
+   * once; undefined for a connection taken back from the idle ones or
+   * started without it. Throws the PostgresError the query met.
+   */
+  takeOpening<R>(): R | undefined {
+    const opening = this.opening;
+    this.opening = undefined;
+    if (opening?.error) throw new PostgresError(opening.error.message, opening.error.code, opening.error.detail, opening.error.constraint);
+    return opening?.row as R | undefined;
+  }
+
+  /**
+   * Whether every statement since the connection was taken was a plain read:
+   * a SELECT that sets no sequence, lock or setting. Anything else (a
+   * transaction begun, a write) makes it false for good.
+   */
+  get untouched(): boolean {
+    return this.quiet;
   }
 
   /**
@@ -293,6 +353,8 @@ export class PostgresConnection {
     try {
       this.ask({ op: 'ping' }, 10);
       this.closed = false;
+      this.quiet = true;
+      this.opening = undefined;
       return true;
     } catch {
       this.end();

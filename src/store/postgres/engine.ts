@@ -29,6 +29,12 @@ const APPEND_BATCH = 1000;
 const JSON_BATCH = 2000;
 
 /** A database on a PostgreSQL server, reached through one synchronous connection. */
+/** The database's id and its id counters by table. */
+export interface OpeningMarks {
+  id: string;
+  sequences: Record<string, number>;
+}
+
 export class PostgresEngine implements Engine {
   readonly kind = 'postgres';
   readonly dialect = POSTGRES_DIALECT;
@@ -44,7 +50,14 @@ export class PostgresEngine implements Engine {
     readonly connection: PostgresConnection,
     readonly name: string,
     readonly readonly: boolean,
+    /** The database's id and id counters as the store opened (see opening.ts). */
+    private readonly openingMarks?: OpeningMarks,
   ) {}
+
+  /** The marks read at opening, while nothing since could have moved them (a plain read leaves them); else undefined. */
+  unchangedMarks(): OpeningMarks | undefined {
+    return this.openingMarks && this.connection.untouched ? this.openingMarks : undefined;
+  }
 
   get inTransaction(): boolean {
     return this.depth > 0;

@@ -4,6 +4,8 @@ import { PostgresEngine } from './engine.js';
 import { connectFailure, postgresProblem } from './errors.js';
 import { migratePostgres, postgresSchemaVersion } from './migrate.js';
 import { POSTGRES_LATEST } from './migrations/index.js';
+import { OPENING, type OpeningRow } from './opening.js';
+import type { OpeningMarks } from './engine.js';
 
 export interface PostgresOpenOptions {
   /** The postgres:// URL; libpq's variables (PGHOST, PGUSER, PGPASSWORD, PGSSLMODE, …) fill in what it leaves out. */
@@ -18,14 +20,15 @@ export interface PostgresOpenOptions {
 }
 
 /**
- * Whether the session may only read, and the schema version, in one round
- * trip (every command opens the database): a database txplan has not set up
- * yet has no schema_migrations table, and is asked again without it.
+ * Whether the session may only read, the schema version and the database's
+ * marks, in one round trip or none (see opening.ts): a database txplan has
+ * not set up yet has no schema_migrations table, and is asked again without it.
  */
-function openingFacts(connection: PostgresConnection): { readOnly: boolean; version: number } {
+function openingFacts(connection: PostgresConnection): { readOnly: boolean; version: number; marks?: OpeningMarks } {
   try {
-    const row = connection.query<{ read_only: string; version: number | null }>("SELECT current_setting('transaction_read_only') AS read_only, (SELECT max(version) FROM schema_migrations) AS version", [], 'txplan_opening').rows[0]!;
-    return { readOnly: row.read_only === 'on', version: row.version ?? 0 };
+    const row = connection.takeOpening<OpeningRow>() ?? connection.query<OpeningRow>(OPENING.text, OPENING.params, 'txplan_opening').rows[0]!;
+    const marks = row.id !== null && row.sequences ? { id: String(row.id), sequences: row.sequences } : undefined;
+    return { readOnly: row.read_only === 'on', version: row.version ?? 0, ...(marks ? { marks } : {}) };
   } catch (error) {
     if (!(error instanceof PostgresError) || error.code !== '42P01') throw error;
     return { readOnly: connection.query<{ transaction_read_only: string }>('SHOW transaction_read_only').rows[0]?.transaction_read_only === 'on', version: postgresSchemaVersion(connection) };
@@ -44,7 +47,7 @@ export const OLDEST_SERVER = 130000;
 export function openPostgres(options: PostgresOpenOptions): PostgresEngine {
   let connection: PostgresConnection;
   try {
-    connection = PostgresConnection.connect({ url: options.url, applicationName: 'txplan' });
+    connection = PostgresConnection.connect({ url: options.url, applicationName: 'txplan', opening: true });
   } catch (error) {
     throw connectFailure(error, options.display, asked(options.url));
   }
@@ -61,8 +64,9 @@ export function openPostgres(options: PostgresOpenOptions): PostgresEngine {
     if (version < target) {
       if (readOnly) throw new FailedError(`The database ${options.display} needs an upgrade but can only be read here; run "txplan db check" as a user who may change it`, 'database_read_only');
       migratePostgres(connection, target, options.now);
+      return new PostgresEngine(connection, options.display, readOnly);
     }
-    return new PostgresEngine(connection, options.display, readOnly);
+    return new PostgresEngine(connection, options.display, readOnly, facts.marks);
   } catch (error) {
     connection.close();
     throw postgresProblem(error, options.display) ?? error;
