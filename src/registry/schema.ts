@@ -1,9 +1,12 @@
 import { readFileSync } from 'node:fs';
+import { join, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import type { Finding, PathSegment } from './diagnostics.js';
 import { formatPath } from './diagnostics.js';
 import type { SourceKind } from './source.js';
 import { closest } from '../domain/text.js';
+import { packageRoot } from '../paths.js';
 
 const SCHEMA_FILES: Record<SourceKind, string> = {
   template: 'template.schema.json',
@@ -11,7 +14,7 @@ const SCHEMA_FILES: Record<SourceKind, string> = {
   settings: 'settings.schema.json',
 };
 
-export const schemaDirectory = new URL('../../schemas/', import.meta.url);
+export const schemaDirectory = pathToFileURL(join(packageRoot, 'schemas') + sep);
 
 let ajv: Ajv2020 | undefined;
 const validators = new Map<SourceKind, ValidateFunction>();
