@@ -21,11 +21,17 @@ export interface ValidateOptions {
   base?: string | undefined;
   /** Called after each file, for progress. */
   onFile?: (done: number, total: number) => void;
+  /** Milliseconds from any origin, to time each file (JUnit reports carry durations); none means 0. */
+  stopwatch?: () => number;
 }
 
 export interface ValidationReport {
   files: string[];
   diagnostics: Diagnostic[];
+  /** Seconds spent reading and checking each of `files`, in the same order. */
+  seconds: number[];
+  /** Seconds for the whole validation, registry-wide rules included. */
+  totalSeconds: number;
   /** How many templates passed the schema (the semantic rules may still object). */
   templates: number;
 }
@@ -55,6 +61,8 @@ function checkedTemplate(source: Source, template: Template): CheckedTemplate {
  */
 export async function validateWorkspace(options: ValidateOptions): Promise<ValidationReport> {
   const { workspace, cwd } = options;
+  const clock = options.stopwatch ?? (() => 0);
+  const started = clock();
   const targets = options.paths.length > 0 ? await expandPaths(options.paths, cwd) : await workspaceFiles(workspace);
   const display = (absolute: string) => displayPath(absolute, cwd);
   const read = (absolute: string, kind: SourceKind) => readSource(absolute, { root: workspace.root, display: display(absolute), kind });
@@ -62,21 +70,33 @@ export async function validateWorkspace(options: ValidateOptions): Promise<Valid
   // Settings and catalog first: templates are checked against them.
   const settingsTarget = targets.find((t) => t.kind === 'settings' && resolve(t.path) === workspace.settingsFile);
   const catalogTarget = targets.find((t) => t.kind === 'catalog' && resolve(t.path) === workspace.catalogFile);
+  let mark = clock();
+  const lap = () => {
+    const now = clock();
+    const seconds = (now - mark) / 1000;
+    mark = now;
+    return seconds;
+  };
   const settingsSource = read(workspace.settingsFile, 'settings');
   const settings = checkDocument<Settings>(settingsSource, 'settings', (s) => checkSettings(s));
+  const settingsSeconds = lap();
   const currency = settings.data?.currency ?? DEFAULT_SETTINGS.currency;
   const catalogSource = read(workspace.catalogFile, 'catalog');
   const catalog = checkDocument<Catalog>(catalogSource, 'catalog', (c) => checkCatalog(c, currency));
+  const catalogSeconds = lap();
   const catalogIndex: CatalogIndex | undefined = catalog.data ? indexCatalog(catalog.data) : undefined;
 
   const diagnostics: Diagnostic[] = [];
   const files: string[] = [];
+  const seconds: number[] = [];
   if (settingsTarget) {
     files.push(settingsSource.file);
+    seconds.push(settingsSeconds);
     diagnostics.push(...settings.diagnostics);
   }
   if (catalogTarget) {
     files.push(catalogSource.file);
+    seconds.push(catalogSeconds);
     diagnostics.push(...catalog.diagnostics);
   }
 
@@ -89,6 +109,7 @@ export async function validateWorkspace(options: ValidateOptions): Promise<Valid
   const total = templateTargets.length;
   for (let i = 0; i < total; i++) {
     const target = templateTargets[i]!;
+    lap();
     const source = read(target.path, target.kind);
     files.push(source.file);
     if (target.kind === 'template') {
@@ -103,13 +124,14 @@ export async function validateWorkspace(options: ValidateOptions): Promise<Valid
         : checkDocument<Settings>(source, 'settings', (s) => checkSettings(s));
       diagnostics.push(...checked.diagnostics);
     }
+    seconds.push(lap());
     options.onFile?.(i + 1, total);
   }
 
   diagnostics.push(...duplicateIds(valid));
   if (options.base !== undefined) diagnostics.push(...(await versionBumps(workspace, options.base, valid)));
   diagnostics.sort(compareDiagnostics);
-  return { files, diagnostics, templates: valid.length };
+  return { files, diagnostics, seconds, totalSeconds: (clock() - started) / 1000, templates: valid.length };
 }
 
 /** Parse problems, then schema findings, then (only on a schema-valid document) semantic rules. */

@@ -59,7 +59,7 @@ describe('txplan template validate', () => {
     const junit = txplan(['template', 'validate', '--format', 'junit'], { cwd: ws });
     expect(junit.code).toBe(1);
     expect(junit.stdout).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites /);
-    expect(junit.stdout).toContain(`<testcase classname="${ACNE}" name="${ACNE}">`);
+    expect(junit.stdout).toMatch(new RegExp(`<testcase classname="templates\\.comprehensive-acne-resolution" name="${ACNE.replace(/\./g, '\\.')}" time="\\d+\\.\\d+">`));
     expect(junit.stdout).toMatch(/<failure message="schedule\[\d+\]\.when\.month is 7[^"]*" type="when-outside-duration">/);
     expect(junit.stdout.match(/<failure /g)).toHaveLength(1);
     expect(junit.stdout.trim().endsWith('</testsuites>')).toBe(true);

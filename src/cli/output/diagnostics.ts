@@ -6,6 +6,9 @@ import { escapeJson, neutraliseValue } from './escape.js';
 export interface ReportInput {
   files: readonly string[];
   diagnostics: readonly Diagnostic[];
+  /** Seconds spent on each of `files`, and on the whole run (JUnit carries them). */
+  seconds?: readonly number[];
+  totalSeconds?: number;
 }
 
 /** Output formats of `template validate`: pure functions from results to text. */
@@ -68,27 +71,65 @@ function escapeData(value: string): string {
   return neutraliseValue(value.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A'));
 }
 
-/** JUnit XML: one test case per file, one failure per error (warnings go to system-out). */
+/**
+ * JUnit XML, in the shape of the schema Jenkins reads (and GitLab, Azure and
+ * the other CI tools that take JUnit): one test case per file checked, with
+ * its duration, and at most one <failure> holding all of the file's errors —
+ * the message attribute lists them one a line, the body adds where each is.
+ * Warnings go to the test case's system-out. The classname groups by folder
+ * and names the file without its extension ("templates.acne-program"), since
+ * CI tools take the part after the last dot as the class and the rest as the
+ * package; dots inside a folder or file name become "_".
+ */
 function junit(report: ReportInput): string {
+  const seconds = new Map(report.files.map((f, i) => [f, report.seconds?.[i] ?? 0]));
   const byFile = new Map<string, Diagnostic[]>(report.files.map((f) => [f, []]));
   for (const d of report.diagnostics) {
     if (!byFile.has(d.file)) byFile.set(d.file, []);
     byFile.get(d.file)!.push(d);
   }
   const failedFiles = [...byFile.values()].filter((list) => list.some((d) => d.severity === 'error')).length;
-  const out = ['<?xml version="1.0" encoding="UTF-8"?>', `<testsuites name="txplan template validate" tests="${byFile.size}" failures="${failedFiles}" errors="0">`];
-  out.push(`  <testsuite name="txplan template validate" tests="${byFile.size}" failures="${failedFiles}" errors="0" skipped="0">`);
+  const counts = `tests="${byFile.size}" failures="${failedFiles}" errors="0"`;
+  const total = time(report.totalSeconds ?? 0);
+  const out = ['<?xml version="1.0" encoding="UTF-8"?>', `<testsuites name="txplan template validate" ${counts} time="${total}">`];
+  out.push(`  <testsuite name="txplan template validate" ${counts} skipped="0" time="${total}">`);
   for (const [file, list] of byFile) {
-    out.push(`    <testcase classname="${xml(file)}" name="${xml(file)}">`);
-    for (const d of list.filter((x) => x.severity === 'error')) {
-      out.push(`      <failure message="${xml(d.message)}" type="${xml(d.code)}">${xml(`${d.file}:${d.line}:${d.column} ${d.code} ${d.path}\n${d.message}`)}</failure>`);
+    out.push(`    <testcase classname="${attribute(junitClassname(file))}" name="${attribute(file)}" time="${time(seconds.get(file) ?? 0)}">`);
+    const errors = list.filter((x) => x.severity === 'error');
+    if (errors.length > 0) {
+      const codes = [...new Set(errors.map((d) => d.code))].join(', ');
+      const details = errors.map((d) => `${d.file}:${d.line}:${d.column} error ${d.code}${d.path ? ` (at ${d.path})` : ''}\n${d.message}`).join('\n\n');
+      out.push(`      <failure message="${attribute(errors.map((d) => d.message).join('\n'))}" type="${attribute(codes)}">${text(details)}</failure>`);
     }
     const warnings = list.filter((x) => x.severity === 'warning');
-    if (warnings.length > 0) out.push(`      <system-out>${xml(warnings.map((d) => `${d.file}:${d.line}:${d.column} warning ${d.code}: ${d.message}`).join('\n'))}</system-out>`);
+    if (warnings.length > 0) out.push(`      <system-out>${text(warnings.map((d) => `${d.file}:${d.line}:${d.column} warning ${d.code}: ${d.message}`).join('\n'))}</system-out>`);
     out.push('    </testcase>');
   }
   out.push('  </testsuite>', '</testsuites>');
   return out.join('\n') + '\n';
+}
+
+/** "templates/acne-program.yaml" → "templates.acne-program": package = folders, class = file. */
+function junitClassname(file: string): string {
+  const segments = file.split(/[\\/]+/).filter((s) => s !== '' && s !== '.' && s !== '..');
+  const last = segments.pop() ?? file;
+  const dot = last.lastIndexOf('.');
+  segments.push(dot > 0 ? last.slice(0, dot) : last);
+  return segments.map((s) => s.replace(/\./g, '_')).join('.');
+}
+
+function time(seconds: number): string {
+  return seconds.toFixed(3);
+}
+
+/** Element text: line feeds stay, a carriage return would be read as a line feed. */
+function text(value: string): string {
+  return xml(value).replace(/\r/g, '&#13;');
+}
+
+/** Attribute values: parsers turn a literal tab, CR or LF into a space, character references survive. */
+function attribute(value: string): string {
+  return xml(value).replace(/\n/g, '&#10;').replace(/\r/g, '&#13;').replace(/\t/g, '&#9;');
 }
 
 function xml(text: string): string {
