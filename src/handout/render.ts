@@ -1,5 +1,6 @@
 import PDFDocument from 'pdfkit';
-import { handoutFonts, type FontName } from './fonts.js';
+import { fallbackFont, handoutFonts, type FontName } from './fonts.js';
+import { pieces, type Piece } from './script.js';
 import { ellipsize, wrap, type Measure } from './lines.js';
 import type { Handout, StepMark } from './view.js';
 
@@ -135,6 +136,8 @@ interface LaidTable {
 }
 
 const MARK_WIDTH = 13;
+/** Scripts of India and South-East Asia, whose vowel signs are drawn in another order than they are written. */
+const REORDERED = /[\u0900-\u0dff\u1000-\u109f\u1780-\u17ff]/u;
 /** Room enough to start a row taller than a page; with less left, it starts on the next. */
 const TALL_ROW_START = 80;
 
@@ -182,6 +185,7 @@ class Writer {
   private readonly bottom: number;
   private y = 0;
   private pages = 0;
+  private readonly registered = new Set<string>(['regular', 'italic', 'semibold', 'bold']);
 
   constructor(
     private readonly doc: PDFKit.PDFDocument,
@@ -678,10 +682,25 @@ class Writer {
     const key = `${style.font}\u0000${text}`;
     let unit = widthCache.get(key);
     if (unit === undefined) {
-      unit = this.doc.font(style.font).fontSize(1000).widthOfString(text) / 1000;
+      unit = 0;
+      for (const piece of pieces(text, style.font)) unit += this.pieceWidth(piece);
       widthCache.set(key, unit);
     }
     return unit * style.size + (style.tracking ?? 0) * Math.max(0, text.length - 1);
+  }
+
+  /** A piece's width at 1 pt. */
+  private pieceWidth(piece: Piece): number {
+    return this.face(piece.font).fontSize(1000).widthOfString(piece.text) / 1000;
+  }
+
+  /** Selects a registered font, registering a fallback face the first time this document uses it. */
+  private face(name: string): PDFKit.PDFDocument {
+    if (!this.registered.has(name)) {
+      this.doc.registerFont(name, fallbackFont(name) as unknown as Uint8Array);
+      this.registered.add(name);
+    }
+    return this.doc.font(name);
   }
 
   /** One line of at most `width`, shortened with an ellipsis: only for the running head, which repeats what page 1 says in full. */
@@ -715,14 +734,36 @@ class Writer {
     });
   }
 
+  /**
+   * One line, piece by piece in visual order. A right-to-left piece is set
+   * word by word, so text extraction sees its spaces and words; a
+   * left-to-right line in a fallback face (Devanagari, whose vowel signs are
+   * drawn before the consonant they follow) carries its text as written
+   * (ActualText), so it copies and reads aloud in logical order.
+   */
   private line(line: Line, x: number, y: number): void {
     if (line.text === '') return;
     const { style } = line;
-    this.doc
-      .font(style.font)
-      .fontSize(style.size)
-      .fillColor(style.color)
-      .text(line.text, x + line.dx, y + (style.leading - style.size * LINE_BOX) / 2, { lineBreak: false, characterSpacing: style.tracking ?? 0 });
+    const { doc } = this;
+    const parts = pieces(line.text, style.font);
+    // Poppler reads ActualText in a right-to-left line as visual order and reverses it: such lines rely on word-by-word setting instead.
+    const complex = (REORDERED.test(line.text) || parts.some((p) => p.font !== style.font)) && !parts.some((p) => p.rtl);
+    const top = y + (style.leading - style.size * LINE_BOX) / 2;
+    const tracking = style.tracking ?? 0;
+    if (complex) doc.markContent('Span', { actual: line.text });
+    doc.fontSize(style.size).fillColor(style.color);
+    let at = x + line.dx;
+    for (const piece of parts) {
+      const words = piece.rtl ? piece.text.split(' ').reverse() : [piece.text];
+      words.forEach((text, i) => {
+        if (text !== '') {
+          this.face(piece.font).fontSize(style.size).text(text, at, top, { lineBreak: false, characterSpacing: tracking });
+          at += this.pieceWidth({ ...piece, text }) * style.size + tracking * text.length;
+        }
+        if (i < words.length - 1) at += this.pieceWidth({ ...piece, text: ' ' }) * style.size + tracking;
+      });
+    }
+    if (complex) doc.endMarkedContent();
   }
 }
 
