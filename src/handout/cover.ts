@@ -100,11 +100,12 @@ export function replaceUncovered(text: string): { text: string; characters: stri
       out += chars[i++];
       continue;
     }
-    // A run: uncovered characters, and the spaces and joiners between them.
+    // A run: uncovered characters of one kind (emoji, Korean, …), and the spaces and joiners between them.
+    const family = kind(chars[i]!);
     let end = i + 1;
     for (let k = i + 1; k < chars.length; k++) {
-      if (bad[k]) end = k + 1;
-      else if (!GLUE.test(chars[k]!)) break;
+      if (bad[k] && kind(chars[k]!) === family) end = k + 1;
+      else if (bad[k] || !GLUE.test(chars[k]!)) break;
     }
     const run = chars.slice(i, end).join('');
     for (const ch of chars.slice(i, end)) if (!GLUE.test(ch)) characters.add(ch);
@@ -114,6 +115,14 @@ export function replaceUncovered(text: string): { text: string; characters: stri
     i = end;
   }
   return { text: out, characters: [...characters], labels };
+}
+
+/** Which notice a character belongs to: Chinese characters and kana share one, since Japanese mixes them. */
+function kind(ch: string): string {
+  if (/\p{Script=Hangul}/u.test(ch)) return 'korean';
+  if (/[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]/u.test(ch)) return 'cjk';
+  if (/\p{Extended_Pictographic}/u.test(ch)) return 'emoji';
+  return 'other';
 }
 
 function describe(run: string): string {
