@@ -31,12 +31,14 @@ const INHERITS = /^[\p{M}\p{Zs}\p{P}\u200c\u200d]$/u;
 // bidi-js is CommonJS: under Node its default import is the factory itself, whatever its type declaration says.
 const bidiFactory = bidiModule as unknown as () => Bidi;
 let bidi: Bidi | undefined;
-const faces = new Map<string, string | null>();
+/** Per style, the face chosen for each code point seen: looked up for every character measured, so keyed by number. */
+const faces = new Map<FontName, Map<number, string | null>>();
 
 /** The registered font that has a glyph for a code point in this style, or null when none has. */
 export function faceFor(codePoint: number, style: FontName): string | null {
-  const key = `${style}:${codePoint}`;
-  let face = faces.get(key);
+  let known = faces.get(style);
+  if (!known) faces.set(style, (known = new Map()));
+  let face = known.get(codePoint);
   if (face === undefined) {
     face = null;
     if (handoutFonts()[style].hasGlyphForCodePoint(codePoint)) face = style;
@@ -49,7 +51,7 @@ export function faceFor(codePoint: number, style: FontName): string | null {
         }
       }
     }
-    faces.set(key, face);
+    known.set(codePoint, face);
   }
   return face;
 }
@@ -58,8 +60,6 @@ export function faceFor(codePoint: number, style: FontName): string | null {
 export function covered(codePoint: number): boolean {
   return faceFor(codePoint, 'regular') !== null;
 }
-
-const simple = new Map<string, boolean>();
 
 /** The pieces of one line, in visual order, left to right. */
 export function pieces(text: string, style: FontName): Piece[] {
@@ -113,19 +113,12 @@ export function pieces(text: string, style: FontName): Piece[] {
 }
 
 function allPrimary(text: string, style: FontName): boolean {
-  const key = `${style}\u0000${text}`;
-  let result = simple.get(key);
-  if (result === undefined) {
-    result = true;
-    for (const ch of text) {
-      if (faceFor(ch.codePointAt(0)!, style) !== style) {
-        result = false;
-        break;
-      }
-    }
-    simple.set(key, result);
+  for (let i = 0; i < text.length; i++) {
+    const cp = text.codePointAt(i)!;
+    if (faceFor(cp, style) !== style) return false;
+    if (cp > 0xffff) i++;
   }
-  return result;
+  return true;
 }
 
 function hasGlyph(face: string, codePoint: number): boolean {
