@@ -1,4 +1,7 @@
-// fontkit ships no types; the handout only hands its font objects to pdfkit.
+// fontkit ships no types; the handout hands its font objects to pdfkit and asks them about coverage.
 declare module 'fontkit' {
-  export function create(buffer: Uint8Array, postscriptName?: string): object;
+  export interface Font {
+    hasGlyphForCodePoint(codePoint: number): boolean;
+  }
+  export function create(buffer: Uint8Array, postscriptName?: string): Font;
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { create } from 'fontkit';
+import { create, type Font } from 'fontkit';
 
 /**
  * Noto Sans (SIL Open Font License), from the @expo-google-fonts/noto-sans
@@ -17,17 +17,57 @@ const FILES = {
 
 export type FontName = keyof typeof FILES;
 
-let fonts: Record<FontName, object> | undefined;
+/**
+ * Fallbacks for the scripts Noto Sans leaves out, from the same family and
+ * licence (a few hundred kB each): Noto Sans Arabic, Hebrew and Devanagari.
+ * Chinese, Japanese and Korean fonts are tens of MB and emoji fonts are
+ * colour bitmaps; text in those scripts is marked instead (see cover.ts).
+ */
+export const FALLBACKS = {
+  arabic: { pkg: '@expo-google-fonts/noto-sans-arabic', name: 'NotoSansArabic' },
+  hebrew: { pkg: '@expo-google-fonts/noto-sans-hebrew', name: 'NotoSansHebrew' },
+  devanagari: { pkg: '@expo-google-fonts/noto-sans-devanagari', name: 'NotoSansDevanagari' },
+} as const;
+
+export type FallbackScript = keyof typeof FALLBACKS;
+/** The fallbacks have no italic; an italic line falls back to the upright face. */
+type Weight = 'regular' | 'semibold' | 'bold';
+const WEIGHT_FILES: Record<Weight, string> = { regular: '400Regular', semibold: '600SemiBold', bold: '700Bold' };
+
+let fonts: Record<FontName, Font> | undefined;
+const fallbacks = new Map<string, Font>();
+
+function packageRoot(pkg: string): string {
+  return dirname(createRequire(import.meta.url).resolve(`${pkg}/package.json`));
+}
 
 /**
  * The parsed fonts, read once per process. pdfkit accepts a parsed font
  * object, and sharing one across documents keeps fontkit's glyph and layout
  * caches warm: a batch of handouts parses each file once, not once per PDF.
  */
-export function handoutFonts(): Record<FontName, object> {
+export function handoutFonts(): Record<FontName, Font> {
   if (!fonts) {
-    const root = dirname(createRequire(import.meta.url).resolve('@expo-google-fonts/noto-sans/package.json'));
-    fonts = Object.fromEntries(Object.entries(FILES).map(([name, file]) => [name, create(readFileSync(join(root, file)))])) as Record<FontName, object>;
+    const root = packageRoot('@expo-google-fonts/noto-sans');
+    fonts = Object.fromEntries(Object.entries(FILES).map(([name, file]) => [name, create(readFileSync(join(root, file)))])) as Record<FontName, Font>;
   }
   return fonts;
+}
+
+/** The name a fallback face is registered under in a document, e.g. "arabic-semibold". */
+export function fallbackName(script: FallbackScript, font: FontName): string {
+  return `${script}-${font === 'italic' ? 'regular' : font}`;
+}
+
+/** A fallback face, parsed the first time a handout needs it. */
+export function fallbackFont(name: string): Font {
+  let font = fallbacks.get(name);
+  if (!font) {
+    const [script, weight] = name.split('-') as [FallbackScript, Weight];
+    const { pkg, name: family } = FALLBACKS[script];
+    const dir = WEIGHT_FILES[weight];
+    font = create(readFileSync(join(packageRoot(pkg), dir, `${family}_${dir}.ttf`)));
+    fallbacks.set(name, font);
+  }
+  return font;
 }

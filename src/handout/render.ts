@@ -1,5 +1,6 @@
 import PDFDocument from 'pdfkit';
-import { handoutFonts, type FontName } from './fonts.js';
+import { fallbackFont, handoutFonts, type FontName } from './fonts.js';
+import { pieces, type Piece } from './script.js';
 import { ellipsize, wrap, type Measure } from './lines.js';
 import type { Handout, StepMark } from './view.js';
 
@@ -45,15 +46,17 @@ interface Style {
   leading: number;
   color: string;
   tracking?: number;
+  /** Lowercase set in the font's own small capitals (smcp): the page shows capitals, text extraction the real words ("Treatment plan"). */
+  smallCaps?: boolean;
 }
 
 const S = {
   clinic: { font: 'semibold', size: 13, leading: 17, color: ACCENT },
   clinicDetail: { font: 'regular', size: 8.5, leading: 12, color: MUTED },
-  eyebrow: { font: 'semibold', size: 7.5, leading: 10, color: FAINT, tracking: 0.6 },
+  eyebrow: { font: 'semibold', size: 8.6, leading: 10, color: FAINT, tracking: 0.6, smallCaps: true },
   patient: { font: 'semibold', size: 14, leading: 19, color: INK },
   title: { font: 'bold', size: 24, leading: 29, color: INK },
-  pill: { font: 'semibold', size: 7.5, leading: 10, color: ACCENT, tracking: 0.5 },
+  pill: { font: 'semibold', size: 8.6, leading: 10, color: ACCENT, tracking: 0.5, smallCaps: true },
   lede: { font: 'regular', size: 12.5, leading: 18, color: INK },
   body: { font: 'regular', size: 9.8, leading: 14.5, color: INK },
   bodyMuted: { font: 'regular', size: 9.8, leading: 14.5, color: MUTED },
@@ -61,7 +64,7 @@ const S = {
   h2: { font: 'semibold', size: 13, leading: 18, color: ACCENT },
   h3: { font: 'semibold', size: 10, leading: 14, color: INK },
   continued: { font: 'italic', size: 8, leading: 12, color: FAINT },
-  th: { font: 'semibold', size: 7, leading: 9, color: MUTED, tracking: 0.7 },
+  th: { font: 'semibold', size: 8, leading: 9, color: MUTED, tracking: 0.7, smallCaps: true },
   cell: { font: 'regular', size: 8.8, leading: 12.2, color: INK },
   cellStrong: { font: 'semibold', size: 8.8, leading: 12.2, color: INK },
   cellMuted: { font: 'regular', size: 8.2, leading: 11.4, color: MUTED },
@@ -117,6 +120,8 @@ interface TableSpec {
   padX: number;
   /** Leading columns whose first line is repeated, faint, where a tall row continues on a new page ("3 Week 3"). */
   repeat?: number;
+  /** In the structure tree: a table (the default), a table whose first column heads its row, or a numbered list. */
+  kind?: 'table' | 'rows' | 'list';
 }
 
 interface LaidRow {
@@ -134,7 +139,22 @@ interface LaidTable {
   usable: number;
 }
 
+const SMALL_CAPS = ['smcp'] as PDFKit.Mixins.OpenTypeFeatures[];
+
+/**
+ * Where drawn text goes in the document's structure: a structure element
+ * (a heading, a paragraph, a table cell), or an artifact a screen reader
+ * skips (the running head, the footer, a table header repeated on a new page).
+ */
+interface Node {
+  el: PDFKit.PDFStructureElement;
+  tag: string;
+}
+type Target = Node | 'artifact';
+
 const MARK_WIDTH = 13;
+/** Scripts of India and South-East Asia, whose vowel signs are drawn in another order than they are written. */
+const REORDERED = /[\u0900-\u0dff\u1000-\u109f\u1780-\u17ff]/u;
 /** Room enough to start a row taller than a page; with less left, it starts on the next. */
 const TALL_ROW_START = 80;
 
@@ -151,7 +171,9 @@ export async function renderHandout(handout: Handout, paper: Paper): Promise<Ren
     font: null as unknown as string,
     info: { Title: title, Author: author, Subject: subject, Creator: 'txplan', Producer: 'txplan with PDFKit', CreationDate: creationDate, ModDate: creationDate },
     displayTitle: true,
+    // The handout's own words are English; a name or note in another script keeps its characters, not a language tag.
     lang: 'en-US',
+    tagged: true,
   });
   // pdfkit derives the file identifier from the metadata; one derived from the content tells two plans' handouts apart.
   const internals = doc as unknown as { _id?: unknown };
@@ -182,6 +204,8 @@ class Writer {
   private readonly bottom: number;
   private y = 0;
   private pages = 0;
+  private readonly registered = new Set<string>(['regular', 'italic', 'semibold', 'bold']);
+  private root!: Node;
 
   constructor(
     private readonly doc: PDFKit.PDFDocument,
@@ -194,6 +218,9 @@ class Writer {
   }
 
   render(): void {
+    const root = this.doc.struct('Document');
+    this.doc.addStructure(root);
+    this.root = { el: root, tag: 'Document' };
     this.newPage();
     this.header();
     this.intro();
@@ -219,8 +246,8 @@ class Writer {
       const oneLine = `${plan}  ·  ${provenance}  ·  ${generated}`;
       // A long template id takes the date to a second line rather than running into the page number.
       const lines = this.measure(S.footer, oneLine) <= room ? [oneLine] : [`${plan}  ·  ${provenance}`, generated];
-      lines.forEach((text, k) => this.line({ text, style: S.footer, dx: 0, gap: 0 }, this.left, y + 7 + k * S.footer.leading));
-      this.line({ text: pageText, style: S.footer, dx: this.contentWidth - this.measure(S.footer, pageText), gap: 0 }, this.left, y + 7);
+      lines.forEach((text, k) => this.line({ text, style: S.footer, dx: 0, gap: 0 }, this.left, y + 7 + k * S.footer.leading, 'artifact'));
+      this.line({ text: pageText, style: S.footer, dx: this.contentWidth - this.measure(S.footer, pageText), gap: 0 }, this.left, y + 7, 'artifact');
     }
     return range.count;
   }
@@ -233,21 +260,22 @@ class Writer {
     const rightWidth = 150;
     const clinic = this.lines([{ text: h.clinic.name, style: S.clinic }, ...(h.clinic.details.length ? [{ text: h.clinic.details.join('  ·  '), style: S.clinicDetail, gap: 2 }] : [])], cw - rightWidth - 20);
     const right = this.lines([
-      { text: 'TREATMENT PLAN', style: S.eyebrow, align: 'right' },
+      { text: 'Treatment plan', style: S.eyebrow, align: 'right' },
       { text: `Plan ${h.planId}`, style: S.clinicDetail, gap: 3, align: 'right' },
     ], rightWidth);
     const top = this.y;
-    this.drawLines(clinic, left, top);
-    this.drawLines(right, left + cw - rightWidth, top + 3);
+    this.drawLines(clinic, left, top, this.node('P'));
+    this.drawLines(right, left + cw - rightWidth, top + 3, this.node('P'));
     this.y = top + Math.max(height(clinic), height(right) + 3) + 10;
     this.rule(left, this.y, cw, ACCENT, 1.2);
     this.y += 26;
 
-    this.drawLines(this.lines([{ text: 'PREPARED FOR', style: S.eyebrow }], cw), left, this.y);
+    const prepared = this.node('P');
+    this.drawLines(this.lines([{ text: 'Prepared for', style: S.eyebrow }], cw), left, this.y, prepared);
     this.y += S.eyebrow.leading + 2;
-    this.paragraph([{ text: h.patient, style: S.patient }], left, cw);
+    this.paragraph([{ text: h.patient, style: S.patient }], left, cw, prepared);
     this.y += 2;
-    this.paragraph([{ text: h.title, style: S.title }], left, cw);
+    this.paragraph([{ text: h.title, style: S.title }], left, cw, this.node('H1'));
     this.y += 8;
     this.pill(h.status.code, h.status.label);
     this.y += 18;
@@ -256,19 +284,19 @@ class Writer {
   private pill(code: Handout['status']['code'], label: string): void {
     const [fill, color] = code === 'past_due' || code === 'cancelled' ? [RED_TINT, RED] : code === 'prescribed' || code === 'paused' ? [AMBER_TINT, AMBER] : [ACCENT_TINT, ACCENT];
     const style = { ...S.pill, color };
-    const text = label.toUpperCase();
+    const text = label;
     const w = this.measure(style, text) + 16;
-    this.doc.roundedRect(this.left, this.y, w, 16, 8).fill(fill);
-    this.line({ text, style, dx: 8, gap: 0 }, this.left, this.y + 3);
+    this.artifact(() => this.doc.roundedRect(this.left, this.y, w, 16, 8).fill(fill));
+    this.line({ text, style, dx: 8, gap: 0 }, this.left, this.y + 3, this.node('P'));
     this.y += 16;
   }
 
   private intro(): void {
     const { h, left, contentWidth: cw } = this;
-    this.paragraph([{ text: h.goal, style: S.lede }], left, cw * 0.92);
+    this.paragraph([{ text: h.goal, style: S.lede }], left, cw * 0.92, this.node('P'));
     if (h.description) {
       this.y += 8;
-      this.paragraph([{ text: h.description, style: S.bodyMuted }], left, cw * 0.92);
+      this.paragraph([{ text: h.description, style: S.bodyMuted }], left, cw * 0.92, this.node('P'));
     }
     this.y += 18;
     this.facts();
@@ -279,21 +307,26 @@ class Writer {
   private facts(): void {
     const { h, left, contentWidth: cw } = this;
     const facts: Array<[string, string]> = [
-      ['DURATION', capitalize(h.duration.length)],
-      ['STARTS', h.duration.starts ?? 'When you start'],
-      ['ENDS', h.duration.ends ?? `${capitalize(h.duration.length)} later`],
-      ['PRICE', h.payment.headline],
+      ['Duration', capitalize(h.duration.length)],
+      ['Starts', h.duration.starts ?? 'When you start'],
+      ['Ends', h.duration.ends ?? `${capitalize(h.duration.length)} later`],
+      ['Price', h.payment.headline],
     ];
     const pad = 12;
     const cellWidth = (cw - 2 * pad) / facts.length;
-    const cells = facts.map(([label, value]) => this.lines([{ text: label, style: S.eyebrow }, { text: value, style: S.factValue, gap: 3 }], cellWidth - 12));
-    const boxHeight = Math.max(...cells.map(height)) + 2 * pad;
+    const cells = facts.map(([label, value]) => ({ label: this.lines([{ text: label, style: S.eyebrow }], cellWidth - 12), value: this.lines([{ text: value, style: S.factValue }], cellWidth - 12) }));
+    const boxHeight = Math.max(...cells.map((c) => height(c.label) + 3 + height(c.value))) + 2 * pad;
     this.ensure(boxHeight);
-    this.doc.roundedRect(left, this.y, cw, boxHeight, 6).fill(HEADER_FILL);
-    cells.forEach((lines, i) => {
+    this.artifact(() => this.doc.roundedRect(left, this.y, cw, boxHeight, 6).fill(HEADER_FILL));
+    // A table of one header row (the labels) and one row of values, so each value is read with its label.
+    const table = this.node('Table');
+    const labels = this.node('TR', table);
+    const values = this.node('TR', table);
+    cells.forEach((cell, i) => {
       const x = left + pad + i * cellWidth;
       if (i > 0) this.rule(x - 6, this.y + pad, 0, RULE, 0.6, boxHeight - 2 * pad);
-      this.drawLines(lines, x, this.y + pad);
+      this.drawLines(cell.label, x, this.y + pad, this.node('TH', labels, { scope: 'Column' }));
+      this.drawLines(cell.value, x, this.y + pad + height(cell.label) + 3, this.node('TD', values));
     });
     this.y += boxHeight;
   }
@@ -306,9 +339,11 @@ class Writer {
     const boxHeight = height(lines) + 20;
     this.y += 12;
     this.ensure(boxHeight);
-    this.doc.rect(left, this.y, cw, boxHeight).fill(fill);
-    this.doc.rect(left, this.y, 3, boxHeight).fill(bar);
-    this.drawLines(lines, left + 18, this.y + 10);
+    this.artifact(() => {
+      this.doc.rect(left, this.y, cw, boxHeight).fill(fill);
+      this.doc.rect(left, this.y, 3, boxHeight).fill(bar);
+    });
+    this.drawLines(lines, left + 18, this.y + 10, this.node('P'));
     this.y += boxHeight;
   }
 
@@ -363,7 +398,7 @@ class Writer {
       : 'Each visit is counted from the day you start; the dates are set then.';
     const introLines = this.lines([{ text: intro, style: S.bodyMuted }], this.contentWidth);
     this.heading('Treatment schedule', height(introLines) + 8 + table.headerHeight + firstRow(table));
-    this.drawLines(introLines, this.left, this.y);
+    this.drawLines(introLines, this.left, this.y, this.node('P'));
     this.y += height(introLines) + 8;
     this.drawTable(table);
   }
@@ -386,6 +421,7 @@ class Writer {
         rules: false,
         padY: 3,
         padX: 0,
+        kind: 'list',
       }),
     }));
     const first = laid[0]!;
@@ -393,8 +429,8 @@ class Writer {
     laid.forEach((group, i) => {
       if (i > 0) this.y += 8;
       this.ensure(height(group.title) + 4 + firstRow(group.table));
-      this.doc.circle(this.left + 3, this.y + S.h3.leading / 2, 3).fill(ACCENT);
-      this.drawLines(group.title, this.left + 12, this.y);
+      this.artifact(() => this.doc.circle(this.left + 3, this.y + S.h3.leading / 2, 3).fill(ACCENT));
+      this.drawLines(group.title, this.left + 12, this.y, this.node('H3'));
       this.y += height(group.title) + 4;
       this.drawTable(group.table);
     });
@@ -415,6 +451,7 @@ class Writer {
       rules: true,
       padY: 7,
       padX: 0,
+      kind: 'rows',
     });
     this.heading(title, firstRow(table));
     this.drawTable(table);
@@ -435,6 +472,7 @@ class Writer {
       rules: true,
       padY: 7,
       padX: 0,
+      kind: 'rows',
     });
     this.heading('Payment summary', firstRow(table));
     this.drawTable(table);
@@ -461,7 +499,7 @@ class Writer {
     const title = this.lines([{ text: 'Price per visit', style: S.h3 }], this.contentWidth);
     this.y += 14;
     this.ensure(height(title) + 6 + visits.headerHeight + firstRow(visits));
-    this.drawLines(title, this.left, this.y);
+    this.drawLines(title, this.left, this.y, this.node('H3'));
     this.y += height(title) + 6;
     this.drawTable(visits);
   }
@@ -478,11 +516,11 @@ class Writer {
     const signatureRow = 28 + 6 + S.sign.leading;
     const block = this.headingHeight() + height(terms) + (h.agreement ? this.headingHeight() + height(statement) + 10 + 2 * signatureRow : 0);
     this.heading('Cancellation terms', block - this.headingHeight());
-    this.drawLines(terms, left, this.y);
+    this.drawLines(terms, left, this.y, this.node('P'));
     this.y += height(terms);
     if (!h.agreement) return;
     this.heading('Patient agreement', height(statement) + 10 + 2 * signatureRow);
-    this.drawLines(statement, left, this.y);
+    this.drawLines(statement, left, this.y, this.node('P'));
     this.y += height(statement) + 10;
     const dateWidth = cw * 0.3;
     const nameWidth = cw - dateWidth - 28;
@@ -490,8 +528,9 @@ class Writer {
       this.y += 28;
       this.rule(left, this.y, nameWidth, INK, 0.6);
       this.rule(left + nameWidth + 28, this.y, dateWidth, INK, 0.6);
-      this.drawLines(this.lines([{ text: signer, style: S.sign }], nameWidth), left, this.y + 4);
-      this.drawLines(this.lines([{ text: 'Date', style: S.sign }], dateWidth), left + nameWidth + 28, this.y + 4);
+      const line = this.node('P');
+      this.drawLines(this.lines([{ text: signer, style: S.sign }], nameWidth), left, this.y + 4, line);
+      this.drawLines(this.lines([{ text: 'Date', style: S.sign }], dateWidth), left + nameWidth + 28, this.y + 4, line);
       this.y += 6 + S.sign.leading;
     }
   }
@@ -511,8 +550,8 @@ class Writer {
     const y = 34;
     const name = this.fit(h.clinic.name, S.running, cw * 0.45);
     const who = this.fit(`${h.patient}  ·  ${h.title}`, S.runningDetail, cw * 0.53);
-    this.line({ text: name, style: S.running, dx: 0, gap: 0 }, left, y);
-    this.line({ text: who, style: S.runningDetail, dx: cw * 0.53 - this.measure(S.runningDetail, who), gap: 0 }, left + cw * 0.47, y);
+    this.line({ text: name, style: S.running, dx: 0, gap: 0 }, left, y, 'artifact');
+    this.line({ text: who, style: S.runningDetail, dx: cw * 0.53 - this.measure(S.runningDetail, who), gap: 0 }, left + cw * 0.47, y, 'artifact');
     this.rule(left, y + 16, cw, RULE, 0.5);
     this.y = this.top;
   }
@@ -533,23 +572,23 @@ class Writer {
     const usable = this.bottom - this.top;
     if (this.y + space + own + Math.min(follow, usable - own) > this.bottom) this.newPage();
     else if (this.y > this.top) this.y += space;
-    this.drawLines(lines, this.left, this.y);
+    this.drawLines(lines, this.left, this.y, this.node('H2'));
     this.y += height(lines) + 3;
     this.rule(this.left, this.y, this.contentWidth, RULE, 0.6);
     this.y += 9;
   }
 
-  private paragraph(runs: Run[], x: number, width: number): void {
-    this.paragraphLines(this.lines(runs, width), x);
+  private paragraph(runs: Run[], x: number, width: number, into: Target): void {
+    this.paragraphLines(this.lines(runs, width), x, into);
   }
 
   /** Lines that may break across pages, never leaving a single line behind. */
-  private paragraphLines(lines: Line[], x: number): void {
+  private paragraphLines(lines: Line[], x: number, into: Target): void {
     lines.forEach((line, i) => {
       const need = line.gap + line.style.leading + (i === 0 && lines.length > 1 ? lines[1]!.gap + lines[1]!.style.leading : 0);
       this.ensure(need);
       this.y += line.gap;
-      this.line(line, x, this.y);
+      this.line(line, x, this.y, into);
       this.y += line.style.leading;
     });
   }
@@ -567,43 +606,54 @@ class Writer {
     return { spec, widths, headerHeight, rows, usable: this.bottom - this.top - headerHeight - 14 };
   }
 
+  /**
+   * A table, tagged as one: a Table of TR rows with TH header cells (Scope
+   * Column for a header row, Scope Row for a first column that names its
+   * row), or for a numbered list an L of LI items, each a Lbl and an LBody.
+   */
   private drawTable(table: LaidTable): void {
     const { spec, usable } = table;
+    const list = spec.kind === 'list';
+    const node = this.node(list ? 'L' : 'Table');
     if (spec.header) {
       this.ensure(table.headerHeight + firstRow(table));
-      this.tableHeader(table);
+      const header = this.node('TR', node);
+      this.tableHeader(table, spec.columns.map(() => this.node('TH', header, { scope: 'Column' })));
     }
     for (const row of table.rows) {
       // A row that fits a page moves whole; one taller than a page starts here unless only a sliver is left.
       if (this.y + row.height > this.bottom && (row.height <= usable || this.bottom - this.y < TALL_ROW_START)) this.continueTable(table);
-      this.drawRow(table, row);
+      const tr = this.node(list ? 'LI' : 'TR', node);
+      const cells = row.cells.map((_, i) => (list ? this.node(i === 0 ? 'Lbl' : 'LBody', tr) : i === 0 && spec.kind === 'rows' ? this.node('TH', tr, { scope: 'Row' }) : this.node('TD', tr)));
+      this.drawRow(table, row, cells);
     }
   }
 
+  /** A new page for a table that goes on: its title and header again, as artifacts (they repeat what was read). */
   private continueTable(table: LaidTable): void {
     this.newPage();
     if (table.spec.continued) {
-      this.drawLines(this.lines([{ text: table.spec.continued, style: S.continued }], this.contentWidth), this.left, this.y);
+      this.drawLines(this.lines([{ text: table.spec.continued, style: S.continued }], this.contentWidth), this.left, this.y, 'artifact');
       this.y += S.continued.leading + 2;
     }
-    if (table.spec.header) this.tableHeader(table);
+    if (table.spec.header) this.tableHeader(table, table.spec.columns.map(() => 'artifact'));
   }
 
-  private tableHeader(table: LaidTable): void {
+  private tableHeader(table: LaidTable, cells: Target[]): void {
     const { spec, widths } = table;
-    this.doc.rect(this.left, this.y, this.contentWidth, table.headerHeight).fill(HEADER_FILL);
+    this.artifact(() => this.doc.rect(this.left, this.y, this.contentWidth, table.headerHeight).fill(HEADER_FILL));
     let x = this.left;
     spec.columns.forEach((column, i) => {
-      const text = column.title.toUpperCase();
+      const text = column.title;
       const dx = column.align === 'right' ? widths[i]! - 2 * spec.padX - this.measure(S.th, text) : 0;
-      this.line({ text, style: S.th, dx, gap: 0 }, x + spec.padX, this.y + (table.headerHeight - S.th.leading) / 2);
+      this.line({ text, style: S.th, dx, gap: 0 }, x + spec.padX, this.y + (table.headerHeight - S.th.leading) / 2, cells[i]!);
       x += widths[i]!;
     });
     this.y += table.headerHeight;
   }
 
   /** One row; a row taller than a whole page continues on the next, its lines never clipped. */
-  private drawRow(table: LaidTable, row: LaidRow): void {
+  private drawRow(table: LaidTable, row: LaidRow, cells: Node[]): void {
     const { spec, widths } = table;
     const next = row.cells.map(() => 0);
     let first = true;
@@ -633,12 +683,12 @@ class Writer {
         let y = this.y + spec.padY;
         const label = row.cells[i]![0];
         if (!first && i < (spec.repeat ?? 0) && label && slice.from >= row.cells[i]!.length) {
-          this.line({ ...label, style: { ...label.style, color: FAINT } }, x + spec.padX, y);
+          this.line({ ...label, style: { ...label.style, color: FAINT } }, x + spec.padX, y, 'artifact');
         }
         for (let k = slice.from; k < slice.end; k++) {
           const line = row.cells[i]![k]!;
           if (k > slice.from) y += line.gap;
-          this.line(line, x + spec.padX + (mark ? MARK_WIDTH : 0), y);
+          this.line(line, x + spec.padX + (mark ? MARK_WIDTH : 0), y, cells[i]!);
           y += line.style.leading;
         }
         next[i] = slice.end;
@@ -654,6 +704,11 @@ class Writer {
 
   /** The done / skipped / upcoming mark: drawn, since the font has no check mark glyph. */
   private mark(mark: StepMark, cx: number, cy: number): void {
+    // The status is also written beside the mark, so the drawing is an artifact.
+    this.artifact(() => this.drawMark(mark, cx, cy));
+  }
+
+  private drawMark(mark: StepMark, cx: number, cy: number): void {
     const { doc } = this;
     const r = 4.5;
     if (mark === 'done') {
@@ -671,17 +726,46 @@ class Writer {
   // Text
 
   private rule(x: number, y: number, w: number, color: string, weight: number, h = 0): void {
-    this.doc.save().moveTo(x, y).lineTo(x + w, y + h).lineWidth(weight).stroke(color).restore();
+    this.artifact(() => this.doc.save().moveTo(x, y).lineTo(x + w, y + h).lineWidth(weight).stroke(color).restore());
+  }
+
+  /** A new structure element, in reading order under `parent` (the document by default). */
+  private node(tag: string, parent: Node = this.root, options: PDFKit.Mixins.StructureElementOptions & { scope?: 'Column' | 'Row' } = {}): Node {
+    const el = this.doc.struct(tag, options);
+    parent.el.add(el);
+    return { el, tag };
+  }
+
+  /** Drawing that only decorates (rules, fills, marks): an artifact, skipped by screen readers. */
+  private artifact(draw: () => void): void {
+    this.doc.markContent('Artifact', { type: 'Layout' });
+    draw();
+    this.doc.endMarkedContent();
   }
 
   private measure(style: Style, text: string): number {
-    const key = `${style.font}\u0000${text}`;
+    const key = `${style.font}${style.smallCaps ? ':sc' : ''}\u0000${text}`;
     let unit = widthCache.get(key);
     if (unit === undefined) {
-      unit = this.doc.font(style.font).fontSize(1000).widthOfString(text) / 1000;
+      unit = 0;
+      for (const piece of pieces(text, style.font)) unit += this.pieceWidth(piece, style.smallCaps);
       widthCache.set(key, unit);
     }
     return unit * style.size + (style.tracking ?? 0) * Math.max(0, text.length - 1);
+  }
+
+  /** A piece's width at 1 pt. */
+  private pieceWidth(piece: Piece, smallCaps = false): number {
+    return this.face(piece.font).fontSize(1000).widthOfString(piece.text, smallCaps ? { features: SMALL_CAPS } : {}) / 1000;
+  }
+
+  /** Selects a registered font, registering a fallback face the first time this document uses it. */
+  private face(name: string): PDFKit.PDFDocument {
+    if (!this.registered.has(name)) {
+      this.doc.registerFont(name, fallbackFont(name) as unknown as Uint8Array);
+      this.registered.add(name);
+    }
+    return this.doc.font(name);
   }
 
   /** One line of at most `width`, shortened with an ellipsis: only for the running head, which repeats what page 1 says in full. */
@@ -707,22 +791,51 @@ class Writer {
     return { width: (text) => this.measure(style, text), tracking: style.tracking ?? 0 };
   }
 
-  private drawLines(lines: readonly Line[], x: number, y: number): void {
+  private drawLines(lines: readonly Line[], x: number, y: number, into: Target): void {
     lines.forEach((line, i) => {
       if (i > 0) y += line.gap;
-      this.line(line, x, y);
+      this.line(line, x, y, into);
       y += line.style.leading;
     });
   }
 
-  private line(line: Line, x: number, y: number): void {
+  /**
+   * One line, piece by piece in visual order. A right-to-left piece is set
+   * word by word, so text extraction sees its spaces and words; a
+   * left-to-right line in a fallback face (Devanagari, whose vowel signs are
+   * drawn before the consonant they follow) carries its text as written
+   * (ActualText), so it copies and reads aloud in logical order.
+   */
+  private line(line: Line, x: number, y: number, into: Target): void {
     if (line.text === '') return;
+    if (into === 'artifact') this.doc.markContent('Artifact', { type: 'Pagination' });
+    else into.el.add(this.doc.markStructureContent(into.tag));
+    this.setLine(line, x, y);
+    this.doc.endMarkedContent();
+  }
+
+  private setLine(line: Line, x: number, y: number): void {
     const { style } = line;
-    this.doc
-      .font(style.font)
-      .fontSize(style.size)
-      .fillColor(style.color)
-      .text(line.text, x + line.dx, y + (style.leading - style.size * LINE_BOX) / 2, { lineBreak: false, characterSpacing: style.tracking ?? 0 });
+    const { doc } = this;
+    const parts = pieces(line.text, style.font);
+    // Poppler reads ActualText in a right-to-left line as visual order and reverses it: such lines rely on word-by-word setting instead.
+    const complex = (REORDERED.test(line.text) || parts.some((p) => p.font !== style.font)) && !parts.some((p) => p.rtl);
+    const top = y + (style.leading - style.size * LINE_BOX) / 2;
+    const tracking = style.tracking ?? 0;
+    if (complex) doc.markContent('Span', { actual: line.text });
+    doc.fontSize(style.size).fillColor(style.color);
+    let at = x + line.dx;
+    for (const piece of parts) {
+      const words = piece.rtl ? piece.text.split(' ').reverse() : [piece.text];
+      words.forEach((text, i) => {
+        if (text !== '') {
+          this.face(piece.font).fontSize(style.size).text(text, at, top, { lineBreak: false, characterSpacing: tracking, ...(style.smallCaps ? { features: SMALL_CAPS } : {}) });
+          at += this.pieceWidth({ ...piece, text }, style.smallCaps) * style.size + tracking * text.length;
+        }
+        if (i < words.length - 1) at += this.pieceWidth({ ...piece, text: ' ' }, style.smallCaps) * style.size + tracking;
+      });
+    }
+    if (complex) doc.endMarkedContent();
   }
 }
 

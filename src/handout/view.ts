@@ -19,6 +19,8 @@ export interface Handout {
   generatedOn: string;
   clinic: { name: string; details: string[] };
   patient: string;
+  /** The patient's record number (empty when none), printed beside a name the handout's fonts cannot show. */
+  mrn: string;
   title: string;
   status: { code: PlanStatus; label: string };
   /** A sentence on what the status means for the patient (prescribed, paused, overdue, …); none when active. */
@@ -177,6 +179,7 @@ export function buildHandout(sources: HandoutSources): Handout {
     generatedOn,
     clinic: { name: clinicName, details: [clinic?.address, clinic?.phone].filter((d): d is string => Boolean(d)) },
     patient: patientName,
+    mrn: patient.mrn ?? '',
     title: snapshot.name,
     status: { code: plan.status, label: STATUS_LABELS[plan.status] },
     notice: notice(view, plan.type),

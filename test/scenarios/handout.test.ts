@@ -67,15 +67,15 @@ describe('txplan handout', () => {
       '120 Main Street, Suite 4 · +1 555 010 0100',
       'Zoë Ødegård',
       'Comprehensive Acne Resolution',
-      'ACTIVE',
+      'Active',
       // Goal and description
       'Clear active acne and reduce scarring within 6 months',
       'For moderate to severe inflammatory acne with early scarring.',
       // Duration with start and end dates
-      'DURATION 6 months STARTS Mar 3, 2025 ENDS Sep 3, 2025 PRICE $249.00 × 6 months',
+      'Duration 6 months Starts Mar 3, 2025 Ends Sep 3, 2025 Price $249.00 × 6 months',
       // Schedule table: step, recommended date, booking, services, notes, mark
       'Treatment schedule',
-      '# RECOMMENDED BOOKED SERVICES NOTES STATUS',
+      '# Recommended Booked Services Notes Status',
       '1 Month 1 Mar 3, 2025 — Deep Cleansing Facial Extractions (add-on) Salicylic Acid Peel Baseline photos.',
       'Visit note: Baseline photos taken Outcome: Moderate inflammatory acne, no cysts Done Mar 3, 2025',
       '3 Month 3 May 3, 2025 May 5, 2025 2:30 PM Progress Assessment Microneedling',
@@ -129,7 +129,7 @@ describe('txplan handout', () => {
       'José Núñez',
       'Post-Procedure Recovery Protocol',
       'Support optimal healing and maximize results following laser resurfacing',
-      'DURATION 4 months STARTS Mar 3, 2025 ENDS Jul 3, 2025 PRICE Per visit',
+      'Duration 4 months Starts Mar 3, 2025 Ends Jul 3, 2025 Price Per visit',
       'Treatment schedule',
       '2 Week 2 Mar 10, 2025 — Gentle Hydrating Facial LED Therapy (red and near-infrared)',
       'Visit note: Patient travelling Skipped Mar 10, 2025',
@@ -145,7 +145,7 @@ describe('txplan handout', () => {
       'Paid so far $0.00',
       'All visits $180.00 4 visits',
       'Price per visit',
-      'VISIT WHEN SERVICES PRICE',
+      'Visit When Services Price',
       '1 Week 1, Mar 3, 2025 Post-Procedure Check-In Complimentary',
       '2 Week 2, Mar 10, 2025 Gentle Hydrating Facial, LED Therapy (red and near-infrared) $180.00',
       `Page ${json.pages} of ${json.pages}`,
@@ -164,14 +164,14 @@ describe('txplan handout', () => {
     for (const [i, name] of names.entries()) {
       expect(c.run('handout', String(i + 1)).code).toBe(0);
       const pdf = await pdfText(join(c.ws, `plan-${i + 1}.pdf`));
-      expect(pdf.pages[0]).toContain(`PREPARED FOR ${name}`);
+      expect(pdf.pages[0]).toContain(`Prepared for ${name}`);
       expect(pdf.fonts.every((f) => f.startsWith('NotoSans-'))).toBe(true);
     }
     // A prescribed plan says what that means, and has no dates yet.
     const prescribed = await pdfText(join(c.ws, 'plan-2.pdf'));
-    expect(prescribed.text).toContain('PRESCRIBED');
+    expect(prescribed.text).toContain('Prescribed');
     expect(prescribed.text).toContain('Nothing is booked or charged until you decide to start the program');
-    expect(prescribed.text).toContain('STARTS When you start ENDS 6 months later');
+    expect(prescribed.text).toContain('Starts When you start Ends 6 months later');
     expect(prescribed.text).toContain('Next charge None until the program starts');
     expect(prescribed.text).not.toContain('Patient agreement');
   });
@@ -209,9 +209,9 @@ describe('txplan handout', () => {
     expect(JSON.parse(result.stdout).pages).toBe(3);
     const pdf = await pdfText(join(c.ws, 'plan-1.pdf'));
     expect(pdf.pages.map((page) => /Page (\d) of (\d)/.exec(page)?.slice(1))).toEqual([['1', '3'], ['2', '3'], ['3', '3']]);
-    const schedulePages = pdf.pages.filter((page) => page.includes('# RECOMMENDED BOOKED SERVICES NOTES STATUS'));
+    const schedulePages = pdf.pages.filter((page) => page.includes('# Recommended Booked Services Notes Status'));
     expect(schedulePages.length).toBe(2);
-    expect(schedulePages[1]).toContain('Treatment schedule, continued # RECOMMENDED BOOKED SERVICES NOTES STATUS');
+    expect(schedulePages[1]).toContain('Treatment schedule, continued # Recommended Booked Services Notes Status');
     // Every step is there once, none cut at a page break.
     for (let n = 1; n <= 12; n++) expect(pdf.text.split(`Peel ${n} of 12. Check tolerance and adjust the strength; photos every fourth visit.`)).toHaveLength(2);
   });

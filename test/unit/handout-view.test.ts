@@ -283,7 +283,7 @@ describe('the handout PDF', () => {
       expect(pdf.text).toContain('Visit note: word0 word1');
       expect(pdf.text.match(/word\d+/g)).toEqual(words.split(' '));
       // The schedule's header is repeated on the page the long row continues on.
-      expect(pdf.pages.filter((page) => page.includes('RECOMMENDED BOOKED SERVICES NOTES STATUS')).length).toBeGreaterThanOrEqual(2);
+      expect(pdf.pages.filter((page) => page.includes('Recommended Booked Services Notes Status')).length).toBeGreaterThanOrEqual(2);
       expect(pdf.pages.at(-1)).toContain(`Page ${rendered.pages} of ${rendered.pages}`);
     }
   });
@@ -297,7 +297,7 @@ describe('the handout PDF', () => {
     const at = pdf.pages.findIndex((page) => page.includes('Treatment schedule'));
     expect(at).toBeGreaterThanOrEqual(0);
     // The heading, the table's header and the start of the row share a page; the row then runs on.
-    expect(pdf.pages[at]).toContain('RECOMMENDED BOOKED SERVICES NOTES STATUS');
+    expect(pdf.pages[at]).toContain('Recommended Booked Services Notes Status');
     expect(pdf.pages[at]).toContain('Visit note: word0 word1');
     expect(pdf.text.match(/word\d+/g)).toEqual(words.split(' '));
   });

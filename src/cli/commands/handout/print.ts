@@ -9,6 +9,7 @@ import { loadRegistry, templateIds, type Registry } from '../../../registry/regi
 import { getPlan, listPlans } from '../../../store/plans.js';
 import type { Store } from '../../../store/store.js';
 import { loadHandout } from '../../../handout/load.js';
+import { coverHandout, listCharacters, type Uncovered } from '../../../handout/cover.js';
 import { renderHandout, type Paper } from '../../../handout/render.js';
 import { checkTarget, makeFolder as makePrivateFolder, writeFileAtomically } from '../../../files.js';
 import { PLAN_STATUSES, type PlanRow, type PlanStatus } from '../../../domain/records.js';
@@ -25,6 +26,8 @@ interface Written {
   id: number;
   file: string;
   pages: number;
+  /** Text the handout's fonts cannot draw, printed as a notice instead (see handout/cover.ts). */
+  uncovered: Uncovered[];
 }
 
 /** The commander wiring's one verb: a single plan, or every plan in a status. */
@@ -54,8 +57,9 @@ async function single(ctx: Context, ref: string, opts: HandoutOptions): Promise<
     checkTarget(file, force);
     const written = await print(store, registry, plan, file, paper, force, ctx.now());
     const notes = gone.has(plan.template_id) ? [deletedTemplateNote([plan])] : [];
+    warnUncovered(ctx, written);
     if (ctx.options.json) {
-      ctx.json({ ...written, paper, notes });
+      ctx.json({ ...shown(written), paper, notes });
       return 0;
     }
     for (const note of notes) ctx.err(`${ctx.colorErr.yellow('note:')} ${note}`);
@@ -83,7 +87,9 @@ async function batch(ctx: Context, status: PlanStatus, outDir: string, opts: Han
         try {
           const plan = getPlan(store, id);
           if (!plan) throw new FailedError(`Plan ${id} was deleted while the handouts were printing`, 'not_found');
-          written.push(await print(store, registry, plan, join(dir, fileName(id)), paper, force, now));
+          const done = await print(store, registry, plan, join(dir, fileName(id)), paper, force, now);
+          written.push(done);
+          warnUncovered(ctx, done);
           if (gone.has(plan.template_id)) fromDeleted.push(plan);
         } catch (error) {
           // One plan's problem is reported; the others still print.
@@ -96,7 +102,7 @@ async function batch(ctx: Context, status: PlanStatus, outDir: string, opts: Han
     }
     const notes = fromDeleted.length ? [deletedTemplateNote(fromDeleted)] : [];
     if (ctx.options.json) {
-      ctx.json({ status, out_dir: dir, paper, handouts: written, failed, notes });
+      ctx.json({ status, out_dir: dir, paper, handouts: written.map(shown), failed, notes });
       return failed.length ? 1 : 0;
     }
     for (const note of notes) ctx.err(`${ctx.colorErr.yellow('note:')} ${note}`);
@@ -113,9 +119,27 @@ async function batch(ctx: Context, status: PlanStatus, outDir: string, opts: Han
 }
 
 async function print(store: Store, registry: Registry, plan: PlanRow, file: string, paper: Paper, force: boolean, now: Date): Promise<Written> {
-  const rendered = await renderHandout(loadHandout(store, registry, plan, now), paper);
+  const { handout, uncovered } = coverHandout(loadHandout(store, registry, plan, now));
+  const rendered = await renderHandout(handout, paper);
   writeFileAtomically(file, rendered.bytes, force);
-  return { id: plan.id, file, pages: rendered.pages };
+  return { id: plan.id, file, pages: rendered.pages, uncovered };
+}
+
+/**
+ * Says which text printed as a notice rather than as written (Chinese,
+ * Japanese and Korean text, emoji: scripts the handout's fonts leave out),
+ * field by field, on stderr, so no name turns into empty boxes unnoticed.
+ */
+/** A handout as --json reports it: `uncovered` only when some text printed as a notice. */
+function shown(written: Written): Omit<Written, 'uncovered'> & { uncovered?: Uncovered[] } {
+  const { uncovered, ...rest } = written;
+  return uncovered.length ? { ...rest, uncovered } : rest;
+}
+
+function warnUncovered(ctx: Context, written: Written): void {
+  for (const u of written.uncovered) {
+    ctx.err(`${ctx.colorErr.yellow('warning:')} plan ${written.id}: the ${u.field} "${u.text}" has characters the handout's fonts cannot print: ${listCharacters(u.characters)}; printed as "${u.printed}"`);
+  }
 }
 
 /**

@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { pieces } from '../../src/handout/script.js';
+import { replaceUncovered } from '../../src/handout/cover.js';
+
+describe('handout text in other scripts', () => {
+  it('splits a line by the face that has its glyphs, in visual order, right-to-left runs marked', () => {
+    expect(pieces('Plan for محمد العلي', 'regular')).toEqual([
+      { text: 'Plan for ', font: 'regular', rtl: false },
+      { text: 'محمد العلي', font: 'arabic-regular', rtl: true },
+    ]);
+    // A Hebrew name before Latin text: the Hebrew run comes first on the line; punctuation after it keeps its face.
+    expect(pieces('דוד כהן · Plan 2', 'semibold')).toEqual([
+      { text: 'דוד כהן', font: 'hebrew-semibold', rtl: true },
+      { text: ' · ', font: 'hebrew-semibold', rtl: false },
+      { text: 'Plan 2', font: 'semibold', rtl: false },
+    ]);
+    // Italic has no Arabic face: the upright one stands in.
+    expect(pieces('ملاحظة', 'italic')).toEqual([{ text: 'ملاحظة', font: 'arabic-regular', rtl: true }]);
+    expect(pieces('Zoë Ødegård', 'bold')).toEqual([{ text: 'Zoë Ødegård', font: 'bold', rtl: false }]);
+  });
+
+  it('replaces runs no font covers with a notice naming the script, and lists the characters', () => {
+    expect(replaceUncovered('小明 王')).toEqual({ text: '[Chinese characters]', characters: ['小', '明', '王'], labels: ['Chinese characters'] });
+    expect(replaceUncovered('Zoë 🌸 Ångström')).toEqual({ text: 'Zoë [emoji] Ångström', characters: ['🌸'], labels: ['emoji'] });
+    expect(replaceUncovered('Thanks ❤️ 감사합니다')).toEqual({ text: 'Thanks [emoji] [Korean text]', characters: ['❤', '감', '사', '합', '니', '다'], labels: ['emoji', 'Korean text'] });
+    expect(replaceUncovered('やまだ 山田')).toMatchObject({ text: '[Japanese text]' });
+    expect(replaceUncovered('محمد العلي')).toEqual({ text: 'محمد العلي', characters: [], labels: [] });
+  });
+});
