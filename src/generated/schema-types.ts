@@ -297,7 +297,7 @@ timeout_seconds?: number
  */
 fhir?: {
 /**
- * The identifier system (a URI) of the practice's medical record numbers, written with each patient's MRN so that another system can match the patient, e.g. https://lumen-aesthetics.example/mrn or your EHR's OID as urn:oid:…. Default urn:txplan:mrn:<the practice's name in lowercase letters, digits and dashes>.
+ * The identifier system (a URI) of the practice's medical record numbers, written with each patient's MRN so that another system can match the patient, e.g. https://records.example-clinic.com/mrn, or your EHR's OID as urn:oid:…. Default urn:txplan:mrn:<the practice's name in lowercase letters, digits and dashes>.
  */
 patient_identifier_system?: string
 }

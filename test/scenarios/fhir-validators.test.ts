@@ -1,4 +1,4 @@
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { Ajv, type ValidateFunction } from 'ajv';
@@ -158,9 +158,10 @@ const templateOf = (plan: CarePlan) => /^urn:txplan:template:([^|]+)\|/.exec(pla
 
 let demo: Exports;
 let troublesome: Exports;
+let troublesomeWs: string;
 
 beforeAllWithFolders(() => {
-  const ws = troublesomeWorkspace();
+  const ws = (troublesomeWs = troublesomeWorkspace());
   appendFileSync(join(ws, 'txplan.yaml'), `fhir:\n  patient_identifier_system: ${CONFIGURED_SYSTEM}\n`);
   setUp(ws, [['template', 'new', DIGIT_TEMPLATE, '--from', 'mild-acne-clearing', '--name', 'Three-Session Peel']]);
   troublesome = exportAll(ws, 'all');
@@ -211,6 +212,20 @@ describe('FHIR R4 exports, checked by the R4 JSON schema and medplum', () => {
     // Without a system in txplan.yaml, the MRN system comes from the practice's name.
     const demoPatient = patientOf([...demo.bundles.values()][0]!).resource as Patient;
     expect(demoPatient.identifier[0]!.system).toBe('urn:txplan:mrn:lumen-aesthetics-skin-clinic');
+  });
+
+  it('refuses an MRN system that is not a URI, saying where it is and what to write', () => {
+    const settings = join(troublesomeWs, 'txplan.yaml');
+    const text = readFileSync(settings, 'utf8');
+    writeFileSync(settings, text.replace(CONFIGURED_SYSTEM, '"records of the north clinic"'));
+    try {
+      const result = txplan(['plan', 'export', '1', '--format', 'fhir'], { cwd: troublesomeWs });
+      expect(result.code).toBe(1);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toBe(`txplan: fhir.patient_identifier_system in ${settings} is "records of the north clinic", not a URI; write one (e.g. https://records.example-clinic.com/mrn), or remove it for the default\n`);
+    } finally {
+      writeFileSync(settings, text);
+    }
   });
 
   it('gives booked visits a period with the clinic time zone offset', () => {

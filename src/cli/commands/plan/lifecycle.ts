@@ -305,10 +305,16 @@ export async function exportPlan(ctx: Context, ref: string, opts: { format?: str
  */
 async function fhirOptions(ctx: Context): Promise<import('../../../plans/fhir.js').FhirExportOptions> {
   const { defaultPatientSystem } = await import('../../../plans/fhir.js');
+  let registry: Registry;
   try {
-    const { services, settings } = await loadRegistry(resolveWorkspace(ctx));
-    return { services, timeZone: settings.timezone, patientSystem: settings.fhir?.patient_identifier_system ?? defaultPatientSystem(settings.name) };
+    registry = await loadRegistry(resolveWorkspace(ctx));
   } catch {
     return { services: new Map(), timeZone: DEFAULT_SETTINGS.timezone, patientSystem: defaultPatientSystem(undefined) };
   }
+  const { services, settings } = registry;
+  const system: unknown = settings.fhir?.patient_identifier_system;
+  if (system !== undefined && (typeof system !== 'string' || !/^[A-Za-z][A-Za-z0-9+.-]*:\S+$/.test(system))) {
+    throw new FailedError(`fhir.patient_identifier_system in ${registry.workspace.settingsFile} is ${JSON.stringify(system)}, not a URI; write one (e.g. https://records.example-clinic.com/mrn), or remove it for the default`, 'settings_invalid');
+  }
+  return { services, timeZone: settings.timezone, patientSystem: system ?? defaultPatientSystem(settings.name) };
 }
