@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PassThrough } from 'node:stream';
-import { expect, onTestFinished } from 'vitest';
+import { beforeAll, expect, onTestFinished } from 'vitest';
 import type { BillablePlan } from '../src/billing/plan.js';
 import { databaseUrlForCommand, dropDatabaseFor, dumpPostgres, hasTable, ledgerSql, onPostgres, postgresStore, queryPostgres } from './postgres.js';
 import { LOCK_CLASS, LOCKS, type PostgresEngine } from '../src/store/postgres/engine.js';
@@ -64,14 +64,41 @@ export function txplan(args: readonly string[], options: { cwd?: string; env?: R
   return { stdout: String(result.stdout), stderr: String(result.stderr), code: result.status ?? -1 };
 }
 
-/** A temporary folder, removed when the test that made it finishes (with its PostgreSQL database, if it got one). */
+/** The clean-ups of folders made while a `beforeAllWithFolders` set-up runs. */
+let fileCleanUps: Array<() => void> | undefined;
+
+/**
+ * A temporary folder, removed when the test that made it finishes (with its
+ * PostgreSQL database, if it got one) — or, made in a `beforeAllWithFolders`,
+ * when the file's tests have run.
+ */
 export function tempDir(prefix = 'txplan-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  onTestFinished(() => {
+  const cleanUp = () => {
     rmSync(dir, { recursive: true, force: true });
     if (onPostgres) dropDatabaseFor(dir);
-  });
+  };
+  if (fileCleanUps) fileCleanUps.push(cleanUp);
+  else onTestFinished(cleanUp);
   return dir;
+}
+
+/** A beforeAll whose temporary folders (tempDir, workspace(), the receivers' workspaces) stay until the file's tests have run. */
+export function beforeAllWithFolders(setUpFiles: () => void | Promise<void>, timeout?: number): void {
+  beforeAll(async () => {
+    const cleanUps: Array<() => void> = [];
+    fileCleanUps = cleanUps;
+    const cleanUpAll = () => cleanUps.forEach((cleanUp) => cleanUp());
+    try {
+      await setUpFiles();
+    } catch (error) {
+      cleanUpAll();
+      throw error;
+    } finally {
+      fileCleanUps = undefined;
+    }
+    return cleanUpAll;
+  }, timeout);
 }
 
 /** A fresh workspace made by `txplan init`. */

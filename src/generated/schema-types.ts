@@ -293,6 +293,15 @@ timeout_seconds?: number
 }
 }
 /**
+ * FHIR R4 exports (txplan plan export --format fhir).
+ */
+fhir?: {
+/**
+ * The identifier system (a URI) of the practice's medical record numbers, written with each patient's MRN so that another system can match the patient, e.g. https://records.example-clinic.com/mrn, or your EHR's OID as urn:oid:…. Default urn:txplan:mrn:<the practice's name in lowercase letters, digits and dashes>.
+ */
+patient_identifier_system?: string
+}
+/**
  * The monthly billing batch.
  */
 billing?: {

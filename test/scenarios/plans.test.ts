@@ -276,11 +276,17 @@ describe('plan lifecycle', () => {
   it('exports JSON and a FHIR CarePlan with the status mapping of the spec', () => {
     const c = clinic();
     const id = String(started(c));
-    const fhir = JSON.parse(c.run('plan', 'export', id, '--format', 'fhir').stdout) as { resourceType: string; status: string; intent: string; subject: { reference: string }; activity: unknown[] };
-    expect(fhir).toMatchObject({ resourceType: 'CarePlan', status: 'active', intent: 'plan', subject: { reference: 'Patient/1' } });
+    const bundle = JSON.parse(c.run('plan', 'export', id, '--format', 'fhir').stdout) as { resourceType: string; type: string; entry: Array<{ fullUrl: string; resource: { resourceType: string } }> };
+    expect(bundle).toMatchObject({ resourceType: 'Bundle', type: 'collection' });
+    expect(bundle.entry.map((e) => e.resource.resourceType)).toEqual(['Patient', 'CarePlan']);
+    const fhir = bundle.entry[1]!.resource as unknown as { status: string; intent: string; subject: { reference: string }; activity: unknown[] };
+    expect(fhir).toMatchObject({ status: 'active', intent: 'plan', subject: { reference: bundle.entry[0]!.fullUrl } });
     expect(fhir.activity).toHaveLength(6);
     const { id: prescribed } = c.json<{ id: number }>('plan', 'apply', 'A-1002', ACNE, '--mode', 'prescribe');
-    expect(JSON.parse(c.run('plan', 'export', String(prescribed), '--format', 'fhir').stdout)).toMatchObject({ status: 'draft', intent: 'proposal' });
+    const alone = JSON.parse(c.run('plan', 'export', String(prescribed), '--format', 'fhir', '--resource', 'careplan').stdout) as { subject: { identifier: { value: string } } };
+    expect(alone).toMatchObject({ resourceType: 'CarePlan', status: 'draft', intent: 'proposal', subject: { identifier: { value: 'A-1002' } } });
+    expect(c.run('plan', 'export', id, '--format', 'fhir', '--resource', 'patient').code).toBe(2);
+    expect(c.run('plan', 'export', id, '--resource', 'careplan').code).toBe(2);
     expect((JSON.parse(c.run('plan', 'export', id).stdout) as PlanJson).id).toBe(Number(id));
     expect(c.run('plan', 'export', id, '--format', 'csv').code).toBe(2);
   });

@@ -139,8 +139,8 @@ describe('services performed at a visit', () => {
     expect(pdf.text).toContain('Laser Hair Reduction, Small Area $125.00');
     expect(pdf.text).toContain('Laser Hair Reduction, Medium Area, Dermaplaning Facial $335.00');
 
-    const fhir = json<CarePlan>('plan', 'export', '1', '--format', 'fhir');
-    expect(fhir.activity[1]!.detail.code.text).toBe('laser-hair-medium');
+    const fhir = json<CarePlan>('plan', 'export', '1', '--format', 'fhir', '--resource', 'careplan');
+    expect(fhir.activity[1]!.detail.code.text).toBe('Laser Hair Reduction, Medium Area');
     expect(fhir.activity[1]!.outcomeReference).toEqual([{ reference: '#step-2-performed' }]);
     const procedure = fhir.contained!.find((r) => r.id === 'step-2-performed')!;
     expect(procedure.resourceType).toBe('Procedure');

@@ -111,9 +111,10 @@ Examples:
 
   plan
     .command('export')
-    .description('a plan as JSON, or as a FHIR R4 CarePlan')
+    .description("a plan as JSON, or as FHIR R4: a Bundle of the Patient and the CarePlan")
     .argument('<plan>', 'plan id')
     .option('--format <format>', 'json or fhir', 'json')
+    .option('--resource <resource>', 'with --format fhir: bundle (the Patient and the CarePlan, the default) or careplan (the CarePlan alone, its subject the MRN)')
     .action(action(async (ctx, ref: string, opts) => (await import('./lifecycle.js')).exportPlan(ctx, ref, opts)));
 
   plan

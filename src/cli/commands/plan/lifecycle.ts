@@ -9,6 +9,7 @@ import { refuseCardNumbers } from '../../../domain/cards.js';
 import { refuseControlCharacters } from '../../../domain/safe-text.js';
 import { servicePrices } from '../../../domain/pricing.js';
 import { loadRegistry, type Registry } from '../../../registry/registry.js';
+import { DEFAULT_SETTINGS } from '../../../registry/workspace.js';
 import { asNewTemplate, templateText, writeNewTemplate } from '../../../registry/write.js';
 import { applyAssignments, checkSnapshot, parseAssignment } from '../../../plans/snapshot.js';
 import { assertAllowed, cancelPlan, isCustomised, pausePlan, resumePlan, revisePlan, setPaymentMethod, startPlan, unstartPlan } from '../../../plans/lifecycle.js';
@@ -277,24 +278,43 @@ export async function saveTemplate(ctx: Context, ref: string, newId: string): Pr
   });
 }
 
-export async function exportPlan(ctx: Context, ref: string, opts: { format?: string }): Promise<number> {
+export async function exportPlan(ctx: Context, ref: string, opts: { format?: string; resource?: string }): Promise<number> {
   const format = opts.format ?? 'json';
   if (format !== 'json' && format !== 'fhir') throw new UsageError(`--format "${format}" is not an export format; use json or fhir`);
+  if (opts.resource !== undefined && format !== 'fhir') throw new UsageError('--resource applies to --format fhir only; add --format fhir, or leave --resource out');
+  const resource = opts.resource ?? 'bundle';
+  if (resource !== 'bundle' && resource !== 'careplan') throw new UsageError(`--resource "${resource}" is not a FHIR export; use bundle (the Patient and the CarePlan) or careplan (the CarePlan alone)`);
+  const fhir = format === 'fhir' ? await fhirOptions(ctx) : undefined;
   return withStore(ctx, async (store) => {
     const view = loadPlanView(store, findPlan(store, ref));
-    const { fhirCarePlan } = await import('../../../plans/fhir.js');
-    ctx.json(format === 'json' ? planJson(view) : fhirCarePlan(view, await serviceNames(ctx)));
+    if (!fhir) {
+      ctx.json(planJson(view));
+      return 0;
+    }
+    const { fhirCarePlan, fhirPlanBundle } = await import('../../../plans/fhir.js');
+    ctx.json(resource === 'careplan' ? fhirCarePlan(view, fhir) : fhirPlanBundle(view, fhir, ctx.now()));
     return 0;
   });
 }
 
-
-/** Catalog names of services, for exports; ids alone when the catalog cannot be read (the plan keeps its own copy). */
-async function serviceNames(ctx: Context): Promise<(id: string) => string> {
+/**
+ * What a FHIR export needs from the workspace: catalog names and minutes,
+ * the time zone, and the MRN system (txplan.yaml's fhir.patient_identifier_system,
+ * else one made from the practice's name). Without a readable workspace,
+ * service ids stand in for names and the defaults apply.
+ */
+async function fhirOptions(ctx: Context): Promise<import('../../../plans/fhir.js').FhirExportOptions> {
+  const { defaultPatientSystem } = await import('../../../plans/fhir.js');
+  let registry: Registry;
   try {
-    const { services } = await loadRegistry(resolveWorkspace(ctx));
-    return (id) => services.get(id)?.name ?? id;
+    registry = await loadRegistry(resolveWorkspace(ctx));
   } catch {
-    return (id) => id;
+    return { services: new Map(), timeZone: DEFAULT_SETTINGS.timezone, patientSystem: defaultPatientSystem(undefined) };
   }
+  const { services, settings } = registry;
+  const system: unknown = settings.fhir?.patient_identifier_system;
+  if (system !== undefined && (typeof system !== 'string' || !/^[A-Za-z][A-Za-z0-9+.-]*:\S+$/.test(system))) {
+    throw new FailedError(`fhir.patient_identifier_system in ${registry.workspace.settingsFile} is ${JSON.stringify(system)}, not a URI; write one (e.g. https://records.example-clinic.com/mrn), or remove it for the default`, 'settings_invalid');
+  }
+  return { services, timeZone: settings.timezone, patientSystem: system ?? defaultPatientSystem(settings.name) };
 }
