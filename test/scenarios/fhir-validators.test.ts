@@ -1,4 +1,4 @@
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { Ajv, type ValidateFunction } from 'ajv';
@@ -159,13 +159,17 @@ const templateOf = (plan: CarePlan) => /^urn:txplan:template:([^|]+)\|/.exec(pla
 let demo: Exports;
 let troublesome: Exports;
 let troublesomeWs: string;
+/** The Bundle `txplan demo` itself writes as its tour ends. */
+let demoWritten: unknown;
 
 beforeAllWithFolders(() => {
   const ws = (troublesomeWs = troublesomeWorkspace());
   appendFileSync(join(ws, 'txplan.yaml'), `fhir:\n  patient_identifier_system: ${CONFIGURED_SYSTEM}\n`);
   setUp(ws, [['template', 'new', DIGIT_TEMPLATE, '--from', 'mild-acne-clearing', '--name', 'Three-Session Peel']]);
   troublesome = exportAll(ws, 'all');
-  demo = exportAll(demoWorkspace(), 'used', false);
+  const demoWs = demoWorkspace();
+  demoWritten = JSON.parse(readFileSync(join(demoWs, '.txplan', 'plan-1.fhir.json'), 'utf8'));
+  demo = exportAll(demoWs, 'used', false);
 }, 300_000);
 
 describe('FHIR R4 exports, checked by the R4 JSON schema and medplum', () => {
@@ -187,6 +191,24 @@ describe('FHIR R4 exports, checked by the R4 JSON schema and medplum', () => {
       for (const [id, resource] of exports.bundles) expect(problems(resource), `${name}: plan ${id} (Bundle)`).toEqual([]);
       for (const [id, resource] of exports.carePlans) expect(problems(resource), `${name}: plan ${id} (CarePlan)`).toEqual([]);
     }
+    expect(demoWritten).toMatchObject({ resourceType: 'Bundle', type: 'collection' });
+    expect(problems(demoWritten), 'the Bundle the demo writes').toEqual([]);
+  });
+
+  it('writes an export to a file private to its owner, and never over an existing one without --force', () => {
+    const file = join(troublesomeWs, '.txplan', 'plan-1.fhir.json');
+    const run = (...args: string[]) => txplan(['plan', 'export', '1', '--format', 'fhir', ...args], { cwd: troublesomeWs, env: { TXPLAN_NOW: TROUBLESOME_NOW } });
+    const written = run('-o', file);
+    expect(written.code, written.stderr).toBe(0);
+    expect(written.stdout).toContain(`Wrote a FHIR R4 Bundle (the Patient and the CarePlan) of plan 1 to ${file}`);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(troublesome.bundles.get(1));
+    const again = run('--resource', 'careplan', '-o', file);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toBe(`txplan: ${file} already exists; choose another file or add --force to replace it\n`);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(troublesome.bundles.get(1));
+    expect(run('--resource', 'careplan', '-o', file, '--force').code).toBe(0);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(troublesome.carePlans.get(1));
   });
 
   it('names a template whose id starts with a digit as an identifier', () => {

@@ -65,6 +65,17 @@ function tour(patientsCsv: string, today: PlainDate, clock: DemoClock): DemoStep
       command: 'txplan handout 1 -o .txplan/plan-1.pdf',
       run: async (ctx) => (await import('./handout/print.js')).run(ctx, '1', { output: join('.txplan', 'plan-1.pdf') }),
     },
+    {
+      // Exports carry the patient too: into .txplan/ as well.
+      title: "Share the plan with the patient's other providers: a FHIR R4 Bundle of the Patient and the CarePlan",
+      command: 'txplan plan export 1 --format fhir -o .txplan/plan-1.fhir.json',
+      run: async (ctx) => (await import('./plan/lifecycle.js')).exportPlan(ctx, '1', { format: 'fhir', output: join('.txplan', 'plan-1.fhir.json') }),
+    },
+    {
+      title: "Put the visits ahead in the patient's calendar (iCalendar)",
+      command: 'txplan plan schedule 1 --ics .txplan/plan-1.ics',
+      run: async (ctx) => (await import('./plan/schedule.js')).run(ctx, '1', { ics: join('.txplan', 'plan-1.ics') }),
+    },
   ];
 }
 

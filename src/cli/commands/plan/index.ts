@@ -115,6 +115,9 @@ Examples:
     .argument('<plan>', 'plan id')
     .option('--format <format>', 'json or fhir', 'json')
     .option('--resource <resource>', 'with --format fhir: bundle (the Patient and the CarePlan, the default) or careplan (the CarePlan alone, its subject the MRN)')
+    .option('-o, --output <file>', 'write the export to FILE (private to you: it holds patient data) instead of stdout')
+    .option('--force', 'replace the --output file if it exists')
+    .addHelpText('after', '\nExamples:\n  $ txplan plan export 12 --format fhir > plan-12.json\n  $ txplan plan export 12 --format fhir --resource careplan\n  $ txplan plan export 12 --format fhir -o plan-12.fhir.json')
     .action(action(async (ctx, ref: string, opts) => (await import('./lifecycle.js')).exportPlan(ctx, ref, opts)));
 
   plan

@@ -1,9 +1,10 @@
-import { relative } from 'node:path';
+import { relative, resolve } from 'node:path';
 import type { Context } from '../../context.js';
 import { findPlan, withStore } from '../../store.js';
 import { resolveWorkspace } from '../../workspace.js';
 import { editSnapshot } from '../../editor.js';
 import { FailedError, UsageError } from '../../../errors.js';
+import { checkTarget, writeFileAtomically } from '../../../files.js';
 import { formatDate, parseDate, todayIn, type PlainDate } from '../../../domain/dates.js';
 import { refuseCardNumbers } from '../../../domain/cards.js';
 import { refuseControlCharacters } from '../../../domain/safe-text.js';
@@ -278,21 +279,31 @@ export async function saveTemplate(ctx: Context, ref: string, newId: string): Pr
   });
 }
 
-export async function exportPlan(ctx: Context, ref: string, opts: { format?: string; resource?: string }): Promise<number> {
+export async function exportPlan(ctx: Context, ref: string, opts: { format?: string; resource?: string; output?: string; force?: boolean }): Promise<number> {
   const format = opts.format ?? 'json';
   if (format !== 'json' && format !== 'fhir') throw new UsageError(`--format "${format}" is not an export format; use json or fhir`);
   if (opts.resource !== undefined && format !== 'fhir') throw new UsageError('--resource applies to --format fhir only; add --format fhir, or leave --resource out');
   const resource = opts.resource ?? 'bundle';
   if (resource !== 'bundle' && resource !== 'careplan') throw new UsageError(`--resource "${resource}" is not a FHIR export; use bundle (the Patient and the CarePlan) or careplan (the CarePlan alone)`);
+  const output = opts.output === undefined ? undefined : resolve(ctx.cwd, opts.output);
+  if (output) checkTarget(output, opts.force ?? false);
   const fhir = format === 'fhir' ? await fhirOptions(ctx) : undefined;
   return withStore(ctx, async (store) => {
     const view = loadPlanView(store, findPlan(store, ref));
-    if (!fhir) {
-      ctx.json(planJson(view));
+    let exported: unknown;
+    if (!fhir) exported = planJson(view);
+    else {
+      const { fhirCarePlan, fhirPlanBundle } = await import('../../../plans/fhir.js');
+      exported = resource === 'careplan' ? fhirCarePlan(view, fhir) : fhirPlanBundle(view, fhir, ctx.now());
+    }
+    if (!output) {
+      ctx.json(exported);
       return 0;
     }
-    const { fhirCarePlan, fhirPlanBundle } = await import('../../../plans/fhir.js');
-    ctx.json(resource === 'careplan' ? fhirCarePlan(view, fhir) : fhirPlanBundle(view, fhir, ctx.now()));
+    writeFileAtomically(output, `${JSON.stringify(exported, null, 2)}\n`, opts.force ?? false);
+    const what = !fhir ? 'the plan as JSON' : resource === 'careplan' ? 'the FHIR R4 CarePlan' : 'a FHIR R4 Bundle (the Patient and the CarePlan)';
+    if (ctx.options.json) ctx.json({ plan: view.plan.id, format, ...(fhir ? { resource } : {}), file: output });
+    else ctx.out(`${ctx.color.green('✔')} Wrote ${what} of plan ${view.plan.id} to ${output}`);
     return 0;
   });
 }
