@@ -159,7 +159,7 @@ const templateOf = (plan: CarePlan) => /^urn:txplan:template:([^|]+)\|/.exec(pla
 let demo: Exports;
 let troublesome: Exports;
 let troublesomeWs: string;
-/** The Bundle `txplan demo` itself writes as its tour ends. */
+/** The Bundles `txplan demo` itself writes as its tour ends (plans 1–3). */
 let demoWritten: unknown;
 
 beforeAllWithFolders(() => {
@@ -168,7 +168,7 @@ beforeAllWithFolders(() => {
   setUp(ws, [['template', 'new', DIGIT_TEMPLATE, '--from', 'mild-acne-clearing', '--name', 'Three-Session Peel']]);
   troublesome = exportAll(ws, 'all');
   const demoWs = demoWorkspace();
-  demoWritten = JSON.parse(readFileSync(join(demoWs, '.txplan', 'plan-1.fhir.json'), 'utf8'));
+  demoWritten = [1, 2, 3].map((plan) => JSON.parse(readFileSync(join(demoWs, '.txplan', `plan-${plan}.fhir.json`), 'utf8')));
   demo = exportAll(demoWs, 'used', false);
 }, 300_000);
 
@@ -191,8 +191,10 @@ describe('FHIR R4 exports, checked by the R4 JSON schema and medplum', () => {
       for (const [id, resource] of exports.bundles) expect(problems(resource), `${name}: plan ${id} (Bundle)`).toEqual([]);
       for (const [id, resource] of exports.carePlans) expect(problems(resource), `${name}: plan ${id} (CarePlan)`).toEqual([]);
     }
-    expect(demoWritten).toMatchObject({ resourceType: 'Bundle', type: 'collection' });
-    expect(problems(demoWritten), 'the Bundle the demo writes').toEqual([]);
+    for (const [index, bundle] of (demoWritten as unknown[]).entries()) {
+      expect(bundle).toMatchObject({ resourceType: 'Bundle', type: 'collection' });
+      expect(problems(bundle), `the Bundle the demo writes for plan ${index + 1}`).toEqual([]);
+    }
   });
 
   it('writes an export to a file private to its owner, and never over an existing one without --force', () => {

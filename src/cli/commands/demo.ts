@@ -67,14 +67,20 @@ function tour(patientsCsv: string, today: PlainDate, clock: DemoClock): DemoStep
     },
     {
       // Exports carry the patient too: into .txplan/ as well.
-      title: "Share the plan with the patient's other providers: a FHIR R4 Bundle of the Patient and the CarePlan",
-      command: 'txplan plan export 1 --format fhir -o .txplan/plan-1.fhir.json',
-      run: async (ctx) => (await import('./plan/lifecycle.js')).exportPlan(ctx, '1', { format: 'fhir', output: join('.txplan', 'plan-1.fhir.json') }),
+      title: "Share each plan with the patient's other providers: a FHIR R4 Bundle of the Patient and the CarePlan",
+      command: 'for p in 1 2 3; do txplan plan export $p --format fhir -o .txplan/plan-$p.fhir.json; done',
+      run: async (ctx) => {
+        const { exportPlan } = await import('./plan/lifecycle.js');
+        for (const plan of ['1', '2', '3']) await exportPlan(ctx, plan, { format: 'fhir', output: join('.txplan', `plan-${plan}.fhir.json`) });
+      },
     },
     {
-      title: "Put the visits ahead in the patient's calendar (iCalendar)",
-      command: 'txplan plan schedule 1 --ics .txplan/plan-1.ics',
-      run: async (ctx) => (await import('./plan/schedule.js')).run(ctx, '1', { ics: join('.txplan', 'plan-1.ics') }),
+      title: "Put the programs' visits ahead in the patients' calendars (iCalendar)",
+      command: 'for p in 1 3; do txplan plan schedule $p --ics .txplan/plan-$p.ics; done',
+      run: async (ctx) => {
+        const schedule = await import('./plan/schedule.js');
+        for (const plan of ['1', '3']) await schedule.run(ctx, plan, { ics: join('.txplan', `plan-${plan}.ics`) });
+      },
     },
   ];
 }
