@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PassThrough } from 'node:stream';
-import { expect, onTestFinished } from 'vitest';
+import { afterAll, expect, onTestFinished, TestRunner } from 'vitest';
 import type { BillablePlan } from '../src/billing/plan.js';
 import { databaseUrlForCommand, dropDatabaseFor, dumpPostgres, hasTable, ledgerSql, onPostgres, postgresStore, queryPostgres } from './postgres.js';
 import { LOCK_CLASS, LOCKS, type PostgresEngine } from '../src/store/postgres/engine.js';
@@ -64,13 +64,25 @@ export function txplan(args: readonly string[], options: { cwd?: string; env?: R
   return { stdout: String(result.stdout), stderr: String(result.stderr), code: result.status ?? -1 };
 }
 
-/** A temporary folder, removed when the test that made it finishes (with its PostgreSQL database, if it got one). */
+/** Folders made outside a test (in a beforeAll), removed when the file's tests end. */
+const madeForTheFile: Array<() => void> = [];
+afterAll(() => {
+  for (const remove of madeForTheFile.splice(0)) remove();
+});
+
+/**
+ * A temporary folder, removed when the test that made it finishes (with its
+ * PostgreSQL database, if it got one); made in a beforeAll, when the file's
+ * tests end.
+ */
 export function tempDir(prefix = 'txplan-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  onTestFinished(() => {
+  const remove = () => {
     rmSync(dir, { recursive: true, force: true });
     if (onPostgres) dropDatabaseFor(dir);
-  });
+  };
+  if (TestRunner.getCurrentTest()) onTestFinished(remove);
+  else madeForTheFile.push(remove);
   return dir;
 }
 

@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, join, relative, sep } from 'node:path';
-import ical from 'ical-generator';
 import { FailedError, UsageError } from '../errors.js';
 import { checkPerformed, choiceRequired, type StepOffer } from '../domain/performed.js';
 import { refuseCardNumbers } from '../domain/cards.js';
 import { refuseControlCharacters } from '../domain/safe-text.js';
 import { addDays, formatDate, parseDate, type PlainDate } from '../domain/dates.js';
+import { contentLines, escapeText, localDateTime, utcDateTime, vtimezone, wallClock } from '../domain/icalendar.js';
 import { recordAudit } from '../store/audit.js';
 import { getAttachments, getSteps, insertAttachment, updatePlanIf, updateStep } from '../store/plans.js';
 import type { Store } from '../store/store.js';
@@ -396,10 +396,13 @@ export function bookStep(store: Store, plan: PlanRow, input: { n: number; at: Lo
     throw new FailedError(`${at} does not exist in ${input.timeZone}: the clocks move forward then; book an hour later`, 'invalid_time');
   }
   if (step.booked_at === at) return { step, changed: false };
-  const after: StepRow = { ...step, booked_at: at };
+  // Each booking set or moved is a new revision of the visit's calendar event (its SEQUENCE), made now (its LAST-MODIFIED).
+  const now = who.now.toISOString();
+  const after: StepRow = { ...step, booked_at: at, booking_sequence: step.booking_sequence + 1, booking_changed_at: now };
+  const booking = (s: StepRow) => ({ step: s.n, booked_at: s.booked_at, sequence: s.booking_sequence, changed_at: s.booking_changed_at });
   store.transaction(() => {
-    if (!updateStep(store, after) || !updatePlanIf(store, plan.id, plan.version, {}, who.now.toISOString())) throw changedMeanwhile(store, plan.id);
-    recordAudit(store, { at: who.now.toISOString(), actor: who.actor, action: 'plan.book', entity: 'plan', entityId: plan.id, before: { step: step.n, booked_at: step.booked_at }, after: { step: step.n, booked_at: at } });
+    if (!updateStep(store, after) || !updatePlanIf(store, plan.id, plan.version, {}, now)) throw changedMeanwhile(store, plan.id);
+    recordAudit(store, { at: now, actor: who.actor, action: 'plan.book', entity: 'plan', entityId: plan.id, before: booking(step), after: booking(after) });
   });
   return { step: { ...after, version: step.version + 1 }, changed: true };
 }
@@ -460,6 +463,8 @@ export interface CalendarInput {
   timeZone: string;
   /** A stable name for where the plan runs (the clinic id), for event UIDs. */
   site: string;
+  /** The database's own random id, so the same plan in another database never shares an event UID. */
+  databaseId: string;
   now: Date;
 }
 
@@ -470,39 +475,56 @@ export function visitMinutes(serviceIds: readonly string[], services: ReadonlyMa
 }
 
 /**
- * The pending steps as an iCalendar document: a booked step is a timed event
- * at its booked time (converted from the clinic's zone to UTC), an unbooked
- * one an all-day event on its recommended date. Calendars get shared, synced
- * and forwarded, so events carry only the plan's name, the services and the
+ * The pending steps as an iCalendar document (RFC 5545). A booked step is a
+ * timed event at its booked wall-clock time in the clinic's zone (TZID, with
+ * the zone defined in the file), busy; an unbooked one an all-day event on its
+ * recommended date that leaves the day free (TRANSP:TRANSPARENT): it is a
+ * recommendation, not an appointment. Calendars get shared, synced and
+ * forwarded, so events carry only the plan's name, the services and the
  * template's note: never the patient's name or any other personal data.
- * UIDs depend only on the plan, the step and the clinic, so exporting again
- * updates the same events instead of duplicating them.
+ * UIDs depend only on the database, the plan, the step and the clinic, so
+ * exporting again updates the same events instead of duplicating them; a
+ * booking set or moved raises the event's SEQUENCE and sets LAST-MODIFIED,
+ * so calendar apps replace what they imported.
  */
 export function planCalendar(input: CalendarInput): { text: string; events: number } {
-  const { plan } = input;
-  const calendar = ical({ name: plan.name, prodId: { company: 'txplan', product: 'txplan', language: 'EN' } });
-  let events = 0;
+  const { plan, timeZone } = input;
+  const events: string[][] = [];
+  const years: number[] = [];
   for (const step of input.steps) {
     if (step.status !== 'pending') continue;
     const ids = JSON.parse(step.services) as string[];
-    const common = {
-      id: `txplan-plan-${plan.id}-step-${step.n}@${input.site}.txplan.invalid`,
-      stamp: input.now,
-      summary: `${plan.name}: ${ids.map((id) => input.services.get(id)?.name ?? id).join(' + ')}`,
-      ...(step.note ? { description: step.note } : {}),
-    };
+    const head = [
+      `UID:txplan-${input.databaseId}-plan-${plan.id}-step-${step.n}@${input.site}.txplan.invalid`,
+      `DTSTAMP:${utcDateTime(input.now)}`,
+      `SEQUENCE:${step.booking_sequence}`,
+      ...(step.booking_changed_at ? [`LAST-MODIFIED:${utcDateTime(new Date(step.booking_changed_at))}`] : []),
+    ];
+    const texts = [`SUMMARY:${escapeText(`${plan.name}: ${ids.map((id) => input.services.get(id)?.name ?? id).join(' + ')}`)}`, ...(step.note ? [`DESCRIPTION:${escapeText(step.note)}`] : [])];
     const booked = step.booked_at ? parseDateTime(step.booked_at) : undefined;
+    let when: string[];
     if (booked) {
-      const start = localToUtc(booked, input.timeZone).instant;
-      calendar.createEvent({ ...common, start, end: new Date(start.getTime() + visitMinutes(ids, input.services) * 60_000) });
+      const start = localToUtc(booked, timeZone).instant;
+      const end = wallClock(timeZone, new Date(start.getTime() + visitMinutes(ids, input.services) * 60_000));
+      years.push(booked.date.year, end.year);
+      when = [`DTSTART;TZID=${timeZone}:${localDateTime({ ...booked.date, hour: booked.hour, minute: booked.minute })}`, `DTEND;TZID=${timeZone}:${localDateTime(end)}`, ...texts, 'TRANSP:OPAQUE'];
     } else if (step.recommended_date) {
-      // All-day dates are written from the UTC calendar date of these instants.
-      const day = parseDate(step.recommended_date)!;
-      const next = addDays(day, 1);
-      calendar.createEvent({ ...common, allDay: true, start: new Date(Date.UTC(day.year, day.month - 1, day.day)), end: new Date(Date.UTC(next.year, next.month - 1, next.day)) });
+      const next = formatDate(addDays(parseDate(step.recommended_date)!, 1));
+      when = [`DTSTART;VALUE=DATE:${step.recommended_date.replace(/-/g, '')}`, `DTEND;VALUE=DATE:${next.replace(/-/g, '')}`, ...texts, 'TRANSP:TRANSPARENT'];
     } else continue;
-    events++;
+    events.push(['BEGIN:VEVENT', ...head, ...when, 'END:VEVENT']);
   }
-  return { text: calendar.toString(), events };
+  const name = escapeText(plan.name);
+  const lines = [
+    'BEGIN:VCALENDAR',
+    'VERSION:2.0',
+    'PRODID:-//txplan//txplan//EN',
+    'CALSCALE:GREGORIAN',
+    `NAME:${name}`,
+    `X-WR-CALNAME:${name}`,
+    ...(years.length > 0 ? vtimezone(timeZone, Math.min(...years), Math.max(...years)) : []),
+    ...events.flat(),
+    'END:VCALENDAR',
+  ];
+  return { text: contentLines(lines), events: events.length };
 }
-

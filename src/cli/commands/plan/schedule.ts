@@ -9,6 +9,7 @@ import { noCalendarReason, planCalendar, scheduleOf, type ScheduleEntry } from '
 import { writeFileAtomically } from '../../../files.js';
 import { getAttachments, getSteps } from '../../../store/plans.js';
 import { getClinic } from '../../../store/clinics.js';
+import { databaseId } from '../../../store/database-info.js';
 
 export async function run(ctx: Context, ref: string, opts: { ics?: string; force?: boolean }): Promise<number> {
   const registry = await loadRegistry(resolveWorkspace(ctx));
@@ -24,7 +25,7 @@ export async function run(ctx: Context, ref: string, opts: { ics?: string; force
       const reason = noCalendarReason(plan, steps);
       if (reason) throw new FailedError(`No calendar written: ${reason}`, 'no_schedule');
       const file = resolve(ctx.cwd, opts.ics);
-      const calendar = planCalendar({ plan, steps, services: registry.services, timeZone: clinic?.timezone ?? registry.settings.timezone, site: clinic?.id ?? 'workspace', now: ctx.now() });
+      const calendar = planCalendar({ plan, steps, services: registry.services, timeZone: clinic?.timezone ?? registry.settings.timezone, site: clinic?.id ?? 'workspace', databaseId: databaseId(store), now: ctx.now() });
       writeFileAtomically(file, calendar.text, opts.force ?? false);
       ics = { file, events: calendar.events };
     }
