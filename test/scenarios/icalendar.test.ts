@@ -24,19 +24,22 @@ interface Export {
   schedule: Schedule;
 }
 
+/** How txplan runs: the simulated clock, and (for the demo, which keeps its own SQLite database) whether the test database is used. */
+type Options = { env?: Record<string, string>; testDatabase?: boolean };
+
 /** The calendar of every plan of a workspace that has one (a plan with no visits ahead says so and writes nothing). */
-function exportAll(ws: string, env: Record<string, string> = {}): Export[] {
-  const plans = JSON.parse(txplan(['--json', 'plan', 'list'], { cwd: ws, env }).stdout) as Array<{ id: number }>;
+function exportAll(ws: string, options: Options = {}): Export[] {
+  const plans = JSON.parse(txplan(['--json', 'plan', 'list'], { cwd: ws, ...options }).stdout) as Array<{ id: number }>;
   return plans.flatMap(({ id }) => {
-    const result = exportPlan(ws, id, env);
+    const result = exportPlan(ws, id, options);
     if (result) return [result];
     return [];
   });
 }
 
 /** One plan's calendar, read with ical.js, and its schedule as txplan lists it (the same command prints both). */
-function exportPlan(ws: string, id: number, env: Record<string, string> = {}): Export | undefined {
-  const result = txplan(['--json', 'plan', 'schedule', String(id), '--ics', `plan-${id}.ics`, '--force'], { cwd: ws, env });
+function exportPlan(ws: string, id: number, options: Options = {}): Export | undefined {
+  const result = txplan(['--json', 'plan', 'schedule', String(id), '--ics', `plan-${id}.ics`, '--force'], { cwd: ws, ...options });
   if (result.code !== 0) {
     expect(JSON.parse(result.stderr)).toMatchObject({ error: { code: 'no_schedule' } });
     return undefined;
@@ -122,7 +125,7 @@ describe('iCalendar files, read with ical.js', () => {
   }, 120_000);
 
   it('keep names with commas, semicolons, backslashes, quotes, RTL text and emoji exactly, in CRLF lines', () => {
-    const exports = exportAll(trouble, at(TROUBLESOME_NOW));
+    const exports = exportAll(trouble, { env: at(TROUBLESOME_NOW) });
     // Plans 1–7 have visits ahead; plan 8 is cancelled.
     expect(exports.map((e) => e.schedule.plan.id)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     for (const e of exports) checkCalendar(e);
@@ -143,7 +146,7 @@ describe('iCalendar files, read with ical.js', () => {
   });
 
   it('hold for every calendar of the demo', () => {
-    const exports = exportAll(demo);
+    const exports = exportAll(demo, { testDatabase: false });
     expect(exports.length).toBeGreaterThan(0);
     for (const e of exports) checkCalendar(e);
   });
@@ -166,7 +169,7 @@ describe('iCalendar files, read with ical.js', () => {
     const one = make();
     const two = make();
     const calendarAt = (ws: string, now: string) => {
-      const e = exportPlan(ws, 1, at(now));
+      const e = exportPlan(ws, 1, { env: at(now) });
       expect(e).toBeDefined();
       checkCalendar(e!);
       return e!;
