@@ -463,6 +463,8 @@ export interface CalendarInput {
   timeZone: string;
   /** A stable name for where the plan runs (the clinic id), for event UIDs. */
   site: string;
+  /** Where the visits are: the clinic's name and address. */
+  location?: string;
   /** The database's own random id, so the same plan in another database never shares an event UID. */
   databaseId: string;
   now: Date;
@@ -500,7 +502,7 @@ export function planCalendar(input: CalendarInput): { text: string; events: numb
       `SEQUENCE:${step.booking_sequence}`,
       ...(step.booking_changed_at ? [`LAST-MODIFIED:${utcDateTime(new Date(step.booking_changed_at))}`] : []),
     ];
-    const texts = [`SUMMARY:${escapeText(`${plan.name}: ${ids.map((id) => input.services.get(id)?.name ?? id).join(' + ')}`)}`, ...(step.note ? [`DESCRIPTION:${escapeText(step.note)}`] : [])];
+    const texts = [`SUMMARY:${escapeText(`${plan.name}: ${ids.map((id) => input.services.get(id)?.name ?? id).join(' + ')}`)}`, ...(step.note ? [`DESCRIPTION:${escapeText(step.note)}`] : []), ...(input.location ? [`LOCATION:${escapeText(input.location)}`] : [])];
     const booked = step.booked_at ? parseDateTime(step.booked_at) : undefined;
     let when: string[];
     if (booked) {

@@ -14,7 +14,7 @@ import { demoWorkspace, TROUBLESOME_CLINICS, TROUBLESOME_NOW, TROUBLESOME_PLAN_N
  */
 
 interface Schedule {
-  plan: { id: number; name: string; clinic: { id: string; timezone: string } | null };
+  plan: { id: number; name: string; clinic: { id: string; name: string; timezone: string; address: string | null } | null };
   steps: Array<{ n: number; status: string; booked_at: string | null; recommended_date: string | null; services: Array<{ name: string }>; note: string | null }>;
 }
 
@@ -95,6 +95,10 @@ function checkCalendar({ text: file, calendar, schedule }: Export): void {
     expect(text(event, 'description')).toBe(step.note);
     expect(contentLines).toContain(written('summary', text(event, 'summary')!));
     if (step.note) expect(contentLines).toContain(written('description', step.note));
+    const clinic = schedule.plan.clinic;
+    const location = clinic ? [clinic.name, clinic.address].filter(Boolean).join(', ') : null;
+    expect(text(event, 'location')).toBe(location);
+    if (location) expect(contentLines).toContain(written('location', location));
     const start = event.getFirstPropertyValue('dtstart') as ICAL.Time;
     const end = event.getFirstPropertyValue('dtend') as ICAL.Time;
     if (step.booked_at) {
@@ -133,6 +137,7 @@ describe('iCalendar files, read with ical.js', () => {
     const first = exports[0]!;
     expect(text(first.calendar, 'x-wr-calname')).toBe(TROUBLESOME_PLAN_NAME);
     expect(text(events(first.calendar)[0]!, 'summary')!.startsWith(`${TROUBLESOME_PLAN_NAME}: `)).toBe(true);
+    expect(text(events(first.calendar)[0]!, 'location')).toBe(TROUBLESOME_CLINICS[0].name);
 
     // The booked visits are at the clinic's wall-clock time: Paris is UTC+1 in early March.
     const paris = TROUBLESOME_CLINICS[0].timezone;
