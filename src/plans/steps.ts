@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, join, relative, sep } from 'node:path';
+import ical, { escape, ICalEventTransparency, type ICalLuxonDateTimeStub } from 'ical-generator';
 import { FailedError, UsageError } from '../errors.js';
 import { checkPerformed, choiceRequired, type StepOffer } from '../domain/performed.js';
 import { refuseCardNumbers } from '../domain/cards.js';
 import { refuseControlCharacters } from '../domain/safe-text.js';
 import { addDays, formatDate, parseDate, type PlainDate } from '../domain/dates.js';
-import { contentLines, escapeText, localDateTime, utcDateTime, vtimezone, wallClock } from '../domain/icalendar.js';
+import { vtimezone, wallClock } from '../domain/vtimezone.js';
 import { recordAudit } from '../store/audit.js';
 import { getAttachments, getSteps, insertAttachment, updatePlanIf, updateStep } from '../store/plans.js';
 import type { Store } from '../store/store.js';
@@ -477,56 +478,81 @@ export function visitMinutes(serviceIds: readonly string[], services: ReadonlyMa
 }
 
 /**
- * The pending steps as an iCalendar document (RFC 5545). A booked step is a
- * timed event at its booked wall-clock time in the clinic's zone (TZID, with
- * the zone defined in the file), busy; an unbooked one an all-day event on its
- * recommended date that leaves the day free (TRANSP:TRANSPARENT): it is a
- * recommendation, not an appointment. Calendars get shared, synced and
- * forwarded, so events carry only the plan's name, the services and the
- * template's note: never the patient's name or any other personal data.
- * UIDs depend only on the database, the plan, the step and the clinic, so
- * exporting again updates the same events instead of duplicating them; a
- * booking set or moved raises the event's SEQUENCE and sets LAST-MODIFIED,
- * so calendar apps replace what they imported.
+ * An instant as ical-generator takes a date-time it writes in a named zone
+ * (its Luxon-style interface), read in whatever zone the library asks for with
+ * the platform's time-zone data. Given a plain Date, the library would write
+ * the wall-clock time of the machine running txplan, not the clinic's.
+ */
+function zonedInstant(instant: Date, timeZone = 'UTC'): ICalLuxonDateTimeStub {
+  const two = (n: number) => String(n).padStart(2, '0');
+  return {
+    isValid: true,
+    zone: { type: 'iana' },
+    setZone: (zone?: string) => zonedInstant(instant, zone),
+    toFormat: (format: string) => {
+      const wall = wallClock(timeZone, instant);
+      if (format === 'yyyyLLdd') return `${wall.year}${two(wall.month)}${two(wall.day)}`;
+      if (format === 'HHmmss') return `${two(wall.hour)}${two(wall.minute)}${two(wall.second)}`;
+      throw new Error(`zonedInstant: no format ${format}`);
+    },
+    toJSDate: () => new Date(instant),
+    toJSON: () => instant.toISOString(),
+  };
+}
+
+/**
+ * The pending steps as an iCalendar document (RFC 5545), written with
+ * ical-generator. A booked step is a timed event at its booked wall-clock time
+ * in the clinic's zone (TZID, with the zone defined in the file), busy; an
+ * unbooked one an all-day event on its recommended date that leaves the day
+ * free (TRANSP:TRANSPARENT): it is a recommendation, not an appointment.
+ * Calendars get shared, synced and forwarded, so events carry only the plan's
+ * name, the services and the template's note: never the patient's name or any
+ * other personal data. UIDs depend only on the database, the plan, the step
+ * and the clinic, so exporting again updates the same events instead of
+ * duplicating them; a booking set or moved raises the event's SEQUENCE and
+ * sets LAST-MODIFIED, so calendar apps replace what they imported.
  */
 export function planCalendar(input: CalendarInput): { text: string; events: number } {
   const { plan, timeZone } = input;
-  const events: string[][] = [];
   const years: number[] = [];
+  const calendar = ical({
+    // ical-generator 9 writes NAME and X-WR-CALNAME as given, unlike every other TEXT value: escaped here with its own escaping.
+    name: escape(plan.name, false),
+    prodId: { company: 'txplan', product: 'txplan', language: 'EN' },
+    scale: 'gregorian',
+    // The zone of the booked visits, defined in the file. No calendar-wide zone name: ical-generator would then write
+    // DTSTAMP and LAST-MODIFIED as local times, where RFC 5545 wants them in UTC.
+    timezone: { name: null, generator: (zone) => (years.length > 0 ? vtimezone(zone, Math.min(...years), Math.max(...years)) : null) },
+  });
+  let events = 0;
   for (const step of input.steps) {
     if (step.status !== 'pending') continue;
     const ids = JSON.parse(step.services) as string[];
-    const head = [
-      `UID:txplan-${input.databaseId}-plan-${plan.id}-step-${step.n}@${input.site}.txplan.invalid`,
-      `DTSTAMP:${utcDateTime(input.now)}`,
-      `SEQUENCE:${step.booking_sequence}`,
-      ...(step.booking_changed_at ? [`LAST-MODIFIED:${utcDateTime(new Date(step.booking_changed_at))}`] : []),
-    ];
-    const texts = [`SUMMARY:${escapeText(`${plan.name}: ${ids.map((id) => input.services.get(id)?.name ?? id).join(' + ')}`)}`, ...(step.note ? [`DESCRIPTION:${escapeText(step.note)}`] : []), ...(input.location ? [`LOCATION:${escapeText(input.location)}`] : [])];
+    const common = {
+      id: `txplan-${input.databaseId}-plan-${plan.id}-step-${step.n}@${input.site}.txplan.invalid`,
+      stamp: input.now,
+      sequence: step.booking_sequence,
+      lastModified: step.booking_changed_at ? new Date(step.booking_changed_at) : null,
+      summary: `${plan.name}: ${ids.map((id) => input.services.get(id)?.name ?? id).join(' + ')}`,
+      description: step.note,
+      location: input.location ?? null,
+    };
     const booked = step.booked_at ? parseDateTime(step.booked_at) : undefined;
-    let when: string[];
     if (booked) {
       const start = localToUtc(booked, timeZone).instant;
-      const end = wallClock(timeZone, new Date(start.getTime() + visitMinutes(ids, input.services) * 60_000));
-      years.push(booked.date.year, end.year);
-      when = [`DTSTART;TZID=${timeZone}:${localDateTime({ ...booked.date, hour: booked.hour, minute: booked.minute })}`, `DTEND;TZID=${timeZone}:${localDateTime(end)}`, ...texts, 'TRANSP:OPAQUE'];
+      const end = new Date(start.getTime() + visitMinutes(ids, input.services) * 60_000);
+      years.push(booked.date.year, wallClock(timeZone, end).year);
+      calendar.createEvent({ ...common, timezone: timeZone, start: zonedInstant(start), end: zonedInstant(end), transparency: ICalEventTransparency.OPAQUE });
     } else if (step.recommended_date) {
-      const next = formatDate(addDays(parseDate(step.recommended_date)!, 1));
-      when = [`DTSTART;VALUE=DATE:${step.recommended_date.replace(/-/g, '')}`, `DTEND;VALUE=DATE:${next.replace(/-/g, '')}`, ...texts, 'TRANSP:TRANSPARENT'];
+      // All-day dates are written from the UTC calendar date of these instants (the events have no zone).
+      const day = parseDate(step.recommended_date)!;
+      const next = addDays(day, 1);
+      calendar.createEvent({ ...common, allDay: true, start: new Date(Date.UTC(day.year, day.month - 1, day.day)), end: new Date(Date.UTC(next.year, next.month - 1, next.day)), transparency: ICalEventTransparency.TRANSPARENT });
     } else continue;
-    events.push(['BEGIN:VEVENT', ...head, ...when, 'END:VEVENT']);
+    events++;
   }
-  const name = escapeText(plan.name);
-  const lines = [
-    'BEGIN:VCALENDAR',
-    'VERSION:2.0',
-    'PRODID:-//txplan//txplan//EN',
-    'CALSCALE:GREGORIAN',
-    `NAME:${name}`,
-    `X-WR-CALNAME:${name}`,
-    ...(years.length > 0 ? vtimezone(timeZone, Math.min(...years), Math.max(...years)) : []),
-    ...events.flat(),
-    'END:VCALENDAR',
-  ];
-  return { text: contentLines(lines), events: events.length };
+  // ical-generator ends the last line without the CRLF RFC 5545 puts after every line.
+  const text = calendar.toString();
+  return { text: text.endsWith('\r\n') ? text : `${text}\r\n`, events };
 }

@@ -1,55 +1,13 @@
 /**
- * Writing iCalendar (RFC 5545) text: escaped TEXT values, lines folded at 75
- * octets and ended with CRLF (the last one too), and a VTIMEZONE for a named
- * zone built from the platform's time zone data, so an event can carry the
- * clinic's wall-clock time with TZID and every calendar reads it the same.
- * Pure: nothing here reads the clock or the database.
+ * Time zones for iCalendar files: a VTIMEZONE component (RFC 5545 §3.6.5) for
+ * a named zone, built from the platform's time-zone data, so an event can
+ * carry the clinic's wall-clock time with TZID and every calendar app reads it
+ * the same; and the wall-clock time in a zone at an instant. The rest of an
+ * iCalendar file is written by ical-generator. Pure: nothing here reads the
+ * clock or the database.
  */
-
-/** A TEXT value (RFC 5545 §3.3.11): backslash, semicolon and comma escaped, line breaks as \n. */
-export function escapeText(value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/;/g, '\\;').replace(/,/g, '\\,').replace(/\r\n|\r|\n/g, '\\n');
-}
-
-/**
- * One content line, folded (§3.1): no line longer than 75 octets, a
- * continuation starting with a space, never splitting a character.
- */
-export function foldLine(line: string): string {
-  const parts: string[] = [];
-  let current = '';
-  let octets = 0;
-  for (const char of line) {
-    const size = Buffer.byteLength(char);
-    // The space a continuation starts with counts towards its 75.
-    if (octets + size > (parts.length === 0 ? 75 : 74)) {
-      parts.push(current);
-      current = '';
-      octets = 0;
-    }
-    current += char;
-    octets += size;
-  }
-  parts.push(current);
-  return parts.join('\r\n ');
-}
-
-/** Content lines as a document: each folded and ended with CRLF. */
-export function contentLines(lines: readonly string[]): string {
-  return lines.map((line) => `${foldLine(line)}\r\n`).join('');
-}
 
 const two = (n: number) => String(n).padStart(2, '0');
-
-/** A UTC DATE-TIME (…Z) of an instant, whole seconds. */
-export function utcDateTime(instant: Date): string {
-  return `${instant.getUTCFullYear()}${two(instant.getUTCMonth() + 1)}${two(instant.getUTCDate())}T${two(instant.getUTCHours())}${two(instant.getUTCMinutes())}${two(instant.getUTCSeconds())}Z`;
-}
-
-/** A local DATE-TIME (no Z), from wall-clock fields. */
-export function localDateTime(wall: { year: number; month: number; day: number; hour: number; minute: number; second?: number }): string {
-  return `${wall.year}${two(wall.month)}${two(wall.day)}T${two(wall.hour)}${two(wall.minute)}${two(wall.second ?? 0)}`;
-}
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
@@ -66,10 +24,24 @@ export function offsetMinutes(timeZone: string, instant: number): number {
   return Math.round((wall - Math.floor(instant / 1000) * 1000) / 60_000);
 }
 
+export interface WallClock {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+}
+
 /** The wall-clock time in a zone at an instant. */
-export function wallClock(timeZone: string, instant: Date): { year: number; month: number; day: number; hour: number; minute: number; second: number } {
+export function wallClock(timeZone: string, instant: Date): WallClock {
   const local = new Date(instant.getTime() + offsetMinutes(timeZone, instant.getTime()) * 60_000);
   return { year: local.getUTCFullYear(), month: local.getUTCMonth() + 1, day: local.getUTCDate(), hour: local.getUTCHours(), minute: local.getUTCMinutes(), second: local.getUTCSeconds() };
+}
+
+/** A local DATE-TIME value (no Z). */
+function localDateTime(wall: WallClock): string {
+  return `${wall.year}${two(wall.month)}${two(wall.day)}T${two(wall.hour)}${two(wall.minute)}${two(wall.second)}`;
 }
 
 function utcOffset(minutes: number): string {
@@ -79,12 +51,13 @@ function utcOffset(minutes: number): string {
 }
 
 /**
- * A VTIMEZONE for an IANA zone covering the years `from`–`to`: the offset in
- * force when `from` begins, then every change of offset until `to` ends, each
- * an observance of its own (no recurrence rules to get wrong). A change that
- * moves the clocks forward is DAYLIGHT, one that moves them back STANDARD.
+ * A VTIMEZONE for an IANA zone covering the years `from`–`to`, as CRLF-ended
+ * content lines: the offset in force when `from` begins, then every change of
+ * offset until `to` ends, each an observance of its own (no recurrence rules
+ * to get wrong). A change that moves the clocks forward is DAYLIGHT, one that
+ * moves them back STANDARD.
  */
-export function vtimezone(timeZone: string, from: number, to: number): string[] {
+export function vtimezone(timeZone: string, from: number, to: number): string {
   const MINUTE = 60_000;
   const DAY = 86_400_000;
   const start = Date.UTC(from, 0, 1) - 14 * 3_600_000; // midnight of 1 January at the zone's earliest
@@ -116,11 +89,12 @@ export function vtimezone(timeZone: string, from: number, to: number): string[] 
   const first = offsetMinutes(timeZone, start);
   const firstKind = changes.length > 0 && changes[0]!.to < first ? 'DAYLIGHT' : 'STANDARD';
   const firstStart = Date.UTC(from, 0, 1) - first * MINUTE;
-  return [
+  const lines = [
     'BEGIN:VTIMEZONE',
     `TZID:${timeZone}`,
     ...observance(firstKind, firstStart, first, first),
     ...changes.filter((c) => c.at > firstStart).flatMap((c) => observance(c.to > c.from ? 'DAYLIGHT' : 'STANDARD', c.at, c.from, c.to)),
     'END:VTIMEZONE',
   ];
+  return lines.map((line) => `${line}\r\n`).join('');
 }
