@@ -64,10 +64,14 @@ export interface StepRow {
   outcome: string | null;
   /** JSON list of the catalog service ids delivered, recorded when the step is done; NULL otherwise (migration 008). */
   performed: string | null;
+  /** How many times the visit's booking was set or moved: its calendar event's SEQUENCE (migration 012). */
+  booking_sequence: number;
+  /** When the booking was last set or moved (ISO instant), its event's LAST-MODIFIED; NULL when never booked. */
+  booking_changed_at: string | null;
   version: number;
 }
 
-export type NewStep = Omit<StepRow, 'id' | 'plan_id' | 'version'>;
+export type NewStep = Omit<StepRow, 'id' | 'plan_id' | 'version' | 'booking_sequence' | 'booking_changed_at'>;
 
 /** The columns a write may change; each lifecycle command passes only those it owns. */
 export const MUTABLE_PLAN_COLUMNS = [

@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, join, relative, sep } from 'node:path';
-import ical from 'ical-generator';
+import ical, { escape, ICalEventTransparency, type ICalLuxonDateTimeStub } from 'ical-generator';
 import { FailedError, UsageError } from '../errors.js';
 import { checkPerformed, choiceRequired, type StepOffer } from '../domain/performed.js';
 import { refuseCardNumbers } from '../domain/cards.js';
 import { refuseControlCharacters } from '../domain/safe-text.js';
 import { addDays, formatDate, parseDate, type PlainDate } from '../domain/dates.js';
+import { vtimezone, wallClock } from '../domain/vtimezone.js';
 import { recordAudit } from '../store/audit.js';
 import { getAttachments, getSteps, insertAttachment, updatePlanIf, updateStep } from '../store/plans.js';
 import type { Store } from '../store/store.js';
@@ -396,10 +397,13 @@ export function bookStep(store: Store, plan: PlanRow, input: { n: number; at: Lo
     throw new FailedError(`${at} does not exist in ${input.timeZone}: the clocks move forward then; book an hour later`, 'invalid_time');
   }
   if (step.booked_at === at) return { step, changed: false };
-  const after: StepRow = { ...step, booked_at: at };
+  // Each booking set or moved is a new revision of the visit's calendar event (its SEQUENCE), made now (its LAST-MODIFIED).
+  const now = who.now.toISOString();
+  const after: StepRow = { ...step, booked_at: at, booking_sequence: step.booking_sequence + 1, booking_changed_at: now };
+  const booking = (s: StepRow) => ({ step: s.n, booked_at: s.booked_at, sequence: s.booking_sequence, changed_at: s.booking_changed_at });
   store.transaction(() => {
-    if (!updateStep(store, after) || !updatePlanIf(store, plan.id, plan.version, {}, who.now.toISOString())) throw changedMeanwhile(store, plan.id);
-    recordAudit(store, { at: who.now.toISOString(), actor: who.actor, action: 'plan.book', entity: 'plan', entityId: plan.id, before: { step: step.n, booked_at: step.booked_at }, after: { step: step.n, booked_at: at } });
+    if (!updateStep(store, after) || !updatePlanIf(store, plan.id, plan.version, {}, now)) throw changedMeanwhile(store, plan.id);
+    recordAudit(store, { at: now, actor: who.actor, action: 'plan.book', entity: 'plan', entityId: plan.id, before: booking(step), after: booking(after) });
   });
   return { step: { ...after, version: step.version + 1 }, changed: true };
 }
@@ -460,6 +464,10 @@ export interface CalendarInput {
   timeZone: string;
   /** A stable name for where the plan runs (the clinic id), for event UIDs. */
   site: string;
+  /** Where the visits are: the clinic's name and address. */
+  location?: string;
+  /** The database's own random id, so the same plan in another database never shares an event UID. */
+  databaseId: string;
   now: Date;
 }
 
@@ -470,39 +478,81 @@ export function visitMinutes(serviceIds: readonly string[], services: ReadonlyMa
 }
 
 /**
- * The pending steps as an iCalendar document: a booked step is a timed event
- * at its booked time (converted from the clinic's zone to UTC), an unbooked
- * one an all-day event on its recommended date. Calendars get shared, synced
- * and forwarded, so events carry only the plan's name, the services and the
- * template's note: never the patient's name or any other personal data.
- * UIDs depend only on the plan, the step and the clinic, so exporting again
- * updates the same events instead of duplicating them.
+ * An instant as ical-generator takes a date-time it writes in a named zone
+ * (its Luxon-style interface), read in whatever zone the library asks for with
+ * the platform's time-zone data. Given a plain Date, the library would write
+ * the wall-clock time of the machine running txplan, not the clinic's.
+ */
+function zonedInstant(instant: Date, timeZone = 'UTC'): ICalLuxonDateTimeStub {
+  const two = (n: number) => String(n).padStart(2, '0');
+  return {
+    isValid: true,
+    zone: { type: 'iana' },
+    setZone: (zone?: string) => zonedInstant(instant, zone),
+    toFormat: (format: string) => {
+      const wall = wallClock(timeZone, instant);
+      if (format === 'yyyyLLdd') return `${wall.year}${two(wall.month)}${two(wall.day)}`;
+      if (format === 'HHmmss') return `${two(wall.hour)}${two(wall.minute)}${two(wall.second)}`;
+      throw new Error(`zonedInstant: no format ${format}`);
+    },
+    toJSDate: () => new Date(instant),
+    toJSON: () => instant.toISOString(),
+  };
+}
+
+/**
+ * The pending steps as an iCalendar document (RFC 5545), written with
+ * ical-generator. A booked step is a timed event at its booked wall-clock time
+ * in the clinic's zone (TZID, with the zone defined in the file), busy; an
+ * unbooked one an all-day event on its recommended date that leaves the day
+ * free (TRANSP:TRANSPARENT): it is a recommendation, not an appointment.
+ * Calendars get shared, synced and forwarded, so events carry only the plan's
+ * name, the services and the template's note: never the patient's name or any
+ * other personal data. UIDs depend only on the database, the plan, the step
+ * and the clinic, so exporting again updates the same events instead of
+ * duplicating them; a booking set or moved raises the event's SEQUENCE and
+ * sets LAST-MODIFIED, so calendar apps replace what they imported.
  */
 export function planCalendar(input: CalendarInput): { text: string; events: number } {
-  const { plan } = input;
-  const calendar = ical({ name: plan.name, prodId: { company: 'txplan', product: 'txplan', language: 'EN' } });
+  const { plan, timeZone } = input;
+  const years: number[] = [];
+  const calendar = ical({
+    // ical-generator 9 writes NAME and X-WR-CALNAME as given, unlike every other TEXT value: escaped here with its own escaping.
+    name: escape(plan.name, false),
+    prodId: { company: 'txplan', product: 'txplan', language: 'EN' },
+    scale: 'gregorian',
+    // The zone of the booked visits, defined in the file. No calendar-wide zone name: ical-generator would then write
+    // DTSTAMP and LAST-MODIFIED as local times, where RFC 5545 wants them in UTC.
+    timezone: { name: null, generator: (zone) => (years.length > 0 ? vtimezone(zone, Math.min(...years), Math.max(...years)) : null) },
+  });
   let events = 0;
   for (const step of input.steps) {
     if (step.status !== 'pending') continue;
     const ids = JSON.parse(step.services) as string[];
     const common = {
-      id: `txplan-plan-${plan.id}-step-${step.n}@${input.site}.txplan.invalid`,
+      id: `txplan-${input.databaseId}-plan-${plan.id}-step-${step.n}@${input.site}.txplan.invalid`,
       stamp: input.now,
+      sequence: step.booking_sequence,
+      lastModified: step.booking_changed_at ? new Date(step.booking_changed_at) : null,
       summary: `${plan.name}: ${ids.map((id) => input.services.get(id)?.name ?? id).join(' + ')}`,
-      ...(step.note ? { description: step.note } : {}),
+      description: step.note,
+      location: input.location ?? null,
     };
     const booked = step.booked_at ? parseDateTime(step.booked_at) : undefined;
     if (booked) {
-      const start = localToUtc(booked, input.timeZone).instant;
-      calendar.createEvent({ ...common, start, end: new Date(start.getTime() + visitMinutes(ids, input.services) * 60_000) });
+      const start = localToUtc(booked, timeZone).instant;
+      const end = new Date(start.getTime() + visitMinutes(ids, input.services) * 60_000);
+      years.push(booked.date.year, wallClock(timeZone, end).year);
+      calendar.createEvent({ ...common, timezone: timeZone, start: zonedInstant(start), end: zonedInstant(end), transparency: ICalEventTransparency.OPAQUE });
     } else if (step.recommended_date) {
-      // All-day dates are written from the UTC calendar date of these instants.
+      // All-day dates are written from the UTC calendar date of these instants (the events have no zone).
       const day = parseDate(step.recommended_date)!;
       const next = addDays(day, 1);
-      calendar.createEvent({ ...common, allDay: true, start: new Date(Date.UTC(day.year, day.month - 1, day.day)), end: new Date(Date.UTC(next.year, next.month - 1, next.day)) });
+      calendar.createEvent({ ...common, allDay: true, start: new Date(Date.UTC(day.year, day.month - 1, day.day)), end: new Date(Date.UTC(next.year, next.month - 1, next.day)), transparency: ICalEventTransparency.TRANSPARENT });
     } else continue;
     events++;
   }
-  return { text: calendar.toString(), events };
+  // ical-generator ends the last line without the CRLF RFC 5545 puts after every line.
+  const text = calendar.toString();
+  return { text: text.endsWith('\r\n') ? text : `${text}\r\n`, events };
 }
-

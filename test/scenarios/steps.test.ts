@@ -171,7 +171,10 @@ describe('txplan plan book', () => {
     expect(steps()[1]).toMatchObject({ booked_at: '2026-11-10 14:30' });
     const entry = state().audit.at(-1) as { action: string; before: string; after: string };
     expect(entry.action).toBe('plan.book');
-    expect(JSON.parse(entry.after)).toEqual({ step: 2, booked_at: '2026-11-10 14:30' });
+    // The booking's revision, which the calendar export carries as SEQUENCE and LAST-MODIFIED, is audited with it.
+    expect(JSON.parse(entry.before)).toEqual({ step: 2, booked_at: null, sequence: 0, changed_at: null });
+    expect(JSON.parse(entry.after)).toEqual({ step: 2, booked_at: '2026-11-10 14:30', sequence: 1, changed_at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T[\d:.]+Z$/) });
+    expect(steps()[1]).toMatchObject({ booking_sequence: 1, booking_changed_at: JSON.parse(entry.after).changed_at });
 
     const moved = run('--json', 'plan', 'book', '1', '2', '--at', '2026-11-11 09:00');
     expect(JSON.parse(moved.stdout)).toMatchObject({ id: expect.any(Number), plan_id: 1, n: 2, booked_at: '2026-11-11 09:00' });
@@ -221,7 +224,7 @@ describe('txplan plan schedule', () => {
     expect(prescribed.steps.every((s) => s.recommended_date === null)).toBe(true);
   });
 
-  it('exports the pending steps as iCalendar: booked ones in UTC across a DST change, the rest all-day', () => {
+  it('exports the pending steps as iCalendar: booked ones at the clinic’s wall-clock time across a DST change, the rest all-day', () => {
     const { dir, run } = clinicWorkspace();
     run('plan', 'step', '--yes', '1', '1', '--done', '--date', '2026-11-02');
     run('plan', 'book', '1', '2', '--at', '2026-11-10 14:30'); // EST, UTC−5
@@ -237,16 +240,20 @@ describe('txplan plan schedule', () => {
     const events = text.split('BEGIN:VEVENT').slice(1).map((e) => e.replace(/\r\n /g, ''));
     expect(events).toHaveLength(3);
     expect(text.match(/END:VEVENT/g)).toHaveLength(3);
-    const byUid = Object.fromEntries(events.map((e) => [/UID:(.*)\r\n/.exec(e)![1], e]));
-    expect(Object.keys(byUid).sort()).toEqual(['txplan-plan-1-step-2@downtown.txplan.invalid', 'txplan-plan-1-step-3@downtown.txplan.invalid', 'txplan-plan-1-step-4@downtown.txplan.invalid']);
-    const step2 = byUid['txplan-plan-1-step-2@downtown.txplan.invalid']!;
-    expect(step2).toContain('DTSTART:20261110T193000Z\r\n');
-    expect(step2).toMatch(/DTEND:20261110T\d{6}Z\r\n/);
+    // UIDs name the database (its random id), the plan, the step and the clinic.
+    const byStep = Object.fromEntries(events.map((e) => [/UID:txplan-[a-z]{24}-plan-1-step-(\d+)@downtown\.txplan\.invalid\r\n/.exec(e)![1], e]));
+    expect(Object.keys(byStep).sort()).toEqual(['2', '3', '4']);
+    const step2 = byStep['2']!;
+    // Booked times are the clinic's wall-clock times, in its zone (defined in the file).
+    expect(step2).toContain('DTSTART;TZID=America/New_York:20261110T143000\r\n');
+    expect(step2).toMatch(/DTEND;TZID=America\/New_York:20261110T\d{6}\r\n/);
     expect(step2).toMatch(/SUMMARY:Post-Procedure Recovery Protocol: Gentle Hydrating Facial/);
     expect(step2).toMatch(/DESCRIPTION:Gentle hydrating facial/);
-    expect(byUid['txplan-plan-1-step-3@downtown.txplan.invalid']).toContain('DTSTART:20270315T140000Z\r\n');
-    expect(byUid['txplan-plan-1-step-3@downtown.txplan.invalid']).toContain('DTEND:20270315T142000Z\r\n'); // progress assessment: 20 minutes
-    expect(byUid['txplan-plan-1-step-4@downtown.txplan.invalid']).toContain('DTSTART;VALUE=DATE:20261123\r\n');
+    expect(byStep['3']).toContain('DTSTART;TZID=America/New_York:20270315T100000\r\n');
+    expect(byStep['3']).toContain('DTEND;TZID=America/New_York:20270315T102000\r\n'); // progress assessment: 20 minutes
+    expect(byStep['4']).toContain('DTSTART;VALUE=DATE:20261123\r\n');
+    expect(byStep['4']).toContain('TRANSP:TRANSPARENT\r\n');
+    expect(text).toContain('BEGIN:VTIMEZONE\r\nTZID:America/New_York\r\n');
     expect(text).not.toMatch(/Zoë|Ødegård|A-1001|ATTENDEE|ORGANIZER/);
 
     // No overwrite without --force; with it, the file is replaced whole.

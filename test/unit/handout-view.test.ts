@@ -53,7 +53,7 @@ function planView(id: string, overrides: Partial<PlanRow> = {}, edit: (steps: St
     version: 1,
     ...overrides,
   };
-  const steps = stepsFor(snapshot, start ? parseDate(start) : undefined).map((s, i) => ({ ...s, id: 100 + i, plan_id: plan.id, version: 1 }));
+  const steps = stepsFor(snapshot, start ? parseDate(start) : undefined).map((s, i) => ({ ...s, id: 100 + i, plan_id: plan.id, booking_sequence: 0, booking_changed_at: null, version: 1 }));
   edit(steps);
   return {
     plan,

@@ -81,6 +81,26 @@ describe('database migrations', () => {
     upgraded.close();
   });
 
+  it('012 counts a visit booked before it as booked once, for its calendar event\'s SEQUENCE', () => {
+    const file = join(tempDir(), 'txplan.db');
+    const old = openDatabase(file, { targetVersion: 11 });
+    old.prepare("INSERT INTO patients (mrn, first_name, last_name, created_at, updated_at) VALUES ('A-1', 'Ada', 'Lovelace', 'x', 'x')").run();
+    old.prepare(
+      "INSERT INTO plans (patient_id, template_id, template_version, template_hash, name, type, status, snapshot, currency, created_at, updated_at) VALUES (1, 't', 1, 'h', 'T', 'pay-as-you-go', 'active', '{}', 'USD', 'x', 'x')",
+    ).run();
+    const step = old.prepare("INSERT INTO steps (plan_id, n, when_unit, when_value, services, booked_at) VALUES (1, ?, 'week', ?, '[\"facial\"]', ?)");
+    step.run(1, 1, '2027-01-04 10:00');
+    step.run(2, 2, null);
+    old.close();
+
+    const upgraded = openDatabase(file);
+    expect(upgraded.prepare('SELECT n, booking_sequence, booking_changed_at FROM steps ORDER BY n').all()).toEqual([
+      { n: 1, booking_sequence: 1, booking_changed_at: null },
+      { n: 2, booking_sequence: 0, booking_changed_at: null },
+    ]);
+    upgraded.close();
+  });
+
   it('007: plans cancelled before it keep the old rule (dues waived); other plans owe what falls due', () => {
     const file = join(tempDir(), 'txplan.db');
     const old = openDatabase(file, { targetVersion: 6 });

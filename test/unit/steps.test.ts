@@ -213,12 +213,15 @@ describe('recordStep', () => {
         ['facial', { name: 'Facial', minutes: 45 }],
         ['led', { name: 'LED', minutes: 15 }],
       ]);
-      const { text, events } = planCalendar({ plan, steps, services, timeZone: 'America/New_York', site: 'downtown', now: new Date('2026-11-27T12:00:00Z') });
+      const { text, events } = planCalendar({ plan, steps, services, timeZone: 'America/New_York', site: 'downtown', databaseId: 'abcdefghijklmnopqrstuvwx', now: new Date('2026-11-27T12:00:00Z') });
       expect(events).toBe(2);
-      expect(text).toContain('UID:txplan-plan-1-step-1@downtown.txplan.invalid');
+      expect(text).toContain('UID:txplan-abcdefghijklmnopqrstuvwx-plan-1-step-1@downtown.txplan.invalid');
       expect(text).toContain('DTSTART;VALUE=DATE:20261102');
-      expect(text).toContain('DTSTART:20261109T143000Z');
-      expect(text).toContain('DTEND:20261109T153000Z');
+      expect(text).toContain('DTSTART;TZID=America/New_York:20261109T093000');
+      expect(text).toContain('DTEND;TZID=America/New_York:20261109T103000');
+      // The zone is defined in the file: EST from 1 November 2026 (02:00 EDT, UTC−4, becomes 01:00 EST, UTC−5).
+      expect(text).toContain('BEGIN:STANDARD\r\nDTSTART:20261101T020000\r\nTZOFFSETFROM:-0400\r\nTZOFFSETTO:-0500\r\nEND:STANDARD');
+      expect(text.endsWith('END:VCALENDAR\r\n')).toBe(true);
       expect(text).toContain('SUMMARY:Recovery: Facial + LED');
       expect(text).not.toMatch(/Zoë|Ødegård|A-1/);
     } finally {

@@ -9,6 +9,7 @@ import { noCalendarReason, planCalendar, scheduleOf, type ScheduleEntry } from '
 import { writeFileAtomically } from '../../../files.js';
 import { getAttachments, getSteps } from '../../../store/plans.js';
 import { getClinic } from '../../../store/clinics.js';
+import { databaseId } from '../../../store/database-info.js';
 
 export async function run(ctx: Context, ref: string, opts: { ics?: string; force?: boolean }): Promise<number> {
   const registry = await loadRegistry(resolveWorkspace(ctx));
@@ -17,14 +18,14 @@ export async function run(ctx: Context, ref: string, opts: { ics?: string; force
     const steps = getSteps(store, plan.id);
     const clinic = plan.clinic_id ? getClinic(store, plan.clinic_id) : undefined;
     const entries = scheduleOf(steps, getAttachments(store, plan.id), registry.services);
-    const head = { id: plan.id, name: plan.name, status: plan.status, start_date: plan.start_date, end_date: plan.end_date, clinic: clinic ? { id: clinic.id, name: clinic.name, timezone: clinic.timezone } : null };
+    const head = { id: plan.id, name: plan.name, status: plan.status, start_date: plan.start_date, end_date: plan.end_date, clinic: clinic ? { id: clinic.id, name: clinic.name, timezone: clinic.timezone, address: clinic.address } : null };
 
     let ics: { file: string; events: number } | undefined;
     if (opts.ics !== undefined) {
       const reason = noCalendarReason(plan, steps);
       if (reason) throw new FailedError(`No calendar written: ${reason}`, 'no_schedule');
       const file = resolve(ctx.cwd, opts.ics);
-      const calendar = planCalendar({ plan, steps, services: registry.services, timeZone: clinic?.timezone ?? registry.settings.timezone, site: clinic?.id ?? 'workspace', now: ctx.now() });
+      const calendar = planCalendar({ plan, steps, services: registry.services, timeZone: clinic?.timezone ?? registry.settings.timezone, site: clinic?.id ?? 'workspace', ...(clinic ? { location: [clinic.name, clinic.address].filter(Boolean).join(', ') } : {}), databaseId: databaseId(store), now: ctx.now() });
       writeFileAtomically(file, calendar.text, opts.force ?? false);
       ics = { file, events: calendar.events };
     }
