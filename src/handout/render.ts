@@ -754,9 +754,15 @@ class Writer {
     return unit * style.size + (style.tracking ?? 0) * Math.max(0, text.length - 1);
   }
 
-  /** A piece's width at 1 pt. */
+  /** A piece's width at 1 pt (laid out once per face and text: long notes measure the same words again and again). */
   private pieceWidth(piece: Piece, smallCaps = false): number {
-    return this.face(piece.font).fontSize(1000).widthOfString(piece.text, smallCaps ? { features: SMALL_CAPS } : {}) / 1000;
+    const key = `${piece.font}${smallCaps ? ':sc' : ''}\u0001${piece.text}`;
+    let unit = widthCache.get(key);
+    if (unit === undefined) {
+      unit = this.face(piece.font).fontSize(1000).widthOfString(piece.text, smallCaps ? { features: SMALL_CAPS } : {}) / 1000;
+      widthCache.set(key, unit);
+    }
+    return unit;
   }
 
   /** Selects a registered font, registering a fallback face the first time this document uses it. */
@@ -825,16 +831,18 @@ class Writer {
     if (complex) doc.markContent('Span', { actual: line.text });
     doc.fontSize(style.size).fillColor(style.color);
     let at = x + line.dx;
-    for (const piece of parts) {
+    parts.forEach((piece, p) => {
       const words = piece.rtl ? piece.text.split(' ').reverse() : [piece.text];
       words.forEach((text, i) => {
+        // The pen moves on only when something follows on the line (most lines are one piece of one face).
+        const last = p === parts.length - 1 && i === words.length - 1;
         if (text !== '') {
           this.face(piece.font).fontSize(style.size).text(text, at, top, { lineBreak: false, characterSpacing: tracking, ...(style.smallCaps ? { features: SMALL_CAPS } : {}) });
-          at += this.pieceWidth({ ...piece, text }, style.smallCaps) * style.size + tracking * text.length;
+          if (!last) at += this.pieceWidth({ ...piece, text }, style.smallCaps) * style.size + tracking * text.length;
         }
         if (i < words.length - 1) at += this.pieceWidth({ ...piece, text: ' ' }, style.smallCaps) * style.size + tracking;
       });
-    }
+    });
     if (complex) doc.endMarkedContent();
   }
 }
