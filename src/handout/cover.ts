@@ -1,3 +1,4 @@
+import anyAscii from 'any-ascii';
 import { covered } from './script.js';
 import type { Handout } from './view.js';
 
@@ -8,11 +9,13 @@ import type { Handout } from './view.js';
  * and notes of most patients. Chinese, Japanese and Korean fonts are tens of
  * MB, and emoji fonts are colour bitmaps pdfkit cannot embed, so text in
  * those scripts is not shipped: rather than an empty box, each run of such
- * characters prints as a bracketed notice saying what is there
- * ("[Chinese characters]", "[Korean text]", "[emoji]"), a name with nothing
- * printable left prints as "[name in Korean text — see patient record] MRN
- * T-5", and a warning names the field and the characters so
- * the clinic can check the patient's record.
+ * characters prints as its transliteration into Latin letters (any-ascii:
+ * 王小明 → "WangXiaoMing", 김민준 → "GimMinJun", 🌸 → ":cherry_blossom:"), or,
+ * where there is none, as a bracketed notice saying what is there
+ * ("[Chinese characters]", "[emoji]"); a name with nothing printable left
+ * prints as "[name in Korean text — see patient record] MRN T-5". A warning
+ * names the field, the characters and what was printed, so the clinic can
+ * check the patient's record.
  */
 
 export interface Uncovered {
@@ -86,7 +89,7 @@ export function coverHandout(handout: Handout): { handout: Handout; uncovered: U
   return { handout: out, uncovered };
 }
 
-/** Each run of characters no font covers, replaced by a bracketed notice naming the script. */
+/** Each run of characters no font covers, replaced by its transliteration, or by a bracketed notice naming the script. */
 export function replaceUncovered(text: string): { text: string; characters: string[]; labels: string[] } {
   const chars = [...text.replace(SELECTORS, '')];
   const bad = chars.map((ch) => !GLUE.test(ch) && !covered(ch.codePointAt(0)!));
@@ -109,9 +112,14 @@ export function replaceUncovered(text: string): { text: string; characters: stri
     }
     const run = chars.slice(i, end).join('');
     for (const ch of chars.slice(i, end)) if (!GLUE.test(ch)) characters.add(ch);
-    const label = describe(run);
-    if (!labels.includes(label)) labels.push(label);
-    out += `[${label}]`;
+    // Transliterations are Latin letters Noto Sans draws; kanji read as Chinese (Japanese readings need a dictionary).
+    const latin = anyAscii(run).trim();
+    if (/[A-Za-z0-9]/.test(latin)) out += latin;
+    else {
+      const label = describe(run);
+      if (!labels.includes(label)) labels.push(label);
+      out += `[${label}]`;
+    }
     i = end;
   }
   return { text: out, characters: [...characters], labels };

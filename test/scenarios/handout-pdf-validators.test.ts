@@ -121,7 +121,7 @@ async function expectTagged(file: string): Promise<void> {
 }
 
 describe('handout PDFs as readers take them', () => {
-  it('prints every patient of the troublesome workspace: other scripts as written, or a notice with a warning, never an empty box', async () => {
+  it('prints every patient of the troublesome workspace: other scripts as written, or transliterated with a warning, never an empty box', async () => {
     const { files, stderr } = troubleHandouts();
     // Arabic, Hebrew and Devanagari from the fallback fonts, in reading order for pdftotext.
     const names: Record<number, string> = { 1: 'محمد العلي', 2: 'דוד כהן', 6: 'प्रिया शर्मा' };
@@ -136,10 +136,12 @@ describe('handout PDFs as readers take them', () => {
     warning(5, 'patient name', '민준 김', ['민 (U+BBFC)', '준 (U+C900)', '김 (U+AE40)']);
     warning(7, 'patient name', 'Zoë 🌸 Ångström', ['🌸 (U+1F338)']);
     expect(stderr).not.toMatch(/plan [268]: the patient name/);
-    // What prints instead says what is there, with the record number where nothing of the name is left.
-    expect(pdftotext(files.get(3)!)).toContain('[name in Chinese characters — see patient record] MRN T-3');
-    expect(pdftotext(files.get(5)!)).toContain('[name in Korean text — see patient record] MRN T-5');
-    expect(pdftotext(files.get(7)!)).toContain('Zoë [emoji] Ångström');
+    // What prints instead is the transliteration, and the warning says so.
+    expect(stderr).toContain('printed as "XiaoMing Wang"');
+    expect(pdftotext(files.get(3)!)).toContain('XiaoMing Wang');
+    expect(pdftotext(files.get(4)!)).toContain('TaiLang ShanTian');
+    expect(pdftotext(files.get(5)!)).toContain('MinJun Gim');
+    expect(pdftotext(files.get(7)!)).toContain('Zoë :cherry_blossom: Ångström');
 
     // No glyph is the empty box, and every handout is tagged.
     for (const file of files.values()) await expectTagged(file);

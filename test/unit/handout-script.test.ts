@@ -19,11 +19,13 @@ describe('handout text in other scripts', () => {
     expect(pieces('Zoë Ødegård', 'bold')).toEqual([{ text: 'Zoë Ødegård', font: 'bold', rtl: false }]);
   });
 
-  it('replaces runs no font covers with a notice naming the script, and lists the characters', () => {
-    expect(replaceUncovered('小明 王')).toEqual({ text: '[Chinese characters]', characters: ['小', '明', '王'], labels: ['Chinese characters'] });
-    expect(replaceUncovered('Zoë 🌸 Ångström')).toEqual({ text: 'Zoë [emoji] Ångström', characters: ['🌸'], labels: ['emoji'] });
-    expect(replaceUncovered('Thanks ❤️ 감사합니다')).toEqual({ text: 'Thanks [emoji] [Korean text]', characters: ['❤', '감', '사', '합', '니', '다'], labels: ['emoji', 'Korean text'] });
-    expect(replaceUncovered('やまだ 山田')).toMatchObject({ text: '[Japanese text]' });
+  it('replaces runs no font covers with their transliteration, or a notice naming them where there is none, and lists the characters', () => {
+    expect(replaceUncovered('小明 王')).toEqual({ text: 'XiaoMing Wang', characters: ['小', '明', '王'], labels: [] });
+    expect(replaceUncovered('Zoë 🌸 Ångström')).toEqual({ text: 'Zoë :cherry_blossom: Ångström', characters: ['🌸'], labels: [] });
+    expect(replaceUncovered('Thanks ❤️ 감사합니다')).toEqual({ text: 'Thanks :heart: GamSaHabNiDa', characters: ['❤', '감', '사', '합', '니', '다'], labels: [] });
+    expect(replaceUncovered('やまだ 山田')).toMatchObject({ text: 'yamada ShanTian' });
+    // Private-use characters have no transliteration: a notice says so.
+    expect(replaceUncovered('Room \uE000\uE001 B')).toEqual({ text: 'Room [characters the handout cannot print] B', characters: ['\uE000', '\uE001'], labels: ['characters the handout cannot print'] });
     expect(replaceUncovered('محمد العلي')).toEqual({ text: 'محمد العلي', characters: [], labels: [] });
   });
 });

@@ -26,7 +26,7 @@ interface Written {
   id: number;
   file: string;
   pages: number;
-  /** Text the handout's fonts cannot draw, printed as a notice instead (see handout/cover.ts). */
+  /** Text the handout's fonts cannot draw, printed transliterated or as a notice instead (see handout/cover.ts). */
   uncovered: Uncovered[];
 }
 
@@ -126,11 +126,11 @@ async function print(store: Store, registry: Registry, plan: PlanRow, file: stri
 }
 
 /**
- * Says which text printed as a notice rather than as written (Chinese,
+ * Says which text printed transliterated or as a notice rather than as written (Chinese,
  * Japanese and Korean text, emoji: scripts the handout's fonts leave out),
  * field by field, on stderr, so no name turns into empty boxes unnoticed.
  */
-/** A handout as --json reports it: `uncovered` only when some text printed as a notice. */
+/** A handout as --json reports it: `uncovered` only when some text did not print as written. */
 function shown(written: Written): Omit<Written, 'uncovered'> & { uncovered?: Uncovered[] } {
   const { uncovered, ...rest } = written;
   return uncovered.length ? { ...rest, uncovered } : rest;
