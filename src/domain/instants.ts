@@ -69,6 +69,11 @@ export function zonedInstant(fields: Fields, zone: string): Date {
 
 const formats = new Map<string, Intl.DateTimeFormat>();
 
+/** Minutes the zone is ahead of UTC at an instant (New York in winter: −300). */
+export function zoneOffsetMinutes(zone: string, instant: Date | number): number {
+  return Math.round(offsetAt(zone, typeof instant === 'number' ? instant : instant.getTime()) / 60_000);
+}
+
 /** The zone's offset from UTC at an instant, in milliseconds. */
 function offsetAt(zone: string, instant: number): number {
   const parts = wallClock(zone).formatToParts(new Date(instant));

@@ -7,22 +7,9 @@
  * clock or the database.
  */
 
+import { zoneOffsetMinutes } from './instants.js';
+
 const two = (n: number) => String(n).padStart(2, '0');
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-/** Minutes a zone is ahead of UTC at an instant (whole minutes; the zones clinics use have no seconds). */
-export function offsetMinutes(timeZone: string, instant: number): number {
-  let format = formatters.get(timeZone);
-  if (!format) {
-    format = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
-    formatters.set(timeZone, format);
-  }
-  const parts = format.formatToParts(new Date(instant));
-  const get = (type: string) => Number(parts.find((p) => p.type === type)!.value);
-  const wall = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
-  return Math.round((wall - Math.floor(instant / 1000) * 1000) / 60_000);
-}
 
 export interface WallClock {
   year: number;
@@ -35,7 +22,7 @@ export interface WallClock {
 
 /** The wall-clock time in a zone at an instant. */
 export function wallClock(timeZone: string, instant: Date): WallClock {
-  const local = new Date(instant.getTime() + offsetMinutes(timeZone, instant.getTime()) * 60_000);
+  const local = new Date(instant.getTime() + zoneOffsetMinutes(timeZone, instant.getTime()) * 60_000);
   return { year: local.getUTCFullYear(), month: local.getUTCMonth() + 1, day: local.getUTCDate(), hour: local.getUTCHours(), minute: local.getUTCMinutes(), second: local.getUTCSeconds() };
 }
 
@@ -63,16 +50,16 @@ export function vtimezone(timeZone: string, from: number, to: number): string {
   const start = Date.UTC(from, 0, 1) - 14 * 3_600_000; // midnight of 1 January at the zone's earliest
   const end = Date.UTC(to + 1, 0, 1) + 14 * 3_600_000;
   const changes: Array<{ at: number; from: number; to: number }> = [];
-  let before = offsetMinutes(timeZone, start);
+  let before = zoneOffsetMinutes(timeZone, start);
   for (let day = start; day < end; day += DAY) {
-    const next = offsetMinutes(timeZone, day + DAY);
+    const next = zoneOffsetMinutes(timeZone, day + DAY);
     if (next === before) continue;
     // The first minute of the new offset, by halving the day.
     let lo = day / MINUTE;
     let hi = (day + DAY) / MINUTE;
     while (hi - lo > 1) {
       const mid = Math.floor((lo + hi) / 2);
-      if (offsetMinutes(timeZone, mid * MINUTE) === before) lo = mid;
+      if (zoneOffsetMinutes(timeZone, mid * MINUTE) === before) lo = mid;
       else hi = mid;
     }
     changes.push({ at: hi * MINUTE, from: before, to: next });
@@ -86,7 +73,7 @@ export function vtimezone(timeZone: string, from: number, to: number): string {
     `TZOFFSETTO:${utcOffset(toOffset)}`,
     `END:${kind}`,
   ];
-  const first = offsetMinutes(timeZone, start);
+  const first = zoneOffsetMinutes(timeZone, start);
   const firstKind = changes.length > 0 && changes[0]!.to < first ? 'DAYLIGHT' : 'STANDARD';
   const firstStart = Date.UTC(from, 0, 1) - first * MINUTE;
   const lines = [

@@ -16,6 +16,10 @@ import type { Actor } from './lifecycle.js';
 import { assertAllowed, changedMeanwhile } from './lifecycle.js';
 import { createTempFile, makeFolder, placeNoClobber } from '../files.js';
 import type { AttachmentRow, PlanRow, StepRow } from '../domain/records.js';
+import { zoneOffsetMinutes } from '../domain/instants.js';
+
+/** Minutes the zone is ahead of UTC at an instant (see domain/instants.ts). */
+export { zoneOffsetMinutes };
 
 /**
  * Progress on a plan's steps: marking a visit done or skipped (with notes and
@@ -46,23 +50,6 @@ export function parseDateTime(text: string): LocalDateTime | undefined {
 
 export function formatDateTime(value: LocalDateTime): string {
   return `${formatDate(value.date)} ${String(value.hour).padStart(2, '0')}:${String(value.minute).padStart(2, '0')}`;
-}
-
-/** Minutes the zone is ahead of UTC at an instant (New York in winter: −300). */
-export function zoneOffsetMinutes(timeZone: string, instant: Date): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  }).formatToParts(instant);
-  const get = (type: string) => Number(parts.find((p) => p.type === type)!.value);
-  const wall = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
-  return Math.round((wall - Math.floor(instant.getTime() / 1000) * 1000) / 60_000);
 }
 
 /**
