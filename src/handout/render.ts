@@ -754,15 +754,9 @@ class Writer {
     return unit * style.size + (style.tracking ?? 0) * Math.max(0, text.length - 1);
   }
 
-  /** A piece's width at 1 pt (laid out once per face and text: long notes measure the same words again and again). */
+  /** A piece's width at 1 pt (measure() keeps whole texts' widths; pieces are measured once each there). */
   private pieceWidth(piece: Piece, smallCaps = false): number {
-    const key = `${piece.font}${smallCaps ? ':sc' : ''}\u0001${piece.text}`;
-    let unit = widthCache.get(key);
-    if (unit === undefined) {
-      unit = this.face(piece.font).fontSize(1000).widthOfString(piece.text, smallCaps ? { features: SMALL_CAPS } : {}) / 1000;
-      widthCache.set(key, unit);
-    }
-    return unit;
+    return this.face(piece.font).fontSize(1000).widthOfString(piece.text, smallCaps ? { features: SMALL_CAPS } : {}) / 1000;
   }
 
   /** Selects a registered font, registering a fallback face the first time this document uses it. */
