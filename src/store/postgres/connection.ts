@@ -67,7 +67,20 @@ const { workerData } = require('node:worker_threads');
 // navigator (Node 20), by making a fetch Response, which loads Node's whole fetch implementation: a third
 // of the time pg takes to load. This thread runs pg alone; Node 21 and later define the same navigator.
 if (typeof globalThis.navigator === 'undefined') globalThis.navigator = { userAgent: 'Node.js/' + process.versions.node.split('.')[0] };
-const client_ = workerData.client ? require(workerData.client) : { pg: require(workerData.pg), parse: require(workerData.parseUrl).parse, pgpass: require(workerData.pgpass) };
+// The bundled client is compiled with the code cache the build saved beside it (postgres-client.cjs.cache):
+// V8 checks that the cache is its own and of this very source, and compiles from the source otherwise.
+function loadBundled(file) {
+  const fs = require('node:fs');
+  const vm = require('node:vm');
+  const Module = require('node:module');
+  let cachedData;
+  try { cachedData = fs.readFileSync(file + '.cache'); } catch {}
+  const script = new vm.Script(Module.wrap(fs.readFileSync(file, 'utf8')), { filename: file, cachedData });
+  const module = { exports: {} };
+  script.runInThisContext()(module.exports, Module.createRequire(file), module, file, require('node:path').dirname(file));
+  return module.exports;
+}
+const client_ = workerData.client ? loadBundled(workerData.client) : { pg: require(workerData.pg), parse: require(workerData.parseUrl).parse, pgpass: require(workerData.pgpass) };
 const pg = client_.pg;
 const flag = new Int32Array(workerData.shared);
 const port = workerData.port;
