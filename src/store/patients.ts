@@ -79,3 +79,29 @@ export function countPatients(store: Store): number {
   return store.statement<[], { n: number }>('SELECT count(*) AS n FROM patients').get()!.n;
 }
 
+
+/**
+ * Writes new values over a patient's fields, only if the row still holds
+ * exactly what the caller read (`read`): false when someone changed it since,
+ * and nothing is written.
+ */
+export function updatePatient(store: Store, read: Patient, next: Omit<Patient, 'id' | 'created_at'>): boolean {
+  const result = store
+    .statement<[Record<string, unknown>]>(
+      `UPDATE patients SET mrn = @mrn, first_name = @first_name, last_name = @last_name, dob = @dob, email = @email, phone = @phone, updated_at = @updated_at
+       WHERE id = @id AND updated_at = @read_updated_at AND first_name = @read_first_name AND last_name = @read_last_name
+         AND COALESCE(mrn, '') = @read_mrn AND COALESCE(dob, '') = @read_dob AND COALESCE(email, '') = @read_email AND COALESCE(phone, '') = @read_phone`,
+    )
+    .run({
+      ...next,
+      id: read.id,
+      read_updated_at: read.updated_at,
+      read_first_name: read.first_name,
+      read_last_name: read.last_name,
+      read_mrn: read.mrn ?? '',
+      read_dob: read.dob ?? '',
+      read_email: read.email ?? '',
+      read_phone: read.phone ?? '',
+    });
+  return result.changes === 1;
+}
