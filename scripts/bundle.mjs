@@ -40,11 +40,18 @@ await build({
   target: 'node20',
   // pg loads these only when asked for them: the native binding and Cloudflare's sockets.
   external: ['pg-native', 'cloudflare:sockets'],
-  // pg's crypto helpers on node:crypto (see pg-node-crypto.cjs): a faster first login.
+  // pg's crypto helpers on node:crypto (see pg-node-crypto.cjs), and node:dns loaded when used: a faster first login.
   plugins: [
     {
       name: 'pg-node-crypto',
       setup(build) {
+        // pg reads node:dns only to build a libpq string for its native binding; the module costs
+        // a few milliseconds to load in a new thread, so it is loaded when first used.
+        build.onResolve({ filter: /^dns$/ }, () => ({ path: 'lazy-dns', namespace: 'pg-node-crypto' }));
+        build.onLoad({ filter: /^lazy-dns$/, namespace: 'pg-node-crypto' }, () => ({
+          contents: "module.exports = new Proxy({}, { get: (_, name) => require('node:dns')[name] });",
+          loader: 'js',
+        }));
         build.onResolve({ filter: /^\.\/(crypto\/)?utils$/ }, (args) => {
           const target = join(args.resolveDir, args.path);
           if (!/[\\/]pg[\\/]lib[\\/]crypto[\\/]utils$/.test(target)) return undefined;
@@ -62,11 +69,13 @@ rmSync(entry);
 // Made after the client has built a connection, so the functions a login runs are in it.
 const made = spawnSync(process.execPath, ['-e', `
   globalThis.navigator ??= { userAgent: 'Node.js' };
-  const fs = require('node:fs'), vm = require('node:vm'), Module = require('node:module');
+  const fs = require('node:fs'), vm = require('node:vm');
   const file = process.argv[1];
-  const script = new vm.Script(Module.wrap(fs.readFileSync(file, 'utf8')), { filename: file });
+  // The same source text as the worker compiles (see loadBundled in src/store/postgres/connection.ts).
+  const wrapped = '(function (exports, require, module, __filename, __dirname) { ' + fs.readFileSync(file, 'utf8') + '\\n});';
+  const script = new vm.Script(wrapped, { filename: file });
   const module = { exports: {} };
-  script.runInThisContext()(module.exports, Module.createRequire(file), module, file, require('node:path').dirname(file));
+  script.runInThisContext()(module.exports, require, module, file, require('node:path').dirname(file));
   new module.exports.pg.Client(module.exports.parse('postgres://user:secret@localhost/db'));
   fs.writeFileSync(file + '.cache', script.createCachedData());
 `, fileURLToPath(new URL('../dist/bundle/postgres-client.cjs', import.meta.url))], { stdio: 'inherit' });

@@ -69,15 +69,16 @@ const { workerData } = require('node:worker_threads');
 if (typeof globalThis.navigator === 'undefined') globalThis.navigator = { userAgent: 'Node.js/' + process.versions.node.split('.')[0] };
 // The bundled client is compiled with the code cache the build saved beside it (postgres-client.cjs.cache):
 // V8 checks that the cache is its own and of this very source, and compiles from the source otherwise.
+// It asks only for Node's own modules (pg-native, never installed with txplan, is looked for and not found).
 function loadBundled(file) {
   const fs = require('node:fs');
   const vm = require('node:vm');
-  const Module = require('node:module');
   let cachedData;
   try { cachedData = fs.readFileSync(file + '.cache'); } catch {}
-  const script = new vm.Script(Module.wrap(fs.readFileSync(file, 'utf8')), { filename: file, cachedData });
+  const wrapped = '(function (exports, require, module, __filename, __dirname) { ' + fs.readFileSync(file, 'utf8') + '\n});';
+  const script = new vm.Script(wrapped, { filename: file, cachedData });
   const module = { exports: {} };
-  script.runInThisContext()(module.exports, Module.createRequire(file), module, file, require('node:path').dirname(file));
+  script.runInThisContext()(module.exports, require, module, file, file.replace(/[\\/][^\\/]*$/, ''));
   return module.exports;
 }
 const client_ = workerData.client ? loadBundled(workerData.client) : { pg: require(workerData.pg), parse: require(workerData.parseUrl).parse, pgpass: require(workerData.pgpass) };
