@@ -104,6 +104,7 @@ export async function run(ctx: Context, file: string, opts: ImportOptions): Prom
             changePatient(store, change.patient, change.fields, { at, actor: ctx.actor, action: 'patient.import.update' });
             importing.update(++done, total);
           }
+          importing.update(total, total); // unchanged and skipped rows are done too
           return { plan, added };
         },
         // New rows only: other desks keep working meanwhile (on PostgreSQL), and an MRN one of them takes first is refused by its unique index.

@@ -13,7 +13,7 @@ export function register(program: Command, action: Action): void {
     .option('--last <name>', 'last name (asked on a terminal when missing)')
     .option('--dob <date>', 'date of birth, YYYY-MM-DD')
     .option('--email <address>', 'email address')
-    .option('--phone <number>', 'phone number: digits, spaces and + ( ) - .')
+    .option('--phone <number>', 'phone number: digits, spaces and + ( ) - ., and an extension such as "ext. 42"')
     .option('--mrn <id>', 'medical record number from your records system: letters, digits, . _ -')
     .addHelpText('after', '\nExamples:\n  $ txplan patient add --first Zoë --last Ødegård --dob 1988-02-14 --mrn ZO-1001\n  $ id=$(txplan patient add --first José --last Núñez --email jose@example.org)')
     .action(action(async (ctx, opts: Record<string, string | undefined>) => (await import('./add.js')).run(ctx, opts)));
