@@ -276,6 +276,7 @@ interface CsvParseError extends Error {
 function parseRecords(text: string, file: string): CsvRecord[] {
   let parsed: Array<{ record: string[]; info: { lines: number } }>;
   let lastGoodLine = 0;
+  let breaksSoFar = 0; // quoted line breaks in the records read so far: a spreadsheet shows none of them as rows
   try {
     parsed = parse(text, {
       delimiter: guessDelimiter(text),
@@ -290,6 +291,9 @@ function parseRecords(text: string, file: string): CsvRecord[] {
       skip_records_with_empty_values: true,
       on_record: (record, context) => {
         lastGoodLine = context.lines;
+        // With info: true, csv-parse hands on_record the record with its info.
+        const cells = (Array.isArray(record) ? record : (record as { record: string[] }).record) as string[];
+        breaksSoFar += cells.reduce((n, cell) => n + countLineBreaks(cell), 0);
         return record;
       },
     }) as unknown as Array<{ record: string[]; info: { lines: number } }>;
@@ -297,9 +301,9 @@ function parseRecords(text: string, file: string): CsvRecord[] {
     // csv-parse's own message quotes the field's value: name only the line.
     const { code, lines } = error as CsvParseError;
     if (code === 'CSV_QUOTE_NOT_CLOSED') {
-      throw new FailedError(`${file} line ${firstLineAfter(text, lastGoodLine)}: a quoted field is never closed, so the rest of the file would be one value; close the quote, and write a quote inside a quoted field as ""`, 'invalid_csv');
+      throw new FailedError(`${file} row ${firstLineAfter(text, lastGoodLine) - breaksSoFar}: a quoted field is never closed, so the rest of the file would be one value; close the quote, and write a quote inside a quoted field as ""`, 'invalid_csv');
     }
-    throw new FailedError(`${file}${lines !== undefined ? ` line ${lines}` : ''} cannot be read as CSV; check the quotes there (a quote inside a quoted field is written "")`, 'invalid_csv');
+    throw new FailedError(`${file}${lines !== undefined ? ` row ${lines - breaksSoFar}` : ''} cannot be read as CSV; check the quotes there (a quote inside a quoted field is written "")`, 'invalid_csv');
   }
   // info.lines is the line a record ends on; a quoted line break inside it moves its start up,
   // and every earlier one moves its spreadsheet row up (a spreadsheet shows the value in one row).

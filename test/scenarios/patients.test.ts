@@ -425,7 +425,7 @@ describe('txplan patient import', () => {
     expect(latin1.stderr).toMatch(/^txplan: latin1\.csv is not UTF-8 text; save it as "CSV UTF-8"/);
     const quote = run(csv(ws, 'quote.csv', 'first_name,last_name\nZoë,Ødegård\n"José,Núñez\nMei,Nakamura\n'));
     expect(quote.code).toBe(1);
-    expect(quote.stderr).toMatch(/^txplan: quote\.csv line 3: a quoted field is never closed/);
+    expect(quote.stderr).toMatch(/^txplan: quote\.csv row 3: a quoted field is never closed/);
     expect(wroteNothing(ws)).toBe(true);
   });
 

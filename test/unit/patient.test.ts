@@ -208,8 +208,10 @@ describe('reading a patient CSV', () => {
     expect(failure('first_name,last_name\r\n\r\n,\r\n')).toBe('patients.csv has a header row but no patients; add one row per patient below it');
   });
 
-  it('names the line of a quote that is never closed', () => {
-    expect(failure('first_name,last_name\nAnn,Lee\n\n"Bo,Li\nCy,Do\n')).toMatch(/^patients\.csv line 4: a quoted field is never closed/);
+  it('names the row of a quote that is never closed', () => {
+    // Counted as a spreadsheet shows rows: the earlier value's line break is no row of its own.
+    expect(failure('first_name,last_name\n"Ann\nMarie",Lee\n"Bo,Li\nCy,Do\n')).toMatch(/^patients\.csv row 3: a quoted field is never closed/);
+    expect(failure('first_name,last_name\nAnn,Lee\n\n"Bo,Li\nCy,Do\n')).toMatch(/^patients\.csv row 4: a quoted field is never closed/);
   });
 
   it('collects a problem per bad cell on the row a spreadsheet shows (a value with a line break stays in one row)', () => {
