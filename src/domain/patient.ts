@@ -45,6 +45,12 @@ export const EARLIEST_DOB = '1900-01-01';
 
 const MRN = /^[A-Za-z0-9._-]{1,40}$/;
 const PHONE = /^\+?[0-9 ().-]+$/;
+/**
+ * An extension after the number, as booking systems and people write it:
+ * "ext. 42", "ext 42", "extension 42", "x42", "#42". Its digits are not part
+ * of the number's count.
+ */
+const EXTENSION = /^(.*?[0-9)])\s*,?\s*(?:ext\.?|extension|x|#)\s*([0-9]{1,6})$/i;
 // Plausible, not RFC 5322: one @, no spaces, a dot in the domain.
 const EMAIL = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/;
 // eslint-disable-next-line no-control-regex
@@ -102,10 +108,12 @@ function checkPhone(value: string | null, problem: Report): string | null {
 
 /** Shared with clinics: what is wrong with a phone number, if anything. */
 export function phoneProblem(value: string): { code: 'card_number' | 'phone'; message: string } | undefined {
-  const digits = value.replace(/\D/g, '').length;
   // The detector knows international numbers (+ or 00, at most 15 digits) are phones.
   if (containsCardNumber(value)) return { code: 'card_number', message: CARD_NUMBER_PROBLEM };
-  if (!PHONE.test(value)) return { code: 'phone', message: 'may hold only digits, spaces, a leading + and ( ) - . ; remove the other characters' };
+  const extension = EXTENSION.exec(value);
+  const number = extension ? extension[1]! : value;
+  if (!PHONE.test(number)) return { code: 'phone', message: 'may hold only digits, spaces, a leading + and ( ) - . and an extension such as "ext. 42"; remove the other characters' };
+  const digits = number.replace(/\D/g, '').length;
   if (digits > MAX_PHONE_DIGITS) return { code: 'phone', message: `has more than ${MAX_PHONE_DIGITS} digits, more than any phone number; check it` };
   if (digits < MIN_PHONE_DIGITS) return { code: 'phone', message: `has fewer than ${MIN_PHONE_DIGITS} digits; write the whole number, with its country code when abroad` };
   return undefined;

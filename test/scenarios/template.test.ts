@@ -177,7 +177,7 @@ describe('txplan demo', () => {
     expect(result.stdout).toMatch(/comprehensive-acne-resolution {2,}Comprehensive Acne Resolution {2,}monthly/);
     expect(result.stdout).toContain(`Demo workspace: ${dir}`);
     // Patients, plans, a recorded visit, and billing across simulated months with a decline and its retry.
-    expect(result.stdout).toContain('Imported 12 patients');
+    expect(result.stdout).toContain('added 12 (ids 1–12)');
     expect(result.stdout).toMatch(/Started plan 1: Comprehensive Acne Resolution for Zoë Ødegård/);
     expect(result.stdout).toMatch(/declined txp_[a-z]{24}_plan-3-installment-2 \$199\.00: insufficient_funds, retry on \d{4}-\d\d-\d\d/);
     expect(result.stdout).toMatch(/billing run \d{4}-\d\d-\d\d: charged 1 \(\$199\.00\), failed 0/);
