@@ -100,7 +100,7 @@ describe('txplan plan step', () => {
     for (const mark of ['--done', '--skip']) {
       const again = run('plan', 'step', '--yes', '1', '3', mark);
       expect(again.code).toBe(1);
-      expect(again.stderr).toBe('txplan: Plan 1: step 3 is already done on 2026-11-16; a recorded step is kept as it is, so nothing was changed\n');
+      expect(again.stderr).toBe('txplan: Plan 1: step 3 is already done on 2026-11-16; change it with --amend, or return it to pending with --undo\n');
     }
     expect(state()).toEqual(before);
   });
