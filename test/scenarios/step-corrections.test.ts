@@ -123,6 +123,27 @@ describe('recorded visits: notes for the patient, amend and undo', () => {
   });
 });
 
+describe('bad corrections', () => {
+  it('refuses contradictory flags (exit 2) and amending or undoing a pending step (exit 1), changing nothing', () => {
+    const before = query(ws, 'SELECT * FROM steps ORDER BY id');
+    const cases: Array<{ args: string[]; code: number; message: RegExp }> = [
+      { args: ['plan', 'book', '1', '4', '--at', '2026-11-25 10:00', '--clear'], code: 2, message: /either --at .* or --clear/ },
+      { args: ['plan', 'step', '1', '2', '--undo', '--note', 'x'], code: 2, message: /--undo .* takes no --note/ },
+      { args: ['plan', 'step', '1', '2', '--amend'], code: 2, message: /--amend needs something to change/ },
+      { args: ['plan', 'step', '1', '2', '--done', '--amend'], code: 2, message: /exactly one of --done or --skip/ },
+      { args: ['plan', 'step', '1', '4', '--amend', '--note', 'x'], code: 1, message: /step 4 is pending, so there is nothing recorded to amend/ },
+      { args: ['plan', 'step', '1', '4', '--undo'], code: 1, message: /step 4 is already pending; nothing to undo/ },
+    ];
+    for (const { args, code, message } of cases) {
+      const result = run(...args);
+      expect({ args, code: result.code }).toEqual({ args, code });
+      expect(errorOf(result)).toMatch(message);
+      expect(errorOf(result).trim().split('\n')).toHaveLength(1);
+    }
+    expect(query(ws, 'SELECT * FROM steps ORDER BY id')).toEqual(before);
+  });
+});
+
 describe('pause and resume with bookings', () => {
   it('flags a booking inside the pause, refuses a new one there, and on resume moves pending dates by the pause', () => {
     must('plan', 'book', '1', '4', '--at', '2026-11-25 10:00');
