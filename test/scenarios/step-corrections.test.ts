@@ -123,6 +123,22 @@ describe('recorded visits: notes for the patient, amend and undo', () => {
   });
 });
 
+describe('undo and a declined visit charge', () => {
+  it('undoes a visit whose charge was declined, closing that charge so no retry charges a visit no longer recorded', () => {
+    must('patient', 'add', '--first', 'José', '--last', 'Núñez', '--mrn', 'A-1002');
+    must('plan', 'apply', 'A-1002', 'post-procedure-recovery', '--mode', 'start', '--yes', '--clinic', 'downtown', '--start', '2026-11-02', '--payment-method', 'pm_card_chargeDeclined');
+    const declined = run('plan', 'step', '--yes', '2', '2', '--done', '--date', '2026-11-09');
+    expect(declined.code).not.toBe(0);
+    const charge = () => query<{ id: number; status: string; next_attempt_on: string | null }>(ws, "SELECT id, status, next_attempt_on FROM charges WHERE plan_id = 2 AND kind = 'step'")[0]!;
+    expect(charge()).toMatchObject({ status: 'failed', next_attempt_on: expect.any(String) });
+
+    const undone = must('plan', 'step', '2', '2', '--undo');
+    expect(undone.stdout).toContain(`Its failed charge ${charge().id} is no longer retried`);
+    expect(charge()).toMatchObject({ status: 'failed', next_attempt_on: null });
+    expect(lastAudit()).toMatchObject({ action: 'plan.step_undo', after: { status: 'pending', charge_closed: charge().id } });
+  });
+});
+
 describe('bad corrections', () => {
   it('refuses contradictory flags (exit 2) and amending or undoing a pending step (exit 1), changing nothing', () => {
     const before = query(ws, 'SELECT * FROM steps ORDER BY id');
