@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { beforeAllWithFolders, query, txplan, withoutClockWarning, workspace } from '../helpers.js';
@@ -12,6 +12,8 @@ import { pdfText } from '../pdf-text.js';
  * New York clinic; the clock is TXPLAN_NOW.
  */
 const NOW = '2026-11-20T15:00:00Z';
+/** A 1×1 transparent PNG: a photo taken at a visit. */
+const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8ffff3f0005fe02fea7d6a4b20000000049454e44ae426082', 'hex');
 let ws = '';
 const run = (...args: string[]) => txplan(args, { cwd: ws, env: { TXPLAN_NOW: NOW } });
 const runAt = (now: string, ...args: string[]) => txplan(args, { cwd: ws, env: { TXPLAN_NOW: now } });
@@ -120,6 +122,10 @@ describe('recorded visits: notes for the patient, amend and undo', () => {
     expect(step(1).status).toBe('pending');
     must('plan', 'step', '1', '1', '--skip', '--date', '2026-11-03');
     expect(step(1)).toMatchObject({ status: 'skipped', completed_on: '2026-11-03' });
+    // A photo added afterwards is kept with the visit (once, however often it is given).
+    writeFileSync(join(ws, 'after.png'), PNG);
+    expect(must('plan', 'step', '1', '1', '--amend', '--photo', 'after.png', 'after.png').stdout).toContain('Amended step 1 of plan 1: 1 photo.');
+    expect(query(ws, 'SELECT * FROM attachments WHERE step_id = ?', step(1).id)).toHaveLength(1);
   });
 });
 
