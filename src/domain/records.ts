@@ -68,10 +68,12 @@ export interface StepRow {
   booking_sequence: number;
   /** When the booking was last set or moved (ISO instant), its event's LAST-MODIFIED; NULL when never booked. */
   booking_changed_at: string | null;
+  /** The visit's note for the patient, the only one printed on the handout; completion_note is for the chart (migration 014). */
+  patient_note: string | null;
   version: number;
 }
 
-export type NewStep = Omit<StepRow, 'id' | 'plan_id' | 'version' | 'booking_sequence' | 'booking_changed_at'>;
+export type NewStep = Omit<StepRow, 'id' | 'plan_id' | 'version' | 'booking_sequence' | 'booking_changed_at' | 'patient_note'>;
 
 /** The columns a write may change; each lifecycle command passes only those it owns. */
 export const MUTABLE_PLAN_COLUMNS = [

@@ -155,7 +155,8 @@ export function buildHandout(sources: HandoutSources): Handout {
       alternatives: step.alternatives ? (JSON.parse(step.alternatives) as string[]).map(serviceName) : [],
       performed: step.status === 'done' && differsFromPlan(step) ? performedOf(step).map(serviceName) : null,
       note: step.note,
-      visitNote: step.completion_note,
+      // Only the note written for the patient: the clinical note (completion_note) stays in the chart.
+      visitNote: step.patient_note,
       outcome: step.outcome,
       mark,
       markLabel: { done: 'Done', skipped: 'Skipped', pending: 'Upcoming', cancelled: 'Not done' }[mark],

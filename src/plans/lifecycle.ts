@@ -55,6 +55,9 @@ function whatHappened(action: string, after: unknown): string {
     case 'plan.complete': return 'completed';
     case 'plan.step': return `changed (step ${detail.step ?? '?'} marked ${detail.status ?? 'recorded'})`;
     case 'plan.book': return `changed (step ${detail.step ?? '?'} booked)`;
+    case 'plan.book_clear': return `changed (the booking of step ${detail.step ?? '?'} removed)`;
+    case 'plan.step_amend': return `changed (step ${detail.step ?? '?'} amended)`;
+    case 'plan.step_undo': return `changed (step ${detail.step ?? '?'} returned to pending)`;
     default: return 'changed';
   }
 }

@@ -10,12 +10,15 @@ import { addDays, formatDate, parseDate, type PlainDate } from '../domain/dates.
 import { vtimezone, wallClock } from '../domain/vtimezone.js';
 import { recordAudit } from '../store/audit.js';
 import { getAttachments, getSteps, insertAttachment, updatePlanIf, updateStep } from '../store/plans.js';
+import { chargesOfPlan, closeCharge } from '../store/charges.js';
+import { refundTotals } from '../store/refunds.js';
+import { formatMoney } from '../domain/money.js';
 import type { Store } from '../store/store.js';
 import { readAttachmentBlob, storeAttachmentBlob } from '../store/postgres/attachment-blobs.js';
 import type { Actor } from './lifecycle.js';
 import { assertAllowed, changedMeanwhile } from './lifecycle.js';
 import { createTempFile, makeFolder, placeNoClobber } from '../files.js';
-import type { AttachmentRow, PlanRow, StepRow } from '../domain/records.js';
+import type { AttachmentRow, ChargeRow, PlanRow, StepRow } from '../domain/records.js';
 import { zoneOffsetMinutes } from '../domain/instants.js';
 
 /** Minutes the zone is ahead of UTC at an instant (see domain/instants.ts). */
@@ -291,7 +294,10 @@ export interface StepRecord {
   date: PlainDate;
   /** The clinic's today: a later date is refused. */
   today: PlainDate;
+  /** The clinical note, internal: for the chart, never on the handout. */
   note: string | null;
+  /** The note for the patient: the only visit note the handout prints. */
+  patientNote?: string | null;
   outcome: string | null;
   /** The services delivered at a done visit, checked with checkedServices; left out, the planned ones. */
   performed?: readonly string[];
@@ -307,11 +313,67 @@ function stepSummary(step: StepRow, attachments: readonly AttachmentRow[]) {
     status: step.status,
     completed_on: step.completed_on,
     note: step.completion_note,
+    patient_note: step.patient_note,
     outcome: step.outcome,
     booked_at: step.booked_at,
     performed: step.performed === null ? null : (JSON.parse(step.performed) as string[]),
     photos: attachments.filter((a) => a.step_id === step.id).map((a) => a.sha256),
   };
+}
+
+/** The checks every free text and photo of a visit meets before anything is written; the photos, one per picture. */
+function checkedVisitText(texts: { note?: string | null | undefined; patientNote?: string | null | undefined; outcome?: string | null | undefined }, given: readonly Photo[]): Photo[] {
+  const fields = { '--note': texts.note, '--patient-note': texts.patientNote, '--outcome': texts.outcome };
+  // File names are stored and shown too: they are free text like the note.
+  refuseCardNumbers({ ...fields, ...Object.fromEntries(given.map((p) => [`The photo name "${p.name.replace(/\d/g, '#')}"`, p.name])) });
+  refuseControlCharacters(fields, true);
+  refuseControlCharacters(Object.fromEntries(given.map((p, i) => [`The name of photo ${i + 1}`, p.name])));
+  const photos = [...new Map(given.map((p) => [p.sha256, p])).values()]; // the same picture twice is one attachment
+  // readPhoto refuses a larger file; a photo reaching here another way meets the same limit before anything is written.
+  for (const photo of photos) if (photo.data.length > MAX_PHOTO_BYTES) throw tooLarge(photo.name, photo.data.length);
+  return photos;
+}
+
+/**
+ * Writes a step's new state, its new photos and one audit entry in one
+ * transaction, conditional on the step and the plan as read; photo files
+ * copied first (SQLite) are removed again if that fails.
+ */
+function writeStep(
+  store: Store,
+  plan: PlanRow,
+  step: StepRow,
+  after: StepRow,
+  change: { photos: readonly Photo[]; attachments: { root: string; dir: string } | undefined; action: string; extra?: Record<string, unknown>; also?: () => void },
+  who: Actor,
+): { step: StepRow; attachments: AttachmentRow[] } {
+  const { photos } = change;
+  const inDatabase = store.kind === 'postgres';
+  if (photos.length > 0 && !inDatabase && !change.attachments) throw new Error('writeStep: photos need an attachments folder');
+  const before = stepSummary(step, getAttachments(store, plan.id));
+  const at = who.now.toISOString();
+  const created = photos.length > 0 && !inDatabase ? storePhotos(change.attachments!.dir, photos) : [];
+  try {
+    store.transaction(() => {
+      // Conditional on the step and the plan as read above: a cancellation or an edit meanwhile refuses this.
+      if (!updateStep(store, after) || !updatePlanIf(store, plan.id, plan.version, {}, at)) throw changedMeanwhile(store, plan.id);
+      const known = new Set(getAttachments(store, plan.id).filter((a) => a.step_id === step.id).map((a) => a.sha256));
+      for (const photo of photos) {
+        if (known.has(photo.sha256)) continue; // already kept with this visit
+        // In the database, the bytes go in the same transaction as the rows pointing at them: all of it, or nothing.
+        if (inDatabase) storeAttachmentBlob(store, { sha256: photo.sha256, bytes: photo.data, created_at: at });
+        const path = inDatabase ? databasePhotoPath(photo) : relative(change.attachments!.root, join(change.attachments!.dir, `${photo.sha256}.${photo.kind}`)).split(sep).join('/');
+        insertAttachment(store, { step_id: step.id, sha256: photo.sha256, path, original_name: photo.name, bytes: photo.bytes, created_at: at });
+      }
+      change.also?.();
+      const attachments = getAttachments(store, plan.id);
+      recordAudit(store, { at, actor: who.actor, action: change.action, entity: 'plan', entityId: plan.id, before, after: { ...stepSummary(after, attachments), ...change.extra } });
+    });
+  } catch (error) {
+    removeFiles(created);
+    throw error;
+  }
+  return { step: { ...after, version: step.version + 1 }, attachments: getAttachments(store, plan.id).filter((a) => a.step_id === step.id) };
 }
 
 /**
@@ -326,73 +388,180 @@ export function recordStep(store: Store, plan: PlanRow, input: StepRecord, who: 
   assertAllowed(plan, 'step', 'record a step of');
   const step = findStep(getSteps(store, plan.id), plan, input.n);
   if (step.status !== 'pending') {
-    throw new FailedError(`Plan ${plan.id}: step ${step.n} is already ${step.status} on ${step.completed_on ?? 'an earlier date'}; a recorded step is kept as it is, so nothing was changed`, 'step_recorded');
+    throw new FailedError(`Plan ${plan.id}: step ${step.n} is already ${step.status} on ${step.completed_on ?? 'an earlier date'}; change it with --amend, or return it to pending with --undo`, 'step_recorded');
   }
   const date = formatDate(input.date);
   if (plan.start_date && date < plan.start_date) throw new FailedError(`--date ${date} is before plan ${plan.id} started (${plan.start_date}); give the date of the visit`, 'invalid_date');
   if (date > formatDate(input.today)) throw new FailedError(`--date ${date} is in the future (today at the clinic is ${formatDate(input.today)}); record a step once it has happened`, 'invalid_date');
-  // File names are stored and shown too: they are free text like the note.
-  refuseCardNumbers({ '--note': input.note, '--outcome': input.outcome, ...Object.fromEntries(input.photos.map((p) => [`The photo name "${p.name.replace(/\d/g, '#')}"`, p.name])) });
-  refuseControlCharacters({ '--note': input.note, '--outcome': input.outcome }, true);
-  refuseControlCharacters(Object.fromEntries(input.photos.map((p, i) => [`The name of photo ${i + 1}`, p.name])));
-  const photos = [...new Map(input.photos.map((p) => [p.sha256, p])).values()]; // the same picture twice is one attachment
-  // readPhoto refuses a larger file; a photo reaching here another way meets the same limit before anything is written.
-  for (const photo of photos) if (photo.data.length > MAX_PHOTO_BYTES) throw tooLarge(photo.name, photo.data.length);
-  const inDatabase = store.kind === 'postgres';
-  if (photos.length > 0 && !inDatabase && !input.attachments) throw new Error('recordStep: photos need an attachments folder');
-
-  const before = stepSummary(step, getAttachments(store, plan.id));
+  const patientNote = input.patientNote ?? null;
+  const photos = checkedVisitText({ note: input.note, patientNote, outcome: input.outcome }, input.photos);
   // A done step records what it delivered: the services given, or the planned ones.
   const performed = input.mark === 'done' ? JSON.stringify(input.performed?.length ? [...input.performed] : (JSON.parse(step.services) as string[])) : null;
-  const after: StepRow = { ...step, status: input.mark, completed_on: date, completion_note: input.note, outcome: input.outcome, performed };
+  const after: StepRow = { ...step, status: input.mark, completed_on: date, completion_note: input.note, patient_note: patientNote, outcome: input.outcome, performed };
+  return writeStep(store, plan, step, after, { photos, attachments: input.attachments, action: 'plan.step' }, who);
+}
+
+export interface StepAmendment {
+  n: number;
+  /** Each field given replaces what was recorded (null clears it); left out, it stays. */
+  note?: string | null;
+  patientNote?: string | null;
+  outcome?: string | null;
+  /** The services a done visit delivered, checked with checkedServices. */
+  performed?: readonly string[];
+  /** Photos added to the visit's. */
+  photos: readonly Photo[];
+  attachments?: { root: string; dir: string };
+}
+
+/**
+ * Changes what was recorded of a done or skipped visit: only the fields
+ * given, with the audit keeping the step before and after. The caller
+ * refuses a change of services a charge already stands for.
+ */
+export function amendStep(store: Store, plan: PlanRow, input: StepAmendment, who: Actor): { step: StepRow; attachments: AttachmentRow[]; changed: string[] } {
+  assertAllowed(plan, 'step', 'amend a step of');
+  const step = findStep(getSteps(store, plan.id), plan, input.n);
+  if (step.status === 'pending') throw new FailedError(`Plan ${plan.id}: step ${step.n} is pending, so there is nothing recorded to amend; record it with --done or --skip`, 'step_pending');
+  if (input.performed && step.status !== 'done') throw new UsageError(`Step ${step.n} of plan ${plan.id} was skipped, and a skipped visit performed nothing; leave --service out`);
+  const photos = checkedVisitText(input, input.photos);
+  const after: StepRow = {
+    ...step,
+    ...(input.note !== undefined ? { completion_note: input.note } : {}),
+    ...(input.patientNote !== undefined ? { patient_note: input.patientNote } : {}),
+    ...(input.outcome !== undefined ? { outcome: input.outcome } : {}),
+    ...(input.performed ? { performed: JSON.stringify([...input.performed]) } : {}),
+  };
+  const known = new Set(getAttachments(store, plan.id).filter((a) => a.step_id === step.id).map((a) => a.sha256));
+  const added = photos.filter((p) => !known.has(p.sha256));
+  const changed = [
+    after.completion_note !== step.completion_note ? 'note' : '',
+    after.patient_note !== step.patient_note ? 'patient note' : '',
+    after.outcome !== step.outcome ? 'outcome' : '',
+    after.performed !== step.performed ? 'services' : '',
+    added.length > 0 ? `${added.length} photo${added.length === 1 ? '' : 's'}` : '',
+  ].filter(Boolean);
+  if (changed.length === 0) return { step, attachments: getAttachments(store, plan.id).filter((a) => a.step_id === step.id), changed };
+  return { ...writeStep(store, plan, step, after, { photos: added, attachments: input.attachments, action: 'plan.step_amend' }, who), changed };
+}
+
+/** A visit's charge and what was refunded of it, as an undo weighs it. */
+export interface VisitCharge {
+  charge: ChargeRow;
+  refundedMinor: number;
+  pendingRefundMinor: number;
+}
+
+/** The charge made for step n of a plan, with its refunds, if any. */
+export function visitChargeFor(store: Store, planId: number, n: number): VisitCharge | undefined {
+  const charge = chargesOfPlan(store, planId).find((c) => c.kind === 'step' && c.step_n === n);
+  if (!charge) return undefined;
+  const totals = refundTotals(store, [charge.id]).get(charge.id);
+  return { charge, refundedMinor: totals?.succeeded_minor ?? 0, pendingRefundMinor: totals?.pending_minor ?? 0 };
+}
+
+/**
+ * Why a recorded visit cannot be undone because of its charge, or undefined.
+ * A charge paid and not refunded in full is money taken for the visit: it is
+ * refunded first. One still with the processor waits for its answer. A failed
+ * one is no obstacle (undoing closes it: it is not retried for a visit that
+ * is no longer recorded).
+ */
+export function undoRefusal(plan: Pick<PlanRow, 'id'>, n: number, visit: VisitCharge | undefined): string | undefined {
+  if (!visit) return undefined;
+  const { charge } = visit;
+  const money = (minor: number) => formatMoney(minor, charge.currency);
+  if (charge.status === 'pending') return `Step ${n} of plan ${plan.id} has charge ${charge.id} of ${money(charge.amount_minor)} still waiting for the processor's answer; run "txplan billing run" to settle it, then undo the step (refunding it with "txplan billing refund ${charge.id}" if it succeeded)`;
+  if (charge.status !== 'succeeded' || visit.refundedMinor >= charge.amount_minor) return undefined;
+  const left = charge.amount_minor - visit.refundedMinor;
+  const pending = visit.pendingRefundMinor > 0 ? ` (a refund of ${money(visit.pendingRefundMinor)} is still pending)` : '';
+  return `Step ${n} of plan ${plan.id} was paid by charge ${charge.id} (${money(charge.amount_minor)}, ${money(left)} not refunded${pending}); refund it in full with "txplan billing refund ${charge.id} --reason …" first, then undo the step`;
+}
+
+/**
+ * Returns a done or skipped visit to pending: what was recorded of it (date,
+ * notes, outcome, services) is cleared, kept in the audit entry; its photos
+ * stay attached. Refused while a charge for it stands (see undoRefusal); a
+ * failed charge for it is closed in the same transaction so no retry charges
+ * a visit no longer recorded (recording it again retries that charge).
+ */
+export function undoStep(store: Store, plan: PlanRow, input: { n: number }, who: Actor): { step: StepRow; closedCharge: ChargeRow | undefined } {
+  assertAllowed(plan, 'step', 'undo a step of');
+  const step = findStep(getSteps(store, plan.id), plan, input.n);
+  if (step.status === 'pending') throw new FailedError(`Plan ${plan.id}: step ${step.n} is already pending; nothing to undo`, 'step_pending');
+  const visit = visitChargeFor(store, plan.id, step.n);
+  const refusal = undoRefusal(plan, step.n, visit);
+  if (refusal) throw new FailedError(refusal, 'charged');
+  const open = visit?.charge.status === 'failed' ? visit.charge : undefined;
+  const after: StepRow = { ...step, status: 'pending', completed_on: null, completion_note: null, patient_note: null, outcome: null, performed: null };
   const at = who.now.toISOString();
-  const created = photos.length > 0 && !inDatabase ? storePhotos(input.attachments!.dir, photos) : [];
-  try {
-    store.transaction(() => {
-      // Conditional on the step and the plan as read above: a cancellation or an edit meanwhile refuses this.
-      if (!updateStep(store, after) || !updatePlanIf(store, plan.id, plan.version, {}, at)) throw changedMeanwhile(store, plan.id);
-      for (const photo of photos) {
-        // In the database, the bytes go in the same transaction as the rows pointing at them: all of it, or nothing.
-        if (inDatabase) storeAttachmentBlob(store, { sha256: photo.sha256, bytes: photo.data, created_at: at });
-        const path = inDatabase ? databasePhotoPath(photo) : relative(input.attachments!.root, join(input.attachments!.dir, `${photo.sha256}.${photo.kind}`)).split(sep).join('/');
-        insertAttachment(store, { step_id: step.id, sha256: photo.sha256, path, original_name: photo.name, bytes: photo.bytes, created_at: at });
-      }
-      const attachments = getAttachments(store, plan.id);
-      recordAudit(store, { at, actor: who.actor, action: 'plan.step', entity: 'plan', entityId: plan.id, before, after: stepSummary(after, attachments) });
-    });
-  } catch (error) {
-    removeFiles(created);
-    throw error;
+  const written = writeStep(store, plan, step, after, {
+    photos: [],
+    attachments: undefined,
+    action: 'plan.step_undo',
+    extra: open ? { charge_closed: open.id } : {},
+    also: open ? () => closeCharge(store, open.id, at) : undefined,
+  }, who);
+  return { step: written.step, closedCharge: open };
+}
+
+/** Why a booked time does not fit the plan's dates, or undefined when it does. */
+export function bookingOutsidePlan(plan: PlanRow, at: LocalDateTime): string | undefined {
+  const day = formatDate(at.date);
+  const when = formatDateTime(at);
+  const runs = plan.start_date && plan.end_date ? ` (it runs ${plan.start_date} to ${plan.end_date})` : '';
+  const fix = 'book a time inside it, or add --force to book it anyway';
+  if (plan.start_date && day < plan.start_date) return `${when} is before plan ${plan.id} starts${runs}; ${fix}`;
+  if (plan.end_date && day > plan.end_date) return `${when} is after plan ${plan.id} ends${runs}; ${fix}`;
+  if (plan.status === 'paused' && plan.paused_on && day >= plan.paused_on && (!plan.pause_until || day < plan.pause_until)) {
+    const pause = plan.pause_until ? `from ${plan.paused_on} until ${plan.pause_until}` : `since ${plan.paused_on}, with no end date`;
+    return `${when} falls inside the pause of plan ${plan.id} (paused ${pause}); book a time after the pause, or add --force to book it anyway`;
   }
-  return { step: { ...after, version: step.version + 1 }, attachments: getAttachments(store, plan.id).filter((a) => a.step_id === step.id) };
+  return undefined;
 }
 
 /**
  * Records a booked appointment on a step, as the clinic's local time. Plans
- * never book by themselves; this only notes what the front desk booked.
+ * never book by themselves; this only notes what the front desk booked. A
+ * time outside the plan's dates (before its start, after its end, inside a
+ * pause) is refused unless forced; a forced booking is audited as such.
+ * `at: null` clears the booking. Returns the booking it replaced.
  */
-export function bookStep(store: Store, plan: PlanRow, input: { n: number; at: LocalDateTime; timeZone: string | undefined }, who: Actor): { step: StepRow; changed: boolean } {
+export function bookStep(
+  store: Store,
+  plan: PlanRow,
+  input: { n: number; at: LocalDateTime | null; timeZone: string | undefined; force?: boolean },
+  who: Actor,
+): { step: StepRow; changed: boolean; previous: string | null } {
   assertAllowed(plan, 'book');
   // A booked time is a wall-clock time at a clinic. Without a clinic there is
   // no time zone to read it in (nor a place), and a calendar export later
   // would guess; so a prescribed plan needs its clinic before it takes bookings.
-  if (!input.timeZone) throw new FailedError(`Plan ${plan.id} has no clinic, so a booked time would have no place or time zone; start it with "txplan plan start ${plan.id} --clinic ID" first`, 'clinic_required');
+  if (!input.timeZone && input.at) throw new FailedError(`Plan ${plan.id} has no clinic, so a booked time would have no place or time zone; start it with "txplan plan start ${plan.id} --clinic ID" first`, 'clinic_required');
   const step = findStep(getSteps(store, plan.id), plan, input.n);
   if (step.status !== 'pending') throw new FailedError(`Plan ${plan.id}: step ${step.n} is already ${step.status} on ${step.completed_on ?? 'an earlier date'}, so it cannot be booked; book a pending step instead`, 'step_recorded');
-  const at = formatDateTime(input.at);
-  if (localToUtc(input.at, input.timeZone).kind === 'gap') {
-    throw new FailedError(`${at} does not exist in ${input.timeZone}: the clocks move forward then; book an hour later`, 'invalid_time');
+  let at: string | null = null;
+  let forced = false;
+  if (input.at) {
+    at = formatDateTime(input.at);
+    if (localToUtc(input.at, input.timeZone!).kind === 'gap') {
+      throw new FailedError(`${at} does not exist in ${input.timeZone}: the clocks move forward then; book an hour later`, 'invalid_time');
+    }
+    const outside = bookingOutsidePlan(plan, input.at);
+    if (outside && !input.force) throw new FailedError(outside, 'outside_plan');
+    forced = Boolean(outside);
   }
-  if (step.booked_at === at) return { step, changed: false };
-  // Each booking set or moved is a new revision of the visit's calendar event (its SEQUENCE), made now (its LAST-MODIFIED).
+  if (step.booked_at === at) return { step, changed: false, previous: step.booked_at };
+  // Each booking set, moved or cleared is a new revision of the visit's calendar event (its SEQUENCE), made now (its
+  // LAST-MODIFIED): a cleared visit goes back to its all-day recommended date under the same UID, replacing the booked event.
   const now = who.now.toISOString();
   const after: StepRow = { ...step, booked_at: at, booking_sequence: step.booking_sequence + 1, booking_changed_at: now };
   const booking = (s: StepRow) => ({ step: s.n, booked_at: s.booked_at, sequence: s.booking_sequence, changed_at: s.booking_changed_at });
   store.transaction(() => {
     if (!updateStep(store, after) || !updatePlanIf(store, plan.id, plan.version, {}, now)) throw changedMeanwhile(store, plan.id);
-    recordAudit(store, { at: now, actor: who.actor, action: 'plan.book', entity: 'plan', entityId: plan.id, before: booking(step), after: booking(after) });
+    recordAudit(store, { at: now, actor: who.actor, action: at ? 'plan.book' : 'plan.book_clear', entity: 'plan', entityId: plan.id, before: booking(step), after: { ...booking(after), ...(forced ? { forced: true } : {}) } });
   });
-  return { step: { ...after, version: step.version + 1 }, changed: true };
+  return { step: { ...after, version: step.version + 1 }, changed: true, previous: step.booked_at };
 }
 
 // ---------------------------------------------------------------------------

@@ -78,6 +78,7 @@ export function planJson(view: PlanView) {
       status: s.status,
       completed_on: s.completed_on,
       completion_note: s.completion_note,
+      patient_note: s.patient_note,
       outcome: s.outcome,
       // What the visit delivered (recorded when done); null while pending or skipped.
       performed: s.performed === null ? null : (JSON.parse(s.performed) as string[]),

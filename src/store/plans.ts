@@ -72,7 +72,7 @@ export function updateStep(store: Store, step: StepRow): boolean {
       .statement(
         `UPDATE steps SET when_unit = @when_unit, when_value = @when_value, services = @services, alternatives = @alternatives, note = @note,
            recommended_date = @recommended_date, booked_at = @booked_at, status = @status, completed_on = @completed_on,
-           completion_note = @completion_note, outcome = @outcome, performed = @performed,
+           completion_note = @completion_note, outcome = @outcome, performed = @performed, patient_note = @patient_note,
            booking_sequence = @booking_sequence, booking_changed_at = @booking_changed_at, version = version + 1
          WHERE id = @id AND version = @version`,
       )

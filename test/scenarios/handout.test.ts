@@ -48,7 +48,7 @@ describe('txplan handout', () => {
     c.ok('plan', 'apply', 'A-1001', ACNE, '--mode', 'start', '--yes', '--clinic', 'downtown', '--start', '2025-03-03', '--payment-method', 'pm_card_visa');
     // A visit with a photo: kept in .txplan/attachments on SQLite, in the database on PostgreSQL; the handout is made either way.
     writeFileSync(join(c.ws, 'baseline.png'), PNG);
-    c.ok('plan', 'step', '--yes', '1', '1', '--done', '--date', '2025-03-03', '--note', 'Baseline photos taken', '--outcome', 'Moderate inflammatory acne, no cysts', '--photo', 'baseline.png');
+    c.ok('plan', 'step', '--yes', '1', '1', '--done', '--date', '2025-03-03', '--patient-note', 'Baseline photos taken', '--outcome', 'Moderate inflammatory acne, no cysts', '--photo', 'baseline.png');
     c.ok('plan', 'book', '1', '3', '--at', '2025-05-05 14:30');
 
     const result = c.run('handout', '1');
@@ -116,7 +116,7 @@ describe('txplan handout', () => {
   it('prints a pay-as-you-go plan with the price of each visit, and no terms to sign', async () => {
     const c = clinic();
     c.ok('plan', 'apply', 'A-1002', RECOVERY, '--mode', 'start', '--yes', '--clinic', 'downtown', '--start', '2025-03-03', '--payment-method', 'pm_card_visa');
-    c.ok('plan', 'step', '--yes', '1', '2', '--skip', '--date', '2025-03-10', '--note', 'Patient travelling');
+    c.ok('plan', 'step', '--yes', '1', '2', '--skip', '--date', '2025-03-10', '--patient-note', 'Patient travelling');
     const result = c.run('handout', '1', '-o', 'recovery.pdf', '--json');
     expect(result.code).toBe(0);
     const json = JSON.parse(result.stdout);

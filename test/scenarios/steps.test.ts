@@ -100,7 +100,7 @@ describe('txplan plan step', () => {
     for (const mark of ['--done', '--skip']) {
       const again = run('plan', 'step', '--yes', '1', '3', mark);
       expect(again.code).toBe(1);
-      expect(again.stderr).toBe('txplan: Plan 1: step 3 is already done on 2026-11-16; a recorded step is kept as it is, so nothing was changed\n');
+      expect(again.stderr).toBe('txplan: Plan 1: step 3 is already done on 2026-11-16; change it with --amend, or return it to pending with --undo\n');
     }
     expect(state()).toEqual(before);
   });
@@ -228,7 +228,8 @@ describe('txplan plan schedule', () => {
     const { dir, run } = clinicWorkspace();
     run('plan', 'step', '--yes', '1', '1', '--done', '--date', '2026-11-02');
     run('plan', 'book', '1', '2', '--at', '2026-11-10 14:30'); // EST, UTC−5
-    run('plan', 'book', '1', '3', '--at', '2027-03-15 10:00'); // EDT, UTC−4, after the March change
+    // EDT, UTC−4, after the March change; after the plan's end (2027-03-02) too, so booked with --force.
+    run('plan', 'book', '1', '3', '--at', '2027-03-15 10:00', '--force');
 
     const result = run('plan', 'schedule', '1', '--ics', 'plan.ics');
     expect(result.code).toBe(0);

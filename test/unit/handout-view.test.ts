@@ -53,7 +53,7 @@ function planView(id: string, overrides: Partial<PlanRow> = {}, edit: (steps: St
     version: 1,
     ...overrides,
   };
-  const steps = stepsFor(snapshot, start ? parseDate(start) : undefined).map((s, i) => ({ ...s, id: 100 + i, plan_id: plan.id, booking_sequence: 0, booking_changed_at: null, version: 1 }));
+  const steps = stepsFor(snapshot, start ? parseDate(start) : undefined).map((s, i) => ({ ...s, id: 100 + i, plan_id: plan.id, booking_sequence: 0, booking_changed_at: null, patient_note: null as string | null, version: 1 }));
   edit(steps);
   return {
     plan,
@@ -84,7 +84,7 @@ function sources(view: PlanView, payment: PaymentSummary, now = NOW): HandoutSou
 describe('the handout view model', () => {
   it('says, in the order a patient reads it, who, what, when and how it is paid', () => {
     const view = planView('comprehensive-acne-resolution', {}, (steps) => {
-      Object.assign(steps[0]!, { status: 'done', completed_on: '2027-01-31', completion_note: 'Baseline photos taken', outcome: 'Moderate inflammatory acne' });
+      Object.assign(steps[0]!, { status: 'done', completed_on: '2027-01-31', patient_note: 'Baseline photos taken', outcome: 'Moderate inflammatory acne' });
       Object.assign(steps[1]!, { booked_at: '2027-02-28 14:30' });
     });
     const handout = buildHandout(sources(view, monthlyPayment()));
@@ -272,7 +272,7 @@ describe('the handout PDF', () => {
 
   it('is set in letter or A4, and a row taller than a page continues on the next one, whole', async () => {
     const words = Array.from({ length: 700 }, (_, i) => `word${i}`).join(' ');
-    const view = planView('post-procedure-recovery', {}, (steps) => Object.assign(steps[1]!, { status: 'done', completed_on: '2027-02-07', completion_note: words }));
+    const view = planView('post-procedure-recovery', {}, (steps) => Object.assign(steps[1]!, { status: 'done', completed_on: '2027-02-07', patient_note: words }));
     const handout = buildHandout(sources(view, { currency: 'USD', type: 'pay-as-you-go', paid_minor: 0, outstanding_minor: 0, monthly: null, visits: [], items: [] }));
     for (const paper of ['letter', 'a4'] as const) {
       const rendered = await renderHandout(handout, paper);
@@ -290,7 +290,7 @@ describe('the handout PDF', () => {
 
   it('starts a first row taller than a page under its heading, not on a page of its own', async () => {
     const words = Array.from({ length: 1500 }, (_, i) => `word${i}`).join(' ');
-    const view = planView('post-procedure-recovery', {}, (steps) => Object.assign(steps[0]!, { status: 'done', completed_on: '2027-02-07', completion_note: words }));
+    const view = planView('post-procedure-recovery', {}, (steps) => Object.assign(steps[0]!, { status: 'done', completed_on: '2027-02-07', patient_note: words }));
     const handout = buildHandout(sources(view, { currency: 'USD', type: 'pay-as-you-go', paid_minor: 0, outstanding_minor: 0, monthly: null, visits: [], items: [] }));
     const rendered = await renderHandout(handout, 'letter');
     const pdf = await pdfText(rendered.bytes);

@@ -122,7 +122,7 @@ Examples:
 
   plan
     .command('step')
-    .description('record a visit: mark step N done or skipped, with a note, the outcome and photos')
+    .description('record a visit: mark step N done or skipped, with notes, the outcome and photos; --amend or --undo a recorded one')
     .argument('<plan>', 'plan id')
     .argument('<n>', 'step number (see "txplan plan schedule")')
     .option('--done', 'the visit happened')
@@ -132,13 +132,18 @@ Examples:
     .option('--photo <file...>', 'progress photos: JPEG, PNG, HEIC or WebP, up to 25 MiB each, kept in .txplan/attachments/ (in the database itself on PostgreSQL)')
     .option('--date <date>', 'when it happened, YYYY-MM-DD (default: today at the clinic)')
     .option('--service <id>', 'a catalog service performed at the visit, when not exactly the planned ones; repeat for each (see README: services performed)', (value: string, list: string[] = []) => [...list, value])
+    .option('--patient-note <text>', 'a note for the patient, printed on the handout (--note stays internal)')
+    .option('--amend', 'change what was recorded of a done or skipped step: only the --note, --patient-note, --outcome, --photo or --service given')
+    .option('--undo', 'return a done or skipped step to pending (refused while a charge for it is paid and not refunded)')
     .addHelpText(
       'after',
       `
 Examples:
   $ txplan plan step 12 1 --done --note "Healing well" --photo before.jpg after.jpg
   $ txplan plan step 12 3 --done --service jessners-peel
-  $ txplan plan step 12 2 --skip --note "Patient travelling" --date 2026-11-09`,
+  $ txplan plan step 12 2 --skip --note "Patient travelling" --date 2026-11-09
+  $ txplan plan step 12 1 --amend --patient-note "Avoid sun for a week"
+  $ txplan plan step 12 1 --undo`,
     )
     .action(action(async (ctx, ref: string, n: string, opts) => (await import('./step.js')).run(ctx, ref, n, opts)));
 
@@ -148,7 +153,9 @@ Examples:
     .argument('<plan>', 'plan id')
     .argument('<n>', 'step number (see "txplan plan schedule")')
     .option('--at <datetime>', 'booked time, "YYYY-MM-DD HH:MM" (24-hour, clinic time)')
-    .addHelpText('after', '\nExamples:\n  $ txplan plan book 12 2 --at "2026-11-10 14:30"')
+    .option('--force', "book a time before the plan's start, after its end or inside a pause anyway")
+    .option('--clear', 'remove the booking')
+    .addHelpText('after', '\nExamples:\n  $ txplan plan book 12 2 --at "2026-11-10 14:30"\n  $ txplan plan book 12 2 --clear')
     .action(action(async (ctx, ref: string, n: string, opts) => (await import('./book.js')).run(ctx, ref, n, opts)));
 
   plan

@@ -20,7 +20,7 @@ import { cancelFeeCharge, reactivationCharges, startCharges } from '../../../bil
 import { chargeConfirmation, confirmCharge } from '../../confirm.js';
 import { customerOf, getPaymentMethod } from '../../../store/payment-methods.js';
 import { chargesOfPlan } from '../../../store/charges.js';
-import { getPrices } from '../../../store/plans.js';
+import { getPrices, getSteps } from '../../../store/plans.js';
 import { isPaid } from '../../../plans/apply.js';
 import { feeForInstallment, loadPlanView, planJson } from '../../../plans/view.js';
 import { checkToken, type SavedPaymentMethod } from '../../../billing/gateway.js';
@@ -156,19 +156,40 @@ async function newerVersion(ctx: Context, registry: Registry, plan: PlanRow, opt
   return { target, input };
 }
 
+/** Pending visits booked from `from` up to (not including) `until`, or on and after `from` when the pause has no end. */
+function bookingsInPause(store: Store, planId: number, from: string, until: string | null): Array<{ step: number; booked_at: string }> {
+  return getSteps(store, planId)
+    .filter((s) => s.status === 'pending' && s.booked_at !== null && s.booked_at.slice(0, 10) >= from && (until === null || s.booked_at.slice(0, 10) < until))
+    .map((s) => ({ step: s.n, booked_at: s.booked_at! }));
+}
+
+/** A pause's bookings are not moved: each is named on stderr for the front desk, and listed in --json. */
+function pauseDone(ctx: Context, store: Store, plan: PlanRow, message: string, flagged: Array<{ step: number; booked_at: string }>, during: string): number {
+  for (const b of flagged) {
+    ctx.err(`txplan: step ${b.step} of plan ${plan.id} is booked for ${b.booked_at}, ${during}; rebook it with "txplan plan book ${plan.id} ${b.step} --at …" or remove it with --clear`);
+  }
+  if (ctx.options.json) ctx.json({ ...planJson(loadPlanView(store, plan)), bookings_in_pause: flagged });
+  else ctx.out(`${ctx.color.green('✔')} ${message}`);
+  return 0;
+}
+
 export async function pause(ctx: Context, ref: string, opts: { until?: string }): Promise<number> {
   return withStore(ctx, (store) => {
     const plan = findPlan(store, ref);
     const paused = pausePlan(store, plan, { today: today(ctx, store, plan), until: opts.until !== undefined ? date(opts.until, '--until') : undefined }, { actor: ctx.actor, now: ctx.now() });
-    return done(ctx, store, paused, `Paused plan ${plan.id}${paused.pause_until ? ` until ${paused.pause_until}` : ''}: no billing while paused; "txplan plan resume ${plan.id}" continues it.`);
+    const flagged = bookingsInPause(store, plan.id, paused.paused_on!, paused.pause_until);
+    return pauseDone(ctx, store, paused, `Paused plan ${plan.id}${paused.pause_until ? ` until ${paused.pause_until}` : ''}: no billing while paused; "txplan plan resume ${plan.id}" continues it.`, flagged, 'inside the pause');
   });
 }
 
 export async function resume(ctx: Context, ref: string): Promise<number> {
   return withStore(ctx, (store) => {
     const plan = findPlan(store, ref);
-    const resumed = resumePlan(store, plan, { today: today(ctx, store, plan) }, { actor: ctx.actor, now: ctx.now() });
-    return done(ctx, store, resumed, `Resumed plan ${plan.id}; it now ends ${resumed.end_date}.`);
+    const day = today(ctx, store, plan);
+    const resumed = resumePlan(store, plan, { today: day }, { actor: ctx.actor, now: ctx.now() });
+    // Bookings made for the days the plan was paused are kept as booked: the front desk decides.
+    const flagged = plan.paused_on ? bookingsInPause(store, plan.id, plan.paused_on, formatDate(day)) : [];
+    return pauseDone(ctx, store, resumed, `Resumed plan ${plan.id}; its pending visits' recommended dates moved with the pause, and it now ends ${resumed.end_date}.`, flagged, `inside the pause (${plan.paused_on} to ${formatDate(day)})`);
   });
 }
 
