@@ -13,6 +13,7 @@ import { postgresDrift } from '../../src/store/postgres/drift.js';
 import { migratePostgres, postgresSchemaVersion } from '../../src/store/postgres/migrate.js';
 import { POSTGRES_LATEST, postgresMigrations, type PostgresMigration } from '../../src/store/postgres/migrations/index.js';
 import { repoRoot, tempDir } from '../helpers.js';
+import { searchColumnsOf } from '../../src/domain/patient-search.js';
 import { postgresTestUrl } from './server.js';
 
 const SERVER = postgresTestUrl();
@@ -80,24 +81,38 @@ describe('PostgreSQL migrations', () => {
     expect(tables()).toEqual(expect.arrayContaining(['audit', 'charges', 'declined_starts', 'refunds', 'acknowledged_processor_charges', 'billing_lock', 'sandbox_charges', 'sandbox_refunds', 'attachment_blobs', 'schema_migrations']));
 
     expect(migratePostgres(conn, POSTGRES_LATEST, NOW)).toEqual([]);
-    expect(conn.query('SELECT count(*)::int AS n FROM schema_migrations').rows).toEqual([{ n: 2 }]);
+    expect(conn.query('SELECT count(*)::int AS n FROM schema_migrations').rows).toEqual([{ n: 3 }]);
     expect(conn.query('SELECT count(*)::int AS n FROM database_info').rows).toEqual([{ n: 1 }]);
   });
 
   it('leave nothing half-applied when a migration fails', () => {
-    const broken: PostgresMigration = { version: 13, name: 'a broken one', sql: 'CREATE TABLE half_done (a integer); ALTER TABLE plans ADD COLUMN x integer; SELECT no_such_function();' };
+    const broken: PostgresMigration = { version: 14, name: 'a broken one', sql: 'CREATE TABLE half_done (a integer); ALTER TABLE plans ADD COLUMN x integer; SELECT no_such_function();' };
     migratePostgres(conn, POSTGRES_LATEST, NOW);
     const before = tables();
 
-    const error = failure(() => migratePostgres(conn, 13, NOW, [...postgresMigrations, broken]));
+    const error = failure(() => migratePostgres(conn, 14, NOW, [...postgresMigrations, broken]));
     expect(error).toBeInstanceOf(FailedError);
-    expect(error.message).toMatch(/^The database could not be upgraded to schema 13 \(a broken one\): .*no_such_function.*; nothing was changed$/);
+    expect(error.message).toMatch(/^The database could not be upgraded to schema 14 \(a broken one\): .*no_such_function.*; nothing was changed$/);
     expect(conn.query('SELECT version FROM schema_migrations ORDER BY version').rows).toEqual([{ version: 11 }, { version: 12 }, { version: 13 }]);
     expect(tables()).toEqual(before);
     expect(postgresDrift(conn)).toEqual([]);
     // The connection is usable afterwards: no transaction left open, the lock released.
     expect(conn.query('SELECT pg_try_advisory_lock(32783521548430849) AS got').rows).toEqual([{ got: true }]);
     conn.query('SELECT pg_advisory_unlock(32783521548430849)');
+  });
+
+  it('013 folds the patients already there as the store folds new ones (domain/patient-search)', () => {
+    migratePostgres(conn, 12, NOW);
+    const people = [
+      ['A-1', 'Zoë', 'Ødegård', 'Zoe@Example.org', '+47 400 00 101'],
+      [null, 'José', 'Núñez', null, null],
+      ['B-2', 'Łukasz', 'Żółć', null, '(555) 010-0100'],
+      [null, 'Anne  Sophie', 'Æbelø-Straße', null, null],
+    ] as const;
+    for (const p of people) conn.query('INSERT INTO patients (mrn, first_name, last_name, email, phone, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)', [...p, NOW]);
+    migratePostgres(conn, POSTGRES_LATEST, NOW);
+    const rows = conn.query<{ search_text: string; search_phone: string | null }>('SELECT search_text, search_phone FROM patients ORDER BY id').rows;
+    expect(rows).toEqual(people.map(([mrn, first_name, last_name, email, phone]) => ({ ...searchColumnsOf({ mrn, first_name, last_name, email, phone }) })));
   });
 
   it('leave an empty database empty when the first migration fails', () => {
