@@ -204,13 +204,70 @@ describe('patient archive', () => {
   });
 });
 
-describe('interactive plan apply (in-process)', () => {
-  it('asks again when the patient search finds no one', async () => {
+/** One txplan command in-process on fake terminal streams, with `prompter` answering. */
+async function onTerminal(args: string[], prompter: Prompter): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const sink = (append: (text: string) => void) => Object.assign(new Writable({ write: (chunk: Buffer | string, _encoding, done) => { append(chunk.toString()); done(); } }), { isTTY: true, columns: 100 });
+  const code = await main(['node', 'txplan', ...args], {
+    streams: { stdout: sink((t) => (stdout += t)), stderr: sink((t) => (stderr += t)), stdin: Object.assign(new PassThrough(), { isTTY: true }) },
+    env: { ...process.env, ...databaseEnv(ws, args), TXPLAN_ACTOR: 'test', TXPLAN_NOW: START, NO_COLOR: '1' },
+    cwd: ws,
+    prompter: () => Promise.resolve(prompter),
+  });
+  return { code, stdout, stderr };
+}
+
+const noChoice = () => Promise.reject(new Error('no choice expected'));
+
+describe('on a terminal (in-process)', () => {
+  it('patient edit without flags asks field by field, showing the current values', async () => {
+    const id = add('--first', 'Hana', '--last', 'Kovac', '--mrn', 'TT-1', '--email', 'hana@example.org');
+    const asked: Array<[string, string | undefined]> = [];
+    const answers: Record<string, string> = { 'Last name:': 'Kovač', 'Email:': '-' };
+    const result = await onTerminal(['patient', 'edit', 'TT-1'], {
+      input: (message, options) => {
+        asked.push([message, options?.default]);
+        return Promise.resolve(answers[message] ?? options?.default ?? '');
+      },
+      select: noChoice,
+      confirm: () => Promise.resolve(false),
+    });
+    expect(result.code).toBe(0);
+    expect(asked).toEqual([
+      ['First name:', 'Hana'],
+      ['Last name:', 'Kovac'],
+      ['Date of birth (YYYY-MM-DD):', undefined],
+      ['Email:', 'hana@example.org'],
+      ['Phone:', undefined],
+      ['MRN:', 'TT-1'],
+    ]);
+    expect(result.stdout).toContain('Last name: Kovac → Kovač');
+    expect(query(ws, 'SELECT last_name, email FROM patients WHERE id = ?', id)).toEqual([{ last_name: 'Kovač', email: null }]);
+  });
+
+  it('patient add shows a likely duplicate and asks; "no" adds nothing, "yes" adds the patient', async () => {
+    const first = add('--first', 'Ines', '--last', 'Müller', '--dob', '1975-04-04');
+    const patients = count('SELECT count(*) AS n FROM patients');
+    const args = ['patient', 'add', '--first', 'ines', '--last', 'Muller', '--dob', '1975-04-04'];
+    const questions: string[] = [];
+    const answering = (yes: boolean): Prompter => ({ input: () => Promise.reject(new Error('no input expected')), select: noChoice, confirm: (message) => (questions.push(message), Promise.resolve(yes)) });
+    const declined = await onTerminal(args, answering(false));
+    expect(declined.code).toBe(130);
+    expect(declined.stderr).toContain(`Patient ${first}: Ines Müller, born 1975-04-04 has the same name and date of birth.`);
+    expect(count('SELECT count(*) AS n FROM patients')).toBe(patients);
+    const accepted = await onTerminal(args, answering(true));
+    expect(accepted.code).toBe(0);
+    expect(questions).toEqual(['Add a new patient anyway?', 'Add a new patient anyway?']);
+    expect(count('SELECT count(*) AS n FROM patients')).toBe(patients + 1);
+  });
+
+  it('plan apply asks again when the patient search finds no one', async () => {
     const id = add('--first', 'Søren', '--last', 'Kierkegaard', '--mrn', 'IA-1');
     const inputs = ['nobody-by-that-name', 'soren kierkeg'];
     const asked: string[] = [];
     let offered: string[] = [];
-    const prompter: Prompter = {
+    const result = await onTerminal(['plan', 'apply', '--mode', 'prescribe'], {
       input: (message) => {
         asked.push(message);
         const next = inputs.shift();
@@ -222,15 +279,8 @@ describe('interactive plan apply (in-process)', () => {
       },
       // The editor question is declined; the wizard's last question (go ahead?) is answered yes.
       confirm: (message) => Promise.resolve(!/editor/.test(message)),
-    };
-    const sink = () => Object.assign(new Writable({ write: (_chunk, _encoding, done) => done() }), { isTTY: true, columns: 100 });
-    const code = await main(['node', 'txplan', 'plan', 'apply', '--mode', 'prescribe'], {
-      streams: { stdout: sink(), stderr: sink(), stdin: Object.assign(new PassThrough(), { isTTY: true }) },
-      env: { ...process.env, ...databaseEnv(ws, ['plan', 'apply']), TXPLAN_ACTOR: 'test', TXPLAN_NOW: START, NO_COLOR: '1' },
-      cwd: ws,
-      prompter: () => Promise.resolve(prompter),
     });
-    expect(code).toBe(0);
+    expect(result.code).toBe(0);
     expect(asked).toHaveLength(2);
     expect(asked[1]).toMatch(/^No patient matches that; try another/);
     expect(offered).toEqual([String(id)]);
