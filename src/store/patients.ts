@@ -1,6 +1,6 @@
 import type { Store } from './store.js';
 import type { NewPatient, Patient, PatientWithPlanCounts } from '../domain/records.js';
-import { searchColumnsOf, searchTerms } from '../domain/patient-search.js';
+import { phoneDigits, searchColumnsOf, searchTerms } from '../domain/patient-search.js';
 
 /** A patient's own columns; the search columns beside them are the store's business. */
 const COLUMNS = 'id, mrn, first_name, last_name, dob, email, phone, created_at, updated_at, archived_at, merged_into';
@@ -141,7 +141,7 @@ export function setPatientArchived(store: Store, read: Patient, at: string | nul
 /** Patients who may be the same person as a new one: same date of birth, email or phone digits. The caller decides (domain/patient-search's likelyDuplicates). */
 export function duplicateCandidates(store: Store, fields: { dob: string | null; email: string | null; phone: string | null }): Patient[] {
   const email = fields.email?.trim().toLowerCase() || null;
-  const phone = fields.phone?.replace(/\D/g, '') || null;
+  const phone = phoneDigits(fields.phone);
   return store
     .statement<[Record<string, unknown>], Patient>(
       `SELECT ${COLUMNS} FROM patients WHERE merged_into IS NULL
