@@ -6,7 +6,7 @@ import { resumePlan } from '../plans/lifecycle.js';
 import { recordAudit } from '../store/audit.js';
 import { beginRetry, chargesOfPlans, insertPendingCharges, openCharges, releaseBillingLock, takeBillingLock } from '../store/charges.js';
 import { listClinics } from '../store/clinics.js';
-import { billingFacts, billingPlansByIds, cancelledPlansOwing, clinicsOfPlansInStatus, countPlansInStatus, getPlan, plansInStatus, planVersions, setPlanStatusIf } from '../store/plans.js';
+import { billingFacts, billingPlansByIds, cancelledPlansOwing, plansOfArchivedPatients, clinicsOfPlansInStatus, countPlansInStatus, getPlan, plansInStatus, planVersions, setPlanStatusIf } from '../store/plans.js';
 import { auditCharge, sendPending, type ChargingContext, type Outcome } from './charging.js';
 import { chargeKey } from '../domain/keys.js';
 import { assertBillingOpen } from './hold.js';
@@ -118,7 +118,8 @@ export async function runBilling(ctx: ChargingContext, options: RunOptions): Pro
       if (open.length === 0) break;
       after = open[open.length - 1]!.id;
       const ids = [...new Set(open.map((c) => c.plan_id))];
-      const plans = billingPlansByIds(store, ids).filter((p) => !RUNNING.includes(p.status) && !owingScan(p) && (!options.clinicId || p.clinic_id === options.clinicId));
+      const archived = plansOfArchivedPatients(store, ids);
+      const plans = billingPlansByIds(store, ids).filter((p) => !RUNNING.includes(p.status) && !owingScan(p) && !archived.has(p.id) && (!options.clinicId || p.clinic_id === options.clinicId));
       if (plans.length) await billChunk(ctx, plans, today, options, report);
     }
     if (!options.dryRun) report.refunds_settled = (await settlePendingRefunds(ctx)).filter((o) => o.refund.status !== 'pending').length;

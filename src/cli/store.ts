@@ -148,6 +148,29 @@ function markIssued(ctx: Context, store: Store): void {
  * A miss names close MRNs, found through the MRN index, not a scan.
  */
 export function findPatient(store: Store, ref: string, known?: KnownPatients): Patient {
+  return resolvePatient(store, ref, known).patient;
+}
+
+/**
+ * The patient `ref` names; a merged record (a tombstone) resolves to the
+ * patient it was merged into, and `merged` is then the tombstone as found,
+ * for a note ("patient 7 was merged into patient 3").
+ */
+export function resolvePatient(store: Store, ref: string, known?: KnownPatients): { patient: Patient; merged?: Patient } {
+  const found = lookUpPatient(store, ref, known);
+  if (found.merged_into === null) return { patient: found };
+  const kept = getPatient(store, found.merged_into);
+  if (!kept) throw new NotFoundError(`Patient ${found.id} was merged into patient ${found.merged_into}, which is missing; run "txplan db check"`);
+  return { patient: kept, merged: found };
+}
+
+/** An archived patient is given no plan and never billed: refused (exit 1) with how to bring the patient back. */
+export function assertNotArchived(patient: Patient): void {
+  if (patient.archived_at !== null) throw new FailedError(`Patient ${patient.id} is archived; unarchive them first ("txplan patient unarchive ${patient.id}")`, 'patient_archived');
+}
+
+/** The record `ref` names as stored, a tombstone included. */
+export function lookUpPatient(store: Store, ref: string, known?: KnownPatients): Patient {
   const text = ref.trim();
   const lookUp = known ? { id: (id: number) => known.byId.get(id), mrn: (mrn: string) => known.byMrn.get(mrn) } : { id: (id: number) => getPatient(store, id), mrn: (mrn: string) => getPatientByMrn(store, mrn) };
   if (text.startsWith('mrn:')) return byMrn(store, text.slice(4), lookUp.mrn);

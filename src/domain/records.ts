@@ -138,9 +138,13 @@ export interface Patient {
   phone: string | null;
   created_at: string;
   updated_at: string;
+  /** When the patient was archived: kept, hidden from lists and pickers, never billed; null while current. */
+  archived_at: string | null;
+  /** The patient this record was merged into (a tombstone that resolves to it); null for a real record. */
+  merged_into: number | null;
 }
 
-export type NewPatient = Omit<Patient, 'id'>;
+export type NewPatient = Omit<Patient, 'id' | 'archived_at' | 'merged_into'>;
 
 export type PatientWithPlanCounts = Patient & { plans: number; active_plans: number };
 

@@ -2,6 +2,7 @@ import type { Store } from './store.js';
 import { containsCardNumber } from '../domain/cards.js';
 import { FailedError } from '../errors.js';
 import type { AuditEntry, AuditFilter, NewAuditEntry } from '../domain/records.js';
+import { mergedInto } from './patients.js';
 
 /**
  * Appends one entry; call it inside the transaction that makes the change.
@@ -47,14 +48,20 @@ function json(value: unknown): string | null {
 /** An audit entry as stored: before and after as JSON text. */
 type AuditRow = Omit<AuditEntry, 'before' | 'after'> & { before: string | null; after: string | null };
 
+/**
+ * Entries by entity, id and time. A patient's entries include those of the
+ * patients merged into it: a merge never rewrites the append-only log, so
+ * the tombstones' ids are looked up here instead.
+ */
 export function listAudit(store: Store, filter: AuditFilter): AuditEntry[] {
+  const ids = filter.id === undefined ? null : filter.entity === 'patient' && /^\d+$/.test(filter.id) ? [filter.id, ...mergedInto(store, Number(filter.id)).map(String)] : [filter.id];
   const rows = store
     .statement<[Record<string, unknown>], AuditRow>(
       `SELECT id, at, actor, action, entity, entity_id, before, after FROM audit
-       WHERE (@entity IS NULL OR entity = @entity) AND (@id IS NULL OR entity_id = @id) AND (@since IS NULL OR at >= @since) AND (@before IS NULL OR at < @before)
+       WHERE (@entity IS NULL OR entity = @entity) AND (@ids IS NULL OR entity_id IN (${store.dialect.textsIn('@ids')})) AND (@since IS NULL OR at >= @since) AND (@before IS NULL OR at < @before)
        ORDER BY id LIMIT @limit`,
     )
-    .all({ entity: filter.entity ?? null, id: filter.id ?? null, since: filter.since ?? null, before: filter.before ?? null, limit: filter.limit ?? store.dialect.noLimit });
+    .all({ entity: filter.entity ?? null, ids: ids === null ? null : JSON.stringify(ids), since: filter.since ?? null, before: filter.before ?? null, limit: filter.limit ?? store.dialect.noLimit });
   return rows.map((row) => ({ ...row, before: row.before === null ? null : JSON.parse(row.before), after: row.after === null ? null : JSON.parse(row.after) }));
 }
 

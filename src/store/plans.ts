@@ -125,8 +125,17 @@ function billingColumns(store: Store): string {
  * chosen first and only the chosen ones' snapshots are read for their months
  * (however the server orders the work, it never reads a snapshot it throws away).
  */
+// Archived patients are never billed: their plans are left out of every billing selection.
+const NOT_ARCHIVED = 'patient_id NOT IN (SELECT id FROM patients WHERE archived_at IS NOT NULL)';
+
 function chunkOf(store: Store, where: string): string {
-  return `SELECT ${billingColumns(store)} FROM plans WHERE id IN (SELECT id FROM plans WHERE ${where} ORDER BY id LIMIT @limit) ORDER BY id`;
+  return `SELECT ${billingColumns(store)} FROM plans WHERE id IN (SELECT id FROM plans WHERE ${where} AND ${NOT_ARCHIVED} ORDER BY id LIMIT @limit) ORDER BY id`;
+}
+
+/** Of these plans, those whose patient is archived (never billed). */
+export function plansOfArchivedPatients(store: Store, ids: readonly number[]): Set<number> {
+  if (ids.length === 0) return new Set();
+  return new Set(store.statement<[string], { id: number }>(`SELECT id FROM plans WHERE id IN (${store.dialect.integersIn('?')}) AND NOT (${NOT_ARCHIVED})`).all(JSON.stringify(ids)).map((r) => r.id));
 }
 
 /** Plans in one status after `afterId`, in id order: the status index (status, rowid) serves this directly. */
@@ -155,7 +164,7 @@ export function billingPlansByIds(store: Store, ids: readonly number[]): Billing
 
 export function countPlansInStatus(store: Store, statuses: readonly PlanStatus[], clinicId: string | null): number {
   return store
-    .statement<[Record<string, unknown>], { n: number }>(`SELECT count(*) AS n FROM plans WHERE status IN (${store.dialect.textsIn('@statuses')}) AND (@clinicId IS NULL OR clinic_id = @clinicId)`)
+    .statement<[Record<string, unknown>], { n: number }>(`SELECT count(*) AS n FROM plans WHERE status IN (${store.dialect.textsIn('@statuses')}) AND (@clinicId IS NULL OR clinic_id = @clinicId) AND ${NOT_ARCHIVED}`)
     .get({ statuses: JSON.stringify(statuses), clinicId })!.n;
 }
 

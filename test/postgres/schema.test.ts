@@ -13,6 +13,7 @@ import { postgresDrift } from '../../src/store/postgres/drift.js';
 import { migratePostgres, postgresSchemaVersion } from '../../src/store/postgres/migrate.js';
 import { POSTGRES_LATEST, postgresMigrations, type PostgresMigration } from '../../src/store/postgres/migrations/index.js';
 import { repoRoot, tempDir } from '../helpers.js';
+import { searchColumnsOf } from '../../src/domain/patient-search.js';
 import { postgresTestUrl } from './server.js';
 
 const SERVER = postgresTestUrl();
@@ -65,12 +66,13 @@ function failure(run: () => unknown): Error {
 describe('PostgreSQL migrations', () => {
   it('build the latest schema once, record its version, and apply nothing the second time', () => {
     expect(postgresSchemaVersion(conn)).toBe(0);
-    expect(migratePostgres(conn, POSTGRES_LATEST, NOW)).toEqual([11, 12, 14]);
+    expect(migratePostgres(conn, POSTGRES_LATEST, NOW)).toEqual([11, 12, 13, 14]);
     expect(POSTGRES_LATEST).toBe(14);
     expect(postgresSchemaVersion(conn)).toBe(14);
     expect(conn.query('SELECT version, applied_at FROM schema_migrations ORDER BY version').rows).toEqual([
       { version: 11, applied_at: NOW },
       { version: 12, applied_at: NOW },
+      { version: 13, applied_at: NOW },
       { version: 14, applied_at: NOW },
     ]);
     const info = conn.query<{ singleton: number; id: string; created_at: string }>('SELECT singleton, id, created_at FROM database_info').rows;
@@ -92,12 +94,26 @@ describe('PostgreSQL migrations', () => {
     const error = failure(() => migratePostgres(conn, POSTGRES_LATEST + 1, NOW, [...postgresMigrations, broken]));
     expect(error).toBeInstanceOf(FailedError);
     expect(error.message).toMatch(new RegExp(`^The database could not be upgraded to schema ${POSTGRES_LATEST + 1} \\(a broken one\\): .*no_such_function.*; nothing was changed$`));
-    expect(conn.query('SELECT version FROM schema_migrations ORDER BY version').rows).toEqual([{ version: 11 }, { version: 12 }, { version: 14 }]);
+    expect(conn.query('SELECT version FROM schema_migrations ORDER BY version').rows).toEqual([{ version: 11 }, { version: 12 }, { version: 13 }, { version: 14 }]);
     expect(tables()).toEqual(before);
     expect(postgresDrift(conn)).toEqual([]);
     // The connection is usable afterwards: no transaction left open, the lock released.
     expect(conn.query('SELECT pg_try_advisory_lock(32783521548430849) AS got').rows).toEqual([{ got: true }]);
     conn.query('SELECT pg_advisory_unlock(32783521548430849)');
+  });
+
+  it('013 folds the patients already there as the store folds new ones (domain/patient-search)', () => {
+    migratePostgres(conn, 12, NOW);
+    const people = [
+      ['A-1', 'Zoë', 'Ødegård', 'Zoe@Example.org', '+47 400 00 101'],
+      [null, 'José', 'Núñez', null, null],
+      ['B-2', 'Łukasz', 'Żółć', null, '(555) 010-0100'],
+      [null, 'Anne  Sophie', 'Æbelø-Straße', null, null],
+    ] as const;
+    for (const p of people) conn.query('INSERT INTO patients (mrn, first_name, last_name, email, phone, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)', [...p, NOW]);
+    migratePostgres(conn, POSTGRES_LATEST, NOW);
+    const rows = conn.query<{ search_text: string; search_phone: string | null }>('SELECT search_text, search_phone FROM patients ORDER BY id').rows;
+    expect(rows).toEqual(people.map(([mrn, first_name, last_name, email, phone]) => ({ ...searchColumnsOf({ mrn, first_name, last_name, email, phone }) })));
   });
 
   it('leave an empty database empty when the first migration fails', () => {
@@ -133,8 +149,8 @@ describe('PostgreSQL migrations', () => {
     );
     const run = () => promisify(execFile)(process.execPath, [script, urlOf(database), schema, NOW], { timeout: 60_000 });
     const results = await Promise.all([run(), run()]);
-    expect(results.map((r) => JSON.parse(r.stdout) as number[]).sort((a, b) => b.length - a.length)).toEqual([[11, 12, 14], []]);
-    expect(conn.query('SELECT version FROM schema_migrations ORDER BY version').rows).toEqual([{ version: 11 }, { version: 12 }, { version: 14 }]);
+    expect(results.map((r) => JSON.parse(r.stdout) as number[]).sort((a, b) => b.length - a.length)).toEqual([[11, 12, 13, 14], []]);
+    expect(conn.query('SELECT version FROM schema_migrations ORDER BY version').rows).toEqual([{ version: 11 }, { version: 12 }, { version: 13 }, { version: 14 }]);
     expect(conn.query('SELECT count(*)::int AS n FROM database_info').rows).toEqual([{ n: 1 }]);
     expect(postgresDrift(conn)).toEqual([]);
   });

@@ -59,7 +59,7 @@ function planView(id: string, overrides: Partial<PlanRow> = {}, edit: (steps: St
     plan,
     snapshot,
     steps,
-    patient: { id: 3, mrn: 'A-1003', first_name: 'Łukasz', last_name: 'Żółć', dob: null, email: null, phone: null, created_at: '', updated_at: '' },
+    patient: { id: 3, mrn: 'A-1003', first_name: 'Łukasz', last_name: 'Żółć', dob: null, email: null, phone: null, created_at: '', updated_at: '', archived_at: null, merged_into: null },
     clinic: plan.clinic_id ? { id: 'downtown', name: 'Lumen Downtown', timezone: 'America/New_York', address: '120 Main Street', phone: '+1 555 010 0100', created_at: '' } : undefined,
     paymentMethod: plan.payment_method_id ? { id: 1, patient_id: 3, token: 'pm_card_visa', brand: 'visa', last4: '4242', exp_month: 12, exp_year: 2034, customer: null, created_at: '' } : undefined,
     prices: snapshot.type === 'monthly' ? [{ from_installment: 1, monthly_fee_minor: 24900 }] : [],

@@ -101,6 +101,21 @@ describe('database migrations', () => {
     upgraded.close();
   });
 
+  it('013 folds the patients already there into the search columns, as the store folds new ones', () => {
+    const file = join(tempDir(), 'txplan.db');
+    const old = openDatabase(file, { targetVersion: 12 });
+    old.prepare("INSERT INTO patients (mrn, first_name, last_name, email, phone, created_at, updated_at) VALUES ('A-1', 'Zoë', 'Ødegård', 'Zoe@Example.org', '+47 400 00 101', 'x', 'x')").run();
+    old.prepare("INSERT INTO patients (first_name, last_name, created_at, updated_at) VALUES ('José', 'Núñez', 'x', 'x')").run();
+    old.close();
+
+    const upgraded = openDatabase(file);
+    expect(upgraded.prepare('SELECT search_text, search_phone, archived_at, merged_into FROM patients ORDER BY id').all()).toEqual([
+      { search_text: 'zoe odegard a-1 zoe@example.org', search_phone: '4740000101', archived_at: null, merged_into: null },
+      { search_text: 'jose nunez', search_phone: null, archived_at: null, merged_into: null },
+    ]);
+    upgraded.close();
+  });
+
   it('007: plans cancelled before it keep the old rule (dues waived); other plans owe what falls due', () => {
     const file = join(tempDir(), 'txplan.db');
     const old = openDatabase(file, { targetVersion: 6 });

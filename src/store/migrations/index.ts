@@ -11,6 +11,7 @@ import { migration as m009 } from './009-refunds.js';
 import { migration as m010 } from './010-declined-starts.js';
 import { migration as m011 } from './011-processor-customers.js';
 import { migration as m012 } from './012-booking-revisions.js';
+import { migration as m013 } from './013-patient-records.js';
 import { migration as m014 } from './014-patient-notes.js';
 
 export interface Migration {
@@ -20,6 +21,6 @@ export interface Migration {
 }
 
 /** Forward-only, numbered; `PRAGMA user_version` records the last one applied. */
-export const migrations: readonly Migration[] = [m001, m002, m003, m004, m005, m006, m007, m008, m009, m010, m011, m012, m014];
+export const migrations: readonly Migration[] = [m001, m002, m003, m004, m005, m006, m007, m008, m009, m010, m011, m012, m013, m014];
 
 export const LATEST_VERSION = migrations[migrations.length - 1]!.version;

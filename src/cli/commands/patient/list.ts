@@ -1,17 +1,20 @@
 import type { Context } from '../../context.js';
 import { renderTable } from '../../output/table.js';
 import { withStore } from '../../store.js';
-import { listPatientsWithPlanCounts } from '../../../store/patients.js';
+import { listPatientsWithPlanCounts, type PatientScope } from '../../../store/patients.js';
+import { UsageError } from '../../../errors.js';
 
-export async function run(ctx: Context, opts: { search?: string | undefined }): Promise<number> {
-  const patients = await withStore(ctx, (store) => listPatientsWithPlanCounts(store, opts.search));
+export async function run(ctx: Context, opts: { search?: string | undefined; all?: boolean | undefined; archived?: boolean | undefined }): Promise<number> {
+  if (opts.all && opts.archived) throw new UsageError('--all and --archived do not go together; --all lists every patient, --archived only the archived ones');
+  const scope: PatientScope = opts.archived ? 'archived' : opts.all ? 'all' : 'current';
+  const patients = await withStore(ctx, (store) => listPatientsWithPlanCounts(store, opts.search, scope));
   if (ctx.options.json) {
     ctx.json(patients);
     return 0;
   }
   if (patients.length === 0) {
     // The search text is not repeated: it may be a patient's name, and stderr ends up in logs.
-    ctx.err(opts.search?.trim() ? 'No patient matches that search; try part of a name, an MRN or an email address.' : 'No patients yet; add one with "txplan patient add --first NAME --last NAME" or "txplan patient import FILE.csv".');
+    ctx.err(opts.search?.trim() ? 'No patient matches that search; try part of a name, an MRN, an email address or a phone number.' : scope === 'archived' ? 'No archived patients.' : 'No patients yet; add one with "txplan patient add --first NAME --last NAME" or "txplan patient import FILE.csv".');
     return 0;
   }
   const { color, tty } = ctx;
@@ -20,7 +23,7 @@ export async function run(ctx: Context, opts: { search?: string | undefined }): 
   const rows = patients.map((p) => [
     color.bold(String(p.id)),
     p.mrn ?? blank,
-    `${p.last_name}, ${p.first_name}`,
+    `${p.last_name}, ${p.first_name}${p.archived_at ? (tty ? color.dim(' (archived)') : ' (archived)') : ''}`,
     p.dob ?? blank,
     p.email ?? blank,
     p.phone ?? blank,

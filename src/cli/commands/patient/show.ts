@@ -1,6 +1,6 @@
 import type { Context } from '../../context.js';
 import { renderTable } from '../../output/table.js';
-import { findPatient, withStore } from '../../store.js';
+import { resolvePatient, withStore } from '../../store.js';
 import { workspaceZone } from '../../workspace.js';
 import { formatInstant } from '../../../domain/instants.js';
 import { listPlans } from '../../../store/plans.js';
@@ -11,17 +11,18 @@ import { ageOn, fullName } from '../../../domain/patient.js';
  * loads the registry (yaml, ajv), so it stays fast whatever the database holds.
  */
 export async function run(ctx: Context, ref: string): Promise<number> {
-  const { patient, plans } = await withStore(ctx, (store) => {
-    const found = findPatient(store, ref);
+  const { patient, plans, merged } = await withStore(ctx, (store) => {
+    const { patient: found, merged } = resolvePatient(store, ref);
     // The patient's name and MRN are on every plan line; the profile already has them.
     const rows = listPlans(store, { patientId: found.id }).map(({ patient_name: _name, patient_mrn: _mrn, ...plan }) => plan);
-    return { patient: found, plans: rows };
+    return { patient: found, plans: rows, merged };
   });
 
   if (ctx.options.json) {
-    ctx.json({ ...patient, plans });
+    ctx.json({ ...patient, ...(merged ? { merged_from: merged.id } : {}), plans });
     return 0;
   }
+  if (merged) ctx.err(`Patient ${merged.id} was merged into patient ${patient.id}; showing patient ${patient.id}.`);
   const { color } = ctx;
   const none = color.dim('-');
   const today = ctx.now().toISOString().slice(0, 10);
@@ -34,6 +35,7 @@ export async function run(ctx: Context, ref: string): Promise<number> {
     `${label('Email')}${patient.email ?? none}`,
     `${label('Phone')}${patient.phone ?? none}`,
     `${label('Added')}${formatInstant(patient.created_at, workspaceZone(ctx))}`,
+    ...(patient.archived_at ? [`${color.dim('Archived')} ${formatInstant(patient.archived_at, workspaceZone(ctx))} ${color.dim('(hidden from lists, not billed)')}`] : []),
     '',
   ];
   if (plans.length === 0) {

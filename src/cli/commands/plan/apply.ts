@@ -3,7 +3,7 @@ import { relative, resolve } from 'node:path';
 import type { Context } from '../../context.js';
 import type { Prompter } from '../../prompter.js';
 import { resolveWorkspace } from '../../workspace.js';
-import { findPatient, knownPatients, withStore } from '../../store.js';
+import { assertNotArchived, findPatient, knownPatients, withStore } from '../../store.js';
 import { progressBar } from '../../progress.js';
 import { editSnapshot } from '../../editor.js';
 import { CancelledError, FailedError, UsageError } from '../../../errors.js';
@@ -160,11 +160,21 @@ function missing(what: string): never {
 }
 
 async function choosePatient(store: Store, ref: string | undefined, prompter: Prompter | undefined): Promise<Patient> {
-  if (ref !== undefined) return findPatient(store, ref);
+  if (ref !== undefined) {
+    const patient = findPatient(store, ref);
+    assertNotArchived(patient);
+    return patient;
+  }
   if (!prompter) missing('the patient (id or MRN)');
-  const text = await prompter.input('Find the patient (name, MRN or email):', { validate: (v) => (v.trim() ? true : 'Type part of a name or an MRN.') });
-  const matches = searchPatients(store, text, 20);
-  if (matches.length === 0) throw new FailedError(`No patient matches "${text}"; add one with "txplan patient add"`, 'not_found');
+  // A search that finds no one asks again: the flow goes on with the next try.
+  let question = 'Find the patient (name, MRN, email or phone):';
+  let matches: Patient[] = [];
+  for (;;) {
+    const text = await prompter.input(question, { validate: (v) => (v.trim() ? true : 'Type part of a name, an MRN, an email or a phone number.') });
+    matches = searchPatients(store, text, 20);
+    if (matches.length > 0) break;
+    question = 'No patient matches that; try another part of the name, the MRN, email or phone ("txplan patient add" adds a new patient):';
+  }
   const id = await prompter.select(
     'Patient:',
     matches.map((p) => ({ value: String(p.id), name: `${p.first_name} ${p.last_name}${p.mrn ? ` (MRN ${p.mrn})` : ''}`, ...(p.dob ? { description: `born ${p.dob}` } : {}) })),
@@ -260,6 +270,7 @@ function readPatientsFile(store: Store, file: string): PatientsFileEntry[] {
     if (ref === '') return void problems.push(`line ${line}: names no patient`);
     try {
       const patient = findPatient(store, ref, known);
+      assertNotArchived(patient);
       const earlier = seen.get(patient.id);
       if (earlier !== undefined) return void problems.push(`line ${line}: patient ${patient.id} is already on line ${earlier}`);
       seen.set(patient.id, line);

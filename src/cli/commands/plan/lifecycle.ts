@@ -1,6 +1,6 @@
 import { relative, resolve } from 'node:path';
 import type { Context } from '../../context.js';
-import { findPlan, withStore } from '../../store.js';
+import { assertNotArchived, findPlan, withStore } from '../../store.js';
 import { resolveWorkspace } from '../../workspace.js';
 import { editSnapshot } from '../../editor.js';
 import { FailedError, UsageError } from '../../../errors.js';
@@ -35,6 +35,7 @@ import { clinicZone, getClinic, listClinics } from '../../../store/clinics.js';
 import { savePaymentMethod } from '../../../store/payment-methods.js';
 import { getPlan } from '../../../store/plans.js';
 import type { Store } from '../../../store/store.js';
+import { getPatient } from '../../../store/patients.js';
 import type { Template } from '../../../generated/schema-types.js';
 import type { PlanRow } from '../../../domain/records.js';
 
@@ -71,6 +72,7 @@ export async function start(ctx: Context, ref: string, opts: StartOptions): Prom
   return withStore(ctx, async (store) => {
     const plan = findPlan(store, ref);
     assertAllowed(plan, 'start');
+    assertNotArchived(getPatient(store, plan.patient_id)!);
     const snapshot = JSON.parse(plan.snapshot) as Template;
     const clinics = (opts.clinic ?? plan.clinic_id) ? [] : listClinics(store);
     const clinicId = opts.clinic ?? plan.clinic_id ?? (clinics.length === 1 ? clinics[0]!.id : undefined);
