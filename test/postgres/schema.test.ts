@@ -82,7 +82,7 @@ describe('PostgreSQL migrations', () => {
     expect(tables()).toEqual(expect.arrayContaining(['audit', 'charges', 'declined_starts', 'refunds', 'acknowledged_processor_charges', 'billing_lock', 'sandbox_charges', 'sandbox_refunds', 'attachment_blobs', 'schema_migrations']));
 
     expect(migratePostgres(conn, POSTGRES_LATEST, NOW)).toEqual([]);
-    expect(conn.query('SELECT count(*)::int AS n FROM schema_migrations').rows).toEqual([{ n: 3 }]);
+    expect(conn.query('SELECT count(*)::int AS n FROM schema_migrations').rows).toEqual([{ n: 4 }]);
     expect(conn.query('SELECT count(*)::int AS n FROM database_info').rows).toEqual([{ n: 1 }]);
   });
 

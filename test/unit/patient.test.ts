@@ -337,6 +337,8 @@ describe('reading a patient CSV', () => {
       phone: '555 0100',
       created_at: '2026-01-01T00:00:00.000Z',
       updated_at: '2026-01-01T00:00:00.000Z',
+      archived_at: null,
+      merged_into: null,
       ...fields,
     });
     const { rows } = read('mrn,first_name,last_name,dob,email,phone\nM-1,Ann,Lee,1985-04-03,ann@new.example.org,\nM-2,Ann,Lee,1985-04-03,ann@example.org,555 0100\nM-3,Bo,Li,,,\n,Cy,Do,,,\n');
