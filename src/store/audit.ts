@@ -47,15 +47,16 @@ function json(value: unknown): string | null {
 /** An audit entry as stored: before and after as JSON text. */
 type AuditRow = Omit<AuditEntry, 'before' | 'after'> & { before: string | null; after: string | null };
 
+/** The entries that match, oldest first; with a limit, the newest `limit` of them (still oldest first). */
 export function listAudit(store: Store, filter: AuditFilter): AuditEntry[] {
-  const rows = store
+  const newest = store
     .statement<[Record<string, unknown>], AuditRow>(
       `SELECT id, at, actor, action, entity, entity_id, before, after FROM audit
        WHERE (@entity IS NULL OR entity = @entity) AND (@id IS NULL OR entity_id = @id) AND (@since IS NULL OR at >= @since) AND (@before IS NULL OR at < @before)
-       ORDER BY id LIMIT @limit`,
+       ORDER BY id DESC LIMIT @limit`,
     )
     .all({ entity: filter.entity ?? null, id: filter.id ?? null, since: filter.since ?? null, before: filter.before ?? null, limit: filter.limit ?? store.dialect.noLimit });
-  return rows.map((row) => ({ ...row, before: row.before === null ? null : JSON.parse(row.before), after: row.after === null ? null : JSON.parse(row.after) }));
+  return newest.reverse().map((row) => ({ ...row, before: row.before === null ? null : JSON.parse(row.before), after: row.after === null ? null : JSON.parse(row.after) }));
 }
 
 /** The latest entry about one entity: who last changed it, how and when. */

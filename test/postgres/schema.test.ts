@@ -65,12 +65,13 @@ function failure(run: () => unknown): Error {
 describe('PostgreSQL migrations', () => {
   it('build the latest schema once, record its version, and apply nothing the second time', () => {
     expect(postgresSchemaVersion(conn)).toBe(0);
-    expect(migratePostgres(conn, POSTGRES_LATEST, NOW)).toEqual([11, 12]);
-    expect(POSTGRES_LATEST).toBe(12);
-    expect(postgresSchemaVersion(conn)).toBe(12);
+    expect(migratePostgres(conn, POSTGRES_LATEST, NOW)).toEqual([11, 12, 15]);
+    expect(POSTGRES_LATEST).toBe(15);
+    expect(postgresSchemaVersion(conn)).toBe(15);
     expect(conn.query('SELECT version, applied_at FROM schema_migrations ORDER BY version').rows).toEqual([
       { version: 11, applied_at: NOW },
       { version: 12, applied_at: NOW },
+      { version: 15, applied_at: NOW },
     ]);
     const info = conn.query<{ singleton: number; id: string; created_at: string }>('SELECT singleton, id, created_at FROM database_info').rows;
     expect(info).toHaveLength(1);
@@ -79,19 +80,19 @@ describe('PostgreSQL migrations', () => {
     expect(tables()).toEqual(expect.arrayContaining(['audit', 'charges', 'declined_starts', 'refunds', 'acknowledged_processor_charges', 'billing_lock', 'sandbox_charges', 'sandbox_refunds', 'attachment_blobs', 'schema_migrations']));
 
     expect(migratePostgres(conn, POSTGRES_LATEST, NOW)).toEqual([]);
-    expect(conn.query('SELECT count(*)::int AS n FROM schema_migrations').rows).toEqual([{ n: 2 }]);
+    expect(conn.query('SELECT count(*)::int AS n FROM schema_migrations').rows).toEqual([{ n: 3 }]);
     expect(conn.query('SELECT count(*)::int AS n FROM database_info').rows).toEqual([{ n: 1 }]);
   });
 
   it('leave nothing half-applied when a migration fails', () => {
-    const broken: PostgresMigration = { version: 13, name: 'a broken one', sql: 'CREATE TABLE half_done (a integer); ALTER TABLE plans ADD COLUMN x integer; SELECT no_such_function();' };
+    const broken: PostgresMigration = { version: 16, name: 'a broken one', sql: 'CREATE TABLE half_done (a integer); ALTER TABLE plans ADD COLUMN x integer; SELECT no_such_function();' };
     migratePostgres(conn, POSTGRES_LATEST, NOW);
     const before = tables();
 
-    const error = failure(() => migratePostgres(conn, 13, NOW, [...postgresMigrations, broken]));
+    const error = failure(() => migratePostgres(conn, 16, NOW, [...postgresMigrations, broken]));
     expect(error).toBeInstanceOf(FailedError);
-    expect(error.message).toMatch(/^The database could not be upgraded to schema 13 \(a broken one\): .*no_such_function.*; nothing was changed$/);
-    expect(conn.query('SELECT version FROM schema_migrations ORDER BY version').rows).toEqual([{ version: 11 }, { version: 12 }]);
+    expect(error.message).toMatch(/^The database could not be upgraded to schema 16 \(a broken one\): .*no_such_function.*; nothing was changed$/);
+    expect(conn.query('SELECT version FROM schema_migrations ORDER BY version').rows).toEqual([{ version: 11 }, { version: 12 }, { version: 15 }]);
     expect(tables()).toEqual(before);
     expect(postgresDrift(conn)).toEqual([]);
     // The connection is usable afterwards: no transaction left open, the lock released.
@@ -112,8 +113,8 @@ describe('PostgreSQL migrations', () => {
     conn.query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'from the future', $1)", [NOW]);
     const error = failure(() => migratePostgres(conn, POSTGRES_LATEST, NOW));
     expect(error).toBeInstanceOf(FailedError);
-    expect(error.message).toBe('The database was written by a newer txplan (schema 99, this one knows 12); upgrade txplan');
-    expect(postgresDrift(conn)).toEqual(['the schema is version 99, newer than this txplan knows (12); upgrade txplan']);
+    expect(error.message).toBe('The database was written by a newer txplan (schema 99, this one knows 15); upgrade txplan');
+    expect(postgresDrift(conn)).toEqual(['the schema is version 99, newer than this txplan knows (15); upgrade txplan']);
   });
 
   it('end with one schema when two processes migrate at once', async () => {
@@ -132,8 +133,8 @@ describe('PostgreSQL migrations', () => {
     );
     const run = () => promisify(execFile)(process.execPath, [script, urlOf(database), schema, NOW], { timeout: 60_000 });
     const results = await Promise.all([run(), run()]);
-    expect(results.map((r) => JSON.parse(r.stdout) as number[]).sort((a, b) => b.length - a.length)).toEqual([[11, 12], []]);
-    expect(conn.query('SELECT version FROM schema_migrations ORDER BY version').rows).toEqual([{ version: 11 }, { version: 12 }]);
+    expect(results.map((r) => JSON.parse(r.stdout) as number[]).sort((a, b) => b.length - a.length)).toEqual([[11, 12, 15], []]);
+    expect(conn.query('SELECT version FROM schema_migrations ORDER BY version').rows).toEqual([{ version: 11 }, { version: 12 }, { version: 15 }]);
     expect(conn.query('SELECT count(*)::int AS n FROM database_info').rows).toEqual([{ n: 1 }]);
     expect(postgresDrift(conn)).toEqual([]);
   });

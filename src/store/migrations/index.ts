@@ -11,6 +11,7 @@ import { migration as m009 } from './009-refunds.js';
 import { migration as m010 } from './010-declined-starts.js';
 import { migration as m011 } from './011-processor-customers.js';
 import { migration as m012 } from './012-booking-revisions.js';
+import { migration as m015 } from './015-clinic-money-archive.js';
 
 export interface Migration {
   version: number;
@@ -19,6 +20,6 @@ export interface Migration {
 }
 
 /** Forward-only, numbered; `PRAGMA user_version` records the last one applied. */
-export const migrations: readonly Migration[] = [m001, m002, m003, m004, m005, m006, m007, m008, m009, m010, m011, m012];
+export const migrations: readonly Migration[] = [m001, m002, m003, m004, m005, m006, m007, m008, m009, m010, m011, m012, m015];
 
 export const LATEST_VERSION = migrations[migrations.length - 1]!.version;

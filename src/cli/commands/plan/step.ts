@@ -20,7 +20,8 @@ import { getPaymentMethod } from '../../../store/payment-methods.js';
 import { visitQuote } from '../../../billing/quote.js';
 import { chargeConfirmation, confirmCharge } from '../../confirm.js';
 import { performedOf } from '../../../domain/performed.js';
-import { clinicZone } from '../../../store/clinics.js';
+import { clinicLocale, clinicZone } from '../../../store/clinics.js';
+import { workspaceLocale } from '../../locale.js';
 import { getSteps } from '../../../store/plans.js';
 import type { AttachmentRow, PlanRow, StepRow } from '../../../domain/records.js';
 
@@ -79,7 +80,7 @@ export async function run(ctx: Context, ref: string, nText: string, opts: StepOp
         const catalog = services ?? (await loadRegistry(resolveWorkspace(ctx))).services;
         const visit = visitChargeOf(plan, performed ?? performedOf(step), catalog);
         const card = plan.payment_method_id !== null ? getPaymentMethod(store, plan.payment_method_id) : undefined;
-        await confirmCharge(ctx, chargeConfirmation({ subject: `Visit ${n} of plan ${plan.id}, ${plan.name}`, charges: visitQuote(n, visit.amount_minor), currency: plan.currency, card }));
+        await confirmCharge(ctx, chargeConfirmation({ subject: `Visit ${n} of plan ${plan.id}, ${plan.name}`, charges: visitQuote(n, visit.amount_minor), currency: plan.currency, locale: clinicLocale(store, plan.clinic_id, workspaceLocale(ctx)), card }));
       }
     }
     const photos = (opts.photo ?? []).map((file) => readPhoto(resolve(ctx.cwd, file), file));
@@ -102,9 +103,9 @@ export async function run(ctx: Context, ref: string, nText: string, opts: StepOp
       try {
         const outcome = await chargeVisit(charging, getPlan(store, plan.id)!, n, today, services ?? registry.services);
         if (outcome && outcome.charge.status !== 'succeeded') {
-          throw new FailedError(`Step ${n} of plan ${plan.id} is recorded as done, but its charge of ${formatMoney(outcome.charge.amount_minor, outcome.charge.currency)} was ${describeOutcome(outcome)}`, 'declined');
+          throw new FailedError(`Step ${n} of plan ${plan.id} is recorded as done, but its charge of ${formatMoney(outcome.charge.amount_minor, outcome.charge.currency, clinicLocale(store, plan.clinic_id, workspaceLocale(ctx)))} was ${describeOutcome(outcome)}`, 'declined');
         }
-        if (outcome) charged = `; charged ${formatMoney(outcome.charge.amount_minor, outcome.charge.currency)}`;
+        if (outcome) charged = `; charged ${formatMoney(outcome.charge.amount_minor, outcome.charge.currency, clinicLocale(store, plan.clinic_id, workspaceLocale(ctx)))}`;
       } finally {
         charging.gateway.close();
       }

@@ -1,5 +1,6 @@
 import { migration as m011 } from './011-schema.js';
 import { migration as m012 } from './012-booking-revisions.js';
+import { migration as m015 } from './015-clinic-money-archive.js';
 
 /** One PostgreSQL migration: DDL run in one transaction, recorded in schema_migrations. */
 export interface PostgresMigration {
@@ -10,7 +11,7 @@ export interface PostgresMigration {
 }
 
 /** Forward-only, numbered; the first builds SQLite's version 11 whole. */
-export const postgresMigrations: readonly PostgresMigration[] = [m011, m012];
+export const postgresMigrations: readonly PostgresMigration[] = [m011, m012, m015];
 
 export const POSTGRES_LATEST = postgresMigrations[postgresMigrations.length - 1]!.version;
 
