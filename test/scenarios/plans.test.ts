@@ -301,7 +301,7 @@ describe('plan lifecycle', () => {
     expect(c.run('plan', 'list', '--status', 'sleeping').code).toBe(2);
     const piped = c.run('plan', 'list').stdout.trim().split('\n');
     expect(piped).toHaveLength(2);
-    expect(piped[0]!.split('\t').slice(0, 5)).toEqual(['1', 'Zoë Ødegård (A-1001)', 'Comprehensive Acne Resolution', `${ACNE}@3`, 'active']);
+    expect(piped[0]!.split('\t').slice(0, 5)).toEqual(['1', 'Zoë Ødegård (A-1001)', 'Comprehensive Acne Resolution', `${ACNE} v3`, 'active']);
   });
 });
 

@@ -11,8 +11,8 @@ export async function run(ctx: Context, opts: { all?: boolean } = {}): Promise<n
   }
   const { color, tty } = ctx;
   const blank = tty ? color.dim('-') : '';
-  const rows = clinics.map((c) => [color.bold(c.id), c.name, c.timezone, c.currency ?? blank, c.locale ?? blank, c.address ?? blank, c.phone ?? blank, ...(opts.all ? [c.archived_at ? 'archived' : 'in use'] : [])]);
-  const headings = ['ID', 'NAME', 'TIMEZONE', 'CURRENCY', 'LOCALE', 'ADDRESS', 'PHONE', ...(opts.all ? ['STATUS'] : [])];
+  const rows = clinics.map((c) => [color.bold(c.id), c.name, c.timezone, c.address ?? blank, c.phone ?? blank, c.currency ?? blank, c.locale ?? blank, ...(opts.all ? [c.archived_at ? 'archived' : 'in use'] : [])]);
+  const headings = ['ID', 'NAME', 'TIMEZONE', 'ADDRESS', 'PHONE', 'CURRENCY', 'LOCALE', ...(opts.all ? ['STATUS'] : [])];
   if (rows.length > 0) ctx.streams.stdout.write(renderTable(headings, rows, { tty, raw: ctx.options.raw, heading: (t) => color.dim(t) }));
   else ctx.err('No clinics yet; add one with "txplan clinic add <id> --name NAME".');
   return 0;
