@@ -85,6 +85,7 @@ describe('txplan clinic edit', () => {
     expect(JSON.parse(entry!.before)).toEqual({ address: null, phone: null });
     expect(JSON.parse(entry!.after)).toEqual({ address: 'Karl Johans gate 1', phone: '+47 22 00 00 00' });
     expect(run('clinic', 'edit', 'oslo', '--phone', '+47 22 00 00 00').stdout).toContain('nothing changed');
+    expect(json<{ id: string; name: string; currency: string }>('clinic', 'edit', 'oslo', '--name', 'Lumen Oslo Sentrum')).toMatchObject({ id: 'oslo', name: 'Lumen Oslo Sentrum', currency: 'NOK' });
   });
 
   it('refuses a time-zone change while visits are booked ahead, and with --yes says they keep their local time', () => {

@@ -12,11 +12,11 @@ import { findClinic } from './find.js';
  * pick any more.
  */
 export async function run(ctx: Context, id: string, archive: boolean): Promise<number> {
-  const message = await withStore(ctx, (store) =>
+  const { message, clinic } = await withStore(ctx, (store) =>
     store.transaction(() => {
       const read = findClinic(store, id);
       const was = profileOf(read);
-      if ((was.archived_at !== null) === archive) return `Clinic ${read.id} is already ${archive ? 'archived' : 'in use'}; nothing changed.`;
+      if ((was.archived_at !== null) === archive) return { clinic: read, message: `Clinic ${read.id} is already ${archive ? 'archived' : 'in use'}; nothing changed.` };
       const running = archive ? runningPlans(store, read.id) : 0;
       if (running > 0 && !ctx.options.yes) {
         throw new FailedError(`Clinic ${read.id} still has ${running} running plan${running === 1 ? '' : 's'} (prescribed, active or paused); they would go on at an archived clinic. Finish or move them first, or add --yes to archive it anyway`, 'running_plans');
@@ -25,12 +25,14 @@ export async function run(ctx: Context, id: string, archive: boolean): Promise<n
       const next = { ...was, archived_at: archive ? at : null };
       if (!updateClinic(store, read, next)) throw new FailedError(`Clinic ${read.id} changed since you opened it; nothing was saved. Run the command again`, 'conflict');
       recordAudit(store, { at, actor: ctx.actor, action: archive ? 'clinic.archive' : 'clinic.unarchive', entity: 'clinic', entityId: read.id, before: { archived_at: was.archived_at }, after: { archived_at: next.archived_at } });
-      if (ctx.options.json) ctx.json({ ...read, ...next });
-      if (!archive) return `${ctx.color.green('✔')} Clinic ${read.id} is in use again: it is listed and takes new plans.`;
+      const clinic = { ...read, ...next };
+      if (!archive) return { clinic, message: `${ctx.color.green('✔')} Clinic ${read.id} is in use again: it is listed and takes new plans.` };
       const kept = running > 0 ? ` Its ${running} running plan${running === 1 ? ' goes' : 's go'} on unchanged.` : '';
-      return `${ctx.color.green('✔')} Archived clinic ${read.id}: hidden from "txplan clinic list" (see --all) and closed to new plans.${kept}`;
+      return { clinic, message: `${ctx.color.green('✔')} Archived clinic ${read.id}: hidden from "txplan clinic list" (see --all) and closed to new plans.${kept}` };
     }),
   );
-  if (!ctx.options.json) ctx.out(message);
+  // Printed once the change is committed.
+  if (ctx.options.json) ctx.json(clinic);
+  else ctx.out(message);
   return 0;
 }

@@ -29,7 +29,7 @@ export async function run(ctx: Context, id: string, opts: EditClinicOptions): Pr
   const currency = opts.currency === undefined ? undefined : currencyFlag(opts.currency);
   const locale = opts.locale === undefined ? undefined : localeFlag(opts.locale);
 
-  const message = await withStore(ctx, (store) =>
+  const { message, clinic } = await withStore(ctx, (store) =>
     store.transaction(() => {
       const read = findClinic(store, id);
       const was = profileOf(read);
@@ -44,7 +44,7 @@ export async function run(ctx: Context, id: string, opts: EditClinicOptions): Pr
         locale: locale ?? was.locale,
       };
       const changed = (Object.keys(next) as (keyof ClinicProfile)[]).filter((k) => next[k] !== was[k]);
-      if (changed.length === 0) return `Clinic ${read.id} already has these details; nothing changed.`;
+      if (changed.length === 0) return { clinic: read, message: `Clinic ${read.id} already has these details; nothing changed.` };
 
       const notes: string[] = [];
       if (next.timezone !== was.timezone) {
@@ -70,11 +70,13 @@ export async function run(ctx: Context, id: string, opts: EditClinicOptions): Pr
       const before = Object.fromEntries(changed.map((k) => [k, was[k]]));
       const after = Object.fromEntries(changed.map((k) => [k, next[k]]));
       recordAudit(store, { at: ctx.now().toISOString(), actor: ctx.actor, action: 'clinic.edit', entity: 'clinic', entityId: read.id, before, after });
-      if (ctx.options.json) ctx.json({ ...read, ...next });
-      return [`${ctx.color.green('✔')} Changed clinic ${ctx.color.bold(read.id)}: ${changed.map((k) => `${k} ${show(was[k])} → ${show(next[k])}`).join(', ')}.`, ...notes].join('\n');
+      const message = [`${ctx.color.green('✔')} Changed clinic ${ctx.color.bold(read.id)}: ${changed.map((k) => `${k} ${show(was[k])} → ${show(next[k])}`).join(', ')}.`, ...notes].join('\n');
+      return { clinic: { ...read, ...next }, message };
     }),
   );
-  if (!ctx.options.json) ctx.out(message);
+  // Printed once the change is committed.
+  if (ctx.options.json) ctx.json(clinic);
+  else ctx.out(message);
   return 0;
 }
 
