@@ -26,13 +26,13 @@ export function describeCard(card: CardShown | undefined): string {
  * What one plan would be charged, or undefined when it would be charged
  * nothing (a free visit, a cancellation without fee): then nobody is asked.
  */
-export function chargeConfirmation(input: { subject: string; charges: readonly QuotedCharge[]; currency: string; card: CardShown | undefined; when?: string }): Confirmation | undefined {
+export function chargeConfirmation(input: { subject: string; charges: readonly QuotedCharge[]; currency: string; locale?: string | undefined; card: CardShown | undefined; when?: string }): Confirmation | undefined {
   if (input.charges.length === 0) return undefined;
-  const total = formatMoney(totalOf(input.charges), input.currency);
+  const total = formatMoney(totalOf(input.charges), input.currency, input.locale);
   const card = describeCard(input.card);
   const when = input.when ?? 'now';
   return {
-    lines: [`${input.subject} — charged to ${card} ${when}:`, ...input.charges.map((c) => `  ${formatMoney(c.amountMinor, input.currency)}  ${c.what}`)],
+    lines: [`${input.subject} — charged to ${card} ${when}:`, ...input.charges.map((c) => `  ${formatMoney(c.amountMinor, input.currency, input.locale)}  ${c.what}`)],
     question: `Charge ${total} to ${card} ${when}?`,
     summary: `charge ${total} to ${card} ${when} (${input.subject.charAt(0).toLowerCase()}${input.subject.slice(1)}: ${input.charges.map((c) => c.what).join(', ')})`,
   };

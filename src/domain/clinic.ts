@@ -60,3 +60,26 @@ export function checkClinic(input: ClinicInput): ClinicCheck {
   if (problems.length > 0) return { ok: false, problems };
   return { ok: true, clinic: { id, name, address, phone } };
 }
+
+/** A clinic's currency as typed (`nok` or `NOK`): the ISO 4217 code, or a sentence saying what is wrong. */
+export function clinicCurrency(text: string, isCurrency: (code: string) => boolean): { currency: string } | { error: string } {
+  const code = text.trim().toUpperCase();
+  if (!isCurrency(code)) return { error: `"${text}" is not an ISO 4217 currency code; use one such as USD, EUR, NOK or JPY` };
+  return { currency: code };
+}
+
+/** A clinic's locale as typed: the canonical BCP 47 tag the runtime can format in (nb-NO, en-GB), or a sentence saying what is wrong. */
+export function clinicLocale(text: string): { locale: string } | { error: string } {
+  const problem = { error: `"${text}" is not a locale this txplan can write money in; use a BCP 47 tag such as en-US, en-GB, nb-NO or de-DE` };
+  let tag: string;
+  try {
+    const [canonical] = Intl.getCanonicalLocales(text.trim());
+    if (canonical === undefined) return problem;
+    tag = canonical;
+  } catch {
+    return problem;
+  }
+  // A well-formed tag the runtime has no data for would silently fall back to another language.
+  if (Intl.NumberFormat.supportedLocalesOf([tag], { localeMatcher: 'lookup' }).length === 0) return problem;
+  return { locale: tag };
+}

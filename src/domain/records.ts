@@ -155,6 +155,12 @@ export interface Clinic {
   address: string | null;
   phone: string | null;
   created_at: string;
+  /** ISO 4217 code of the plans sold here; null: the workspace's currency. */
+  currency?: string | null;
+  /** BCP 47 tag money and dates are written in for this clinic; null: the workspace's default. */
+  locale?: string | null;
+  /** When the clinic was archived (hidden, no new plans); null while in use. */
+  archived_at?: string | null;
 }
 
 /** What may be kept of a card: the processor's token, brand, last four digits and expiry. */

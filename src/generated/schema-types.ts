@@ -247,6 +247,10 @@ name?: string
  */
 currency?: string
 /**
+ * BCP 47 locale money is written in (handouts, listings, charges), e.g. en-US or nb-NO; a clinic may set its own. Default en-US.
+ */
+locale?: string
+/**
  * IANA time zone, the default for new clinics, e.g. America/New_York.
  */
 timezone?: string

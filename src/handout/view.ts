@@ -87,7 +87,7 @@ export interface HandoutSources {
   view: PlanView;
   payment: PaymentSummary;
   catalog: { services: ReadonlyMap<string, { name: string }>; products: ReadonlyMap<string, { name: string }> };
-  settings: { name?: string | undefined; timezone: string };
+  settings: { name?: string | undefined; timezone: string; locale?: string | undefined };
   now: Date;
 }
 
@@ -128,7 +128,9 @@ function clockTime(hhmm: string): string {
 export function buildHandout(sources: HandoutSources): Handout {
   const { view, payment, catalog, settings } = sources;
   const { plan, snapshot, patient, clinic } = view;
-  const money = (minor: number) => formatMoney(minor, payment.currency);
+  // Money in the currency the plan was sold in, written the clinic's way (nb-NO: "1 500,00 kr").
+  const locale = clinic?.locale ?? settings.locale ?? 'en-US';
+  const money = (minor: number) => formatMoney(minor, payment.currency, locale);
   const serviceName = (id: string) => catalog.services.get(id)?.name ?? id;
   const start = plan.start_date ? parseDate(plan.start_date) : undefined;
   const dateOf = (when: When) => (start ? longDate(formatDate(recommendedDate(start, when))) : null);
@@ -173,7 +175,7 @@ export function buildHandout(sources: HandoutSources): Handout {
   })).filter((group) => group.items.length > 0);
 
   const timed = (when: When, text: string): TimedNote => ({ when: describeWhen(when), date: dateOf(when), text });
-  const cancellation = started && snapshot.cancellation?.min_term_months ? cancellationTerms(snapshot.cancellation.min_term_months, snapshot.cancellation.early_fee, plan.start_date!, plan.currency) : null;
+  const cancellation = started && snapshot.cancellation?.min_term_months ? cancellationTerms(snapshot.cancellation.min_term_months, snapshot.cancellation.early_fee, plan.start_date!, plan.currency, locale) : null;
 
   const handout: Omit<Handout, 'metadata'> = {
     planId: plan.id,
@@ -314,11 +316,11 @@ function noNextCharge(status: PlanStatus): string {
   }
 }
 
-function cancellationTerms(months: number, earlyFee: string | number | undefined, startDate: string, currency: string): { terms: string[] } {
+function cancellationTerms(months: number, earlyFee: string | number | undefined, startDate: string, currency: string, locale: string): { terms: string[] } {
   const until = longDate(formatDate(addMonths(parseDate(startDate)!, months)));
   const terms = [`This program has a minimum term of ${months} month${months === 1 ? '' : 's'}, until ${until}.`];
   const fee = earlyFee === undefined ? undefined : toMinor(earlyFee, currency);
-  if (fee && 'minor' in fee) terms.push(`If you cancel before ${until}, an early cancellation fee of ${formatMoney(fee.minor, currency)} is charged.`);
+  if (fee && 'minor' in fee) terms.push(`If you cancel before ${until}, an early cancellation fee of ${formatMoney(fee.minor, currency, locale)} is charged.`);
   terms.push('You can cancel at any time by telling the clinic; cancelling stops all future charges.');
   return { terms };
 }

@@ -42,6 +42,8 @@ export function isPaid(snapshot: Template, registry: Registry): boolean {
 /** Refusals that hold whatever the patient: retired templates, clinic limits, a missing clinic or payment. */
 export function checkApplicable(request: Pick<ApplyRequest, 'source' | 'snapshot' | 'mode' | 'clinic' | 'payments' | 'patients' | 'registry'>): void {
   const { template } = request.source;
+  if (request.clinic?.archived_at) throw new FailedError(`Clinic "${request.clinic.id}" is archived and takes no new plans; pick another ("txplan clinic list") or bring it back with "txplan clinic unarchive ${request.clinic.id}"`, 'clinic_archived');
+  refuseForeignCurrency(request.clinic, request.snapshot, request.registry, `"${template.id}"`);
   if (template.status === 'retired') throw new FailedError(`Template "${template.id}" is retired and cannot start new plans; pick an active template ("txplan template list")`, 'retired');
   if (request.clinic && template.clinics && !template.clinics.includes(request.clinic.id)) {
     throw new FailedError(`Template "${template.id}" is offered only at ${template.clinics.join(', ')}, not at ${request.clinic.id}; choose one of those clinics`, 'clinic_not_offered');
@@ -59,6 +61,25 @@ export function checkApplicable(request: Pick<ApplyRequest, 'source' | 'snapshot
       );
     }
   }
+}
+
+/** The currency a plan at `clinic` is sold in: the clinic's own, else the workspace's. */
+export function saleCurrency(clinic: Clinic | undefined, registry: Registry): string {
+  return clinic?.currency ?? registry.settings.currency;
+}
+
+/**
+ * Templates and the catalog are priced in the workspace currency, and txplan
+ * never converts money: a priced plan at a clinic that sells in another
+ * currency is refused rather than charged the same numbers in the wrong money.
+ */
+export function refuseForeignCurrency(clinic: Clinic | undefined, snapshot: Template, registry: Registry, what: string): void {
+  const currency = saleCurrency(clinic, registry);
+  if (!clinic || currency === registry.settings.currency || !isPaid(snapshot, registry)) return;
+  throw new FailedError(
+    `Clinic "${clinic.id}" sells in ${currency}, but ${what} is priced in ${registry.settings.currency} (the currency in txplan.yaml) and prices are never converted; apply it at a clinic that sells in ${registry.settings.currency}, or keep ${currency} prices in a workspace whose txplan.yaml says currency: ${currency}`,
+    'currency_mismatch',
+  );
 }
 
 /** What every plan of one application shares, worked out once (git provenance included). */
@@ -89,7 +110,7 @@ export async function prepareApplication(request: ApplyRequest): Promise<Applica
     type: snapshot.type,
     status,
     snapshot: JSON.stringify(snapshot),
-    currency: registry.settings.currency,
+    currency: saleCurrency(request.clinic, registry),
     start_date: startDate,
     end_date: startDate ? planEndDate(snapshot, startDate) : null,
     paused_on: null,

@@ -32,7 +32,7 @@ export async function rolloutTarget(registry: Registry, id: string, version: num
     const provenance = await fileProvenance(current.file);
     return { template: current.template, commit: provenance.commit, dirty: provenance.dirty };
   }
-  if (version > current.template.version) throw new FailedError(`Template "${id}" is at version ${current.template.version}; there is no version ${version} yet`, 'no_such_version');
+  if (version > current.template.version) throw new FailedError(`Template "${id}" is at v${current.template.version}; there is no v${version} yet`, 'no_such_version');
   const seen: number[] = [];
   for (const { commit, content } of await fileHistory(current.file)) {
     let template: Template;
@@ -46,7 +46,7 @@ export async function rolloutTarget(registry: Registry, id: string, version: num
     if (template.version === version) return { template, commit, dirty: false };
   }
   const known = [...new Set(seen)].sort((a, b) => a - b);
-  throw new FailedError(`Template "${id}" has no version ${version} in its git history${known.length ? ` (committed versions: ${known.join(', ')})` : ' (it has no committed history)'}; roll out a committed version`, 'no_such_version');
+  throw new FailedError(`Template "${id}" has no v${version} in its git history${known.length ? ` (committed: ${known.map((v) => `v${v}`).join(', ')})` : ' (it has no committed history)'}; roll out a committed version`, 'no_such_version');
 }
 
 /**

@@ -2,6 +2,7 @@ import type { Catalog, Money, Settings, Template, When } from '../generated/sche
 import { approximateOffsetDays, describeDuration, describeWhen, isTimeZone, monthsWithin, whenFitsDuration } from '../domain/dates.js';
 import { isCurrency, toMinor } from '../domain/money.js';
 import { closest } from '../domain/text.js';
+import { clinicLocale } from '../domain/clinic.js';
 import { containsCardNumber } from '../domain/cards.js';
 import { databaseSettingProblem } from '../store/location.js';
 import type { Finding, PathSegment } from './diagnostics.js';
@@ -137,6 +138,9 @@ export function checkSettings(settings: Settings): Finding[] {
   const findings: Finding[] = [];
   if (settings.currency !== undefined && !isCurrency(settings.currency)) {
     findings.push({ path: ['currency'], code: 'settings-currency', message: `currency "${settings.currency}" is not an ISO 4217 currency code; use one such as USD, EUR or GBP` });
+  }
+  if (settings.locale !== undefined && 'error' in clinicLocale(settings.locale)) {
+    findings.push({ path: ['locale'], code: 'settings-locale', message: `locale "${settings.locale}" is not a locale txplan can write money in; use a BCP 47 tag such as en-US, en-GB or nb-NO` });
   }
   if (settings.timezone !== undefined && !isTimeZone(settings.timezone)) {
     findings.push({ path: ['timezone'], code: 'settings-timezone', message: `timezone "${settings.timezone}" is not an IANA time zone; use one such as America/New_York or Europe/London` });

@@ -17,8 +17,9 @@ export const CATALOG_FILE = 'catalog.yaml';
 export const TEMPLATES_DIR = 'templates';
 export const DATA_DIR = '.txplan';
 
-export const DEFAULT_SETTINGS: Required<Pick<Settings, 'currency' | 'timezone' | 'paper'>> & { payments: { gateway: 'sandbox' | 'stripe' }; billing: { retry_days: number[] } } = {
+export const DEFAULT_SETTINGS: Required<Pick<Settings, 'currency' | 'locale' | 'timezone' | 'paper'>> & { payments: { gateway: 'sandbox' | 'stripe' }; billing: { retry_days: number[] } } = {
   currency: 'USD',
+  locale: 'en-US',
   timezone: 'UTC',
   paper: 'letter',
   payments: { gateway: 'sandbox' },

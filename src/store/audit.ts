@@ -49,20 +49,21 @@ function json(value: unknown): string | null {
 type AuditRow = Omit<AuditEntry, 'before' | 'after'> & { before: string | null; after: string | null };
 
 /**
- * Entries by entity, id and time. A patient's entries include those of the
+ * The entries that match, oldest first; with a limit, the newest `limit` of
+ * them (still oldest first). A patient's entries include those of the
  * patients merged into it: a merge never rewrites the append-only log, so
  * the tombstones' ids are looked up here instead.
  */
 export function listAudit(store: Store, filter: AuditFilter): AuditEntry[] {
   const ids = filter.id === undefined ? null : filter.entity === 'patient' && /^\d+$/.test(filter.id) ? [filter.id, ...mergedInto(store, Number(filter.id)).map(String)] : [filter.id];
-  const rows = store
+  const newest = store
     .statement<[Record<string, unknown>], AuditRow>(
       `SELECT id, at, actor, action, entity, entity_id, before, after FROM audit
        WHERE (@entity IS NULL OR entity = @entity) AND (@ids IS NULL OR entity_id IN (${store.dialect.textsIn('@ids')})) AND (@since IS NULL OR at >= @since) AND (@before IS NULL OR at < @before)
-       ORDER BY id LIMIT @limit`,
+       ORDER BY id DESC LIMIT @limit`,
     )
     .all({ entity: filter.entity ?? null, ids: ids === null ? null : JSON.stringify(ids), since: filter.since ?? null, before: filter.before ?? null, limit: filter.limit ?? store.dialect.noLimit });
-  return rows.map((row) => ({ ...row, before: row.before === null ? null : JSON.parse(row.before), after: row.after === null ? null : JSON.parse(row.after) }));
+  return newest.reverse().map((row) => ({ ...row, before: row.before === null ? null : JSON.parse(row.before), after: row.after === null ? null : JSON.parse(row.after) }));
 }
 
 /** The latest entry about one entity: who last changed it, how and when. */

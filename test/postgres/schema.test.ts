@@ -66,14 +66,15 @@ function failure(run: () => unknown): Error {
 describe('PostgreSQL migrations', () => {
   it('build the latest schema once, record its version, and apply nothing the second time', () => {
     expect(postgresSchemaVersion(conn)).toBe(0);
-    expect(migratePostgres(conn, POSTGRES_LATEST, NOW)).toEqual([11, 12, 13, 14]);
-    expect(POSTGRES_LATEST).toBe(14);
-    expect(postgresSchemaVersion(conn)).toBe(14);
+    expect(migratePostgres(conn, POSTGRES_LATEST, NOW)).toEqual([11, 12, 13, 14, 15]);
+    expect(POSTGRES_LATEST).toBe(15);
+    expect(postgresSchemaVersion(conn)).toBe(15);
     expect(conn.query('SELECT version, applied_at FROM schema_migrations ORDER BY version').rows).toEqual([
       { version: 11, applied_at: NOW },
       { version: 12, applied_at: NOW },
       { version: 13, applied_at: NOW },
       { version: 14, applied_at: NOW },
+      { version: 15, applied_at: NOW },
     ]);
     const info = conn.query<{ singleton: number; id: string; created_at: string }>('SELECT singleton, id, created_at FROM database_info').rows;
     expect(info).toHaveLength(1);
@@ -82,7 +83,7 @@ describe('PostgreSQL migrations', () => {
     expect(tables()).toEqual(expect.arrayContaining(['audit', 'charges', 'declined_starts', 'refunds', 'acknowledged_processor_charges', 'billing_lock', 'sandbox_charges', 'sandbox_refunds', 'attachment_blobs', 'schema_migrations']));
 
     expect(migratePostgres(conn, POSTGRES_LATEST, NOW)).toEqual([]);
-    expect(conn.query('SELECT count(*)::int AS n FROM schema_migrations').rows).toEqual([{ n: 4 }]);
+    expect(conn.query('SELECT count(*)::int AS n FROM schema_migrations').rows).toEqual([{ n: 5 }]);
     expect(conn.query('SELECT count(*)::int AS n FROM database_info').rows).toEqual([{ n: 1 }]);
   });
 
@@ -94,7 +95,7 @@ describe('PostgreSQL migrations', () => {
     const error = failure(() => migratePostgres(conn, POSTGRES_LATEST + 1, NOW, [...postgresMigrations, broken]));
     expect(error).toBeInstanceOf(FailedError);
     expect(error.message).toMatch(new RegExp(`^The database could not be upgraded to schema ${POSTGRES_LATEST + 1} \\(a broken one\\): .*no_such_function.*; nothing was changed$`));
-    expect(conn.query('SELECT version FROM schema_migrations ORDER BY version').rows).toEqual([{ version: 11 }, { version: 12 }, { version: 13 }, { version: 14 }]);
+    expect(conn.query('SELECT version FROM schema_migrations ORDER BY version').rows).toEqual([{ version: 11 }, { version: 12 }, { version: 13 }, { version: 14 }, { version: 15 }]);
     expect(tables()).toEqual(before);
     expect(postgresDrift(conn)).toEqual([]);
     // The connection is usable afterwards: no transaction left open, the lock released.
@@ -129,8 +130,8 @@ describe('PostgreSQL migrations', () => {
     conn.query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'from the future', $1)", [NOW]);
     const error = failure(() => migratePostgres(conn, POSTGRES_LATEST, NOW));
     expect(error).toBeInstanceOf(FailedError);
-    expect(error.message).toBe('The database was written by a newer txplan (schema 99, this one knows 14); upgrade txplan');
-    expect(postgresDrift(conn)).toEqual(['the schema is version 99, newer than this txplan knows (14); upgrade txplan']);
+    expect(error.message).toBe('The database was written by a newer txplan (schema 99, this one knows 15); upgrade txplan');
+    expect(postgresDrift(conn)).toEqual(['the schema is version 99, newer than this txplan knows (15); upgrade txplan']);
   });
 
   it('end with one schema when two processes migrate at once', async () => {
@@ -149,8 +150,8 @@ describe('PostgreSQL migrations', () => {
     );
     const run = () => promisify(execFile)(process.execPath, [script, urlOf(database), schema, NOW], { timeout: 60_000 });
     const results = await Promise.all([run(), run()]);
-    expect(results.map((r) => JSON.parse(r.stdout) as number[]).sort((a, b) => b.length - a.length)).toEqual([[11, 12, 13, 14], []]);
-    expect(conn.query('SELECT version FROM schema_migrations ORDER BY version').rows).toEqual([{ version: 11 }, { version: 12 }, { version: 13 }, { version: 14 }]);
+    expect(results.map((r) => JSON.parse(r.stdout) as number[]).sort((a, b) => b.length - a.length)).toEqual([[11, 12, 13, 14, 15], []]);
+    expect(conn.query('SELECT version FROM schema_migrations ORDER BY version').rows).toEqual([{ version: 11 }, { version: 12 }, { version: 13 }, { version: 14 }, { version: 15 }]);
     expect(conn.query('SELECT count(*)::int AS n FROM database_info').rows).toEqual([{ n: 1 }]);
     expect(postgresDrift(conn)).toEqual([]);
   });

@@ -894,7 +894,7 @@ describe.each(GATEWAYS)('%s', (gateway) => {
       expect(c.bill('2031-02-01', '--clinic', 'main').report.charges).toEqual([]);
 
       const unknown = c.run('billing', 'run', '--clinic', 'nowhere', '--date', '2031-03-01');
-      expect(unknown.code).toBe(2);
+      expect(unknown.code).toBe(1);
       expect(unknown.stderr).toContain('No clinic "nowhere"');
       expect(c.run('billing', 'run', '--date', '2031-02-30').code).toBe(2);
       expect(c.run('billing', 'run', '--date', 'tomorrow').code).toBe(2);

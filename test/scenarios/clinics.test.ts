@@ -98,7 +98,7 @@ describe('txplan clinic list', () => {
     const piped = txplan(['clinic', 'list'], { cwd: ws });
     expect(piped).toEqual({
       code: 0,
-      stdout: 'downtown\tLumen Downtown\tAmerica/New_York\t1 Main St, Springfield\t\noslo\tLumen Oslo\tEurope/Oslo\t\t\'+47 22 00 00 00\n',
+      stdout: 'downtown\tLumen Downtown\tAmerica/New_York\t1 Main St, Springfield\t\t\t\noslo\tLumen Oslo\tEurope/Oslo\t\t\'+47 22 00 00 00\t\t\n',
       stderr: '',
     });
 

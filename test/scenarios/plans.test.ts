@@ -265,7 +265,7 @@ describe('plan lifecycle', () => {
     const id = String(c.json<{ id: number }>('plan', 'apply', 'A-1001', ACNE, '--mode', 'prescribe', '--set', 'goal=Clear skin before the wedding').id);
     const human = c.run('plan', 'save-template', id, 'wedding-acne');
     expect(human.code).toBe(0);
-    expect(human.stdout).toBe(`✔ Saved plan ${id}'s content as templates/wedding-acne.yaml (version 1).\n`);
+    expect(human.stdout).toBe(`✔ Saved plan ${id}'s content as templates/wedding-acne.yaml (v1).\n`);
     expect(parse(readFileSync(join(c.ws, 'templates', 'wedding-acne.yaml'), 'utf8'))).toMatchObject({ id: 'wedding-acne', version: 1, goal: 'Clear skin before the wedding' });
     expect(c.json('plan', 'save-template', id, 'wedding-acne-2')).toEqual({ id: 'wedding-acne-2', file: 'templates/wedding-acne-2.yaml', version: 1, from_plan: Number(id) });
     expect(c.run('plan', 'save-template', id, 'wedding-acne').code).toBe(1);
@@ -301,7 +301,7 @@ describe('plan lifecycle', () => {
     expect(c.run('plan', 'list', '--status', 'sleeping').code).toBe(2);
     const piped = c.run('plan', 'list').stdout.trim().split('\n');
     expect(piped).toHaveLength(2);
-    expect(piped[0]!.split('\t').slice(0, 5)).toEqual(['1', 'Zoë Ødegård (A-1001)', 'Comprehensive Acne Resolution', `${ACNE}@3`, 'active']);
+    expect(piped[0]!.split('\t').slice(0, 5)).toEqual(['1', 'Zoë Ødegård (A-1001)', 'Comprehensive Acne Resolution', `${ACNE} v3`, 'active']);
   });
 });
 
@@ -345,7 +345,7 @@ describe('txplan template rollout', () => {
     // Moved plans are not moved again; the customised one stays behind until someone edits it.
     expect(c.run('template', 'rollout', '--yes', ACNE).stdout).toContain(`Rolled out ${ACNE} v4 to 0 plans (1 skipped)`);
     c.run('plan', 'cancel', '--yes', String(customised), '--reason', 'Test cleanup');
-    expect(c.run('template', 'rollout', '--yes', ACNE).stdout).toContain(`No running plan of ${ACNE} is behind version 4.`);
+    expect(c.run('template', 'rollout', '--yes', ACNE).stdout).toContain(`No running plan of ${ACNE} is behind v4.`);
   });
 
   it('rolls out an earlier committed version with --to-version, and says which versions exist', () => {
@@ -361,7 +361,7 @@ describe('txplan template rollout', () => {
     expect(result.plans[0]!.changes.find((ch) => ch.path === 'goal')!.after).toBe('Goal of version 3');
     const missing = c.run('template', 'rollout', '--yes', 'moderate-acne-program', '--to-version', '1');
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toContain('has no version 1 in its git history (committed versions: 2, 3, 4)');
+    expect(missing.stderr).toContain('has no v1 in its git history (committed: v2, v3, v4)');
   });
 });
 

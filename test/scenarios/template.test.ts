@@ -94,7 +94,7 @@ describe('txplan template new', () => {
     const ws = workspace();
     const result = txplan(['template', 'new', 'brow-lamination', '--weeks', '6', '--name', 'Brow Lamination', '--goal', 'Fuller, tidier brows'], { cwd: ws });
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain('Created templates/brow-lamination.yaml (version 1)');
+    expect(result.stdout).toContain('Created templates/brow-lamination.yaml (v1)');
     const text = readFileSync(join(ws, 'templates', 'brow-lamination.yaml'), 'utf8');
     expect(text.startsWith('# yaml-language-server: $schema=../schemas/template.schema.json\n')).toBe(true);
     expect(parse(text)).toMatchObject({ id: 'brow-lamination', version: 1, name: 'Brow Lamination', type: 'pay-as-you-go', status: 'active', goal: 'Fuller, tidier brows', duration: { weeks: 6 } });

@@ -13,6 +13,7 @@ import { migration as m011 } from './011-processor-customers.js';
 import { migration as m012 } from './012-booking-revisions.js';
 import { migration as m013 } from './013-patient-records.js';
 import { migration as m014 } from './014-patient-notes.js';
+import { migration as m015 } from './015-clinic-money-archive.js';
 
 export interface Migration {
   version: number;
@@ -21,6 +22,6 @@ export interface Migration {
 }
 
 /** Forward-only, numbered; `PRAGMA user_version` records the last one applied. */
-export const migrations: readonly Migration[] = [m001, m002, m003, m004, m005, m006, m007, m008, m009, m010, m011, m012, m013, m014];
+export const migrations: readonly Migration[] = [m001, m002, m003, m004, m005, m006, m007, m008, m009, m010, m011, m012, m013, m014, m015];
 
 export const LATEST_VERSION = migrations[migrations.length - 1]!.version;

@@ -8,7 +8,7 @@ import { moneyWords } from '../../../domain/money.js';
 import { readSettings } from '../../../registry/settings.js';
 import { listAudit } from '../../../store/audit.js';
 
-export async function run(ctx: Context, opts: { entity?: string; id?: string; since?: string; until?: string; limit?: string }): Promise<number> {
+export async function run(ctx: Context, opts: { entity?: string; id?: string; since?: string; until?: string; limit?: string; reverse?: boolean }): Promise<number> {
   if (opts.id !== undefined && opts.entity === undefined) throw new UsageError('--id needs --entity, e.g. --entity plan --id 12');
   if (opts.limit !== undefined && !/^[1-9]\d*$/.test(opts.limit)) throw new UsageError(`--limit "${opts.limit}" is not a positive whole number`);
   // Entries are stamped in UTC; what is typed is read in the workspace's time zone (txplan.yaml timezone).
@@ -22,7 +22,8 @@ export async function run(ctx: Context, opts: { entity?: string; id?: string; si
   const before = opts.until !== undefined ? endOf(moment('--until', opts.until), zone) : undefined;
   if (since && before && before <= since) throw new UsageError(`--until ${opts.until} is before --since ${opts.since}; swap them`);
   return withStore(ctx, (store) => {
-    const entries = listAudit(store, { entity: opts.entity, id: opts.id, since: since?.toISOString(), before: before?.toISOString(), limit: opts.limit !== undefined ? Number(opts.limit) : undefined });
+    const found = listAudit(store, { entity: opts.entity, id: opts.id, since: since?.toISOString(), before: before?.toISOString(), limit: opts.limit !== undefined ? Number(opts.limit) : undefined });
+    const entries = opts.reverse ? found.reverse() : found;
     if (ctx.options.json) {
       ctx.json(entries);
       return 0;

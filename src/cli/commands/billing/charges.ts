@@ -8,6 +8,8 @@ import { formatMoney } from '../../../domain/money.js';
 import { listCharges, listDeclinedStarts } from '../../../store/charges.js';
 import { listRefunds, refundTotals } from '../../../store/refunds.js';
 import { needsPatient } from '../../../billing/gateway.js';
+import { planLocales } from '../../../store/clinics.js';
+import { workspaceLocale } from '../../locale.js';
 import type { ChargeStatus } from '../../../domain/records.js';
 
 const STATUSES: readonly ChargeStatus[] = ['pending', 'succeeded', 'failed'];
@@ -56,17 +58,21 @@ export async function run(ctx: Context, opts: { plan?: string; patient?: string;
       ctx.json(rows);
       return 0;
     }
-    const refundCell = (id: number, currency: string) => {
+    // Each amount in its own currency, written the way its plan's clinic writes money.
+    const locales = planLocales(store);
+    const fallback = workspaceLocale(ctx);
+    const money = (minor: number, currency: string, planId: number | null) => formatMoney(minor, currency, (planId !== null ? locales.get(planId) : undefined) ?? fallback);
+    const refundCell = (id: number, currency: string, planId: number) => {
       const { succeeded_minor: done, pending_minor: pending } = refunded.get(id) ?? none;
       if (done === 0 && pending === 0) return '';
-      return [done > 0 ? formatMoney(done, currency) : '', pending > 0 ? `${formatMoney(pending, currency)} pending` : ''].filter(Boolean).join(' + ');
+      return [done > 0 ? money(done, currency, planId) : '', pending > 0 ? `${money(pending, currency, planId)} pending` : ''].filter(Boolean).join(' + ');
     };
     const { color } = ctx;
     const status = (s: string) => (s === 'succeeded' ? color.green(s) : s === 'failed' ? color.red(s) : color.yellow(s));
     const what = (c: (typeof charges)[number]) => (c.kind === 'installment' ? `installment ${c.installment}` : c.kind === 'step' ? `visit ${c.step_n}` : 'early cancellation fee');
     const rows = [
-      ...charges.map((c) => ({ due: c.due_date, id: c.id, cells: [String(c.id), String(c.plan_id), what(c), c.due_date, formatMoney(c.amount_minor, c.currency), status(c.status), String(c.attempts), refundCell(c.id, c.currency), [c.decline_code ? `${c.decline_code}${c.next_attempt_on ? `, retry ${c.next_attempt_on}` : ''}${c.status === 'failed' && needsPatient(c.decline_code) ? ', needs the patient' : ''}` : '', c.note ?? ''].filter(Boolean).join('; ')] })),
-      ...declined.map((d) => ({ due: d.due_date, id: d.charge_id, cells: [String(d.charge_id), '—', `installment ${d.installment}`, d.due_date, formatMoney(d.amount_minor, d.currency), status('failed'), String(d.attempts), '', `${d.decline_code ?? 'declined'}; start declined, plan ${d.removed_plan_id} not kept (patient ${d.patient_id})`] })),
+      ...charges.map((c) => ({ due: c.due_date, id: c.id, cells: [String(c.id), String(c.plan_id), what(c), c.due_date, money(c.amount_minor, c.currency, c.plan_id), status(c.status), String(c.attempts), refundCell(c.id, c.currency, c.plan_id), [c.decline_code ? `${c.decline_code}${c.next_attempt_on ? `, retry ${c.next_attempt_on}` : ''}${c.status === 'failed' && needsPatient(c.decline_code) ? ', needs the patient' : ''}` : '', c.note ?? ''].filter(Boolean).join('; ')] })),
+      ...declined.map((d) => ({ due: d.due_date, id: d.charge_id, cells: [String(d.charge_id), '—', `installment ${d.installment}`, d.due_date, money(d.amount_minor, d.currency, null), status('failed'), String(d.attempts), '', `${d.decline_code ?? 'declined'}; start declined, plan ${d.removed_plan_id} not kept (patient ${d.patient_id})`] })),
     ].sort((a, b) => (a.due < b.due ? -1 : a.due > b.due ? 1 : a.id - b.id));
     ctx.streams.stdout.write(
       renderTable(

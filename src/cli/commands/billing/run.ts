@@ -3,7 +3,7 @@ import { withStore } from '../../store.js';
 import { resolveWorkspace } from '../../workspace.js';
 import { chargingContext } from '../../billing.js';
 import { progressBar } from '../../progress.js';
-import { UsageError } from '../../../errors.js';
+import { NotFoundError, UsageError } from '../../../errors.js';
 import { parseDate } from '../../../domain/dates.js';
 import { formatMoney } from '../../../domain/money.js';
 import { readSettings } from '../../../registry/settings.js';
@@ -18,7 +18,7 @@ export async function run(ctx: Context, opts: { date?: string; dryRun?: boolean;
   if (opts.wait !== undefined && !/^\d+$/.test(opts.wait)) throw new UsageError(`--wait "${opts.wait}" is not a number of seconds`);
   const settings = readSettings(resolveWorkspace(ctx));
   return withStore(ctx, async (store) => {
-    if (opts.clinic !== undefined && !getClinic(store, opts.clinic)) throw new UsageError(`No clinic "${opts.clinic}"; "txplan clinic list" shows them`);
+    if (opts.clinic !== undefined && !getClinic(store, opts.clinic)) throw new NotFoundError(`No clinic "${opts.clinic}"; "txplan clinic list --all" shows them`);
     // Before the lock and the processor: a refused date writes nothing.
     const ahead = date && !opts.dryRun ? futureDateRefusal(date, billingTodays(store, opts.clinic, settings.timezone, ctx.now())) : undefined;
     if (ahead) throw new UsageError(ahead, 'future_date');

@@ -3,7 +3,8 @@ import { withStore } from '../../store.js';
 import { resolveWorkspace } from '../../workspace.js';
 import { readSettings } from '../../../registry/settings.js';
 import { isTimeZone } from '../../../domain/dates.js';
-import { checkClinic, type ClinicFields } from '../../../domain/clinic.js';
+import { checkClinic, clinicCurrency, clinicLocale, type ClinicFields } from '../../../domain/clinic.js';
+import { isCurrency } from '../../../domain/money.js';
 import { getClinic, insertClinic } from '../../../store/clinics.js';
 import { recordAudit } from '../../../store/audit.js';
 import { FailedError, UsageError } from '../../../errors.js';
@@ -14,14 +15,18 @@ export interface AddClinicOptions {
   timezone?: string | undefined;
   address?: string | undefined;
   phone?: string | undefined;
+  currency?: string | undefined;
+  locale?: string | undefined;
 }
 
 export async function run(ctx: Context, id: string, opts: AddClinicOptions): Promise<number> {
   const name = opts.name ?? (await askName(ctx));
   const fields = validate(id, { ...opts, name });
   const timezone = clinicTimeZone(ctx, opts.timezone);
+  const currency = opts.currency === undefined ? null : currencyFlag(opts.currency);
+  const locale = opts.locale === undefined ? null : localeFlag(opts.locale);
 
-  const clinic: Clinic = { id: fields.id, name: fields.name, timezone, address: fields.address, phone: fields.phone, created_at: ctx.now().toISOString() };
+  const clinic: Clinic = { id: fields.id, name: fields.name, timezone, address: fields.address, phone: fields.phone, created_at: ctx.now().toISOString(), currency, locale, archived_at: null };
   await withStore(ctx, (store) =>
     store.transaction(() => {
       if (getClinic(store, clinic.id)) throw new FailedError(`Clinic "${clinic.id}" already exists; choose another id ("txplan clinic list" shows the clinics)`, 'exists');
@@ -31,7 +36,7 @@ export async function run(ctx: Context, id: string, opts: AddClinicOptions): Pro
   );
 
   if (ctx.options.json) ctx.json(clinic);
-  else ctx.out(`${ctx.color.green('✔')} Added clinic ${ctx.color.bold(clinic.id)} (${clinic.name}, ${clinic.timezone}).`);
+  else ctx.out(`${ctx.color.green('✔')} Added clinic ${ctx.color.bold(clinic.id)} (${clinic.name}, ${[clinic.timezone, clinic.currency, clinic.locale].filter(Boolean).join(', ')}).`);
   return 0;
 }
 
@@ -41,7 +46,21 @@ async function askName(ctx: Context): Promise<string> {
   return prompter.input('Clinic name:', { validate: (v) => (v.trim() ? true : 'Write the name patients know the clinic by.') });
 }
 
-function validate(id: string, input: AddClinicOptions & { name: string }): ClinicFields {
+/** --currency: an ISO 4217 code (the plans sold at the clinic are in it). */
+export function currencyFlag(text: string): string {
+  const checked = clinicCurrency(text, isCurrency);
+  if ('error' in checked) throw new UsageError(`--currency ${checked.error}`);
+  return checked.currency;
+}
+
+/** --locale: a BCP 47 tag the runtime can format money in. */
+export function localeFlag(text: string): string {
+  const checked = clinicLocale(text);
+  if ('error' in checked) throw new UsageError(`--locale ${checked.error}`);
+  return checked.locale;
+}
+
+export function validate(id: string, input: { name: string; address?: string | undefined; phone?: string | undefined }): ClinicFields {
   const check = checkClinic({ id, name: input.name, address: input.address, phone: input.phone });
   if (check.ok) return check.clinic;
   // A card number is refused input (exit 1); any other bad value is a malformed argument (exit 2).
@@ -53,7 +72,7 @@ function validate(id: string, input: AddClinicOptions & { name: string }): Clini
 }
 
 /** --timezone, else the workspace's default (SPEC §2); either must be an IANA zone. */
-function clinicTimeZone(ctx: Context, flag: string | undefined): string {
+export function clinicTimeZone(ctx: Context, flag: string | undefined): string {
   if (flag !== undefined) {
     const zone = flag.trim();
     if (!isTimeZone(zone) || zone === '') throw new UsageError(`--timezone "${flag}" is not an IANA time zone; use one such as America/New_York or Europe/London`);

@@ -6,7 +6,7 @@ import { resolveWorkspace } from '../../workspace.js';
 import { assertNotArchived, findPatient, knownPatients, withStore } from '../../store.js';
 import { progressBar } from '../../progress.js';
 import { editSnapshot } from '../../editor.js';
-import { CancelledError, FailedError, UsageError } from '../../../errors.js';
+import { CancelledError, FailedError, NotFoundError, UsageError } from '../../../errors.js';
 import { formatDate, parseDate, todayIn, describeDuration, type PlainDate } from '../../../domain/dates.js';
 import { formatMoney } from '../../../domain/money.js';
 import { minorOf } from '../../../domain/pricing.js';
@@ -204,11 +204,11 @@ async function askMode(prompter: Prompter): Promise<ApplyMode | 'save'> {
 async function chooseClinic(store: Store, id: string | undefined, mode: ApplyMode, template: Template, prompter: Prompter | undefined): Promise<Clinic | undefined> {
   if (id !== undefined) {
     const clinic = getClinic(store, id);
-    if (!clinic) throw new FailedError(`No clinic "${id}"; "txplan clinic list" shows them, "txplan clinic add" adds one`, 'not_found');
+    if (!clinic) throw new NotFoundError(`No clinic "${id}"; "txplan clinic list" shows them, "txplan clinic add" adds one`);
     return clinic;
   }
   if (mode !== 'start') return undefined;
-  const offered = listClinics(store).filter((c) => !template.clinics || template.clinics.includes(c.id));
+  const offered = listClinics(store, { all: false }).filter((c) => !template.clinics || template.clinics.includes(c.id));
   if (offered.length === 1) return offered[0];
   if (offered.length === 0) throw new FailedError(`No clinic offers "${template.id}" yet; add one with "txplan clinic add"`, 'clinic_required');
   if (!prompter) return undefined; // checkApplicable names the missing flag
@@ -361,7 +361,7 @@ function reportBulkStart(ctx: Context, outcome: BulkStart, summary: string, save
     });
   } else {
     const { color } = ctx;
-    if (saved) ctx.out(`${color.green('✔')} Saved the customised plan as ${color.bold(saved)} (version 1).`);
+    if (saved) ctx.out(`${color.green('✔')} Saved the customised plan as ${color.bold(saved)} (v1).`);
     if (outcome.started.length > 0) {
       ctx.out(`${color.green('✔')} Started ${outcome.started.length} of ${outcome.total} plans: ${outcome.started.map((s) => `plan ${s.plan} for ${patientLabel(s.patient)}`).join(', ')}; ${summary}.`);
     }
@@ -379,20 +379,21 @@ function reportBulkStart(ctx: Context, outcome: BulkStart, summary: string, save
 function startConfirmation(registry: Registry, snapshot: Template, patients: readonly Patient[], payments: ReadonlyMap<number, PaymentMethodDetails>, clinic: Clinic, start: PlainDate, now: Date, chargeNow: boolean): Confirmation | undefined {
   if (snapshot.type !== 'monthly' || !snapshot.pricing) return undefined;
   const currency = registry.settings.currency;
+  const locale = clinic.locale ?? registry.settings.locale;
   const fee = minorOf(snapshot.pricing.monthly_fee, currency);
   const fees = Array.from({ length: snapshot.duration.months ?? 0 }, () => fee);
   // What falls due at once: installment 1 (unless the start is in the future), and a backdated start's installments already due.
   const charges = startCharges(fees, start, todayIn(clinic.timezone, now), { chargeNow });
-  const each = patients.filter((p) => payments.has(p.id)).map((p) => chargeConfirmation({ subject: `${p.first_name} ${p.last_name}, ${snapshot.name}`, charges, currency, card: payments.get(p.id) }));
+  const each = patients.filter((p) => payments.has(p.id)).map((p) => chargeConfirmation({ subject: `${p.first_name} ${p.last_name}, ${snapshot.name}`, charges, currency, locale, card: payments.get(p.id) }));
   const asked = each.filter((c) => c !== undefined).length;
-  const total = formatMoney(totalOf(charges) * asked, currency);
+  const total = formatMoney(totalOf(charges) * asked, currency, locale);
   return combineConfirmations(each, (n) => `Charge ${total} in all to ${n} patients' cards now?`, (n) => `charge ${total} in all to ${n} patients' cards now (${snapshot.name})`);
 }
 
 function describeApplication(registry: Registry, snapshot: Template, patients: readonly Patient[] | undefined, mode: ApplyMode, clinic: Clinic | undefined, start: PlainDate | undefined): string {
   const who = patients === undefined ? '' : ` for ${patients.length === 1 ? `${patients[0]!.first_name} ${patients[0]!.last_name}` : `${patients.length} patients`}`;
   const price = snapshot.type === 'monthly' && snapshot.pricing
-    ? `${formatMoney(minorOf(snapshot.pricing.monthly_fee, registry.settings.currency), registry.settings.currency)}/month × ${snapshot.duration.months}`
+    ? `${formatMoney(minorOf(snapshot.pricing.monthly_fee, registry.settings.currency), registry.settings.currency, clinic?.locale ?? registry.settings.locale)}/month × ${snapshot.duration.months}`
     : 'pay per visit';
   const where = clinic ? ` at ${clinic.name}` : '';
   const when = start ? ` from ${formatDate(start)}` : '';
@@ -406,7 +407,7 @@ function report(ctx: Context, result: { saved: string | undefined; plans: number
     return;
   }
   const { color } = ctx;
-  if (result.saved) ctx.out(`${color.green('✔')} Saved the customised plan as ${color.bold(result.saved)} (version 1).`);
+  if (result.saved) ctx.out(`${color.green('✔')} Saved the customised plan as ${color.bold(result.saved)} (v1).`);
   if (result.plans.length === 0) return;
   const ids = result.plans.length === 1 ? `plan ${result.plans[0]}` : `${result.plans.length} plans (${result.plans[0]}–${result.plans[result.plans.length - 1]})`;
   ctx.out(`${color.green('✔')} ${result.mode === 'start' ? 'Started' : 'Prescribed'} ${color.bold(ids)}: ${result.summary!.replace(/^(Start|Prescribe) /, '')}.`);

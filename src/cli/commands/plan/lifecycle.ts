@@ -3,7 +3,7 @@ import type { Context } from '../../context.js';
 import { assertNotArchived, findPlan, withStore } from '../../store.js';
 import { resolveWorkspace } from '../../workspace.js';
 import { editSnapshot } from '../../editor.js';
-import { FailedError, UsageError } from '../../../errors.js';
+import { FailedError, NotFoundError, UsageError } from '../../../errors.js';
 import { checkTarget, writeFileAtomically } from '../../../files.js';
 import { formatDate, parseDate, todayIn, type PlainDate } from '../../../domain/dates.js';
 import { refuseCardNumbers } from '../../../domain/cards.js';
@@ -74,11 +74,15 @@ export async function start(ctx: Context, ref: string, opts: StartOptions): Prom
     assertAllowed(plan, 'start');
     assertNotArchived(getPatient(store, plan.patient_id)!);
     const snapshot = JSON.parse(plan.snapshot) as Template;
-    const clinics = (opts.clinic ?? plan.clinic_id) ? [] : listClinics(store);
+    const clinics = (opts.clinic ?? plan.clinic_id) ? [] : listClinics(store, { all: false });
     const clinicId = opts.clinic ?? plan.clinic_id ?? (clinics.length === 1 ? clinics[0]!.id : undefined);
     if (!clinicId) throw new FailedError('Starting a program needs a clinic; add --clinic ID ("txplan clinic list" shows them)', 'clinic_required');
     const clinic = getClinic(store, clinicId);
-    if (!clinic) throw new FailedError(`No clinic "${clinicId}"; "txplan clinic list" shows them`, 'not_found');
+    if (!clinic) throw new NotFoundError(`No clinic "${clinicId}"; "txplan clinic list" shows them`);
+    if (clinic.archived_at && clinic.id !== plan.clinic_id) throw new FailedError(`Clinic "${clinic.id}" is archived and takes no new plans; pick another ("txplan clinic list") or bring it back with "txplan clinic unarchive ${clinic.id}"`, 'clinic_archived');
+    if ((clinic.currency ?? registry.settings.currency) !== plan.currency && isPaid(snapshot, registry)) {
+      throw new FailedError(`Clinic "${clinic.id}" sells in ${clinic.currency ?? registry.settings.currency}, but plan ${plan.id} was prescribed in ${plan.currency} and prices are never converted; start it at a clinic that sells in ${plan.currency}`, 'currency_mismatch');
+    }
     if (snapshot.clinics && !snapshot.clinics.includes(clinic.id)) throw new FailedError(`Plan ${plan.id} is offered only at ${snapshot.clinics.join(', ')}, not at ${clinic.id}`, 'clinic_not_offered');
     const startDate = opts.start !== undefined ? date(opts.start, '--start') : todayIn(clinic.timezone, ctx.now());
     const day = todayIn(clinic.timezone, ctx.now());
@@ -99,7 +103,7 @@ export async function start(ctx: Context, ref: string, opts: StartOptions): Prom
         const fees = Array.from({ length: content.duration.months ?? 0 }, (_, i) => (revision?.price && i + 1 >= revision.price.fromInstallment ? revision.price.afterMinor : (feeForInstallment(prices, i + 1) ?? 0)));
         // What falls due at once: installment 1 (unless the start is in the future), and a backdated start's installments already due.
         const charges = startCharges(fees, startDate, day, { offsetMonths: plan.billing_offset_months, chargeNow: opts.chargeNow ?? false });
-        await confirmCharge(ctx, chargeConfirmation({ subject: `Plan ${plan.id}, ${content.name}`, charges, currency: plan.currency, card: payment ?? saved }));
+        await confirmCharge(ctx, chargeConfirmation({ subject: `Plan ${plan.id}, ${content.name}`, charges, currency: plan.currency, locale: clinic.locale ?? registry.settings.locale, card: payment ?? saved }));
       }
       let paymentMethodId = plan.payment_method_id;
       if (payment) paymentMethodId = store.transaction(() => savePaymentMethod(store, { patient_id: plan.patient_id, ...payment, created_at: ctx.now().toISOString() }));
@@ -107,10 +111,10 @@ export async function start(ctx: Context, ref: string, opts: StartOptions): Prom
       const started = startPlan(store, current, { clinic, start: startDate, paymentMethodId }, { actor: ctx.actor, now: ctx.now() });
       // A declined first installment puts the plan back as it was: prescribed, without dates.
       const outcomes = await startProgram(charging, started, day, () => unstartPlan(store, current, started, { actor: ctx.actor, now: ctx.now() }), opts.chargeNow ?? false);
-      for (const outcome of outcomes.filter((o) => o.charge.status !== 'succeeded')) ctx.err(`txplan: installment ${outcome.charge.installment} of ${formatMoney(outcome.charge.amount_minor, outcome.charge.currency)} was ${describeOutcome(outcome)}`);
+      for (const outcome of outcomes.filter((o) => o.charge.status !== 'succeeded')) ctx.err(`txplan: installment ${outcome.charge.installment} of ${formatMoney(outcome.charge.amount_minor, outcome.charge.currency, clinic.locale ?? registry.settings.locale)} was ${describeOutcome(outcome)}`);
       const charged = outcomes.filter((o) => o.charge.status === 'succeeded');
       const later = started.type === 'monthly' && charged.length === 0 && started.start_date! > formatDate(day) ? ` Installment 1 is charged on ${started.start_date} by the billing run.` : '';
-      const paid = charged.length > 1 ? ` Charged installments ${charged.map((o) => o.charge.installment).join(', ')} (${formatMoney(charged.reduce((sum, o) => sum + o.charge.amount_minor, 0), started.currency)}), already due.` : '';
+      const paid = charged.length > 1 ? ` Charged installments ${charged.map((o) => o.charge.installment).join(', ')} (${formatMoney(charged.reduce((sum, o) => sum + o.charge.amount_minor, 0), started.currency, clinic.locale ?? registry.settings.locale)}), already due.` : '';
       const version = newer ? ` on ${plan.template_id} v${newer.target.template.version}` : '';
       return done(ctx, store, getPlan(store, started.id) ?? started, `Started plan ${plan.id}${version} at ${clinic.name}: ${started.start_date} → ${started.end_date}.${later}${paid}`);
     } finally {
@@ -297,7 +301,7 @@ export async function saveTemplate(ctx: Context, ref: string, newId: string): Pr
     const file = await writeNewTemplate(registry, newId, templateText(asNewTemplate(JSON.parse(plan.snapshot) as Template, newId)));
     const shown = relative(ctx.cwd, file) || file;
     if (ctx.options.json) ctx.json({ id: newId, file: shown, version: 1, from_plan: plan.id });
-    else ctx.out(`${ctx.color.green('✔')} Saved plan ${plan.id}'s content as ${ctx.color.bold(shown)} (version 1).`);
+    else ctx.out(`${ctx.color.green('✔')} Saved plan ${plan.id}'s content as ${ctx.color.bold(shown)} (v1).`);
     return 0;
   });
 }

@@ -2,10 +2,10 @@ import type { Context } from '../../context.js';
 import { renderTable } from '../../output/table.js';
 import { findPatient, withStore } from '../../store.js';
 import { listPlans } from '../../../store/plans.js';
-import { UsageError } from '../../../errors.js';
+import { NotFoundError, UsageError } from '../../../errors.js';
 import { todayIn } from '../../../domain/dates.js';
 import { isOverdue } from '../../../billing/plan.js';
-import { clinicZone } from '../../../store/clinics.js';
+import { clinicZone, getClinic } from '../../../store/clinics.js';
 import { readSettings } from '../../../registry/settings.js';
 import { resolveWorkspace } from '../../workspace.js';
 import { PLAN_STATUSES, type PlanStatus } from '../../../domain/records.js';
@@ -23,6 +23,7 @@ export async function run(ctx: Context, opts: ListOptions): Promise<number> {
     throw new UsageError(`--status "${opts.status}" is not a plan status; use one of ${PLAN_STATUSES.join(', ')}`);
   }
   return withStore(ctx, (store) => {
+    if (opts.clinic !== undefined && !getClinic(store, opts.clinic)) throw new NotFoundError(`No clinic "${opts.clinic}"; "txplan clinic list --all" shows them`);
     const patientId = opts.patient !== undefined ? findPatient(store, opts.patient).id : undefined;
     let plans = listPlans(store, { patientId, status: opts.status as PlanStatus | undefined, templateId: opts.template, clinicId: opts.clinic, withPendingSteps: opts.overdue });
     if (opts.overdue) {
@@ -39,7 +40,7 @@ export async function run(ctx: Context, opts: ListOptions): Promise<number> {
     ctx.streams.stdout.write(
       renderTable(
         ['ID', 'PATIENT', 'PLAN', 'TEMPLATE', 'STATUS', 'CLINIC', 'START', 'END'],
-        plans.map((p) => [String(p.id), `${p.patient_name}${p.patient_mrn ? ` (${p.patient_mrn})` : ''}`, p.name, `${p.template_id}@${p.template_version}`, status(p.status), p.clinic_id ?? '', p.start_date ?? '', p.end_date ?? '']),
+        plans.map((p) => [String(p.id), `${p.patient_name}${p.patient_mrn ? ` (${p.patient_mrn})` : ''}`, p.name, `${p.template_id} v${p.template_version}`, status(p.status), p.clinic_id ?? '', p.start_date ?? '', p.end_date ?? '']),
         { tty: ctx.tty, raw: ctx.options.raw, heading: (t) => color.dim(t) },
       ),
     );

@@ -63,7 +63,8 @@ export async function showPlan(ctx: Context, store: Store, registry: Registry, r
 function render(ctx: Context, registry: Registry, view: PlanView, from: Origin, record: { payments: PaymentItem[]; totals: { paid_minor: number; refunded_minor: number; net_minor: number }; history: AuditEntry[]; charges: readonly ChargeRow[] }): string {
   const { color } = ctx;
   const { plan, snapshot, patient, clinic } = view;
-  const money = (minor: number) => formatMoney(minor, plan.currency);
+  // In the currency the plan was sold in, written the clinic's way (its locale, else the workspace's).
+  const money = (minor: number) => formatMoney(minor, plan.currency, clinic?.locale ?? registry.settings.locale);
   // Times in the plan's clinic's zone, or the workspace's before it has a clinic.
   const when = (at: string) => formatInstant(at, clinic?.timezone ?? registry.settings.timezone);
   const last = (action: string) => record.history.filter((e) => e.action === action).at(-1);

@@ -21,7 +21,8 @@ import { getPaymentMethod } from '../../../store/payment-methods.js';
 import { visitQuote } from '../../../billing/quote.js';
 import { chargeConfirmation, confirmCharge } from '../../confirm.js';
 import { performedOf } from '../../../domain/performed.js';
-import { clinicZone } from '../../../store/clinics.js';
+import { clinicLocale, clinicZone } from '../../../store/clinics.js';
+import { workspaceLocale } from '../../locale.js';
 import { getSteps } from '../../../store/plans.js';
 import type { AttachmentRow, PlanRow, StepRow } from '../../../domain/records.js';
 
@@ -85,7 +86,7 @@ export async function run(ctx: Context, ref: string, nText: string, opts: StepOp
         const catalog = services ?? (await loadRegistry(resolveWorkspace(ctx))).services;
         const visit = visitChargeOf(plan, performed ?? performedOf(step), catalog);
         const card = plan.payment_method_id !== null ? getPaymentMethod(store, plan.payment_method_id) : undefined;
-        await confirmCharge(ctx, chargeConfirmation({ subject: `Visit ${n} of plan ${plan.id}, ${plan.name}`, charges: visitQuote(n, visit.amount_minor), currency: plan.currency, card }));
+        await confirmCharge(ctx, chargeConfirmation({ subject: `Visit ${n} of plan ${plan.id}, ${plan.name}`, charges: visitQuote(n, visit.amount_minor), currency: plan.currency, locale: clinicLocale(store, plan.clinic_id, workspaceLocale(ctx)), card }));
       }
     }
     const photos = (opts.photo ?? []).map((file) => readPhoto(resolve(ctx.cwd, file), file));
@@ -108,9 +109,9 @@ export async function run(ctx: Context, ref: string, nText: string, opts: StepOp
       try {
         const outcome = await chargeVisit(charging, getPlan(store, plan.id)!, n, today, services ?? registry.services);
         if (outcome && outcome.charge.status !== 'succeeded') {
-          throw new FailedError(`Step ${n} of plan ${plan.id} is recorded as done, but its charge of ${formatMoney(outcome.charge.amount_minor, outcome.charge.currency)} was ${describeOutcome(outcome)}`, 'declined');
+          throw new FailedError(`Step ${n} of plan ${plan.id} is recorded as done, but its charge of ${formatMoney(outcome.charge.amount_minor, outcome.charge.currency, clinicLocale(store, plan.clinic_id, workspaceLocale(ctx)))} was ${describeOutcome(outcome)}`, 'declined');
         }
-        if (outcome) charged = `; charged ${formatMoney(outcome.charge.amount_minor, outcome.charge.currency)}`;
+        if (outcome) charged = `; charged ${formatMoney(outcome.charge.amount_minor, outcome.charge.currency, clinicLocale(store, plan.clinic_id, workspaceLocale(ctx)))}`;
         const earlier = outcome ? undefined : visitChargeFor(store, plan.id, n);
         if (earlier && earlier.charge.status === 'succeeded' && earlier.refundedMinor >= earlier.charge.amount_minor) {
           // A visit has one charge (its key names the plan and the step): one undone after its refund is not charged again here.

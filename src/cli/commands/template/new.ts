@@ -43,7 +43,7 @@ export async function run(ctx: Context, idArg: string | undefined, opts: NewOpti
   const file = await writeNewTemplate(registry, id, text);
   const shown = relative(ctx.cwd, file);
   if (ctx.options.json) ctx.json({ id, file: shown, version: 1 });
-  else ctx.out(`${ctx.color.green('✔')} Created ${ctx.color.bold(shown)} (version 1). Edit its schedule and home care, then run "txplan template validate ${shown}".`);
+  else ctx.out(`${ctx.color.green('✔')} Created ${ctx.color.bold(shown)} (v1). Edit its schedule and home care, then run "txplan template validate ${shown}".`);
   return 0;
 }
 

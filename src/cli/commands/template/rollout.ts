@@ -56,7 +56,7 @@ export async function run(ctx: Context, id: string, opts: { toVersion?: string; 
     const moved = result.plans.filter((p) => !p.skipped).length;
     const skipped = result.plans.length - moved;
     if (result.plans.length === 0) {
-      ctx.out(`No running plan of ${id} is behind version ${result.target.version}.`);
+      ctx.out(`No running plan of ${id} is behind v${result.target.version}.`);
       return 0;
     }
     lines.push(

@@ -2,6 +2,7 @@ import { migration as m011 } from './011-schema.js';
 import { migration as m012 } from './012-booking-revisions.js';
 import { migration as m013 } from './013-patient-records.js';
 import { migration as m014 } from './014-patient-notes.js';
+import { migration as m015 } from './015-clinic-money-archive.js';
 
 /** One PostgreSQL migration: DDL run in one transaction, recorded in schema_migrations. */
 export interface PostgresMigration {
@@ -12,7 +13,7 @@ export interface PostgresMigration {
 }
 
 /** Forward-only, numbered; the first builds SQLite's version 11 whole. */
-export const postgresMigrations: readonly PostgresMigration[] = [m011, m012, m013, m014];
+export const postgresMigrations: readonly PostgresMigration[] = [m011, m012, m013, m014, m015];
 
 export const POSTGRES_LATEST = postgresMigrations[postgresMigrations.length - 1]!.version;
 
