@@ -13,7 +13,7 @@ import { minorOf } from '../../../domain/pricing.js';
 import { getTemplate, loadRegistry, loadTemplates, type LoadedTemplate, type Registry } from '../../../registry/registry.js';
 import { asNewTemplate, checkNewTemplateId, templateText, writeNewTemplate } from '../../../registry/write.js';
 import { applyAssignments, checkSnapshot, parseAssignment } from '../../../plans/snapshot.js';
-import { applyTemplate, checkApplicable, heldPlans, isPaid, prepareApplication, writePlans, type Application, type ApplyMode, type HeldPlan } from '../../../plans/apply.js';
+import { applyTemplate, checkApplicable, heldPlans, refuseDraft, isPaid, prepareApplication, writePlans, type Application, type ApplyMode, type HeldPlan } from '../../../plans/apply.js';
 import { checkToken, isTestCardToken, type PaymentMethodDetails, type SavedPaymentMethod } from '../../../billing/gateway.js';
 import type { ChargingContext } from '../../../billing/charging.js';
 import { customerOf, latestPaymentMethod, tokenOwners } from '../../../store/payment-methods.js';
@@ -63,6 +63,7 @@ export async function run(ctx: Context, first: string | undefined, second: strin
       if (entries[0]!.token !== undefined) throw new UsageError('The patients file already gives this patient a payment method; leave out --payment-method');
     }
     const source = await chooseTemplate(registry, templateRef, prompter);
+    refuseDraft(source.template); // before anything is asked about it
     const chosenMode = mode ?? (prompter ? await askMode(prompter) : missing('--mode start or --mode prescribe (or --save-as-template NEW_ID)'));
 
     // A second plan of the same template is usually a slip: asked about, refused, or (in bulk) skipped and listed.

@@ -163,7 +163,8 @@ async function newerVersion(ctx: Context, registry: Registry, plan: PlanRow, opt
     const headline = latest > prescribed
       ? `Plan ${plan.id} was prescribed from ${plan.template_id} v${prescribed}; the template is now at v${latest}:`
       : `Plan ${plan.id} was prescribed from ${plan.template_id} v${prescribed}, and the template file has changed since without a new version (it starts as prescribed):`;
-    ctx.err([headline, ...differences.filter((d) => d.what !== 'version').map((d) => `  ${d.text}`)].join('\n'));
+    const own = isCustomised(plan) ? ` (compared with this plan's own content, so its adjustments for the patient show too)` : '';
+    ctx.err([headline.replace(/:$/, `${own}:`), ...differences.filter((d) => d.what !== 'version').map((d) => `  ${d.text}`)].join('\n'));
   }
   if (latest <= prescribed) return { newer: undefined, change };
   let choice: 'prescribed' | 'current';
