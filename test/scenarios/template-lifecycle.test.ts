@@ -140,6 +140,21 @@ describe('a second plan of the same template', () => {
   });
 });
 
+describe('a rollout to a patient holding two plans of the template', () => {
+  it('skips and lists their plans, and moves them with --allow-duplicate', () => {
+    for (const plan of ['1', '2']) expect(run('plan', 'start', plan).code).toBe(0); // free visits: no card needed
+    const file = join(ws, 'templates', `${BROW}.yaml`);
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/^version: 2$/m, 'version: 3').replace(/^goal: .*$/m, 'goal: Fuller brows, longer'));
+    type Rollout = { plans: Array<{ id: number; skipped?: string; changes?: unknown[] }> };
+    const skipped = json<Rollout>('template', 'rollout', BROW, '--yes');
+    expect(skipped.plans.map((p) => [p.id, p.skipped])).toEqual([1, 2].map((id) => [id, `patient 1 holds 3 plans of ${BROW} (plans 1, 2, 5); cancel the one not wanted, or roll out with --allow-duplicate`]));
+    expect(query(ws, 'SELECT template_version FROM plans WHERE id IN (1, 2)')).toEqual([{ template_version: 2 }, { template_version: 2 }]);
+    const moved = json<Rollout>('template', 'rollout', BROW, '--yes', '--allow-duplicate');
+    expect(moved.plans.map((p) => [p.id, p.skipped])).toEqual([[1, undefined], [2, undefined]]);
+    expect(query(ws, 'SELECT template_version FROM plans WHERE id IN (1, 2) ORDER BY id')).toEqual([{ template_version: 3 }, { template_version: 3 }]);
+  });
+});
+
 describe('plan start after the template changed', () => {
   it('shows what changed, then starts as prescribed; --json carries the difference', () => {
     for (const patient of ['P-3', 'P-4']) expect(run('plan', 'apply', patient, ACNE, '--mode', 'prescribe').code).toBe(0);
