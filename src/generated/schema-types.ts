@@ -32,9 +32,9 @@ name: string
  */
 type: ("monthly" | "pay-as-you-go")
 /**
- * "active" templates can be applied to patients; "retired" ones are kept for history and cannot start new plans.
+ * "draft" templates are being written: they validate but cannot be applied yet; "active" ones can be applied to patients; "retired" ones are kept for history and cannot start new plans. Change it with "txplan template status <id> active|retired", which also bumps the version.
  */
-status: ("active" | "retired")
+status: ("draft" | "active" | "retired")
 /**
  * The end goal in one sentence, as told to the patient.
  */

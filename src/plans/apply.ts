@@ -5,7 +5,7 @@ import { contentHash, planEndDate, stepsFor } from '../domain/plan.js';
 import { minorOf, servicePrices, visitPriceMinor } from '../domain/pricing.js';
 import type { Registry, LoadedTemplate } from '../registry/registry.js';
 import { fileProvenance } from '../registry/git.js';
-import { insertPlans, insertPrice, insertSteps } from '../store/plans.js';
+import { insertPlans, insertPrice, insertSteps, listPlans } from '../store/plans.js';
 import { savePaymentMethod } from '../store/payment-methods.js';
 import { recordAudit } from '../store/audit.js';
 import type { Store } from '../store/store.js';
@@ -39,9 +39,17 @@ export function isPaid(snapshot: Template, registry: Registry): boolean {
   return snapshot.schedule.some((entry) => visitPriceMinor(entry, registry.services, currency) > 0);
 }
 
-/** Refusals that hold whatever the patient: retired templates, clinic limits, a missing clinic or payment. */
+/** A draft is not ready for patients: refused wherever a template would give a plan content. */
+export function refuseDraft(template: Template): void {
+  if (template.status === 'draft') {
+    throw new FailedError(`Template "${template.id}" is a draft and cannot be applied yet; when it is ready, run "txplan template status ${template.id} active"`, 'draft');
+  }
+}
+
+/** Refusals that hold whatever the patient: draft and retired templates, clinic limits, a missing clinic or payment. */
 export function checkApplicable(request: Pick<ApplyRequest, 'source' | 'snapshot' | 'mode' | 'clinic' | 'payments' | 'patients' | 'registry'>): void {
   const { template } = request.source;
+  refuseDraft(template);
   if (request.clinic?.archived_at) throw new FailedError(`Clinic "${request.clinic.id}" is archived and takes no new plans; pick another ("txplan clinic list") or bring it back with "txplan clinic unarchive ${request.clinic.id}"`, 'clinic_archived');
   refuseForeignCurrency(request.clinic, request.snapshot, request.registry, `"${template.id}"`);
   if (template.status === 'retired') throw new FailedError(`Template "${template.id}" is retired and cannot start new plans; pick an active template ("txplan template list")`, 'retired');
@@ -172,4 +180,24 @@ export function writePlans(store: Store, application: Application, patients: rea
 export async function applyTemplate(store: Store, request: ApplyRequest): Promise<number[]> {
   const application = await prepareApplication(request);
   return writePlans(store, application, request.patients, (done) => request.onProgress?.(done, request.patients.length));
+}
+
+/** Plan statuses that count as "already has this plan": running, or prescribed and waiting to start. */
+export const HOLDING_STATUSES = ['prescribed', 'active', 'paused', 'past_due'] as const;
+
+export interface HeldPlan {
+  patient_id: number;
+  plan_id: number;
+  status: PlanStatus;
+}
+
+/** Each of `patients` who already holds a plan of the template (the first one, by id). */
+export function heldPlans(store: Store, templateId: string, patients: readonly Patient[]): Map<number, HeldPlan> {
+  const wanted = new Set(patients.map((p) => p.id));
+  const held = new Map<number, HeldPlan>();
+  const plans = HOLDING_STATUSES.flatMap((status) => listPlans(store, { templateId, status })).sort((a, b) => a.id - b.id);
+  for (const plan of plans) {
+    if (wanted.has(plan.patient_id) && !held.has(plan.patient_id)) held.set(plan.patient_id, { patient_id: plan.patient_id, plan_id: plan.id, status: plan.status });
+  }
+  return held;
 }

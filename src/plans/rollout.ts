@@ -10,6 +10,7 @@ import { clinicZone } from '../store/clinics.js';
 import { listPlans, getPlan } from '../store/plans.js';
 import type { Store } from '../store/store.js';
 import { isCustomised, revisePlan, type Actor, type Revision } from './lifecycle.js';
+import { refuseDraft } from './apply.js';
 
 export interface RolloutTarget {
   template: Template;
@@ -29,6 +30,8 @@ export interface RolloutResult {
 export async function rolloutTarget(registry: Registry, id: string, version: number | undefined): Promise<RolloutTarget> {
   const current = await getTemplate(registry.workspace, id);
   if (version === undefined || version === current.template.version) {
+    // A draft is not ready for patients: no plan moves to it (refused before anything is read or written).
+    refuseDraft(current.template);
     const provenance = await fileProvenance(current.file);
     return { template: current.template, commit: provenance.commit, dirty: provenance.dirty };
   }
@@ -43,7 +46,10 @@ export async function rolloutTarget(registry: Registry, id: string, version: num
     }
     if (typeof template?.version !== 'number') continue;
     seen.push(template.version);
-    if (template.version === version) return { template, commit, dirty: false };
+    if (template.version === version) {
+      refuseDraft(template);
+      return { template, commit, dirty: false };
+    }
   }
   const known = [...new Set(seen)].sort((a, b) => a - b);
   throw new FailedError(`Template "${id}" has no v${version} in its git history${known.length ? ` (committed: ${known.map((v) => `v${v}`).join(', ')})` : ' (it has no committed history)'}; roll out a committed version`, 'no_such_version');
@@ -54,7 +60,7 @@ export async function rolloutTarget(registry: Registry, id: string, version: num
  * target version on purpose. Plans customised for their patient are left
  * alone and reported, so nobody's adjustments are overwritten silently.
  */
-export function rollout(store: Store, registry: Registry, target: RolloutTarget, options: { dryRun: boolean }, who: Actor): RolloutResult {
+export function rollout(store: Store, registry: Registry, target: RolloutTarget, options: { dryRun: boolean; allowDuplicate?: boolean }, who: Actor): RolloutResult {
   const { template } = target;
   const source = { version: template.version, hash: contentHash(template), commit: target.commit, dirty: target.dirty };
   const candidates = (['active', 'paused', 'past_due'] as const).flatMap((status) => listPlans(store, { templateId: template.id, status }));
@@ -62,10 +68,18 @@ export function rollout(store: Store, registry: Registry, target: RolloutTarget,
   const result: RolloutResult = { target: { id: template.id, version: template.version, commit: target.commit }, plans: [] };
   // What the rollout read: each plan is moved only if it is still this version when written.
   const read = candidates.map((summary) => getPlan(store, summary.id)).filter((plan) => plan !== undefined);
+  // A patient holding two plans of the template (running or prescribed) is a slip to look at before either moves.
+  const holding = new Map<number, number[]>();
+  for (const plan of [...candidates, ...listPlans(store, { templateId: template.id, status: 'prescribed' })]) holding.set(plan.patient_id, [...(holding.get(plan.patient_id) ?? []), plan.id]);
   const work = () => {
     for (const plan of read) {
       const entry = { id: plan.id, patient_id: plan.patient_id, from_version: plan.template_version };
       if (plan.template_version >= template.version) continue;
+      const held = holding.get(plan.patient_id) ?? [];
+      if (held.length > 1 && !options.allowDuplicate) {
+        result.plans.push({ ...entry, skipped: `patient ${plan.patient_id} holds ${held.length} plans of ${template.id} (plans ${held.sort((a, b) => a - b).join(', ')}); cancel the one not wanted, or roll out with --allow-duplicate` });
+        continue;
+      }
       if (isCustomised(plan)) {
         result.plans.push({ ...entry, skipped: `customised for its patient; review it with "txplan plan show ${plan.id}" and change it with "txplan plan edit ${plan.id}"` });
         continue;

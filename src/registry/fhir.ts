@@ -33,7 +33,7 @@ export function fhirPlanDefinition(template: Template, services: ReadonlyMap<str
     name: planDefinitionName(template.id),
     title: template.name,
     type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/plan-definition-type', code: 'clinical-protocol' }] },
-    status: template.status === 'retired' ? 'retired' : 'active',
+    status: template.status,
     description: [template.goal, template.description].filter(Boolean).join('\n\n'),
     ...(template.tags?.length ? { topic: template.tags.map((tag) => ({ text: tag })) } : {}),
     // The plan's goal, then each milestone as a goal of its own: what to expect, due that long after the start.

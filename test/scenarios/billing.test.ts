@@ -1151,7 +1151,8 @@ describe.each(GATEWAYS)('%s', (gateway) => {
       c.applyAhead(MODERATE, plusDays(next, 14), 'pm_card_visa', 'main', 'P-2'); // installments 2..4 on months +2..+4
       const paused = c.applyAhead(GLOW, next, 'pm_card_visa', 'main', 'P-3');
       c.run('plan', 'pause', String(paused));
-      const cancelled = c.applyAhead(GLOW, next, 'pm_card_visa', 'main', 'P-3');
+      // P-2, not P-3: P-3 already holds the paused plan of this template, and a second one would be refused as a duplicate.
+      const cancelled = c.applyAhead(GLOW, next, 'pm_card_visa', 'main', 'P-2');
       c.run('plan', 'cancel', '--yes', String(cancelled), '--reason', 'x', '--waive-fee', '--yes');
       const payg = c.applyAhead(MILD, next, 'pm_card_visa', 'main', 'P-1');
 

@@ -61,7 +61,8 @@ describe('plan apply --patients-file --mode start: one card per patient, all or 
     // P-4 has a card saved from an earlier prescription; P-3 has none.
     expect(c.run('plan', 'apply', 'P-4', ACNE, '--mode', 'prescribe', '--payment-method', 'pm_card_mastercard').code).toBe(0);
     const file = c.file('cohort.csv', 'patient,payment_method\nP-1,pm_card_visa\nP-2,pm_card_chargeDeclined\nP-3\nP-4\n');
-    const result = c.run('plan', 'apply', ACNE, '--patients-file', file, '--mode', 'start', '--yes', '--clinic', 'main', '--start', '2031-01-15', '--charge-now', '--json');
+    // P-4's prescription is of the same template: starting a second plan beside it is meant here.
+    const result = c.run('plan', 'apply', ACNE, '--patients-file', file, '--mode', 'start', '--yes', '--clinic', 'main', '--start', '2031-01-15', '--charge-now', '--json', '--allow-duplicate');
     expect(result.code).toBe(1);
     const out = JSON.parse(result.stdout) as BulkJson;
     const planOf = (patient: number) => out.started.find((s) => s.patient_id === patient)?.plan_id;
@@ -108,7 +109,8 @@ describe('plan apply --patients-file --mode start: one card per patient, all or 
     const c = clinic();
     expect(c.run('plan', 'apply', 'P-1', ACNE, '--mode', 'prescribe', '--payment-method', 'pm_card_visa').code).toBe(0);
     expect(c.run('plan', 'apply', 'P-2', ACNE, '--mode', 'prescribe', '--payment-method', 'pm_card_mastercard').code).toBe(0);
-    const out = c.json<BulkJson>('plan', 'apply', ACNE, '--patients-file', c.file('cohort.txt', 'P-1\nP-2 # second\n'), '--mode', 'start', '--yes', '--clinic', 'main', '--start', '2031-01-15', '--charge-now');
+    // Both hold a prescription of the same template (it saved their cards): a second plan beside it is meant here.
+    const out = c.json<BulkJson>('plan', 'apply', ACNE, '--patients-file', c.file('cohort.txt', 'P-1\nP-2 # second\n'), '--mode', 'start', '--yes', '--clinic', 'main', '--start', '2031-01-15', '--charge-now', '--allow-duplicate');
     expect(out.started.map((s) => s.patient_id)).toEqual([1, 2]);
     expect(out.not_started).toEqual([]);
     const byToken = plansByToken(ledger(c.ws));

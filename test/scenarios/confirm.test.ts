@@ -103,7 +103,8 @@ describe('confirming before money moves, off a terminal', () => {
     const before = state(ws);
     const refused = run('plan', 'start', '1', '--payment-method', 'pm_card_visa', '--yes');
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toBe(`txplan: Plan 1 was prescribed from ${ACNE} v3 and the template is now at v4; say which to start with --as-prescribed or --current-version\n`);
+    // What changed is shown first, then the one-sentence refusal.
+    expect(refused.stderr).toBe(`Plan 1 was prescribed from ${ACNE} v3; the template is now at v4:\n  monthly fee: $249.00/month → $259.00/month\ntxplan: Plan 1 was prescribed from ${ACNE} v3 and the template is now at v4; say which to start with --as-prescribed or --current-version\n`);
     expect(state(ws)).toEqual(before);
 
     expect(run('plan', 'start', '1', '--as-prescribed', '--payment-method', 'pm_card_visa', '--yes').code).toBe(0);

@@ -29,7 +29,8 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 beforeAll(() => {
   ws = join(root, 'clinic');
   if (txplan(['init', ws]).code !== 0) throw new Error('txplan init failed');
-  const start = ['plan', 'apply', 'P-1', ACNE, '--mode', 'start', '--clinic', 'paris', '--payment-method', 'pm_card_visa', '--yes'];
+  // Three plans of one template for one patient, on purpose: --allow-duplicate.
+  const start = ['plan', 'apply', 'P-1', ACNE, '--mode', 'start', '--clinic', 'paris', '--payment-method', 'pm_card_visa', '--yes', '--allow-duplicate'];
   for (const [now, args] of [
     [STARTED, ['clinic', 'add', 'paris', '--name', 'Lumen Paris', '--timezone', 'Europe/Paris']],
     [STARTED, ['patient', 'add', '--first', 'Ada', '--last', 'Lovelace', '--mrn', 'P-1']],

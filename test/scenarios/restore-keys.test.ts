@@ -122,7 +122,8 @@ describe('idempotency keys across restores', () => {
     expect(withoutClockWarning(refused.stderr)).toMatch(/^txplan: The database is behind what the payment processor has seen.*"txplan billing reconcile"/);
     expect(c.start('P-3').code).toBe(1);
     // Only money waits: prescribing (no charge) goes on, with an id past what the processor saw.
-    const prescribed = c.json<{ id: number }>('plan', 'apply', 'P-3', ACNE, '--mode', 'prescribe');
+    // (For P-2, whose plan went with the copy put back: P-3 is started below, and a second plan of the template would be refused.)
+    const prescribed = c.json<{ id: number }>('plan', 'apply', 'P-2', ACNE, '--mode', 'prescribe');
     expect(prescribed.id).toBeGreaterThan(second);
     expect(c.run('billing', 'reconcile', '--accept').code).toBe(0);
     const third = started(c.start('P-3', 'pm_card_amex'));

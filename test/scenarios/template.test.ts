@@ -97,7 +97,8 @@ describe('txplan template new', () => {
     expect(result.stdout).toContain('Created templates/brow-lamination.yaml (v1)');
     const text = readFileSync(join(ws, 'templates', 'brow-lamination.yaml'), 'utf8');
     expect(text.startsWith('# yaml-language-server: $schema=../schemas/template.schema.json\n')).toBe(true);
-    expect(parse(text)).toMatchObject({ id: 'brow-lamination', version: 1, name: 'Brow Lamination', type: 'pay-as-you-go', status: 'active', goal: 'Fuller, tidier brows', duration: { weeks: 6 } });
+    // A new template is a draft: it validates, but cannot be applied until "template status … active".
+    expect(parse(text)).toMatchObject({ id: 'brow-lamination', version: 1, name: 'Brow Lamination', type: 'pay-as-you-go', status: 'draft', goal: 'Fuller, tidier brows', duration: { weeks: 6 } });
     expect(txplan(['template', 'validate', 'templates/brow-lamination.yaml'], { cwd: ws }).code).toBe(0);
   });
 
@@ -111,7 +112,7 @@ describe('txplan template new', () => {
     expect(bad.code).toBe(2);
     const ok = txplan(['template', 'new', 'glow-club', '--type', 'monthly', '--months', '12', '--fee', '149.00', '--json'], { cwd: ws });
     expect(ok.code).toBe(0);
-    expect(JSON.parse(ok.stdout)).toEqual({ id: 'glow-club', file: 'templates/glow-club.yaml', version: 1 });
+    expect(JSON.parse(ok.stdout)).toEqual({ id: 'glow-club', file: 'templates/glow-club.yaml', version: 1, status: 'draft' });
     expect(parse(readFileSync(join(ws, 'templates', 'glow-club.yaml'), 'utf8'))).toMatchObject({ type: 'monthly', duration: { months: 12 }, pricing: { monthly_fee: '149.00' } });
   });
 
@@ -130,7 +131,7 @@ describe('txplan template new', () => {
     const copy = readFileSync(join(ws, 'templates', 'severe-acne-program.yaml'), 'utf8');
     const original = parse(readFileSync(join(ws, 'templates', 'comprehensive-acne-resolution.yaml'), 'utf8')) as Record<string, unknown>;
     expect(copy.split('\n')[0]).toBe('# yaml-language-server: $schema=../schemas/template.schema.json');
-    expect(parse(copy)).toEqual({ ...original, id: 'severe-acne-program', version: 1, name: 'Severe Acne Program' });
+    expect(parse(copy)).toEqual({ ...original, id: 'severe-acne-program', version: 1, name: 'Severe Acne Program', status: 'draft' });
     expect(txplan(['template', 'validate'], { cwd: ws }).code).toBe(0);
   });
 

@@ -13,7 +13,7 @@ import { minorOf } from '../../../domain/pricing.js';
 import { getTemplate, loadRegistry, loadTemplates, type LoadedTemplate, type Registry } from '../../../registry/registry.js';
 import { asNewTemplate, checkNewTemplateId, templateText, writeNewTemplate } from '../../../registry/write.js';
 import { applyAssignments, checkSnapshot, parseAssignment } from '../../../plans/snapshot.js';
-import { applyTemplate, checkApplicable, isPaid, prepareApplication, writePlans, type Application, type ApplyMode } from '../../../plans/apply.js';
+import { applyTemplate, checkApplicable, heldPlans, refuseDraft, isPaid, prepareApplication, writePlans, type Application, type ApplyMode, type HeldPlan } from '../../../plans/apply.js';
 import { checkToken, isTestCardToken, type PaymentMethodDetails, type SavedPaymentMethod } from '../../../billing/gateway.js';
 import type { ChargingContext } from '../../../billing/charging.js';
 import { customerOf, latestPaymentMethod, tokenOwners } from '../../../store/payment-methods.js';
@@ -39,6 +39,7 @@ export interface ApplyOptions {
   saveAsTemplate?: string;
   patientsFile?: string;
   chargeNow?: boolean;
+  allowDuplicate?: boolean;
 }
 
 export async function run(ctx: Context, first: string | undefined, second: string | undefined, opts: ApplyOptions): Promise<number> {
@@ -52,8 +53,8 @@ export async function run(ctx: Context, first: string | undefined, second: strin
   const prompter = ctx.interactive ? await ctx.prompter() : undefined;
 
   return withStore(ctx, async (store) => {
-    const entries = opts.patientsFile !== undefined ? readPatientsFile(store, resolve(ctx.cwd, opts.patientsFile)) : [{ patient: await choosePatient(store, patientRef, prompter), token: undefined, line: 0 }];
-    const patients = entries.map((e) => e.patient);
+    let entries = opts.patientsFile !== undefined ? readPatientsFile(store, resolve(ctx.cwd, opts.patientsFile)) : [{ patient: await choosePatient(store, patientRef, prompter), token: undefined, line: 0 }];
+    let patients = entries.map((e) => e.patient);
     if (opts.patientsFile !== undefined && opts.paymentMethod !== undefined) {
       // One card is one person's: it is never charged for several patients.
       if (patients.length > 1) {
@@ -62,7 +63,27 @@ export async function run(ctx: Context, first: string | undefined, second: strin
       if (entries[0]!.token !== undefined) throw new UsageError('The patients file already gives this patient a payment method; leave out --payment-method');
     }
     const source = await chooseTemplate(registry, templateRef, prompter);
+    refuseDraft(source.template); // before anything is asked about it
     const chosenMode = mode ?? (prompter ? await askMode(prompter) : missing('--mode start or --mode prescribe (or --save-as-template NEW_ID)'));
+
+    // A second plan of the same template is usually a slip: asked about, refused, or (in bulk) skipped and listed.
+    const held = chosenMode === 'save' || opts.allowDuplicate ? new Map<number, HeldPlan>() : heldPlans(store, source.template.id, patients);
+    let skipped: Array<{ patient: Patient; held: HeldPlan }> = [];
+    if (held.size > 0 && opts.patientsFile === undefined) {
+      const patient = patients[0]!;
+      const plan = held.get(patient.id)!;
+      const has = `${patientLabel(patient).replace(/^p/, 'P')} already has plan ${plan.plan_id} of "${source.template.id}" (${plan.status.replace('_', ' ')})`;
+      if (!prompter) throw new FailedError(`${has}; add --allow-duplicate to apply it again`, 'duplicate');
+      if (!(await prompter.confirm(`${has}. Apply it again anyway?`, false))) throw new CancelledError();
+    } else if (held.size > 0) {
+      skipped = entries.filter((e) => held.has(e.patient.id)).map((e) => ({ patient: e.patient, held: held.get(e.patient.id)! }));
+      entries = entries.filter((e) => !held.has(e.patient.id));
+      patients = entries.map((e) => e.patient);
+      if (entries.length === 0) {
+        reportSkipped(ctx, skipped, source.template.id, true);
+        return 0;
+      }
+    }
 
     let snapshot = applyAssignments(source.template, assignments);
     if (assignments.length > 0) snapshot = checkSnapshot(snapshot, registry, `--set ${assignments.map((a) => `${a.field}=${a.value}`).join(' --set ')}`);
@@ -128,7 +149,7 @@ export async function run(ctx: Context, first: string | undefined, second: strin
           progress.stop();
         }
         const saved = opts.saveAsTemplate !== undefined && outcome.started.length > 0 ? await saveTemplate(opts.saveAsTemplate) : undefined;
-        return reportBulkStart(ctx, outcome, describeApplication(registry, snapshot, undefined, applyMode, clinic, start).replace(/^Start /, ''), saved);
+        return reportBulkStart(ctx, outcome, describeApplication(registry, snapshot, undefined, applyMode, clinic, start).replace(/^Start /, ''), saved, skipped, source.template.id);
       }
       let ids: number[];
       try {
@@ -141,7 +162,7 @@ export async function run(ctx: Context, first: string | undefined, second: strin
         for (const id of ids) await startProgram(charging, getPlan(store, id)!, todayIn(clinic!.timezone, ctx.now()), () => removeUnstartedPlan(store, id), opts.chargeNow ?? false);
       }
       const saved = opts.saveAsTemplate !== undefined ? await saveTemplate(opts.saveAsTemplate) : undefined;
-      report(ctx, { saved, plans: ids, summary: describeApplication(registry, snapshot, patients, applyMode, clinic, start), mode: applyMode, patients });
+      report(ctx, { saved, plans: ids, summary: describeApplication(registry, snapshot, patients, applyMode, clinic, start), mode: applyMode, patients, ...(opts.patientsFile !== undefined ? { skipped, template: source.template.id } : {}) });
       return 0;
     } finally {
       charging.gateway.close();
@@ -350,9 +371,10 @@ function patientLabel(patient: Patient): string {
 }
 
 /** Both groups, on stdout and stderr (or both in --json); exit 1 when any patient's plan was not started. */
-function reportBulkStart(ctx: Context, outcome: BulkStart, summary: string, saved: string | undefined): number {
+function reportBulkStart(ctx: Context, outcome: BulkStart, summary: string, saved: string | undefined, skipped: Skipped, template: string): number {
   if (ctx.options.json) {
     ctx.json({
+      skipped: skippedJson(skipped),
       plans: outcome.started.map((s) => s.plan),
       status: 'active',
       started: outcome.started.map((s) => ({ patient_id: s.patient.id, plan_id: s.plan })),
@@ -369,6 +391,7 @@ function reportBulkStart(ctx: Context, outcome: BulkStart, summary: string, save
       ctx.err(`Not started (${outcome.notStarted.length}):`);
       for (const n of outcome.notStarted) ctx.err(`  ${patientLabel(n.patient)}: ${n.reason}`);
     }
+    reportSkipped(ctx, skipped, template, false);
   }
   if (outcome.notStarted.length === 0) return 0;
   ctx.err(`txplan: ${outcome.notStarted.length} of ${outcome.total} plans were not started (listed ${ctx.options.json ? 'in not_started' : 'above'}); give those patients a working payment method and apply the template to them again`);
@@ -400,12 +423,28 @@ function describeApplication(registry: Registry, snapshot: Template, patients: r
   return `${mode === 'start' ? 'Start' : 'Prescribe'} ${snapshot.name}${who}${where}${when}, ${describeDuration(snapshot.duration)}, ${price}`;
 }
 
-function report(ctx: Context, result: { saved: string | undefined; plans: number[]; summary?: string; mode?: ApplyMode; patients?: readonly Patient[] }): void {
+type Skipped = ReadonlyArray<{ patient: Patient; held: HeldPlan }>;
+
+const skippedJson = (skipped: Skipped) => skipped.map((s) => ({ patient_id: s.patient.id, plan_id: s.held.plan_id, status: s.held.status }));
+
+/** The patients a bulk apply left out because they already hold a plan of the template, on stdout (or alone in --json when nobody else was left). */
+function reportSkipped(ctx: Context, skipped: Skipped, template: string, alone: boolean): void {
   if (ctx.options.json) {
-    const single = result.plans.length === 1 && result.patients?.length === 1;
-    ctx.json({ ...(single ? { id: result.plans[0] } : {}), plans: result.plans, status: result.mode === 'start' ? 'active' : result.mode === 'prescribe' ? 'prescribed' : null, saved_template: result.saved ?? null });
+    if (alone) ctx.json({ plans: [], skipped: skippedJson(skipped) });
     return;
   }
+  if (skipped.length === 0) return;
+  const who = skipped.map((s) => `${patientLabel(s.patient)} has plan ${s.held.plan_id} (${s.held.status.replace('_', ' ')})`).join(', ');
+  ctx.out(`Skipped ${skipped.length} patient${skipped.length === 1 ? '' : 's'} who already ${skipped.length === 1 ? 'has' : 'have'} a plan of ${template}${alone ? ', so no plan was applied' : ''}: ${who}; add --allow-duplicate to apply it to them too.`);
+}
+
+function report(ctx: Context, result: { saved: string | undefined; plans: number[]; summary?: string; mode?: ApplyMode; patients?: readonly Patient[]; skipped?: Skipped; template?: string }): void {
+  if (ctx.options.json) {
+    const single = result.plans.length === 1 && result.patients?.length === 1;
+    ctx.json({ ...(single ? { id: result.plans[0] } : {}), plans: result.plans, status: result.mode === 'start' ? 'active' : result.mode === 'prescribe' ? 'prescribed' : null, saved_template: result.saved ?? null, ...(result.skipped ? { skipped: skippedJson(result.skipped) } : {}) });
+    return;
+  }
+  if (result.skipped) reportSkipped(ctx, result.skipped, result.template!, false);
   const { color } = ctx;
   if (result.saved) ctx.out(`${color.green('✔')} Saved the customised plan as ${color.bold(result.saved)} (v1).`);
   if (result.plans.length === 0) return;

@@ -20,6 +20,7 @@ export function register(program: Command, action: Action): void {
     .option('--save-as-template <new-id>', 'also save the adjusted plan as templates/NEW_ID.yaml')
     .option('--patients-file <file>', 'apply to every patient listed in FILE (one id or MRN per line), in one transaction')
     .option('--charge-now', 'with a --start in the future, charge installment 1 now rather than on the start date')
+    .option('--allow-duplicate', 'apply even to patients who already have a prescribed or running plan of this template (otherwise asked, refused, or skipped in bulk)')
     .addHelpText(
       'after',
       `

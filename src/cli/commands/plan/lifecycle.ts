@@ -9,7 +9,8 @@ import { formatDate, parseDate, todayIn, type PlainDate } from '../../../domain/
 import { refuseCardNumbers } from '../../../domain/cards.js';
 import { refuseControlCharacters } from '../../../domain/safe-text.js';
 import { servicePrices } from '../../../domain/pricing.js';
-import { loadRegistry, type Registry } from '../../../registry/registry.js';
+import { getTemplate, loadRegistry, type Registry } from '../../../registry/registry.js';
+import { templateDifferences, type TemplateDifference } from '../../../domain/template-diff.js';
 import { DEFAULT_SETTINGS } from '../../../registry/workspace.js';
 import { asNewTemplate, templateText, writeNewTemplate } from '../../../registry/write.js';
 import { applyAssignments, checkSnapshot, parseAssignment } from '../../../plans/snapshot.js';
@@ -87,7 +88,7 @@ export async function start(ctx: Context, ref: string, opts: StartOptions): Prom
     const startDate = opts.start !== undefined ? date(opts.start, '--start') : todayIn(clinic.timezone, ctx.now());
     const day = todayIn(clinic.timezone, ctx.now());
     // The template may have moved on since the plan was prescribed: the clinic chooses which version starts.
-    const newer = await newerVersion(ctx, registry, plan, opts, day);
+    const { newer, change } = await newerVersion(ctx, registry, plan, opts, day);
     const charging = chargingContext(ctx, store, registry.settings);
     try {
       let payment: SavedPaymentMethod | undefined;
@@ -115,29 +116,63 @@ export async function start(ctx: Context, ref: string, opts: StartOptions): Prom
       const charged = outcomes.filter((o) => o.charge.status === 'succeeded');
       const later = started.type === 'monthly' && charged.length === 0 && started.start_date! > formatDate(day) ? ` Installment 1 is charged on ${started.start_date} by the billing run.` : '';
       const paid = charged.length > 1 ? ` Charged installments ${charged.map((o) => o.charge.installment).join(', ')} (${formatMoney(charged.reduce((sum, o) => sum + o.charge.amount_minor, 0), started.currency, clinic.locale ?? registry.settings.locale)}), already due.` : '';
-      const version = newer ? ` on ${plan.template_id} v${newer.target.template.version}` : '';
-      return done(ctx, store, getPlan(store, started.id) ?? started, `Started plan ${plan.id}${version} at ${clinic.name}: ${started.start_date} → ${started.end_date}.${later}${paid}`);
+      const version = newer ? ` on ${plan.template_id} v${newer.target.template.version}` : change ? ` as prescribed (${plan.template_id} v${plan.template_version})` : '';
+      const final = getPlan(store, started.id) ?? started;
+      if (ctx.options.json) {
+        ctx.json({ ...planJson(loadPlanView(store, final)), template_changes: changeJson(change) });
+        return 0;
+      }
+      return done(ctx, store, final, `Started plan ${plan.id}${version} at ${clinic.name}: ${started.start_date} → ${started.end_date}.${later}${paid}`);
     } finally {
       charging.gateway.close();
     }
   });
 }
 
+/** What a prescribed plan's template has become since: shown before it starts, and in --json. */
+interface TemplateChange {
+  prescribedVersion: number;
+  currentVersion: number;
+  differences: TemplateDifference[];
+  startedOn: 'prescribed' | 'current';
+}
+
 /**
- * When the plan's template has a newer version than the one prescribed: the
- * version to start it on, chosen by flag or on a terminal. Undefined means
- * "as prescribed". Off a terminal, no choice is made for the clinic.
+ * When the plan's template has changed since it was prescribed: shows the
+ * difference, then gives the version to start it on — chosen by flag or on a
+ * terminal when there is a newer version; as prescribed when the file only
+ * changed in place. `newer` undefined means "as prescribed". Off a terminal,
+ * no choice is made for the clinic.
  */
 async function newerVersion(ctx: Context, registry: Registry, plan: PlanRow, opts: StartOptions, day: PlainDate) {
-  let target: RolloutTarget;
+  let current: Template;
   try {
-    target = await rolloutTarget(registry, plan.template_id, undefined);
+    current = (await getTemplate(registry.workspace, plan.template_id)).template;
   } catch {
-    return undefined; // the template is gone from the library: the prescription is all there is
+    return { newer: undefined, change: undefined }; // the template is gone from the library (or broken): the prescription is all there is
   }
   const prescribed = plan.template_version;
-  const latest = target.template.version;
-  if (latest <= prescribed) return undefined;
+  const latest = current.version;
+  if (latest === prescribed && contentHash(current) === plan.template_hash) return { newer: undefined, change: undefined };
+  const snapshot = JSON.parse(plan.snapshot) as Template;
+  const frozen = JSON.parse(plan.service_prices) as Record<string, number>;
+  const differences = templateDifferences(snapshot, current, {
+    currency: plan.currency,
+    serviceName: (id) => registry.services.get(id)?.name ?? id,
+    pricesBefore: { ...servicePrices(snapshot, registry.services, plan.currency), ...frozen },
+    pricesAfter: { ...servicePrices(current, registry.services, plan.currency), ...frozen },
+  });
+  // A status change alone (retired and back) bumps the version but changes nothing the patient gets.
+  if (differences.every((d) => d.what === 'version')) return { newer: undefined, change: undefined };
+  const change: TemplateChange = { prescribedVersion: prescribed, currentVersion: latest, differences, startedOn: 'prescribed' };
+  if (!ctx.options.json) {
+    const headline = latest > prescribed
+      ? `Plan ${plan.id} was prescribed from ${plan.template_id} v${prescribed}; the template is now at v${latest}:`
+      : `Plan ${plan.id} was prescribed from ${plan.template_id} v${prescribed}, and the template file has changed since without a new version (it starts as prescribed):`;
+    const own = isCustomised(plan) ? ` (compared with this plan's own content, so its adjustments for the patient show too)` : '';
+    ctx.err([headline.replace(/:$/, `${own}:`), ...differences.filter((d) => d.what !== 'version').map((d) => `  ${d.text}`)].join('\n'));
+  }
+  if (latest <= prescribed) return { newer: undefined, change };
   let choice: 'prescribed' | 'current';
   if (opts.asPrescribed) choice = 'prescribed';
   else if (opts.currentVersion) choice = 'current';
@@ -149,17 +184,28 @@ async function newerVersion(ctx: Context, registry: Registry, plan: PlanRow, opt
   } else {
     throw new UsageError(`Plan ${plan.id} was prescribed from ${plan.template_id} v${prescribed} and the template is now at v${latest}; say which to start with --as-prescribed or --current-version`, 'version_choice_required');
   }
-  if (choice === 'prescribed') return undefined;
+  if (choice === 'prescribed') return { newer: undefined, change };
   if (isCustomised(plan)) throw new FailedError(`Plan ${plan.id} was adjusted for its patient, and starting it on v${latest} would drop those adjustments; start it --as-prescribed, then change it with "txplan plan edit ${plan.id}"`, 'customised');
-  if (target.template.type !== plan.type) throw new FailedError(`${plan.template_id} v${latest} is ${target.template.type}, plan ${plan.id} is ${plan.type}; start it --as-prescribed`, 'invalid_plan');
+  if (current.type !== plan.type) throw new FailedError(`${plan.template_id} v${latest} is ${current.type}, plan ${plan.id} is ${plan.type}; start it --as-prescribed`, 'invalid_plan');
+  const target: RolloutTarget = await rolloutTarget(registry, plan.template_id, undefined);
   const input = {
     today: day,
     currency: plan.currency,
     action: 'plan.rollout' as const,
-    source: { version: latest, hash: contentHash(target.template), commit: target.commit, dirty: target.dirty },
+    source: { version: target.template.version, hash: contentHash(target.template), commit: target.commit, dirty: target.dirty },
     servicePrices: servicePrices(target.template, registry.services, plan.currency),
   };
-  return { target, input };
+  return { newer: { target, input }, change: { ...change, startedOn: 'current' as const } };
+}
+
+function changeJson(change: TemplateChange | undefined) {
+  if (!change) return null;
+  return {
+    prescribed_version: change.prescribedVersion,
+    current_version: change.currentVersion,
+    started_on: change.startedOn,
+    differences: change.differences.map((d) => ({ what: d.what, ...(d.step !== undefined ? { step: d.step } : {}), before: d.before, after: d.after, text: d.text })),
+  };
 }
 
 /** Pending visits booked from `from` up to (not including) `until`, or on and after `from` when the pause has no end. */

@@ -1,4 +1,4 @@
-import { Option, type Command } from 'commander';
+import { Argument, Option, type Command } from 'commander';
 import type { Action } from '../../action.js';
 import { formatNames } from '../../output/diagnostics.js';
 
@@ -7,7 +7,7 @@ export function register(program: Command, action: Action): void {
   template
     .command('list')
     .description('list the templates of the workspace')
-    .option('--all', 'include retired templates')
+    .option('--all', 'include retired templates (drafts are always listed, apart)')
     .addHelpText('after', '\nExamples:\n  $ txplan template list\n  $ txplan template list --all --json')
     .action(action(async (ctx, opts: { all?: boolean }) => (await import('./list.js')).run(ctx, opts)));
   template
@@ -39,13 +39,21 @@ export function register(program: Command, action: Action): void {
     .addHelpText('after', '\nExamples:\n  $ txplan template new\n  $ txplan template new severe-acne-program --from comprehensive-acne-resolution\n  $ txplan template new brow-lamination --type pay-as-you-go --weeks 6 --name "Brow Lamination"\n  $ txplan template new glow-club --type monthly --months 12 --fee 149.00')
     .action(action(async (ctx, id: string | undefined, opts: Record<string, string | undefined>) => (await import('./new.js')).run(ctx, id, opts)));
   template
+    .command('status')
+    .description('make a template active, or retire it; bumps its version in the same write')
+    .argument('<id>', 'template id')
+    .addArgument(new Argument('<status>', 'the new status').choices(['active', 'retired', 'draft']))
+    .addHelpText('after', '\nA draft becomes active when it is ready; active and retired swap. Nothing goes back to draft.\n\nExamples:\n  $ txplan template status brow-lamination active\n  $ txplan template status pre-event-glow retired')
+    .action(action(async (ctx, id: string, status: 'active' | 'retired' | 'draft') => (await import('./status.js')).run(ctx, id, status)));
+  template
     .command('rollout')
     .description('move running plans of a template to its current version: future steps only, a diff per plan')
     .argument('<id>', 'template id')
     .option('--to-version <n>', 'roll out this version (from git history) instead of the current file')
     .option('--dry-run', 'print what would change per plan; write nothing')
+    .option('--allow-duplicate', 'also move the plans of patients who hold more than one plan of this template (skipped and listed otherwise)')
     .addHelpText('after', '\nExamples:\n  $ txplan template rollout comprehensive-acne-resolution --dry-run\n  $ txplan template rollout comprehensive-acne-resolution --to-version 4')
-    .action(action(async (ctx, id: string, opts: { toVersion?: string; dryRun?: boolean }) => (await import('./rollout.js')).run(ctx, id, opts)));
+    .action(action(async (ctx, id: string, opts: { toVersion?: string; dryRun?: boolean; allowDuplicate?: boolean }) => (await import('./rollout.js')).run(ctx, id, opts)));
   template
     .command('export')
     .description('a template as a FHIR R4 PlanDefinition (JSON)')

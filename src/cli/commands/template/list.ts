@@ -11,7 +11,10 @@ export async function run(ctx: Context, opts: { all?: boolean }): Promise<number
   const registry = await loadRegistry(workspace);
   const { templates, invalid } = await loadTemplates(workspace);
   const { currency } = registry.settings;
-  const shown = templates.filter(({ template }) => opts.all || template.status === 'active');
+  // Drafts are always listed, after the active ones, so nobody wonders where a new template went; retired ones with --all.
+  const order = { active: 0, draft: 1, retired: 2 } as const;
+  const shown = templates.filter(({ template }) => opts.all || template.status !== 'retired').sort((a, b) => order[a.template.status] - order[b.template.status]);
+  const withStatus = opts.all || shown.some(({ template }) => template.status !== 'active');
   const rows = shown.map(({ template }) => ({ template, price: templatePrice(template, registry.services, currency) }));
 
   if (ctx.options.json) {
@@ -31,7 +34,7 @@ export async function run(ctx: Context, opts: { all?: boolean }): Promise<number
     );
   } else {
     const { color } = ctx;
-    const headers = ['ID', 'NAME', 'TYPE', 'DURATION', 'PRICE', 'VERSION', ...(opts.all ? ['STATUS'] : [])];
+    const headers = ['ID', 'NAME', 'TYPE', 'DURATION', 'PRICE', 'VERSION', ...(withStatus ? ['STATUS'] : [])];
     const table = rows.map(({ template, price }) => [
       color.bold(template.id),
       template.name,
@@ -39,11 +42,13 @@ export async function run(ctx: Context, opts: { all?: boolean }): Promise<number
       describeDuration(template.duration),
       price.type === 'monthly' ? `${formatMoney(price.monthly_fee_minor, currency)}/month` : `per visit (${formatMoney(price.total_minor, currency)} in all)`,
       `v${template.version}`,
-      ...(opts.all ? [template.status === 'retired' ? color.dim('retired') : 'active'] : []),
+      ...(withStatus ? [template.status === 'retired' ? color.dim('retired') : template.status === 'draft' ? color.yellow('draft') : 'active'] : []),
     ]);
     const { tty } = ctx;
     ctx.streams.stdout.write(renderTable(headers, table, { tty, raw: ctx.options.raw, heading: (t) => color.dim(t) }));
     if (rows.length === 0) ctx.err(opts.all ? 'No templates yet; create one with "txplan template new".' : 'No active templates; "txplan template list --all" shows retired ones too.');
+    const drafts = rows.filter(({ template }) => template.status === 'draft').length;
+    if (drafts > 0 && ctx.tty) ctx.err(ctx.colorErr.dim(`${drafts === 1 ? 'The draft' : `The ${drafts} drafts`} cannot be applied yet; "txplan template status <id> active" makes one ready.`));
   }
   if (invalid.length > 0) {
     ctx.err(ctx.colorErr.yellow(`${invalid.length} template file${invalid.length === 1 ? ' is' : 's are'} invalid and not listed (${invalid.join(', ')}); run "txplan template validate" to see why.`));

@@ -42,8 +42,8 @@ export async function run(ctx: Context, idArg: string | undefined, opts: NewOpti
   if (containsCardNumber(text)) throw cardNumberError('The new template');
   const file = await writeNewTemplate(registry, id, text);
   const shown = relative(ctx.cwd, file);
-  if (ctx.options.json) ctx.json({ id, file: shown, version: 1 });
-  else ctx.out(`${ctx.color.green('✔')} Created ${ctx.color.bold(shown)} (v1). Edit its schedule and home care, then run "txplan template validate ${shown}".`);
+  if (ctx.options.json) ctx.json({ id, file: shown, version: 1, status: 'draft' });
+  else ctx.out(`${ctx.color.green('✔')} Created ${ctx.color.bold(shown)} (v1) as a draft. Edit its schedule and home care, check it with "txplan template validate ${shown}", then run "txplan template status ${id} active" to let staff apply it.`);
   return 0;
 }
 
@@ -54,7 +54,8 @@ async function copyOf(ctx: Context, fromId: string, id: string, opts: NewOptions
   doc.set('id', id);
   doc.set('version', 1);
   doc.set('name', opts.name ?? `${template.name} (copy)`);
-  doc.set('status', 'active');
+  // A new template is a draft until someone makes it active on purpose.
+  doc.set('status', 'draft');
   if (opts.goal !== undefined) doc.set('goal', opts.goal);
   if (opts.type !== undefined) doc.set('type', opts.type);
   if (opts.fee !== undefined) doc.setIn(['pricing', 'monthly_fee'], opts.fee);
@@ -98,7 +99,7 @@ async function scaffold(registry: Registry, id: string, opts: NewOptions, prompt
     version: 1,
     name,
     type,
-    status: 'active',
+    status: 'draft',
     goal,
     duration,
     ...(fee !== undefined ? { pricing: { monthly_fee: fee } } : {}),

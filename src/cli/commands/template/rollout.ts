@@ -10,14 +10,14 @@ import type { Store } from '../../../store/store.js';
 import { confirmCharge, describeCard, type Confirmation } from '../../confirm.js';
 import type { RolloutResult } from '../../../plans/rollout.js';
 
-export async function run(ctx: Context, id: string, opts: { toVersion?: string; dryRun?: boolean }): Promise<number> {
+export async function run(ctx: Context, id: string, opts: { toVersion?: string; dryRun?: boolean; allowDuplicate?: boolean }): Promise<number> {
   if (opts.toVersion !== undefined && !/^[1-9]\d*$/.test(opts.toVersion)) throw new UsageError(`--to-version "${opts.toVersion}" is not a version number`);
   const registry = await loadRegistry(resolveWorkspace(ctx));
   const target = await rolloutTarget(registry, id, opts.toVersion !== undefined ? Number(opts.toVersion) : undefined);
   return withStore(ctx, async (store) => {
     // A new price for running plans is never started silently: the clinic sees each plan's old and new price and confirms.
-    if (!opts.dryRun && !ctx.options.yes) await confirmCharge(ctx, priceConfirmation(store, rollout(store, registry, target, { dryRun: true }, { actor: ctx.actor, now: ctx.now() })));
-    const result = rollout(store, registry, target, { dryRun: opts.dryRun ?? false }, { actor: ctx.actor, now: ctx.now() });
+    if (!opts.dryRun && !ctx.options.yes) await confirmCharge(ctx, priceConfirmation(store, rollout(store, registry, target, { dryRun: true, allowDuplicate: opts.allowDuplicate ?? false }, { actor: ctx.actor, now: ctx.now() })));
+    const result = rollout(store, registry, target, { dryRun: opts.dryRun ?? false, allowDuplicate: opts.allowDuplicate ?? false }, { actor: ctx.actor, now: ctx.now() });
     if (ctx.options.json) {
       ctx.json({
         id: result.target.id,

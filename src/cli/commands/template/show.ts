@@ -41,7 +41,7 @@ export async function run(ctx: Context, id: string, opts: { yaml?: boolean }): P
     price.type === 'monthly'
       ? `${money(price.monthly_fee_minor)}/month × ${price.installments} = ${money(price.total_minor)}`
       : `pay per visit, ${money(price.total_minor)} for the whole schedule at catalog prices`;
-  out.push(`${template.type} · ${describeDuration(template.duration)} · ${priceText}${template.status === 'retired' ? ` · ${color.yellow('retired')}` : ''}`);
+  out.push(`${template.type} · ${describeDuration(template.duration)} · ${priceText}${template.status !== 'active' ? ` · ${color.yellow(template.status)}` : ''}`);
   out.push('', `${color.bold('Goal')}  ${template.goal}`);
   if (template.description) out.push('', template.description.trim());
   if (template.cancellation) {
