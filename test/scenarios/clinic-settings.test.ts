@@ -63,7 +63,7 @@ describe('a clinic with its own currency and locale', () => {
   });
 
   it('refuses a priced plan at a clinic selling in another currency than the templates are priced in', () => {
-    const refused = run('plan', 'apply', 'P-2', ACNE, '--mode', 'start', '--clinic', 'nyc', '--payment-method', 'pm_card_visa', '--yes');
+    const refused = run('plan', 'apply', 'P-2', ACNE, '--mode', 'start', '--clinic', 'nyc', '--payment-method', 'pm_card_visa', '--yes', '--allow-duplicate');
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(`Clinic "nyc" sells in USD, but "${ACNE}" is priced in NOK (the currency in txplan.yaml) and prices are never converted`);
     expect(query(ws, 'SELECT count(*) AS n FROM plans')).toEqual([{ n: 2 }]);
@@ -120,7 +120,7 @@ describe('txplan clinic archive', () => {
     expect(run('clinic', 'archive', 'nyc').code).toBe(0);
     expect(json<Array<{ id: string }>>('clinic', 'list').map((c) => c.id)).toEqual(['oslo']);
     expect(json<Array<{ id: string; archived_at: string | null }>>('clinic', 'list', '--all').map((c) => [c.id, c.archived_at !== null])).toEqual([['nyc', true], ['oslo', false]]);
-    const closed = run('plan', 'apply', 'P-2', ACNE, '--mode', 'prescribe', '--clinic', 'nyc');
+    const closed = run('plan', 'apply', 'P-2', ACNE, '--mode', 'prescribe', '--clinic', 'nyc', '--allow-duplicate');
     expect(closed.code).toBe(1);
     expect(closed.stderr).toContain('Clinic "nyc" is archived and takes no new plans');
 
@@ -147,7 +147,7 @@ describe('consistent words', () => {
 
   it('exits 1 for an unknown clinic and 2 for a bad flag, whichever command', () => {
     const unknownClinic = [
-      ['plan', 'apply', 'P-2', ACNE, '--mode', 'prescribe', '--clinic', 'nowhere'],
+      ['plan', 'apply', 'P-2', ACNE, '--mode', 'prescribe', '--clinic', 'nowhere', '--allow-duplicate'],
       ['plan', 'list', '--clinic', 'nowhere'],
       ['plan', 'start', '2', '--clinic', 'nowhere'],
       ['clinic', 'edit', 'nowhere', '--name', 'Nowhere'],
