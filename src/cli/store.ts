@@ -169,6 +169,18 @@ export function assertNotArchived(patient: Patient): void {
   if (patient.archived_at !== null) throw new FailedError(`Patient ${patient.id} is archived; unarchive them first ("txplan patient unarchive ${patient.id}")`, 'patient_archived');
 }
 
+/**
+ * A charge for a plan whose patient is archived is refused before anything is
+ * written (archived patients are never billed): `charging` says what would be
+ * charged, `instead` another way out besides unarchiving.
+ */
+export function assertPatientBillable(store: Store, plan: PlanRow, charging: string, instead = ''): void {
+  const patient = getPatient(store, plan.patient_id);
+  if (patient && patient.archived_at !== null) {
+    throw new FailedError(`Patient ${patient.id} is archived and never billed, so ${charging} cannot be charged; unarchive them first ("txplan patient unarchive ${patient.id}")${instead}`, 'patient_archived');
+  }
+}
+
 /** The record `ref` names as stored, a tombstone included. */
 export function lookUpPatient(store: Store, ref: string, known?: KnownPatients): Patient {
   const text = ref.trim();

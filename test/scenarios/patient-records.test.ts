@@ -197,6 +197,13 @@ describe('patient archive', () => {
     expect(apply.code).toBe(1);
     expect(err(apply)).toBe(`txplan: Patient ${id} is archived; unarchive them first ("txplan patient unarchive ${id}")\n`);
     expect(count("SELECT count(*) AS n FROM audit WHERE action = 'patient.archive' AND entity_id = ?", String(id))).toBe(1);
+    // Nor is a fee charged: cancelling inside the minimum term is refused before anything is written, unless the fee is waived.
+    const [{ id: planId }] = query<{ id: number }>(ws, 'SELECT id FROM plans WHERE patient_id = ?', id) as [{ id: number }];
+    const cancel = run('plan', 'cancel', String(planId), '--reason', 'Moved away', '--yes');
+    expect(cancel.code).toBe(1);
+    expect(err(cancel)).toBe(`txplan: Patient ${id} is archived and never billed, so the early cancellation fee of plan ${planId} cannot be charged; unarchive them first ("txplan patient unarchive ${id}"), or cancel with --waive-fee\n`);
+    expect(query(ws, 'SELECT status FROM plans WHERE id = ?', planId)).toEqual([{ status: 'active' }]);
+    expect(planCharges()).toBe(1);
 
     expect(run('patient', 'unarchive', String(id)).code).toBe(0);
     expect(search('ivanova')).toEqual([id]);

@@ -1,6 +1,6 @@
 import { relative, resolve } from 'node:path';
 import type { Context } from '../../context.js';
-import { assertNotArchived, findPlan, withStore } from '../../store.js';
+import { assertNotArchived, assertPatientBillable, findPlan, withStore } from '../../store.js';
 import { resolveWorkspace } from '../../workspace.js';
 import { editSnapshot } from '../../editor.js';
 import { FailedError, NotFoundError, UsageError } from '../../../errors.js';
@@ -259,6 +259,7 @@ export async function cancel(ctx: Context, ref: string, opts: { reason?: string;
     if (feeDue && !opts.waiveFee) {
       assertAllowed(plan, 'cancel'); // a plan that cannot be cancelled is refused before anyone is asked about a fee
       assertBillingOpen(store);
+      assertPatientBillable(store, plan, `the early cancellation fee of plan ${plan.id}`, ', or cancel with --waive-fee');
       const card = plan.payment_method_id !== null ? getPaymentMethod(store, plan.payment_method_id) : undefined;
       await confirmCharge(ctx, chargeConfirmation({ subject: `Cancelling plan ${plan.id}, ${plan.name}`, charges: cancelFeeCharge(earlyFeeMinor(plan)), currency: plan.currency, card }));
     }

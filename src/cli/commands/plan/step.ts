@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import type { Context } from '../../context.js';
-import { findPlan, withStore } from '../../store.js';
+import { assertPatientBillable, findPlan, withStore } from '../../store.js';
 import { resolveWorkspace } from '../../workspace.js';
 import { UsageError } from '../../../errors.js';
 import { formatDate, parseDate, todayIn } from '../../../domain/dates.js';
@@ -77,7 +77,10 @@ export async function run(ctx: Context, ref: string, nText: string, opts: StepOp
     // Active and past-due plans always have a clinic; UTC only guards a damaged row.
     const today = todayIn(clinicZone(store, plan.clinic_id, 'UTC'), ctx.now());
     // A visit is charged once recorded: while billing is held the visit is not recorded either, so its charge is never lost.
-    if (mark === 'done' && plan.type === 'pay-as-you-go') assertBillingOpen(store);
+    if (mark === 'done' && plan.type === 'pay-as-you-go') {
+      assertBillingOpen(store);
+      assertPatientBillable(store, plan, `visit ${n} of plan ${plan.id}`);
+    }
     const { performed, services } = mark === 'done' ? await servicesPerformed(ctx, store, plan, n, given) : { performed: undefined, services: undefined };
     if (mark === 'done' && plan.type === 'pay-as-you-go') {
       // The price of what was performed, shown and confirmed before anything is written.
