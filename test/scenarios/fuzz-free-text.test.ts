@@ -185,7 +185,8 @@ describe('fuzz: 10,000 strings through every free-text flag', () => {
     await must(['clinic', 'add', 'downtown', '--name', 'Downtown', '--timezone', 'UTC']);
     await must(['patient', 'add', '--first', 'Base', '--last', 'Patient', '--mrn', 'BASE-1']);
     const PLANS = 24;
-    for (let i = 0; i < PLANS; i++) await must(['plan', 'apply', 'BASE-1', 'mild-acne-clearing', '--mode', i % 2 === 0 ? 'start' : 'prescribe', '--clinic', 'downtown', '--payment-method', 'pm_card_visa']);
+    // One patient holds them all: each after the first is a deliberate second plan of the template.
+    for (let i = 0; i < PLANS; i++) await must(['plan', 'apply', 'BASE-1', 'mild-acne-clearing', '--mode', i % 2 === 0 ? 'start' : 'prescribe', '--clinic', 'downtown', '--payment-method', 'pm_card_visa', '--allow-duplicate']);
     const nextStep = new Map<number, number>();
     const photoDir = join(ws, 'photos');
     mkdirSync(photoDir);
@@ -268,7 +269,7 @@ describe('fuzz: 10,000 strings through every free-text flag', () => {
 
     // Piped lists of what was stored: one line per row, no formula cell, no trap.
     const checkLists = async () => {
-      for (const [args, columns] of [[['patient', 'list'], 7], [['clinic', 'list'], 5], [['plan', 'list'], 0], [['audit'], 0]] as const) {
+      for (const [args, columns] of [[['patient', 'list'], 7], [['clinic', 'list'], 7], [['plan', 'list'], 0], [['audit'], 0]] as const) {
         const result = await inProcess(args);
         check(args.join(' '), undefined, result);
         for (const line of result.stdout.split('\n').filter(Boolean)) {
