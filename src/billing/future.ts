@@ -16,8 +16,11 @@ export interface ClinicToday {
  */
 export function futureDateRefusal(date: PlainDate, todays: readonly ClinicToday[]): string | undefined {
   let earliest: ClinicToday | undefined;
-  for (const t of todays) if (!earliest || formatDate(t.today) < formatDate(earliest.today)) earliest = t;
-  // YYYY-MM-DD compares as text.
+  // YYYY-MM-DD compares as text; clinics with the same today are named by the first id, whatever order they came in.
+  for (const t of todays) {
+    const [day, first] = [formatDate(t.today), earliest && formatDate(earliest.today)];
+    if (!earliest || day < first! || (day === first && (t.clinic ?? '') < (earliest.clinic ?? ''))) earliest = t;
+  }
   if (!earliest || formatDate(date) <= formatDate(earliest.today)) return undefined;
   const where = earliest.clinic === null ? `in the workspace's zone, ${earliest.zone}` : `at clinic "${earliest.clinic}", ${earliest.zone}`;
   const day = formatDate(date);

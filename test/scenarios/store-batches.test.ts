@@ -102,8 +102,8 @@ describe('batch writes of the store', () => {
       }, { bulk: true });
       ids.forEach((id, i) => {
         expect(getSteps(store, id).map(({ id: _id, version, ...rest }) => ({ ...rest, version }))).toEqual([
-          { ...step(1, `note "${i}" with 'quotes' and ünïcode`), plan_id: id, version: 1, booking_sequence: 0, booking_changed_at: null },
-          { ...step(2, null), plan_id: id, version: 1, booking_sequence: 0, booking_changed_at: null },
+          { ...step(1, `note "${i}" with 'quotes' and ünïcode`), plan_id: id, version: 1, booking_sequence: 0, booking_changed_at: null, patient_note: null },
+          { ...step(2, null), plan_id: id, version: 1, booking_sequence: 0, booking_changed_at: null, patient_note: null },
         ]);
         expect(getPrices(store, id)).toEqual([{ from_installment: 1, monthly_fee_minor: 24900 + i }]);
       });

@@ -65,6 +65,12 @@ describe('billing run --date in the future of the clock', () => {
     expect(futureDateRefusal(d('2027-01-02'), [tokyo])).toBeUndefined();
   });
 
+  it('names the first clinic by id when several share the earliest today, in whatever order they come', () => {
+    const sameDay = { ...tokyo, today: d('2027-01-01') };
+    expect(futureDateRefusal(d('2027-01-02'), [sameDay, utc])).toContain('(2027-01-01 at clinic "main", UTC)');
+    expect(futureDateRefusal(d('2027-01-02'), [utc, sameDay])).toContain('(2027-01-01 at clinic "main", UTC)');
+  });
+
   it('names the workspace\'s zone for plans without a clinic', () => {
     expect(futureDateRefusal(d('2027-01-05'), [{ clinic: null, zone: 'America/New_York', today: d('2027-01-01') }])).toContain('(2027-01-01 in the workspace\'s zone, America/New_York)');
   });
