@@ -2,7 +2,7 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { beforeAllWithFolders, clinicWorkspace, engine, holdAdvisoryBillingLock, STRIPE_TEST_KEY, tempDir, testDatabase, txplan, type RunResult } from '../helpers.js';
+import { at, beforeAllWithFolders, clinicWorkspace, setUp, engine, holdAdvisoryBillingLock, STRIPE_TEST_KEY, tempDir, testDatabase, txplan, type RunResult } from '../helpers.js';
 import { LATEST_VERSION } from '../../src/store/migrations/index.js';
 
 /**
@@ -77,7 +77,7 @@ describe('txplan doctor', () => {
     expect(run.check('database').message).toContain('not checked');
   });
 
-  it('an unreachable database fails the database check', () => {
+  it('an unreachable database fails the database check (and on PostgreSQL, a read-only session)', () => {
     let env: Record<string, string>;
     if (engine === 'sqlite') {
       const file = join(tempDir(), 'not-a-database.db');
@@ -89,6 +89,11 @@ describe('txplan doctor', () => {
     const run = doctor(env);
     failsOnly(run, 'database');
     expect(run.check('migrations').message).toContain('not checked');
+    if (engine === 'postgres') {
+      // A server that lets the session only read (as a standby does): reachable, not writable.
+      const readOnly = failsOnly(doctor({ PGOPTIONS: '-c default_transaction_read_only=on' }), 'database');
+      expect(readOnly.message).toContain('can be read but not written');
+    }
   });
 
   it('a database behind the migrations, or from a newer txplan, fails the migrations check and is left as it was', () => {
@@ -162,5 +167,16 @@ describe('txplan doctor', () => {
       release();
       exec('DELETE FROM billing_lock WHERE id = 1');
     }
+  });
+
+  // Last: it bills the workspace, which no test above expects.
+  it('reports the last billing run’s day and result, and a run long ago as a warning', () => {
+    setUp(ws, [['patient', 'add', '--first', 'Ada', '--last', 'Lovelace', '--mrn', 'P-1'], ['plan', 'apply', 'P-1', 'comprehensive-acne-resolution', '--mode', 'start', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_visa', '--yes']], '2031-01-15');
+    const same = doctor(at('2031-01-15'));
+    expect(same.result.code).toBe(0);
+    expect(same.check('last-billing-run')).toMatchObject({ status: 'ok', message: '2031-01-15: 1 paid, 0 declined' });
+    expect(same.result.stdout).not.toContain('Lovelace');
+    const later = doctor(at('2031-03-01'));
+    expect(later.check('last-billing-run')).toMatchObject({ status: 'warn', message: expect.stringContaining('45 days ago'), fix: expect.stringContaining('cron') });
   });
 });
