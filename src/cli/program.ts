@@ -17,6 +17,7 @@ const COMMANDS: ReadonlyArray<readonly [names: readonly string[], load: () => Pr
   [['billing'], () => import('./commands/billing/index.js')],
   [['db'], () => import('./commands/db/index.js')],
   [['handout'], () => import('./commands/handout/index.js')],
+  [['doctor'], () => import('./commands/doctor/index.js')],
 ];
 
 /** The global options that take a value: the word after them is not the command. */

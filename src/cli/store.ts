@@ -56,16 +56,18 @@ function highWaterPlace(ctx: Context, location: DatabaseLocation): string | unde
  * Opens the patient database for a command; the caller closes it. A write
  * that finds the database busy says so on stderr and waits (TXPLAN_DB_WAIT).
  * A database behind its high-water mark (an older copy put back) has its ids
- * moved past the mark and billing held until reconciled.
+ * moved past the mark and billing held until reconciled. `readonly` opens it
+ * only to read: nothing is migrated or written (a database behind the
+ * migrations is then refused with the one sentence that says so).
  */
-export async function openStore(ctx: Context): Promise<Store> {
+export async function openStore(ctx: Context, options: { readonly?: boolean } = {}): Promise<Store> {
   const location = databaseLocationOf(ctx, () => resolveWorkspace(ctx));
   const seconds = ctx.env.dbWaitSeconds ?? 60;
   // Each engine's modules are loaded only when a database of that engine is opened.
   const engine =
     location.engine === 'sqlite'
-      ? (await import('../store/database.js')).openDatabase(location.path, { busyTimeoutMs: seconds * 1000 })
-      : (await import('../store/postgres/open.js')).openPostgres({ url: location.url, display: location.display, now: ctx.now().toISOString() });
+      ? (await import('../store/database.js')).openDatabase(location.path, { busyTimeoutMs: seconds * 1000, ...(options.readonly ? { readonly: true } : {}) })
+      : (await import('../store/postgres/open.js')).openPostgres({ url: location.url, display: location.display, now: ctx.now().toISOString(), ...(options.readonly ? { readonly: true } : {}) });
   const store: Store = new Store(engine, {
     seconds,
     holder: () => {

@@ -71,3 +71,19 @@ export function fallbackFont(name: string): Font {
   }
   return font;
 }
+
+/**
+ * Every font file a handout may load, as the package it comes from and the
+ * file inside it (for `txplan doctor`): the four Noto Sans faces and each
+ * fallback script's upright weights.
+ */
+export function handoutFontFiles(): Array<{ pkg: string; file: string }> {
+  const main = Object.values(FILES).map((file) => ({ pkg: '@expo-google-fonts/noto-sans', file }));
+  const rest = Object.values(FALLBACKS).flatMap(({ pkg, name }) => Object.values(WEIGHT_FILES).map((dir) => ({ pkg, file: `${dir}/${name}_${dir}.ttf` })));
+  return [...main, ...rest];
+}
+
+/** The folder a font package is installed in (throws when it is not installed). */
+export function fontPackageRoot(pkg: string): string {
+  return packageRoot(pkg);
+}

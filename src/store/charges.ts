@@ -165,6 +165,23 @@ export function chargesWithoutPlan(store: Store): Array<{ id: number; plan_id: n
   return store.statement<[], { id: number; plan_id: number }>('SELECT id, plan_id FROM charges WHERE plan_id NOT IN (SELECT id FROM plans) ORDER BY id').all();
 }
 
+/**
+ * The last day charges were made or settled (a billing run's day, UTC) and how
+ * that day's charges stand, or undefined when nothing was ever charged.
+ */
+export function lastBillingDay(store: Store): { day: string; succeeded: number; failed: number; pending: number } | undefined {
+  const rows = store
+    .statement<[], { day: string; status: 'succeeded' | 'failed' | 'pending'; n: number }>(
+      `SELECT substr(updated_at, 1, 10) AS day, status, count(*) AS n FROM charges
+       WHERE substr(updated_at, 1, 10) = (SELECT substr(max(updated_at), 1, 10) FROM charges)
+       GROUP BY substr(updated_at, 1, 10), status`,
+    )
+    .all();
+  if (rows.length === 0) return undefined;
+  const count = (status: string) => Number(rows.find((r) => r.status === status)?.n ?? 0);
+  return { day: rows[0]!.day, succeeded: count('succeeded'), failed: count('failed'), pending: count('pending') };
+}
+
 export function billingLockHolder(store: Store): BillingLockHolder | undefined {
   return store.statement<[], BillingLockHolder>('SELECT pid, started_at, host, boot_id, start_ticks FROM billing_lock WHERE id = 1').get();
 }

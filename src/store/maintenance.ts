@@ -40,6 +40,12 @@ export interface DatabaseHealth {
   cardNumbers: CardNumberLocation[];
 }
 
+/** The schema's version and how it differs from the one txplan's migrations build: the cheap part of the check, for `txplan doctor`. */
+export function schemaHealth(store: Store): Pick<DatabaseHealth, 'schemaVersion' | 'drift'> {
+  if (store.kind === 'postgres') return { schemaVersion: store.engine.schemaVersion(), drift: postgresDrift((store.engine as PostgresEngine).connection) };
+  return { schemaVersion: store.db.pragma('user_version', { simple: true }) as number, drift: sqliteDrift(store.db) };
+}
+
 export function databaseHealth(store: Store): DatabaseHealth {
   if (store.kind === 'postgres') {
     return {

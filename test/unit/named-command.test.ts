@@ -15,7 +15,7 @@ describe('start-up registers only the command the line names', () => {
 
   it('registers every command for help, a typo, an unknown word or no command at all', async () => {
     const all = await registered();
-    expect(all).toEqual(['init', 'demo', 'template', 'catalog', 'clinic', 'patient', 'plan', 'audit', 'billing', 'db', 'handout']);
+    expect(all).toEqual(['init', 'demo', 'template', 'catalog', 'clinic', 'patient', 'plan', 'audit', 'billing', 'db', 'handout', 'doctor']);
     for (const words of [['plan', '--help'], ['-h'], ['help', 'plan'], ['pln', 'list'], ['--', 'plan'], ['--workspace']]) {
       expect(namedCommand(argv(...words)), words.join(' ')).toBeUndefined();
       expect(await registered(...words), words.join(' ')).toEqual(all);
@@ -25,6 +25,7 @@ describe('start-up registers only the command the line names', () => {
   it('registers the named command with all its verbs, and init with demo (one module)', async () => {
     expect(await registered('plan', 'list')).toEqual(['plan']);
     expect(await registered('demo')).toEqual(['init', 'demo']);
+    expect(await registered('doctor')).toEqual(['doctor']);
     const { program } = await buildProgram('0.0.0', undefined, argv('plan', 'list'));
     const full = (await buildProgram('0.0.0')).program;
     expect(program.commands[0]!.commands.map((c) => c.name())).toEqual(full.commands.find((c) => c.name() === 'plan')!.commands.map((c) => c.name()));

@@ -37,6 +37,8 @@ export interface OpeningMarks {
 
 export class PostgresEngine implements Engine {
   readonly kind = 'postgres';
+  /** Whether the server lets this session only read (a standby, default_transaction_read_only), whatever txplan asked for; set when opened. */
+  serverReadOnly = false;
   readonly dialect = POSTGRES_DIALECT;
   private depth = 0;
   private named = 0;

@@ -62,11 +62,15 @@ export function openPostgres(options: PostgresOpenOptions): PostgresEngine {
     }
     const target = options.targetVersion ?? POSTGRES_LATEST;
     if (version < target) {
-      if (readOnly) throw new FailedError(`The database ${options.display} needs an upgrade but can only be read here; run "txplan db check" as a user who may change it`, 'database_read_only');
+      if (facts.readOnly) throw new FailedError(`The database ${options.display} needs an upgrade but can only be read here; run "txplan db check" as a user who may change it`, 'database_read_only');
+      // Opened only to read (txplan doctor): nothing is migrated.
+      if (readOnly) throw new FailedError(`The database ${options.display} needs an upgrade; run any txplan command that writes, such as "txplan db check"`, 'database_old');
       migratePostgres(connection, target, options.now);
       return new PostgresEngine(connection, options.display, readOnly);
     }
-    return new PostgresEngine(connection, options.display, readOnly, facts.marks);
+    const engine = new PostgresEngine(connection, options.display, readOnly, facts.marks);
+    engine.serverReadOnly = facts.readOnly;
+    return engine;
   } catch (error) {
     connection.close();
     throw postgresProblem(error, options.display) ?? error;
