@@ -27,7 +27,10 @@ set -uo pipefail
 workspace=${1:?usage: txplan-billing.sh WORKSPACE [ALERT_EMAIL]}
 alert_to=${2:-${TXPLAN_ALERT_EMAIL:-}}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-export PATH="/usr/local/bin:/usr/bin:/bin${PATH:+:$PATH}"
+for dir in /bin /usr/bin /usr/local/bin; do
+  case ":${PATH:-}:" in *":$dir:"*) ;; *) PATH="$dir${PATH:+:$PATH}" ;; esac
+done
+export PATH
 log_dir=${TXPLAN_LOG_DIR:-$workspace/.txplan/logs}
 mkdir -p "$log_dir" && chmod 700 "$log_dir"
 log="$log_dir/billing-$(date +%Y-%m).log"

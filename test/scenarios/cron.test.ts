@@ -70,7 +70,7 @@ describe('examples/cron/txplan-billing.sh', () => {
     copyFileSync(wrapper, copy);
     const lost = cron(ws, '2026-06-10', {}, copy);
     expect(lost.status).toBe(127);
-    expect(lost.stderr).toMatch(/^txplan-billing: txplan not found on PATH \/usr\/local\/bin:\/usr\/bin:\/bin:\/usr\/bin:\/bin; set TXPLAN_BIN to the output of `command -v txplan` in the crontab\n$/);
+    expect(lost.stderr).toMatch(/^txplan-billing: txplan not found on PATH \/usr\/local\/bin:\/usr\/bin:\/bin; set TXPLAN_BIN to the output of `command -v txplan` in the crontab\n$/);
     expect(lost.log).toMatch(/^\S+ exit=127 txplan not found on PATH .*; set TXPLAN_BIN/);
     const named = cron(ws, '2026-06-10', { TXPLAN_BIN: join(ws, 'no-such-txplan') }, copy);
     expect(named.status).toBe(127);
