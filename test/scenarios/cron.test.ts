@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { at, binary, databaseEnv, repoRoot, setUp, STRIPE_TEST_KEY, tempDir, workspace } from '../helpers.js';
@@ -8,15 +8,25 @@ import { useStripe } from '../stripe/workspace.js';
 
 const wrapper = join(repoRoot, 'examples', 'cron', 'txplan-billing.sh');
 
-/** Runs the cron wrapper with `txplan` on its PATH, as an installed txplan would be, on the day `now` (TXPLAN_NOW). */
-function cron(ws: string, now: string, env: Record<string, string> = {}): { status: number; stderr: string; log: string } {
-  const bin = tempDir();
-  writeFileSync(join(bin, 'txplan'), `#!/bin/sh\nexec "${process.execPath}" "${binary}" "$@"\n`);
-  chmodSync(join(bin, 'txplan'), 0o755);
-  const result = spawnSync('bash', [wrapper, ws], { encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, TXPLAN_ALERT_EMAIL: '', TXPLAN_ENV_FILE: join(ws, 'no-such.env'), ...databaseEnv(ws, [], env), ...at(now), ...env } });
+/**
+ * Runs the cron wrapper as cron does: under `env -i`, with only PATH=/usr/bin:/bin and HOME (plus the
+ * test database on PostgreSQL and the day `now` in TXPLAN_NOW), from `wrapperPath`.
+ */
+function cron(ws: string, now: string, env: Record<string, string> = {}, wrapperPath = wrapper): { status: number; stdout: string; stderr: string; log: string } {
+  const vars = { PATH: '/usr/bin:/bin', HOME: ws, TXPLAN_ENV_FILE: join(ws, 'no-such.env'), ...databaseEnv(ws, [], env), ...at(now), ...env };
+  const result = spawnSync('env', ['-i', ...Object.entries(vars).map(([k, v]) => `${k}=${v}`), wrapperPath, ws], { encoding: 'utf8' });
   const logs = join(ws, '.txplan', 'logs');
   const log = (existsSync(logs) ? readdirSync(logs) : []).map((f) => readFileSync(join(logs, f), 'utf8')).join('');
-  return { status: result.status ?? -1, stderr: result.stderr, log };
+  return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr, log };
+}
+
+/** An npm-style install prefix: bin/txplan (a link to the built txplan) beside bin/node, neither on cron's PATH. */
+function installPrefix(): string {
+  const bin = join(tempDir(), 'bin');
+  mkdirSync(bin);
+  symlinkSync(binary, join(bin, 'txplan'));
+  symlinkSync(process.execPath, join(bin, 'node'));
+  return join(bin, 'txplan');
 }
 
 describe('examples/cron/txplan-billing.sh', () => {
@@ -44,11 +54,27 @@ describe('examples/cron/txplan-billing.sh', () => {
       ],
       '2026-06-10',
     );
-    const second = cron(ws, '2026-07-01');
+    // txplan named by TXPLAN_BIN, as for an nvm install: its node is found beside it.
+    const second = cron(ws, '2026-07-01', { TXPLAN_BIN: installPrefix() });
     expect(second.status).toBe(3);
     expect(second.stderr).toContain('txplan billing: some charges were declined');
     expect(second.log.trim().split('\n')).toHaveLength(2);
     expect(second.log.trim().split('\n')[1]).toMatch(/ exit=3 billing run .*failed [1-9]/);
+    expect(second.log).not.toMatch(/Grace|Hopper|P-2/);
+  });
+
+  it('says which variable to set, logs it and exits 127 when it cannot find txplan', () => {
+    const ws = workspace();
+    // A copy of the wrapper away from its package finds no txplan two folders up, and none on cron's PATH.
+    const copy = join(tempDir(), 'txplan-billing.sh');
+    copyFileSync(wrapper, copy);
+    const lost = cron(ws, '2026-06-10', {}, copy);
+    expect(lost.status).toBe(127);
+    expect(lost.stderr).toMatch(/^txplan-billing: txplan not found on PATH \/usr\/local\/bin:\/usr\/bin:\/bin; set TXPLAN_BIN to the output of `command -v txplan` in the crontab\n$/);
+    expect(lost.log).toMatch(/^\S+ exit=127 txplan not found on PATH .*; set TXPLAN_BIN/);
+    const named = cron(ws, '2026-06-10', { TXPLAN_BIN: join(ws, 'no-such-txplan') }, copy);
+    expect(named.status).toBe(127);
+    expect(named.stderr).toContain(`txplan not found at TXPLAN_BIN=${join(ws, 'no-such-txplan')}; set TXPLAN_BIN`);
   });
 
   it('reads the Stripe key from a private environment file, and refuses one others can read', async () => {
