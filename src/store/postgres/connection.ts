@@ -44,7 +44,7 @@ export class PostgresError extends Error {
 export interface ConnectOptions {
   /** A postgres:// URL; libpq variables (PGHOST, PGPASSWORD, PGSSLMODE, …) fill in what it leaves out. */
   url: string;
-  /** Seconds to wait for the server to answer a connection attempt. */
+  /** Seconds to wait for the server to answer a connection attempt (CONNECT_TIMEOUT_SECONDS unless given). */
   connectTimeoutSeconds?: number;
   /** The application_name the server shows in pg_stat_activity. */
   applicationName?: string;
@@ -189,6 +189,13 @@ function clientPaths(): { client: string } | { pg: string; parseUrl: string; pgp
   return { pg: pgPath, parseUrl: fromPg.resolve('pg-connection-string'), pgpass: fromPg.resolve('pgpass') };
 }
 
+/**
+ * How long a login may take before txplan gives up on the server: long enough
+ * for a busy server (or a busy machine) to start a session, short enough that
+ * cron does not hang on one that is gone.
+ */
+const CONNECT_TIMEOUT_SECONDS = 30;
+
 /** The worker started by prewarmPostgres, waiting to be taken by the first connection to its URL. */
 let prewarmed: StartedWorker | undefined;
 
@@ -214,7 +221,7 @@ function startWorker(connect: { url: string; timeout: number; name: string; open
  */
 export function prewarmPostgres(url: string, applicationName = 'txplan'): void {
   if (prewarmed) return;
-  prewarmed = startWorker({ url, timeout: 10, name: applicationName, opening: OPENING });
+  prewarmed = startWorker({ url, timeout: CONNECT_TIMEOUT_SECONDS, name: applicationName, opening: OPENING });
 }
 
 /** A statement that changes nothing: a SELECT calling no function that sets a sequence, a lock or a setting, and filling no table. */
@@ -259,7 +266,7 @@ export class PostgresConnection {
   readonly serverVersion: number;
 
   private constructor(options: ConnectOptions, key: string) {
-    const timeout = options.connectTimeoutSeconds ?? 10;
+    const timeout = options.connectTimeoutSeconds ?? CONNECT_TIMEOUT_SECONDS;
     const connect = { op: 'connect', url: options.url, timeout, name: options.applicationName ?? 'txplan', ...(options.opening ? { opening: OPENING } : {}) };
     // A worker started early for this URL (see prewarmPostgres) has loaded pg and connected meanwhile.
     const early = prewarmed?.url === options.url && prewarmed.name === connect.name ? prewarmed : undefined;
