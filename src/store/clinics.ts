@@ -13,8 +13,7 @@ export function getClinic(store: Store, id: string): Clinic | undefined {
 
 /** The clinics in use, or with `all` the archived ones too. */
 export function listClinics(store: Store, options: { all?: boolean } = { all: true }): Clinic[] {
-  if (options.all) return store.statement<[], Clinic>('SELECT * FROM clinics ORDER BY id').all();
-  return store.statement<[], Clinic>('SELECT * FROM clinics WHERE archived_at IS NULL ORDER BY id').all();
+  return store.statement<[number], Clinic>('SELECT * FROM clinics WHERE ? = 1 OR archived_at IS NULL ORDER BY id').all(options.all ? 1 : 0);
 }
 
 export type ClinicProfile = Pick<Clinic, 'name' | 'timezone' | 'address' | 'phone'> & { currency: string | null; locale: string | null; archived_at: string | null };
