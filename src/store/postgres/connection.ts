@@ -67,7 +67,7 @@ const { workerData } = require('node:worker_threads');
 // navigator (Node 20), by making a fetch Response, which loads Node's whole fetch implementation: a third
 // of the time pg takes to load. This thread runs pg alone; Node 21 and later define the same navigator.
 if (typeof globalThis.navigator === 'undefined') globalThis.navigator = { userAgent: 'Node.js/' + process.versions.node.split('.')[0] };
-// The bundled client is compiled with the code cache the build saved beside it (postgres-client.cjs.cache):
+// The bundled client is compiled with the code cache scripts/bundle.mjs saved beside it (postgres-client.cjs.cache), made from this same wrapped text:
 // V8 checks that the cache is its own and of this very source, and compiles from the source otherwise.
 // It asks only for Node's own modules (pg-native, never installed with txplan, is looked for and not found).
 function loadBundled(file) {
