@@ -45,7 +45,7 @@ export function databaseEnv(cwd: string, args: readonly string[] = [], env: Reco
  * `testDatabase: false` leaves txplan to find its database as a user's would
  * (txplan.yaml, the workspace's SQLite file): for tests of that very choice.
  */
-export function txplan(args: readonly string[], options: { cwd?: string; env?: Record<string, string>; input?: string; testDatabase?: boolean } = {}): RunResult {
+export function txplan(args: readonly string[], options: { cwd?: string; env?: Record<string, string>; input?: string; testDatabase?: boolean; bin?: string } = {}): RunResult {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (value !== undefined && !key.startsWith('TXPLAN_') && key !== 'NO_COLOR' && key !== 'FORCE_COLOR') env[key] = value;
@@ -59,7 +59,7 @@ export function txplan(args: readonly string[], options: { cwd?: string; env?: R
     encoding: 'utf8',
     timeout: 60_000,
   };
-  const result = spawnSync(process.execPath, [binary, ...args], spawnOptions);
+  const result = spawnSync(process.execPath, [options.bin ?? binary, ...args], spawnOptions);
   if (result.error) throw result.error;
   return { stdout: String(result.stdout), stderr: String(result.stderr), code: result.status ?? -1 };
 }

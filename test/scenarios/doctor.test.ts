@@ -1,8 +1,8 @@
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { at, beforeAllWithFolders, clinicWorkspace, setUp, engine, holdAdvisoryBillingLock, STRIPE_TEST_KEY, tempDir, testDatabase, txplan, type RunResult } from '../helpers.js';
+import { at, beforeAllWithFolders, binary, clinicWorkspace, setUp, engine, holdAdvisoryBillingLock, STRIPE_TEST_KEY, tempDir, testDatabase, txplan, type RunResult } from '../helpers.js';
 import { LATEST_VERSION } from '../../src/store/migrations/index.js';
 
 /**
@@ -23,8 +23,8 @@ beforeAllWithFolders(() => {
   ws = clinicWorkspace(0);
 });
 
-function doctor(env: Record<string, string> = {}, options: { cwd?: string; testDatabase?: boolean; args?: string[] } = {}): { result: RunResult; checks: Check[]; check: (name: string) => Check } {
-  const result = txplan(['doctor', '--json', ...(options.args ?? [])], { cwd: options.cwd ?? ws, env, ...(options.testDatabase === false ? { testDatabase: false } : {}) });
+function doctor(env: Record<string, string> = {}, options: { cwd?: string; testDatabase?: boolean; args?: string[]; bin?: string } = {}): { result: RunResult; checks: Check[]; check: (name: string) => Check } {
+  const result = txplan(['doctor', '--json', ...(options.args ?? [])], { cwd: options.cwd ?? ws, env, ...(options.bin ? { bin: options.bin } : {}), ...(options.testDatabase === false ? { testDatabase: false } : {}) });
   expect(result.stderr).not.toMatch(/\n\s+at /);
   const { checks } = JSON.parse(result.stdout) as { checks: Check[] };
   return { result, checks, check: (name) => checks.find((c) => c.name === name)! };
@@ -48,6 +48,31 @@ function exec(sql: string, ...params: unknown[]): void {
   } finally {
     db.close();
   }
+}
+
+/**
+ * A copy of txplan as an installation elsewhere would hold it: its start-up,
+ * build and package.json (changed by `editPackage`), and node_modules linked
+ * package by package, leaving out the packages in `without`. Returns its bin/txplan.
+ */
+function installedCopy(editPackage: (pkg: Record<string, unknown>) => void, without: readonly string[] = []): string {
+  const root = dirname(dirname(binary));
+  const copy = tempDir('txplan-installed-');
+  for (const part of ['bin', 'dist', 'schemas', 'templates', 'catalog.yaml', 'txplan.yaml']) cpSync(join(root, part), join(copy, part), { recursive: true });
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as Record<string, unknown>;
+  editPackage(pkg);
+  writeFileSync(join(copy, 'package.json'), JSON.stringify(pkg, null, 2));
+  const link = (from: string, to: string) => {
+    mkdirSync(to, { recursive: true });
+    for (const name of readdirSync(from)) {
+      const relative = join(to, name).slice(join(copy, 'node_modules').length + 1);
+      if (without.includes(relative)) continue;
+      if (name.startsWith('@')) link(join(from, name), join(to, name));
+      else symlinkSync(join(from, name), join(to, name));
+    }
+  };
+  link(join(root, 'node_modules'), join(copy, 'node_modules'));
+  return join(copy, 'bin', 'txplan');
 }
 
 describe('txplan doctor', () => {
@@ -130,6 +155,28 @@ describe('txplan doctor', () => {
     } finally {
       writeFileSync(settings, before);
     }
+  });
+
+  it('a Node older than txplan needs fails the node check', () => {
+    const bin = installedCopy((pkg) => {
+      pkg.engines = { node: '>=99' };
+    });
+    const check = failsOnly(doctor({}, { bin }), 'node');
+    expect(check.message).toContain(`Node ${process.versions.node} does not meet txplan's requirement ">=99"`);
+  });
+
+  it('a handout font package missing from the installation fails the fonts check', () => {
+    const bin = installedCopy(() => {}, ['@expo-google-fonts/noto-sans-hebrew']);
+    const check = failsOnly(doctor({}, { bin }), 'fonts');
+    expect(check.message).toContain('handout fonts missing');
+    expect(check.message).toContain('noto-sans-hebrew');
+  });
+
+  it('git missing from the PATH fails the git check', () => {
+    // A PATH holding node and nothing else.
+    const path = tempDir();
+    symlinkSync(process.execPath, join(path, 'node'));
+    expect(failsOnly(doctor({ PATH: path }), 'git').message).toMatch(/git/);
   });
 
   it('a workspace that is not a git repository fails the git check', () => {
