@@ -125,7 +125,17 @@ export async function fileHistory(absolute: string): Promise<Array<{ commit: str
 
 /** Commits everything in a fresh repository under a fixed identity (the demo's starting point). */
 export async function commitAll(dir: string, message: string): Promise<void> {
+  await runGit(dir, ['add', '-A']);
+  await runGit(dir, ['commit', '--quiet', '--no-verify', '-m', message]);
+}
+
+/**
+ * Runs one git command in the demo's repository under the same fixed
+ * identity, never signing (a user's signing set-up would ask for a key); its
+ * output, trimmed.
+ */
+export async function runGit(dir: string, args: readonly string[]): Promise<string> {
   const identity = { GIT_AUTHOR_NAME: 'txplan', GIT_AUTHOR_EMAIL: 'txplan@localhost', GIT_COMMITTER_NAME: 'txplan', GIT_COMMITTER_EMAIL: 'txplan@localhost' };
-  await run('git', ['-C', dir, 'add', '-A']);
-  await run('git', ['-C', dir, 'commit', '--quiet', '--no-verify', '-m', message], { env: { ...process.env, ...identity } });
+  const { stdout } = await run('git', ['-C', dir, '-c', 'commit.gpgsign=false', ...args], { encoding: 'utf8', env: { ...process.env, ...identity } });
+  return stdout.trim();
 }

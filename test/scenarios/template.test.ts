@@ -189,6 +189,8 @@ describe('txplan demo', () => {
     expect(result.stdout).toMatch(/Refunded \$50\.00 of charge 3 \(plan 1, installment 2, \$249\.00 due \d{4}-\d\d-\d\d\); \$199\.00 remains refundable/);
     expect(result.stdout).toContain("Every charge matches the sandbox processor's records.");
     expect(existsSync(join(dir, 'txplan.yaml'))).toBe(true);
+    // It ends naming the tours of each user's job (test/scenarios/demo-tours.test.ts).
+    expect(result.stdout).toContain("Each user's job on its own: txplan demo --tour admin|front-desk|billing|ci");
   });
 
   it('reports JSON, and refuses a folder that is not empty', () => {

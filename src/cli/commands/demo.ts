@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import type { Context } from '../context.js';
-import { FailedError } from '../../errors.js';
+import { FailedError, TxplanError, UsageError } from '../../errors.js';
 import { makeFolder } from '../../files.js';
 import { createWorkspace } from '../../registry/starter.js';
-import { commitAll, initRepository } from '../../registry/git.js';
+import { commitAll, gitAvailable, gitTopLevel, initRepository, runGit } from '../../registry/git.js';
+import type { TourName } from './demo-tours.js';
 import { validateWorkspace } from '../../registry/validate.js';
 import { countBySeverity } from '../../registry/diagnostics.js';
 import { loadTemplates } from '../../registry/registry.js';
@@ -17,9 +18,11 @@ import { listPlans } from '../../store/plans.js';
 import { addDays, addMonths, formatDate, todayIn, type PlainDate } from '../../domain/dates.js';
 
 /** One step of the tour: what a user would type, and the command's own code run for it. */
-interface DemoStep {
+export interface DemoStep {
   title: string;
   command: string;
+  /** The exit code the step shows (a refusal, a failing check); 0 when left out. */
+  expect?: number;
   run(ctx: Context): Promise<number | void>;
 }
 
@@ -86,7 +89,7 @@ function tour(patientsCsv: string, today: PlainDate, clock: DemoClock): DemoStep
 }
 
 /** The demo's own clock: it starts at txplan's now and moves forward to each billing day, as TXPLAN_NOW would. */
-interface DemoClock {
+export interface DemoClock {
   now(): Date;
   moveTo(date: string): void;
 }
@@ -98,11 +101,29 @@ interface DemoClock {
  * the demo's clock, never ahead of it.
  */
 function billingTour(today: PlainDate, clock: DemoClock): DemoStep[] {
+  return [
+    {
+      title: 'Start a second program; its first installment is charged at once',
+      command: 'txplan plan apply LUM-1003 moderate-acne-program --mode start --clinic downtown --payment-method pm_card_visa --yes',
+      run: async (ctx) => (await import('./plan/apply.js')).run(ctx, 'LUM-1003', 'moderate-acne-program', { mode: 'start', clinic: 'downtown', paymentMethod: 'pm_card_visa' }),
+    },
+    ...billingMonth(today, clock, 3),
+  ];
+}
+
+/**
+ * From the month after `today`: plan `plan`'s card declines on the 1st and
+ * on the retry, a new card goes through, then a goodwill refund of charge 3
+ * (the first plan's second installment), the charges and reconcile.
+ */
+export function billingMonth(today: PlainDate, clock: DemoClock, plan: number): DemoStep[] {
   const first = addMonths({ year: today.year, month: today.month, day: 1 }, 1);
   const on = (days: number) => formatDate(addDays(first, days));
-  const billing = (date: string): DemoStep => ({
+  // A run with a declined charge exits 3 (some charges failed), as cron sees it.
+  const billing = (date: string, expect = 0): DemoStep => ({
     title: `Run the billing batch as cron would on ${date}`,
     command: `TXPLAN_NOW=${date} txplan billing run`,
+    expect,
     run: async (ctx) => {
       clock.moveTo(date);
       return (await import('./billing/run.js')).run(ctx, {});
@@ -110,21 +131,16 @@ function billingTour(today: PlainDate, clock: DemoClock): DemoStep[] {
   });
   return [
     {
-      title: 'Start a second program; its first installment is charged at once',
-      command: 'txplan plan apply LUM-1003 moderate-acne-program --mode start --clinic downtown --payment-method pm_card_visa --yes',
-      run: async (ctx) => (await import('./plan/apply.js')).run(ctx, 'LUM-1003', 'moderate-acne-program', { mode: 'start', clinic: 'downtown', paymentMethod: 'pm_card_visa' }),
-    },
-    {
       title: 'Later the patient’s card on file starts to fail (a sandbox test card)',
-      command: 'txplan plan payment 3 --payment-method pm_card_chargeDeclinedInsufficientFunds',
-      run: async (ctx) => (await import('./plan/lifecycle.js')).payment(ctx, '3', { paymentMethod: 'pm_card_chargeDeclinedInsufficientFunds' }),
+      command: `txplan plan payment ${plan} --payment-method pm_card_chargeDeclinedInsufficientFunds`,
+      run: async (ctx) => (await import('./plan/lifecycle.js')).payment(ctx, String(plan), { paymentMethod: 'pm_card_chargeDeclinedInsufficientFunds' }),
     },
-    billing(on(0)),
-    billing(on(3)),
+    billing(on(0), 3),
+    billing(on(3), 3),
     {
       title: 'The patient gives a new card',
-      command: 'txplan plan payment 3 --payment-method pm_card_mastercard',
-      run: async (ctx) => (await import('./plan/lifecycle.js')).payment(ctx, '3', { paymentMethod: 'pm_card_mastercard' }),
+      command: `txplan plan payment ${plan} --payment-method pm_card_mastercard`,
+      run: async (ctx) => (await import('./plan/lifecycle.js')).payment(ctx, String(plan), { paymentMethod: 'pm_card_mastercard' }),
     },
     billing(on(8)),
     {
@@ -141,8 +157,15 @@ function billingTour(today: PlainDate, clock: DemoClock): DemoStep[] {
  * A guided run on sample data in a fresh folder: each step runs the real
  * command against the demo workspace and prints what a user would see.
  */
-export async function run(ctx: Context, opts: { dir?: string }): Promise<number> {
+export async function run(ctx: Context, opts: { dir?: string; tour?: string }): Promise<number> {
+  const tours = opts.tour === undefined ? undefined : await import('./demo-tours.js');
+  const tourName = tours && opts.tour !== undefined ? tourNamed(opts.tour, tours.tourNames) : undefined;
   const root = opts.dir !== undefined ? await emptyFolder(resolve(ctx.cwd, opts.dir)) : await mkdtemp(join(tmpdir(), 'txplan-demo-'));
+  if (tours && tourName !== undefined && tours.gitTours.includes(tourName)) {
+    // Checked before anything is written: these tours commit, branch and compare.
+    if (!(await gitAvailable())) throw new FailedError(`The ${tourName} tour needs git, which is not installed: install git, or try another tour`, 'demo_failed');
+    if (await gitTopLevel(root)) throw new FailedError(`The ${tourName} tour needs a git repository of its own, and ${root} lies inside one: give --dir a folder outside any git repository`, 'demo_failed');
+  }
   const workspace = workspaceAt(root);
   const created = await createWorkspace(root);
   const git = await initRepository(root);
@@ -162,7 +185,14 @@ export async function run(ctx: Context, opts: { dir?: string }): Promise<number>
     moveTo: (date) => void (at = new Date(`${date}T12:00:00Z`)),
   };
   const demo: Context = { ...ctx, cwd: root, tty: true, err: ctx.out, interactive: false, now: clock.now, simulatedNow: undefined, options: { ...options, workspace: root, yes: true }, env: { ...ctx.env, db: undefined, workspace: root, clock: undefined } };
-  const steps = tour(join(packageRoot, 'examples', 'patients.csv'), todayIn('America/New_York', ctx.now()), clock);
+  const patientsCsv = join(packageRoot, 'examples', 'patients.csv');
+  const today = todayIn('America/New_York', ctx.now());
+  if (tours && tourName !== undefined) {
+    const branch = git === 'created' ? await runGit(root, ['rev-parse', '--abbrev-ref', 'HEAD']) : 'main';
+    const steps = tours.tourSteps(tourName, { root, patientsCsv, today, clock, branch });
+    return runTour(ctx, demo, tourName, tours.tourTitles[tourName], steps, { root, created: created.templates, clock, git: git === 'created' });
+  }
+  const steps = tour(patientsCsv, today, clock);
 
   if (ctx.options.json) {
     // The same steps with their output swallowed; one JSON document describes the result.
@@ -193,6 +223,61 @@ export async function run(ctx: Context, opts: { dir?: string }): Promise<number>
     await step.run(demo);
   }
   ctx.out(`\n${color.green('✔')} Demo workspace: ${color.bold(root)}\n   Try: txplan --workspace ${root} plan list\n        txplan --workspace ${root} audit`);
+  ctx.out(`   Each user's job on its own: txplan demo --tour admin|front-desk|billing|ci`);
+  return 0;
+}
+
+function tourNamed(name: string, names: readonly TourName[]): TourName {
+  const found = names.find((t) => t === name);
+  if (found === undefined) throw new UsageError(`There is no tour "${name}"; choose one of ${names.join(', ')}`, 'bad_tour');
+  return found;
+}
+
+/**
+ * One user's tour: each step's command, then what it prints. A step meant to
+ * be refused or to fail shows its message and exit code; any other outcome
+ * is a bug in the demo, which stops there.
+ */
+async function runTour(ctx: Context, demo: Context, name: TourName, title: string, steps: DemoStep[], at: { root: string; created: number; clock: DemoClock; git: boolean }): Promise<number> {
+  const quiet: Context | undefined = ctx.options.json ? { ...demo, options: { ...demo.options, json: true }, json: () => {}, out: () => {}, err: () => {}, streams: { ...demo.streams, stdout: sink() } } : undefined;
+  const { color } = ctx;
+  const say = quiet ? () => {} : (text: string) => ctx.out(text);
+  // A step may show more than one command, one a line.
+  const heading = (n: number, title: string, commands: string[]) => say(`\n${color.bold.cyan(`${n}.`)} ${color.bold(title)}\n${commands.map((c) => `   ${color.dim(`$ ${c}`)}`).join('\n')}\n`);
+  say(color.bold(`txplan demo --tour ${name}: ${title}.`));
+  say(color.dim('Days pass on a simulated clock (as TXPLAN_NOW sets it), with the sandbox processor; no real card is charged.'));
+  if (at.git) {
+    heading(1, 'Create a workspace with the starter library, in a new git repository', [`txplan init ${at.root} && cd ${at.root}`, 'git add -A && git commit -m "Starter library from txplan init"']);
+    say(`   ${at.created} templates, catalog.yaml, txplan.yaml and the JSON Schemas copied; .txplan/ git-ignored; committed.`);
+  } else {
+    heading(1, 'Create a workspace with the starter library', [`txplan init ${at.root} && cd ${at.root}`]);
+    say(`   ${at.created} templates, catalog.yaml, txplan.yaml and the JSON Schemas copied.`);
+  }
+  const done: Array<{ title: string; commands: string[]; exit: number }> = [];
+  const start = at.clock.now().getTime();
+  for (const [index, step] of steps.entries()) {
+    // Once the demo's clock has moved on, a reader repeating a command needs the same clock.
+    const moved = at.clock.now().getTime() !== start && step.command.startsWith('txplan ');
+    const commands = (moved ? `TXPLAN_NOW=${at.clock.now().toISOString().slice(0, 10)} ${step.command}` : step.command).split('\n');
+    heading(index + 2, step.title, commands);
+    let exit: number;
+    try {
+      exit = (await step.run(quiet ?? demo)) ?? 0;
+    } catch (error) {
+      if (!(error instanceof TxplanError) || error.code === 'demo_failed') throw error;
+      say(`txplan: ${error.message}`);
+      exit = error.exitCode;
+    }
+    const expected = step.expect ?? 0;
+    if (exit !== expected) throw new FailedError(`The ${name} tour stopped at "${step.command}": it exited ${exit}, not ${expected}; this is a bug in the installed txplan`, 'demo_failed');
+    if (expected !== 0) say(`   ${color.dim(`→ exit ${exit}, as expected here`)}`);
+    done.push({ title: step.title, commands, exit });
+  }
+  if (quiet) {
+    ctx.json({ tour: name, workspace: at.root, steps: done });
+    return 0;
+  }
+  say(`\n${color.green('✔')} The ${name} tour's workspace: ${color.bold(at.root)}\n   Try: txplan --workspace ${at.root} audit`);
   return 0;
 }
 

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { Action } from '../action.js';
 
 export function register(program: Command, action: Action): void {
@@ -13,6 +13,7 @@ export function register(program: Command, action: Action): void {
     .command('demo')
     .description('guided end-to-end run on sample data, in a fresh folder')
     .option('--dir <dir>', 'folder for the demo workspace (must be new or empty; default: a new temporary folder)')
-    .addHelpText('after', '\nExamples:\n  $ txplan demo\n  $ txplan demo --dir ./demo-clinic')
-    .action(action(async (ctx, opts: { dir?: string }) => (await import('./demo.js')).run(ctx, opts)));
+    .addOption(new Option('--tour <user>', "walk one user's job end to end instead of the whole clinic").choices(['admin', 'front-desk', 'billing', 'ci']))
+    .addHelpText('after', '\nExamples:\n  $ txplan demo\n  $ txplan demo --dir ./demo-clinic\n  $ txplan demo --tour front-desk')
+    .action(action(async (ctx, opts: { dir?: string; tour?: string }) => (await import('./demo.js')).run(ctx, opts)));
 }
