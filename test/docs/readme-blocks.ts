@@ -18,8 +18,8 @@
 export interface ReadmeCommand {
   /** 1-based line of README.md the command is on. */
   line: number;
-  /** The nearest heading above it, without its `#`s. */
-  section: string;
+  /** The headings it sits under, outermost first, without their `#`s. */
+  headings: string[];
   /** The command as a shell reads it (without the `$ ` prompt). */
   text: string;
   /** The output lines the README shows under it (empty when it shows none). */
@@ -30,7 +30,7 @@ export interface ReadmeCommand {
 
 export interface ReadmeBlock {
   line: number;
-  section: string;
+  headings: string[];
   tag: string;
   lines: string[];
 }
@@ -39,12 +39,11 @@ export interface ReadmeBlock {
 export function fencedBlocks(markdown: string): ReadmeBlock[] {
   const lines = markdown.split('\n');
   const blocks: ReadmeBlock[] = [];
-  let section = '';
+  const headings = new Headings();
   for (let i = 0; i < lines.length; i++) {
     const open = /^(\s*)(`{3,}|~{3,})\s*([\w-]*)/.exec(lines[i]!);
     if (!open) {
-      const heading = /^#{1,6}\s+(.*)$/.exec(lines[i]!);
-      if (heading) section = heading[1]!.trim();
+      headings.read(lines[i]!);
       continue;
     }
     const [, indent, fence, tag] = open;
@@ -53,7 +52,7 @@ export function fencedBlocks(markdown: string): ReadmeBlock[] {
     for (; j < lines.length && !lines[j]!.trimStart().startsWith(fence!); j++) {
       body.push(lines[j]!.startsWith(indent!) ? lines[j]!.slice(indent!.length) : lines[j]!.trimStart());
     }
-    blocks.push({ line: i + 1, section, tag: tag ?? '', lines: body });
+    blocks.push({ line: i + 1, headings: headings.now(), tag: tag ?? '', lines: body });
     i = j;
   }
   return blocks;
@@ -69,14 +68,14 @@ export function readmeCommands(markdown: string): ReadmeCommand[] {
       if (block.tag !== 'sh') continue;
       block.lines.forEach((l, k) => {
         if (l.trim() === '' || l.trimStart().startsWith('#')) return;
-        commands.push({ line: block.line + 1 + k, section: block.section, text: l, output: [], block: block.line });
+        commands.push({ line: block.line + 1 + k, headings: block.headings, text: l, output: [], block: block.line });
       });
       continue;
     }
     let current: ReadmeCommand | undefined;
     block.lines.forEach((l, k) => {
       if (l.startsWith('$ ')) {
-        current = { line: block.line + 1 + k, section: block.section, text: l.slice(2), output: [], block: block.line };
+        current = { line: block.line + 1 + k, headings: block.headings, text: l.slice(2), output: [], block: block.line };
         commands.push(current);
       } else if (current && l.trim() !== '') current.output.push(l);
     });
@@ -84,16 +83,29 @@ export function readmeCommands(markdown: string): ReadmeCommand[] {
   // Indented code blocks inside list items: `      $ txplan …` outside any fence.
   const lines = markdown.split('\n');
   let inFence: string | undefined;
-  let section = '';
+  const headings = new Headings();
   lines.forEach((l, i) => {
     const fence = /^\s*(`{3,}|~{3,})/.exec(l);
     if (fence) inFence = inFence === undefined ? fence[1] : l.trimStart().startsWith(inFence) ? undefined : inFence;
     else if (inFence === undefined) {
-      const heading = /^#{1,6}\s+(.*)$/.exec(l);
-      if (heading) section = heading[1]!.trim();
+      headings.read(l);
       const indented = /^ {4,}\$ (.*)$/.exec(l);
-      if (indented) commands.push({ line: i + 1, section, text: indented[1]!, output: [], block: i + 1 });
+      if (indented) commands.push({ line: i + 1, headings: headings.now(), text: indented[1]!, output: [], block: i + 1 });
     }
   });
   return commands.sort((a, b) => a.line - b.line);
+}
+
+/** The headings open at a line: a heading closes those of its level and below. */
+class Headings {
+  private open: Array<{ level: number; text: string }> = [];
+  read(line: string): void {
+    const heading = /^(#{1,6})\s+(.*)$/.exec(line);
+    if (!heading) return;
+    const level = heading[1]!.length;
+    this.open = [...this.open.filter((h) => h.level < level), { level, text: heading[2]!.trim() }];
+  }
+  now(): string[] {
+    return this.open.map((h) => h.text);
+  }
 }
