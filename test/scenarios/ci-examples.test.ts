@@ -73,16 +73,18 @@ beforeAllWithFolders(() => {
 describe('examples/ci', () => {
   it('installs txplan from something npm can install without a registry package, the same in both', () => {
     expect(githubCommands).toHaveLength(2);
-    expect(install.run).toBe('npm install --global "$TXPLAN_PACKAGE"');
-    expect(gitlab.before_script).toEqual(['npm install --global "$TXPLAN_PACKAGE"']);
+    // Packed first: a one-step global install from git fails on npm 10 and 11 (the README's install section).
+    const commands = ['npm pack "$TXPLAN_PACKAGE"', 'npm install --global --allow-scripts=better-sqlite3 ./txplan-*.tgz'];
+    expect(install.run!.trim().split('\n')).toEqual(commands);
+    expect(gitlab.before_script).toEqual(commands);
     const spec = github.env.TXPLAN_PACKAGE!;
     expect(gitlab.variables.TXPLAN_PACKAGE).toBe(spec);
-    // A git repository at a tag (npm runs its prepare script, which builds dist/), not the unpublished name.
+    // A git repository at a tag (npm pack runs its prepare script, which builds dist/), not the unpublished name.
     expect(spec).toMatch(/^github:[\w.-]+\/[\w.-]+#v\d+\.\d+\.\d+$/);
     const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string; bin: Record<string, string>; files: string[]; scripts: Record<string, string> };
     expect(spec.endsWith(`#v${pkg.version}`)).toBe(true);
     expect(pkg.bin.txplan).toBe('bin/txplan');
-    expect(pkg.files).toEqual(expect.arrayContaining(['bin', 'dist', 'schemas']));
+    expect(pkg.files).toEqual(expect.arrayContaining(['bin', 'dist/bundle', 'schemas']));
     expect(pkg.scripts.prepare).toBe('npm run build');
     // --base compares against the full history of the target branch.
     expect(githubSteps[0]).toMatchObject({ uses: 'actions/checkout@v4', with: { 'fetch-depth': 0 } });
