@@ -31,6 +31,15 @@ export interface Forecast {
   total_minor: number;
 }
 
+/** One amount the forecast expects from a plan in a month (what the report groups by template and clinic). */
+export interface ForecastItem {
+  plan: BillingPlanRow;
+  /** YYYY-MM */
+  month: string;
+  kind: 'installment' | 'visit' | 'retry';
+  amount_minor: number;
+}
+
 /**
  * Expected revenue month by month from active plans: monthly installments
  * not yet charged (at each installment's own fee), pay-as-you-go visits still
@@ -39,8 +48,10 @@ export interface Forecast {
  * (the next run charges it). A plan starting later brings installment 1 in
  * its start month. Less the refunds made in each
  * month. Paused and past-due plans bring nothing until they resume.
+ * `each`, when given, is told every amount expected (not the refunds) with
+ * its plan, as it is counted.
  */
-export function forecast(store: Store, today: PlainDate, months: number): Forecast {
+export function forecast(store: Store, today: PlainDate, months: number, each?: (item: ForecastItem) => void): Forecast {
   const first = { year: today.year, month: today.month, day: 1 };
   const keys = Array.from({ length: months }, (_, i) => formatDate(addMonths(first, i)).slice(0, 7));
   const byMonth = new Map<string, ForecastMonth>(keys.map((month) => [month, { month, installments: 0, installments_minor: 0, visits: 0, visits_minor: 0, retries_minor: 0, refunds_minor: 0, total_minor: 0 }]));
@@ -49,30 +60,34 @@ export function forecast(store: Store, today: PlainDate, months: number): Foreca
   const bucket = (date: string) => byMonth.get(date.slice(0, 7));
   // Anything due before today (overdue, or awaiting its run) is expected this month.
   const from = (date: string) => bucket(date < day ? day : date);
-  const installment = (due: string, fee: number) => {
+  const installment = (plan: BillingPlanRow, due: string, fee: number) => {
     result.installments_remaining++;
     result.installments_remaining_minor += fee;
     const month = from(due);
     if (month) {
       month.installments++;
       month.installments_minor += fee;
+      each?.({ plan, month: month.month, kind: 'installment', amount_minor: fee });
     }
   };
-  const retries = (charges: readonly ChargeRow[]) => {
+  const retries = (plan: BillingPlanRow, charges: readonly ChargeRow[]) => {
     for (const charge of charges) {
       if (charge.status !== 'failed' || !charge.next_attempt_on) continue;
       const month = from(charge.next_attempt_on);
-      if (month) month.retries_minor += charge.amount_minor;
+      if (month) {
+        month.retries_minor += charge.amount_minor;
+        each?.({ plan, month: month.month, kind: 'retry', amount_minor: charge.amount_minor });
+      }
     }
   };
 
   inChunks(store, (after) => plansInStatus(store, 'active', after, CHUNK, null), (plan, planCharges, fact) => {
-    retries(planCharges);
+    retries(plan, planCharges);
     if (plan.type === 'monthly' && plan.start_date) {
       const start = parseDate(plan.start_date)!;
       const charged = new Set(planCharges.filter((c) => c.kind === 'installment').map((c) => c.installment));
       for (let k = 1; k <= (plan.months ?? 0); k++) {
-        if (!charged.has(k)) installment(formatDate(installmentDueDate(start, k, plan.billing_offset_months)), feeForInstallment(fact.prices, k) ?? 0);
+        if (!charged.has(k)) installment(plan, formatDate(installmentDueDate(start, k, plan.billing_offset_months)), feeForInstallment(fact.prices, k) ?? 0);
       }
     } else if (plan.type === 'pay-as-you-go') {
       const prices = JSON.parse(getPlan(store, plan.id)!.service_prices) as Record<string, number>;
@@ -83,6 +98,7 @@ export function forecast(store: Store, today: PlainDate, months: number): Foreca
         if (month && amount > 0) {
           month.visits++;
           month.visits_minor += amount;
+          each?.({ plan, month: month.month, kind: 'visit', amount_minor: amount });
         }
       }
     }
@@ -90,8 +106,8 @@ export function forecast(store: Store, today: PlainDate, months: number): Foreca
   // What cancelled plans still owe: never-charged installments this month (the next run charges them), declined ones on their retry day.
   inChunks(store, (after) => cancelledPlansOwing(store, after, CHUNK, null), (plan, planCharges, fact) => {
     const { owed, declined } = cancelledDues(billableOf(plan, fact), planCharges, today);
-    for (const due of owed) installment(day, due.amountMinor);
-    retries(declined);
+    for (const due of owed) installment(plan, day, due.amountMinor);
+    retries(plan, declined);
   });
   // A refunded charge is not expected again (its installment stays charged); the money going back is taken off its month.
   for (const refund of refundsSince(store, `${keys[0]!}-01`)) {
