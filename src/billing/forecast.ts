@@ -1,6 +1,6 @@
 import { addMonths, formatDate, parseDate, type PlainDate } from '../domain/dates.js';
 import { installmentDueDate } from '../domain/plan.js';
-import { chargesOfPlans } from '../store/charges.js';
+import { chargedInstallmentsOfPlans, openCharges } from '../store/charges.js';
 import { refundsSince } from '../store/refunds.js';
 import { billingFacts, cancelledPlansOwing, getPlan, getSteps, plansInStatus } from '../store/plans.js';
 import { cancelledDues } from './plan.js';
@@ -70,7 +70,7 @@ export function forecast(store: Store, today: PlainDate, months: number, each?: 
       each?.({ plan, month: month.month, kind: 'installment', amount_minor: fee });
     }
   };
-  const retries = (plan: BillingPlanRow, charges: readonly ChargeRow[]) => {
+  const retries = (plan: BillingPlanRow, charges: readonly ForecastCharge[]) => {
     for (const charge of charges) {
       if (charge.status !== 'failed' || !charge.next_attempt_on) continue;
       const month = from(charge.next_attempt_on);
@@ -124,15 +124,46 @@ export function forecast(store: Store, today: PlainDate, months: number, each?: 
 
 const CHUNK = 1000;
 
-/** Reads plans a chunk at a time (memory does not grow with their number), with each chunk's charges and billing facts. */
-function inChunks(store: Store, read: (after: number) => BillingPlanRow[], each: (plan: BillingPlanRow, charges: ChargeRow[], fact: BillingFacts) => void): void {
+/**
+ * Reads plans a chunk at a time (memory does not grow with their number),
+ * with each chunk's billing facts and what the forecast needs of their
+ * charges: every charge not yet paid (pending or declined, read once for all
+ * plans: few), and, for the paid ones, which installment each paid — read
+ * from an index, as a paid installment's row holds nothing more the forecast
+ * uses. A paid installment is handed on as a charge with only those fields.
+ */
+function inChunks(store: Store, read: (after: number) => BillingPlanRow[], each: (plan: BillingPlanRow, charges: ForecastCharge[], fact: BillingFacts) => void): void {
+  const open = new Map<number, ChargeRow[]>();
+  for (let after = 0; ; ) {
+    const page = openCharges(store, after, CHUNK);
+    if (page.length === 0) break;
+    after = page[page.length - 1]!.id;
+    for (const charge of page) {
+      const list = open.get(charge.plan_id);
+      if (list) list.push(charge);
+      else open.set(charge.plan_id, [charge]);
+    }
+  }
   for (let after = 0; ; ) {
     const plans = read(after);
     if (plans.length === 0) return;
     after = plans[plans.length - 1]!.id;
     const ids = plans.map((p) => p.id);
-    const charges = chargesOfPlans(store, ids);
+    const installments = chargedInstallmentsOfPlans(store, ids);
     const facts = billingFacts(store, ids);
-    for (const plan of plans) each(plan, charges.get(plan.id) ?? [], facts.get(plan.id)!);
+    for (const plan of plans) {
+      const unpaid = open.get(plan.id) ?? [];
+      const unpaidInstallments = new Set(unpaid.filter((c) => c.kind === 'installment').map((c) => c.installment));
+      const paid = (installments.get(plan.id) ?? []).filter((k) => !unpaidInstallments.has(k)).map((k) => paidInstallment(plan, k));
+      each(plan, [...paid, ...unpaid], facts.get(plan.id)!);
+    }
   }
+}
+
+/** What the forecast reads of a charge. */
+type ForecastCharge = Pick<ChargeRow, 'id' | 'plan_id' | 'kind' | 'installment' | 'step_n' | 'status' | 'attempts' | 'retries_allowed' | 'next_attempt_on' | 'hard_decline' | 'amount_minor'>;
+
+/** A paid installment as the forecast sees it: what it paid for and that it is paid (its row, amount and retries are never read). */
+function paidInstallment(plan: BillingPlanRow, installment: number): ForecastCharge {
+  return { id: 0, plan_id: plan.id, kind: 'installment', installment, step_n: null, status: 'succeeded', attempts: 1, retries_allowed: 0, next_attempt_on: null, hard_decline: 0, amount_minor: 0 };
 }
