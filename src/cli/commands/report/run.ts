@@ -72,7 +72,7 @@ function printReport(ctx: Context, report: Report): void {
     }
   };
   const percent = (value: number | null) => (value === null ? (charts ? '–' : '') : `${(value * 100).toFixed(1)}%`);
-  const completion = (f: Figures) => (charts ? `${bar(f.plans.completion_rate ?? 0, 1, 10)} ${percent(f.plans.completion_rate)}` : percent(f.plans.completion_rate));
+  const completion = (f: Figures) => (charts ? `${bar(f.plans.completion_rate ?? 0, 1, 10)} ${percent(f.plans.completion_rate)}`.trim() : percent(f.plans.completion_rate));
   const counts = (f: Figures) => [
     String(f.plans.started), String(f.plans.active), String(f.plans.completed), String(f.plans.cancelled), completion(f),
     String(f.visits.on_time), String(f.visits.late), String(f.visits.skipped), String(f.visits.pending), String(f.visits.outcomes),
