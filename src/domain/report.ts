@@ -89,12 +89,20 @@ export interface ReportForecastRow {
   amount_minor: number;
 }
 
+/** Programs of one template whose first installment, due on one day, was declined: the plan was not kept (see declined_starts). */
+export interface ReportDeclinedStartRow {
+  template_id: string;
+  due_date: string;
+  starts: number;
+}
+
 export interface ReportRows {
   plans: readonly ReportPlanRow[];
   visits: readonly ReportVisitRow[];
   charges: readonly ReportChargeRow[];
   refunds: readonly ReportRefundRow[];
   forecast: readonly ReportForecastRow[];
+  declined_starts: readonly ReportDeclinedStartRow[];
 }
 
 /** A visit done more than this many days after its recommended date was late. */
@@ -150,6 +158,13 @@ export interface Figures {
     failed_rate: number | null;
     /** recovered / declined; null when nothing was declined. */
     recovery_rate: number | null;
+    /**
+     * Programs whose first installment, due in the period, was declined, so
+     * the plan was never kept: not plans (not in `started`) and not charges
+     * (not in the rates). They name their template but no clinic, so a
+     * clinic's figure is always 0.
+     */
+    declined_starts: number;
   };
   /** Keyed by currency (ISO code), in code order. */
   money: Record<string, Money>;
@@ -227,6 +242,11 @@ export function computeReport(rows: ReportRows, period: ReportPeriod, today: str
     for (const t of tallies(row)) t.money(row.currency).refunded_minor += row.amount_minor;
     monthMoney(row.date.slice(0, 7), row.currency)!.refunded_minor += row.amount_minor;
   }
+  for (const row of rows.declined_starts) {
+    if (!inPeriod(row.due_date)) continue;
+    getOr(templates, row.template_id, () => new Tally()).declinedStarts(row.starts);
+    totals.declinedStarts(row.starts);
+  }
   const firstForecast = today.slice(0, 7);
   for (const row of rows.forecast) {
     const month = monthMoney(row.month, row.currency);
@@ -301,6 +321,7 @@ class Tally {
   private readonly reasons = new Map<string, { reason: string; plans: number }>();
   private readonly visits = { on_time: 0, late: 0, skipped: 0, pending: 0, outcomes: 0 };
   private readonly payments = { charges: 0, declined: 0, recovered: 0 };
+  private declinedStartCount = 0;
   private readonly byCurrency = new Map<string, Money>();
 
   plan(row: ReportPlanRow): void {
@@ -328,6 +349,10 @@ class Tally {
     if (row.status === 'failed') money.outstanding_minor += row.amount_minor;
   }
 
+  declinedStarts(starts: number): void {
+    this.declinedStartCount += starts;
+  }
+
   money(currency: string): Money {
     return getOr(this.byCurrency, currency, () => ({ collected_minor: 0, refunded_minor: 0, net_minor: 0, outstanding_minor: 0, forecast_minor: 0 }));
   }
@@ -346,7 +371,7 @@ class Tally {
         cancellation_reasons: [...this.reasons.values()].sort((a, b) => b.plans - a.plans || (a.reason.toLowerCase() < b.reason.toLowerCase() ? -1 : 1)),
       },
       visits: { due: this.visits.on_time + this.visits.late + this.visits.skipped + this.visits.pending, ...this.visits },
-      payments: { ...this.payments, failed_rate: rate(this.payments.declined, this.payments.charges), recovery_rate: rate(this.payments.recovered, this.payments.declined) },
+      payments: { ...this.payments, failed_rate: rate(this.payments.declined, this.payments.charges), recovery_rate: rate(this.payments.recovered, this.payments.declined), declined_starts: this.declinedStartCount },
       money,
     };
   }

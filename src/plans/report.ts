@@ -1,7 +1,7 @@
 import { formatDate, parseDate, type PlainDate } from '../domain/dates.js';
 import { computeReport, monthsOf, type Report, type ReportForecastRow } from '../domain/report.js';
 import { forecast } from '../billing/forecast.js';
-import { reportChargeRows, reportPlanRows, reportRefundRows, reportVisitRows, type ReportFilter } from '../store/report.js';
+import { reportChargeRows, reportDeclinedStartRows, reportPlanRows, reportRefundRows, reportVisitRows, type ReportFilter } from '../store/report.js';
 import type { Store } from '../store/store.js';
 
 /**
@@ -17,6 +17,7 @@ export function practiceReport(store: Store, filter: ReportFilter, today: PlainD
       charges: reportChargeRows(store, filter),
       refunds: reportRefundRows(store, filter),
       forecast: forecastRows(store, filter, today),
+      declined_starts: reportDeclinedStartRows(store, filter),
     };
     return computeReport(rows, filter, formatDate(today));
   });

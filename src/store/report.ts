@@ -1,5 +1,5 @@
 import type { Store } from './store.js';
-import type { ReportChargeRow, ReportPeriod, ReportPlanRow, ReportRefundRow, ReportVisitRow } from '../domain/report.js';
+import type { ReportChargeRow, ReportDeclinedStartRow, ReportPeriod, ReportPlanRow, ReportRefundRow, ReportVisitRow } from '../domain/report.js';
 
 /**
  * The rows the practice report is computed from (src/domain/report.ts), read
@@ -66,6 +66,23 @@ export function reportRefundRows(store: Store, filter: ReportFilter): ReportRefu
     )
     // "~" sorts after every character of an ISO instant (both engines compare these columns byte by byte).
     .all({ clinicId: filter.clinicId, templateId: filter.templateId, fromInstant: filter.from, toInstant: `${filter.to}~` });
+}
+
+/**
+ * First installments declined, so their programs were never kept, by
+ * template and due date. They keep "template@version" and name no clinic, so
+ * none are read for a clinic.
+ */
+export function reportDeclinedStartRows(store: Store, filter: ReportFilter): ReportDeclinedStartRow[] {
+  if (filter.clinicId !== null) return [];
+  const rows = store
+    .statement<[{ from: string; to: string }], { template: string; due_date: string; starts: number }>(
+      `SELECT d.template, d.due_date, COUNT(*) AS starts FROM declined_starts d WHERE d.due_date BETWEEN @from AND @to GROUP BY 1, 2`,
+    )
+    .all({ from: filter.from, to: filter.to });
+  return rows
+    .map((row) => ({ template_id: row.template.replace(/@\d+$/, ''), due_date: row.due_date, starts: row.starts }))
+    .filter((row) => filter.templateId === null || row.template_id === filter.templateId);
 }
 
 /** Template ids any plan was made from (a template may since have left the registry). */

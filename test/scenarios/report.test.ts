@@ -56,7 +56,7 @@ describe('txplan report', () => {
     // plan 2's first skipped; the other five pending.
     expect(glow.visits).toEqual({ due: 8, on_time: 1, late: 1, skipped: 1, pending: 5, outcomes: 1 });
     // Six installments due (three per plan), one declined and recovered by the retry.
-    expect(glow.payments).toEqual({ charges: 6, declined: 1, recovered: 1, failed_rate: 0.1667, recovery_rate: 1 });
+    expect(glow.payments).toEqual({ charges: 6, declined: 1, recovered: 1, failed_rate: 0.1667, recovery_rate: 1, declined_starts: 0 });
     // 6 × $169.00 collected, $50.00 refunded; installment 4 of both plans (due 04-01) forecast.
     expect(glow.money).toEqual({ USD: { collected_minor: 101400, refunded_minor: 5000, net_minor: 96400, outstanding_minor: 0, forecast_minor: 33800 } });
     // The cancelled plan: 0 of 1 ended complete; its pending visits will never happen and are left out; nothing forecast.
@@ -66,7 +66,7 @@ describe('txplan report', () => {
     // One clinic holds it all.
     expect(r.clinics.map((c) => c.clinic_id)).toEqual(['main']);
     expect(r.clinics[0]!.plans.started).toBe(3);
-    expect(r.totals.payments).toEqual({ charges: 7, declined: 1, recovered: 1, failed_rate: 0.1429, recovery_rate: 1 });
+    expect(r.totals.payments).toEqual({ charges: 7, declined: 1, recovered: 1, failed_rate: 0.1429, recovery_rate: 1, declined_starts: 0 });
     // January: 2 × $169.00 + $199.00; February: 2 × $169.00 (the recovered one in its due month), the refund; March: 2 × $169.00; April forecast.
     expect(r.months.map((m) => [m.month, m.money.USD])).toEqual([
       ['2031-01', { collected_minor: 53700, refunded_minor: 0, forecast_minor: 0 }],

@@ -53,6 +53,10 @@ const ROWS: ReportRows = {
     { template_id: 'glow', clinic_id: 'downtown', currency: 'USD', month: '2026-02', amount_minor: 16900 }, // before today's month: not a forecast
     { template_id: 'acne', clinic_id: 'oslo', currency: 'NOK', month: '2026-04', amount_minor: 150000 }, // after the period
   ],
+  declined_starts: [
+    { template_id: 'acne', due_date: '2026-03-05', starts: 1 }, // a first installment declined: the program was never kept
+    { template_id: 'glow', due_date: '2026-04-01', starts: 3 }, // after the period: out
+  ],
 };
 
 describe('computeReport', () => {
@@ -92,11 +96,13 @@ describe('computeReport', () => {
 
   it('counts declined and recovered charges due in the period', () => {
     // glow: 5 charges due in the period (2 paid, 1 recovered, 1 declined, 1 pending); declined 2 (the recovered one and the failed one).
-    expect(glow.payments).toEqual({ charges: 5, declined: 2, recovered: 1, failed_rate: 0.4, recovery_rate: 0.5 });
-    // acne: 2 charges, 1 declined (retried, declined again), none recovered.
-    expect(acne.payments).toEqual({ charges: 2, declined: 1, recovered: 0, failed_rate: 0.5, recovery_rate: 0 });
-    // All: 3 of 7 declined = 0.4286; 1 of 3 recovered = 0.3333.
-    expect(report.totals.payments).toEqual({ charges: 7, declined: 3, recovered: 1, failed_rate: 0.4286, recovery_rate: 0.3333 });
+    expect(glow.payments).toEqual({ charges: 5, declined: 2, recovered: 1, failed_rate: 0.4, recovery_rate: 0.5, declined_starts: 0 });
+    // acne: 2 charges, 1 declined (retried, declined again), none recovered; and the declined start of March 5 beside them, not in the rates.
+    expect(acne.payments).toEqual({ charges: 2, declined: 1, recovered: 0, failed_rate: 0.5, recovery_rate: 0, declined_starts: 1 });
+    // All: 3 of 7 declined = 0.4286; 1 of 3 recovered = 0.3333; the one declined start in the period.
+    expect(report.totals.payments).toEqual({ charges: 7, declined: 3, recovered: 1, failed_rate: 0.4286, recovery_rate: 0.3333, declined_starts: 1 });
+    // A declined start names no clinic: oslo has only its kept charges.
+    expect(report.clinics[1]!.payments.declined_starts).toBe(0);
   });
 
   it('keeps money apart by currency', () => {
@@ -130,7 +136,7 @@ describe('computeReport', () => {
     expect(empty.currencies).toEqual([]);
     expect(empty.months).toEqual([{ month: '2020-01', money: {} }]);
     expect(empty.totals.plans.completion_rate).toBeNull();
-    expect(empty.totals.payments).toEqual({ charges: 0, declined: 0, recovered: 0, failed_rate: null, recovery_rate: null });
+    expect(empty.totals.payments).toEqual({ charges: 0, declined: 0, recovered: 0, failed_rate: null, recovery_rate: null, declined_starts: 0 });
   });
 });
 
