@@ -39,5 +39,6 @@ const result = {
     )
     .all(),
 };
-process.stdout.write(JSON.stringify(result).slice(0, 0));
+// Printed, as txplan prints its JSON.
+process.stdout.write(JSON.stringify(result));
 db.close();
