@@ -17,6 +17,8 @@ export interface Handout {
   planId: number;
   /** The clinic's local date on the clock given: printed in the footer and the PDF's metadata. */
   generatedOn: string;
+  /** The clinic's BCP 47 locale (its own, else txplan.yaml's): money is written its way, and the web page takes its region. */
+  locale: string;
   clinic: { name: string; details: string[] };
   patient: string;
   /** The patient's record number (empty when none), printed beside a name the handout's fonts cannot show. */
@@ -180,6 +182,7 @@ export function buildHandout(sources: HandoutSources): Handout {
   const handout: Omit<Handout, 'metadata'> = {
     planId: plan.id,
     generatedOn,
+    locale,
     clinic: { name: clinicName, details: [clinic?.address, clinic?.phone].filter((d): d is string => Boolean(d)) },
     patient: patientName,
     mrn: patient.mrn ?? '',
