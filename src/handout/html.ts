@@ -52,21 +52,6 @@ function html(strings: TemplateStringsArray, ...values: Value[]): Markup {
  */
 export const CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; font-src data:; img-src data:; base-uri 'none'; form-action 'none'";
 
-/**
- * The page's language: the handout's words are English, so the language is
- * English, in the clinic's region (nb-NO → en-NO, en-GB → en-GB), which a
- * screen reader reads with an English voice. Money is already written the
- * clinic's way by the model.
- */
-export function pageLanguage(locale: string): string {
-  try {
-    const region = new Intl.Locale(locale).maximize().region;
-    return region ? `en-${region}` : 'en';
-  } catch {
-    return 'en';
-  }
-}
-
 /** The whole page, as text to write. */
 export function renderHandoutHtml(h: Handout): string {
   const body = html`<header class="masthead">
@@ -85,7 +70,7 @@ ${agreement(h)}
 <footer class="footer"><p><span>${h.footer.plan}</span> · <span dir="auto">${h.footer.provenance}</span> · <span>${h.footer.generated}</span></p></footer>`;
   const fonts = webFontFaces(body.text);
   return html`<!doctype html>
-<html lang="${pageLanguage(h.locale)}" dir="ltr">
+<html lang="${h.language}" dir="ltr">
 <head>
 <meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="${CONTENT_SECURITY_POLICY}">

@@ -40,6 +40,7 @@ beforeAllWithFolders(() => {
       ['patient', 'add', '--first', HOSTILE_FIRST, '--last', HOSTILE_LAST, '--mrn', 'P-1'],
       ['patient', 'add', '--first', ARABIC.first, '--last', ARABIC.last, '--mrn', 'P-2'],
       ['plan', 'apply', 'P-1', ACNE, '--mode', 'start', '--clinic', 'oslo', '--payment-method', 'pm_card_visa', '--yes'],
+      ['plan', 'book', '1', '2', '--at', '2027-01-05 16:30'],
       ['plan', 'step', '--yes', '1', '1', '--done', '--note', 'Internal: mild erythema, lot 4471', '--patient-note', 'Baseline photos taken; see you next month'],
       ['plan', 'apply', 'P-2', RECOVERY, '--mode', 'start', '--clinic', 'oslo', '--payment-method', 'pm_card_visa', '--yes'],
     ],
@@ -122,9 +123,13 @@ describe('txplan handout --format html', () => {
     expect(source).not.toContain('mild erythema');
     expect(source).not.toContain('4471');
 
-    // Money as the Oslo clinic writes it, in NOK.
+    // Money as the Oslo clinic writes it, in NOK; dates and times the way Norway writes them, in English.
     expect(text).toContain(`${FEE} × 6 months`);
     expect(text).not.toContain('$');
+    const facts = byTag('dd').slice(0, 4).map(textOf);
+    expect(facts).toEqual(['6 months', '1 Dec 2026', '1 Jun 2027', `${FEE} × 6 months`]);
+    const booked = all.filter((el) => attr(el, 'data-label') === 'Booked').map((cell) => elements(cell).filter((el) => el.tagName === 'p').map(textOf));
+    expect(booked[1]).toEqual(['5 Jan 2027', '16:30']);
   });
 
   it('writes one page per plan with --status, and refuses to overwrite one without --force', () => {
