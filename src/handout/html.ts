@@ -166,7 +166,7 @@ function payment(h: Handout): Markup {
   const visits = p.visits && p.visits.length > 0
     ? html`<h3>Price per visit</h3>
 <table class="stack visits">
-<thead><tr><th scope="col">Visit</th><th scope="col">When</th><th scope="col">Services</th><th scope="col" class="money">Price</th></tr></thead>
+<thead><tr><th scope="col" class="w-visit">Visit</th><th scope="col" class="w-visit-when">When</th><th scope="col">Services</th><th scope="col" class="money w-price">Price</th></tr></thead>
 <tbody>
 ${p.visits.map((v) => html`<tr><th scope="row" data-label="Visit">${v.n}</th><td data-label="When">${v.when}</td><td data-label="Services" dir="auto">${v.services}</td><td data-label="Price" class="money ${v.price === 'Complimentary' ? 'muted' : 'strong'}">${v.price}</td></tr>\n`)}
 </tbody>
@@ -238,7 +238,7 @@ h3 { font-weight: 600; font-size: 1.05rem; margin: 1rem 0 0.4rem; }
 .done { color: var(--done); }
 .aside { font-style: italic; color: var(--muted); }
 .detail { display: block; font-size: 0.9rem; color: var(--muted); }
-table { width: 100%; border-collapse: collapse; margin-top: 0.75rem; font-size: 0.95rem; }
+table { width: 100%; table-layout: fixed; border-collapse: collapse; margin-top: 0.75rem; font-size: 0.95rem; }
 th, td { text-align: start; vertical-align: top; padding: 0.5rem 0.4rem; border-bottom: 1px solid var(--rule); }
 thead th { font-weight: 600; font-size: 0.75rem; letter-spacing: 0.06em; text-transform: uppercase; color: var(--muted); background: var(--fill); }
 tbody th { font-weight: 600; }
@@ -249,6 +249,9 @@ td p + p { margin-top: 0.2rem; }
 .w-booked { width: 14%; }
 .w-services { width: 24%; }
 .w-status { width: 15%; }
+.w-visit { width: 4rem; }
+.w-visit-when { width: 30%; }
+.w-price { width: 9rem; }
 .rows dt .item-name { color: var(--ink); }
 .care { padding-inline-start: 1.5rem; }
 .care li + li { margin-top: 0.4rem; }
