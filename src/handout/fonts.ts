@@ -54,6 +54,19 @@ export function handoutFonts(): Record<FontName, Font> {
   return fonts;
 }
 
+/** The file of a Noto Sans face, for the web page, which inlines it. */
+export function handoutFontPath(font: FontName): string {
+  return join(packageRoot('@expo-google-fonts/noto-sans'), FILES[font]);
+}
+
+/** The file of a fallback face, e.g. "arabic-semibold", for the web page. */
+export function fallbackFontPath(name: string): string {
+  const [script, weight] = name.split('-') as [FallbackScript, Weight];
+  const { pkg, name: family } = FALLBACKS[script];
+  const dir = WEIGHT_FILES[weight];
+  return join(packageRoot(pkg), dir, `${family}_${dir}.ttf`);
+}
+
 /** The name a fallback face is registered under in a document, e.g. "arabic-semibold". */
 export function fallbackName(script: FallbackScript, font: FontName): string {
   return `${script}-${font === 'italic' ? 'regular' : font}`;
@@ -63,10 +76,7 @@ export function fallbackName(script: FallbackScript, font: FontName): string {
 export function fallbackFont(name: string): Font {
   let font = fallbacks.get(name);
   if (!font) {
-    const [script, weight] = name.split('-') as [FallbackScript, Weight];
-    const { pkg, name: family } = FALLBACKS[script];
-    const dir = WEIGHT_FILES[weight];
-    font = create(readFileSync(join(packageRoot(pkg), dir, `${family}_${dir}.ttf`)));
+    font = create(readFileSync(fallbackFontPath(name)));
     fallbacks.set(name, font);
   }
   return font;

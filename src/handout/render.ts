@@ -171,8 +171,8 @@ export async function renderHandout(handout: Handout, paper: Paper): Promise<Ren
     font: null as unknown as string,
     info: { Title: title, Author: author, Subject: subject, Creator: 'txplan', Producer: 'txplan with PDFKit', CreationDate: creationDate, ModDate: creationDate },
     displayTitle: true,
-    // The handout's own words are English; a name or note in another script keeps its characters, not a language tag.
-    lang: 'en-US',
+    // The handout's own words are English (in the clinic's region); a name or note in another script keeps its characters, not a language tag.
+    lang: handout.language,
     tagged: true,
   });
   // pdfkit derives the file identifier from the metadata; one derived from the content tells two plans' handouts apart.

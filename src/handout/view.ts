@@ -17,6 +17,8 @@ export interface Handout {
   planId: number;
   /** The clinic's local date on the clock given: printed in the footer and the PDF's metadata. */
   generatedOn: string;
+  /** The language of the words (handoutLanguage): English in the clinic's region, e.g. en-NO; the PDF's and the web page's language tag. */
+  language: string;
   clinic: { name: string; details: string[] };
   patient: string;
   /** The patient's record number (empty when none), printed beside a name the handout's fonts cannot show. */
@@ -110,17 +112,41 @@ const STATUS_LABELS: Record<PlanStatus, string> = {
   cancelled: 'Cancelled',
 };
 
-const dateFormat = new Intl.DateTimeFormat('en-US', { year: 'numeric', month: 'short', day: 'numeric', timeZone: 'UTC' });
-
-/** "2027-01-31" → "Jan 31, 2027". */
-export function longDate(iso: string): string {
-  const date = parseDate(iso);
-  if (!date) return iso;
-  return dateFormat.format(new Date(Date.UTC(date.year, date.month - 1, date.day)));
+/**
+ * The language of the handout's words: English, in the clinic's region
+ * (nb-NO → en-NO, en-GB → en-GB, de → en), so dates and times follow the
+ * clinic's conventions ("3 Mar 2025", "14:30" in Oslo; "Mar 3, 2025",
+ * "2:30 PM" in New York) and a screen reader reads the page in English.
+ */
+export function handoutLanguage(locale: string): string {
+  try {
+    const region = new Intl.Locale(locale).maximize().region;
+    return region ? new Intl.Locale('en', { region }).toString() : 'en-US';
+  } catch {
+    return 'en-US';
+  }
 }
 
-/** "14:30" → "2:30 PM". */
-function clockTime(hhmm: string): string {
+const dateFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** "2027-01-31" → "Jan 31, 2027" (en-US), "31 Jan 2027" (en-GB, en-NO). */
+export function formatLongDate(iso: string, language = 'en-US'): string {
+  const date = parseDate(iso);
+  if (!date) return iso;
+  let format = dateFormats.get(language);
+  if (!format) dateFormats.set(language, (format = new Intl.DateTimeFormat(language, { year: 'numeric', month: 'short', day: 'numeric', timeZone: 'UTC' })));
+  return format.format(new Date(Date.UTC(date.year, date.month - 1, date.day)));
+}
+
+/** A date as the handout writes it, in US English unless a language is given. */
+export function longDate(iso: string, language = 'en-US'): string {
+  return formatLongDate(iso, language);
+}
+
+/** "14:30" → "2:30 PM" where the clock has twelve hours (en-US), else "14:30" as it is (en-NO, en-GB). */
+function clockTime(hhmm: string, language: string): string {
+  const cycle = new Intl.DateTimeFormat(language, { hour: 'numeric' }).resolvedOptions().hourCycle;
+  if (cycle === 'h23' || cycle === 'h24') return hhmm;
   const [h, m] = hhmm.split(':').map(Number) as [number, number];
   return `${((h + 11) % 12) + 1}:${String(m).padStart(2, '0')} ${h < 12 ? 'AM' : 'PM'}`;
 }
@@ -131,6 +157,8 @@ export function buildHandout(sources: HandoutSources): Handout {
   // Money in the currency the plan was sold in, written the clinic's way (nb-NO: "1 500,00 kr").
   const locale = clinic?.locale ?? settings.locale ?? 'en-US';
   const money = (minor: number) => formatMoney(minor, payment.currency, locale);
+  const language = handoutLanguage(locale);
+  const longDate = (iso: string) => formatLongDate(iso, language);
   const serviceName = (id: string) => catalog.services.get(id)?.name ?? id;
   const start = plan.start_date ? parseDate(plan.start_date) : undefined;
   const dateOf = (when: When) => (start ? longDate(formatDate(recommendedDate(start, when))) : null);
@@ -152,7 +180,7 @@ export function buildHandout(sources: HandoutSources): Handout {
       n: step.n,
       when: describeWhen({ [step.when_unit]: step.when_value }),
       date: step.recommended_date ? longDate(step.recommended_date) : null,
-      booked: booked ? { date: longDate(booked[1]!), time: clockTime(booked[2]!) } : null,
+      booked: booked ? { date: longDate(booked[1]!), time: clockTime(booked[2]!, language) } : null,
       services: (JSON.parse(step.services) as string[]).map(serviceName),
       alternatives: step.alternatives ? (JSON.parse(step.alternatives) as string[]).map(serviceName) : [],
       performed: step.status === 'done' && differsFromPlan(step) ? performedOf(step).map(serviceName) : null,
@@ -175,17 +203,18 @@ export function buildHandout(sources: HandoutSources): Handout {
   })).filter((group) => group.items.length > 0);
 
   const timed = (when: When, text: string): TimedNote => ({ when: describeWhen(when), date: dateOf(when), text });
-  const cancellation = started && snapshot.cancellation?.min_term_months ? cancellationTerms(snapshot.cancellation.min_term_months, snapshot.cancellation.early_fee, plan.start_date!, plan.currency, locale) : null;
+  const cancellation = started && snapshot.cancellation?.min_term_months ? cancellationTerms(snapshot.cancellation.min_term_months, snapshot.cancellation.early_fee, plan.start_date!, plan.currency, locale, longDate) : null;
 
   const handout: Omit<Handout, 'metadata'> = {
     planId: plan.id,
     generatedOn,
+    language,
     clinic: { name: clinicName, details: [clinic?.address, clinic?.phone].filter((d): d is string => Boolean(d)) },
     patient: patientName,
     mrn: patient.mrn ?? '',
     title: snapshot.name,
     status: { code: plan.status, label: STATUS_LABELS[plan.status] },
-    notice: notice(view, plan.type),
+    notice: notice(view, plan.type, longDate),
     goal: snapshot.goal,
     description: snapshot.description ?? null,
     duration,
@@ -193,7 +222,7 @@ export function buildHandout(sources: HandoutSources): Handout {
     homeCare,
     milestones: (snapshot.milestones ?? []).map((m) => timed(m.when, m.expect)),
     followUp: (snapshot.follow_up ?? []).map((f) => timed(f.when, f.recommendation)),
-    payment: paymentSection(view, payment, money, schedule, generatedOn),
+    payment: paymentSection(view, payment, money, schedule, generatedOn, longDate),
     cancellation,
     agreement: cancellation
       ? {
@@ -217,7 +246,7 @@ export function buildHandout(sources: HandoutSources): Handout {
   };
 }
 
-function notice(view: PlanView, type: 'monthly' | 'pay-as-you-go'): string | null {
+function notice(view: PlanView, type: 'monthly' | 'pay-as-you-go', longDate: (iso: string) => string): string | null {
   const { plan } = view;
   switch (plan.status) {
     case 'prescribed':
@@ -237,7 +266,7 @@ function notice(view: PlanView, type: 'monthly' | 'pay-as-you-go'): string | nul
   }
 }
 
-function paymentSection(view: PlanView, summary: PaymentSummary, money: (minor: number) => string, schedule: readonly ScheduleRow[], today: string): PaymentSection {
+function paymentSection(view: PlanView, summary: PaymentSummary, money: (minor: number) => string, schedule: readonly ScheduleRow[], today: string, longDate: (iso: string) => string): PaymentSection {
   const { plan, paymentMethod } = view;
   const rows: PaymentSection['rows'] = [];
   const method = paymentMethod ? `${capitalize(paymentMethod.brand)} ending in ${paymentMethod.last4}` : null;
@@ -264,7 +293,7 @@ function paymentSection(view: PlanView, summary: PaymentSummary, money: (minor: 
     rows.push({ label: 'Paid, net of refunds', value: money(summary.net_minor ?? summary.paid_minor - refunded), detail: null, amount: true });
   }
   // A cancelled plan closes its account: every payment asked, and what became of it, line by line.
-  if (plan.status === 'cancelled') for (const item of summary.items) rows.push(itemRow(item, money));
+  if (plan.status === 'cancelled') for (const item of summary.items) rows.push(itemRow(item, money, longDate));
   if (summary.outstanding_minor > 0) rows.push({ label: 'Outstanding', value: money(summary.outstanding_minor), detail: 'A declined payment; please update your payment method', amount: true });
   if (method) rows.push({ label: 'Payment method', value: method, detail: null, amount: false });
   const visits = summary.type === 'pay-as-you-go'
@@ -279,7 +308,7 @@ function paymentSection(view: PlanView, summary: PaymentSummary, money: (minor: 
 }
 
 /** One itemised payment as a row: "Installment 2 of 6 · $249.00 · Paid, due Feb 1, 2027". */
-function itemRow(item: PaymentItem, money: (minor: number) => string): PaymentSection['rows'][number] {
+function itemRow(item: PaymentItem, money: (minor: number) => string, longDate: (iso: string) => string): PaymentSection['rows'][number] {
   const due = item.date ? `, due ${longDate(item.date)}` : '';
   const detail = {
     paid: `Paid${due}`,
@@ -316,7 +345,7 @@ function noNextCharge(status: PlanStatus): string {
   }
 }
 
-function cancellationTerms(months: number, earlyFee: string | number | undefined, startDate: string, currency: string, locale: string): { terms: string[] } {
+function cancellationTerms(months: number, earlyFee: string | number | undefined, startDate: string, currency: string, locale: string, longDate: (iso: string) => string): { terms: string[] } {
   const until = longDate(formatDate(addMonths(parseDate(startDate)!, months)));
   const terms = [`This program has a minimum term of ${months} month${months === 1 ? '' : 's'}, until ${until}.`];
   const fee = earlyFee === undefined ? undefined : toMinor(earlyFee, currency);

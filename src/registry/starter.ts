@@ -48,7 +48,7 @@ export async function createWorkspace(root: string): Promise<InitResult> {
  * folder, and the README's handouts/ and backups/ folders); and the temporary
  * files of a write that was interrupted.
  */
-const IGNORED = [`${DATA_DIR}/`, 'plan-*.pdf', 'handouts/', 'backups/', '.*.tmp'];
+const IGNORED = [`${DATA_DIR}/`, 'plan-*.pdf', 'plan-*.html', 'handouts/', 'backups/', '.*.tmp'];
 
 async function ensureIgnored(file: string, entries: readonly string[]): Promise<InitResult['gitignore']> {
   let current: string | undefined;

@@ -60,7 +60,7 @@ describe('txplan init', () => {
     const result = txplan(['init', '--json'], { cwd: dir });
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ git: 'inside-repository', gitignore: 'updated' });
-    expect(readFileSync(join(dir, '.gitignore'), 'utf8')).toBe('node_modules/\n.txplan/\nplan-*.pdf\nhandouts/\nbackups/\n.*.tmp\n');
+    expect(readFileSync(join(dir, '.gitignore'), 'utf8')).toBe('node_modules/\n.txplan/\nplan-*.pdf\nplan-*.html\nhandouts/\nbackups/\n.*.tmp\n');
 
     const nested = join(dir, 'second');
     const second = txplan(['init', '--json', nested]);

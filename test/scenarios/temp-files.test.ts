@@ -139,7 +139,7 @@ describe('the workspace .gitignore', () => {
   it('covers every place txplan writes patient data by default', () => {
     const ws = started();
     expect(txplan(['handout', '1'], { cwd: ws }).code).toBe(0);
-    const paths = ['.txplan/txplan.db', '.txplan/txplan.db-wal', '.txplan/attachments/x.jpg', '.txplan/sandbox-gateway.db', 'plan-1.pdf', 'plan-12-a4.pdf', 'handouts/plan-1.pdf', 'backups/txplan-2031-01-01.db', '.plan-1.pdf.3f2a9c.tmp'];
+    const paths = ['.txplan/txplan.db', '.txplan/txplan.db-wal', '.txplan/attachments/x.jpg', '.txplan/sandbox-gateway.db', 'plan-1.pdf', 'plan-12-a4.pdf', 'plan-1.html', 'handouts/plan-1.pdf', 'backups/txplan-2031-01-01.db', '.plan-1.pdf.3f2a9c.tmp'];
     // A workspace made by init, and this repository (a workspace too, where the README's examples run).
     for (const root of [ws, repoRoot]) {
       const result = spawnSync('git', ['check-ignore', '--no-index', '-v', ...paths], { cwd: root, encoding: 'utf8' });

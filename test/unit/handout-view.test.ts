@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { buildHandout, longDate, type HandoutSources } from '../../src/handout/view.js';
+import { buildHandout, handoutLanguage, longDate, type HandoutSources } from '../../src/handout/view.js';
 import { renderHandout } from '../../src/handout/render.js';
 import { stepsFor } from '../../src/domain/plan.js';
 import { parseDate } from '../../src/domain/dates.js';
@@ -319,5 +319,13 @@ describe('the payment summary with refunds (issue 9)', () => {
   it('shows no refund rows when nothing was refunded', () => {
     const handout = buildHandout(sources(planView('comprehensive-acne-resolution'), { ...monthlyPayment(), refunded_minor: 0, net_minor: 24900, refunds: [] }));
     expect(handout.payment.rows.map((r) => r.label)).not.toContain('Refunded');
+  });
+});
+
+describe('the handout language', () => {
+  it('is English in the clinic region, which sets how dates are written', () => {
+    expect(['en-US', 'nb-NO', 'en-GB', 'de', 'not a locale!'].map(handoutLanguage)).toEqual(['en-US', 'en-NO', 'en-GB', 'en-DE', 'en-US']);
+    expect(longDate('2027-01-31')).toBe('Jan 31, 2027');
+    expect(longDate('2027-01-31', 'en-NO')).toBe('31 Jan 2027');
   });
 });

@@ -11,10 +11,14 @@ import type { Store } from '../../../store/store.js';
 import { loadHandout } from '../../../handout/load.js';
 import { coverHandout, listCharacters, type Uncovered } from '../../../handout/cover.js';
 import { renderHandout, type Paper } from '../../../handout/render.js';
+import { renderHandoutHtml } from '../../../handout/html.js';
 import { checkTarget, makeFolder as makePrivateFolder, writeFileAtomically } from '../../../files.js';
 import { PLAN_STATUSES, type PlanRow, type PlanStatus } from '../../../domain/records.js';
 
+export type HandoutFormat = 'pdf' | 'html';
+
 export interface HandoutOptions {
+  format?: HandoutFormat;
   output?: string;
   paper?: Paper;
   force?: boolean;
@@ -25,7 +29,8 @@ export interface HandoutOptions {
 interface Written {
   id: number;
   file: string;
-  pages: number;
+  /** PDF pages; a web page has none. */
+  pages?: number;
   /** Text the handout's fonts cannot draw, printed transliterated or as a notice instead (see handout/cover.ts). */
   uncovered: Uncovered[];
 }
@@ -35,10 +40,13 @@ export async function run(ctx: Context, ref: string | undefined, opts: HandoutOp
   if (ref !== undefined && opts.status !== undefined) throw new UsageError('Give a plan id or --status, not both');
   if (ref === undefined && opts.status === undefined) throw new UsageError('Name a plan ("txplan handout 12") or a status ("txplan handout --status active --out-dir DIR")');
   if (opts.output !== undefined && opts.outDir !== undefined) throw new UsageError('Give -o FILE or --out-dir DIR, not both');
+  const format = opts.format ?? 'pdf';
+  if (format === 'html' && opts.paper !== undefined) throw new UsageError('--paper sizes the PDF; a web page fits the screen and prints on the printer\'s paper: drop --paper or use --format pdf');
+  const kind = format === 'html' ? 'web page' : 'PDF';
   if (opts.status !== undefined) {
     if (!(PLAN_STATUSES as readonly string[]).includes(opts.status)) throw new UsageError(`"${opts.status}" is not a plan status; use one of ${PLAN_STATUSES.join(', ')}`);
-    if (opts.output !== undefined) throw new UsageError('-o names one file; with --status, use --out-dir DIR for one PDF per plan');
-    if (opts.outDir === undefined) throw new UsageError('--status writes one PDF per plan; add --out-dir DIR to say where');
+    if (opts.output !== undefined) throw new UsageError(`-o names one file; with --status, use --out-dir DIR for one ${kind} per plan`);
+    if (opts.outDir === undefined) throw new UsageError(`--status writes one ${kind} per plan; add --out-dir DIR to say where`);
     return batch(ctx, opts.status as PlanStatus, opts.outDir, opts);
   }
   return single(ctx, ref!, opts);
@@ -51,19 +59,21 @@ async function single(ctx: Context, ref: string, opts: HandoutOptions): Promise<
   const gone = await missingTemplates(registry);
   return withStore(ctx, async (store) => {
     const plan = findPlan(store, ref);
-    const file = resolve(ctx.cwd, opts.output ?? join(opts.outDir ?? '.', fileName(plan.id)));
+    const format = opts.format ?? 'pdf';
+    const file = resolve(ctx.cwd, opts.output ?? join(opts.outDir ?? '.', fileName(plan.id, format)));
     if (opts.outDir !== undefined) makeFolder(resolve(ctx.cwd, opts.outDir));
     // Refuse an existing file before spending the time to render.
     checkTarget(file, force);
-    const written = await print(store, registry, plan, file, paper, force, ctx.now());
+    const written = await print(store, registry, plan, file, format, paper, force, ctx.now());
     const notes = gone.has(plan.template_id) ? [deletedTemplateNote([plan])] : [];
     warnUncovered(ctx, written);
     if (ctx.options.json) {
-      ctx.json({ ...shown(written), paper, notes });
+      ctx.json(format === 'html' ? { ...shown(written), format, notes } : { ...shown(written), paper, notes });
       return 0;
     }
     for (const note of notes) ctx.err(`${ctx.colorErr.yellow('note:')} ${note}`);
-    ctx.out(`${ctx.color.green('✔')} Wrote the handout of plan ${plan.id} (${pages(written.pages)}, ${paperName(paper)}) to ${file}`);
+    if (format === 'html') ctx.out(`${ctx.color.green('✔')} Wrote the handout of plan ${plan.id} as a web page to ${file}`);
+    else ctx.out(`${ctx.color.green('✔')} Wrote the handout of plan ${plan.id} (${pages(written.pages ?? 0)}, ${paperName(paper)}) to ${file}`);
     return 0;
   });
 }
@@ -72,6 +82,7 @@ async function batch(ctx: Context, status: PlanStatus, outDir: string, opts: Han
   const registry = await loadRegistry(resolveWorkspace(ctx));
   const paper = opts.paper ?? registry.settings.paper;
   const force = opts.force ?? false;
+  const format = opts.format ?? 'pdf';
   const dir = resolve(ctx.cwd, outDir);
   const gone = await missingTemplates(registry);
   return withStore(ctx, async (store) => {
@@ -87,7 +98,7 @@ async function batch(ctx: Context, status: PlanStatus, outDir: string, opts: Han
         try {
           const plan = getPlan(store, id);
           if (!plan) throw new FailedError(`Plan ${id} was deleted while the handouts were printing`, 'not_found');
-          const done = await print(store, registry, plan, join(dir, fileName(id)), paper, force, now);
+          const done = await print(store, registry, plan, join(dir, fileName(id, format)), format, paper, force, now);
           written.push(done);
           warnUncovered(ctx, done);
           if (gone.has(plan.template_id)) fromDeleted.push(plan);
@@ -102,7 +113,7 @@ async function batch(ctx: Context, status: PlanStatus, outDir: string, opts: Han
     }
     const notes = fromDeleted.length ? [deletedTemplateNote(fromDeleted)] : [];
     if (ctx.options.json) {
-      ctx.json({ status, out_dir: dir, paper, handouts: written.map(shown), failed, notes });
+      ctx.json(format === 'html' ? { status, out_dir: dir, format, handouts: written.map(shown), failed, notes } : { status, out_dir: dir, paper, handouts: written.map(shown), failed, notes });
       return failed.length ? 1 : 0;
     }
     for (const note of notes) ctx.err(`${ctx.colorErr.yellow('note:')} ${note}`);
@@ -111,15 +122,23 @@ async function batch(ctx: Context, status: PlanStatus, outDir: string, opts: Han
       ctx.out(`No ${status.replace('_', ' ')} plans: no handouts written.`);
       return 0;
     }
-    const total = written.reduce((sum, w) => sum + w.pages, 0);
-    if (written.length) ctx.out(`${ctx.color.green('✔')} Wrote ${written.length} handout${written.length === 1 ? '' : 's'} (${pages(total)}, ${paperName(paper)}) to ${dir}`);
+    const total = written.reduce((sum, w) => sum + (w.pages ?? 0), 0);
+    const what = format === 'html' ? 'as web pages' : `(${pages(total)}, ${paperName(paper)})`;
+    if (written.length) ctx.out(`${ctx.color.green('✔')} Wrote ${written.length} handout${written.length === 1 ? '' : 's'} ${what} to ${dir}`);
     if (failed.length) ctx.out(`${ctx.color.red('✖')} ${failed.length} of ${ids.length} handout${ids.length === 1 ? '' : 's'} failed; see the messages above`);
     return failed.length ? 1 : 0;
   });
 }
 
-async function print(store: Store, registry: Registry, plan: PlanRow, file: string, paper: Paper, force: boolean, now: Date): Promise<Written> {
-  const { handout, uncovered } = coverHandout(loadHandout(store, registry, plan, now));
+async function print(store: Store, registry: Registry, plan: PlanRow, file: string, format: HandoutFormat, paper: Paper, force: boolean, now: Date): Promise<Written> {
+  const view = loadHandout(store, registry, plan, now);
+  if (format === 'html') {
+    // A browser falls back to the device's own fonts for scripts the inlined ones leave out (Chinese, emoji):
+    // the page shows the text as written, where the PDF has to transliterate it.
+    writeFileAtomically(file, renderHandoutHtml(view), force);
+    return { id: plan.id, file, uncovered: [] };
+  }
+  const { handout, uncovered } = coverHandout(view);
   const rendered = await renderHandout(handout, paper);
   writeFileAtomically(file, rendered.bytes, force);
   return { id: plan.id, file, pages: rendered.pages, uncovered };
@@ -179,8 +198,8 @@ function describe(error: unknown): { code: string; message: string } {
   return { code: 'internal', message: `Unexpected error: ${error instanceof Error ? error.message : String(error)}; run again with --debug, and report it if it persists` };
 }
 
-function fileName(id: number): string {
-  return `plan-${id}.pdf`;
+function fileName(id: number, format: HandoutFormat): string {
+  return `plan-${id}.${format}`;
 }
 
 function pages(n: number): string {
