@@ -205,7 +205,7 @@ function capitalize(text: string): string {
 
 /** The stylesheet: the PDF's colours and type on screen, ink only on paper, stacked rows on a phone. */
 const STYLE = `
-:root { --ink: #1d2733; --muted: #566372; --faint: #6b7785; --accent: #2b6f6b; --accent-tint: #e9f2f1; --rule: #dce2e8; --fill: #f2f5f7; --done: #2f7d55; --amber: #8a5a12; --amber-tint: #fbf3e4; --red: #a23a3a; --red-tint: #fbeceb; }
+:root { --ink: #1d2733; --muted: #566372; --faint: #5f6b78; --accent: #2b6f6b; --accent-tint: #e9f2f1; --rule: #dce2e8; --fill: #f2f5f7; --done: #2f7d55; --amber: #8a5a12; --amber-tint: #fbf3e4; --red: #a23a3a; --red-tint: #fbeceb; }
 *, *::before, *::after { box-sizing: border-box; }
 html { -webkit-text-size-adjust: 100%; text-size-adjust: 100%; }
 body { margin: 0 auto; max-width: 60rem; padding: 1.25rem; font-family: 'Noto Sans', 'Noto Sans Arabic', 'Noto Sans Hebrew', 'Noto Sans Devanagari', system-ui, sans-serif; font-size: 1rem; line-height: 1.5; color: var(--ink); background: #fff; overflow-wrap: break-word; }
