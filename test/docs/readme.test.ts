@@ -30,6 +30,7 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { beforeAllWithFolders, binary, repoRoot, setUp, tempDir, workspace } from '../helpers.js';
 import { fencedBlocks, readmeCommands, type ReadmeCommand } from './readme-blocks.js';
@@ -46,6 +47,13 @@ const RUN_ELSEWHERE: Record<string, string> = {
   // prefix and runs txplan from there, which this workspace cannot (it would install over the user's txplan).
   'Installing txplan': 'test/install/pack.test.ts',
 };
+
+/**
+ * Commands whose output the README shows as a terminal shows it (titles, bars,
+ * sparklines, which piped output leaves out): run on a pseudo-terminal with
+ * script(1), as a user at the terminal runs them, and their first line compared.
+ */
+const TERMINAL = ['txplan report'];
 
 /** Placeholders a README command may hold, and what they stand for in this workspace. */
 const PLACEHOLDERS: Record<string, string> = { '<plan>': '1', '<patient>': 'LUM-1001', '<template>': 'comprehensive-acne-resolution', '<clinic>': 'downtown' };
@@ -305,7 +313,10 @@ describe('README.md, every command it shows', () => {
       const text = prompt ? command.replace(/(\s+#.*)?$/, ' --yes$1') : command;
       const undo = BEFORE[c.text]?.();
       const cwd = c.block === rehearsalBlock ? rehearsal : ws;
-      const r = sh(text, env, cwd);
+      const terminal = TERMINAL.some((t) => text.startsWith(t));
+      const ran = sh(terminal ? `script -qec ${JSON.stringify(text)} /dev/null` : text, terminal ? { ...env, TERM: 'xterm-256color' } : env, cwd);
+      // On a terminal, colours and the terminal's carriage returns are the terminal's business, not the text's.
+      const r = terminal ? { ...ran, stdout: stripVTControlCharacters(ran.stdout).replaceAll('\r', '') } : ran;
       if (typeof undo === 'function') undo();
       previous = r.status;
       const expectedStatus = EXIT.find((e) => c.text.startsWith(e.command) && (e.output === undefined || c.output[0]?.startsWith(e.output)))?.status ?? 0;
