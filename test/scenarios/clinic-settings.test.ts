@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { beforeAllWithFolders, query, runner, setUp, workspace, type RunResult } from '../helpers.js';
@@ -33,6 +33,10 @@ beforeAllWithFolders(() => {
   const text = readFileSync(file, 'utf8').replace('monthly_fee: "249.00"', 'monthly_fee: { USD: "249.00", NOK: "2490.00" }').replace('early_fee: "150.00"', 'early_fee: { USD: "150.00", NOK: "1500.00" }');
   expect(text).toContain('NOK: "1500.00"');
   writeFileSync(file, text);
+  const catalog = join(ws, 'catalog.yaml');
+  const priced = readFileSync(catalog, 'utf8').replace('name: Progress Assessment\n    price: "50.00"', 'name: Progress Assessment\n    price: { USD: "50.00", NOK: "500.00" }');
+  expect(priced).toContain('NOK: "500.00"');
+  writeFileSync(catalog, priced);
   ({ run, json } = runner(ws, { now: NOW }));
   setUp(
     ws,
@@ -81,6 +85,12 @@ describe('a clinic with its own currency and locale', () => {
     const pdf = spaced((await pdfText(join(ws, 'nyc.pdf'))).text);
     expect(pdf).toContain('$249.00 × 6 months');
     expect(pdf).not.toContain('kr');
+
+    // Dollars and kroner are never added up: the forecast gives each currency its own.
+    type Part = { currency: string; installments_remaining_minor: number };
+    const forecast = json<Part & { other_currencies?: Part[] }>('billing', 'forecast');
+    expect(forecast).toMatchObject({ currency: 'USD', installments_remaining_minor: 5 * 24900 });
+    expect(forecast.other_currencies).toEqual([expect.objectContaining({ currency: 'NOK', installments_remaining_minor: 5 * 249000 })]);
   });
 
   it("refuses a template with no price in the clinic's currency, naming the template, clinic, currency and fix", () => {
@@ -91,6 +101,39 @@ describe('a clinic with its own currency and locale', () => {
     expect(refused.stderr).toContain('add NOK prices beside the USD ones');
     expect(refused.stderr).not.toMatch(/\n\s+at /);
     expect(query(ws, 'SELECT count(*) AS n FROM plans')).toEqual([{ n: 3 }]);
+  });
+
+  it("lists templates and the catalog at a clinic in its currency and locale, saying what has no price there", () => {
+    const list = json<Array<{ id: string; price: { monthly_fee_minor?: number; currency: string } | null }>>('template', 'list', '--clinic', 'oslo');
+    expect(list.find((t) => t.id === ACNE)?.price).toMatchObject({ monthly_fee_minor: 249000, currency: 'NOK' });
+    expect(list.find((t) => t.id === USD_ONLY)?.price).toBeNull();
+    const table = spaced(run('template', 'list', '--clinic', 'oslo').stdout);
+    expect(table).toContain(`${FEE}/month`);
+    expect(table).toContain('no NOK price');
+
+    const show = spaced(run('template', 'show', ACNE, '--clinic', 'oslo').stdout);
+    expect(show).toContain(`${FEE}/month × 6 = ${TOTAL}`);
+    expect(show).toContain(`early fee ${EARLY_FEE}`);
+    expect(spaced(run('template', 'show', ACNE).stdout)).toContain('$249.00/month × 6 = $1,494.00');
+
+    const catalog = json<{ currency: string; services: Array<{ id: string; price: { amount_minor: number; currency: string } | null }> }>('catalog', 'list', '--clinic', 'oslo');
+    expect(catalog.currency).toBe('NOK');
+    expect(catalog.services.filter((s) => s.price !== null)).toEqual([expect.objectContaining({ id: 'progress-assessment', price: { amount_minor: 50000, currency: 'NOK' } })]);
+    expect(run('template', 'list', '--clinic', 'nowhere')).toMatchObject({ code: 1, stderr: expect.stringContaining('No clinic "nowhere"') });
+  });
+
+  it('validates prices by currency: a known code, its own decimals, the workspace currency among them', () => {
+    const file = join(ws, 'templates', 'priced-badly.yaml');
+    writeFileSync(file, readFileSync(join(ws, 'templates', `${USD_ONLY}.yaml`), 'utf8').replace(/^id: .*$/m, 'id: priced-badly').replace(/monthly_fee: .*$/m, 'monthly_fee: { NOK: "2490.00", KRONE: "10", JPY: "370.5" }'));
+    try {
+      const checked = run('template', 'validate', 'templates/priced-badly.yaml');
+      expect(checked.code).toBe(1);
+      expect(checked.stdout).toContain('pricing.monthly_fee is priced in NOK, KRONE, JPY but not in USD, the workspace currency (txplan.yaml); add USD: "…"');
+      expect(checked.stdout).toContain('pricing.monthly_fee has "KRONE", which is not an ISO 4217 currency code');
+      expect(checked.stdout).toContain('pricing.monthly_fee.JPY "370.5" has decimals, but JPY has no minor unit');
+    } finally {
+      rmSync(file);
+    }
   });
 
   it('refuses a currency or locale that is not one (exit 2), writing nothing', () => {
