@@ -7,22 +7,19 @@ import { formatMoney, toMinor } from './money.js';
  * currency ({USD: "249.00", NOK: "2490.00"}). One amount is in `plain`: the
  * workspace currency for templates and the catalog, the plan's own currency
  * for a plan's content (a plan is sold in one currency). Prices are never
- * converted: an amount in another currency is simply not there.
+ * converted: an amount in another currency is simply not there (but a single
+ * 0 is free in any).
  */
 export function amountIn(value: Money, currency: string, plain: string): Amount | undefined {
   if (typeof value === 'object') return Object.hasOwn(value, currency) ? value[currency] : undefined;
-  return currency === plain ? value : undefined;
+  // Nothing is nothing in every currency.
+  return currency === plain || Number(value) === 0 ? value : undefined;
 }
 
 /** Minor units of `value` in `currency`, or undefined when it has no price in that currency (see amountIn). */
 export function priceIn(value: Money, currency: string, plain: string): number | undefined {
   const amount = amountIn(value, currency, plain);
   return amount === undefined ? undefined : minorOf(amount, currency);
-}
-
-/** The currencies `value` is priced in. */
-export function currenciesOf(value: Money, plain: string): string[] {
-  return typeof value === 'object' ? Object.keys(value) : [plain];
 }
 
 /** Whether `value` asks for money in any currency it is priced in (0 is free everywhere). */
@@ -36,7 +33,7 @@ export function isPositive(value: Money): boolean {
  * Validation has already refused bad precision; a missing currency is a bug here.
  */
 export function minorOf(value: Money, currency: string): number {
-  const amount = typeof value === 'object' ? value[currency] : value;
+  const amount = typeof value !== 'object' ? value : Object.hasOwn(value, currency) ? value[currency] : undefined;
   if (amount === undefined) throw new Error(`no ${currency} amount in ${JSON.stringify(value)}`);
   const parsed = toMinor(amount, currency);
   if ('error' in parsed) throw new Error(`invalid amount ${String(amount)}: ${parsed.error}`);

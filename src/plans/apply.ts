@@ -1,9 +1,8 @@
 import type { Template } from '../generated/schema-types.js';
 import { FailedError } from '../errors.js';
 import { formatDate, type PlainDate } from '../domain/dates.js';
-import { contentHash, planEndDate, stepsFor } from '../domain/plan.js';
+import { canonicalJson, contentHash, planEndDate, stepsFor } from '../domain/plan.js';
 import { isPositive, minorOf, missingPrices, servicePrices } from '../domain/pricing.js';
-import { canonicalJson } from '../domain/plan.js';
 import type { Registry, LoadedTemplate } from '../registry/registry.js';
 import { fileProvenance } from '../registry/git.js';
 import { insertPlans, insertPrice, insertSteps, listPlans } from '../store/plans.js';

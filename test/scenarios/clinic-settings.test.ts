@@ -103,6 +103,21 @@ describe('a clinic with its own currency and locale', () => {
     expect(query(ws, 'SELECT count(*) AS n FROM plans')).toEqual([{ n: 3 }]);
   });
 
+  it('rolls a new version out only to the plans it has a price for: a NOK plan is skipped when v4 lacks NOK', () => {
+    const file = join(ws, 'templates', `${ACNE}.yaml`);
+    const v3 = readFileSync(file, 'utf8');
+    writeFileSync(file, v3.replace(/^version: 3$/m, 'version: 4').replace('monthly_fee: { USD: "249.00", NOK: "2490.00" }', 'monthly_fee: "259.00"'));
+    try {
+      const rollout = run('template', 'rollout', ACNE, '--dry-run', '--allow-duplicate');
+      expect(rollout.code).toBe(0);
+      expect(rollout.stdout).toContain('skip plan 1 (v3): was sold in NOK, but v4 has no NOK price for the monthly fee and prices are never converted; add NOK prices beside the USD ones');
+      expect(rollout.stdout).toContain('plan 3: v3 → v4');
+      expect(rollout.stdout).toContain('price from installment 2: $249.00 → $259.00');
+    } finally {
+      writeFileSync(file, v3);
+    }
+  });
+
   it("lists templates and the catalog at a clinic in its currency and locale, saying what has no price there", () => {
     const list = json<Array<{ id: string; price: { monthly_fee_minor?: number; currency: string } | null }>>('template', 'list', '--clinic', 'oslo');
     expect(list.find((t) => t.id === ACNE)?.price).toMatchObject({ monthly_fee_minor: 249000, currency: 'NOK' });

@@ -35,6 +35,7 @@ describe('money by currency', () => {
   it('reads one amount in its own currency only, and amounts by currency by their code', () => {
     expect(amountIn('249.00', 'USD', 'USD')).toBe('249.00');
     expect(amountIn('249.00', 'NOK', 'USD')).toBeUndefined();
+    expect(amountIn('0.00', 'NOK', 'USD')).toBe('0.00');
     expect(amountIn({ USD: '249.00', NOK: '2490.00' }, 'NOK', 'USD')).toBe('2490.00');
     expect(amountIn({ USD: '249.00' }, 'EUR', 'USD')).toBeUndefined();
     // Not a currency through the object's prototype.

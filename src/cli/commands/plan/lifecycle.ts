@@ -82,7 +82,8 @@ export async function start(ctx: Context, ref: string, opts: StartOptions): Prom
     if (!clinic) throw new NotFoundError(`No clinic "${clinicId}"; "txplan clinic list" shows them`);
     if (clinic.archived_at && clinic.id !== plan.clinic_id) throw new FailedError(`Clinic "${clinic.id}" is archived and takes no new plans; pick another ("txplan clinic list") or bring it back with "txplan clinic unarchive ${clinic.id}"`, 'clinic_archived');
     if ((clinic.currency ?? registry.settings.currency) !== plan.currency && isPaid(snapshot, registry)) {
-      throw new FailedError(`Clinic "${clinic.id}" sells in ${clinic.currency ?? registry.settings.currency}, but plan ${plan.id} was prescribed in ${plan.currency} and prices are never converted; start it at a clinic that sells in ${plan.currency}`, 'currency_mismatch');
+      const sells = clinic.currency ?? registry.settings.currency;
+      throw new FailedError(`Clinic "${clinic.id}" sells in ${sells}, but plan ${plan.id} was prescribed in ${plan.currency} and prices are never converted; start it at a clinic that sells in ${plan.currency}, or cancel it and apply ${plan.template_id} again with --clinic ${clinic.id} to sell it in ${sells}`, 'currency_mismatch');
     }
     if (snapshot.clinics && !snapshot.clinics.includes(clinic.id)) throw new FailedError(`Plan ${plan.id} is offered only at ${snapshot.clinics.join(', ')}, not at ${clinic.id}`, 'clinic_not_offered');
     const startDate = opts.start !== undefined ? date(opts.start, '--start') : todayIn(clinic.timezone, ctx.now());
