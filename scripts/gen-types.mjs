@@ -36,10 +36,11 @@ function refsOnly(node) {
   return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, refsOnly(v)]));
 }
 
-// Template and Catalog both define Slug and Money; keep the first declaration.
+// Template and Catalog both define Slug, Money and Amount; keep the first declaration.
 function dedupe(source) {
   const seen = new Set();
-  const declaration = /(\/\*\*(?:(?!\*\/)[\s\S])*\*\/\n)?export (?:type (\w+) = .*\n|interface (\w+) \{[\s\S]*?\n\}\n)/g;
+  // A type over several lines (an object literal inside) runs to its closing brace.
+  const declaration = /(\/\*\*(?:(?!\*\/)[\s\S])*\*\/\n)?export (?:type (\w+) = (?:[^\n{]*\{[\s\S]*?\n\}[^\n]*|[^\n]*)\n|interface (\w+) \{[\s\S]*?\n\}\n)/g;
   return source.replace(declaration, (match, _doc, type, iface) => {
     const name = type ?? iface;
     if (seen.has(name)) return '';

@@ -51,13 +51,15 @@ export interface ForecastItem {
  * `each`, when given, is told every amount expected (not the refunds) with
  * its plan, as it is counted.
  */
-export function forecast(store: Store, today: PlainDate, months: number, each?: (item: ForecastItem) => void): Forecast {
+export function forecast(store: Store, today: PlainDate, months: number, currency?: string, each?: (item: ForecastItem) => void): Forecast {
   const first = { year: today.year, month: today.month, day: 1 };
   const keys = Array.from({ length: months }, (_, i) => formatDate(addMonths(first, i)).slice(0, 7));
   const byMonth = new Map<string, ForecastMonth>(keys.map((month) => [month, { month, installments: 0, installments_minor: 0, visits: 0, visits_minor: 0, retries_minor: 0, refunds_minor: 0, total_minor: 0 }]));
   const result: Forecast = { from: keys[0]!, months: [...byMonth.values()], installments_remaining: 0, installments_remaining_minor: 0, refunds_minor: 0, total_minor: 0 };
   const day = formatDate(today);
   const bucket = (date: string) => byMonth.get(date.slice(0, 7));
+  // Money in different currencies is never added up: with `currency`, only the plans sold (and refunds made) in it count.
+  const counts = (c: string) => currency === undefined || c === currency;
   // Anything due before today (overdue, or awaiting its run) is expected this month.
   const from = (date: string) => bucket(date < day ? day : date);
   const installment = (plan: BillingPlanRow, due: string, fee: number) => {
@@ -82,6 +84,7 @@ export function forecast(store: Store, today: PlainDate, months: number, each?: 
   };
 
   inChunks(store, (after) => plansInStatus(store, 'active', after, CHUNK, null), (plan, planCharges, fact) => {
+    if (!counts(plan.currency)) return;
     retries(plan, planCharges);
     if (plan.type === 'monthly' && plan.start_date) {
       const start = parseDate(plan.start_date)!;
@@ -105,12 +108,14 @@ export function forecast(store: Store, today: PlainDate, months: number, each?: 
   });
   // What cancelled plans still owe: never-charged installments this month (the next run charges them), declined ones on their retry day.
   inChunks(store, (after) => cancelledPlansOwing(store, after, CHUNK, null), (plan, planCharges, fact) => {
+    if (!counts(plan.currency)) return;
     const { owed, declined } = cancelledDues(billableOf(plan, fact), planCharges, today);
     for (const due of owed) installment(plan, day, due.amountMinor);
     retries(plan, declined);
   });
   // A refunded charge is not expected again (its installment stays charged); the money going back is taken off its month.
   for (const refund of refundsSince(store, `${keys[0]!}-01`)) {
+    if (!counts(refund.currency)) continue;
     const month = bucket(refund.created_at);
     if (month) month.refunds_minor += refund.amount_minor;
   }

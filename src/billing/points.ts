@@ -24,17 +24,18 @@ import type { ChargeKind, ChargeRow, PlanRow } from '../domain/records.js';
 /**
  * What a pay-as-you-go visit is charged for the services performed (pure): at
  * the plan's frozen prices, at the catalog's current price for a service the
- * plan does not include. Shown before charging, and charged by chargeVisit.
+ * plan does not include (in the plan's currency; the catalog's single amounts
+ * are in `workspace`). Shown before charging, and charged by chargeVisit.
  */
-export function visitChargeOf(plan: Pick<PlanRow, 'service_prices' | 'currency'>, performed: readonly string[], catalog: ReadonlyMap<string, Service>): VisitCharge {
-  return visitCharge(performed, JSON.parse(plan.service_prices) as Record<string, number>, catalog, plan.currency);
+export function visitChargeOf(plan: Pick<PlanRow, 'service_prices' | 'currency'>, performed: readonly string[], catalog: ReadonlyMap<string, Service>, workspace: string): VisitCharge {
+  return visitCharge(performed, JSON.parse(plan.service_prices) as Record<string, number>, catalog, { currency: plan.currency, workspace });
 }
 
-export async function chargeVisit(ctx: ChargingContext, plan: PlanRow, n: number, today: PlainDate, catalog: ReadonlyMap<string, Service>): Promise<Outcome | undefined> {
+export async function chargeVisit(ctx: ChargingContext, plan: PlanRow, n: number, today: PlainDate, catalog: ReadonlyMap<string, Service>, workspace: string): Promise<Outcome | undefined> {
   if (plan.type !== 'pay-as-you-go') return undefined;
   const step = getSteps(ctx.store, plan.id).find((s) => s.n === n);
   if (!step) return undefined;
-  const visit = visitChargeOf(plan, performedOf(step), catalog);
+  const visit = visitChargeOf(plan, performedOf(step), catalog, workspace);
   if (visit.amount_minor === 0) return undefined; // complimentary visit
   return charge(ctx, plan, { kind: 'step', installment: null, step_n: n, key: chargeKey(ctx.databaseId, { kind: 'step', planId: plan.id, step: n }), due: step.completed_on ?? formatDate(today), amount: visit.amount_minor, note: visit.note }, today);
 }

@@ -36,11 +36,11 @@ export function editText(ctx: Context, text: string, privateDir: string, name: s
  * A plan's content edited in $EDITOR: read back as YAML and checked as a
  * template would be. The id stays its template's; nothing is saved otherwise.
  */
-export function editSnapshot(ctx: Context, registry: Registry, snapshot: Template, fileName: string): Template {
+export function editSnapshot(ctx: Context, registry: Registry, snapshot: Template, fileName: string, currency = registry.settings.currency): Template {
   const text = editText(ctx, templateText(snapshot), registry.workspace.dataDir, fileName);
   const source = parseSource('the edited plan', '', Buffer.from(text));
   if (!source.data) throw new FailedError(`The edited plan is not valid YAML (${source.problems[0]?.message ?? 'unreadable'}); nothing was saved`, 'invalid_plan');
   const id = (source.data as { id?: unknown }).id;
   if (id !== snapshot.id) throw new FailedError(`The edit changed the plan's id to "${String(id)}"; a plan keeps its template's id (save a new template with --save-as-template or plan save-template). Nothing was saved`, 'invalid_plan');
-  return checkSnapshot(source.data, registry, 'The edit');
+  return checkSnapshot(source.data, registry, 'The edit', currency);
 }

@@ -1,4 +1,4 @@
-import type { Money } from '../generated/schema-types.js';
+import type { Amount } from '../generated/schema-types.js';
 
 const digitCache = new Map<string, number>();
 
@@ -22,7 +22,7 @@ export function isCurrency(code: string): boolean {
  * an error sentence instead when it has more decimals than the currency allows.
  * Numbers are read through their shortest decimal form, so 249.5 is "249.5".
  */
-export function toMinor(value: Money, currency: string): { minor: number } | { error: string } {
+export function toMinor(value: Amount, currency: string): { minor: number } | { error: string } {
   const text = typeof value === 'number' ? numberText(value) : value;
   const match = /^(\d+)(?:\.(\d+))?$/.exec(text);
   if (!match) return { error: `"${text}" is not an amount; write it like "249.00"` };

@@ -2,7 +2,8 @@ import type { Template } from '../generated/schema-types.js';
 import { canonicalJson } from './plan.js';
 import { describeDuration, describeWhen } from './dates.js';
 import { formatMoney } from './money.js';
-import { minorOf } from './pricing.js';
+import type { Money } from '../generated/schema-types.js';
+import { priceIn } from './pricing.js';
 
 /** One difference between two versions of a template, in the words the front desk uses. */
 export interface TemplateDifference {
@@ -17,6 +18,8 @@ export interface TemplateDifference {
 
 export interface DiffOptions {
   currency: string;
+  /** The currency a single amount of `after` is in, when not `currency`: a template's is the workspace's, a plan's its own. */
+  afterPlain?: string;
   /** Display names of catalog services; an unknown id is shown as it is. */
   serviceName: (id: string) => string;
   /** Price of each service in minor units, before and after (a plan's frozen prices, the catalog's today). */
@@ -50,9 +53,15 @@ export function templateDifferences(before: Template, after: Template, options: 
   add('name', 'name', before.name, after.name);
   add('type', 'type', before.type, after.type);
   add('duration', 'duration', describeDuration(before.duration), describeDuration(after.duration));
-  const fee = (t: Template) => (t.type === 'monthly' && t.pricing ? `${money(minorOf(t.pricing.monthly_fee, options.currency))}/month` : null);
-  add('monthly_fee', 'monthly fee', fee(before), fee(after));
-  add('cancellation', 'cancellation', cancellationText(before, money, options.currency), cancellationText(after, money, options.currency));
+  // Prices are never converted: an amount missing in the plan's currency says so.
+  const amount = (value: Money, plain: string) => {
+    const minor = priceIn(value, options.currency, plain);
+    return minor === undefined ? `no ${options.currency} price` : money(minor);
+  };
+  const [beforeAmount, afterAmount] = [(value: Money) => amount(value, options.currency), (value: Money) => amount(value, options.afterPlain ?? options.currency)];
+  const fee = (t: Template, of: (value: Money) => string) => (t.type === 'monthly' && t.pricing ? `${of(t.pricing.monthly_fee)}/month` : null);
+  add('monthly_fee', 'monthly fee', fee(before, beforeAmount), fee(after, afterAmount));
+  add('cancellation', 'cancellation', cancellationText(before, beforeAmount), cancellationText(after, afterAmount));
 
   const visit = (entry: Template['schedule'][number]) => `${describeWhen(entry.when)}: ${entry.services.map(options.serviceName).join(' + ')}`;
   for (let n = 1; n <= Math.max(before.schedule.length, after.schedule.length); n++) {
@@ -81,8 +90,8 @@ export function templateDifferences(before: Template, after: Template, options: 
   return out;
 }
 
-function cancellationText(t: Template, money: (minor: number) => string, currency: string): string | null {
+function cancellationText(t: Template, amount: (value: Money) => string): string | null {
   if (!t.cancellation) return null;
   const { min_term_months: term, early_fee: fee } = t.cancellation;
-  return [term !== undefined ? `${term}-month minimum` : '', fee !== undefined ? `${money(minorOf(fee, currency))} early fee` : ''].filter(Boolean).join(', ') || null;
+  return [term !== undefined ? `${term}-month minimum` : '', fee !== undefined ? `${amount(fee)} early fee` : ''].filter(Boolean).join(', ') || null;
 }

@@ -3,9 +3,15 @@
 
 // template.schema.json
 /**
- * An amount in the workspace currency, as a decimal string ("249.00") or number, with at most the currency's minor digits.
+ * An amount in the workspace currency ("249.00"), or amounts by ISO 4217 currency code for clinics that sell in another currency, e.g. {USD: "249.00", NOK: "2490.00"}; such a map includes the workspace currency. Prices are never converted.
  */
-export type Money = (string | number)
+export type Money = (Amount | {
+[k: string]: Amount
+})
+/**
+ * An amount as a decimal string ("249.00") or number, with at most its currency's minor digits (USD 2, JPY 0, KWD 3).
+ */
+export type Amount = (string | number)
 /**
  * Lowercase letters, digits and dashes.
  */
@@ -182,7 +188,7 @@ recommendation: string
 // catalog.schema.json
 
 /**
- * The clinic's inventory: the services and retail products templates may reference, with prices in the workspace currency.
+ * The clinic's inventory: the services and retail products templates may reference, with prices in the workspace currency (and, where a clinic sells in another, in that currency too).
  */
 export interface Catalog {
 /**

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { PaymentItem, PaymentSummary } from '../billing/summary.js';
 import type { PlanView } from '../plans/view.js';
-import type { When } from '../generated/schema-types.js';
+import type { Money, When } from '../generated/schema-types.js';
 import { addMonths, describeDuration, describeWhen, formatDate, parseDate, recommendedDate, todayIn } from '../domain/dates.js';
 import { formatMoney, toMinor } from '../domain/money.js';
+import { amountIn } from '../domain/pricing.js';
 import { differsFromPlan, performedOf } from '../domain/performed.js';
 import type { PlanStatus } from '../domain/records.js';
 
@@ -345,10 +346,12 @@ function noNextCharge(status: PlanStatus): string {
   }
 }
 
-function cancellationTerms(months: number, earlyFee: string | number | undefined, startDate: string, currency: string, locale: string, longDate: (iso: string) => string): { terms: string[] } {
+function cancellationTerms(months: number, earlyFee: Money | undefined, startDate: string, currency: string, locale: string, longDate: (iso: string) => string): { terms: string[] } {
   const until = longDate(formatDate(addMonths(parseDate(startDate)!, months)));
   const terms = [`This program has a minimum term of ${months} month${months === 1 ? '' : 's'}, until ${until}.`];
-  const fee = earlyFee === undefined ? undefined : toMinor(earlyFee, currency);
+  // A plan's single amount is in its own currency; amounts by currency give the plan's.
+  const amount = earlyFee === undefined ? undefined : amountIn(earlyFee, currency, currency);
+  const fee = amount === undefined ? undefined : toMinor(amount, currency);
   if (fee && 'minor' in fee) terms.push(`If you cancel before ${until}, an early cancellation fee of ${formatMoney(fee.minor, currency, locale)} is charged.`);
   terms.push('You can cancel at any time by telling the clinic; cancelling stops all future charges.');
   return { terms };

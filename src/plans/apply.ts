@@ -1,15 +1,15 @@
 import type { Template } from '../generated/schema-types.js';
 import { FailedError } from '../errors.js';
 import { formatDate, type PlainDate } from '../domain/dates.js';
-import { contentHash, planEndDate, stepsFor } from '../domain/plan.js';
-import { minorOf, servicePrices, visitPriceMinor } from '../domain/pricing.js';
+import { canonicalJson, contentHash, planEndDate, stepsFor } from '../domain/plan.js';
+import { isPositive, minorOf, missingPrices, servicePrices } from '../domain/pricing.js';
 import type { Registry, LoadedTemplate } from '../registry/registry.js';
 import { fileProvenance } from '../registry/git.js';
 import { insertPlans, insertPrice, insertSteps, listPlans } from '../store/plans.js';
 import { savePaymentMethod } from '../store/payment-methods.js';
 import { recordAudit } from '../store/audit.js';
 import type { Store } from '../store/store.js';
-import type { Clinic, NewPlan, Patient, PlanStatus, SavedPaymentMethod } from '../domain/records.js';
+import type { Clinic, NewPlan, Patient, PlanRow, PlanStatus, SavedPaymentMethod } from '../domain/records.js';
 
 export type ApplyMode = 'start' | 'prescribe';
 
@@ -32,11 +32,13 @@ export interface ApplyRequest {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** Whether starting the plan takes money, so needs a payment method first. */
+/** Whether starting the plan takes money, so needs a payment method first (an amount of 0 is free in every currency). */
 export function isPaid(snapshot: Template, registry: Registry): boolean {
-  const { currency } = registry.settings;
-  if (snapshot.type === 'monthly') return snapshot.pricing !== undefined && minorOf(snapshot.pricing.monthly_fee, currency) > 0;
-  return snapshot.schedule.some((entry) => visitPriceMinor(entry, registry.services, currency) > 0);
+  if (snapshot.type === 'monthly') return snapshot.pricing !== undefined && isPositive(snapshot.pricing.monthly_fee);
+  return snapshot.schedule.some((entry) => entry.services.some((id) => {
+    const service = registry.services.get(id);
+    return service !== undefined && !service.complimentary && isPositive(service.price);
+  }));
 }
 
 /** A draft is not ready for patients: refused wherever a template would give a plan content. */
@@ -51,7 +53,7 @@ export function checkApplicable(request: Pick<ApplyRequest, 'source' | 'snapshot
   const { template } = request.source;
   refuseDraft(template);
   if (request.clinic?.archived_at) throw new FailedError(`Clinic "${request.clinic.id}" is archived and takes no new plans; pick another ("txplan clinic list") or bring it back with "txplan clinic unarchive ${request.clinic.id}"`, 'clinic_archived');
-  refuseForeignCurrency(request.clinic, request.snapshot, request.registry, `"${template.id}"`);
+  refuseUnpriced(request.clinic, request.snapshot, template, request.registry);
   if (template.status === 'retired') throw new FailedError(`Template "${template.id}" is retired and cannot start new plans; pick an active template ("txplan template list")`, 'retired');
   if (request.clinic && template.clinics && !template.clinics.includes(request.clinic.id)) {
     throw new FailedError(`Template "${template.id}" is offered only at ${template.clinics.join(', ')}, not at ${request.clinic.id}; choose one of those clinics`, 'clinic_not_offered');
@@ -77,17 +79,55 @@ export function saleCurrency(clinic: Clinic | undefined, registry: Registry): st
 }
 
 /**
- * Templates and the catalog are priced in the workspace currency, and txplan
- * never converts money: a priced plan at a clinic that sells in another
- * currency is refused rather than charged the same numbers in the wrong money.
+ * A plan is sold in its clinic's currency and prices are never converted:
+ * a template (or the catalog) without a price in that currency is refused,
+ * naming the template, the clinic, the currency and what lacks a price.
  */
-export function refuseForeignCurrency(clinic: Clinic | undefined, snapshot: Template, registry: Registry, what: string): void {
+export function refuseUnpriced(clinic: Clinic | undefined, snapshot: Template, template: Template, registry: Registry): void {
   const currency = saleCurrency(clinic, registry);
-  if (!clinic || currency === registry.settings.currency || !isPaid(snapshot, registry)) return;
+  const workspace = registry.settings.currency;
+  if (currency === workspace) return;
+  const missing = missingPrices(snapshotIn(snapshot, template, currency, workspace), registry.services, { currency, workspace, plain: currency });
+  if (missing.length === 0) return;
+  const fee = template.pricing?.monthly_fee;
+  const example = fee !== undefined && typeof fee !== 'object' && missing.includes('the monthly fee') ? ` (e.g. monthly_fee: {${workspace}: "${fee}", ${currency}: "…"} in templates/${template.id}.yaml)` : '';
   throw new FailedError(
-    `Clinic "${clinic.id}" sells in ${currency}, but ${what} is priced in ${registry.settings.currency} (the currency in txplan.yaml) and prices are never converted; apply it at a clinic that sells in ${registry.settings.currency}, or keep ${currency} prices in a workspace whose txplan.yaml says currency: ${currency}`,
-    'currency_mismatch',
+    `Template "${template.id}" has no ${currency} price for ${listed(missing)}, so it cannot be sold at clinic "${clinic!.id}", which sells in ${currency}; prices are never converted: add ${currency} prices beside the ${workspace} ones${example}, or apply it at a clinic that sells in ${workspace}`,
+    'currency_unpriced',
   );
+}
+
+/**
+ * Why `next` — a newer template version (its single amounts in the workspace
+ * currency) or a plan's edited content (in the plan's own, `plain`) — cannot
+ * be priced in the currency `plan` was sold in, or undefined.
+ */
+export function unpricedFor(plan: Pick<PlanRow, 'id' | 'currency'>, next: Template, registry: Registry, plain: string, what: string): string | undefined {
+  const workspace = registry.settings.currency;
+  const missing = missingPrices(next, registry.services, { currency: plan.currency, workspace, plain });
+  if (missing.length === 0) return undefined;
+  return `plan ${plan.id} was sold in ${plan.currency}, but ${what} has no ${plan.currency} price for ${listed(missing)} and prices are never converted; add ${plan.currency} prices beside the ${workspace} ones`;
+}
+
+function listed(items: readonly string[]): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
+}
+
+/**
+ * A plan's content as it is stored, its single amounts in the currency it is
+ * sold in: amounts by currency are kept as they are (the plan reads its own),
+ * a single amount from the template (in the workspace currency) is dropped
+ * when the plan is sold in another — refuseUnpriced says so first — and a
+ * single amount given for this plan (--set, --edit) is taken as the sale
+ * currency's.
+ */
+export function snapshotIn(snapshot: Template, template: Template, currency: string, workspace: string): Template {
+  if (currency === workspace) return snapshot;
+  const fromTemplate = (value: unknown, original: unknown) => typeof value !== 'object' && canonicalJson(value ?? null) === canonicalJson(original ?? null);
+  const next = structuredClone(snapshot);
+  if (next.pricing && fromTemplate(next.pricing.monthly_fee, template.pricing?.monthly_fee)) next.pricing.monthly_fee = {};
+  if (next.cancellation?.early_fee !== undefined && fromTemplate(next.cancellation.early_fee, template.cancellation?.early_fee)) next.cancellation.early_fee = {};
+  return next;
 }
 
 /** What every plan of one application shares, worked out once (git provenance included). */
@@ -106,7 +146,10 @@ export async function prepareApplication(request: ApplyRequest): Promise<Applica
   const startDate = mode === 'start' ? formatDate(request.start!) : null;
   const status: PlanStatus = mode === 'start' ? 'active' : 'prescribed';
   const steps = stepsFor(snapshot, mode === 'start' ? request.start : undefined);
-  const fee = snapshot.type === 'monthly' && snapshot.pricing ? minorOf(snapshot.pricing.monthly_fee, registry.settings.currency) : undefined;
+  const currency = saleCurrency(request.clinic, registry);
+  const workspace = registry.settings.currency;
+  // Checked by refuseUnpriced: a single amount left in the content is in the sale currency.
+  const fee = snapshot.type === 'monthly' && snapshot.pricing ? minorOf(snapshot.pricing.monthly_fee, currency) : undefined;
   const base: Application['base'] = {
     clinic_id: request.clinic?.id ?? null,
     template_id: source.template.id,
@@ -118,14 +161,14 @@ export async function prepareApplication(request: ApplyRequest): Promise<Applica
     type: snapshot.type,
     status,
     snapshot: JSON.stringify(snapshot),
-    currency: saleCurrency(request.clinic, registry),
+    currency,
     start_date: startDate,
     end_date: startDate ? planEndDate(snapshot, startDate) : null,
     paused_on: null,
     pause_until: null,
     cancelled_on: null,
     cancel_reason: null,
-    service_prices: JSON.stringify(servicePrices(snapshot, registry.services, registry.settings.currency)),
+    service_prices: JSON.stringify(servicePrices(snapshot, registry.services, { currency, workspace })),
     created_at: at,
     updated_at: at,
   };

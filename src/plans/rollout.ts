@@ -10,7 +10,7 @@ import { clinicZone } from '../store/clinics.js';
 import { listPlans, getPlan } from '../store/plans.js';
 import type { Store } from '../store/store.js';
 import { isCustomised, revisePlan, type Actor, type Revision } from './lifecycle.js';
-import { refuseDraft } from './apply.js';
+import { refuseDraft, unpricedFor } from './apply.js';
 
 export interface RolloutTarget {
   template: Template;
@@ -88,8 +88,13 @@ export function rollout(store: Store, registry: Registry, target: RolloutTarget,
         result.plans.push({ ...entry, skipped: `the template changed from ${plan.type} to ${template.type}; a plan cannot change type` });
         continue;
       }
+      const unpriced = unpricedFor(plan, template, registry, registry.settings.currency, `v${template.version}`);
+      if (unpriced) {
+        result.plans.push({ ...entry, skipped: unpriced.replace(/^plan \d+ /, '') });
+        continue;
+      }
       const zone = clinicZone(store, plan.clinic_id, registry.settings.timezone);
-      const prices = servicePrices(template, registry.services, plan.currency);
+      const prices = servicePrices(template, registry.services, { currency: plan.currency, workspace: registry.settings.currency });
       try {
         const revision = revisePlan(store, plan, template, { today: todayIn(zone, who.now), currency: plan.currency, action: 'plan.rollout', source, servicePrices: prices, write: !options.dryRun }, who);
         result.plans.push({ ...entry, revision });

@@ -50,11 +50,12 @@ export function applyAssignments(snapshot: Template, assignments: readonly Assig
 /**
  * A customised snapshot must pass what a template file must pass: the schema
  * and the business rules against the catalog. Nothing is stored otherwise.
+ * A plan's single amounts are in `currency`, the currency it is sold in.
  */
-export function checkSnapshot(snapshot: unknown, registry: Registry, origin: string): Template {
+export function checkSnapshot(snapshot: unknown, registry: Registry, origin: string, currency = registry.settings.currency): Template {
   // A plan keeps its template's id, so the id rule compares it with itself.
   const id = (snapshot as { id?: unknown } | null)?.id;
-  const problems = templateErrors(snapshot, registry, typeof id === 'string' ? id : '');
+  const problems = templateErrors(snapshot, registry, typeof id === 'string' ? id : '', currency);
   if (problems.length > 0) {
     throw new FailedError(`${origin} would make the plan invalid: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? ` (and ${problems.length - 3} more)` : ''}. Nothing was saved`, 'invalid_plan');
   }

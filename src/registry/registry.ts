@@ -90,12 +90,13 @@ export async function getTemplate(workspace: Workspace, id: string): Promise<Loa
 /**
  * The errors (not warnings) that keep content from being used as a template
  * named `fileId`: the schema first, then — once it holds — the business rules
- * against the catalog. Shared by new templates and customised plans.
+ * against the catalog. Shared by new templates and customised plans; a plan's
+ * single amounts are in the currency it is sold in (`currency`).
  */
-export function templateErrors(data: unknown, registry: Registry, fileId: string): string[] {
+export function templateErrors(data: unknown, registry: Registry, fileId: string, currency = registry.settings.currency): string[] {
   const schema = checkSchema('template', data).map((f) => f.message);
   if (schema.length > 0) return schema;
-  return checkTemplate(data as Template, { fileId, currency: registry.settings.currency, catalog: indexCatalog(registry.catalog) })
+  return checkTemplate(data as Template, { fileId, currency, catalog: indexCatalog(registry.catalog) })
     .filter((f) => f.severity !== 'warning')
     .map((f) => f.message);
 }

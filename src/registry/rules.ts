@@ -1,4 +1,4 @@
-import type { Catalog, Money, Settings, Template, When } from '../generated/schema-types.js';
+import type { Amount, Catalog, Money, Settings, Template, When } from '../generated/schema-types.js';
 import { approximateOffsetDays, describeDuration, describeWhen, isTimeZone, monthsWithin, whenFitsDuration } from '../domain/dates.js';
 import { isCurrency, toMinor } from '../domain/money.js';
 import { closest } from '../domain/text.js';
@@ -109,10 +109,29 @@ function unknownMessage(where: string, id: string, kind: 'service' | 'product', 
   return `${where} "${id}" is not a ${kind} in the catalog; ${guess ? `did you mean "${guess}"? Otherwise add` : 'add'} it to catalog.yaml first`;
 }
 
+/**
+ * One amount (in the workspace currency) or amounts by currency: each code an
+ * ISO 4217 currency, each amount within that currency's minor digits, and the
+ * workspace currency among them — every clinic without a currency of its own,
+ * and every listing, prices in it.
+ */
 function checkMoney(value: Money | undefined, path: PathSegment[], currency: string, findings: Finding[]): void {
   if (value === undefined) return;
-  const parsed = toMinor(value, currency);
-  if ('error' in parsed) findings.push({ path, code: 'money-precision', message: `${formatPath(path)} ${parsed.error}` });
+  const precision = (amount: Amount, code: string, at: PathSegment[]) => {
+    const parsed = toMinor(amount, code);
+    if ('error' in parsed) findings.push({ path: at, code: 'money-precision', message: `${formatPath(at)} ${parsed.error}` });
+  };
+  if (typeof value !== 'object') return precision(value, currency, path);
+  const codes = Object.keys(value);
+  for (const code of codes) {
+    if (!isCurrency(code)) {
+      const upper = code.toUpperCase();
+      findings.push({ path: [...path, code], atKey: true, code: 'money-currency', message: `${formatPath(path)} has "${code}", which is not an ISO 4217 currency code; ${isCurrency(upper) ? `write it in capitals: ${upper}` : 'use codes such as USD, EUR, NOK or JPY'}` });
+    } else precision(value[code]!, code, [...path, code]);
+  }
+  if (!codes.includes(currency)) {
+    findings.push({ path, code: 'money-workspace-currency', message: `${formatPath(path)} is priced in ${codes.join(', ')} but not in ${currency}, the workspace currency (txplan.yaml); add ${currency}: "…" so clinics without a currency of their own can sell it too` });
+  }
 }
 
 export function checkCatalog(catalog: Catalog, currency: string): Finding[] {

@@ -47,10 +47,13 @@ const ROOT_NAMES: Record<SourceKind, string> = { template: 'the template', catal
  */
 export function describeErrors(errors: readonly ErrorObject[], data: unknown, rootName = 'the document'): Finding[] {
   const anyOfPaths = new Set(errors.filter((e) => e.keyword === 'anyOf').map((e) => e.instancePath));
+  // Amounts by currency: a bad amount inside is reported where it is, not as the whole map.
+  const inner = (path: string) => [...anyOfPaths].some((p) => p.startsWith(`${path}/`));
   const findings: Finding[] = [];
   const seen = new Set<string>();
   for (const error of errors) {
     if (error.keyword !== 'anyOf' && anyOfPaths.has(error.instancePath)) continue;
+    if (error.keyword === 'anyOf' && inner(error.instancePath)) continue;
     const finding = describe(error, data, rootName);
     const key = `${finding.code} ${formatPath(finding.path)}`;
     if (seen.has(key)) continue;
@@ -112,7 +115,7 @@ function describe(error: ErrorObject, data: unknown, rootName: string): Finding 
       return { path, code: 'schema-one-of', message: `${where} must have exactly one of ${fields.join(' or ')}, e.g. {${fields[0]}: 2}` };
     }
     case 'anyOf':
-      return { path, code: 'schema-money', message: `${where} is ${describeValue(value)}, but must be an amount like "249.00"` };
+      return { path, code: 'schema-money', message: `${where} is ${describeValue(value)}, but must be an amount like "249.00", or amounts by currency like {USD: "249.00", NOK: "2490.00"}` };
     default:
       return { path, code: `schema-${error.keyword.toLowerCase()}`, message: `${where} ${error.message ?? 'is invalid'}` };
   }

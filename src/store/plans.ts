@@ -162,6 +162,11 @@ export function billingPlansByIds(store: Store, ids: readonly number[]): Billing
   return store.statement<[string], BillingPlanRow>(`SELECT ${billingColumns(store)} FROM plans WHERE id IN (${store.dialect.integersIn('?')}) ORDER BY id`).all(JSON.stringify(ids));
 }
 
+/** The currencies plans were sold in, in code order. */
+export function planCurrencies(store: Store): string[] {
+  return store.statement<[], { currency: string }>('SELECT DISTINCT currency FROM plans ORDER BY currency').all().map((r) => r.currency);
+}
+
 export function countPlansInStatus(store: Store, statuses: readonly PlanStatus[], clinicId: string | null): number {
   return store
     .statement<[Record<string, unknown>], { n: number }>(`SELECT count(*) AS n FROM plans WHERE status IN (${store.dialect.textsIn('@statuses')}) AND (@clinicId IS NULL OR clinic_id = @clinicId) AND ${NOT_ARCHIVED}`)

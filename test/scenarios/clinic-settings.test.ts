@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { beforeAllWithFolders, query, runner, setUp, workspace, type RunResult } from '../helpers.js';
@@ -11,13 +11,15 @@ import { pdfText } from '../pdf-text.js';
  * template versions as v3, audit --limit/--reverse, one exit-code table.
  */
 
-const ACNE = 'comprehensive-acne-resolution'; // monthly, 6 × 249.00, version 3
+const ACNE = 'comprehensive-acne-resolution'; // monthly, 6 × 249.00 (2490.00 in NOK here), version 3
+const USD_ONLY = 'moderate-acne-program'; // monthly, priced in USD only
 const NOW = '2026-12-01T10:00:00Z';
 /** Text as pdf.js and a terminal table both give it: any run of spaces (nb-NO writes no-break spaces) as one. */
 const spaced = (text: string) => text.replace(/\s+/g, ' ');
-/** 249.00 NOK as Intl writes it for nb-NO ("249,00 kr"). */
-const FEE = spaced(new Intl.NumberFormat('nb-NO', { style: 'currency', currency: 'NOK' }).format(249));
-const TOTAL = spaced(new Intl.NumberFormat('nb-NO', { style: 'currency', currency: 'NOK' }).format(1494));
+/** 2490.00 NOK as Intl writes it for nb-NO ("2 490,00 kr"). */
+const FEE = spaced(new Intl.NumberFormat('nb-NO', { style: 'currency', currency: 'NOK' }).format(2490));
+const TOTAL = spaced(new Intl.NumberFormat('nb-NO', { style: 'currency', currency: 'NOK' }).format(14940));
+const EARLY_FEE = spaced(new Intl.NumberFormat('nb-NO', { style: 'currency', currency: 'NOK' }).format(1500));
 
 let ws: string;
 let run: (...args: string[]) => RunResult;
@@ -25,8 +27,16 @@ let json: <T = unknown>(...args: string[]) => T;
 
 beforeAllWithFolders(() => {
   ws = workspace();
-  // A Norwegian practice: its templates and catalog are priced in NOK.
-  writeFileSync(join(ws, 'txplan.yaml'), readFileSync(join(ws, 'txplan.yaml'), 'utf8').replace(/^currency: .*$/m, 'currency: NOK'));
+  // A US group (txplan.yaml says USD) whose Oslo clinic sells in NOK: one template priced in both.
+  expect(readFileSync(join(ws, 'txplan.yaml'), 'utf8')).toMatch(/^currency: USD$/m);
+  const file = join(ws, 'templates', `${ACNE}.yaml`);
+  const text = readFileSync(file, 'utf8').replace('monthly_fee: "249.00"', 'monthly_fee: { USD: "249.00", NOK: "2490.00" }').replace('early_fee: "150.00"', 'early_fee: { USD: "150.00", NOK: "1500.00" }');
+  expect(text).toContain('NOK: "1500.00"');
+  writeFileSync(file, text);
+  const catalog = join(ws, 'catalog.yaml');
+  const priced = readFileSync(catalog, 'utf8').replace('name: Progress Assessment\n    price: "50.00"', 'name: Progress Assessment\n    price: { USD: "50.00", NOK: "500.00" }');
+  expect(priced).toContain('NOK: "500.00"');
+  writeFileSync(catalog, priced);
   ({ run, json } = runner(ws, { now: NOW }));
   setUp(
     ws,
@@ -38,6 +48,7 @@ beforeAllWithFolders(() => {
       ['plan', 'apply', 'P-1', ACNE, '--mode', 'start', '--clinic', 'oslo', '--payment-method', 'pm_card_visa', '--yes'],
       ['plan', 'book', '1', '2', '--at', '2027-01-05 10:00'],
       ['plan', 'apply', 'P-2', ACNE, '--mode', 'prescribe'],
+      ['plan', 'apply', 'P-2', ACNE, '--mode', 'start', '--clinic', 'nyc', '--payment-method', 'pm_card_visa', '--yes', '--allow-duplicate'],
     ],
     NOW,
   );
@@ -58,15 +69,86 @@ describe('a clinic with its own currency and locale', () => {
     expect(show).toContain(`Price ${FEE}/month × 6`);
     expect(show).toContain(`Paid ${FEE}`);
 
-    expect(json<Array<{ currency: string; amount_minor: number; status: string }>>('billing', 'charges')).toEqual([expect.objectContaining({ currency: 'NOK', amount_minor: 24900, status: 'succeeded' })]);
-    expect(spaced(run('billing', 'charges').stdout)).toContain(` ${FEE} succeeded`);
+    expect(pdf).toContain(`an early cancellation fee of ${EARLY_FEE}`);
+
+    const charges = json<Array<{ plan_id: number; currency: string; amount_minor: number; status: string }>>('billing', 'charges');
+    expect(charges.filter((c) => c.plan_id === 1)).toEqual([expect.objectContaining({ currency: 'NOK', amount_minor: 249000, status: 'succeeded' })]);
+    expect(spaced(run('billing', 'charges', '--plan', '1').stdout)).toContain(` ${FEE} succeeded`);
   });
 
-  it('refuses a priced plan at a clinic selling in another currency than the templates are priced in', () => {
-    const refused = run('plan', 'apply', 'P-2', ACNE, '--mode', 'start', '--clinic', 'nyc', '--payment-method', 'pm_card_visa', '--yes', '--allow-duplicate');
+  it('sells the same template at the New York clinic in USD, the workspace currency', async () => {
+    expect(query(ws, 'SELECT currency FROM plans WHERE id = 3')).toEqual([{ currency: 'USD' }]);
+    const charges = json<Array<{ plan_id: number; currency: string; amount_minor: number }>>('billing', 'charges');
+    expect(charges.filter((c) => c.plan_id === 3)).toEqual([expect.objectContaining({ currency: 'USD', amount_minor: 24900 })]);
+    expect(spaced(run('plan', 'show', '3').stdout)).toContain('Price $249.00/month × 6');
+    expect(run('handout', '3', '-o', 'nyc.pdf').code).toBe(0);
+    const pdf = spaced((await pdfText(join(ws, 'nyc.pdf'))).text);
+    expect(pdf).toContain('$249.00 × 6 months');
+    expect(pdf).not.toContain('kr');
+
+    // Dollars and kroner are never added up: the forecast gives each currency its own.
+    type Part = { currency: string; installments_remaining_minor: number };
+    const forecast = json<Part & { other_currencies?: Part[] }>('billing', 'forecast');
+    expect(forecast).toMatchObject({ currency: 'USD', installments_remaining_minor: 5 * 24900 });
+    expect(forecast.other_currencies).toEqual([expect.objectContaining({ currency: 'NOK', installments_remaining_minor: 5 * 249000 })]);
+  });
+
+  it("refuses a template with no price in the clinic's currency, naming the template, clinic, currency and fix", () => {
+    const refused = run('plan', 'apply', 'P-2', USD_ONLY, '--mode', 'start', '--clinic', 'oslo', '--payment-method', 'pm_card_visa', '--yes');
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain(`Clinic "nyc" sells in USD, but "${ACNE}" is priced in NOK (the currency in txplan.yaml) and prices are never converted`);
-    expect(query(ws, 'SELECT count(*) AS n FROM plans')).toEqual([{ n: 2 }]);
+    expect(refused.stderr).toContain(`Template "${USD_ONLY}" has no NOK price for the monthly fee`);
+    expect(refused.stderr).toContain('cannot be sold at clinic "oslo", which sells in NOK');
+    expect(refused.stderr).toContain('add NOK prices beside the USD ones');
+    expect(refused.stderr).not.toMatch(/\n\s+at /);
+    expect(query(ws, 'SELECT count(*) AS n FROM plans')).toEqual([{ n: 3 }]);
+  });
+
+  it('rolls a new version out only to the plans it has a price for: a NOK plan is skipped when v4 lacks NOK', () => {
+    const file = join(ws, 'templates', `${ACNE}.yaml`);
+    const v3 = readFileSync(file, 'utf8');
+    writeFileSync(file, v3.replace(/^version: 3$/m, 'version: 4').replace('monthly_fee: { USD: "249.00", NOK: "2490.00" }', 'monthly_fee: "259.00"'));
+    try {
+      const rollout = run('template', 'rollout', ACNE, '--dry-run', '--allow-duplicate');
+      expect(rollout.code).toBe(0);
+      expect(rollout.stdout).toContain('skip plan 1 (v3): was sold in NOK, but v4 has no NOK price for the monthly fee and prices are never converted; add NOK prices beside the USD ones');
+      expect(rollout.stdout).toContain('plan 3: v3 → v4');
+      expect(rollout.stdout).toContain('price from installment 2: $249.00 → $259.00');
+    } finally {
+      writeFileSync(file, v3);
+    }
+  });
+
+  it("lists templates and the catalog at a clinic in its currency and locale, saying what has no price there", () => {
+    const list = json<Array<{ id: string; price: { monthly_fee_minor?: number; currency: string } | null }>>('template', 'list', '--clinic', 'oslo');
+    expect(list.find((t) => t.id === ACNE)?.price).toMatchObject({ monthly_fee_minor: 249000, currency: 'NOK' });
+    expect(list.find((t) => t.id === USD_ONLY)?.price).toBeNull();
+    const table = spaced(run('template', 'list', '--clinic', 'oslo').stdout);
+    expect(table).toContain(`${FEE}/month`);
+    expect(table).toContain('no NOK price');
+
+    const show = spaced(run('template', 'show', ACNE, '--clinic', 'oslo').stdout);
+    expect(show).toContain(`${FEE}/month × 6 = ${TOTAL}`);
+    expect(show).toContain(`early fee ${EARLY_FEE}`);
+    expect(spaced(run('template', 'show', ACNE).stdout)).toContain('$249.00/month × 6 = $1,494.00');
+
+    const catalog = json<{ currency: string; services: Array<{ id: string; price: { amount_minor: number; currency: string } | null }> }>('catalog', 'list', '--clinic', 'oslo');
+    expect(catalog.currency).toBe('NOK');
+    expect(catalog.services.filter((s) => s.price !== null)).toEqual([expect.objectContaining({ id: 'progress-assessment', price: { amount_minor: 50000, currency: 'NOK' } })]);
+    expect(run('template', 'list', '--clinic', 'nowhere')).toMatchObject({ code: 1, stderr: expect.stringContaining('No clinic "nowhere"') });
+  });
+
+  it('validates prices by currency: a known code, its own decimals, the workspace currency among them', () => {
+    const file = join(ws, 'templates', 'priced-badly.yaml');
+    writeFileSync(file, readFileSync(join(ws, 'templates', `${USD_ONLY}.yaml`), 'utf8').replace(/^id: .*$/m, 'id: priced-badly').replace(/monthly_fee: .*$/m, 'monthly_fee: { NOK: "2490.00", KRONE: "10", JPY: "370.5" }'));
+    try {
+      const checked = run('template', 'validate', 'templates/priced-badly.yaml');
+      expect(checked.code).toBe(1);
+      expect(checked.stdout).toContain('pricing.monthly_fee is priced in NOK, KRONE, JPY but not in USD, the workspace currency (txplan.yaml); add USD: "…"');
+      expect(checked.stdout).toContain('pricing.monthly_fee has "KRONE", which is not an ISO 4217 currency code');
+      expect(checked.stdout).toContain('pricing.monthly_fee.JPY "370.5" has decimals, but JPY has no minor unit');
+    } finally {
+      rmSync(file);
+    }
   });
 
   it('refuses a currency or locale that is not one (exit 2), writing nothing', () => {
@@ -117,7 +199,7 @@ describe('txplan clinic archive', () => {
     expect(busy.code).toBe(1);
     expect(busy.stderr).toContain('Clinic oslo still has 1 running plan');
 
-    expect(run('clinic', 'archive', 'nyc').code).toBe(0);
+    expect(run('clinic', 'archive', 'nyc', '--yes').code).toBe(0);
     expect(json<Array<{ id: string }>>('clinic', 'list').map((c) => c.id)).toEqual(['oslo']);
     expect(json<Array<{ id: string; archived_at: string | null }>>('clinic', 'list', '--all').map((c) => [c.id, c.archived_at !== null])).toEqual([['nyc', true], ['oslo', false]]);
     const closed = run('plan', 'apply', 'P-2', ACNE, '--mode', 'prescribe', '--clinic', 'nyc', '--allow-duplicate');
@@ -142,7 +224,7 @@ describe('consistent words', () => {
   it('shows a template version as v3 in plan list and plan show, and keeps it a number in JSON', () => {
     expect(run('plan', 'list').stdout).toContain(`${ACNE} v3`);
     expect(run('plan', 'show', '1').stdout).toContain(`template ${ACNE} v3`);
-    expect(json<Array<{ template_version: number }>>('plan', 'list').map((p) => p.template_version)).toEqual([3, 3]);
+    expect(json<Array<{ template_version: number }>>('plan', 'list').map((p) => p.template_version)).toEqual([3, 3, 3]);
   });
 
   it('exits 1 for an unknown clinic and 2 for a bad flag, whichever command', () => {

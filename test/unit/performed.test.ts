@@ -11,6 +11,8 @@ const catalog = new Map([
   ['hydrafacial', { name: 'HydraFacial Signature', price: '199.00' }],
 ]);
 const known = [...catalog.keys()];
+/** The plan's currency, and the catalog's single amounts in it too. */
+const USD = { currency: 'USD', workspace: 'USD' };
 
 const peelVisit = { n: 4, services: ['mandelic-peel'], alternatives: ['salicylic-peel', 'jessners-peel'] };
 const plainVisit = { n: 2, services: ['consult', 'mandelic-peel'], alternatives: [] };
@@ -66,14 +68,14 @@ describe('what a pay-as-you-go visit costs', () => {
   const frozen = { consult: 0, 'mandelic-peel': 15000, 'jessners-peel': 16000, 'salicylic-peel': 14000 };
 
   it('charges the services in the plan at the prices frozen in it, whatever the catalog says now', () => {
-    const charge = visitCharge(['jessners-peel'], frozen, catalog, 'USD');
+    const charge = visitCharge(['jessners-peel'], frozen, catalog, USD);
     expect(charge.amount_minor).toBe(16000);
     expect(charge.note).toBeNull();
     expect(charge.lines).toEqual([{ id: 'jessners-peel', name: "Jessner's Peel", amount_minor: 16000, basis: 'plan' }]);
   });
 
   it('charges a service outside the plan at the catalog price, with a note saying so', () => {
-    const charge = visitCharge(['mandelic-peel', 'dermaplaning'], frozen, catalog, 'USD');
+    const charge = visitCharge(['mandelic-peel', 'dermaplaning'], frozen, catalog, USD);
     expect(charge.amount_minor).toBe(15000 + 11000);
     expect(charge.lines.map((l) => [l.id, l.amount_minor, l.basis])).toEqual([
       ['mandelic-peel', 15000, 'plan'],
@@ -83,14 +85,14 @@ describe('what a pay-as-you-go visit costs', () => {
   });
 
   it('keeps complimentary services free, in the plan or out of it', () => {
-    expect(visitCharge(['consult'], frozen, catalog, 'USD')).toEqual({ amount_minor: 0, lines: [{ id: 'consult', name: 'Skin Consultation', amount_minor: 0, basis: 'complimentary' }], note: null });
-    const outside = visitCharge(['consult'], {}, catalog, 'USD');
+    expect(visitCharge(['consult'], frozen, catalog, USD)).toEqual({ amount_minor: 0, lines: [{ id: 'consult', name: 'Skin Consultation', amount_minor: 0, basis: 'complimentary' }], note: null });
+    const outside = visitCharge(['consult'], {}, catalog, USD);
     expect(outside.amount_minor).toBe(0);
     expect(outside.lines[0]!.basis).toBe('complimentary');
     expect(outside.note).toBeNull();
   });
 
   it('charges a service the catalog has since dropped at its frozen price', () => {
-    expect(visitCharge(['retired-peel'], { 'retired-peel': 9000 }, catalog, 'USD').amount_minor).toBe(9000);
+    expect(visitCharge(['retired-peel'], { 'retired-peel': 9000 }, catalog, USD).amount_minor).toBe(9000);
   });
 });

@@ -95,6 +95,27 @@ describe('template rules', () => {
     expect(codes(template({ pricing: { monthly_fee: '249.5' } }), { ...context, currency: 'JPY' })).toEqual(['money-precision']);
   });
 
+  it('accepts amounts by currency, each code a currency with its own decimals, the workspace currency among them', () => {
+    expect(checkTemplate(template({ pricing: { monthly_fee: { USD: '249.00', NOK: '2490.00', JPY: '37000', KWD: '76.125' } } }), context)).toEqual([]);
+    const findings = checkTemplate(
+      template({ pricing: { monthly_fee: { NOK: '2490.00', KRONE: '10', nok: '1', JPY: '370.5', KWD: '76.1255' } }, cancellation: { min_term_months: 3, early_fee: { USD: '150.00', EUR: '1.001' } } }),
+      context,
+    );
+    expect(findings.map((f) => [f.code, f.path, f.message])).toEqual([
+      ['money-currency', ['pricing', 'monthly_fee', 'KRONE'], 'pricing.monthly_fee has "KRONE", which is not an ISO 4217 currency code; use codes such as USD, EUR, NOK or JPY'],
+      ['money-currency', ['pricing', 'monthly_fee', 'nok'], 'pricing.monthly_fee has "nok", which is not an ISO 4217 currency code; write it in capitals: NOK'],
+      ['money-precision', ['pricing', 'monthly_fee', 'JPY'], 'pricing.monthly_fee.JPY "370.5" has decimals, but JPY has no minor unit'],
+      ['money-precision', ['pricing', 'monthly_fee', 'KWD'], 'pricing.monthly_fee.KWD "76.1255" has more than 3 decimals, which KWD does not allow'],
+      ['money-workspace-currency', ['pricing', 'monthly_fee'], 'pricing.monthly_fee is priced in NOK, KRONE, nok, JPY, KWD but not in USD, the workspace currency (txplan.yaml); add USD: "…" so clinics without a currency of their own can sell it too'],
+      ['money-precision', ['cancellation', 'early_fee', 'EUR'], 'cancellation.early_fee.EUR "1.001" has more than 2 decimals, which EUR does not allow'],
+    ]);
+  });
+
+  it('checks catalog prices by currency the same way', () => {
+    const findings = checkCatalog({ services: [{ id: 'peel', name: 'Peel', price: { USD: '100.00', NOK: '1000.00' }, minutes: 30 }], products: [{ sku: 'spf', name: 'SPF', price: { NOK: '300.00' } }] }, 'USD');
+    expect(findings.map((f) => f.code)).toEqual(['money-workspace-currency']);
+  });
+
   it('warns when visits are out of order', () => {
     const findings = checkTemplate(template({ schedule: [{ when: { month: 3 }, services: ['consult'] }, { when: { week: 2 }, services: ['peel'] }] }), context);
     expect(findings).toEqual([expect.objectContaining({ code: 'schedule-order', severity: 'warning', path: ['schedule', 1, 'when'] })]);

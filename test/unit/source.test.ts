@@ -53,7 +53,7 @@ describe('reading a template source', () => {
     expect(checkSchema('template', parse(VALID.replace('[consult]', '[consult, peel, consult]')).data)).toEqual([
       expect.objectContaining({ code: 'schema-unique', path: ['schedule', 0, 'services', 2] }),
     ]);
-    expect(messages(`${VALID}pricing: { monthly_fee: cheap }\n`)).toEqual(['schema-money: pricing.monthly_fee is "cheap", but must be an amount like "249.00"']);
+    expect(messages(`${VALID}pricing: { monthly_fee: cheap }\n`)).toEqual(['schema-money: pricing.monthly_fee is "cheap", but must be an amount like "249.00", or amounts by currency like {USD: "249.00", NOK: "2490.00"}']);
   });
 
   it('turns hostile input into one diagnostic each, never an exception', () => {

@@ -6,5 +6,7 @@ export function register(program: Command, action: Action): void {
   catalog
     .command('list')
     .description('list services and products with prices')
-    .action(action(async (ctx) => (await import('./list.js')).run(ctx)));
+    .option('--clinic <id>', "prices in that clinic's currency and locale (default: the workspace's)")
+    .addHelpText('after', '\nExamples:\n  $ txplan catalog list\n  $ txplan catalog list --clinic oslo --json')
+    .action(action(async (ctx, opts: { clinic?: string }) => (await import('./list.js')).run(ctx, opts)));
 }

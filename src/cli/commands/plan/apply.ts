@@ -13,7 +13,7 @@ import { minorOf } from '../../../domain/pricing.js';
 import { getTemplate, loadRegistry, loadTemplates, type LoadedTemplate, type Registry } from '../../../registry/registry.js';
 import { asNewTemplate, checkNewTemplateId, templateText, writeNewTemplate } from '../../../registry/write.js';
 import { applyAssignments, checkSnapshot, parseAssignment } from '../../../plans/snapshot.js';
-import { applyTemplate, checkApplicable, heldPlans, refuseDraft, isPaid, prepareApplication, writePlans, type Application, type ApplyMode, type HeldPlan } from '../../../plans/apply.js';
+import { applyTemplate, checkApplicable, heldPlans, refuseDraft, isPaid, prepareApplication, saleCurrency, writePlans, type Application, type ApplyMode, type HeldPlan } from '../../../plans/apply.js';
 import { checkToken, isTestCardToken, type PaymentMethodDetails, type SavedPaymentMethod } from '../../../billing/gateway.js';
 import type { ChargingContext } from '../../../billing/charging.js';
 import { customerOf, latestPaymentMethod, tokenOwners } from '../../../store/payment-methods.js';
@@ -401,7 +401,7 @@ function reportBulkStart(ctx: Context, outcome: BulkStart, summary: string, save
 /** What starting the program charges each patient's card at once (installment 1, and any already due). */
 function startConfirmation(registry: Registry, snapshot: Template, patients: readonly Patient[], payments: ReadonlyMap<number, PaymentMethodDetails>, clinic: Clinic, start: PlainDate, now: Date, chargeNow: boolean): Confirmation | undefined {
   if (snapshot.type !== 'monthly' || !snapshot.pricing) return undefined;
-  const currency = registry.settings.currency;
+  const currency = saleCurrency(clinic, registry);
   const locale = clinic.locale ?? registry.settings.locale;
   const fee = minorOf(snapshot.pricing.monthly_fee, currency);
   const fees = Array.from({ length: snapshot.duration.months ?? 0 }, () => fee);
@@ -416,7 +416,7 @@ function startConfirmation(registry: Registry, snapshot: Template, patients: rea
 function describeApplication(registry: Registry, snapshot: Template, patients: readonly Patient[] | undefined, mode: ApplyMode, clinic: Clinic | undefined, start: PlainDate | undefined): string {
   const who = patients === undefined ? '' : ` for ${patients.length === 1 ? `${patients[0]!.first_name} ${patients[0]!.last_name}` : `${patients.length} patients`}`;
   const price = snapshot.type === 'monthly' && snapshot.pricing
-    ? `${formatMoney(minorOf(snapshot.pricing.monthly_fee, registry.settings.currency), registry.settings.currency, clinic?.locale ?? registry.settings.locale)}/month × ${snapshot.duration.months}`
+    ? `${formatMoney(minorOf(snapshot.pricing.monthly_fee, saleCurrency(clinic, registry)), saleCurrency(clinic, registry), clinic?.locale ?? registry.settings.locale)}/month × ${snapshot.duration.months}`
     : 'pay per visit';
   const where = clinic ? ` at ${clinic.name}` : '';
   const when = start ? ` from ${formatDate(start)}` : '';

@@ -22,7 +22,7 @@ import { chargeConfirmation, confirmCharge } from '../../confirm.js';
 import { customerOf, getPaymentMethod } from '../../../store/payment-methods.js';
 import { chargesOfPlan } from '../../../store/charges.js';
 import { getPrices, getSteps } from '../../../store/plans.js';
-import { isPaid } from '../../../plans/apply.js';
+import { isPaid, unpricedFor } from '../../../plans/apply.js';
 import { feeForInstallment, loadPlanView, planJson } from '../../../plans/view.js';
 import { checkToken, type SavedPaymentMethod } from '../../../billing/gateway.js';
 import { chargeEarlyFee, insideMinimumTerm, earlyFeeMinor, startProgram } from '../../../billing/points.js';
@@ -82,7 +82,8 @@ export async function start(ctx: Context, ref: string, opts: StartOptions): Prom
     if (!clinic) throw new NotFoundError(`No clinic "${clinicId}"; "txplan clinic list" shows them`);
     if (clinic.archived_at && clinic.id !== plan.clinic_id) throw new FailedError(`Clinic "${clinic.id}" is archived and takes no new plans; pick another ("txplan clinic list") or bring it back with "txplan clinic unarchive ${clinic.id}"`, 'clinic_archived');
     if ((clinic.currency ?? registry.settings.currency) !== plan.currency && isPaid(snapshot, registry)) {
-      throw new FailedError(`Clinic "${clinic.id}" sells in ${clinic.currency ?? registry.settings.currency}, but plan ${plan.id} was prescribed in ${plan.currency} and prices are never converted; start it at a clinic that sells in ${plan.currency}`, 'currency_mismatch');
+      const sells = clinic.currency ?? registry.settings.currency;
+      throw new FailedError(`Clinic "${clinic.id}" sells in ${sells}, but plan ${plan.id} was prescribed in ${plan.currency} and prices are never converted; start it at a clinic that sells in ${plan.currency}, or cancel it and apply ${plan.template_id} again with --clinic ${clinic.id} to sell it in ${sells}`, 'currency_mismatch');
     }
     if (snapshot.clinics && !snapshot.clinics.includes(clinic.id)) throw new FailedError(`Plan ${plan.id} is offered only at ${snapshot.clinics.join(', ')}, not at ${clinic.id}`, 'clinic_not_offered');
     const startDate = opts.start !== undefined ? date(opts.start, '--start') : todayIn(clinic.timezone, ctx.now());
@@ -156,11 +157,13 @@ async function newerVersion(ctx: Context, registry: Registry, plan: PlanRow, opt
   if (latest === prescribed && contentHash(current) === plan.template_hash) return { newer: undefined, change: undefined };
   const snapshot = JSON.parse(plan.snapshot) as Template;
   const frozen = JSON.parse(plan.service_prices) as Record<string, number>;
+  const basis = { currency: plan.currency, workspace: registry.settings.currency };
   const differences = templateDifferences(snapshot, current, {
     currency: plan.currency,
+    afterPlain: registry.settings.currency,
     serviceName: (id) => registry.services.get(id)?.name ?? id,
-    pricesBefore: { ...servicePrices(snapshot, registry.services, plan.currency), ...frozen },
-    pricesAfter: { ...servicePrices(current, registry.services, plan.currency), ...frozen },
+    pricesBefore: { ...servicePrices(snapshot, registry.services, basis), ...frozen },
+    pricesAfter: { ...servicePrices(current, registry.services, basis), ...frozen },
   });
   // A status change alone (retired and back) bumps the version but changes nothing the patient gets.
   if (differences.every((d) => d.what === 'version')) return { newer: undefined, change: undefined };
@@ -188,12 +191,14 @@ async function newerVersion(ctx: Context, registry: Registry, plan: PlanRow, opt
   if (isCustomised(plan)) throw new FailedError(`Plan ${plan.id} was adjusted for its patient, and starting it on v${latest} would drop those adjustments; start it --as-prescribed, then change it with "txplan plan edit ${plan.id}"`, 'customised');
   if (current.type !== plan.type) throw new FailedError(`${plan.template_id} v${latest} is ${current.type}, plan ${plan.id} is ${plan.type}; start it --as-prescribed`, 'invalid_plan');
   const target: RolloutTarget = await rolloutTarget(registry, plan.template_id, undefined);
+  const unpriced = unpricedFor(plan, target.template, registry, registry.settings.currency, `${plan.template_id} v${target.template.version}`);
+  if (unpriced) throw new FailedError(`Plan ${plan.id} cannot start on the current version: ${unpriced.replace(/^plan \d+ /, 'it ')}, or start it --as-prescribed`, 'currency_unpriced');
   const input = {
     today: day,
     currency: plan.currency,
     action: 'plan.rollout' as const,
     source: { version: target.template.version, hash: contentHash(target.template), commit: target.commit, dirty: target.dirty },
-    servicePrices: servicePrices(target.template, registry.services, plan.currency),
+    servicePrices: servicePrices(target.template, registry.services, basis),
   };
   return { newer: { target, input }, change: { ...change, startedOn: 'current' as const } };
 }
@@ -325,10 +330,13 @@ export async function edit(ctx: Context, ref: string, opts: { set?: string[]; ed
     const plan = findPlan(store, ref);
     assertAllowed(plan, 'edit');
     let next = applyAssignments(JSON.parse(plan.snapshot) as Template, assignments);
-    if (assignments.length > 0) next = checkSnapshot(next, registry, `--set ${assignments.map((a) => `${a.field}=${a.value}`).join(' --set ')}`);
-    if (opts.edit) next = editSnapshot(ctx, registry, next, `plan-${plan.id}.yaml`);
+    // The plan's own single amounts are in the currency it was sold in.
+    if (assignments.length > 0) next = checkSnapshot(next, registry, `--set ${assignments.map((a) => `${a.field}=${a.value}`).join(' --set ')}`, plan.currency);
+    if (opts.edit) next = editSnapshot(ctx, registry, next, `plan-${plan.id}.yaml`, plan.currency);
     if (next.type !== plan.type) throw new FailedError(`A plan cannot change from ${plan.type} to ${next.type}; cancel it and apply another template`, 'invalid_plan');
-    const prices = servicePrices(next, registry.services, plan.currency);
+    const unpriced = unpricedFor(plan, next, registry, plan.currency, 'the change');
+    if (unpriced) throw new FailedError(`${unpriced.charAt(0).toUpperCase()}${unpriced.slice(1)}; nothing was saved`, 'currency_unpriced');
+    const prices = servicePrices(next, registry.services, { currency: plan.currency, workspace: registry.settings.currency });
     const revision = revisePlan(store, plan, next, { today: today(ctx, store, plan, registry), currency: plan.currency, action: 'plan.edit', servicePrices: prices, write: true }, { actor: ctx.actor, now: ctx.now() });
     if (ctx.options.json) {
       const price = revision.price ? { from_installment: revision.price.fromInstallment, before_minor: revision.price.beforeMinor ?? null, after_minor: revision.price.afterMinor } : null;

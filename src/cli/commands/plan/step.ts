@@ -86,8 +86,8 @@ export async function run(ctx: Context, ref: string, nText: string, opts: StepOp
       // The price of what was performed, shown and confirmed before anything is written.
       const step = getSteps(store, plan.id).find((s) => s.n === n);
       if (step?.status === 'pending') {
-        const catalog = services ?? (await loadRegistry(resolveWorkspace(ctx))).services;
-        const visit = visitChargeOf(plan, performed ?? performedOf(step), catalog);
+        const registry = await loadRegistry(resolveWorkspace(ctx));
+        const visit = visitChargeOf(plan, performed ?? performedOf(step), services ?? registry.services, registry.settings.currency);
         const card = plan.payment_method_id !== null ? getPaymentMethod(store, plan.payment_method_id) : undefined;
         await confirmCharge(ctx, chargeConfirmation({ subject: `Visit ${n} of plan ${plan.id}, ${plan.name}`, charges: visitQuote(n, visit.amount_minor), currency: plan.currency, locale: clinicLocale(store, plan.clinic_id, workspaceLocale(ctx)), card }));
       }
@@ -110,7 +110,7 @@ export async function run(ctx: Context, ref: string, nText: string, opts: StepOp
       const registry = await loadRegistry(resolveWorkspace(ctx));
       const charging = chargingContext(ctx, store, registry.settings);
       try {
-        const outcome = await chargeVisit(charging, getPlan(store, plan.id)!, n, today, services ?? registry.services);
+        const outcome = await chargeVisit(charging, getPlan(store, plan.id)!, n, today, services ?? registry.services, registry.settings.currency);
         if (outcome && outcome.charge.status !== 'succeeded') {
           throw new FailedError(`Step ${n} of plan ${plan.id} is recorded as done, but its charge of ${formatMoney(outcome.charge.amount_minor, outcome.charge.currency, clinicLocale(store, plan.clinic_id, workspaceLocale(ctx)))} was ${describeOutcome(outcome)}`, 'declined');
         }

@@ -8,15 +8,17 @@ export function register(program: Command, action: Action): void {
     .command('list')
     .description('list the templates of the workspace')
     .option('--all', 'include retired templates (drafts are always listed, apart)')
-    .addHelpText('after', '\nExamples:\n  $ txplan template list\n  $ txplan template list --all --json')
-    .action(action(async (ctx, opts: { all?: boolean }) => (await import('./list.js')).run(ctx, opts)));
+    .option('--clinic <id>', "prices in that clinic's currency and locale (default: the workspace's)")
+    .addHelpText('after', '\nExamples:\n  $ txplan template list\n  $ txplan template list --all --json\n  $ txplan template list --clinic oslo')
+    .action(action(async (ctx, opts: { all?: boolean; clinic?: string }) => (await import('./list.js')).run(ctx, opts)));
   template
     .command('show')
     .description('show one template with prices from the catalog')
     .argument('<id>', 'template id')
     .option('--yaml', 'print the template file as written')
-    .addHelpText('after', '\nExamples:\n  $ txplan template show comprehensive-acne-resolution\n  $ txplan template show comprehensive-acne-resolution --yaml')
-    .action(action(async (ctx, id: string, opts: { yaml?: boolean }) => (await import('./show.js')).run(ctx, id, opts)));
+    .option('--clinic <id>', "prices in that clinic's currency and locale (default: the workspace's)")
+    .addHelpText('after', '\nExamples:\n  $ txplan template show comprehensive-acne-resolution\n  $ txplan template show comprehensive-acne-resolution --yaml\n  $ txplan template show comprehensive-acne-resolution --clinic oslo')
+    .action(action(async (ctx, id: string, opts: { yaml?: boolean; clinic?: string }) => (await import('./show.js')).run(ctx, id, opts)));
   template
     .command('validate')
     .description('check templates, catalog and settings; exit 1 on any error')

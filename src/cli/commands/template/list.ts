@@ -2,20 +2,23 @@ import type { Context } from '../../context.js';
 import { renderTable } from '../../output/table.js';
 import { resolveWorkspace } from '../../workspace.js';
 import { loadRegistry, loadTemplates } from '../../../registry/registry.js';
-import { templatePrice } from '../../../domain/pricing.js';
+import { missingPrices, templatePrice } from '../../../domain/pricing.js';
+import { sellingAt } from '../../selling.js';
 import { describeDuration } from '../../../domain/dates.js';
 import { formatMoney } from '../../../domain/money.js';
 
-export async function run(ctx: Context, opts: { all?: boolean }): Promise<number> {
+export async function run(ctx: Context, opts: { all?: boolean; clinic?: string }): Promise<number> {
   const workspace = resolveWorkspace(ctx);
   const registry = await loadRegistry(workspace);
   const { templates, invalid } = await loadTemplates(workspace);
-  const { currency } = registry.settings;
+  const selling = await sellingAt(ctx, registry, opts.clinic);
+  const { currency, locale } = selling;
   // Drafts are always listed, after the active ones, so nobody wonders where a new template went; retired ones with --all.
   const order = { active: 0, draft: 1, retired: 2 } as const;
   const shown = templates.filter(({ template }) => opts.all || template.status !== 'retired').sort((a, b) => order[a.template.status] - order[b.template.status]);
   const withStatus = opts.all || shown.some(({ template }) => template.status !== 'active');
-  const rows = shown.map(({ template }) => ({ template, price: templatePrice(template, registry.services, currency) }));
+  // Prices are never converted: a template without one in the currency has none to show.
+  const rows = shown.map(({ template }) => ({ template, price: missingPrices(template, registry.services, selling).length > 0 ? undefined : templatePrice(template, registry.services, selling) }));
 
   if (ctx.options.json) {
     ctx.json(
@@ -29,7 +32,7 @@ export async function run(ctx: Context, opts: { all?: boolean }): Promise<number
         steps: template.schedule.length,
         clinics: template.clinics ?? null,
         tags: template.tags ?? [],
-        price: { ...price, currency },
+        price: price ? { ...price, currency } : null,
       })),
     );
   } else {
@@ -40,7 +43,7 @@ export async function run(ctx: Context, opts: { all?: boolean }): Promise<number
       template.name,
       template.type,
       describeDuration(template.duration),
-      price.type === 'monthly' ? `${formatMoney(price.monthly_fee_minor, currency)}/month` : `per visit (${formatMoney(price.total_minor, currency)} in all)`,
+      !price ? color.dim(`no ${currency} price`) : price.type === 'monthly' ? `${formatMoney(price.monthly_fee_minor, currency, locale)}/month` : `per visit (${formatMoney(price.total_minor, currency, locale)} in all)`,
       `v${template.version}`,
       ...(withStatus ? [template.status === 'retired' ? color.dim('retired') : template.status === 'draft' ? color.yellow('draft') : 'active'] : []),
     ]);

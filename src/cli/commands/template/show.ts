@@ -1,11 +1,13 @@
 import type { Context } from '../../context.js';
 import { resolveWorkspace } from '../../workspace.js';
 import { getTemplate, loadRegistry } from '../../../registry/registry.js';
-import { minorOf, templatePrice, visitPriceMinor } from '../../../domain/pricing.js';
+import type { Money } from '../../../generated/schema-types.js';
+import { missingPrices, priceIn, templatePrice, visitPriceMinor } from '../../../domain/pricing.js';
+import { sellingAt } from '../../selling.js';
 import { describeDuration, describeWhen } from '../../../domain/dates.js';
 import { formatMoney } from '../../../domain/money.js';
 
-export async function run(ctx: Context, id: string, opts: { yaml?: boolean }): Promise<number> {
+export async function run(ctx: Context, id: string, opts: { yaml?: boolean; clinic?: string }): Promise<number> {
   const workspace = resolveWorkspace(ctx);
   const { template, text } = await getTemplate(workspace, id);
   if (opts.yaml && !ctx.options.json) {
@@ -13,17 +15,24 @@ export async function run(ctx: Context, id: string, opts: { yaml?: boolean }): P
     return 0;
   }
   const registry = await loadRegistry(workspace);
-  const { currency } = registry.settings;
-  const price = templatePrice(template, registry.services, currency);
+  const selling = await sellingAt(ctx, registry, opts.clinic);
+  const { currency, workspace: plain, locale } = selling;
+  // Prices are never converted: what has no price in the currency says so.
+  const missing = missingPrices(template, registry.services, selling);
+  const price = missing.length > 0 ? undefined : templatePrice(template, registry.services, selling);
   if (ctx.options.json) {
-    ctx.json({ ...template, price: { ...price, currency } });
+    ctx.json({ ...template, price: price ? { ...price, currency } : null, ...(missing.length > 0 ? { unpriced: { currency, missing } } : {}) });
     return 0;
   }
 
   const { color } = ctx;
   const serviceName = (sid: string) => registry.services.get(sid)?.name ?? sid;
   const productName = (sku: string) => registry.products.get(sku)?.name ?? sku;
-  const money = (minor: number) => formatMoney(minor, currency);
+  const money = (minor: number) => formatMoney(minor, currency, locale);
+  const amount = (value: Money) => {
+    const minor = priceIn(value, currency, plain);
+    return minor === undefined ? `no ${currency} price` : money(minor);
+  };
   const out: string[] = [];
   const section = (title: string) => out.push('', color.bold(title));
   const pad = (label: string, width: number) => label + ' '.repeat(Math.max(1, width - label.length));
@@ -37,8 +46,9 @@ export async function run(ctx: Context, id: string, opts: { yaml?: boolean }): P
   const column = Math.max(...labels.map((l) => l.length)) + 2;
 
   out.push(`${color.bold(template.name)}  ${color.dim(`${template.id} v${template.version}`)}`);
-  const priceText =
-    price.type === 'monthly'
+  const priceText = !price
+    ? color.yellow(`no ${currency} price for ${missing.join(', ')}`)
+    : price.type === 'monthly'
       ? `${money(price.monthly_fee_minor)}/month × ${price.installments} = ${money(price.total_minor)}`
       : `pay per visit, ${money(price.total_minor)} for the whole schedule at catalog prices`;
   out.push(`${template.type} · ${describeDuration(template.duration)} · ${priceText}${template.status !== 'active' ? ` · ${color.yellow(template.status)}` : ''}`);
@@ -46,17 +56,17 @@ export async function run(ctx: Context, id: string, opts: { yaml?: boolean }): P
   if (template.description) out.push('', template.description.trim());
   if (template.cancellation) {
     const { min_term_months: term, early_fee: fee } = template.cancellation;
-    out.push('', `${color.bold('Cancellation')}  ${term !== undefined ? `minimum term ${term} month${term === 1 ? '' : 's'}` : 'no minimum term'}${fee !== undefined ? `; early fee ${money(minorOf(fee, currency))}` : ''}`);
+    out.push('', `${color.bold('Cancellation')}  ${term !== undefined ? `minimum term ${term} month${term === 1 ? '' : 's'}` : 'no minimum term'}${fee !== undefined ? `; early fee ${amount(fee)}` : ''}`);
   }
 
   section('Schedule');
   template.schedule.forEach((entry, i) => {
     const services = entry.services.map((sid) => {
       const service = registry.services.get(sid);
-      const cost = !service ? '' : service.complimentary ? ' (complimentary)' : template.type === 'pay-as-you-go' ? ` (${money(minorOf(service.price, currency))})` : '';
+      const cost = !service ? '' : service.complimentary ? ' (complimentary)' : template.type === 'pay-as-you-go' ? ` (${amount(service.price)})` : '';
       return `${serviceName(sid)}${cost}`;
     });
-    out.push(`  ${pad(`${i + 1}. ${describeWhen(entry.when)}`, column)}${services.join(' + ')}${template.type === 'pay-as-you-go' ? color.dim(`  visit ${money(visitPriceMinor(entry, registry.services, currency))}`) : ''}`);
+    out.push(`  ${pad(`${i + 1}. ${describeWhen(entry.when)}`, column)}${services.join(' + ')}${template.type === 'pay-as-you-go' && price ? color.dim(`  visit ${money(visitPriceMinor(entry, registry.services, selling))}`) : ''}`);
     if (entry.alternatives?.length) out.push(`  ${' '.repeat(column)}${color.dim('or instead:')} ${entry.alternatives.map(serviceName).join(', ')}`);
     if (entry.note) out.push(`  ${' '.repeat(column)}${color.dim(entry.note)}`);
   });
