@@ -15,6 +15,7 @@ const COMMANDS: ReadonlyArray<readonly [names: readonly string[], load: () => Pr
   [['plan'], () => import('./commands/plan/index.js')],
   [['audit'], () => import('./commands/audit/index.js')],
   [['billing'], () => import('./commands/billing/index.js')],
+  [['report'], () => import('./commands/report/index.js')],
   [['db'], () => import('./commands/db/index.js')],
   [['handout'], () => import('./commands/handout/index.js')],
   [['doctor'], () => import('./commands/doctor/index.js')],

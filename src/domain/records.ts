@@ -116,7 +116,7 @@ export interface AttachmentRow {
 }
 
 /** What a billing run needs of a plan: no snapshot, only the number of installments it holds. */
-export type BillingPlanRow = Pick<PlanRow, 'id' | 'version' | 'status' | 'type' | 'clinic_id' | 'start_date' | 'end_date' | 'billing_offset_months' | 'currency' | 'pause_until' | 'paused_on' | 'cancelled_on'> & { dues_waived: number; months: number | null };
+export type BillingPlanRow = Pick<PlanRow, 'id' | 'version' | 'status' | 'type' | 'template_id' | 'clinic_id' | 'start_date' | 'end_date' | 'billing_offset_months' | 'currency' | 'pause_until' | 'paused_on' | 'cancelled_on'> & { dues_waived: number; months: number | null };
 
 export interface BillingFacts {
   lastStepDate: string | null;

@@ -81,6 +81,21 @@ export function chargesOfPlans(store: Store, planIds: readonly number[]): Map<nu
   return byPlan;
 }
 
+/**
+ * The installments of a chunk of plans (ids ascending) that have a charge, in
+ * whatever state, by plan: read from the charges_installment index alone,
+ * never the charges' rows (a forecast over many plans needs nothing more of
+ * the charges already paid).
+ */
+export function chargedInstallmentsOfPlans(store: Store, planIds: readonly number[]): Map<number, number[]> {
+  const byPlan = new Map<number, number[]>(planIds.map((id) => [id, []]));
+  if (planIds.length === 0) return byPlan;
+  const { where, params } = planIdsCondition(store, 'plan_id', planIds);
+  const rows = store.statement<[Record<string, unknown>], { plan_id: number; installment: number }>(`SELECT plan_id, installment FROM charges WHERE kind = 'installment' AND ${where}`).iterate(params);
+  for (const row of rows) byPlan.get(row.plan_id)?.push(row.installment);
+  return byPlan;
+}
+
 /** Charges not yet succeeded (pending, or failed and maybe due a retry), by id, a page at a time. */
 export function openCharges(store: Store, afterId: number, limit: number): ChargeRow[] {
   return store.statement<[number, number], ChargeRow>("SELECT * FROM charges WHERE status != 'succeeded' AND id > ? ORDER BY id LIMIT ?").all(afterId, limit);

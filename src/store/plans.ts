@@ -117,7 +117,7 @@ export function getAttachments(store: Store, planId: number): AttachmentRow[] {
 }
 
 function billingColumns(store: Store): string {
-  return `id, version, status, type, clinic_id, start_date, end_date, billing_offset_months, currency, pause_until, paused_on, cancelled_on, dues_waived, ${store.dialect.jsonNumber('snapshot', ['duration', 'months'])} AS months`;
+  return `id, version, status, type, template_id, clinic_id, start_date, end_date, billing_offset_months, currency, pause_until, paused_on, cancelled_on, dues_waived, ${store.dialect.jsonNumber('snapshot', ['duration', 'months'])} AS months`;
 }
 
 /**

@@ -15,7 +15,7 @@ describe('start-up registers only the command the line names', () => {
 
   it('registers every command for help, a typo, an unknown word or no command at all', async () => {
     const all = await registered();
-    expect(all).toEqual(['init', 'demo', 'template', 'catalog', 'clinic', 'patient', 'plan', 'audit', 'billing', 'db', 'handout', 'doctor']);
+    expect(all).toEqual(['init', 'demo', 'template', 'catalog', 'clinic', 'patient', 'plan', 'audit', 'billing', 'report', 'db', 'handout', 'doctor']);
     for (const words of [['plan', '--help'], ['-h'], ['help', 'plan'], ['pln', 'list'], ['--', 'plan'], ['--workspace']]) {
       expect(namedCommand(argv(...words)), words.join(' ')).toBeUndefined();
       expect(await registered(...words), words.join(' ')).toEqual(all);
