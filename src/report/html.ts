@@ -41,6 +41,7 @@ th, td { padding: .35rem .75rem; text-align: left; border-top: 1px solid var(--r
 thead th { font-weight: 600; color: var(--muted); }
 .num { text-align: right; font-variant-numeric: tabular-nums; }
 footer { color: var(--muted); font-size: .85rem; padding-top: 1rem; padding-bottom: 2rem; margin-top: 2rem; border-top: 1px solid var(--rule); }
+@media (max-width: 30rem) { body { font-size: 15px; } header, main, footer { padding-left: .75rem; padding-right: .75rem; } th, td { padding: .3rem .5rem; } }
 @media print { .table { overflow: visible; border: 0; } section { break-inside: avoid; } }
 `;
 
