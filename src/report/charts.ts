@@ -226,7 +226,7 @@ function groupedBars(bars: Bars): Spec {
     ],
     axes: [
       // Many months along the bottom lean, so that none overlaps its neighbour.
-      { orient: bars.vertical ? 'bottom' : 'left', scale: 'group', labelLimit: bars.vertical ? 80 : 180, ...(bars.vertical && groups.length > 6 ? { labelAngle: -45, labelAlign: 'right', labelBaseline: 'middle' } : {}), ...axisStyle },
+      { orient: bars.vertical ? 'bottom' : 'left', scale: 'group', labelLimit: bars.vertical ? 80 : 240, ...(bars.vertical && groups.length > 6 ? { labelAngle: -45, labelAlign: 'right', labelBaseline: 'middle' } : {}), ...axisStyle },
       { orient: bars.vertical ? 'left' : 'bottom', scale: 'value', title: bars.valueTitle, format: bars.valueFormat, grid: true, gridColor: PALETTE.rule, tickCount: 5, ...(bars.valueFormat === 'd' ? { tickMinStep: 1 } : {}), ...axisStyle },
     ],
     legends: [{ fill: 'color', orient: 'top', direction: 'horizontal', symbolType: 'square', aria: false }],

@@ -89,4 +89,15 @@ describe('report chart specifications', () => {
     walk(parse(html));
     expect(svgs.map((svg) => svg.attrs.find((a) => a.name === 'aria-label')?.value)).toEqual(['Revenue by month, NOK', 'Revenue by month, USD', 'Completion funnel by template', 'Payment recovery by template']);
   });
+
+  it('an empty period still gives a page: the funnel and recovery charts say nothing started, the tables say so', async () => {
+    const empty = computeReport({ plans: [], visits: [], charges: [], refunds: [], forecast: [] }, { from: '2026-01-01', to: '2026-01-31' }, '2026-02-15');
+    const charts = await drawCharts(reportCharts(empty));
+    expect(charts.map((c) => [c.id, c.description])).toEqual([
+      ['funnel', 'No plan started from 2026-01-01 to 2026-01-31.'],
+      ['recovery', 'No charge was due from 2026-01-01 to 2026-01-31.'],
+    ]);
+    for (const chart of charts) expect(chart.svg).toMatch(/^<svg/);
+    expect(reportHtml(empty, charts, { clinic: 'downtown', template: null })).toContain('Nothing in this period.');
+  });
 });
