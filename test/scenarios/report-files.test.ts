@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, type DefaultTreeAdapterMap } from 'parse5';
 import { describe, expect, it } from 'vitest';
@@ -54,6 +54,9 @@ describe('txplan report --pdf / --html', () => {
     // The folder of an output is not created: the write says so and nothing is left behind.
     expect(result.code).toBe(1);
     expect(result.stderr.trim()).toBe(`txplan: Could not write ${join(ws, 'out', 'report.html')}: the folder ${join(ws, 'out')} does not exist; create it or choose another path`);
+    expect(existsSync(join(ws, 'report.pdf'))).toBe(false);
+    const twice = report('--pdf', 'same', '--html', './same');
+    expect([twice.code, twice.stderr.trim()]).toEqual([2, 'txplan: --pdf and --html name the same file; give each its own']);
     mkdirSync(join(ws, 'out'));
     const written = report('--pdf', 'report.pdf', '--html', 'out/report.html');
     expect(written.stderr).toBe('');

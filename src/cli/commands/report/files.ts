@@ -37,14 +37,15 @@ export async function writeReportFiles(ctx: Context, report: Report, scope: Repo
     checkTarget(file, force);
   }
   const charts = await drawCharts(reportCharts(report));
+  // Both are made before either is written: a chart or page that fails to draw leaves neither file.
+  const page = html === undefined ? undefined : reportHtml(report, charts, scope);
+  const rendered = pdf === undefined ? undefined : await (await import('../../../report/pdf.js')).reportPdf(report, charts, scope, paper);
   const written: WrittenReport[] = [];
-  if (html !== undefined) {
-    writeFileAtomically(html, reportHtml(report, charts, scope), force);
+  if (html !== undefined && page !== undefined) {
+    writeFileAtomically(html, page, force);
     written.push({ format: 'html', file: html });
   }
-  if (pdf !== undefined) {
-    const { reportPdf } = await import('../../../report/pdf.js');
-    const rendered = await reportPdf(report, charts, scope, paper);
+  if (pdf !== undefined && rendered !== undefined) {
     writeFileAtomically(pdf, rendered.bytes, force);
     written.push({ format: 'pdf', file: pdf, pages: rendered.pages });
   }
