@@ -90,6 +90,11 @@ describe('txplan report --pdf / --html', () => {
     }
     expect(text).toMatch(/2031-01\s+\$368\.00\s+\$0\.00\s+\$0\.00/);
     expect(text).toMatch(/glow-membership\s+3\s+1\s+33\.3%\s+1\s+100\.0%/);
+    // Tagged for screen readers: one figure per chart, with its description as alternative text.
+    const raw = readFileSync(file).toString('latin1');
+    expect(raw).toContain('/StructTreeRoot');
+    expect(raw.match(/\/S \/Figure/g)).toHaveLength(3);
+    expect(raw.match(/\/Alt /g)).toHaveLength(3);
   });
 
   it('the web page: language, one h1, each chart an image with a label, figures in tables, no script, nothing fetched', () => {
