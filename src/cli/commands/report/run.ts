@@ -18,6 +18,9 @@ export interface ReportOptions {
   to?: string;
   clinic?: string;
   template?: string;
+  pdf?: string;
+  html?: string;
+  force?: boolean;
 }
 
 export async function run(ctx: Context, opts: ReportOptions): Promise<number> {
@@ -32,7 +35,7 @@ export async function run(ctx: Context, opts: ReportOptions): Promise<number> {
   const workspace = resolveWorkspace(ctx);
   const settings = readSettings(workspace);
   const registered = opts.template !== undefined ? await templateIds(workspace) : [];
-  return withStore(ctx, (store) => {
+  return withStore(ctx, async (store) => {
     if (opts.clinic !== undefined && !getClinic(store, opts.clinic)) throw new NotFoundError(`No clinic "${opts.clinic}"; "txplan clinic list --all" shows them`);
     if (opts.template !== undefined && !registered.includes(opts.template) && !planTemplateExists(store, opts.template)) {
       throw new NotFoundError(`No template "${opts.template}", and no plan was made from one of that id; "txplan template list --all" shows the ids`);
@@ -45,6 +48,13 @@ export async function run(ctx: Context, opts: ReportOptions): Promise<number> {
     };
     if (period.from > period.to) throw new UsageError(`--from ${period.from} is after the period's end ${period.to}; give --to as well, or an earlier --from`);
     const report = practiceReport(store, { ...period, clinicId: opts.clinic ?? null, templateId: opts.template ?? null }, today);
+    const scope = { clinic: opts.clinic ?? null, template: opts.template ?? null };
+    if (opts.pdf !== undefined || opts.html !== undefined) {
+      const written = await (await import('./files.js')).writeReportFiles(ctx, report, scope, opts, settings.paper ?? 'letter');
+      if (ctx.options.json) ctx.json({ ...scope, ...report, files: written });
+      else for (const w of written) ctx.out(`${ctx.color.green('✔')} Wrote the report ${report.from} to ${report.to} (${w.format === 'pdf' ? `PDF, ${w.pages} page${w.pages === 1 ? '' : 's'}` : 'web page'}) to ${w.file}`);
+      return 0;
+    }
     if (ctx.options.json) {
       ctx.json({ clinic: opts.clinic ?? null, template: opts.template ?? null, ...report });
       return 0;
