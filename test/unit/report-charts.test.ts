@@ -10,6 +10,7 @@ import { reportHtml } from '../../src/report/html.js';
  * Q1 2026 seen on 2026-02-15.
  */
 const ROWS: ReportRows = {
+  declined_starts: [],
   plans: [
     { template_id: 'glow', clinic_id: 'downtown', start_date: '2026-01-10', status: 'active', cancel_reason: null, plans: 3 },
     { template_id: 'glow', clinic_id: 'downtown', start_date: '2026-01-12', status: 'completed', cancel_reason: null, plans: 2 },
@@ -91,7 +92,7 @@ describe('report chart specifications', () => {
   });
 
   it('an empty period still gives a page: the funnel and recovery charts say nothing started, the tables say so', async () => {
-    const empty = computeReport({ plans: [], visits: [], charges: [], refunds: [], forecast: [] }, { from: '2026-01-01', to: '2026-01-31' }, '2026-02-15');
+    const empty = computeReport({ plans: [], visits: [], charges: [], refunds: [], forecast: [], declined_starts: [] }, { from: '2026-01-01', to: '2026-01-31' }, '2026-02-15');
     const charts = await drawCharts(reportCharts(empty));
     expect(charts.map((c) => [c.id, c.description])).toEqual([
       ['funnel', 'No plan started from 2026-01-01 to 2026-01-31.'],
