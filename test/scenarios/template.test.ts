@@ -189,6 +189,15 @@ describe('txplan demo', () => {
     expect(result.stdout).toMatch(/Refunded \$50\.00 of charge 3 \(plan 1, installment 2, \$249\.00 due \d{4}-\d\d-\d\d\); \$199\.00 remains refundable/);
     expect(result.stdout).toContain("Every charge matches the sandbox processor's records.");
     expect(existsSync(join(dir, 'txplan.yaml'))).toBe(true);
+    // It ends with the patient's plan as a web page and the practice report of its simulated months, charts and all.
+    const page = readFileSync(join(dir, '.txplan', 'plan-1.html'), 'utf8');
+    expect(page).toContain('Comprehensive Acne Resolution');
+    expect(page).not.toMatch(/<script/i);
+    const report = readFileSync(join(dir, '.txplan', 'report.html'), 'utf8');
+    expect(report.match(/<svg[^>]*role="img"/g)?.length).toBeGreaterThanOrEqual(3);
+    expect(report).toContain('comprehensive-acne-resolution');
+    expect(readFileSync(join(dir, '.txplan', 'report.pdf')).subarray(0, 5).toString()).toBe('%PDF-');
+    expect(result.stdout).toMatch(/Wrote the report \d{4}-\d\d-\d\d to \d{4}-\d\d-\d\d \(PDF, \d+ pages?\)/);
     // It ends naming the tours of each user's job (test/scenarios/demo-tours.test.ts).
     expect(result.stdout).toContain("Each user's job on its own: txplan demo --tour admin|front-desk|billing|ci");
   });

@@ -85,6 +85,17 @@ function tour(patientsCsv: string, today: PlainDate, clock: DemoClock): DemoStep
         for (const plan of ['1', '3']) await schedule.run(ctx, plan, { ics: join('.txplan', `plan-${plan}.ics`) });
       },
     },
+    {
+      title: "The same plan as a web page for the patient's phone: one file, nothing fetched, readable by screen readers",
+      command: 'txplan handout 1 --format html -o .txplan/plan-1.html',
+      run: async (ctx) => (await import('./handout/print.js')).run(ctx, '1', { format: 'html', output: join('.txplan', 'plan-1.html') }),
+    },
+    {
+      // The report holds the clinic's figures, no patient's name; it goes beside the rest all the same.
+      title: 'How the practice did this year: per template and clinic, with charts as a web page and a PDF',
+      command: 'txplan report --html .txplan/report.html --pdf .txplan/report.pdf',
+      run: async (ctx) => (await import('./report/run.js')).run(ctx, { html: join('.txplan', 'report.html'), pdf: join('.txplan', 'report.pdf') }),
+    },
   ];
 }
 
