@@ -131,12 +131,18 @@ describe('txplan clinic archive', () => {
 });
 
 describe('consistent words', () => {
-  it('audit --limit N gives the newest N, oldest first; --reverse newest first', () => {
-    const all = json<Array<{ id: number }>>('audit').map((e) => e.id);
-    expect(all.length).toBeGreaterThan(3);
-    const newest = all.slice(-3);
-    expect(json<Array<{ id: number }>>('audit', '--limit', '3').map((e) => e.id)).toEqual(newest);
-    expect(json<Array<{ id: number }>>('audit', '--limit', '3', '--reverse').map((e) => e.id)).toEqual([...newest].reverse());
+  it('audit lists newest first, --limit N gives the newest N, --reverse prints them oldest first', () => {
+    const stored = query<{ id: number }>(ws, 'SELECT id FROM audit ORDER BY id').map((e) => Number(e.id));
+    expect(stored.length).toBeGreaterThan(3);
+    const ids = (...args: string[]) => json<Array<{ id: number }>>('audit', ...args).map((e) => e.id);
+    expect(ids()).toEqual([...stored].reverse());
+    expect(ids('--reverse')).toEqual(stored);
+    expect(ids('--limit', '3')).toEqual(stored.slice(-3).reverse());
+    expect(ids('--limit', '3', '--reverse')).toEqual(stored.slice(-3));
+    // The table (tab-separated when piped) in the same order: the ID column.
+    const rows = (...args: string[]) => run('audit', ...args).stdout.trim().split('\n').map((line) => Number(line.split('\t')[0]));
+    expect(rows('--limit', '3')).toEqual(stored.slice(-3).reverse());
+    expect(rows('--limit', '3', '--reverse')).toEqual(stored.slice(-3));
   });
 
   it('shows a template version as v3 in plan list and plan show, and keeps it a number in JSON', () => {

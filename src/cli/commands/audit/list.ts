@@ -23,7 +23,8 @@ export async function run(ctx: Context, opts: { entity?: string; id?: string; si
   if (since && before && before <= since) throw new UsageError(`--until ${opts.until} is before --since ${opts.since}; swap them`);
   return withStore(ctx, (store) => {
     const found = listAudit(store, { entity: opts.entity, id: opts.id, since: since?.toISOString(), before: before?.toISOString(), limit: opts.limit !== undefined ? Number(opts.limit) : undefined });
-    const entries = opts.reverse ? found.reverse() : found;
+    // Newest first, like git log; --reverse prints the same entries oldest first.
+    const entries = opts.reverse ? found : found.reverse();
     if (ctx.options.json) {
       ctx.json(entries);
       return 0;
