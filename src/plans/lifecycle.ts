@@ -7,6 +7,7 @@ import { minorOf } from '../domain/pricing.js';
 import { latestAudit, recordAudit } from '../store/audit.js';
 import { clinicZone } from '../store/clinics.js';
 import { formatInstant } from '../domain/instants.js';
+import { templateReference } from '../domain/versions.js';
 import { savePaymentMethod } from '../store/payment-methods.js';
 import { deleteStep, getPlan, getPrices, getSteps, insertSteps, setPrice, setStepDate, updatePlanIf, updateStep } from '../store/plans.js';
 import type { Store } from '../store/store.js';
@@ -50,7 +51,7 @@ function whatHappened(action: string, after: unknown): string {
     case 'plan.start_declined': return 'put back to prescribed (its first installment was declined)';
     case 'plan.payment': return 'given a new payment method';
     case 'plan.edit': return 'edited';
-    case 'plan.rollout': return `rolled out to ${detail.template ? detail.template.replace(/@(\d+)$/, ' v$1') : 'a newer template version'}`;
+    case 'plan.rollout': return `rolled out to ${detail.template ? templateReference(detail.template) : 'a newer template version'}`;
     case 'plan.past_due': return 'made past due';
     case 'plan.complete': return 'completed';
     case 'plan.step': return `changed (step ${detail.step ?? '?'} marked ${detail.status ?? 'recorded'})`;

@@ -49,8 +49,9 @@ function json(value: unknown): string | null {
 type AuditRow = Omit<AuditEntry, 'before' | 'after'> & { before: string | null; after: string | null };
 
 /**
- * The entries that match, oldest first; with a limit, the newest `limit` of
- * them (still oldest first). A patient's entries include those of the
+ * The entries that match, oldest first (in the order they were written: by
+ * id, which no two entries share); with a limit, the newest `limit` of them
+ * (still oldest first). A patient's entries include those of the
  * patients merged into it: a merge never rewrites the append-only log, so
  * the tombstones' ids are looked up here instead.
  */

@@ -29,9 +29,10 @@ describe('charge events in the audit', () => {
   it('records created, succeeded, declined and retried with plan, key, amount and status, never the token', () => {
     const c = clinic();
     setUp(c.ws, [['plan', 'apply', 'P-1', 'comprehensive-acne-resolution', '--mode', 'start', '--yes', '--clinic', 'main', '--start', '2031-01-15', '--payment-method', 'pm_card_visa', '--yes']], '2031-01-15');
+    // Newest first, like git log.
     const paid = c.json<Entry[]>('audit', '--entity', 'charge');
-    expect(paid.map((e) => e.action)).toEqual(['charge.created', 'charge.succeeded']);
-    expect(paid[1]!.after).toMatchObject({ plan_id: 1, amount_minor: 24900, currency: 'USD', status: 'succeeded', key: expect.stringMatching(/plan-1-installment-1$/) });
+    expect(paid.map((e) => e.action)).toEqual(['charge.succeeded', 'charge.created']);
+    expect(paid[0]!.after).toMatchObject({ plan_id: 1, amount_minor: 24900, currency: 'USD', status: 'succeeded', key: expect.stringMatching(/plan-1-installment-1$/) });
 
     // Installment 2 declines, then is retried on the next run.
     setUp(c.ws, [['plan', 'payment', '--yes', '1', '--payment-method', 'pm_card_chargeDeclinedInsufficientFunds']], '2031-01-15');
@@ -39,7 +40,7 @@ describe('charge events in the audit', () => {
     expect(c.run('billing', 'run', '--date', '2031-02-01').code).toBe(3);
     c.clock.now = '2031-02-04';
     expect(c.run('billing', 'run', '--date', '2031-02-04').code).toBe(3);
-    const story = c.json<Entry[]>('audit', '--entity', 'charge').map((e) => [e.action, e.after?.status ?? null, e.after?.decline_code ?? null]);
+    const story = c.json<Entry[]>('audit', '--entity', 'charge', '--reverse').map((e) => [e.action, e.after?.status ?? null, e.after?.decline_code ?? null]);
     expect(story).toEqual([
       ['charge.created', 'pending', null],
       ['charge.succeeded', 'succeeded', null],
@@ -90,12 +91,17 @@ describe('txplan audit --since/--until', () => {
     } finally {
       db.close();
     }
-    const actions = (...flags: string[]) => c.json<Entry[]>('audit', '--entity', 'probe', ...flags).map((e) => e.action);
+    const actions = (...flags: string[]) => c.json<Entry[]>('audit', '--entity', 'probe', '--reverse', ...flags).map((e) => e.action);
     expect(actions('--until', '2026-03-09')).toEqual(['probe.late-on-9th']);
     expect(actions('--since', '2026-03-10')).toEqual(['probe.early-on-10th', 'probe.last-of-10th', 'probe.first-of-11th']);
     expect(actions('--since', '2026-03-10', '--until', '2026-03-10')).toEqual(['probe.early-on-10th', 'probe.last-of-10th']);
     expect(actions('--since', '2026-03-10T00:00', '--until', '2026-03-10T00:30')).toEqual(['probe.early-on-10th']);
     expect(actions('--until', '2026-03-10T04:30:00Z')).toEqual(['probe.late-on-9th', 'probe.early-on-10th']);
+    // Without --reverse the same entries come newest first; --limit keeps the newest.
+    const newestFirst = (...flags: string[]) => c.json<Entry[]>('audit', '--entity', 'probe', ...flags).map((e) => e.action);
+    expect(newestFirst('--since', '2026-03-10')).toEqual(['probe.first-of-11th', 'probe.last-of-10th', 'probe.early-on-10th']);
+    expect(newestFirst('--until', '2026-03-10', '--limit', '2')).toEqual(['probe.last-of-10th', 'probe.early-on-10th']);
+    expect(actions('--until', '2026-03-10', '--limit', '2')).toEqual(['probe.early-on-10th', 'probe.last-of-10th']);
     const wrong = c.run('audit', '--since', '2026-03-11', '--until', '2026-03-10');
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toContain('--until');

@@ -103,7 +103,7 @@ describe('billing rules across a year', () => {
       const waived = on('2027-03-01').run('plan', 'cancel', String(id.waived), '--reason', 'Goodwill', '--waive-due');
       expect(waived.code).toBe(0);
       expect(waived.stdout).toContain('Installment 3 ($199.00), due by today and unpaid, were waived.');
-      const audit = on('2027-03-01').json<Array<{ action: string; actor: string; after: Record<string, unknown> }>>('audit', '--entity', 'plan', '--id', String(id.waived));
+      const audit = on('2027-03-01').json<Array<{ action: string; actor: string; after: Record<string, unknown> }>>('audit', '--entity', 'plan', '--id', String(id.waived), '--reverse');
       expect(audit.at(-1)).toMatchObject({ action: 'plan.cancel', actor: 'test', after: { status: 'cancelled', waive_due: true, dues_waived: { installments: [3], steps: [], amount_minor: 19900 } } });
 
       // The forecast counts the owed installment this month, never the waived one, nor anything due later.

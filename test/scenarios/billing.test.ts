@@ -358,7 +358,7 @@ describe.each(GATEWAYS)('%s', (gateway) => {
       expect(query<{ n: number }>(c.db(), 'SELECT count(*) AS n FROM plans')[0]!.n).toBe(0);
       expect(query<{ n: number }>(c.db(), 'SELECT count(*) AS n FROM steps')[0]!.n).toBe(0);
       expect(query<{ n: number }>(c.db(), 'SELECT count(*) AS n FROM plan_prices')[0]!.n).toBe(0);
-      const audit = c.json<Array<{ action: string; entity: string; entity_id: string; after: { decline_code?: string } }>>('audit', '--entity', 'plan');
+      const audit = c.json<Array<{ action: string; entity: string; entity_id: string; after: { decline_code?: string } }>>('audit', '--entity', 'plan', '--reverse');
       expect(audit.map((a) => a.action)).toEqual(['plan.start', 'plan.start_declined']);
       expect(audit[1]!.after.decline_code).toBe('generic_decline');
       // The processor saw one declined charge, and txplan's record agrees with it.
@@ -406,7 +406,7 @@ describe.each(GATEWAYS)('%s', (gateway) => {
       const back = c.json<PlanJson>('plan', 'show', String(id));
       expect(back).toMatchObject({ status: 'prescribed', start_date: null, end_date: null });
       expect(back.steps.map((s) => s.recommended_date)).toEqual([null, null, null, null, null, null]);
-      expect(c.json<Array<{ action: string }>>('audit', '--entity', 'plan', '--id', String(id)).map((a) => a.action)).toEqual(['plan.prescribe', 'plan.start', 'plan.start_declined']);
+      expect(c.json<Array<{ action: string }>>('audit', '--entity', 'plan', '--id', String(id), '--reverse').map((a) => a.action)).toEqual(['plan.prescribe', 'plan.start', 'plan.start_declined']);
       // The declined charge is closed: no billing run retries it while the plan is prescribed.
       expect(c.bill('2031-02-10').report).toMatchObject({ charged: 0, failed: 0, skipped: 0 });
 
@@ -637,7 +637,7 @@ describe.each(GATEWAYS)('%s', (gateway) => {
       const done = c.bill('2031-06-16');
       expect(done.report).toMatchObject({ charged: 0, completed_plans: 1 });
       expect(c.json<PlanJson>('plan', 'show', String(id)).status).toBe('completed');
-      expect(c.json<Array<{ action: string }>>('audit', '--entity', 'plan', '--id', String(id)).map((a) => a.action)).toEqual(['plan.start', 'plan.complete']);
+      expect(c.json<Array<{ action: string }>>('audit', '--entity', 'plan', '--id', String(id), '--reverse').map((a) => a.action)).toEqual(['plan.start', 'plan.complete']);
       expect(c.bill('2031-12-01').report).toMatchObject({ charged: 0, completed_plans: 0 });
 
       expect(keysOf(c.ledger())).toEqual([1, 2, 3, 4, 5, 6].map((k) => `${c.k}plan-${id}-installment-${k}`).sort());
@@ -694,7 +694,7 @@ describe.each(GATEWAYS)('%s', (gateway) => {
       expect(last.report.charges[0]!.next_attempt_on).toBeNull();
       expect(c.json<PlanJson>('plan', 'show', String(id)).status).toBe('past_due');
       expect(c.charges('--plan', String(id), '--status', 'failed')).toEqual([expect.objectContaining({ installment: 2, attempts: 4, next_attempt_on: null, hard_decline: false })]);
-      const audit = c.json<Array<{ action: string; after: { status?: string; decline_code?: string } }>>('audit', '--entity', 'plan', '--id', String(id));
+      const audit = c.json<Array<{ action: string; after: { status?: string; decline_code?: string } }>>('audit', '--entity', 'plan', '--id', String(id), '--reverse');
       expect(audit.map((a) => a.action)).toEqual(['plan.start', 'plan.payment', 'plan.past_due']);
       expect(audit[2]!.after).toMatchObject({ status: 'past_due', decline_code: 'insufficient_funds' });
 
@@ -798,7 +798,7 @@ describe.each(GATEWAYS)('%s', (gateway) => {
       const next = today.endsWith('-01') ? today : firstOfMonth(today, 1);
       const moved = next === today ? 1 : 2;
       expect(resumed.end_date).toBe(firstOfMonth(today, 3 + moved));
-      const audit = c.json<Array<{ action: string; after: { paused_months?: number } }>>('audit', '--entity', 'plan', '--id', String(id));
+      const audit = c.json<Array<{ action: string; after: { paused_months?: number } }>>('audit', '--entity', 'plan', '--id', String(id), '--reverse');
       expect(audit.at(-1)).toMatchObject({ action: 'plan.resume', after: { paused_months: moved } });
 
       // The missed months are not caught up after a pause: nothing on the day before the next 1st.

@@ -213,39 +213,63 @@ describe('txplan clinic archive', () => {
 });
 
 describe('consistent words', () => {
-  it('audit --limit N gives the newest N, oldest first; --reverse newest first', () => {
-    const all = json<Array<{ id: number }>>('audit').map((e) => e.id);
-    expect(all.length).toBeGreaterThan(3);
-    const newest = all.slice(-3);
-    expect(json<Array<{ id: number }>>('audit', '--limit', '3').map((e) => e.id)).toEqual(newest);
-    expect(json<Array<{ id: number }>>('audit', '--limit', '3', '--reverse').map((e) => e.id)).toEqual([...newest].reverse());
+  it('audit lists newest first, --limit N gives the newest N, --reverse prints them oldest first', () => {
+    const stored = query<{ id: number }>(ws, 'SELECT id FROM audit ORDER BY id').map((e) => Number(e.id));
+    expect(stored.length).toBeGreaterThan(3);
+    const ids = (...args: string[]) => json<Array<{ id: number }>>('audit', ...args).map((e) => e.id);
+    expect(ids()).toEqual([...stored].reverse());
+    expect(ids('--reverse')).toEqual(stored);
+    expect(ids('--limit', '3')).toEqual(stored.slice(-3).reverse());
+    expect(ids('--limit', '3', '--reverse')).toEqual(stored.slice(-3));
+    // The table (tab-separated when piped) in the same order: the ID column.
+    const rows = (...args: string[]) => run('audit', ...args).stdout.trim().split('\n').map((line) => Number(line.split('\t')[0]));
+    expect(rows('--limit', '3')).toEqual(stored.slice(-3).reverse());
+    expect(rows('--limit', '3', '--reverse')).toEqual(stored.slice(-3));
   });
 
-  it('shows a template version as v3 in plan list and plan show, and keeps it a number in JSON', () => {
+  it('shows a template version as v3 wherever people read it, and keeps it a number in JSON', async () => {
+    expect(run('template', 'list').stdout).toMatch(new RegExp(`^${ACNE}\t.*\tv3$`, 'm'));
+    expect(run('template', 'show', ACNE).stdout).toContain(`${ACNE} v3`);
     expect(run('plan', 'list').stdout).toContain(`${ACNE} v3`);
     expect(run('plan', 'show', '1').stdout).toContain(`template ${ACNE} v3`);
+    expect(run('patient', 'show', 'P-1').stdout).toContain(`${ACNE} v3`);
+    // The audit stores the plan's template as "id@3" (its JSON keeps that); its table writes it v3.
+    const audit = run('audit', '--entity', 'plan', '--id', '1');
+    expect(audit.stdout).toContain(`"template":"${ACNE} v3"`);
+    expect(audit.stdout).not.toContain(`${ACNE}@`);
+    expect(json<Array<{ action: string; after: { template?: string } }>>('audit', '--entity', 'plan', '--id', '1').find((e) => e.action === 'plan.start')!.after.template).toBe(`${ACNE}@3`);
+    expect(run('handout', '1', '-o', 'versions.pdf').code).toBe(0);
+    expect(spaced((await pdfText(join(ws, 'versions.pdf'))).text)).toContain(`Template ${ACNE} v3`);
     expect(json<Array<{ template_version: number }>>('plan', 'list').map((p) => p.template_version)).toEqual([3, 3, 3]);
+    expect(json<Array<{ id: string; version: number }>>('template', 'list').find((t) => t.id === ACNE)!.version).toBe(3);
   });
 
   it('exits 1 for an unknown clinic and 2 for a bad flag, whichever command', () => {
     const unknownClinic = [
       ['plan', 'apply', 'P-2', ACNE, '--mode', 'prescribe', '--clinic', 'nowhere', '--allow-duplicate'],
+      ['plan', 'apply', 'P-2', ACNE, '--mode', 'start', '--clinic', 'nowhere', '--payment-method', 'pm_card_visa', '--yes', '--allow-duplicate'],
       ['plan', 'list', '--clinic', 'nowhere'],
-      ['plan', 'start', '2', '--clinic', 'nowhere'],
+      ['plan', 'start', '2', '--clinic', 'nowhere', '--yes'],
       ['clinic', 'edit', 'nowhere', '--name', 'Nowhere'],
       ['clinic', 'archive', 'nowhere'],
+      ['clinic', 'unarchive', 'nowhere'],
       ['billing', 'run', '--clinic', 'nowhere', '--dry-run'],
     ];
     for (const args of unknownClinic) {
       const result = run(...args);
       expect([args.join(' '), result.code, result.stderr]).toEqual([args.join(' '), 1, expect.stringContaining('No clinic "nowhere"')]);
     }
+    const asJson = run('plan', 'list', '--clinic', 'nowhere', '--json');
+    expect([asJson.code, JSON.parse(asJson.stderr.slice(asJson.stderr.indexOf('{')))]).toEqual([1, { error: { code: 'not_found', message: expect.stringContaining('No clinic "nowhere"') } }]);
+    expect(query(ws, 'SELECT count(*) AS n FROM plans')).toEqual([{ n: 2 }]);
     const badFlag = [
       ['clinic', 'edit', 'oslo', '--colour', 'blue'],
       ['clinic', 'edit', 'oslo'],
       ['clinic', 'add', 'bergen', '--name', 'Bergen', '--locale', '%%'],
       ['plan', 'list', '--status', 'sleeping'],
+      ['plan', 'list', '--clinic'],
       ['audit', '--limit', '0'],
+      ['audit', '--reverse', 'newest'],
       ['billing', 'run', '--date', 'tomorrow'],
     ];
     for (const args of badFlag) expect([args.join(' '), run(...args).code]).toEqual([args.join(' '), 2]);

@@ -234,7 +234,7 @@ describe('txplan db copy', () => {
       expect(readFileSync(join(ws, '.txplan', 'attachments', `${PHOTO}.png`)).equals(PNG)).toBe(true);
       expect(ledgerFile(join(ws, 'back', 'sandbox-gateway.db'))).toEqual(ledger);
       // Each copy audited on its target.
-      const copies = (JSON.parse(on(back)('audit', '--json').stdout) as Array<{ action: string; after: { from: string } }>).filter((e) => e.action === 'db.copy').map((e) => e.after.from);
+      const copies = (JSON.parse(on(back)('audit', '--reverse', '--json').stdout) as Array<{ action: string; after: { from: string } }>).filter((e) => e.action === 'db.copy').map((e) => e.after.from);
       expect(copies).toEqual([original, redactUrl(server.url)]);
     });
 

@@ -111,7 +111,7 @@ describe('patient import of a booking system export', () => {
       { id: 4, mrn: 'C-1004', first_name: 'Henrik', dob: '1983-07-01', email: 'henrik@example.se', phone: null },
     ]);
     // The audit as `txplan audit` shows it: one entry per updated patient with the fields before and after, one per new patient.
-    const audit = run('audit', '--entity', 'patient', '--json');
+    const audit = run('audit', '--entity', 'patient', '--reverse', '--json');
     expect(audit.code).toBe(0);
     const entries = (JSON.parse(audit.stdout) as Entry[]).slice(auditBefore);
     expect(entries.map((e) => [e.action, e.entity_id, e.before, e.action === 'patient.import' ? null : e.after])).toEqual([

@@ -152,7 +152,7 @@ describe('patient merge', () => {
     expect(err(text)).toBe(`Patient ${dup} was merged into patient ${keep}; showing patient ${keep}.\n`);
     expect(text.stdout).toContain(`patient ${keep}`);
     // The kept patient's history includes the tombstone's, never rewritten.
-    const history = JSON.parse(run('audit', '--entity', 'patient', '--id', String(keep), '--json').stdout) as Array<{ action: string; entity_id: string }>;
+    const history = JSON.parse(run('audit', '--entity', 'patient', '--id', String(keep), '--reverse', '--json').stdout) as Array<{ action: string; entity_id: string }>;
     expect(history.map((e) => [e.action, e.entity_id])).toEqual([
       ['patient.add', String(keep)],
       ['patient.add', String(dup)],

@@ -340,7 +340,7 @@ describe('txplan template rollout', () => {
     expect(plan.steps[0]).toMatchObject({ status: 'done', services: ['deep-cleansing-facial'] });
     expect(plan.steps[3]!.services).toEqual(['jessners-peel']);
     expect(plan.prices.map((p) => p.amount_minor)).toEqual([24900, 25900]);
-    const audit = c.json<Array<{ action: string; entity_id: string }>>('audit', '--entity', 'plan', '--id', String(id));
+    const audit = c.json<Array<{ action: string; entity_id: string }>>('audit', '--entity', 'plan', '--id', String(id), '--reverse');
     expect(audit.map((a) => a.action)).toEqual(['plan.start', 'plan.rollout']);
     // Moved plans are not moved again; the customised one stays behind until someone edits it.
     expect(c.run('template', 'rollout', '--yes', ACNE).stdout).toContain(`Rolled out ${ACNE} v4 to 0 plans (1 skipped)`);
@@ -370,7 +370,7 @@ describe('audit and database', () => {
     const c = clinic();
     const { id } = c.json<{ id: number }>('plan', 'apply', 'A-1001', ACNE, '--mode', 'prescribe');
     txplan(['plan', 'cancel', '--yes', String(id), '--reason', 'Changed her mind', '--actor', 'dr.lee'], { cwd: c.ws });
-    const entries = c.json<Array<{ id: number; actor: string; action: string; entity: string; before: { status: string } | null; after: { status: string } }>>('audit', '--entity', 'plan');
+    const entries = c.json<Array<{ id: number; actor: string; action: string; entity: string; before: { status: string } | null; after: { status: string } }>>('audit', '--entity', 'plan', '--reverse');
     expect(entries.map((e) => [e.action, e.actor, e.before?.status ?? null, e.after.status])).toEqual([
       ['plan.prescribe', 'test', null, 'prescribed'],
       ['plan.cancel', 'dr.lee', 'prescribed', 'cancelled'],

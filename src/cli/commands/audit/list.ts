@@ -5,6 +5,7 @@ import { resolveWorkspace, workspaceZone } from '../../workspace.js';
 import { UsageError } from '../../../errors.js';
 import { endOf, formatInstant, parseMoment, startOf } from '../../../domain/instants.js';
 import { moneyWords } from '../../../domain/money.js';
+import { templateVersionWords } from '../../../domain/versions.js';
 import { readSettings } from '../../../registry/settings.js';
 import { listAudit } from '../../../store/audit.js';
 
@@ -23,17 +24,18 @@ export async function run(ctx: Context, opts: { entity?: string; id?: string; si
   if (since && before && before <= since) throw new UsageError(`--until ${opts.until} is before --since ${opts.since}; swap them`);
   return withStore(ctx, (store) => {
     const found = listAudit(store, { entity: opts.entity, id: opts.id, since: since?.toISOString(), before: before?.toISOString(), limit: opts.limit !== undefined ? Number(opts.limit) : undefined });
-    const entries = opts.reverse ? found.reverse() : found;
+    // Newest first, like git log; --reverse prints the same entries oldest first.
+    const entries = opts.reverse ? found : found.reverse();
     if (ctx.options.json) {
       ctx.json(entries);
       return 0;
     }
-    // Times in the workspace's zone (where --since and --until are read), amounts as money.
+    // Times in the workspace's zone (where --since and --until are read), amounts as money, template versions as v3.
     const shownZone = workspaceZone(ctx);
     const currency = workspaceCurrency(ctx);
     const brief = (value: unknown) => {
       if (value === null || value === undefined) return '';
-      const text = JSON.stringify(moneyWords(value, currency));
+      const text = JSON.stringify(moneyWords(templateVersionWords(value), currency));
       return ctx.tty && text.length > 80 ? `${text.slice(0, 77)}…` : text;
     };
     ctx.streams.stdout.write(
