@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, type DefaultTreeAdapterMap } from 'parse5';
 import { describe, expect, it } from 'vitest';
-import { at, beforeAllWithFolders, clinicWorkspace, setUp, txplan } from '../helpers.js';
+import { at, beforeAllWithFolders, clinicWorkspace, engine, repoRoot, setUp, txplan } from '../helpers.js';
 import type { Report } from '../../src/domain/report.js';
 
 /**
@@ -65,6 +65,12 @@ describe('txplan report --pdf / --html', () => {
     expect(written.stdout).toMatch(/Wrote the report 2031-01-01 to 2031-04-30 \(PDF, \d+ pages?\) to .*report\.pdf/);
     for (const file of ['report.pdf', 'out/report.html']) expect(statSync(join(ws, file)).mode & 0o777).toBe(0o600);
     const [pdf, html] = [readFileSync(join(ws, 'report.pdf')), readFileSync(join(ws, 'out/report.html'), 'utf8')];
+    if (engine === 'sqlite') {
+      // The PDF's first page as poppler draws it: the README's picture of the report (one engine writes it).
+      const page = spawnSync('pdftoppm', ['-png', '-r', '60', '-f', '1', '-l', '1', '-singlefile', join(ws, 'report.pdf'), join(repoRoot, 'docs', 'report-pdf')], { encoding: 'utf8' });
+      expect(page.status, page.stderr).toBe(0);
+      expect(readFileSync(join(repoRoot, 'docs', 'report-pdf.png')).subarray(1, 4).toString()).toBe('PNG');
+    }
 
     // An existing file is refused without --force, before anything is drawn; a folder always.
     const again = report('--html', 'out/report.html');
