@@ -48,24 +48,33 @@ export interface ForecastItem {
  * (the next run charges it). A plan starting later brings installment 1 in
  * its start month. Less the refunds made in each
  * month. Paused and past-due plans bring nothing until they resume.
- * `each`, when given, is told every amount expected (not the refunds) with
- * its plan, as it is counted.
+ *
+ * Money in different currencies is never added up: one pass over the plans
+ * gives a forecast per currency plans were sold (and refunds made) in, keyed
+ * by its code. `each`, when given, is told every amount expected (not the
+ * refunds) with its plan, as it is counted.
  */
-export function forecast(store: Store, today: PlainDate, months: number, currency?: string, each?: (item: ForecastItem) => void): Forecast {
-  const first = { year: today.year, month: today.month, day: 1 };
-  const keys = Array.from({ length: months }, (_, i) => formatDate(addMonths(first, i)).slice(0, 7));
-  const byMonth = new Map<string, ForecastMonth>(keys.map((month) => [month, { month, installments: 0, installments_minor: 0, visits: 0, visits_minor: 0, retries_minor: 0, refunds_minor: 0, total_minor: 0 }]));
-  const result: Forecast = { from: keys[0]!, months: [...byMonth.values()], installments_remaining: 0, installments_remaining_minor: 0, refunds_minor: 0, total_minor: 0 };
+export function forecast(store: Store, today: PlainDate, months: number, each?: (item: ForecastItem) => void): Map<string, Forecast> {
+  const keys = forecastMonths(today, months);
+  const byCurrency = new Map<string, { result: Forecast; byMonth: Map<string, ForecastMonth> }>();
+  const of = (currency: string) => {
+    let found = byCurrency.get(currency);
+    if (!found) {
+      const result = emptyForecast(keys);
+      found = { result, byMonth: new Map(result.months.map((m) => [m.month, m])) };
+      byCurrency.set(currency, found);
+    }
+    return found;
+  };
   const day = formatDate(today);
-  const bucket = (date: string) => byMonth.get(date.slice(0, 7));
-  // Money in different currencies is never added up: with `currency`, only the plans sold (and refunds made) in it count.
-  const counts = (c: string) => currency === undefined || c === currency;
+  const bucket = (currency: string, date: string) => of(currency).byMonth.get(date.slice(0, 7));
   // Anything due before today (overdue, or awaiting its run) is expected this month.
-  const from = (date: string) => bucket(date < day ? day : date);
+  const from = (currency: string, date: string) => bucket(currency, date < day ? day : date);
   const installment = (plan: BillingPlanRow, due: string, fee: number) => {
+    const { result } = of(plan.currency);
     result.installments_remaining++;
     result.installments_remaining_minor += fee;
-    const month = from(due);
+    const month = from(plan.currency, due);
     if (month) {
       month.installments++;
       month.installments_minor += fee;
@@ -75,7 +84,7 @@ export function forecast(store: Store, today: PlainDate, months: number, currenc
   const retries = (plan: BillingPlanRow, charges: readonly ForecastCharge[]) => {
     for (const charge of charges) {
       if (charge.status !== 'failed' || !charge.next_attempt_on) continue;
-      const month = from(charge.next_attempt_on);
+      const month = from(plan.currency, charge.next_attempt_on);
       if (month) {
         month.retries_minor += charge.amount_minor;
         each?.({ plan, month: month.month, kind: 'retry', amount_minor: charge.amount_minor });
@@ -84,7 +93,6 @@ export function forecast(store: Store, today: PlainDate, months: number, currenc
   };
 
   inChunks(store, (after) => plansInStatus(store, 'active', after, CHUNK, null), (plan, planCharges, fact) => {
-    if (!counts(plan.currency)) return;
     retries(plan, planCharges);
     if (plan.type === 'monthly' && plan.start_date) {
       const start = parseDate(plan.start_date)!;
@@ -97,7 +105,7 @@ export function forecast(store: Store, today: PlainDate, months: number, currenc
       for (const step of getSteps(store, plan.id)) {
         if (step.status !== 'pending' || !step.recommended_date) continue;
         const amount = (JSON.parse(step.services) as string[]).reduce((sum, id) => sum + (prices[id] ?? 0), 0);
-        const month = from(step.recommended_date);
+        const month = from(plan.currency, step.recommended_date);
         if (month && amount > 0) {
           month.visits++;
           month.visits_minor += amount;
@@ -108,23 +116,37 @@ export function forecast(store: Store, today: PlainDate, months: number, currenc
   });
   // What cancelled plans still owe: never-charged installments this month (the next run charges them), declined ones on their retry day.
   inChunks(store, (after) => cancelledPlansOwing(store, after, CHUNK, null), (plan, planCharges, fact) => {
-    if (!counts(plan.currency)) return;
     const { owed, declined } = cancelledDues(billableOf(plan, fact), planCharges, today);
     for (const due of owed) installment(plan, day, due.amountMinor);
     retries(plan, declined);
   });
   // A refunded charge is not expected again (its installment stays charged); the money going back is taken off its month.
   for (const refund of refundsSince(store, `${keys[0]!}-01`)) {
-    if (!counts(refund.currency)) continue;
-    const month = bucket(refund.created_at);
+    const month = bucket(refund.currency, refund.created_at);
     if (month) month.refunds_minor += refund.amount_minor;
   }
-  for (const month of result.months) {
-    month.total_minor = month.installments_minor + month.visits_minor + month.retries_minor - month.refunds_minor;
-    result.refunds_minor += month.refunds_minor;
-    result.total_minor += month.total_minor;
+  const results = new Map<string, Forecast>();
+  for (const [currency, { result }] of byCurrency) {
+    for (const month of result.months) {
+      month.total_minor = month.installments_minor + month.visits_minor + month.retries_minor - month.refunds_minor;
+      result.refunds_minor += month.refunds_minor;
+      result.total_minor += month.total_minor;
+    }
+    results.set(currency, result);
   }
-  return result;
+  return results;
+}
+
+/** A forecast of nothing over the months `keys` (YYYY-MM): what a currency nothing is expected in shows. */
+export function emptyForecast(keys: readonly string[]): Forecast {
+  const months = keys.map((month) => ({ month, installments: 0, installments_minor: 0, visits: 0, visits_minor: 0, retries_minor: 0, refunds_minor: 0, total_minor: 0 }));
+  return { from: keys[0]!, months, installments_remaining: 0, installments_remaining_minor: 0, refunds_minor: 0, total_minor: 0 };
+}
+
+/** The months (YYYY-MM) a forecast of `months` months from `today` covers. */
+export function forecastMonths(today: PlainDate, months: number): string[] {
+  const first = { year: today.year, month: today.month, day: 1 };
+  return Array.from({ length: months }, (_, i) => formatDate(addMonths(first, i)).slice(0, 7));
 }
 
 const CHUNK = 1000;

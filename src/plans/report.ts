@@ -29,7 +29,7 @@ function forecastRows(store: Store, filter: ReportFilter, today: PlainDate): Rep
   const months = monthsOf({ from: `${first}-01`, to: filter.to }).length;
   if (months === 0 || !parseDate(filter.to)) return [];
   const grouped = new Map<string, ReportForecastRow>();
-  forecast(store, today, months, undefined, ({ plan, month, amount_minor }) => {
+  forecast(store, today, months, ({ plan, month, amount_minor }) => {
     if ((filter.clinicId !== null && plan.clinic_id !== filter.clinicId) || (filter.templateId !== null && plan.template_id !== filter.templateId)) return;
     const key = JSON.stringify([plan.template_id, plan.clinic_id, plan.currency, month]);
     const row = grouped.get(key);

@@ -6,7 +6,7 @@ import { UsageError } from '../../../errors.js';
 import { todayIn } from '../../../domain/dates.js';
 import { formatMoney } from '../../../domain/money.js';
 import { readSettings } from '../../../registry/settings.js';
-import { forecast } from '../../../billing/forecast.js';
+import { emptyForecast, forecast, forecastMonths } from '../../../billing/forecast.js';
 import { planCurrencies } from '../../../store/plans.js';
 
 export async function run(ctx: Context, opts: { months?: string }): Promise<number> {
@@ -18,8 +18,10 @@ export async function run(ctx: Context, opts: { months?: string }): Promise<numb
     // Money in different currencies is never added up: one forecast per currency plans were sold in, the workspace's first.
     const { currency } = settings;
     const others = planCurrencies(store).filter((c) => c !== currency);
-    const result = forecast(store, today, Number(months), currency);
-    const more = others.map((c) => ({ currency: c, ...forecast(store, today, Number(months), c) }));
+    const all = forecast(store, today, Number(months));
+    const of = (c: string) => all.get(c) ?? emptyForecast(forecastMonths(today, Number(months)));
+    const result = of(currency);
+    const more = others.map((c) => ({ currency: c, ...of(c) }));
     if (ctx.options.json) {
       ctx.json({ currency, ...result, ...(more.length > 0 ? { other_currencies: more } : {}) });
       return 0;
