@@ -3,6 +3,7 @@ import { fallbackFont, handoutFonts, type FontName } from './fonts.js';
 import { pieces, type Piece } from './script.js';
 import { ellipsize, wrap, type Measure } from './lines.js';
 import type { Handout, StepMark } from './view.js';
+import { ACCENT, ACCENT_TINT, AMBER, AMBER_TINT, DONE, FAINT, HEADER_FILL, INK, MUTED, PAPER_SIZES, RED, RED_TINT, RULE } from './ink.js';
 
 /**
  * Lays a handout out on paper with pdfkit. Everything the patient reads comes
@@ -17,25 +18,12 @@ import type { Handout, StepMark } from './view.js';
  */
 
 export type Paper = 'letter' | 'a4';
-const SIZES: Record<Paper, [number, number]> = { letter: [612, 792], a4: [595.28, 841.89] };
 
 export interface RenderedHandout {
   bytes: Buffer;
   pages: number;
 }
 
-const INK = '#1d2733';
-const MUTED = '#566372';
-const FAINT = '#8a96a3';
-const ACCENT = '#2b6f6b';
-const ACCENT_TINT = '#e9f2f1';
-const RULE = '#dce2e8';
-const HEADER_FILL = '#f2f5f7';
-const DONE = '#2f7d55';
-const AMBER = '#8a5a12';
-const AMBER_TINT = '#fbf3e4';
-const RED = '#a23a3a';
-const RED_TINT = '#fbeceb';
 
 /** Noto Sans: ascent 1069, descent 293 per 1000 units; used to centre a line in its leading. */
 const LINE_BOX = 1.362;
@@ -162,7 +150,7 @@ const TALL_ROW_START = 80;
 const widthCache = new Map<string, number>();
 
 export async function renderHandout(handout: Handout, paper: Paper): Promise<RenderedHandout> {
-  const [width, height] = SIZES[paper];
+  const [width, height] = PAPER_SIZES[paper];
   const { creationDate, title, author, subject, id } = handout.metadata;
   const doc = new PDFDocument({
     autoFirstPage: false,

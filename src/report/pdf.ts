@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import PDFDocument from 'pdfkit';
 import { handoutFonts } from '../handout/fonts.js';
 import type { Paper } from '../handout/render.js';
+import { ACCENT, HEADER_FILL, INK, MUTED, PAPER_SIZES, RULE } from '../handout/ink.js';
 import type { Report } from '../domain/report.js';
 import { formatMoney } from '../domain/money.js';
 import { percent, type ChartTable, type DrawnChart } from './charts.js';
@@ -26,12 +27,6 @@ type SvgToPdf = (doc: PDFKit.PDFDocument, svg: string, x: number, y: number, opt
   warningCallback?: (message: string) => void;
 }) => void;
 
-const SIZES: Record<Paper, [number, number]> = { letter: [612, 792], a4: [595.28, 841.89] };
-const INK = '#1d2733';
-const MUTED = '#566372';
-const ACCENT = '#2b6f6b';
-const RULE = '#dce2e8';
-const HEADER_FILL = '#f2f5f7';
 const MARGIN = 50;
 
 export interface RenderedReport {
@@ -41,7 +36,7 @@ export interface RenderedReport {
 
 export async function reportPdf(report: Report, charts: readonly DrawnChart[], scope: ReportScope, paper: Paper): Promise<RenderedReport> {
   const svgToPdf = createRequire(import.meta.url)('svg-to-pdfkit') as SvgToPdf;
-  const [width, height] = SIZES[paper];
+  const [width, height] = PAPER_SIZES[paper];
   const title = `Practice report ${report.from} to ${report.to}`;
   const date = new Date(`${report.today}T00:00:00Z`);
   const doc = new PDFDocument({
