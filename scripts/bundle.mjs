@@ -26,57 +26,91 @@ await build({
   logLevel: 'warning',
 });
 
+// pg's crypto helpers on node:crypto (see pg-node-crypto.cjs), and node:dns loaded when used: a faster first login.
+const pgNodeCrypto = {
+  name: 'pg-node-crypto',
+  setup(build) {
+    // pg reads node:dns only to build a libpq string for its native binding; the module costs
+    // a few milliseconds to load in a new thread, so it is loaded when first used.
+    build.onResolve({ filter: /^dns$/ }, () => ({ path: 'lazy-dns', namespace: 'pg-node-crypto' }));
+    build.onLoad({ filter: /^lazy-dns$/, namespace: 'pg-node-crypto' }, () => ({
+      contents: "module.exports = new Proxy({}, { get: (_, name) => require('node:dns')[name] });",
+      loader: 'js',
+    }));
+    build.onResolve({ filter: /^\.\/(crypto\/)?utils$/ }, (args) => {
+      const target = join(args.resolveDir, args.path);
+      if (!/[\\/]pg[\\/]lib[\\/]crypto[\\/]utils$/.test(target)) return undefined;
+      return { path: fileURLToPath(new URL('./pg-node-crypto.cjs', import.meta.url)) };
+    });
+  },
+};
+
+/** One CommonJS file at dist/bundle/<name>.cjs made of `source`'s requires. */
+async function bundleCjs(name, source) {
+  const entry = new URL(`../dist/bundle/${name}-entry.cjs`, import.meta.url);
+  writeFileSync(entry, source);
+  await build({
+    entryPoints: [entry.pathname],
+    outfile: `dist/bundle/${name}.cjs`,
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    // pg loads these only when asked for them: the native binding and Cloudflare's sockets.
+    external: ['pg-native', 'cloudflare:sockets'],
+    plugins: [pgNodeCrypto],
+    logLevel: 'warning',
+  });
+  rmSync(entry);
+}
+
 // The PostgreSQL client as one file for the connection's worker thread, which
 // loads it while txplan loads itself: pg, its URL parser and its ~/.pgpass
 // reader, read and compiled at once instead of file by file from node_modules.
-const entry = new URL('../dist/bundle/postgres-client-entry.cjs', import.meta.url);
-writeFileSync(entry, "module.exports = { pg: require('pg'), parse: require('pg-connection-string').parse, pgpass: require('pgpass') };\n");
-await build({
-  entryPoints: [entry.pathname],
-  outfile: 'dist/bundle/postgres-client.cjs',
-  bundle: true,
-  format: 'cjs',
-  platform: 'node',
-  target: 'node20',
-  // pg loads these only when asked for them: the native binding and Cloudflare's sockets.
-  external: ['pg-native', 'cloudflare:sockets'],
-  // pg's crypto helpers on node:crypto (see pg-node-crypto.cjs), and node:dns loaded when used: a faster first login.
-  plugins: [
-    {
-      name: 'pg-node-crypto',
-      setup(build) {
-        // pg reads node:dns only to build a libpq string for its native binding; the module costs
-        // a few milliseconds to load in a new thread, so it is loaded when first used.
-        build.onResolve({ filter: /^dns$/ }, () => ({ path: 'lazy-dns', namespace: 'pg-node-crypto' }));
-        build.onLoad({ filter: /^lazy-dns$/, namespace: 'pg-node-crypto' }, () => ({
-          contents: "module.exports = new Proxy({}, { get: (_, name) => require('node:dns')[name] });",
-          loader: 'js',
-        }));
-        build.onResolve({ filter: /^\.\/(crypto\/)?utils$/ }, (args) => {
-          const target = join(args.resolveDir, args.path);
-          if (!/[\\/]pg[\\/]lib[\\/]crypto[\\/]utils$/.test(target)) return undefined;
-          return { path: fileURLToPath(new URL('./pg-node-crypto.cjs', import.meta.url)) };
-        });
-      },
-    },
-  ],
-  logLevel: 'warning',
-});
-rmSync(entry);
+await bundleCjs('postgres-client', "module.exports = { pg: require('pg'), parse: require('pg-connection-string').parse, pgpass: require('pgpass') };\n");
 
-// V8's code cache for that file, made by this Node on the same source (the worker compiles from the
-// source when the cache is not its own): about half of the client's load time, on every connection.
-// Made after the client has built a connection, so the functions a login runs are in it.
-const made = spawnSync(process.execPath, ['-e', `
+// The pieces of pg the session on the main thread uses (src/store/postgres/direct.ts): its wire
+// format, its value parsers and preparation, SCRAM and the URL parser, without the client.
+await bundleCjs(
+  'postgres-wire',
+  `module.exports = {
+  serialize: require('pg-protocol').serialize,
+  Parser: require('pg-protocol/dist/parser').Parser,
+  types: require('pg-types'),
+  prepareValue: require('pg/lib/utils').prepareValue,
+  sasl: require('pg/lib/crypto/sasl'),
+  parse: require('pg-connection-string').parse,
+  md5: require(${JSON.stringify(fileURLToPath(new URL('./pg-node-crypto.cjs', import.meta.url)))}).postgresMd5PasswordHash,
+};
+`,
+);
+
+// V8's code cache for each file, made by this Node on the same source (a thread compiles from the
+// source when the cache is not its own): about half of the load time, on every connection.
+// Made after the code has run what a login runs, so those functions are in it.
+const EXERCISE = {
+  'postgres-client': 'new module.exports.pg.Client(module.exports.parse("postgres://user:secret@localhost/db"));',
+  'postgres-wire': `const w = module.exports;
+  w.parse("postgres://user:secret@localhost/db");
+  w.serialize.startup({ user: "u", database: "d", application_name: "txplan" });
+  w.serialize.parse({ name: "", text: "SELECT $1", types: [] });
+  w.serialize.bind({ values: [1, "a", null], valueMapper: w.prepareValue });
+  w.serialize.describe({ type: "P", name: "" }); w.serialize.execute({ portal: "", rows: 0 }); w.serialize.sync();
+  const r = Buffer.from("5a0000000549", "hex"); new w.Parser().parse(r, () => {});
+  w.types.getTypeParser(23, "text")("1");`,
+};
+for (const [name, exercise] of Object.entries(EXERCISE)) {
+  const made = spawnSync(process.execPath, ['-e', `
   globalThis.navigator ??= { userAgent: 'Node.js' };
   const fs = require('node:fs'), vm = require('node:vm');
   const file = process.argv[1];
-  // The same source text as the worker compiles (see loadBundled in src/store/postgres/connection.ts).
+  // The same source text as the threads compile (see loadBundled in src/store/postgres/connection.ts, wire() in direct.ts).
   const wrapped = '(function (exports, require, module, __filename, __dirname) { ' + fs.readFileSync(file, 'utf8') + '\\n});';
   const script = new vm.Script(wrapped, { filename: file });
   const module = { exports: {} };
   script.runInThisContext()(module.exports, require, module, file, require('node:path').dirname(file));
-  new module.exports.pg.Client(module.exports.parse('postgres://user:secret@localhost/db'));
+  ${exercise}
   fs.writeFileSync(file + '.cache', script.createCachedData());
-`, fileURLToPath(new URL('../dist/bundle/postgres-client.cjs', import.meta.url))], { stdio: 'inherit' });
-if (made.status !== 0) throw new Error('making the PostgreSQL client code cache failed');
+`, fileURLToPath(new URL(`../dist/bundle/${name}.cjs`, import.meta.url))], { stdio: 'inherit' });
+  if (made.status !== 0) throw new Error(`making the code cache of ${name}.cjs failed`);
+}

@@ -16,7 +16,10 @@ module.exports = {
     return 'md5' + outer;
   },
   randomBytes: (length) => nodeCrypto.randomBytes(length),
-  deriveKey: async (password, salt, iterations) => nodeCrypto.pbkdf2Sync(password, salt, iterations, 32, 'sha256'),
+  // On libuv's thread pool: the thread logging in (the main thread, for the session started as a
+  // command launches) goes on loading txplan meanwhile.
+  deriveKey: (password, salt, iterations) =>
+    new Promise((resolve, reject) => nodeCrypto.pbkdf2(password, salt, iterations, 32, 'sha256', (error, key) => (error ? reject(error) : resolve(key)))),
   sha256: async (text) => nodeCrypto.createHash('sha256').update(Buffer.from(text)).digest(),
   hashByName: async (hashName, text) => nodeCrypto.createHash(hashName.replace('-', '').toLowerCase()).update(text).digest(),
   hmacSha256: async (key, message) => nodeCrypto.createHmac('sha256', Buffer.from(key)).update(message).digest(),

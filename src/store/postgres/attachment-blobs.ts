@@ -23,6 +23,6 @@ export function storeAttachmentBlob(store: Store, blob: AttachmentBlob): boolean
 /** A photo's bytes by its sha256, or undefined when the database has none. */
 export function readAttachmentBlob(store: Store, sha256: string): Buffer | undefined {
   const row = store.statement<[string], { bytes: Uint8Array }>('SELECT bytes FROM attachment_blobs WHERE sha256 = ?').get(sha256);
-  // The connection's worker hands bytes over as a plain Uint8Array: the same memory, seen as a Buffer.
+  // A worker thread's connection hands bytes over as a plain Uint8Array (the session on the calling thread, as a Buffer): the same memory, seen as a Buffer.
   return row ? Buffer.from(row.bytes.buffer, row.bytes.byteOffset, row.bytes.byteLength) : undefined;
 }

@@ -2,13 +2,16 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { OPENING } from './opening.js';
-import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import type { MessagePort, Worker } from 'node:worker_threads';
+import { DirectError, DirectSession, numbersAsNumbers, plainTarget, startDirect, type DirectFailure } from './direct.js';
 
 /**
  * A synchronous PostgreSQL connection. The store is synchronous (short
- * transactions, no network call inside one), so the `pg` client runs in a
- * worker thread and the calling thread waits for each answer with
- * Atomics.wait.
+ * transactions, no network call inside one). The connection a command starts
+ * as it launches (prewarmPostgres) is, in the plain case, a session on the
+ * calling thread whose socket is read and written with blocking calls (see
+ * direct.ts). Every other connection runs the `pg` client in a worker thread
+ * and the calling thread waits for each answer with Atomics.wait.
  *
  * Starting a worker and logging in costs far more than a command's work, so a
  * process keeps the connections it closed and hands them to the next store it
@@ -86,8 +89,7 @@ const pg = client_.pg;
 const flag = new Int32Array(workerData.shared);
 const port = workerData.port;
 // int8 (counts, sums, money) and numeric (sums of int8) come back as numbers, as they do from SQLite.
-pg.types.setTypeParser(20, (v) => { const n = Number(v); if (!Number.isSafeInteger(n)) throw new Error('integer out of range: ' + v); return n; });
-pg.types.setTypeParser(1700, (v) => Number(v));
+(${numbersAsNumbers.toString()})(pg.types);
 let client;
 let broken;
 function reply(message) {
@@ -199,10 +201,18 @@ const CONNECT_TIMEOUT_SECONDS = 30;
 /** The worker started by prewarmPostgres, waiting to be taken by the first connection to its URL. */
 let prewarmed: StartedWorker | undefined;
 
+/** node:worker_threads, loaded when a worker is first needed: the session on the main thread has none. */
+let workerThreads: typeof import('node:worker_threads') | undefined;
+function threads(): typeof import('node:worker_threads') {
+  workerThreads ??= createRequire(import.meta.url)('node:worker_threads') as typeof import('node:worker_threads');
+  return workerThreads;
+}
+
 /** Starts a worker and asks it to connect; the answer waits on the port. */
 function startWorker(connect: { url: string; timeout: number; name: string; opening?: Opening }): StartedWorker {
   const shared = new SharedArrayBuffer(4);
   const flag = new Int32Array(shared);
+  const { MessageChannel, Worker } = threads();
   const { port1, port2 } = new MessageChannel();
   const paths = clientPaths();
   const worker = new Worker(WORKER, { eval: true, execArgv: [], workerData: { shared, port: port2, ...paths }, transferList: [port2] });
@@ -219,9 +229,47 @@ function startWorker(connect: { url: string; timeout: number; name: string; open
  * The first PostgresConnection.connect() to the same URL takes it over; a
  * command that never opens the database simply lets it go with the process.
  */
-export function prewarmPostgres(url: string, applicationName = 'txplan'): void {
-  if (prewarmed) return;
-  prewarmed = startWorker({ url, timeout: CONNECT_TIMEOUT_SECONDS, name: applicationName, opening: OPENING });
+export function prewarmPostgres(url: string, applicationName = 'txplan'): Promise<void> | undefined {
+  if (prewarmed || prewarmedDirect || warming) return warming?.done;
+  const worker = () => {
+    prewarmed = startWorker({ url, timeout: CONNECT_TIMEOUT_SECONDS, name: applicationName, opening: OPENING });
+  };
+  const target = plainTarget(url);
+  if (!target) {
+    worker();
+    return undefined;
+  }
+  const attempt = { abandoned: false, done: Promise.resolve() };
+  warming = attempt;
+  attempt.done = startDirect(target, applicationName, OPENING, DIRECT_LOGIN_MS).then((direct) => {
+    if (warming === attempt) warming = undefined;
+    if (attempt.abandoned) {
+      direct?.session.end();
+    } else if (direct) {
+      prewarmedDirect = { url, name: applicationName, session: direct.session, opening: direct.opening };
+    } else {
+      // Not the plain case after all, or the login failed: the worker's client connects, and says what went wrong.
+      worker();
+    }
+  });
+  return attempt.done;
+}
+
+/**
+ * How long the login on the calling thread may take before the worker's
+ * client is asked to connect instead (which waits CONNECT_TIMEOUT_SECONDS).
+ */
+const DIRECT_LOGIN_MS = 3000;
+
+/** A login on the calling thread under way (see prewarmPostgres). */
+let warming: { abandoned: boolean; done: Promise<void> } | undefined;
+
+/** The session prewarmPostgres made on the calling thread, waiting to be taken by the first connection to its URL. */
+let prewarmedDirect: { url: string; name: string; session: DirectSession; opening: Reply['opening'] } | undefined;
+
+/** A PostgresError from what the session on the calling thread reported. */
+function fromDirect(failure: DirectFailure): PostgresError {
+  return new PostgresError(failure.message, failure.code, failure.detail, failure.constraint);
 }
 
 /** A statement that changes nothing: a SELECT calling no function that sets a sequence, a lock or a setting, and filling no table. */
@@ -252,15 +300,19 @@ export function endIdlePostgres(): void {
 }
 
 export class PostgresConnection {
-  private readonly flag: Int32Array;
-  private readonly port: MessagePort;
-  private readonly worker: Worker;
+  /** The worker's side: its flag, its port and the thread; or the session on this thread. */
+  private readonly flag?: Int32Array;
+  private readonly port?: MessagePort;
+  private readonly worker?: Worker;
+  private readonly direct?: DirectSession;
   private readonly key: string;
   private closed = false;
   /** Set when the worker gave no answer in time or the session can no longer be trusted: never reused. */
   private unusable = false;
   /** The opening query's answer from the session's start, until taken. */
   private opening: Reply['opening'];
+  /** Given back after plain reads without a reset: reset when taken again (see close). */
+  private stale = false;
   /** No statement since the connection was taken could have changed anything (see untouched). */
   private quiet = true;
   readonly serverVersion: number;
@@ -268,19 +320,33 @@ export class PostgresConnection {
   private constructor(options: ConnectOptions, key: string) {
     const timeout = options.connectTimeoutSeconds ?? CONNECT_TIMEOUT_SECONDS;
     const connect = { op: 'connect', url: options.url, timeout, name: options.applicationName ?? 'txplan', ...(options.opening ? { opening: OPENING } : {}) };
+    this.key = key;
+    // The session prewarmPostgres logged in on this thread for this URL.
+    if (warming) warming.abandoned = true;
+    warming = undefined;
+    const direct = prewarmedDirect?.url === options.url && prewarmedDirect.name === connect.name ? prewarmedDirect : undefined;
+    if (prewarmedDirect && !direct) prewarmedDirect.session.end();
+    prewarmedDirect = undefined;
+    if (direct) {
+      if (prewarmed) void prewarmed.worker.terminate();
+      prewarmed = undefined;
+      this.direct = direct.session;
+      this.serverVersion = direct.session.serverVersion;
+      this.opening = direct.opening;
+      return;
+    }
     // A worker started early for this URL (see prewarmPostgres) has loaded pg and connected meanwhile.
     const early = prewarmed?.url === options.url && prewarmed.name === connect.name ? prewarmed : undefined;
     if (prewarmed && !early) void prewarmed.worker.terminate();
     prewarmed = undefined;
     const started = early ?? startWorker(connect);
     ({ flag: this.flag, port: this.port, worker: this.worker } = started);
-    this.key = key;
     try {
       const answer = this.wait(timeout + 30);
       this.serverVersion = answer.serverVersion!;
       this.opening = answer.opening;
     } catch (error) {
-      void this.worker.terminate();
+      void started.worker.terminate();
       throw error;
     }
   }
@@ -324,6 +390,11 @@ export class PostgresConnection {
     return opening?.row as R | undefined;
   }
 
+  /** Whether the session runs on the calling thread (see direct.ts) rather than in a worker thread. */
+  get onCallingThread(): boolean {
+    return this.direct !== undefined;
+  }
+
   /**
    * Whether every statement since the connection was taken was a plain read:
    * a SELECT that sets no sequence, lock or setting. Anything else (a
@@ -342,7 +413,11 @@ export class PostgresConnection {
     this.closed = true;
     if (!this.unusable) {
       try {
-        this.ask({ op: 'reset' }, 10);
+        // Plain reads hold nothing another session waits for (no transaction, lock or setting): their
+        // prepared statements are cleared when the connection is taken again, so a command that ends
+        // here pays no round trip for it.
+        if (this.quiet) this.stale = true;
+        else this.ask({ op: 'reset' }, 10);
         idle.push(this);
         if (!endIdleAtExit) {
           endIdleAtExit = true;
@@ -366,13 +441,15 @@ export class PostgresConnection {
     } catch {
       // the session ends with the worker anyway
     }
-    void this.worker.terminate();
+    if (this.direct) this.direct.end();
+    else void this.worker!.terminate();
   }
 
   /** Takes an idle connection back into use if it still answers; ends it otherwise. */
   private revive(): boolean {
     try {
-      this.ask({ op: 'ping' }, 10);
+      this.ask({ op: this.stale ? 'reset' : 'ping' }, 10);
+      this.stale = false;
       this.closed = false;
       this.quiet = true;
       this.opening = undefined;
@@ -384,15 +461,44 @@ export class PostgresConnection {
   }
 
   private ask(message: Record<string, unknown>, timeoutSeconds = 24 * 3600): Reply {
-    Atomics.store(this.flag, 0, 0);
-    this.port.postMessage(message);
+    if (this.direct) return this.askDirect(message);
+    Atomics.store(this.flag!, 0, 0);
+    this.port!.postMessage(message);
     return this.wait(timeoutSeconds);
+  }
+
+  /** The same questions, answered by the session on this thread (a blocking read: no timeout but the server's and TCP keepalive's). */
+  private askDirect(message: Record<string, unknown>): Reply {
+    const session = this.direct!;
+    try {
+      switch (message.op) {
+        case 'query': {
+          const result = session.query(message.sql as string, message.params as unknown[], message.name as string | undefined);
+          return { rows: result.rows, rowCount: result.rowCount };
+        }
+        case 'ping':
+          session.query('SELECT 1');
+          return {};
+        case 'reset':
+          session.reset();
+          return {};
+        case 'end':
+          session.end();
+          return {};
+        default:
+          throw new Error(`unknown request ${String(message.op)}`);
+      }
+    } catch (error) {
+      if (!session.healthy) this.unusable = true;
+      if (error instanceof DirectError) throw fromDirect(error.failure);
+      throw error;
+    }
   }
 
   /** Waits for the worker's answer to the message posted last. */
   private wait(timeoutSeconds: number): Reply {
-    const waited = Atomics.wait(this.flag, 0, 0, timeoutSeconds * 1000);
-    const received = receiveMessageOnPort(this.port);
+    const waited = Atomics.wait(this.flag!, 0, 0, timeoutSeconds * 1000);
+    const received = threads().receiveMessageOnPort(this.port!);
     if (waited === 'timed-out' || !received) {
       // A late answer would be taken for the next question's: this connection is done.
       this.unusable = true;
