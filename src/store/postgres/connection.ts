@@ -247,6 +247,8 @@ export function prewarmPostgres(url: string, applicationName = 'txplan'): Promis
       direct?.session.end();
     } else if (direct) {
       prewarmedDirect = { url, name: applicationName, session: direct.session, opening: direct.opening };
+      // A command that never opened the database says goodbye to the server as it exits.
+      process.once('exit', () => prewarmedDirect?.session.end());
     } else {
       // Not the plain case after all, or the login failed: the worker's client connects, and says what went wrong.
       worker();
