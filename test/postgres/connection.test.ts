@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PostgresConnection, PostgresError } from '../../src/store/postgres/connection.js';
+import { endIdlePostgres, PostgresConnection, PostgresError, prewarmPostgres } from '../../src/store/postgres/connection.js';
 import { PostgresEngine, translateParameters } from '../../src/store/postgres/engine.js';
 import { Store } from '../../src/store/store.js';
 import { postgresTestUrl } from './server.js';
@@ -21,10 +21,28 @@ describe('translateParameters', () => {
   });
 });
 
-describe('the synchronous connection', () => {
+/**
+ * Both kinds of connection: the worker thread's, and the session a command
+ * starts as it launches, which runs on the calling thread (direct.ts).
+ */
+const KINDS: ReadonlyArray<readonly [string, () => Promise<PostgresConnection>]> = [
+  ['in a worker thread', async () => PostgresConnection.connect({ url: postgresTestUrl() })],
+  [
+    'on the calling thread',
+    async () => {
+      // A connection an earlier test gave back would be taken first.
+      endIdlePostgres();
+      await prewarmPostgres(postgresTestUrl());
+      return PostgresConnection.connect({ url: postgresTestUrl() });
+    },
+  ],
+];
+
+describe.each(KINDS)('the synchronous connection, %s', (kind, open) => {
   let connection: PostgresConnection;
-  beforeAll(() => {
-    connection = PostgresConnection.connect({ url: postgresTestUrl() });
+  beforeAll(async () => {
+    connection = await open();
+    expect(connection.onCallingThread).toBe(kind === 'on the calling thread');
   });
   afterAll(() => connection.close());
 
@@ -51,8 +69,9 @@ describe('the synchronous connection', () => {
     expect(connection.query<{ one: number }>('SELECT 1 AS one').rows[0]!.one).toBe(1);
   });
 
-  it('refuses an int8 beyond what a JavaScript number holds exactly', () => {
-    expect(() => connection.query('SELECT CAST(9007199254740993 AS bigint) AS n')).toThrow(/out of range/);
+  it('refuses an int8 beyond what a JavaScript number holds exactly, and reads the next answer right', () => {
+    expect(() => connection.query('SELECT CAST(9007199254740993 AS bigint) AS n FROM generate_series(1, 3)')).toThrow(/out of range/);
+    expect(connection.query<{ n: number }>('SELECT 7 AS n').rows).toEqual([{ n: 7 }]);
   });
 });
 

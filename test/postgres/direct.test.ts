@@ -9,6 +9,8 @@ import { postgresTestUrl } from './server.js';
  * The session a command starts as it launches (prewarmPostgres): logged in
  * without blocking, then read and written with blocking calls on the calling
  * thread. Each test takes a connection that way and checks it is that kind.
+ * What both kinds of connection must do alike (values, errors, the server
+ * version) is in connection.test.ts, which runs its checks on each.
  */
 async function onThisThread(url = postgresTestUrl()): Promise<PostgresConnection> {
   await prewarmPostgres(url);
@@ -52,29 +54,11 @@ describe('the session on the calling thread', () => {
     expect(direct).toEqual([{ n: 9007199254740991, s: 5, t: 'hé ✓', j: { a: [1, 2] }, b: Buffer.from([0, 1, 254, 255]), z: null, yes: true, f: 1.5 }]);
   });
 
-  it('counts the rows a statement changed, and knows the server version', () => {
+  it('counts the rows a statement changed', () => {
     connection.query('CREATE TEMPORARY TABLE direct_probe (id int)');
     expect(connection.query('INSERT INTO direct_probe SELECT g FROM generate_series(1, 5) g').rowCount).toBe(5);
     expect(connection.query('UPDATE direct_probe SET id = id + 1 WHERE id > $1', [2]).rowCount).toBe(3);
     expect(connection.query('DROP TABLE direct_probe').rowCount).toBe(0);
-    expect(connection.serverVersion).toBe(Number(connection.query<{ server_version_num: string }>('SHOW server_version_num').rows[0]!.server_version_num));
-  });
-
-  it('carries the server error and its SQLSTATE, and the session goes on', () => {
-    let caught: unknown;
-    try {
-      connection.query('INSERT INTO nowhere VALUES ($1)', [1]);
-    } catch (error) {
-      caught = error;
-    }
-    expect(caught).toBeInstanceOf(PostgresError);
-    expect((caught as PostgresError).code).toBe('42P01');
-    expect(connection.query<{ one: number }>('SELECT 1 AS one').rows[0]!.one).toBe(1);
-  });
-
-  it('refuses an int8 beyond what a JavaScript number holds exactly, and reads the next answer right', () => {
-    expect(() => connection.query('SELECT CAST(9007199254740993 AS bigint) AS n FROM generate_series(1, 3)')).toThrow(/out of range/);
-    expect(connection.query<{ n: number }>('SELECT 7 AS n').rows).toEqual([{ n: 7 }]);
   });
 
   it('prepares a named statement once, refuses another text under the same name, and runs several statements in one', () => {
