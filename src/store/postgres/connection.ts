@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { OPENING } from './opening.js';
 import type { MessagePort, Worker } from 'node:worker_threads';
-import { DirectError, DirectSession, numbersAsNumbers, plainTarget, startDirect, type DirectFailure } from './direct.js';
+import { DirectError, DirectSession, loadBundled, numbersAsNumbers, plainTarget, startDirect, type DirectFailure } from './direct.js';
 
 /**
  * A synchronous PostgreSQL connection. The store is synchronous (short
@@ -70,21 +70,10 @@ const { workerData } = require('node:worker_threads');
 // navigator (Node 20), by making a fetch Response, which loads Node's whole fetch implementation: a third
 // of the time pg takes to load. This thread runs pg alone; Node 21 and later define the same navigator.
 if (typeof globalThis.navigator === 'undefined') globalThis.navigator = { userAgent: 'Node.js/' + process.versions.node.split('.')[0] };
-// The bundled client is compiled with the code cache scripts/bundle.mjs saved beside it (postgres-client.cjs.cache), made from this same wrapped text:
-// V8 checks that the cache is its own and of this very source, and compiles from the source otherwise.
-// It asks only for Node's own modules (pg-native, never installed with txplan, is looked for and not found).
-function loadBundled(file) {
-  const fs = require('node:fs');
-  const vm = require('node:vm');
-  let cachedData;
-  try { cachedData = fs.readFileSync(file + '.cache'); } catch {}
-  const wrapped = '(function (exports, require, module, __filename, __dirname) { ' + fs.readFileSync(file, 'utf8') + '\n});';
-  const script = new vm.Script(wrapped, { filename: file, cachedData });
-  const module = { exports: {} };
-  script.runInThisContext()(module.exports, require, module, file, file.replace(/[\\/][^\\/]*$/, ''));
-  return module.exports;
-}
-const client_ = workerData.client ? loadBundled(workerData.client) : { pg: require(workerData.pg), parse: require(workerData.parseUrl).parse, pgpass: require(workerData.pgpass) };
+// The bundled client is loaded as direct.ts loads its own (it asks only for Node's own modules: pg-native,
+// never installed with txplan, is looked for and not found).
+const loadBundled = ${loadBundled.toString()};
+const client_ = workerData.client ? loadBundled(workerData.client, require) : { pg: require(workerData.pg), parse: require(workerData.parseUrl).parse, pgpass: require(workerData.pgpass) };
 const pg = client_.pg;
 const flag = new Int32Array(workerData.shared);
 const port = workerData.port;
@@ -330,8 +319,7 @@ export class PostgresConnection {
     if (prewarmedDirect && !direct) prewarmedDirect.session.end();
     prewarmedDirect = undefined;
     if (direct) {
-      if (prewarmed) void prewarmed.worker.terminate();
-      prewarmed = undefined;
+      // (prewarmPostgres starts a worker only when it made no session here: there is none to let go.)
       this.direct = direct.session;
       this.serverVersion = direct.session.serverVersion;
       this.opening = direct.opening;

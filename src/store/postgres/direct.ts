@@ -1,8 +1,7 @@
-import { readFileSync, readSync, writeSync } from 'node:fs';
+import { existsSync, readSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { connect as netConnect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { Script } from 'node:vm';
 
 /**
  * A PostgreSQL session on the calling thread, for the connection a command
@@ -105,37 +104,44 @@ export function numbersAsNumbers(types: { setTypeParser(oid: number, parser: (va
   types.setTypeParser(1700, (v: string) => Number(v));
 }
 
+/**
+ * Loads one of the start-up bundle's CommonJS files (postgres-client.cjs,
+ * postgres-wire.cjs) compiled with the V8 code cache scripts/bundle.mjs saved
+ * beside it, made from this same wrapped text: V8 checks that the cache is its
+ * own and of this very source, and compiles from the source otherwise. The
+ * worker thread runs this same function (its source is part of the worker's),
+ * so it takes `require` and uses nothing from around it.
+ */
+export function loadBundled(file: string, require: NodeRequire): unknown {
+  const fs = require('node:fs') as typeof import('node:fs');
+  const vm = require('node:vm') as typeof import('node:vm');
+  let cachedData: Buffer | undefined;
+  try {
+    cachedData = fs.readFileSync(file + '.cache');
+  } catch {
+    cachedData = undefined;
+  }
+  const wrapped = '(function (exports, require, module, __filename, __dirname) { ' + fs.readFileSync(file, 'utf8') + '\n});';
+  const script = new vm.Script(wrapped, { filename: file, ...(cachedData ? { cachedData } : {}) });
+  const module = { exports: {} };
+  (script.runInThisContext() as (e: unknown, r: NodeRequire, m: unknown, f: string, d: string) => void)(module.exports, require, module, file, file.replace(/[\\/][^\\/]*$/, ''));
+  return module.exports;
+}
+
 let loaded: Wire | undefined;
 
 /**
  * pg's protocol and value code: the one-file copy the start-up bundle ships
- * beside itself, compiled with its code cache, else the packages from
- * node_modules (the module-per-file build, the tests).
+ * beside itself (see loadBundled), else the packages from node_modules (the
+ * module-per-file build, the tests).
  */
 function wire(): Wire {
   if (loaded) return loaded;
   const bundled = fileURLToPath(new URL('./postgres-wire.cjs', import.meta.url));
   const require = createRequire(import.meta.url);
   let exports: Wire;
-  let source: string | undefined;
-  try {
-    source = readFileSync(bundled, 'utf8');
-  } catch {
-    source = undefined;
-  }
-  if (source !== undefined) {
-    let cachedData: Buffer | undefined;
-    try {
-      cachedData = readFileSync(`${bundled}.cache`);
-    } catch {
-      cachedData = undefined;
-    }
-    // The same wrapped text as the cache was made from (scripts/bundle.mjs); V8 checks it and compiles from the source otherwise.
-    const wrapped = `(function (exports, require, module, __filename, __dirname) { ${source}\n});`;
-    const script = new Script(wrapped, { filename: bundled, ...(cachedData ? { cachedData } : {}) });
-    const module = { exports: {} as Wire };
-    (script.runInThisContext() as (e: unknown, r: NodeRequire, m: unknown, f: string, d: string) => void)(module.exports, require, module, bundled, bundled.replace(/[\\/][^\\/]*$/, ''));
-    exports = module.exports;
+  if (existsSync(bundled)) {
+    exports = loadBundled(bundled, require) as Wire;
   } else {
     const fromPg = createRequire(require.resolve('pg'));
     const utils = fromPg('./utils.js') as { prepareValue(value: unknown): unknown };
