@@ -1,30 +1,73 @@
 // Bundles the command line's compiled modules (dist/) into dist/bundle/ for
-// start-up: Node resolves and reads a few files instead of ~65 for a command,
-// the dearest part of a short command's time after Node's own start. The
-// verbs stay separate chunks, loaded when they run; packages from
-// node_modules stay imports. dist/ keeps the module-per-file build for
-// everything else (tests, benchmarks, debugging).
+// start-up, as CommonJS files that bin/load-bundle.cjs compiles with a V8 code
+// cache made here (Node 20 keeps none for modules): a short command reads and
+// compiles one file instead of resolving, reading and compiling dozens, the
+// dearest part of its time after Node's own start. dist/ keeps the
+// module-per-file build for everything else (tests, benchmarks, debugging).
+//
+// - txplan.cjs: the command line, with the small packages it loads on every
+//   command (commander, chalk, …); packages a command loads only when it needs
+//   them stay in node_modules, required or imported from there.
+// - connection.cjs: the PostgreSQL connection, which bin/txplan loads first to
+//   start logging in while txplan.cjs loads; txplan.cjs requires it.
+// - postgres-client.cjs, postgres-wire.cjs: pg, for the connection's worker
+//   thread and for the session on the calling thread.
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const out = new URL('../dist/bundle/', import.meta.url);
 rmSync(out, { recursive: true, force: true });
+
+/** import.meta.url in a bundle: the bundle file's own URL, as the modules' relative paths expect from dist/bundle/. */
+const importMeta = {
+  define: { 'import.meta.url': 'import_meta_url' },
+  inject: [fileURLToPath(new URL('./import-meta-url.mjs', import.meta.url))],
+};
+const common = { bundle: true, format: 'cjs', platform: 'node', target: 'node20', logLevel: 'warning', ...importMeta };
+
+await build({ ...common, entryPoints: ['dist/store/postgres/connection.js'], outfile: 'dist/bundle/connection.cjs', packages: 'external' });
+
+/** Packages loaded only by the commands that need them: left in node_modules rather than compiled into every start. */
+const ON_DEMAND = [
+  'better-sqlite3', 'pg', 'vega', 'stripe', 'pdfkit', 'fontkit', 'svg-to-pdfkit', 'bidi-js', '@expo-google-fonts/*',
+  '@inquirer/prompts', 'cli-progress', 'csv-parse', 'ajv', 'ajv-formats', 'yaml',
+];
+const connectionModule = fileURLToPath(new URL('../dist/store/postgres/connection.js', import.meta.url));
+const packagesModule = fileURLToPath(new URL('../dist/packages.js', import.meta.url));
 await build({
-  // The PostgreSQL connection is its own entry: bin/txplan starts connecting before the rest loads.
-  entryPoints: { main: 'dist/cli/main.js', connection: 'dist/store/postgres/connection.js' },
-  outdir: 'dist/bundle',
-  bundle: true,
-  splitting: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  packages: 'external',
-  chunkNames: '[name]-[hash]',
-  logLevel: 'warning',
+  ...common,
+  entryPoints: ['dist/cli/main.js'],
+  outfile: 'dist/bundle/txplan.cjs',
+  external: ON_DEMAND,
+  plugins: [
+    {
+      // One connection module for both bundles: the session bin/txplan starts is the one the command takes.
+      name: 'shared-connection',
+      setup(build) {
+        build.onResolve({ filter: /\/connection\.js$/ }, (args) =>
+          join(args.resolveDir, args.path) === connectionModule ? { path: './connection.cjs', external: true } : undefined,
+        );
+      },
+    },
+    {
+      // import() of a package, made by the loader (see src/packages.ts).
+      name: 'loader-imports',
+      setup(build) {
+        build.onResolve({ filter: /\/packages\.js$/ }, (args) =>
+          join(args.resolveDir, args.path) === packagesModule ? { path: './load-bundle.cjs', external: true } : undefined,
+        );
+      },
+    },
+  ],
 });
+// Code compiled from a code cache has no import() of its own (see src/packages.ts): none may be left.
+for (const name of ['txplan', 'connection']) {
+  const left = readFileSync(new URL(`../dist/bundle/${name}.cjs`, import.meta.url), 'utf8').match(/\bimport\(\s*["'`][^"'`]*/g);
+  if (left) throw new Error(`dist/bundle/${name}.cjs still calls import() (${left.join(', ')}): load packages with importPackage (src/packages.ts)`);
+}
 
 // pg's crypto helpers on node:crypto (see pg-node-crypto.cjs), and node:dns loaded when used: a faster first login.
 const pgNodeCrypto = {
@@ -85,12 +128,12 @@ await bundleCjs(
 `,
 );
 
-// V8's code cache for each file, made by this Node on the same source (a thread compiles from the
-// source when the cache is not its own): about half of the load time, on every connection.
-// Made after the code has run what a login runs, so those functions are in it.
+// V8's code cache for each file, made by this Node on the very text bin/load-bundle.cjs compiles (V8
+// compiles from the source when the cache is not its own): most of the load time, on every start.
+// Made after the code has run what a start or a login runs, so those functions are in it.
 const EXERCISE = {
-  'postgres-client': 'new module.exports.pg.Client(module.exports.parse("postgres://user:secret@localhost/db"));',
-  'postgres-wire': `const w = module.exports;
+  'postgres-client': 'new bundled.pg.Client(bundled.parse("postgres://user:secret@localhost/db"));',
+  'postgres-wire': `const w = bundled;
   w.parse("postgres://user:secret@localhost/db");
   w.serialize.startup({ user: "u", database: "d", application_name: "txplan" });
   w.serialize.parse({ name: "", text: "SELECT $1", types: [] });
@@ -98,19 +141,18 @@ const EXERCISE = {
   w.serialize.describe({ type: "P", name: "" }); w.serialize.execute({ portal: "", rows: 0 }); w.serialize.sync();
   const r = Buffer.from("5a0000000549", "hex"); new w.Parser().parse(r, () => {});
   w.types.getTypeParser(23, "text")("1");`,
+  connection: '',
+  txplan: '',
 };
 for (const [name, exercise] of Object.entries(EXERCISE)) {
   const made = spawnSync(process.execPath, ['-e', `
   globalThis.navigator ??= { userAgent: 'Node.js' };
-  const fs = require('node:fs'), vm = require('node:vm');
-  const file = process.argv[1];
-  // The same source text as the threads compile (see loadBundled in src/store/postgres/connection.ts, wire() in direct.ts).
-  const wrapped = '(function (exports, require, module, __filename, __dirname) { ' + fs.readFileSync(file, 'utf8') + '\\n});';
-  const script = new vm.Script(wrapped, { filename: file });
-  const module = { exports: {} };
-  script.runInThisContext()(module.exports, require, module, file, require('node:path').dirname(file));
+  const loader = require(process.argv[1]);
+  const file = process.argv[2];
+  const script = loader.compile(file);
+  const bundled = loader.run(script, file, loader.ownRequire);
   ${exercise}
-  fs.writeFileSync(file + '.cache', script.createCachedData());
-`, fileURLToPath(new URL(`../dist/bundle/${name}.cjs`, import.meta.url))], { stdio: 'inherit' });
+  require('node:fs').writeFileSync(file + '.cache', script.createCachedData());
+`, fileURLToPath(new URL('../bin/load-bundle.cjs', import.meta.url)), fileURLToPath(new URL(`../dist/bundle/${name}.cjs`, import.meta.url))], { stdio: 'inherit' });
   if (made.status !== 0) throw new Error(`making the code cache of ${name}.cjs failed`);
 }

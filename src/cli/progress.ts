@@ -1,4 +1,5 @@
 import type { Context } from './context.js';
+import { importPackage } from '../packages.js';
 
 export interface Progress {
   update(done: number, total: number): void;
@@ -14,7 +15,7 @@ const silent: Progress = { update() {}, stop() {} };
  */
 export async function progressBar(ctx: Context, label: string, total: number): Promise<Progress> {
   if (!ctx.streams.stderr.isTTY || ctx.options.json) return silent;
-  const { SingleBar, Presets } = await import('cli-progress');
+  const { SingleBar, Presets } = await importPackage<typeof import('cli-progress')>('cli-progress');
   const bar = new SingleBar(
     { format: `${label} [{bar}] {value}/{total} {percentage}% {eta_formatted}`, stream: ctx.streams.stderr as NodeJS.WriteStream, hideCursor: true, clearOnComplete: true, etaBuffer: 100, fps: 10 },
     Presets.shades_classic,

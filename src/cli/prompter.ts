@@ -1,5 +1,6 @@
 import { CancelledError } from '../errors.js';
 import { neutraliseValue } from './output/escape.js';
+import { importPackage } from '../packages.js';
 
 /** Questions a command may ask; tests pass a fake, the terminal gets @inquirer/prompts. */
 export interface Prompter {
@@ -9,7 +10,7 @@ export interface Prompter {
 }
 
 export async function inquirerPrompter(): Promise<Prompter> {
-  const prompts = await import('@inquirer/prompts');
+  const prompts = await importPackage<typeof import('@inquirer/prompts')>('@inquirer/prompts');
   // Ctrl-C at a prompt rejects with ExitPromptError: exit 130, no stack trace.
   const guard = async <T>(ask: () => Promise<T>): Promise<T> => {
     try {

@@ -1,6 +1,7 @@
 import type { Spec } from 'vega';
 import { formatMoney, minorDigits } from '../domain/money.js';
 import type { Report } from '../domain/report.js';
+import { importPackage } from '../packages.js';
 
 /**
  * The practice report's charts, as vega specifications built by pure
@@ -265,7 +266,7 @@ function groupedBars(bars: Bars): Spec {
  * drawing depends only on the spec.
  */
 export async function drawCharts(charts: readonly Chart[]): Promise<DrawnChart[]> {
-  const vega = await import('vega');
+  const vega = await importPackage<typeof import('vega')>('vega');
   const drawn: DrawnChart[] = [];
   for (const chart of charts) {
     const view = new vega.View(vega.parse(chart.spec), { renderer: 'none' });

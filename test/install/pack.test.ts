@@ -130,11 +130,11 @@ describe('the packed tarball, installed globally as the README says', () => {
   it('holds the start-up bundle and what init copies, and nothing of development', () => {
     const files = packed.files.map((f) => f.path);
     const bundle = readdirSync(join(repoRoot, 'dist', 'bundle')).map((f) => `dist/bundle/${f}`);
-    expect(bundle).toContain('dist/bundle/postgres-client.cjs.cache');
+    expect(bundle).toEqual(expect.arrayContaining(['dist/bundle/txplan.cjs', 'dist/bundle/txplan.cjs.cache', 'dist/bundle/connection.cjs', 'dist/bundle/postgres-client.cjs.cache']));
     const templates = readdirSync(join(repoRoot, 'templates')).map((f) => `templates/${f}`);
     const schemas = readdirSync(join(repoRoot, 'schemas')).map((f) => `schemas/${f}`);
     expect(files).toEqual(
-      expect.arrayContaining(['package.json', 'README.md', 'bin/txplan', 'catalog.yaml', 'txplan.yaml', 'examples/patients.csv', ...bundle, ...templates, ...schemas]),
+      expect.arrayContaining(['package.json', 'README.md', 'bin/txplan', 'bin/load-bundle.cjs', 'catalog.yaml', 'txplan.yaml', 'examples/patients.csv', ...bundle, ...templates, ...schemas]),
     );
     expect(files.filter((f) => /^(src|test|bench|scripts|\.ci|node_modules|coverage)\/|\.map$|\.test\.|tsconfig|vitest|^dist\/(?!bundle\/)/.test(f))).toEqual([]);
   });

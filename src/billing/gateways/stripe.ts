@@ -6,6 +6,7 @@ import { FailedError } from '../../errors.js';
 import type { ResolvedSettings } from '../../registry/settings.js';
 import { IdempotencyConflictError, NEEDS_PATIENT, UnansweredError, type ChargeRequest, type ChargeResult, type Gateway, type LedgerEntry, type PaymentMethodDetails, type RefundLedgerEntry, type RefundRequest, type RefundResult, type SaveRequest, type SavedPaymentMethod } from '../gateway.js';
 import { Pacer, realClock, type PacingClock } from './pacing.js';
+import { importPackage } from '../../packages.js';
 
 /** What the Stripe gateway is opened with: checked before anything reaches Stripe. */
 export interface StripeConfig {
@@ -103,7 +104,7 @@ export interface StripeGatewayOptions {
 let sdk: typeof Stripe | undefined;
 
 async function loadSdk(): Promise<typeof Stripe> {
-  sdk ??= (await import('stripe')).default;
+  sdk ??= (await importPackage<typeof import('stripe')>('stripe')).default;
   return sdk;
 }
 

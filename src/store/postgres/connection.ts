@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { OPENING } from './opening.js';
 import type { MessagePort, Worker } from 'node:worker_threads';
-import { DirectError, DirectSession, loadBundled, numbersAsNumbers, plainTarget, startDirect, type DirectFailure } from './direct.js';
+import { bundleLoaderPath, DirectError, DirectSession, numbersAsNumbers, plainTarget, startDirect, type DirectFailure } from './direct.js';
 
 /**
  * A synchronous PostgreSQL connection. The store is synchronous (short
@@ -70,10 +70,9 @@ const { workerData } = require('node:worker_threads');
 // navigator (Node 20), by making a fetch Response, which loads Node's whole fetch implementation: a third
 // of the time pg takes to load. This thread runs pg alone; Node 21 and later define the same navigator.
 if (typeof globalThis.navigator === 'undefined') globalThis.navigator = { userAgent: 'Node.js/' + process.versions.node.split('.')[0] };
-// The bundled client is loaded as direct.ts loads its own (it asks only for Node's own modules: pg-native,
-// never installed with txplan, is looked for and not found).
-const loadBundled = ${loadBundled.toString()};
-const client_ = workerData.client ? loadBundled(workerData.client, require) : { pg: require(workerData.pg), parse: require(workerData.parseUrl).parse, pgpass: require(workerData.pgpass) };
+// The bundled client is loaded by the start-up bundle's loader, with its code cache (it asks only for
+// Node's own modules: pg-native, never installed with txplan, is looked for and not found).
+const client_ = workerData.client ? require(workerData.loader).loadBundled(workerData.client, require) : { pg: require(workerData.pg), parse: require(workerData.parseUrl).parse, pgpass: require(workerData.pgpass) };
 const pg = client_.pg;
 const flag = new Int32Array(workerData.shared);
 const port = workerData.port;
@@ -172,9 +171,9 @@ interface StartedWorker {
  * parser and ~/.pgpass reader from node_modules (the module-per-file build,
  * the tests).
  */
-function clientPaths(): { client: string } | { pg: string; parseUrl: string; pgpass: string } {
+function clientPaths(): { client: string; loader: string } | { pg: string; parseUrl: string; pgpass: string } {
   const bundled = fileURLToPath(new URL('./postgres-client.cjs', import.meta.url));
-  if (existsSync(bundled)) return { client: bundled };
+  if (existsSync(bundled)) return { client: bundled, loader: bundleLoaderPath() };
   const pgPath = createRequire(import.meta.url).resolve('pg');
   const fromPg = createRequire(pgPath);
   return { pg: pgPath, parseUrl: fromPg.resolve('pg-connection-string'), pgpass: fromPg.resolve('pgpass') };

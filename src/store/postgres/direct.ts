@@ -105,34 +105,19 @@ export function numbersAsNumbers(types: { setTypeParser(oid: number, parser: (va
 }
 
 /**
- * Loads one of the start-up bundle's CommonJS files (postgres-client.cjs,
- * postgres-wire.cjs) compiled with the V8 code cache scripts/bundle.mjs saved
- * beside it, made from this same wrapped text: V8 checks that the cache is its
- * own and of this very source, and compiles from the source otherwise. The
- * worker thread runs this same function (its source is part of the worker's),
- * so it takes `require` and uses nothing from around it.
+ * The start-up bundle's loader, bin/load-bundle.cjs, as seen from this module
+ * running in dist/bundle/: it compiles a bundled CommonJS file with the code
+ * cache scripts/bundle.mjs made beside it.
  */
-export function loadBundled(file: string, require: NodeRequire): unknown {
-  const fs = require('node:fs') as typeof import('node:fs');
-  const vm = require('node:vm') as typeof import('node:vm');
-  let cachedData: Buffer | undefined;
-  try {
-    cachedData = fs.readFileSync(file + '.cache');
-  } catch {
-    cachedData = undefined;
-  }
-  const wrapped = '(function (exports, require, module, __filename, __dirname) { ' + fs.readFileSync(file, 'utf8') + '\n});';
-  const script = new vm.Script(wrapped, { filename: file, ...(cachedData ? { cachedData } : {}) });
-  const module = { exports: {} };
-  (script.runInThisContext() as (e: unknown, r: NodeRequire, m: unknown, f: string, d: string) => void)(module.exports, require, module, file, file.replace(/[\\/][^\\/]*$/, ''));
-  return module.exports;
+export function bundleLoaderPath(): string {
+  return fileURLToPath(new URL('../../bin/load-bundle.cjs', import.meta.url));
 }
 
 let loaded: Wire | undefined;
 
 /**
  * pg's protocol and value code: the one-file copy the start-up bundle ships
- * beside itself (see loadBundled), else the packages from node_modules (the
+ * beside itself (see bundleLoaderPath), else the packages from node_modules (the
  * module-per-file build, the tests).
  */
 function wire(): Wire {
@@ -141,7 +126,7 @@ function wire(): Wire {
   const require = createRequire(import.meta.url);
   let exports: Wire;
   if (existsSync(bundled)) {
-    exports = loadBundled(bundled, require) as Wire;
+    exports = (require(bundleLoaderPath()) as { loadBundled(file: string, require: NodeRequire): unknown }).loadBundled(bundled, require) as Wire;
   } else {
     const fromPg = createRequire(require.resolve('pg'));
     const utils = fromPg('./utils.js') as { prepareValue(value: unknown): unknown };
