@@ -37,7 +37,7 @@ describe('the start-up bundle', () => {
 
   it('calls no import() of its own: packages are imported through the loader', () => {
     const source = readFileSync(join(loader.folder, 'txplan.cjs'), 'utf8');
-    expect(source).not.toMatch(/\bimport\(\s*["'`]/);
+    expect(source).not.toMatch(/\bimport\(/);
     expect(source).toContain('require("./load-bundle.cjs")');
   });
 
