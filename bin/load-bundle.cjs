@@ -34,23 +34,22 @@ function run(script, file, require) {
   return module.exports;
 }
 
-/** The exports of the bundled CommonJS file `file`, its own requires answered by `require`. */
-function loadBundled(file, require) {
-  return run(compile(file), file, require);
-}
-
 const folder = path.join(__dirname, '..', 'dist', 'bundle');
 const fromFolder = createRequire(path.join(folder, 'txplan.cjs'));
 const loaded = new Map();
 
 /**
- * txplan's own bundle `name` (txplan.cjs, connection.cjs), loaded once: the
- * bundles require each other as "./name.cjs" and get the very same exports, so
- * the connection bin/txplan starts is the one the command takes. Anything else
- * they require is Node's or a package's, found from dist/bundle/.
+ * The exports of the bundled file dist/bundle/`name` (txplan.cjs,
+ * connection.cjs, postgres-wire.cjs, postgres-client.cjs), loaded once per
+ * thread: the bundles require each other as "./name.cjs" and get the very same
+ * exports, so the connection bin/txplan starts is the one the command takes.
+ * Anything else they require is Node's or a package's, found from dist/bundle/.
  */
 function bundle(name) {
-  if (!loaded.has(name)) loaded.set(name, loadBundled(path.join(folder, name), ownRequire));
+  if (!loaded.has(name)) {
+    const file = path.join(folder, name);
+    loaded.set(name, run(compile(file), file, ownRequire));
+  }
   return loaded.get(name);
 }
 
@@ -58,6 +57,7 @@ function ownRequire(id) {
   if (id === './load-bundle.cjs') return module.exports;
   return /^\.\/[\w-]+\.cjs$/.test(id) ? bundle(id.slice(2)) : fromFolder(id);
 }
+ownRequire.resolve = fromFolder.resolve;
 
 /**
  * import() for the bundles (src/packages.ts is this function in them): code
@@ -67,6 +67,5 @@ function ownRequire(id) {
 function importPackage(name) {
   return import(name);
 }
-ownRequire.resolve = fromFolder.resolve;
 
-module.exports = { compile, run, loadBundled, bundle, ownRequire, importPackage, folder };
+module.exports = { compile, run, bundle, ownRequire, importPackage, folder };

@@ -40,8 +40,6 @@ const ON_DEMAND = [
   'better-sqlite3', 'pg', 'vega', 'stripe', 'pdfkit', 'fontkit', 'svg-to-pdfkit', 'bidi-js', '@expo-google-fonts/*',
   '@inquirer/prompts', 'cli-progress', 'csv-parse', 'ajv', 'ajv-formats', 'yaml',
 ];
-const connectionModule = fileURLToPath(new URL('../dist/store/postgres/connection.js', import.meta.url));
-const packagesModule = fileURLToPath(new URL('../dist/packages.js', import.meta.url));
 await build({
   ...common,
   entryPoints: ['dist/cli/main.js'],
@@ -49,21 +47,19 @@ await build({
   external: ON_DEMAND,
   plugins: [
     {
-      // One connection module for both bundles: the session bin/txplan starts is the one the command takes.
-      name: 'shared-connection',
+      // Two modules are taken from elsewhere at run time, through the loader: the connection (one module
+      // for both bundles: the session bin/txplan starts is the one the command takes), and import() of a
+      // package (see src/packages.ts).
+      name: 'from-the-loader',
       setup(build) {
-        build.onResolve({ filter: /\/connection\.js$/ }, (args) =>
-          join(args.resolveDir, args.path) === connectionModule ? { path: './connection.cjs', external: true } : undefined,
-        );
-      },
-    },
-    {
-      // import() of a package, made by the loader (see src/packages.ts).
-      name: 'loader-imports',
-      setup(build) {
-        build.onResolve({ filter: /\/packages\.js$/ }, (args) =>
-          join(args.resolveDir, args.path) === packagesModule ? { path: './load-bundle.cjs', external: true } : undefined,
-        );
+        const replaced = new Map([
+          [fileURLToPath(new URL('../dist/store/postgres/connection.js', import.meta.url)), './connection.cjs'],
+          [fileURLToPath(new URL('../dist/packages.js', import.meta.url)), './load-bundle.cjs'],
+        ]);
+        build.onResolve({ filter: /\/(connection|packages)\.js$/ }, (args) => {
+          const path = replaced.get(join(args.resolveDir, args.path));
+          return path ? { path, external: true } : undefined;
+        });
       },
     },
   ],

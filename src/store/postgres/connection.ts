@@ -72,7 +72,7 @@ const { workerData } = require('node:worker_threads');
 if (typeof globalThis.navigator === 'undefined') globalThis.navigator = { userAgent: 'Node.js/' + process.versions.node.split('.')[0] };
 // The bundled client is loaded by the start-up bundle's loader, with its code cache (it asks only for
 // Node's own modules: pg-native, never installed with txplan, is looked for and not found).
-const client_ = workerData.client ? require(workerData.loader).loadBundled(workerData.client, require) : { pg: require(workerData.pg), parse: require(workerData.parseUrl).parse, pgpass: require(workerData.pgpass) };
+const client_ = workerData.loader ? require(workerData.loader).bundle('postgres-client.cjs') : { pg: require(workerData.pg), parse: require(workerData.parseUrl).parse, pgpass: require(workerData.pgpass) };
 const pg = client_.pg;
 const flag = new Int32Array(workerData.shared);
 const port = workerData.port;
@@ -171,9 +171,8 @@ interface StartedWorker {
  * parser and ~/.pgpass reader from node_modules (the module-per-file build,
  * the tests).
  */
-function clientPaths(): { client: string; loader: string } | { pg: string; parseUrl: string; pgpass: string } {
-  const bundled = fileURLToPath(new URL('./postgres-client.cjs', import.meta.url));
-  if (existsSync(bundled)) return { client: bundled, loader: bundleLoaderPath() };
+function clientPaths(): { loader: string } | { pg: string; parseUrl: string; pgpass: string } {
+  if (existsSync(fileURLToPath(new URL('./postgres-client.cjs', import.meta.url)))) return { loader: bundleLoaderPath() };
   const pgPath = createRequire(import.meta.url).resolve('pg');
   const fromPg = createRequire(pgPath);
   return { pg: pgPath, parseUrl: fromPg.resolve('pg-connection-string'), pgpass: fromPg.resolve('pgpass') };

@@ -106,8 +106,8 @@ export function numbersAsNumbers(types: { setTypeParser(oid: number, parser: (va
 
 /**
  * The start-up bundle's loader, bin/load-bundle.cjs, as seen from this module
- * running in dist/bundle/: it compiles a bundled CommonJS file with the code
- * cache scripts/bundle.mjs made beside it.
+ * running in dist/bundle/: it loads a bundled CommonJS file compiled with the
+ * code cache scripts/bundle.mjs made beside it.
  */
 export function bundleLoaderPath(): string {
   return fileURLToPath(new URL('../../bin/load-bundle.cjs', import.meta.url));
@@ -126,7 +126,7 @@ function wire(): Wire {
   const require = createRequire(import.meta.url);
   let exports: Wire;
   if (existsSync(bundled)) {
-    exports = (require(bundleLoaderPath()) as { loadBundled(file: string, require: NodeRequire): unknown }).loadBundled(bundled, require) as Wire;
+    exports = (require(bundleLoaderPath()) as { bundle(name: string): unknown }).bundle('postgres-wire.cjs') as Wire;
   } else {
     const fromPg = createRequire(require.resolve('pg'));
     const utils = fromPg('./utils.js') as { prepareValue(value: unknown): unknown };
